@@ -1,0 +1,85 @@
+// The pooler's configuration file (YAML), validated with zod. Every config source (file, local
+// control plane, AWS) produces this same shape; `snapshot.ts` turns it into the immutable routing
+// snapshot the proxy reads. Durations are in seconds (as in PgBouncer), sizes in bytes.
+import { z } from 'zod';
+
+const seconds = z.number().nonnegative();
+
+export const poolSettingsSchema = z
+  .object({
+    mode: z.enum(['transaction', 'session']).default('transaction'),
+    /** Maximum server connections for this tenant. */
+    size: z.number().int().positive().default(20),
+    /** Server connections kept open even when idle. */
+    min_idle: z.number().int().nonnegative().default(0),
+    /** Maximum client connections for this tenant. */
+    max_clients: z.number().int().positive().default(1000),
+    /** Seconds to establish and authenticate a server connection. */
+    connect_timeout: seconds.default(5),
+    /** Seconds an unused server connection stays open (above min_idle). */
+    idle_timeout: seconds.default(600),
+    /** Seconds after which a server connection is closed when next idle. */
+    max_lifetime: seconds.default(3600),
+    /** Seconds a client waits in the checkout queue before it gets an error. */
+    checkout_timeout: seconds.default(30),
+    /** Seconds a single query may run (0 = off). */
+    query_timeout: seconds.default(0),
+    /** Seconds a client may stay idle inside a transaction (0 = off). */
+    idle_in_transaction_timeout: seconds.default(0),
+  })
+  .strict();
+
+export const targetSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(5432),
+    database: z.string().min(1),
+    user: z.string().min(1),
+    /** The destination password; prefer password_file so the config holds no secret. */
+    password: z.string().optional(),
+    password_file: z.string().optional(),
+  })
+  .strict();
+
+export const tenantSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{2,62}$/, 'must be a slug: [a-z0-9][a-z0-9-]{2,62}'),
+    /** The database name the client puts in its connection string. */
+    database: z.string().min(1),
+    /** The user name the client puts in its connection string. */
+    user: z.string().min(1),
+    /** PostgreSQL-format verifiers (SCRAM-SHA-256$... or md5...); several during a password rotation. */
+    verifiers: z.array(z.string().min(1)).min(1),
+    target: targetSchema,
+    /** Becomes the server connection's search_path. */
+    schema: z.string().min(1).optional(),
+    status: z.enum(['active', 'suspended']).default('active'),
+    pool: poolSettingsSchema.default(() => poolSettingsSchema.parse({})),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    listen: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(6432) })
+      .strict()
+      .default({ host: '127.0.0.1', port: 6432 }),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    limits: z
+      .object({
+        /** Largest protocol message accepted from a client (length field), bytes. */
+        max_message_size: z.number().int().min(1024).default(256 * 1024 * 1024),
+        /** Seconds SIGTERM waits for transactions to finish before closing everything. */
+        shutdown_timeout: seconds.default(30),
+      })
+      .strict()
+      .default({ max_message_size: 256 * 1024 * 1024, shutdown_timeout: 30 }),
+    tenants: z.array(tenantSchema).default([]),
+  })
+  .strict();
+
+export type PoolSettings = z.infer<typeof poolSettingsSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
+export type TenantConfig = z.infer<typeof tenantSchema>;
+export type PoolerConfig = z.infer<typeof configSchema>;
+export type PoolerConfigInput = z.input<typeof configSchema>;
