@@ -1,0 +1,18 @@
+// The bundle of ports every entry point (Lambda handler, local server, pooler config source) gets
+// from createAwsAdapters(env) (shared/src/aws/adapters.ts) or createLocalAdapters(stateDir)
+// (shared/src/local/adapters.ts).
+import type { ConfigChannel } from './config-channel.ts';
+import type { SecretBox } from './secret-box.ts';
+import type { ClusterStore, HeartbeatStore, TenantStore } from './store.ts';
+import type { Topology } from './topology.ts';
+
+export interface Adapters {
+  tenants: TenantStore;
+  clusters: ClusterStore;
+  heartbeats: HeartbeatStore;
+  secrets: SecretBox;
+  config: ConfigChannel;
+  topology: Topology;
+  /** Releases clients / connections (tests and the local server call it on shutdown). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,63 @@
+// Persistence ports. AWS: one DynamoDB table (shared/src/aws/dynamo-store.ts); local: JSON files
+// (shared/src/local/file-store.ts). Both give the same guarantees:
+// - create fails with ConflictError if the id exists ('exists') or the client (database, user)
+//   pair belongs to another tenant ('login-taken'); the pair is guarded atomically with the row;
+// - update/delete with `expectedVersion` fail with VersionConflictError unless the stored version
+//   matches, NotFoundError if the row is gone; every successful update bumps `version` by one;
+// - input is validated with the domain schemas (ValidationError).
+import type { Cluster, ClusterPatch, NewClusterInput } from '../domain/cluster.ts';
+import type { PoolerHeartbeat, PoolerHeartbeatInput } from '../domain/heartbeat.ts';
+import type { NewTenantInput, Tenant, TenantPatch } from '../domain/tenant.ts';
+
+export interface CreateOptions {
+  /**
+   * Makes a retried create safe: a create with a key already used for the SAME tenantId returns
+   * that stored tenant (as it is now) instead of failing; with a different tenantId it fails with
+   * ConflictError('idempotency-key-reused'). Keys are kept for 24 hours.
+   */
+  idempotencyKey?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  cursor?: string;
+}
+
+export interface ListOptions {
+  /** Maximum items in the page (default 100, at most 1000). */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface TenantStore {
+  create(tenant: NewTenantInput, opts?: CreateOptions): Promise<Tenant>;
+  /** undefined when there is no such tenant. */
+  get(tenantId: string): Promise<Tenant | undefined>;
+  /** All tenants in pages; order is unspecified but stable across pages. A bad cursor → ValidationError. */
+  list(opts?: ListOptions): Promise<Page<Tenant>>;
+  /** Every tenant whose destination is this cluster (through the `byCluster` index on AWS). */
+  listByCluster(clusterId: string): Promise<Tenant[]>;
+  /** Replaces the fields given in `patch`; moves the login guard when `client` changes. */
+  update(tenantId: string, expectedVersion: number, patch: TenantPatch): Promise<Tenant>;
+  /** Removes the tenant and its login guard. Without expectedVersion, deletes whatever version is stored. */
+  delete(tenantId: string, expectedVersion?: number): Promise<void>;
+}
+
+export interface ClusterStore {
+  /** ConflictError('exists') if the clusterId is taken. */
+  create(cluster: NewClusterInput): Promise<Cluster>;
+  get(clusterId: string): Promise<Cluster | undefined>;
+  /** All clusters (there are few). */
+  list(): Promise<Cluster[]>;
+  update(clusterId: string, expectedVersion: number, patch: ClusterPatch): Promise<Cluster>;
+  delete(clusterId: string, expectedVersion?: number): Promise<void>;
+}
+
+export interface HeartbeatStore {
+  /** Upserts the pooler's heartbeat (last writer wins). */
+  put(heartbeat: PoolerHeartbeatInput): Promise<PoolerHeartbeat>;
+  get(poolerId: string): Promise<PoolerHeartbeat | undefined>;
+  /** Every pooler's last heartbeat; callers judge staleness by `lastSeen`. */
+  list(): Promise<PoolerHeartbeat[]>;
+}
