@@ -5,4 +5,4 @@ if (major < 22 || (major === 22 && minor < 18)) {
   console.error(`switchyard needs Node.js >= 22.18 (this is ${process.version}); run it through npm/npx in the project so the pinned Node 22 is used.`);
   process.exit(1);
 }
-await import('../pooler/src/cli/main.ts');
+await import('../cli/main.ts');

@@ -1,0 +1,89 @@
+// One authenticated server connection owned by a pool. While linked to a client, every byte from
+// the server goes to that client's `onServerData` (the hot path lives in frontend/client.ts); while
+// idle, anything the server says is either an asynchronous message we drop or a FATAL before it
+// closes, and the pool forgets the connection.
+import type { Socket } from 'node:net';
+import type { DisconnectReason } from '../errors.ts';
+import { Scanner, type ScanSink } from '../net/scanner.ts';
+import * as msg from '../net/messages.ts';
+
+export interface ServerLink {
+  onServerData(chunk: Buffer): void;
+  onServerClosed(server: ServerConnection, reason: DisconnectReason): void;
+}
+
+export interface ServerOwner {
+  onServerGone(server: ServerConnection, reason: DisconnectReason): void;
+}
+
+let nextServerId = 1;
+
+export class ServerConnection implements ScanSink {
+  readonly id = nextServerId++;
+  readonly socket: Socket;
+  readonly params: Map<string, string>;
+  readonly processId: number;
+  readonly secretKey: number;
+  readonly host: string;
+  readonly port: number;
+  readonly createdAt = Date.now();
+  /** Time it last went idle, for idle_timeout. */
+  idleSince = Date.now();
+  /** Server → client stream position; persists across clients. */
+  readonly scanner: Scanner;
+  link: ServerLink | null = null;
+  closed = false;
+  /** Set when the target changed or RECONNECT was asked: close instead of reusing. */
+  retired = false;
+  private readonly owner: ServerOwner;
+
+  constructor(
+    owner: ServerOwner,
+    socket: Socket,
+    init: { params: Map<string, string>; processId: number; secretKey: number; host: string; port: number },
+  ) {
+    this.owner = owner;
+    this.socket = socket;
+    this.params = init.params;
+    this.processId = init.processId;
+    this.secretKey = init.secretKey;
+    this.host = init.host;
+    this.port = init.port;
+    this.scanner = new Scanner(0x7fffffff);
+    socket.setKeepAlive(true, 60_000);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.link !== null) this.link.onServerData(chunk);
+      else this.onIdleData(chunk);
+    });
+    socket.on('error', () => this.close('server_lost'));
+    socket.on('close', () => this.close('server_lost'));
+  }
+
+  /** Idle connections only see asynchronous messages or a FATAL error just before the server hangs up. */
+  private onIdleData(chunk: Buffer): void {
+    try {
+      this.scanner.scan(chunk, this);
+    } catch {
+      this.close('server_error');
+    }
+  }
+
+  onMessage(type: number): void {
+    if (type === 0x45 /* ErrorResponse while idle: the server is going away (e.g. admin shutdown) */) {
+      this.close('server_error');
+    }
+  }
+
+  close(reason: DisconnectReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.socket.destroyed) {
+      if (reason !== 'server_lost' && this.socket.writable) this.socket.end(msg.terminate());
+      this.socket.destroySoon();
+    }
+    const link = this.link;
+    this.link = null;
+    if (link) link.onServerClosed(this, reason);
+    this.owner.onServerGone(this, reason);
+  }
+}

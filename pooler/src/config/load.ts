@@ -1,0 +1,40 @@
+// Reads and validates the YAML configuration file. Validation errors name the offending key
+// (`tenants.0.pool.size: ...`) so an operator can fix the file without reading code.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type PoolerConfig } from './schema.ts';
+import { ConfigError } from './snapshot.ts';
+
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.map(String).join('.');
+      return `${path || '(root)'}: ${i.message}`;
+    })
+    .join('\n');
+}
+
+export function parseConfig(text: string, source = 'config'): PoolerConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: invalid YAML: ${(err as Error).message}`);
+  }
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) throw new ConfigError(`${source}: invalid configuration:\n${formatIssues(result.error)}`);
+  return result.data;
+}
+
+export function loadConfigFile(file: string): { config: PoolerConfig; baseDir: string } {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  return { config: parseConfig(text, path), baseDir: dirname(path) };
+}

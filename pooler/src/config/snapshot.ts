@@ -1,0 +1,92 @@
+// The immutable routing snapshot the proxy reads: tenants by the (database, user) pair a client
+// asks for, with parsed verifiers and resolved destination passwords. A reload builds a new one
+// and swaps it in atomically (ARCHITECTURE.md, "Reload semantics").
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parseVerifier } from '../../../shared/src/auth/verifier.ts';
+import type { ServerTarget } from '../backend/connect.ts';
+import type { PoolSettings, PoolerConfig, TenantConfig } from './schema.ts';
+
+export type ScramVerifier = Extract<ReturnType<typeof parseVerifier>, { kind: 'scram' }>;
+
+export interface TenantRoute {
+  readonly id: string;
+  readonly database: string;
+  readonly user: string;
+  readonly status: TenantConfig['status'];
+  readonly pool: PoolSettings;
+  readonly target: ServerTarget;
+  /** SCRAM verifiers, newest first (several during a password rotation). */
+  readonly scram: readonly ScramVerifier[];
+  /** md5 hashes ("md5" + hex), newest first. */
+  readonly md5: readonly string[];
+}
+
+export interface Snapshot {
+  readonly version: number;
+  readonly byLogin: ReadonlyMap<string, TenantRoute>;
+  readonly byId: ReadonlyMap<string, TenantRoute>;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+}
+
+export function loginKey(database: string, user: string): string {
+  return `${database}\u0000${user}`;
+}
+
+function readPassword(t: TenantConfig, baseDir: string): string {
+  if (t.target.password !== undefined) return t.target.password;
+  if (t.target.password_file !== undefined) {
+    const file = isAbsolute(t.target.password_file) ? t.target.password_file : resolve(baseDir, t.target.password_file);
+    try {
+      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`tenants.${t.id}.target.password_file: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  throw new ConfigError(`tenants.${t.id}.target: needs password or password_file`);
+}
+
+export function buildSnapshot(config: PoolerConfig, version: number, baseDir = process.cwd()): Snapshot {
+  const byLogin = new Map<string, TenantRoute>();
+  const byId = new Map<string, TenantRoute>();
+  for (const t of config.tenants) {
+    if (byId.has(t.id)) throw new ConfigError(`tenants: duplicate tenant id "${t.id}"`);
+    const key = loginKey(t.database, t.user);
+    if (byLogin.has(key)) throw new ConfigError(`tenants.${t.id}: database "${t.database}" and user "${t.user}" are already used by tenant "${byLogin.get(key)!.id}"`);
+    const scram: ScramVerifier[] = [];
+    const md5: string[] = [];
+    t.verifiers.forEach((v, i) => {
+      let parsed: ReturnType<typeof parseVerifier>;
+      try {
+        parsed = parseVerifier(v);
+      } catch {
+        throw new ConfigError(`tenants.${t.id}.verifiers.${i}: not a PostgreSQL SCRAM-SHA-256 or md5 verifier`);
+      }
+      if (parsed.kind === 'scram') scram.push(parsed);
+      else md5.push(`md5${parsed.hash}`.replace(/^md5md5/, 'md5'));
+    });
+    const route: TenantRoute = {
+      id: t.id,
+      database: t.database,
+      user: t.user,
+      status: t.status,
+      pool: t.pool,
+      target: {
+        host: t.target.host,
+        port: t.target.port,
+        database: t.target.database,
+        user: t.target.user,
+        password: readPassword(t, baseDir),
+        schema: t.schema,
+      },
+      scram,
+      md5,
+    };
+    byLogin.set(key, route);
+    byId.set(t.id, route);
+  }
+  return { version, byLogin, byId };
+}

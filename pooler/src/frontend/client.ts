@@ -1,0 +1,294 @@
+// One client connection: start-up and authentication (slow path, frontend/login.ts), then the hot
+// path that forwards whole chunks between the client and whichever server connection it holds.
+//
+// Transaction pooling rule: a server connection goes back to the pool only on ReadyForQuery 'I'
+// with no request outstanding (every Query, Sync and FunctionCall the client sent has had its
+// ReadyForQuery) and with the client's stream at a message boundary, so the next client starts on
+// a clean connection. Protocol docs, "Extended Query": each Sync yields exactly one ReadyForQuery.
+import type { Socket } from 'node:net';
+import type { Pool, PoolClient } from '../backend/pool.ts';
+import type { ServerConnection, ServerLink } from '../backend/server.ts';
+import { PoolerError, type DisconnectReason } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import * as msg from '../net/messages.ts';
+import { ScanError, Scanner, type ScanSink } from '../net/scanner.ts';
+import type { TenantRoute } from '../config/snapshot.ts';
+import { resetServer } from '../backend/reset.ts';
+
+const Q = 0x51;
+const S = 0x53;
+const F = 0x46;
+const X = 0x58;
+const P = 0x50;
+const Z = 0x5a;
+const IDLE = 0x49; // 'I'
+
+export interface ClientHost {
+  readonly log: Logger;
+  readonly maxMessageSize: number;
+  readonly draining: boolean;
+  clientGone(client: ClientConnection, reason: DisconnectReason): void;
+}
+
+let nextClientId = 1;
+
+export class ClientConnection implements PoolClient, ServerLink, ScanSink {
+  readonly id = nextClientId++;
+  readonly socket: Socket;
+  readonly host: ClientHost;
+  readonly connectedAt = Date.now();
+  /** The pooler-issued BackendKeyData for this client (for CancelRequest). */
+  processId = 0;
+  secretKey = 0;
+  route: TenantRoute | null = null;
+  pool: Pool | null = null;
+  server: ServerConnection | null = null;
+  log: Logger;
+  /** Requests sent whose ReadyForQuery has not come back yet. */
+  private pending = 0;
+  /** Transaction status from the last ReadyForQuery ('I', 'T' or 'E'). */
+  txStatus = IDLE;
+  private transactionMode = true;
+  private scanner: Scanner;
+  private queued: Buffer[] = [];
+  private waiting = false;
+  private releaseAfterWrite = false;
+  /** An intercepted message (Terminate, unsupported Parse) and its offset in the current chunk. */
+  private stopType = 0;
+  private stopAt = 0;
+  private closed = false;
+  /** Set by closeAtBoundary while a transaction is in progress. */
+  private closeAfter: { err: PoolerError; reason: DisconnectReason } | null = null;
+  private readonly serverSink: ScanSink;
+  private readonly resumeServer: () => void;
+  private readonly resumeClient: () => void;
+  /** Counters for SHOW CLIENTS / STATS. */
+  transactions = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(socket: Socket, host: ClientHost) {
+    this.socket = socket;
+    this.host = host;
+    this.log = host.log.child({ client: this.id });
+    this.scanner = new Scanner(host.maxMessageSize);
+    this.serverSink = { onMessage: (type, first) => this.onServerMessage(type, first) };
+    this.resumeServer = () => this.server?.socket.resume();
+    this.resumeClient = () => this.socket.resume();
+  }
+
+  /** Called by the login phase once the client is authenticated and told ReadyForQuery. */
+  enterReady(route: TenantRoute, pool: Pool, rest: Buffer): void {
+    this.route = route;
+    this.pool = pool;
+    this.transactionMode = route.pool.mode === 'transaction';
+    this.log = this.log.child({ tenant: route.id });
+    this.socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    if (rest.length > 0) this.onClientData(rest);
+  }
+
+  // ---- client → server -------------------------------------------------------------------
+
+  private onClientData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytesIn += chunk.length;
+    try {
+      this.scanner.scan(chunk, this);
+    } catch (err) {
+      if (err instanceof ScanError) return this.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
+      throw err;
+    }
+    if (this.stopType !== 0) return this.onIntercepted(chunk);
+    this.forward(chunk);
+  }
+
+  onMessage(type: number, first: number, start: number): boolean | void {
+    switch (type) {
+      case Q:
+      case S:
+      case F:
+        this.pending++;
+        return;
+      case X:
+        this.stopType = X;
+        this.stopAt = start;
+        return true;
+      case P:
+        // A named Parse in transaction mode would leave the statement on a server connection that
+        // the next transaction may not get. Until named statements are mapped per server, refuse
+        // clearly rather than risk a wrong result.
+        if (this.transactionMode && first !== 0) {
+          this.stopType = P;
+          this.stopAt = start;
+          return true;
+        }
+        return;
+    }
+  }
+
+  private forward(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    const server = this.server;
+    if (server !== null) {
+      if (!server.socket.write(chunk)) {
+        this.socket.pause();
+        server.socket.once('drain', this.resumeClient);
+      }
+      return;
+    }
+    this.queued.push(chunk);
+    if (!this.waiting) {
+      this.waiting = true;
+      this.pool!.acquire(this);
+    }
+  }
+
+  private onIntercepted(chunk: Buffer): void {
+    const type = this.stopType;
+    const at = this.stopAt;
+    // Forward what preceded the intercepted message (only if that message began in this chunk).
+    if (at > 0) this.forward(chunk.subarray(0, at));
+    if (type === X) return this.close('client_terminate', at >= 0);
+    this.fail(
+      new PoolerError('FEATURE_NOT_SUPPORTED', 'named prepared statements are not supported in transaction pooling mode yet', {
+        hint: 'use unnamed statements, or a tenant in session mode',
+      }),
+      'unsupported_feature',
+      at >= 0,
+    );
+  }
+
+  // ---- pool callbacks -------------------------------------------------------------------
+
+  attachServer(server: ServerConnection): void {
+    this.waiting = false;
+    if (this.closed) {
+      this.pool!.release(server);
+      return;
+    }
+    this.server = server;
+    server.link = this;
+    const q = this.queued;
+    if (q.length > 0) {
+      this.queued = [];
+      for (const c of q) this.forward(c);
+    }
+  }
+
+  checkoutFailed(err: PoolerError): void {
+    this.waiting = false;
+    if (this.closed) return;
+    // Answer each outstanding request as the server would: an error, then ReadyForQuery. Only
+    // possible when the client's stream is at a message boundary and nothing is half-sent.
+    if (err.fatal || this.pending === 0 || !this.scanner.atBoundary()) return this.fail(err, 'connect_failed');
+    this.queued = [];
+    const out: Buffer[] = [];
+    for (let i = 0; i < this.pending; i++) {
+      if (i === 0) out.push(msg.errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
+      out.push(msg.readyForQuery('I'));
+    }
+    this.pending = 0;
+    this.log.warn({ code: err.code }, err.message);
+    this.socket.write(Buffer.concat(out));
+  }
+
+  // ---- server → client ------------------------------------------------------------------
+
+  onServerData(chunk: Buffer): void {
+    const server = this.server!;
+    this.bytesOut += chunk.length;
+    try {
+      server.scanner.scan(chunk, this.serverSink);
+    } catch {
+      server.close('server_error');
+      return;
+    }
+    if (!this.socket.write(chunk)) {
+      // Backpressure: stop reading from the server until the client catches up, so a large result
+      // to a slow client costs a bounded amount of memory.
+      server.socket.pause();
+      this.socket.once('drain', this.resumeServer);
+    }
+    if (this.releaseAfterWrite) {
+      this.releaseAfterWrite = false;
+      this.releaseServer();
+    }
+  }
+
+  private onServerMessage(type: number, first: number): void {
+    if (type !== Z) return;
+    if (this.pending > 0) this.pending--;
+    this.txStatus = first;
+    if (first === IDLE && this.pending === 0) {
+      this.transactions++;
+      if ((this.transactionMode || this.closeAfter !== null) && this.queued.length === 0 && this.scanner.atBoundary()) this.releaseAfterWrite = true;
+    }
+  }
+
+  private releaseServer(): void {
+    const server = this.server;
+    if (server === null) return;
+    this.server = null;
+    server.socket.removeListener('drain', this.resumeClient);
+    this.socket.removeListener('drain', this.resumeServer);
+    server.socket.resume();
+    this.socket.resume();
+    this.pool!.release(server);
+    if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
+  }
+
+  onServerClosed(server: ServerConnection, reason: DisconnectReason): void {
+    if (this.server !== server) return;
+    this.server = null;
+    this.fail(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: `reason: ${reason}` }), 'server_lost');
+  }
+
+  // ---- ending ---------------------------------------------------------------------------
+
+  /** Closes the client now if it is between transactions, else right after its transaction ends. */
+  closeAtBoundary(err: PoolerError, reason: DisconnectReason): void {
+    if (this.closed) return;
+    if (this.pending === 0 && this.txStatus === IDLE && !this.waiting && this.scanner.atBoundary()) return this.fail(err, reason, true);
+    this.closeAfter = { err, reason };
+  }
+
+  /** Sends a FATAL (or ERROR for non-fatal codes, then closes anyway) and closes the client. */
+  fail(err: PoolerError, reason: DisconnectReason, streamClean = false): void {
+    if (this.closed) return;
+    this.log.info({ code: err.code, sqlstate: err.sqlstate, reason }, err.message);
+    if (this.socket.writable) {
+      this.socket.write(msg.errorResponse({ severity: 'FATAL', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
+    }
+    this.close(reason, streamClean);
+  }
+
+  /**
+   * Closes the client and returns (or resets, or discards) its server connection.
+   * `streamClean`: the bytes forwarded to the server end at a message boundary.
+   */
+  close(reason: DisconnectReason, streamClean = this.scanner.atBoundary()): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.waiting) {
+      this.waiting = false;
+      this.pool?.cancelWait(this);
+    }
+    const server = this.server;
+    if (server !== null) {
+      this.server = null;
+      server.socket.removeListener('drain', this.resumeClient);
+      this.socket.removeListener('drain', this.resumeServer);
+      server.socket.resume();
+      if (streamClean && this.pending === 0) {
+        // Roll back an open transaction (and in session mode discard session state) before reuse.
+        resetServer(server, this.pool!, { rollback: this.txStatus !== IDLE, discardAll: !this.transactionMode });
+      } else {
+        server.link = null;
+        server.close('unclean_release');
+      }
+    }
+    if (!this.socket.destroyed) this.socket.end();
+    this.socket.destroySoon();
+    this.host.clientGone(this, reason);
+  }
+}

@@ -1,0 +1,182 @@
+// The slow path of a new client socket: the first packet (SSLRequest / GSSENCRequest / CancelRequest
+// / StartupMessage), tenant lookup by (database, user), authentication against stored verifiers,
+// then ParameterStatus, a pooler-issued BackendKeyData and ReadyForQuery (protocol docs, "Start-up").
+//
+// An unknown (database, user) pair runs a mock SCRAM exchange and fails exactly like a wrong
+// password (28P01), as PostgreSQL does, so the pooler does not reveal which tenants exist.
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { verifyMd5Response } from '../auth/md5.ts';
+import { ScramServerSession } from '../auth/scram-server.ts';
+import type { Pool } from '../backend/pool.ts';
+import { loginKey, type Snapshot, type TenantRoute } from '../config/snapshot.ts';
+import { PoolerError, type DisconnectReason } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { MessageFramer, ProtocolError } from '../net/framer.ts';
+import * as msg from '../net/messages.ts';
+import { parsePasswordMessage, parseSaslInitialResponse } from '../net/parse.ts';
+import { StartupFramer } from '../net/startup.ts';
+import { ClientConnection, type ClientHost } from './client.ts';
+
+const LOGIN_TIMEOUT_MS = 30_000;
+const PASSWORD_MESSAGE = 0x70; // 'p'
+
+export interface LoginHost extends ClientHost {
+  snapshot(): Snapshot;
+  poolFor(route: TenantRoute): Pool;
+  /** Registers an authenticated client; throws PoolerError (e.g. TOO_MANY_CLIENTS). Assigns its key. */
+  admitClient(client: ClientConnection, route: TenantRoute): void;
+  cancel(processId: number, secretKey: number): void;
+  clientGone(client: ClientConnection, reason: DisconnectReason): void;
+}
+
+/** Parameters we report from the client's own start-up packet rather than from the server. */
+const CLIENT_REPORTED = ['application_name'];
+
+export function acceptClient(socket: Socket, host: LoginHost): void {
+  socket.setNoDelay(true);
+  const client = new ClientConnection(socket, host);
+  const log = client.log;
+  const startup = new StartupFramer();
+  let framer: MessageFramer | undefined;
+  let onMessage: ((type: number, body: Buffer) => void) | undefined;
+  let done = false;
+  /** Authenticated, waiting for the pool's server parameters: buffer whatever the client sends. */
+  let authenticated = false;
+
+  const end = (err: PoolerError, reason: DisconnectReason): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    client.fail(err, reason);
+  };
+  const timer = setTimeout(() => end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time'), 'startup_timeout'), LOGIN_TIMEOUT_MS);
+  timer.unref();
+
+  socket.on('error', (err) => {
+    log.debug({ err: err.message }, 'client socket error');
+    if (!done) {
+      done = true;
+      clearTimeout(timer);
+    }
+    client.close('client_close');
+  });
+  socket.on('close', () => {
+    clearTimeout(timer);
+    client.close('client_close');
+  });
+
+  const onData = (chunk: Buffer): void => {
+    try {
+      if (framer === undefined) {
+        startup.push(chunk);
+        for (let p = startup.next(); p !== undefined && framer === undefined; p = startup.next()) {
+          switch (p.kind) {
+            case 'ssl':
+            case 'gssenc':
+              // No TLS or GSSAPI on this listener: 'N' tells the client to go on in the clear
+              // (protocol docs, "SSL Session Encryption").
+              socket.write(msg.encryptionRefused());
+              break;
+            case 'cancel':
+              done = true;
+              clearTimeout(timer);
+              socket.removeListener('data', onData);
+              host.cancel(p.processId, p.secretKey);
+              socket.destroy();
+              return;
+            case 'startup':
+              framer = new MessageFramer(Math.min(host.maxMessageSize, 64 * 1024));
+              onMessage = beginAuth(p.params);
+              framer.push(startup.takeRest());
+              break;
+          }
+        }
+        if (framer === undefined) return;
+      } else {
+        framer.push(chunk);
+      }
+      if (authenticated) return;
+      for (let m = framer.next(); m !== undefined && !done && !authenticated; m = framer.next()) onMessage!(m.type, m.body);
+    } catch (err) {
+      if (err instanceof PoolerError) return end(err, err.code === 'AUTH_FAILED' ? 'auth_failed' : 'protocol_violation');
+      if (err instanceof ProtocolError) return end(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
+      log.error({ err }, 'unexpected error during client start-up');
+      end(new PoolerError('PROTOCOL_VIOLATION', 'invalid start-up sequence'), 'protocol_violation');
+    }
+  };
+  socket.on('data', onData);
+
+  function beginAuth(params: Record<string, string>): (type: number, body: Buffer) => void {
+    const user = params.user ?? '';
+    const database = params.database || user;
+    if (host.draining) throw new PoolerError('SHUTTING_DOWN', 'the pooler is shutting down');
+    const route = host.snapshot().byLogin.get(loginKey(database, user));
+    const authFailed = (): PoolerError => new PoolerError('AUTH_FAILED', `password authentication failed for user "${user}"`);
+    log.debug({ database, user, tenant: route?.id }, 'client start-up');
+
+    const finish = (): void => {
+      if (!route) throw authFailed();
+      if (route.status !== 'active') throw new PoolerError('TENANT_SUSPENDED', `tenant "${route.id}" is suspended`);
+      host.admitClient(client, route);
+      authenticated = true;
+      socket.write(msg.authenticationOk());
+      const pool = host.poolFor(route);
+      pool.ensureServerParams().then(
+        (serverParams) => {
+          if (done) return;
+          const out: Buffer[] = [];
+          for (const [name, value] of serverParams) {
+            if (!CLIENT_REPORTED.includes(name)) out.push(msg.parameterStatus(name, value));
+          }
+          for (const name of CLIENT_REPORTED) out.push(msg.parameterStatus(name, params[name] ?? ''));
+          out.push(msg.backendKeyData(client.processId, client.secretKey), msg.readyForQuery('I'));
+          done = true;
+          clearTimeout(timer);
+          socket.removeListener('data', onData);
+          socket.write(Buffer.concat(out));
+          log.info({ tenant: route.id }, 'client logged in');
+          client.enterReady(route, pool, framer!.takeRest());
+        },
+        (err: Error) => end(new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed'),
+      );
+    };
+
+    // SCRAM when the tenant has a SCRAM verifier (or is unknown: mock exchange); md5 otherwise.
+    if (route === undefined || route.scram.length > 0) {
+      const scram = new ScramServerSession(route?.scram[0]);
+      let step = 0;
+      socket.write(msg.authenticationSasl(['SCRAM-SHA-256']));
+      return (type, body) => {
+        if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected SASL response, got message type "${String.fromCharCode(type)}"`);
+        if (step === 0) {
+          const initial = parseSaslInitialResponse(body);
+          if (initial.mechanism !== 'SCRAM-SHA-256') {
+            throw new PoolerError('AUTH_METHOD_UNSUPPORTED', `SASL mechanism "${initial.mechanism}" is not supported`);
+          }
+          step = 1;
+          socket.write(msg.authenticationSaslContinue(scram.clientFirst(initial.data)));
+        } else if (step === 1) {
+          step = 2;
+          const result = scram.clientFinal(parsePasswordMessage(body));
+          if (!result.ok || route === undefined) throw authFailed();
+          socket.write(msg.authenticationSaslFinal(result.serverFinal));
+          finish();
+        } else {
+          throw new ProtocolError('unexpected message after SASL exchange');
+        }
+      };
+    }
+    const salt = randomBytes(4);
+    socket.write(msg.authenticationMd5(salt));
+    return (type, body) => {
+      if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected password message, got message type "${String.fromCharCode(type)}"`);
+      const raw = parsePasswordMessage(body);
+      // The password message is a NUL-terminated string.
+      const response = raw.toString('utf8').replace(/\0$/, '');
+      if (!route.md5.some((h) => verifyMd5Response(h, salt, response))) throw authFailed();
+      finish();
+    };
+  }
+}

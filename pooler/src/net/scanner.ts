@@ -1,0 +1,99 @@
+// The hot path's view of a byte stream: message boundaries only. The proxy forwards whole chunks as
+// they arrive and looks at just the headers it must (ARCHITECTURE.md, "Performance facts"): the type
+// byte, the length, and the first body byte (ReadyForQuery's transaction status, or whether a Parse
+// names its statement). Bodies are skipped without copying; nothing is allocated per message.
+//
+// Framing per the protocol docs, "Message Formats": Byte1 type, Int32 length counting itself, body.
+
+export interface ScanSink {
+  /**
+   * Called once per message, when its type and first body byte are known.
+   * `first` is the first body byte, or -1 for an empty body.
+   * `start` is the message's offset in the current chunk (negative when its header began in an
+   * earlier chunk). Returning true stops the scan of this chunk right after the header.
+   */
+  onMessage(type: number, first: number, start: number): boolean | void;
+}
+
+export class ScanError extends Error {
+  readonly code = 'PROTOCOL_VIOLATION';
+  readonly sqlstate = '08P01';
+}
+
+export class Scanner {
+  /** Body bytes of the current message still to skip. */
+  private remaining = 0;
+  /** Type of the current message while we wait for its first body byte (-1 = not waiting). */
+  private pendingType = -1;
+  private pendingStart = 0;
+  /** A header split across chunks. */
+  private readonly header = Buffer.allocUnsafe(5);
+  private headerLen = 0;
+  private readonly maxLength: number;
+
+  constructor(maxLength: number) {
+    this.maxLength = maxLength;
+  }
+
+  /** True between messages: no partial header, no unread body. */
+  atBoundary(): boolean {
+    return this.remaining === 0 && this.headerLen === 0 && this.pendingType === -1;
+  }
+
+  /**
+   * Scans `chunk`; returns the offset where scanning stopped (chunk.length unless the sink asked to
+   * stop). Throws ScanError for a length below 4 or above the limit.
+   */
+  scan(chunk: Buffer, sink: ScanSink): number {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.remaining > 0) {
+        if (this.pendingType !== -1) {
+          const type = this.pendingType;
+          this.pendingType = -1;
+          // The sink may stop the scan after seeing the header; the body stays unscanned.
+          if (sink.onMessage(type, chunk[i]!, this.pendingStart) === true) return i;
+        }
+        const take = this.remaining < n - i ? this.remaining : n - i;
+        i += take;
+        this.remaining -= take;
+        continue;
+      }
+      let type: number;
+      let length: number;
+      let start: number;
+      if (this.headerLen === 0 && n - i >= 5) {
+        type = chunk[i]!;
+        length = chunk.readInt32BE(i + 1);
+        start = i;
+        i += 5;
+      } else {
+        start = i - this.headerLen;
+        while (this.headerLen < 5 && i < n) this.header[this.headerLen++] = chunk[i++]!;
+        if (this.headerLen < 5) return n;
+        this.headerLen = 0;
+        type = this.header[0]!;
+        length = this.header.readInt32BE(1);
+      }
+      if (length < 4 || length > this.maxLength) {
+        throw new ScanError(
+          length < 4
+            ? `invalid message length ${length} for message type "${String.fromCharCode(type)}"`
+            : `message of ${length} bytes exceeds the limit of ${this.maxLength} bytes`,
+        );
+      }
+      this.remaining = length - 4;
+      if (this.remaining === 0) {
+        if (sink.onMessage(type, -1, start) === true) return i;
+      } else if (i < n) {
+        if (sink.onMessage(type, chunk[i]!, start) === true) return i;
+      } else {
+        this.pendingType = type;
+        // Relative to the next chunk, the message started this many bytes before it.
+        this.pendingStart = start - n;
+      }
+    }
+    return n;
+  }
+}

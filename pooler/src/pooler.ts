@@ -1,0 +1,209 @@
+// The pooler process: the client listener, the current routing snapshot, one pool per tenant, the
+// cancel-key registry, reload and drain.
+import { randomInt } from 'node:crypto';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { Pool, type PoolStats } from './backend/pool.ts';
+import { buildSnapshot, type Snapshot, type TenantRoute } from './config/snapshot.ts';
+import { configSchema, type PoolerConfig, type PoolerConfigInput } from './config/schema.ts';
+import { PoolerError, type DisconnectReason } from './errors.ts';
+import type { ClientConnection } from './frontend/client.ts';
+import { acceptClient, type LoginHost } from './frontend/login.ts';
+import { createLogger, type Logger } from './log.ts';
+import * as msg from './net/messages.ts';
+
+export interface PoolerOptions {
+  logger?: Logger;
+  /** Directory that relative paths in the config (password_file) are resolved against. */
+  baseDir?: string;
+}
+
+export class Pooler implements LoginHost {
+  readonly log: Logger;
+  config: PoolerConfig;
+  private current: Snapshot;
+  private readonly pools = new Map<string, Pool>();
+  private readonly clients = new Set<ClientConnection>();
+  private readonly clientsByKey = new Map<number, ClientConnection>();
+  private readonly clientCounts = new Map<string, number>();
+  private readonly server: Server;
+  private readonly baseDir: string;
+  private nextProcessId = randomInt(1, 1 << 20);
+  draining = false;
+  private version = 1;
+
+  constructor(config: PoolerConfig, opts: PoolerOptions = {}) {
+    this.config = config;
+    this.baseDir = opts.baseDir ?? process.cwd();
+    this.log = opts.logger ?? createLogger(config.log_level);
+    this.current = buildSnapshot(config, this.version, this.baseDir);
+    this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
+  }
+
+  get maxMessageSize(): number {
+    return this.config.limits.max_message_size;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.listen.port, this.config.listen.host, () => {
+        this.server.removeListener('error', reject);
+        this.log.info({ host: this.host, port: this.port, tenants: this.current.byId.size }, 'pooler listening');
+        resolve();
+      });
+    });
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  get host(): string {
+    return this.config.listen.host;
+  }
+
+  private onConnection(socket: Socket): void {
+    socket.on('error', () => {});
+    acceptClient(socket, this);
+  }
+
+  // ---- LoginHost ----------------------------------------------------------------------
+
+  snapshot(): Snapshot {
+    return this.current;
+  }
+
+  poolFor(route: TenantRoute): Pool {
+    let pool = this.pools.get(route.id);
+    if (pool === undefined) {
+      pool = new Pool(route.id, route.target, route.pool, this.log);
+      this.pools.set(route.id, pool);
+    }
+    return pool;
+  }
+
+  admitClient(client: ClientConnection, route: TenantRoute): void {
+    const n = this.clientCounts.get(route.id) ?? 0;
+    if (n >= route.pool.max_clients) {
+      throw new PoolerError('TOO_MANY_CLIENTS', `too many client connections for tenant "${route.id}" (max_clients ${route.pool.max_clients})`);
+    }
+    this.clientCounts.set(route.id, n + 1);
+    client.route = route;
+    // Process ids are unique per pooler process; the secret is random (protocol docs, "Canceling Requests").
+    do {
+      this.nextProcessId = (this.nextProcessId % 0x7fffffff) + 1;
+    } while (this.clientsByKey.has(this.nextProcessId));
+    client.processId = this.nextProcessId;
+    client.secretKey = randomInt(0, 0x7fffffff);
+    this.clients.add(client);
+    this.clientsByKey.set(client.processId, client);
+  }
+
+  clientGone(client: ClientConnection, reason: DisconnectReason): void {
+    if (!this.clients.delete(client)) return;
+    this.clientsByKey.delete(client.processId);
+    const id = client.route?.id;
+    if (id !== undefined) this.clientCounts.set(id, (this.clientCounts.get(id) ?? 1) - 1);
+    client.log.debug({ reason }, 'client disconnected');
+    if (this.draining && this.clients.size === 0) this.drainResolve?.();
+  }
+
+  /** Forwards a CancelRequest to the server connection the client holds right now, if any. */
+  cancel(processId: number, secretKey: number): void {
+    const client = this.clientsByKey.get(processId);
+    if (client === undefined || client.secretKey !== secretKey) {
+      this.log.debug({ processId }, 'cancel request for an unknown key dropped');
+      return;
+    }
+    const server = client.server;
+    if (server === null) {
+      client.log.debug('cancel request while the client holds no server connection: nothing to cancel');
+      return;
+    }
+    const s = netConnect({ host: server.host, port: server.port }, () => s.end(msg.cancelRequest(server.processId, server.secretKey)));
+    s.on('error', (err) => client.log.warn({ err: err.message }, 'cancel request could not reach the server'));
+    s.setTimeout(5000, () => s.destroy());
+  }
+
+  // ---- reload ---------------------------------------------------------------------------
+
+  /**
+   * Swaps in a new routing snapshot built from `input`. Unchanged tenants keep their pools and
+   * server connections; a changed destination retires the old server connections (idle at once,
+   * busy ones when their transaction ends); removed or suspended tenants' clients are closed at
+   * their next transaction boundary (ARCHITECTURE.md, "Reload semantics").
+   */
+  reload(input: PoolerConfigInput | PoolerConfig): void {
+    const config = configSchema.parse(input);
+    const next = buildSnapshot(config, this.version + 1, this.baseDir);
+    this.version++;
+    this.config = config;
+    this.current = next;
+    for (const [id, pool] of this.pools) {
+      const route = next.byId.get(id);
+      if (route === undefined) {
+        pool.close();
+        this.pools.delete(id);
+      } else {
+        pool.retarget(route.target, route.pool);
+      }
+    }
+    for (const client of this.clients) {
+      const route = client.route === null ? undefined : next.byId.get(client.route.id);
+      if (route === undefined) client.closeAtBoundary(new PoolerError('TENANT_REMOVED', 'the tenant was removed'), 'tenant_removed');
+      else if (route.status !== 'active') client.closeAtBoundary(new PoolerError('TENANT_SUSPENDED', `tenant "${route.id}" is suspended`), 'tenant_suspended');
+      else if (route.user !== client.route!.user || route.database !== client.route!.database) client.closeAtBoundary(new PoolerError('TENANT_REMOVED', 'the tenant login changed'), 'tenant_removed');
+      else client.route = route;
+    }
+    this.log.info({ version: this.version, tenants: next.byId.size }, 'configuration reloaded');
+  }
+
+  get configVersion(): number {
+    return this.version;
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+
+  private drainResolve: (() => void) | undefined;
+
+  /**
+   * Stops accepting, lets transactions finish (clients are closed at their next transaction
+   * boundary) for at most `timeoutMs`, then closes everything.
+   */
+  async close(timeoutMs = this.config.limits.shutdown_timeout * 1000): Promise<void> {
+    if (!this.draining) {
+      this.draining = true;
+      this.server.close();
+      this.log.info({ clients: this.clients.size }, 'draining');
+      const drained = new Promise<void>((resolve) => (this.drainResolve = resolve));
+      for (const c of this.clients) c.closeAtBoundary(new PoolerError('SHUTTING_DOWN', 'the pooler is shutting down'), 'shutdown');
+      if (this.clients.size > 0) {
+        let t: NodeJS.Timeout | undefined;
+        await Promise.race([drained, new Promise<void>((r) => (t = setTimeout(r, timeoutMs)))]);
+        clearTimeout(t);
+      }
+    }
+    for (const c of [...this.clients]) c.fail(new PoolerError('SHUTTING_DOWN', 'the pooler is shutting down'), 'shutdown');
+    for (const pool of this.pools.values()) {
+      pool.close();
+      pool.closeAllServers('shutdown');
+    }
+    this.pools.clear();
+  }
+
+  poolStats(): PoolStats[] {
+    return [...this.pools.values()].map((p) => p.stats());
+  }
+
+  clientList(): readonly ClientConnection[] {
+    return [...this.clients];
+  }
+}
+
+export async function startPooler(input: PoolerConfigInput, opts: PoolerOptions = {}): Promise<Pooler> {
+  const pooler = new Pooler(configSchema.parse(input), opts);
+  await pooler.listen();
+  return pooler;
+}
