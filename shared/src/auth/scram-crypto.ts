@@ -34,6 +34,13 @@ export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Strict, padded base64 (Buffer.from silently skips junk); undefined when invalid. */
+export function decodeBase64Strict(s: string): Buffer | undefined {
+  return BASE64_RE.test(s) ? Buffer.from(s, 'base64') : undefined;
+}
+
 export interface ScramKeys {
   clientKey: Buffer;
   storedKey: Buffer;

@@ -6,7 +6,7 @@
 // A verifier lets us check a password without storing it; it is still a secret (an md5 hash is a
 // password equivalent for md5 auth), so it never appears in logs or error messages.
 import { createHash, randomBytes } from 'node:crypto';
-import { hi, normalizePassword, SCRAM_KEY_LENGTH, scramKeys } from './scram-crypto.ts';
+import { decodeBase64Strict, hi, normalizePassword, SCRAM_KEY_LENGTH, scramKeys } from './scram-crypto.ts';
 
 /** PostgreSQL's default scram_iterations. */
 export const DEFAULT_SCRAM_ITERATIONS = 4096;
@@ -60,12 +60,10 @@ export function createMd5Verifier(password: string, user: string): string {
 
 const SCRAM_RE = /^SCRAM-SHA-256\$(\d{1,10}):([^$:]+)\$([^$:]+):([^$:]+)$/;
 const MD5_RE = /^md5([0-9a-fA-F]{32})$/;
-/** Strict base64 (Buffer.from silently skips junk, so validate first). */
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 function decodeBase64(s: string, what: string): Buffer {
-  if (!BASE64_RE.test(s)) throw new InvalidVerifierError(`invalid SCRAM verifier: ${what} is not valid base64`);
-  return Buffer.from(s, 'base64');
+  const b = decodeBase64Strict(s);
+  if (b === undefined) throw new InvalidVerifierError(`invalid SCRAM verifier: ${what} is not valid base64`);
+  return b;
 }
 
 /**
