@@ -2,6 +2,7 @@
 // types. `tenantSchema` is the stored shape; `newTenantSchema` is what a store's `create` takes
 // (the store assigns version and timestamps); `tenantPatchSchema` is what `update` takes.
 import { z } from 'zod';
+import { parseVerifier } from '../auth/verifier.ts';
 import {
   STATIC_DESTINATION_CLUSTER_ID,
   clusterIdSchema,
@@ -21,8 +22,17 @@ export type ClientLogin = z.infer<typeof clientLoginSchema>;
  * `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>` (RFC 5802 §3, RFC 7677) and
  * `md5<32 hex>` = md5(password || user). Built by shared/src/auth/verifier.ts.
  */
-export const scramVerifierSchema = z.string().regex(/^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/, 'must be a SCRAM-SHA-256 verifier');
-export const md5VerifierSchema = z.string().regex(/^md5[0-9a-f]{32}$/, 'must be an md5 verifier');
+export const scramVerifierSchema = z.string().refine((v) => verifierKind(v) === 'scram', 'must be a SCRAM-SHA-256 verifier');
+export const md5VerifierSchema = z.string().refine((v) => verifierKind(v) === 'md5', 'must be an md5 verifier');
+
+/** The verifier's kind, or undefined when it is not one (the message never echoes the value). */
+function verifierKind(v: string): 'scram' | 'md5' | undefined {
+  try {
+    return parseVerifier(v).kind;
+  } catch {
+    return undefined;
+  }
+}
 
 export const clientAuthSchema = z
   .object({
