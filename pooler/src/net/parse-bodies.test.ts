@@ -10,6 +10,7 @@ import {
   parseParameterStatus,
   parsePasswordMessage,
   parseSaslInitialResponse,
+  parseSaslResponse,
 } from './parse.ts';
 
 function body(msg: Buffer): Buffer {
@@ -51,6 +52,12 @@ describe('parse round-trips', () => {
   it('PasswordMessage is returned raw', () => {
     expect(parsePasswordMessage(body(m.passwordMessage('pässword')))).toEqual(Buffer.from('pässword'));
     expect(parsePasswordMessage(body(m.passwordMessage('')))).toEqual(Buffer.alloc(0));
+  });
+
+  it('SASLResponse is the raw data (no terminator), unlike PasswordMessage', () => {
+    const b = body(m.saslResponse('c=biws,r=x,p=y'));
+    expect(parseSaslResponse(b)).toEqual(Buffer.from('c=biws,r=x,p=y'));
+    expect(() => parsePasswordMessage(b)).toThrow(ProtocolError);
   });
 
   it('SASLInitialResponse, including an absent initial response (-1)', () => {

@@ -161,3 +161,11 @@ export function parseSaslInitialResponse(body: Buffer): { mechanism: string; dat
   r.end();
   return { mechanism, data };
 }
+
+/**
+ * SASLResponse (also type 'p'): unlike PasswordMessage its body is the raw SASL data with no
+ * NUL terminator and no length prefix, so it must not be read with parsePasswordMessage.
+ */
+export function parseSaslResponse(body: Buffer): Buffer {
+  return body;
+}
