@@ -1,0 +1,275 @@
+// `npm run bench`: pgbench -S directly against PostgreSQL, through PgBouncer and through
+// Switchyard, interleaved round by round so that drift on this shared machine (other builds,
+// thermal, page cache) hits every target alike. Prints the tables on stdout, progress on stderr,
+// and writes everything to bench/results/<timestamp>.json. Method: bench/README.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { prepareDatabase, type BenchDatabase } from './database.ts';
+import { describeEnvironment } from './environment.ts';
+import { BenchOptionError } from './errors.ts';
+import { measureIdleMemory } from './idle-memory.ts';
+import { ownOpenFileLimit } from './open-files.ts';
+import { parseOptions, usage, type BenchOptions, type ProtocolMode, type Target } from './options.ts';
+import { ensurePgbouncer, pgbouncerVersion, startPgbouncer, supportsPreparedStatements } from './pgbouncer.ts';
+import { runPgbench } from './pgbench.ts';
+import type { ClientLogin, PoolerProcess } from './pooler-process.ts';
+import { clockTicksPerSecond, treeCpuTicks } from './proc-stat.ts';
+import { formatFailures, formatMemoryTable, formatTpsTable, type IdleMemoryResult } from './report.ts';
+import { startSwitchyard } from './switchyard.ts';
+import { cpuUsPerTransaction, summarise, type RunRecord } from './summary.ts';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const order: readonly Target[] = ['direct', 'pgbouncer', 'switchyard'];
+type PoolerTarget = 'pgbouncer' | 'switchyard';
+
+const log = (msg: string): void => {
+  process.stderr.write(`bench: ${msg}\n`);
+};
+
+class Bench {
+  readonly opts: BenchOptions;
+  readonly ticksPerSecond = clockTicksPerSecond();
+  db: BenchDatabase | undefined;
+  readonly poolers: Partial<Record<PoolerTarget, PoolerProcess>> = {};
+  /** Targets that cannot run at all (did not start, crashed), with the reason. */
+  readonly unavailable = new Map<Target, string>();
+  pgbouncerVersion = '';
+  pgbouncerPrepared = false;
+  readonly runs: RunRecord[] = [];
+  readonly idleMemory: IdleMemoryResult[] = [];
+
+  constructor(opts: BenchOptions) {
+    this.opts = opts;
+  }
+
+  excluded(target: Target, mode: ProtocolMode): { status: 'n/a' | 'unavailable'; note: string } | undefined {
+    const why = this.unavailable.get(target);
+    if (why) return { status: 'unavailable', note: why };
+    if (target === 'pgbouncer' && mode === 'prepared' && !this.pgbouncerPrepared) {
+      return { status: 'n/a', note: `${this.pgbouncerVersion || 'this PgBouncer'} cannot do protocol-level prepared statements in transaction mode (needs 1.21+)` };
+    }
+    return undefined;
+  }
+
+  login(target: Target): ClientLogin | undefined {
+    if (target === 'direct') {
+      const db = this.db;
+      return db ? { host: db.server.host, port: db.server.port, database: db.database, user: db.user, password: db.password } : undefined;
+    }
+    return this.poolers[target]?.login;
+  }
+
+  async startPoolers(): Promise<void> {
+    const db = this.db;
+    if (!db) return;
+    const common = {
+      server: { host: db.server.host, port: db.server.port },
+      database: db.database,
+      user: db.user,
+      password: db.password,
+      verifier: db.verifier,
+      poolSize: this.opts.poolSize,
+      maxClients: Math.max(2000, this.opts.idleClients + 100, ...this.opts.clients.map((c) => c + 100)),
+    };
+    if (this.opts.targets.includes('pgbouncer')) {
+      const bin = await ensurePgbouncer(log);
+      if ('error' in bin) {
+        this.markUnavailable('pgbouncer', bin.error);
+      } else {
+        this.pgbouncerVersion = pgbouncerVersion(bin.path);
+        this.pgbouncerPrepared = supportsPreparedStatements(this.pgbouncerVersion);
+        try {
+          this.poolers.pgbouncer = await startPgbouncer({ ...common, binary: bin.path, ...(this.pgbouncerPrepared ? { maxPreparedStatements: 100 } : {}) });
+          log(`pgbouncer (${this.pgbouncerVersion}) pid ${this.poolers.pgbouncer.pid} on port ${this.poolers.pgbouncer.login.port}`);
+        } catch (err) {
+          this.markUnavailable('pgbouncer', (err as Error).message);
+        }
+      }
+    }
+    if (this.opts.targets.includes('switchyard')) {
+      try {
+        this.poolers.switchyard = await startSwitchyard(common);
+        log(`switchyard pid ${this.poolers.switchyard.pid} on port ${this.poolers.switchyard.login.port}`);
+      } catch (err) {
+        this.markUnavailable('switchyard', (err as Error).message);
+      }
+    }
+  }
+
+  markUnavailable(target: Target, reason: string): void {
+    this.unavailable.set(target, reason.split('\n')[0] ?? reason);
+    log(`*** ${target} is UNAVAILABLE — continuing without it ***\n${reason}`);
+  }
+
+  async measureMemory(): Promise<void> {
+    if (this.opts.idleClients <= 0) return;
+    for (const target of ['pgbouncer', 'switchyard'] as const) {
+      const pooler = this.poolers[target];
+      if (!pooler) continue;
+      log(`memory: ${this.opts.idleClients} idle clients on ${target}…`);
+      const result = await measureIdleMemory(pooler, this.opts.idleClients, target);
+      this.idleMemory.push(result);
+      if (result.error) log(`memory: ${target}: ${result.error}`);
+      this.checkAlive(target, 'the idle-client memory test');
+    }
+  }
+
+  /** A pooler that died is reported once and left out of the remaining runs. */
+  checkAlive(target: Target, during: string): void {
+    if (target === 'direct') return;
+    const pooler = this.poolers[target];
+    const exit = pooler?.exit();
+    if (!pooler || !exit || this.unavailable.has(target)) return;
+    this.markUnavailable(target, `${target} exited (code ${exit.code}, signal ${exit.signal}) during ${during}; logs: ${pooler.logFiles.join(', ')}`);
+  }
+
+  async runOne(target: Target, clients: number, mode: ProtocolMode, durationSec: number, round: number): Promise<RunRecord | undefined> {
+    const login = this.login(target);
+    if (!login) return undefined;
+    const pooler = target === 'direct' ? undefined : this.poolers[target];
+    const started = performance.now();
+    const ticksBefore = pooler ? treeCpuTicks(pooler.pid) : 0;
+    const outcome = await runPgbench(login, { clients, jobs: this.opts.jobs, durationSec, mode });
+    const ticks = pooler ? treeCpuTicks(pooler.pid) - ticksBefore : undefined;
+    const record: RunRecord = { target, clients, mode, round, ok: outcome.ok, wallSec: (performance.now() - started) / 1000 };
+    const s = outcome.summary;
+    if (s) {
+      record.tps = s.tps;
+      record.transactions = s.transactions;
+      record.failed = s.failed;
+      if (s.latencyMs !== undefined) record.latencyMs = s.latencyMs;
+      if (s.connectionMs !== undefined) record.connectionMs = s.connectionMs;
+      if (ticks !== undefined) {
+        record.cpuTicks = ticks;
+        const us = cpuUsPerTransaction(ticks, this.ticksPerSecond, s.transactions);
+        if (us !== undefined) record.cpuUsPerTxn = us;
+      }
+    }
+    if (!outcome.ok) record.error = outcome.error;
+    this.checkAlive(target, `pgbench -c ${clients} -M ${mode}`);
+    return record;
+  }
+
+  async warmUp(): Promise<void> {
+    if (this.opts.warmupSec <= 0) return;
+    const clients = Math.min(50, Math.max(...this.opts.clients));
+    for (const mode of this.opts.modes) {
+      for (const target of order) {
+        if (!this.opts.targets.includes(target) || this.excluded(target, mode)) continue;
+        log(`warm-up: ${target} -M ${mode} -c ${clients} for ${this.opts.warmupSec} s`);
+        const r = await this.runOne(target, clients, mode, this.opts.warmupSec, 0);
+        if (r && !r.ok) log(`warm-up: ${target} -M ${mode} failed: ${r.error}`);
+      }
+    }
+  }
+
+  async matrix(): Promise<void> {
+    const { clients, modes, rounds, targets, durationSec } = this.opts;
+    const total = clients.length * modes.length * rounds * targets.length;
+    let n = 0;
+    for (const c of clients) {
+      for (const mode of modes) {
+        for (let round = 1; round <= rounds; round++) {
+          for (const target of order) {
+            if (!targets.includes(target)) continue;
+            n++;
+            if (this.excluded(target, mode)) continue;
+            const r = await this.runOne(target, c, mode, durationSec, round);
+            if (!r) continue;
+            this.runs.push(r);
+            const cpu = r.cpuUsPerTxn === undefined ? '' : `, ${r.cpuUsPerTxn.toFixed(1)} µs CPU/txn`;
+            const result = r.ok ? `${(r.tps ?? 0).toFixed(0)} tps${cpu}` : `FAILED: ${r.error}`;
+            log(`[${n}/${total}] -c ${c} -M ${mode} round ${round} ${target}: ${result}`);
+          }
+        }
+      }
+    }
+  }
+
+  async stopAll(): Promise<void> {
+    for (const p of Object.values(this.poolers)) await p.stop().catch((err: unknown) => log(`stopping ${p.name}: ${String(err)}`));
+    await this.db?.server.stop().catch((err: unknown) => log(`stopping PostgreSQL: ${String(err)}`));
+    this.db = undefined;
+  }
+}
+
+function header(opts: BenchOptions, b: Bench): string {
+  return [
+    `pgbench -S -n -j ${opts.jobs}, ${opts.durationSec} s per run, ${opts.rounds} round(s) interleaved [${order.filter((t) => opts.targets.includes(t)).join(', ')}], median of rounds`,
+    `pool size ${opts.poolSize} (transaction mode) for both poolers; CPU = pooler process tree utime+stime / transactions (CLK_TCK ${b.ticksPerSecond})`,
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    opts = parseOptions(process.argv.slice(2), process.env, join(repoRoot, 'bench', 'results'));
+  } catch (err) {
+    if (err instanceof BenchOptionError) {
+      process.stderr.write(`${err.message}\n\n${usage}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (opts.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const needFiles = Math.max(opts.idleClients, ...opts.clients) + 200;
+  const limit = ownOpenFileLimit();
+  if (limit && limit.hard < needFiles) log(`warning: open-file limit ${limit.soft}/${limit.hard} < ${needFiles}; children are raised when root, the bench itself may run short`);
+
+  const b = new Bench(opts);
+  const startedAt = new Date();
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    log('interrupted: stopping the poolers and PostgreSQL…');
+    void b.stopAll().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const maxConnections = Math.max(600, Math.max(...opts.clients) + 100);
+    log(`starting PostgreSQL (max_connections ${maxConnections}) and pgbench -i -s ${opts.scale}…`);
+    b.db = await prepareDatabase({ maxConnections, scale: opts.scale });
+    log(`PostgreSQL ${b.db.server.version} on port ${b.db.server.port}`);
+    await b.startPoolers();
+    // Memory first, on freshly started poolers (see idle-memory.ts).
+    await b.measureMemory();
+    await b.warmUp();
+    await b.matrix();
+    const finishedAt = new Date();
+
+    const rows = summarise(b.runs, opts.clients, opts.modes, opts.targets, (t, m) => b.excluded(t, m));
+    const out: string[] = ['', header(opts, b), '', formatTpsTable(rows)];
+    const failures = formatFailures(rows);
+    if (failures.length > 0) out.push('', 'failures:', ...failures.map((f) => `  ${f}`));
+    for (const [target, why] of b.unavailable) out.push('', `${target}: unavailable — ${why}`);
+    if (b.idleMemory.length > 0) out.push('', `memory per idle logged-in client ((VmRSS after − before) / clients):`, '', formatMemoryTable(b.idleMemory));
+
+    const environment = describeEnvironment(repoRoot, b.db.server.version, b.pgbouncerVersion);
+    mkdirSync(opts.resultsDir, { recursive: true });
+    const file = join(opts.resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    const json = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      options: { ...opts, help: undefined },
+      environment,
+      clockTicksPerSecond: b.ticksPerSecond,
+      unavailable: Object.fromEntries(b.unavailable),
+      summary: rows,
+      idleMemory: b.idleMemory,
+      runs: b.runs,
+    };
+    writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+    out.push('', `results: ${relative(process.cwd(), file) || file}`, '');
+    process.stdout.write(out.join('\n'));
+    return 0;
+  } finally {
+    if (!interrupted) await b.stopAll();
+  }
+}
+
+process.exitCode = await main();

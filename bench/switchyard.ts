@@ -1,0 +1,72 @@
+// Switchyard as a separate process (`switchyard pooler --config <yaml>`), so /proc can tell its
+// CPU and memory apart from the bench's own. One tenant mapping the bench login to PostgreSQL,
+// configured like PgBouncer: the same verifier, transaction mode, the same pool size.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { configSchema, type PoolerConfigInput } from '../pooler/src/config/schema.ts';
+import { freePort } from '../shared/src/local/postgres-server.ts';
+import { startPoolerProcess, type PoolerProcess } from './pooler-process.ts';
+
+export interface SwitchyardSpec {
+  server: { host: string; port: number };
+  database: string;
+  user: string;
+  password: string;
+  verifier: string;
+  poolSize: number;
+  maxClients: number;
+}
+
+const repoRoot = resolve(import.meta.dirname, '..');
+
+export async function startSwitchyard(spec: SwitchyardSpec): Promise<PoolerProcess & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-pooler-'));
+  const port = await freePort();
+  const config: PoolerConfigInput = {
+    listen: { host: '127.0.0.1', port },
+    // warn: no per-connection log lines (PgBouncer runs with log_connections = 0 likewise).
+    log_level: 'warn',
+    limits: { shutdown_timeout: 1 },
+    tenants: [
+      {
+        id: 'bench',
+        database: spec.database,
+        user: spec.user,
+        verifiers: [spec.verifier],
+        target: { host: spec.server.host, port: spec.server.port, database: spec.database, user: spec.user, password: spec.password },
+        pool: { mode: 'transaction', size: spec.poolSize, max_clients: spec.maxClients },
+      },
+    ],
+  };
+  // Validate here so a drifted schema reads as a bench error, not as "the pooler failed to start".
+  configSchema.parse(config);
+  const configFile = join(dir, 'switchyard.yaml');
+  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+  try {
+    const proc = await startPoolerProcess({
+      name: 'switchyard',
+      // The Node that runs the bench is the pinned Node 22 (npm puts node_modules/.bin first);
+      // spawning it directly rather than via npx keeps an idle npm process out of the tree.
+      command: process.execPath,
+      args: [join(repoRoot, 'bin', 'switchyard.js'), 'pooler', '--config', configFile],
+      cwd: repoRoot,
+      outputFile: join(dir, 'output.log'),
+      login: { host: '127.0.0.1', port, database: spec.database, user: spec.user, password: spec.password },
+      readyTimeoutMs: 20_000,
+      openFiles: spec.maxClients + spec.poolSize + 100,
+    });
+    return {
+      ...proc,
+      dir,
+      async stop() {
+        await proc.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
