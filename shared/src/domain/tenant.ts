@@ -140,9 +140,13 @@ export const tenantPatchSchema = z
   .strict();
 export type TenantPatch = z.infer<typeof tenantPatchSchema>;
 
-/** The key of the client-login uniqueness guard. */
+/**
+ * The key of the client-login uniqueness guard: `<database>#<user>`, with '%' and '#' inside the
+ * names percent-encoded so that ("a#b", "c") and ("a", "b#c") stay distinct.
+ */
 export function loginKey(login: ClientLogin): string {
-  return `${login.database}#${login.user}`;
+  const esc = (s: string) => s.replaceAll('%', '%25').replaceAll('#', '%23');
+  return `${esc(login.database)}#${esc(login.user)}`;
 }
 
 /**

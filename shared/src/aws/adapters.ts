@@ -1,0 +1,61 @@
+// createAwsAdapters(env): every port on AWS, from the environment described in env.ts. Clients
+// take region and credentials from the usual SDK chain; AWS_ENDPOINT_URL (read natively by SDK v3)
+// points them all at an emulator in tests.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PgTopology } from '../local/pg-topology.ts';
+import type { Adapters } from '../ports/adapters.ts';
+import { DynamoClusterStore, DynamoHeartbeatStore, DynamoTenantStore } from './dynamo-store.ts';
+import { readAwsEnv, type AwsEnv } from './env.ts';
+import { KmsSecretBox } from './kms-secret-box.ts';
+import { RdsTopology } from './rds-topology.ts';
+import { SsmConfigChannel } from './ssm-config-channel.ts';
+
+export interface AwsClients {
+  dynamodb: DynamoDBClient;
+  kms: KMSClient;
+  ssm: SSMClient;
+  rds: RDSClient;
+}
+
+export interface AwsAdaptersOptions {
+  /** Injected clients (tests); defaults are created from the SDK's environment. */
+  clients?: Partial<AwsClients>;
+  now?: () => Date;
+}
+
+/** The DocumentClient settings every adapter relies on: undefined optional fields are simply omitted. */
+export function documentClient(dynamodb: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+}
+
+export function createAwsAdapters(envOrConfig: NodeJS.ProcessEnv | AwsEnv = process.env, opts: AwsAdaptersOptions = {}): Adapters {
+  const env = isAwsEnv(envOrConfig) ? envOrConfig : readAwsEnv(envOrConfig);
+  const clients: AwsClients = {
+    dynamodb: opts.clients?.dynamodb ?? new DynamoDBClient({}),
+    kms: opts.clients?.kms ?? new KMSClient({}),
+    ssm: opts.clients?.ssm ?? new SSMClient({}),
+    rds: opts.clients?.rds ?? new RDSClient({}),
+  };
+  const doc = documentClient(clients.dynamodb);
+  const storeOpts = { doc, table: env.table, ...(opts.now ? { now: opts.now } : {}) };
+  const secrets = new KmsSecretBox(clients.kms, env.kmsKeyId);
+  return {
+    tenants: new DynamoTenantStore(storeOpts),
+    clusters: new DynamoClusterStore(storeOpts),
+    heartbeats: new DynamoHeartbeatStore(storeOpts),
+    secrets,
+    config: new SsmConfigChannel({ ssm: clients.ssm, doc, table: env.table, stage: env.stage, poolerTag: env.poolerTag }),
+    topology: new RdsTopology({ rds: clients.rds, staticTopology: new PgTopology({ secrets }) }),
+    close: async () => {
+      for (const c of Object.values(clients)) c.destroy();
+    },
+  };
+}
+
+function isAwsEnv(x: NodeJS.ProcessEnv | AwsEnv): x is AwsEnv {
+  return typeof (x as AwsEnv).poolerTag === 'object';
+}

@@ -1,0 +1,38 @@
+// The single-table layout (the stack creates the table with exactly these key names):
+//   tenant            pk=TENANT#<tenantId>          sk=TENANT       gsi1pk=CLUSTER#<clusterId> gsi1sk=TENANT#<tenantId>
+//                     (gsi1* only when the destination is a cluster: a sparse index)
+//   login guard       pk=LOGIN#<database>#<user>    sk=LOGIN        tenantId
+//   cluster           pk=CLUSTER#<clusterId>        sk=CLUSTER
+//   pooler heartbeat  pk=POOLER#<poolerId>          sk=POOLER       ttl
+//   idempotency key   pk=IDEMPOTENCY#<key>          sk=IDEMPOTENCY  tenantId, ttl
+//   config counter    pk=CONFIG#version             sk=CONFIG       n (atomic counter, see ssm-config-channel.ts)
+// `ttl` (epoch seconds) is meant for DynamoDB TTL; nothing depends on TTL being enabled.
+// Entity attributes are stored top-level, as in the domain schema, plus `type`.
+import { loginKey, type ClientLogin } from '../domain/tenant.ts';
+
+export const GSI_BY_CLUSTER = 'byCluster';
+
+export interface ItemKey {
+  pk: string;
+  sk: string;
+}
+
+export const keys = {
+  tenant: (tenantId: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
+  login: (login: ClientLogin): ItemKey => ({ pk: `LOGIN#${loginKey(login)}`, sk: 'LOGIN' }),
+  cluster: (clusterId: string): ItemKey => ({ pk: `CLUSTER#${clusterId}`, sk: 'CLUSTER' }),
+  pooler: (poolerId: string): ItemKey => ({ pk: `POOLER#${poolerId}`, sk: 'POOLER' }),
+  idempotency: (key: string): ItemKey => ({ pk: `IDEMPOTENCY#${key}`, sk: 'IDEMPOTENCY' }),
+  configCounter: (): ItemKey => ({ pk: 'CONFIG#version', sk: 'CONFIG' }),
+};
+
+export const byClusterKeys = (clusterId: string, tenantId: string) => ({ gsi1pk: `CLUSTER#${clusterId}`, gsi1sk: `TENANT#${tenantId}` });
+
+/** Attributes that belong to the table layout, not to the entity. */
+export const LAYOUT_ATTRIBUTES = ['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'ttl'] as const;
+
+export function stripLayout(item: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...item };
+  for (const a of LAYOUT_ATTRIBUTES) delete out[a];
+  return out;
+}
