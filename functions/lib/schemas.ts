@@ -1,0 +1,193 @@
+// Request schemas of the control-plane API, built from the domain schemas so the API, the store and
+// the OpenAPI document agree. Every object is strict: an unknown field is a 400, not silently
+// dropped (a misspelt `pool.sise` must not look like success).
+import { z } from 'zod';
+import { clusterKindSchema, rdsIdentifiersSchema } from '../../shared/src/domain/cluster.ts';
+import { clusterIdSchema, endpointSchema, pgNameSchema, portSchema, tenantIdSchema, versionSchema } from '../../shared/src/domain/common.ts';
+import { MAX_PAGE_LIMIT } from '../../shared/src/domain/paging.ts';
+import { poolSettingsSchema } from '../../shared/src/domain/tenant.ts';
+import { InvalidRequestError } from './http-errors.ts';
+
+/**
+ * A name that ends up as a PostgreSQL identifier in DDL: at most NAMEDATALEN-1 = 63 BYTES (longer
+ * names are silently truncated by the server, which could make two tenants collide) and no NUL.
+ */
+export const pgIdentifierSchema = pgNameSchema
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= 63, 'must be at most 63 bytes')
+  .refine((s) => !s.includes('\0'), 'must not contain NUL');
+
+/** Client or destination password supplied by the caller. */
+export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(1024).refine((s) => !s.includes('\0'), 'must not contain NUL');
+
+export const createTenantRequestSchema = z
+  .strictObject({
+    tenantId: tenantIdSchema,
+    client: z.strictObject({
+      database: pgNameSchema,
+      user: pgNameSchema,
+      /** Generated (and returned once) when absent. */
+      password: passwordSchema.optional(),
+      /** Also store an md5 verifier, for clients that cannot do SCRAM-SHA-256. */
+      md5: z.boolean().default(false),
+    }),
+    destination: z.strictObject({
+      clusterId: clusterIdSchema.optional(),
+      host: z.string().min(1).max(255).optional(),
+      port: portSchema.optional(),
+      /** Defaults to client.database. */
+      database: pgIdentifierSchema.optional(),
+      /** Defaults to client.user. */
+      user: pgIdentifierSchema.optional(),
+      /** Schema-per-tenant: becomes the server connection's search_path. */
+      schema: pgIdentifierSchema.optional(),
+      /** Required unless `provision` is true (then generated when absent). */
+      password: passwordSchema.optional(),
+    }),
+    pool: poolSettingsSchema.optional(),
+    /** Create the role and database (or schema) on the target cluster. */
+    provision: z.boolean().default(false),
+  })
+  .superRefine((r, ctx) => {
+    const d = r.destination;
+    if ((d.clusterId === undefined) === (d.host === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['destination', 'clusterId'], message: 'exactly one of clusterId or host is required' });
+    }
+    if (d.port !== undefined && d.host === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['destination', 'port'], message: 'port is only allowed with host' });
+    }
+    if (r.provision && d.clusterId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['provision'], message: 'provisioning needs a destination clusterId (its admin credentials)' });
+    }
+    if (!r.provision && d.password === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['destination', 'password'], message: 'required unless provision is true' });
+    }
+  });
+export type CreateTenantRequest = z.infer<typeof createTenantRequestSchema>;
+
+/** Pool settings in a PATCH: only the fields given change; null turns an optional timeout off. */
+export const poolPatchSchema = z.strictObject({
+  mode: z.enum(['transaction', 'session']).optional(),
+  size: z.number().int().positive().optional(),
+  minIdle: z.number().int().nonnegative().optional(),
+  maxClients: z.number().int().positive().optional(),
+  connectTimeout: z.number().nonnegative().optional(),
+  idleTimeout: z.number().nonnegative().optional(),
+  maxLifetime: z.number().nonnegative().optional(),
+  checkoutTimeout: z.number().nonnegative().optional(),
+  queryTimeout: z.number().nonnegative().nullable().optional(),
+  idleInTransactionTimeout: z.number().nonnegative().nullable().optional(),
+});
+export type PoolPatch = z.infer<typeof poolPatchSchema>;
+
+export const updateTenantRequestSchema = z.strictObject({
+  /** The version the change is based on; or send it as `If-Match: "<version>"`. */
+  version: versionSchema.optional(),
+  pool: poolPatchSchema.optional(),
+  /** suspend (`suspended`) or resume (`active`). */
+  status: z.enum(['active', 'suspended']).optional(),
+});
+export type UpdateTenantRequest = z.infer<typeof updateTenantRequestSchema>;
+
+export const DEFAULT_GRACE_SECONDS = 3600;
+
+export const rotatePasswordRequestSchema = z.strictObject({
+  /** Generated (and returned once) when absent. */
+  password: passwordSchema.optional(),
+  /** How long the previous password keeps working; 0 ends it at once. At most 7 days. */
+  graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).default(DEFAULT_GRACE_SECONDS),
+  /** Store an md5 verifier too; defaults to what the tenant has now. */
+  md5: z.boolean().optional(),
+  version: versionSchema.optional(),
+});
+export type RotatePasswordRequest = z.infer<typeof rotatePasswordRequestSchema>;
+
+export const createClusterRequestSchema = z
+  .strictObject({
+    clusterId: clusterIdSchema,
+    kind: clusterKindSchema,
+    /** Required for `static`; for RDS kinds it is discovered through the RDS API when absent. */
+    writer: endpointSchema.optional(),
+    readers: z.array(endpointSchema).max(64).optional(),
+    members: z.array(endpointSchema).max(64).optional(),
+    rds: rdsIdentifiersSchema.optional(),
+    admin: z
+      .union([
+        z.strictObject({ user: pgNameSchema, password: z.string().min(1).max(1024) }),
+        z.strictObject({ secretArn: z.string().startsWith('arn:') }),
+      ])
+      .optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.kind === 'static' && c.writer === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['writer'], message: 'required for a static cluster' });
+    }
+    if (c.kind === 'aurora' && !c.rds?.clusterIdentifier) {
+      ctx.addIssue({ code: 'custom', path: ['rds', 'clusterIdentifier'], message: 'an aurora cluster needs rds.clusterIdentifier' });
+    }
+    if (c.kind === 'rds-instance' && !c.rds?.instanceIdentifier) {
+      ctx.addIssue({ code: 'custom', path: ['rds', 'instanceIdentifier'], message: 'an rds-instance cluster needs rds.instanceIdentifier' });
+    }
+  });
+export type CreateClusterRequest = z.infer<typeof createClusterRequestSchema>;
+
+const limitParam = z
+  .string()
+  .regex(/^\d{1,4}$/, 'must be an integer')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(MAX_PAGE_LIMIT));
+
+export const listTenantsQuerySchema = z.strictObject({
+  limit: limitParam.optional(),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export const deleteTenantQuerySchema = z.strictObject({
+  purge: z.enum(['true', 'false']).optional(),
+});
+
+export const listPoolersQuerySchema = z.strictObject({
+  /** Poolers silent for longer are reported as stale and left out of fleet convergence. */
+  staleAfterSeconds: z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(1))
+    .optional(),
+});
+
+export const emptyQuerySchema = z.strictObject({});
+
+/** Parses request input; failures are a 400 naming each bad field (never echoing its value). */
+export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const details = r.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+  throw new InvalidRequestError(`invalid ${what}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
+}
+
+/** A tenant id from the path, validated like any input. */
+export function tenantIdParam(raw: string | undefined): string {
+  return parseRequest(tenantIdSchema, raw, 'tenant id');
+}
+
+/**
+ * The expected version from `If-Match` (an entity tag "<version>", weak or strong; RFC 9110
+ * §13.1.1) and/or the body. Both given and different → 400; neither → undefined.
+ */
+export function expectedVersion(ifMatch: string | undefined, bodyVersion: number | undefined): number | undefined {
+  let fromHeader: number | undefined;
+  if (ifMatch !== undefined) {
+    const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(ifMatch);
+    if (!m) throw new InvalidRequestError('invalid If-Match: expected the tenant version as an entity tag, e.g. "3"', [{ path: 'If-Match', message: 'not a version' }]);
+    fromHeader = Number(m[1]);
+  }
+  if (fromHeader !== undefined && bodyVersion !== undefined && fromHeader !== bodyVersion) {
+    throw new InvalidRequestError('If-Match and body version disagree', [{ path: 'version', message: 'differs from If-Match' }]);
+  }
+  return fromHeader ?? bodyVersion;
+}
+
+/** The entity tag we send for a version (strong; RFC 9110 §8.8.3). */
+export function etag(version: number): string {
+  return `"${version}"`;
+}

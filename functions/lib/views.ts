@@ -1,0 +1,155 @@
+// What the API returns. Views are built field by field from the stored records — never by spreading
+// a record — so a secret added to a record later cannot leak by default: no verifier, no
+// ciphertext, no password appears here (the one-time password is added by the handler that made it).
+import { z } from 'zod';
+import { clusterKindSchema, rdsIdentifiersSchema, type Cluster } from '../../shared/src/domain/cluster.ts';
+import { clusterIdSchema, endpointSchema, isoTimestampSchema, pgNameSchema, portSchema, tenantIdSchema, versionSchema } from '../../shared/src/domain/common.ts';
+import type { PoolerHeartbeat } from '../../shared/src/domain/heartbeat.ts';
+import { poolFiguresSchema } from '../../shared/src/domain/heartbeat.ts';
+import { poolSettingsSchema, tenantStatusSchema, type Tenant } from '../../shared/src/domain/tenant.ts';
+
+export const tenantViewSchema = z.object({
+  tenantId: tenantIdSchema,
+  client: z.object({ database: pgNameSchema, user: pgNameSchema }),
+  auth: z.object({
+    /** An md5 verifier is stored too. */
+    md5: z.boolean(),
+    /** While set, the password before the last rotation is still accepted until then. */
+    previousPasswordExpiresAt: isoTimestampSchema.optional(),
+  }),
+  destination: z.object({
+    clusterId: clusterIdSchema.optional(),
+    host: z.string().optional(),
+    port: portSchema.optional(),
+    database: pgNameSchema,
+    user: pgNameSchema,
+    schema: pgNameSchema.optional(),
+  }),
+  pool: poolSettingsSchema,
+  status: tenantStatusSchema,
+  version: versionSchema,
+  createdAt: isoTimestampSchema,
+  updatedAt: isoTimestampSchema,
+});
+export type TenantView = z.infer<typeof tenantViewSchema>;
+
+export function tenantView(t: Tenant): TenantView {
+  const d = t.destination;
+  const destination: TenantView['destination'] = { database: d.database, user: d.user };
+  if (d.clusterId !== undefined) destination.clusterId = d.clusterId;
+  if (d.host !== undefined) destination.host = d.host;
+  if (d.port !== undefined) destination.port = d.port;
+  if (d.schema !== undefined) destination.schema = d.schema;
+  const auth: TenantView['auth'] = { md5: t.clientAuth.md5 !== undefined };
+  if (t.clientAuth.previous) auth.previousPasswordExpiresAt = t.clientAuth.previous.expiresAt;
+  return {
+    tenantId: t.tenantId,
+    client: { database: t.client.database, user: t.client.user },
+    auth,
+    destination,
+    pool: { ...t.pool },
+    status: t.status,
+    version: t.version,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
+}
+
+export const clusterViewSchema = z.object({
+  clusterId: clusterIdSchema,
+  kind: clusterKindSchema,
+  writer: endpointSchema,
+  readers: z.array(endpointSchema),
+  members: z.array(endpointSchema).optional(),
+  rds: rdsIdentifiersSchema.optional(),
+  /** Which admin credentials are configured; never the password or its ciphertext. */
+  admin: z.union([z.object({ user: pgNameSchema }), z.object({ secretArn: z.string() })]).optional(),
+  epoch: z.number().int().nonnegative(),
+  lastEventTime: isoTimestampSchema,
+  version: versionSchema,
+  createdAt: isoTimestampSchema,
+  updatedAt: isoTimestampSchema,
+});
+export type ClusterView = z.infer<typeof clusterViewSchema>;
+
+export function clusterView(c: Cluster): ClusterView {
+  const v: ClusterView = {
+    clusterId: c.clusterId,
+    kind: c.kind,
+    writer: { ...c.writer },
+    readers: c.readers.map((r) => ({ ...r })),
+    epoch: c.epoch,
+    lastEventTime: c.lastEventTime,
+    version: c.version,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+  };
+  if (c.members) v.members = c.members.map((m) => ({ ...m }));
+  if (c.rds) v.rds = { ...c.rds };
+  if (c.admin) v.admin = 'secretArn' in c.admin ? { secretArn: c.admin.secretArn } : { user: c.admin.user };
+  return v;
+}
+
+export const poolerViewSchema = z.object({
+  poolerId: z.string(),
+  instanceId: z.string().optional(),
+  appliedConfigVersion: z.number().int().nonnegative(),
+  lastSeen: isoTimestampSchema,
+  /** Has applied the current config version. */
+  converged: z.boolean(),
+  /** Silent for longer than staleAfterSeconds: left out of the fleet's convergence. */
+  stale: z.boolean(),
+});
+export type PoolerView = z.infer<typeof poolerViewSchema>;
+
+export function poolerView(h: PoolerHeartbeat, configVersion: number, stale: boolean): PoolerView {
+  const v: PoolerView = {
+    poolerId: h.poolerId,
+    appliedConfigVersion: h.appliedConfigVersion,
+    lastSeen: h.lastSeen,
+    converged: h.appliedConfigVersion === configVersion,
+    stale,
+  };
+  if (h.instanceId !== undefined) v.instanceId = h.instanceId;
+  return v;
+}
+
+export const poolersResponseSchema = z.object({
+  configVersion: z.number().int().nonnegative(),
+  /** Every live (non-stale) pooler has applied configVersion. */
+  converged: z.boolean(),
+  poolers: z.array(poolerViewSchema),
+});
+
+export const connectionCountsSchema = z.object({
+  total: z.number().int().nonnegative(),
+  active: z.number().int().nonnegative(),
+  idle: z.number().int().nonnegative(),
+  idleInTransaction: z.number().int().nonnegative(),
+});
+
+export const tenantMetricsSchema = z.object({
+  tenantId: tenantIdSchema,
+  target: z.object({
+    /** pg_database_size of the destination database (shared with other tenants in schema mode). */
+    databaseSizeBytes: z.number().int().nonnegative(),
+    /** Schema-per-tenant: total size of the tenant's schema's relations. */
+    schemaSizeBytes: z.number().int().nonnegative().optional(),
+    /** pg_stat_activity sessions of the destination role in the destination database. */
+    connections: connectionCountsSchema,
+  }),
+  pools: z.object({
+    /** Sums over the poolers that reported this tenant. */
+    total: poolFiguresSchema,
+    poolers: z.array(z.object({ poolerId: z.string(), lastSeen: isoTimestampSchema, figures: poolFiguresSchema })),
+  }),
+});
+export type TenantMetrics = z.infer<typeof tenantMetricsSchema>;
+
+export const tenantPageSchema = z.object({ items: z.array(tenantViewSchema), cursor: z.string().optional() });
+
+export const tenantWithPasswordSchema = z.object({
+  tenant: tenantViewSchema,
+  /** The client password; shown in this response only. */
+  password: z.string().optional(),
+});
