@@ -1,0 +1,60 @@
+// Test support: Deps around local adapters in a fresh temp dir, and a one-call way to invoke an API
+// handler with an API Gateway v2 event and get status / headers / parsed JSON back.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createLocalAdapters } from '../../shared/src/local/adapters.ts';
+import { depsWith, type Deps } from './deps.ts';
+import type { ApiLambda } from './http.ts';
+import { createLogger } from './logger.ts';
+import { apiEvent, lambdaContext, type ApiEventInit } from './test-events.ts';
+
+export interface LocalTestDeps {
+  deps: Deps;
+  stateDir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function localTestDeps(overrides: Partial<Omit<Deps, 'adapters'>> = {}): Promise<LocalTestDeps> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'switchyard-cp-'));
+  const adapters = await createLocalAdapters(stateDir, overrides.now ? { now: overrides.now } : {});
+  const deps = depsWith(adapters, { log: createLogger({ level: 'silent' }), ...overrides });
+  return {
+    deps,
+    stateDir,
+    cleanup: async () => {
+      await adapters.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface InvokeResult {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON body (undefined when there was none). */
+  body: unknown;
+  rawBody: string | undefined;
+}
+
+export async function invoke(handler: ApiLambda, init: ApiEventInit): Promise<InvokeResult> {
+  const res: APIGatewayProxyStructuredResultV2 = await handler(apiEvent(init), lambdaContext());
+  const headers = Object.fromEntries(Object.entries(res.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  return {
+    status: res.statusCode ?? 200,
+    headers,
+    body: res.body === undefined ? undefined : (JSON.parse(res.body) as unknown),
+    rawBody: res.body,
+  };
+}
+
+/** Field access on a parsed JSON body in tests (throws when the path is missing). */
+export function field<T = unknown>(body: unknown, ...path: string[]): T {
+  let cur: unknown = body;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object' || !(p in cur)) throw new Error(`response has no ${path.join('.')}`);
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur as T;
+}
