@@ -121,22 +121,29 @@ export async function startPoolerProcess(spec: SpawnSpec): Promise<PoolerProcess
 
   const deadline = Date.now() + spec.readyTimeoutMs;
   let lastError = 'no attempt';
-  while (Date.now() < deadline) {
+  // A pooler that is up but answers logins with an ErrorResponse will not get better by waiting.
+  let serverErrors = 0;
+  while (Date.now() < deadline && serverErrors < 5) {
     if (exitInfo) break;
     try {
       await trySelectOne(spec.login, 2000);
       return handle;
     } catch (err) {
       lastError = (err as Error).message;
+      serverErrors = typeof (err as { severity?: unknown }).severity === 'string' ? serverErrors + 1 : 0;
     }
     await sleep(200);
   }
-  await handle.stop();
+  // Decide why before stop(): the SIGTERM we send would otherwise look like an exit of its own.
+  const diedEarly = exitInfo;
   const why = spawnError
     ? `could not spawn ${spec.command}: ${spawnError.message}`
-    : exitInfo && !exitInfo.signal
-      ? `exited with code ${exitInfo.code} during start-up`
-      : `did not answer an authenticated SELECT 1 within ${spec.readyTimeoutMs / 1000} s (last error: ${lastError})`;
+    : diedEarly
+      ? `exited during start-up (code ${diedEarly.code}, signal ${diedEarly.signal}); last login error: ${lastError}`
+      : serverErrors >= 5
+        ? `refuses the bench login: ${lastError}`
+        : `did not answer an authenticated SELECT 1 within ${spec.readyTimeoutMs / 1000} s (last error: ${lastError})`;
+  await handle.stop();
   const logs = logFiles.map((f) => tail(f)).filter(Boolean).join('\n');
   throw new PoolerStartError(`${spec.name} ${why}${logs ? `\n--- last log lines ---\n${logs}` : ''}`);
 }
