@@ -8,10 +8,9 @@
 // - static: with `members`, asked from the servers themselves (PgTopology, when given);
 //   otherwise the stored writer and readers (nothing to discover).
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
-import type { Cluster } from '../domain/cluster.ts';
 import type { Endpoint } from '../domain/common.ts';
 import type { ObservedTopology } from '../domain/writer-change.ts';
-import type { Topology } from '../ports/topology.ts';
+import type { Topology, TopologySubject } from '../ports/topology.ts';
 
 export interface RdsTopologyOptions {
   /** The client for the control plane's own region. */
@@ -39,11 +38,11 @@ export class RdsTopology implements Topology {
     this.#o = opts;
   }
 
-  async describe(cluster: Cluster): Promise<ObservedTopology> {
+  async describe(cluster: TopologySubject): Promise<ObservedTopology> {
     if (cluster.kind === 'static') {
       // Only a static cluster with a members list has anything to discover.
       if (this.#o.staticTopology && cluster.members?.length) return this.#o.staticTopology.describe(cluster);
-      return { writer: { ...cluster.writer }, readers: cluster.readers.map((r) => ({ ...r })) };
+      return { writer: cluster.writer ? { ...cluster.writer } : null, readers: (cluster.readers ?? []).map((r) => ({ ...r })) };
     }
     const rds = this.#client(cluster.rds?.region);
     if (cluster.kind === 'aurora') {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
 import { exampleNewTenant } from './examples.ts';
 import { buildNewTenant, applyTenantPatch } from './lifecycle.ts';
-import { newTenantSchema, poolSettingsSchema, tenantSecretContext } from './tenant.ts';
+import { loginKey, newTenantSchema, poolSettingsSchema, tenantSecretContext } from './tenant.ts';
 
 const NOW = new Date('2025-02-01T00:00:00.000Z');
 
@@ -73,5 +73,13 @@ describe('tenant schema', () => {
   it('binds the destination password to tenant and cluster, "static" for a fixed host', () => {
     expect(tenantSecretContext('acme-prod', { clusterId: 'main' })).toEqual({ tenantId: 'acme-prod', clusterId: 'main' });
     expect(tenantSecretContext('acme-prod', {})).toEqual({ tenantId: 'acme-prod', clusterId: 'static' });
+  });
+});
+
+describe('login guard key', () => {
+  it('keeps pairs distinct even when names contain the separator', () => {
+    expect(loginKey({ database: 'acme', user: 'app' })).toBe('acme#app');
+    expect(loginKey({ database: 'a#b', user: 'c' })).not.toBe(loginKey({ database: 'a', user: 'b#c' }));
+    expect(loginKey({ database: 'a%23b', user: 'c' })).not.toBe(loginKey({ database: 'a#b', user: 'c' }));
   });
 });

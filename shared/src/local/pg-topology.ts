@@ -3,12 +3,11 @@
 // the server is a standby). The member answering false is the writer, those answering true are
 // readers, unreachable members are skipped. Used by local mode and for `static` clusters.
 import pg from 'pg';
-import type { Cluster } from '../domain/cluster.ts';
 import type { Endpoint } from '../domain/common.ts';
 import { clusterAdminSecretContext } from '../domain/tenant.ts';
 import type { ObservedTopology } from '../domain/writer-change.ts';
 import type { SecretBox } from '../ports/secret-box.ts';
-import type { Topology } from '../ports/topology.ts';
+import type { Topology, TopologySubject } from '../ports/topology.ts';
 
 export interface ProbeCredentials {
   user: string;
@@ -20,7 +19,7 @@ export interface PgTopologyOptions {
   /** Decrypts `cluster.admin.passwordCiphertext`. */
   secrets?: SecretBox;
   /** Overrides how probe credentials are found (default: the cluster's admin credentials). */
-  credentials?: (cluster: Cluster) => Promise<ProbeCredentials>;
+  credentials?: (cluster: TopologySubject) => Promise<ProbeCredentials>;
   /** Per member, for connect and query together. */
   timeoutMs?: number;
 }
@@ -31,7 +30,7 @@ export class PgTopology implements Topology {
     this.#opts = opts;
   }
 
-  async describe(cluster: Cluster): Promise<ObservedTopology> {
+  async describe(cluster: TopologySubject): Promise<ObservedTopology> {
     const members = probeMembers(cluster);
     const creds = await (this.#opts.credentials ?? ((c) => defaultCredentials(c, this.#opts.secrets)))(cluster);
     const answers = await Promise.all(members.map((m) => probe(m, creds, this.#opts.timeoutMs ?? 3000)));
@@ -39,14 +38,15 @@ export class PgTopology implements Topology {
     const readers = members.filter((_, i) => answers[i] === true);
     // Two servers both accepting writes (an old primary not yet fenced after a promote): keep the
     // one we already route to rather than flapping; the operator must fence the other.
-    const writer = writers.find((w) => w.host === cluster.writer.host && w.port === cluster.writer.port) ?? writers[0] ?? null;
+    const current = cluster.writer;
+    const writer = writers.find((w) => current && w.host === current.host && w.port === current.port) ?? writers[0] ?? null;
     return { writer: writer ? { ...writer } : null, readers: readers.map((r) => ({ ...r })) };
   }
 }
 
 /** `members` when given, else the known writer and readers. Deduplicated, order kept. */
-export function probeMembers(cluster: Cluster): Endpoint[] {
-  const all = cluster.members ?? [cluster.writer, ...cluster.readers];
+export function probeMembers(cluster: TopologySubject): Endpoint[] {
+  const all = cluster.members ?? [...(cluster.writer ? [cluster.writer] : []), ...(cluster.readers ?? [])];
   const seen = new Set<string>();
   return all.filter((m) => {
     const k = `${m.host}:${m.port}`;
@@ -56,7 +56,7 @@ export function probeMembers(cluster: Cluster): Endpoint[] {
   });
 }
 
-async function defaultCredentials(cluster: Cluster, secrets: SecretBox | undefined): Promise<ProbeCredentials> {
+async function defaultCredentials(cluster: TopologySubject, secrets: SecretBox | undefined): Promise<ProbeCredentials> {
   const admin = cluster.admin;
   if (admin && 'passwordCiphertext' in admin) {
     if (!secrets) throw new Error(`cluster ${cluster.clusterId}: a SecretBox is needed to decrypt the admin password`);

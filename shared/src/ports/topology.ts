@@ -6,7 +6,14 @@ import type { ObservedTopology } from '../domain/writer-change.ts';
 
 export type { ObservedTopology };
 
+/**
+ * What describe needs: a stored Cluster fits, and so does a cluster being registered whose
+ * writer is not known yet (describe it first, then create it with the observed writer).
+ */
+export type TopologySubject = Pick<Cluster, 'clusterId' | 'kind'> &
+  Partial<Pick<Cluster, 'rds' | 'members' | 'admin' | 'writer' | 'readers'>>;
+
 export interface Topology {
   /** `writer` null when no member is currently a writer (e.g. mid-failover). */
-  describe(cluster: Cluster): Promise<ObservedTopology>;
+  describe(cluster: TopologySubject): Promise<ObservedTopology>;
 }
