@@ -1,0 +1,83 @@
+// Api: the control plane's HTTP API. Every route requires SigV4-signed requests (IAM
+// authorization); callers need execute-api:Invoke on the route, granted through the
+// SwitchyardOperator managed policy this stack exports. Each route has its own function with its
+// own role holding only the capabilities listed in capabilities.ts.
+import { ManagedPolicy, PolicyStatement, Effect } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Api as SstApi, use, type Function as SstFunction, type StackContext } from 'sst/constructs';
+import { API_ROUTES, statementsFor, wildcardsFor } from './capabilities.ts';
+import { switchyardEnvironment } from './environment.ts';
+import { switchyardFunction } from './function.ts';
+import { WILDCARDS, suppressWildcards } from './nag.ts';
+import { useSettings } from './settings.ts';
+import { Storage } from './Storage.ts';
+
+export interface ApiOutputs {
+  readonly api: SstApi;
+  readonly functions: ReadonlyMap<string, SstFunction>;
+  readonly operatorPolicy: ManagedPolicy;
+}
+
+export function Api({ stack, app }: StackContext): ApiOutputs {
+  const storage = use(Storage);
+  const { config } = useSettings(app);
+  const logRetention = config.logRetentionDays as RetentionDays;
+  const environment = switchyardEnvironment(storage, app.stage);
+
+  const functions = new Map<string, SstFunction>();
+  for (const spec of API_ROUTES) {
+    functions.set(
+      spec.route,
+      switchyardFunction(stack, spec.id, {
+        handler: spec.handler,
+        description: spec.route,
+        statements: statementsFor(spec.capabilities, { stack, stage: app.stage, storage, config }),
+        wildcards: wildcardsFor(spec.capabilities),
+        environment,
+        logRetention,
+        removalPolicy: storage.removalPolicy,
+      }),
+    );
+  }
+
+  const accessLogs = new LogGroup(stack, 'ApiAccessLogs', { retention: logRetention, removalPolicy: storage.removalPolicy });
+  const api = new SstApi(stack, 'Api', {
+    // A machine-to-machine API signed with SigV4: no browser callers, so no CORS.
+    cors: false,
+    accessLog: { destinationArn: accessLogs.logGroupArn },
+    defaults: { authorizer: 'iam' },
+    routes: Object.fromEntries(
+      API_ROUTES.map((spec) => {
+        const fn = functions.get(spec.route);
+        if (!fn) throw new Error(`no function for ${spec.route}`);
+        return [spec.route, { function: fn, authorizer: 'iam' as const }];
+      }),
+    ),
+  });
+
+  // What an operator (or CI) attaches to call the API; scoped to this API's routes.
+  const operatorPolicy = new ManagedPolicy(stack, 'OperatorPolicy', {
+    description: `Switchyard ${app.stage}: call the control API`,
+    statements: [
+      new PolicyStatement({
+        sid: 'InvokeControlApi',
+        effect: Effect.ALLOW,
+        actions: ['execute-api:Invoke'],
+        // execute-api ARNs end in /stage/METHOD/path; a path parameter matches with * (API
+        // Gateway developer guide, "Control access to an HTTP API with IAM authorization").
+        resources: API_ROUTES.map((spec) => {
+          const [method = '', path = '/'] = spec.route.split(' ');
+          return api.cdk.httpApi.arnForExecuteApi(method, path.replace(/\{[^}]+\}/g, '*'), '$default');
+        }),
+      }),
+    ],
+  });
+
+  suppressWildcards(operatorPolicy, [WILDCARDS.executeApiPathParameters]);
+
+  stack.addOutputs({
+    ApiEndpoint: api.url,
+    OperatorPolicyArn: operatorPolicy.managedPolicyArn,
+  });
+  return { api, functions, operatorPolicy };
+}

@@ -1,0 +1,117 @@
+// What each function may do, named as capabilities and resolved to IAM statements in one place.
+// The API routes and the failover functions list their capabilities as data, so the tests can
+// check every role against the same table the stacks were built from.
+import type { Stack } from 'aws-cdk-lib';
+import type { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { keyDecrypt, keyEncrypt, parametersRead, parametersWrite, rdsDescribe, sendReloadCommand, tableRead, tableWrite } from './permissions.ts';
+import { WILDCARDS, type Wildcard } from './nag.ts';
+import type { StageConfig } from './settings.ts';
+import type { StorageOutputs } from './Storage.ts';
+
+export type Capability =
+  /** Get/query tenants, clusters, heartbeats. */
+  | 'table:read'
+  /** Conditional writes of tenants and clusters. */
+  | 'table:write'
+  /** Encrypt a tenant's destination password (context must name tenantId). */
+  | 'key:encrypt-tenant'
+  /** Encrypt a cluster's admin credentials (context must name clusterId). */
+  | 'key:encrypt-cluster'
+  /** Decrypt a cluster's admin credentials to provision a tenant's role on it. */
+  | 'key:decrypt-cluster'
+  /** Read cluster targets and the config version under /switchyard/<stage>/. */
+  | 'parameters:read'
+  /** Write cluster targets and bump the config version. */
+  | 'parameters:write'
+  /** SendCommand AWS-RunShellScript (`systemctl reload switchyard`) to this stage's poolers. */
+  | 'poolers:reload'
+  /** Describe the configured RDS clusters and instances to find the writer. */
+  | 'rds:describe';
+
+export interface CapabilityContext {
+  readonly stack: Stack;
+  readonly stage: string;
+  readonly storage: StorageOutputs;
+  readonly config: StageConfig;
+}
+
+export function statementsFor(capabilities: readonly Capability[], ctx: CapabilityContext): PolicyStatement[] {
+  return capabilities.flatMap((c): PolicyStatement[] => {
+    switch (c) {
+      case 'table:read':
+        return [tableRead(ctx.storage.table)];
+      case 'table:write':
+        return [tableWrite(ctx.storage.table)];
+      case 'key:encrypt-tenant':
+        return [keyEncrypt(ctx.storage.key, ['tenantId'])];
+      case 'key:encrypt-cluster':
+        return [keyEncrypt(ctx.storage.key, ['clusterId'])];
+      case 'key:decrypt-cluster':
+        return [keyDecrypt(ctx.storage.key, ['clusterId'])];
+      case 'parameters:read':
+        return [parametersRead(ctx.stack, ctx.stage)];
+      case 'parameters:write':
+        return [parametersWrite(ctx.stack, ctx.stage)];
+      case 'poolers:reload':
+        return sendReloadCommand(ctx.stack, ctx.stage);
+      case 'rds:describe':
+        return rdsDescribe(ctx.stack, ctx.config.clusters);
+    }
+  });
+}
+
+/** The wildcard resources the capabilities' statements contain (each justified in nag.ts). */
+export function wildcardsFor(capabilities: readonly Capability[]): Wildcard[] {
+  const out = new Set<Wildcard>();
+  for (const c of capabilities) {
+    if (c === 'parameters:read' || c === 'parameters:write') out.add(WILDCARDS.parameterPath);
+    if (c === 'poolers:reload') out.add(WILDCARDS.poolerInstances);
+    if (c === 'rds:describe') {
+      out.add(WILDCARDS.rdsInstances);
+      out.add(WILDCARDS.blueGreen);
+    }
+  }
+  return [...out];
+}
+
+/** A change to tenants or clusters: write it, bump the config version, push a reload. */
+const publishChange: readonly Capability[] = ['table:read', 'table:write', 'parameters:read', 'parameters:write', 'poolers:reload'];
+
+export interface RouteSpec {
+  readonly route: string;
+  /** Function construct id (also names its log group and role). */
+  readonly id: string;
+  readonly handler: string;
+  readonly capabilities: readonly Capability[];
+}
+
+/** The control API (ARCHITECTURE.md "The parts"): one handler file per route. */
+export const API_ROUTES: readonly RouteSpec[] = [
+  { route: 'POST /tenants', id: 'TenantsCreate', handler: 'functions/api/tenants-create.handler', capabilities: [...publishChange, 'key:encrypt-tenant'] },
+  { route: 'GET /tenants', id: 'TenantsList', handler: 'functions/api/tenants-list.handler', capabilities: ['table:read'] },
+  { route: 'GET /tenants/{id}', id: 'TenantsGet', handler: 'functions/api/tenants-get.handler', capabilities: ['table:read'] },
+  { route: 'PATCH /tenants/{id}', id: 'TenantsUpdate', handler: 'functions/api/tenants-update.handler', capabilities: [...publishChange, 'key:encrypt-tenant'] },
+  { route: 'DELETE /tenants/{id}', id: 'TenantsDelete', handler: 'functions/api/tenants-delete.handler', capabilities: publishChange },
+  {
+    route: 'POST /tenants/{id}/rotate-password',
+    id: 'TenantsRotatePassword',
+    handler: 'functions/api/tenants-rotate-password.handler',
+    capabilities: publishChange,
+  },
+  { route: 'GET /tenants/{id}/metrics', id: 'TenantsMetrics', handler: 'functions/api/tenants-metrics.handler', capabilities: ['table:read'] },
+  {
+    route: 'POST /clusters',
+    id: 'ClustersCreate',
+    handler: 'functions/api/clusters-create.handler',
+    capabilities: [...publishChange, 'key:encrypt-cluster', 'rds:describe'],
+  },
+  { route: 'GET /clusters', id: 'ClustersList', handler: 'functions/api/clusters-list.handler', capabilities: ['table:read'] },
+  { route: 'GET /poolers', id: 'PoolersList', handler: 'functions/api/poolers-list.handler', capabilities: ['table:read', 'parameters:read'] },
+  { route: 'GET /openapi.json', id: 'OpenApi', handler: 'functions/api/openapi.handler', capabilities: [] },
+];
+
+/** The failover side: an RDS event or the minute tick re-reads topology and publishes changes. */
+export const FAILOVER_FUNCTIONS = {
+  rdsEvent: { id: 'RdsEvent', handler: 'functions/failover/rds-event.handler', capabilities: [...publishChange, 'rds:describe'] },
+  reconcile: { id: 'Reconcile', handler: 'functions/failover/reconcile.handler', capabilities: [...publishChange, 'rds:describe'] },
+} as const satisfies Record<string, Omit<RouteSpec, 'route'>>;

@@ -1,0 +1,179 @@
+// Least-privilege IAM statements, one builder per capability. Every function and the pooler role
+// are assembled from these, so "what may touch the key" has exactly one answer per capability.
+// Resource ARN formats: Service Authorization Reference (docs.aws.amazon.com/service-authorization),
+// pages for DynamoDB, KMS, Systems Manager, EC2 and RDS.
+import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { ENCRYPTION_CONTEXT_KEYS, POOLER_TAG, RELOAD_DOCUMENT, STAGE_TAG_KEY, TABLE_KEYS, parameterPath } from './contract.ts';
+import type { ClusterConfig } from './settings.ts';
+
+function tableResources(table: ITable): string[] {
+  return [table.tableArn, `${table.tableArn}/index/${TABLE_KEYS.byCluster.indexName}`];
+}
+
+/** Read items and query the table and its GSI. */
+export function tableRead(table: ITable): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'TableRead',
+    effect: Effect.ALLOW,
+    actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem'],
+    resources: tableResources(table),
+  });
+}
+
+/**
+ * Write items (conditional puts, updates, deletes; TransactWriteItems is authorised per item by
+ * these same actions). Writes go to the base table only: a GSI is never written directly.
+ */
+export function tableWrite(table: ITable): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'TableWrite',
+    effect: Effect.ALLOW,
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
+    resources: [table.tableArn],
+  });
+}
+
+/**
+ * A pooler writes only its own heartbeat rows: `dynamodb:LeadingKeys` restricts the partition key
+ * of every item it writes to the heartbeat prefix (DynamoDB developer guide, "Using IAM policy
+ * conditions for fine-grained access control").
+ */
+export function tableHeartbeatWrite(table: ITable, partitionKeyPattern: string): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'HeartbeatWrite',
+    effect: Effect.ALLOW,
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [partitionKeyPattern] } },
+  });
+}
+
+/**
+ * Context conditions shared by encrypt and decrypt: the request must carry an encryption context
+ * (`Null` guards the empty set, which `ForAllValues` would otherwise accept) made only of our keys,
+ * and must name the key that scopes the secret (tenantId for tenant passwords, clusterId for
+ * cluster admin credentials). KMS developer guide, "kms:EncryptionContextKeys" and
+ * "kms:EncryptionContext:context-key".
+ */
+function contextConditions(required: readonly ('tenantId' | 'clusterId')[]): Record<string, Record<string, unknown>> {
+  const isNull: Record<string, string> = { 'kms:EncryptionContextKeys': 'false' };
+  for (const key of required) isNull[`kms:EncryptionContext:${key}`] = 'false';
+  return {
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...ENCRYPTION_CONTEXT_KEYS] },
+    Null: isNull,
+  };
+}
+
+/** Encrypt destination passwords under the credentials key, only with our encryption context. */
+export function keyEncrypt(key: IKey, required: readonly ('tenantId' | 'clusterId')[]): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'KeyEncrypt',
+    effect: Effect.ALLOW,
+    actions: ['kms:Encrypt'],
+    resources: [key.keyArn],
+    conditions: contextConditions(required),
+  });
+}
+
+/** Decrypt destination passwords, only with our encryption context. */
+export function keyDecrypt(key: IKey, required: readonly ('tenantId' | 'clusterId')[]): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'KeyDecrypt',
+    effect: Effect.ALLOW,
+    actions: ['kms:Decrypt'],
+    resources: [key.keyArn],
+    conditions: contextConditions(required),
+  });
+}
+
+/** ARNs of the stage's parameter path: the path itself (GetParametersByPath) and everything under it. */
+export function parameterArns(stack: Stack, stage: string): string[] {
+  const path = parameterPath(stage).replace(/^\/|\/$/g, '');
+  const arn = (resourceName: string) => Arn.format({ service: 'ssm', resource: 'parameter', resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
+  return [arn(path), arn(`${path}/*`)];
+}
+
+export function parametersRead(stack: Stack, stage: string): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ParametersRead',
+    effect: Effect.ALLOW,
+    actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+    resources: parameterArns(stack, stage),
+  });
+}
+
+export function parametersWrite(stack: Stack, stage: string): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ParametersWrite',
+    effect: Effect.ALLOW,
+    actions: ['ssm:PutParameter'],
+    resources: parameterArns(stack, stage).slice(1),
+  });
+}
+
+/**
+ * SendCommand needs permission on the document and on every target instance (Systems Manager
+ * user guide, "Restricting Run Command access based on tags"). Instances qualify only when they
+ * carry both the pooler role tag and this stage's tag.
+ */
+export function sendReloadCommand(stack: Stack, stage: string): PolicyStatement[] {
+  return [
+    new PolicyStatement({
+      sid: 'ReloadDocument',
+      effect: Effect.ALLOW,
+      actions: ['ssm:SendCommand'],
+      // AWS-owned documents have no account in their ARN.
+      resources: [Arn.format({ service: 'ssm', account: '', resource: 'document', resourceName: RELOAD_DOCUMENT }, stack)],
+    }),
+    new PolicyStatement({
+      sid: 'ReloadPoolers',
+      effect: Effect.ALLOW,
+      actions: ['ssm:SendCommand'],
+      resources: [Arn.format({ service: 'ec2', resource: 'instance', resourceName: '*' }, stack)],
+      conditions: {
+        StringEquals: {
+          [`ssm:resourceTag/${POOLER_TAG.key}`]: POOLER_TAG.value,
+          [`ssm:resourceTag/${STAGE_TAG_KEY}`]: stage,
+        },
+      },
+    }),
+  ];
+}
+
+/**
+ * Read the topology of the configured clusters: their members and which one is the writer.
+ * DescribeDBInstances is allowed on every instance in the account and region because an Aurora
+ * cluster's members come and go; the clusters themselves are named one by one.
+ */
+export function rdsDescribe(stack: Stack, clusters: readonly ClusterConfig[]): PolicyStatement[] {
+  const rds = (resource: string, resourceName: string) => Arn.format({ service: 'rds', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
+  const aurora = clusters.filter((c) => c.kind === 'aurora' && c.rdsIdentifier);
+  const statements = [
+    new PolicyStatement({
+      sid: 'RdsDescribeInstances',
+      effect: Effect.ALLOW,
+      actions: ['rds:DescribeDBInstances'],
+      resources: [rds('db', '*')],
+    }),
+    new PolicyStatement({
+      sid: 'RdsDescribeBlueGreen',
+      effect: Effect.ALLOW,
+      actions: ['rds:DescribeBlueGreenDeployments'],
+      resources: [rds('deployment', '*')],
+    }),
+  ];
+  if (aurora.length > 0) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'RdsDescribeClusters',
+        effect: Effect.ALLOW,
+        actions: ['rds:DescribeDBClusters'],
+        resources: aurora.map((c) => rds('cluster', c.rdsIdentifier ?? '')),
+      }),
+    );
+  }
+  return statements;
+}
