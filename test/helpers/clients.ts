@@ -49,7 +49,7 @@ export function psql(
   script: string,
   opts: { stopOnError?: boolean; args?: string[]; timeoutMs?: number } = {},
 ): Promise<ProcessResult> {
-  const args = ['-X', '-A', '-t', '-q', '-v', `ON_ERROR_STOP=${opts.stopOnError === false ? 0 : 1}`, ...(opts.args ?? []), '-f', '-', conninfo(c)];
+  const args = ['-X', '-w', '-A', '-t', '-q', '-v', `ON_ERROR_STOP=${opts.stopOnError === false ? 0 : 1}`, ...(opts.args ?? []), '-f', '-', conninfo(c)];
   return run(pgBinary('psql'), args, {
     env: { PGPASSWORD: c.password, PGAPPNAME: 'switchyard-test-psql', LC_ALL: 'C' },
     input: script,
@@ -241,6 +241,8 @@ export class RawConnection {
   private readonly queue: BackendMessage[] = [];
   private waiter: (() => void) | undefined;
   private ended = false;
+  /** Authentication request codes received during `login` (3 cleartext, 5 md5, 10 SASL, ...). */
+  readonly authRequests: number[] = [];
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -334,6 +336,7 @@ export class RawConnection {
       if (m.type === 'Z') return;
       if (m.type !== 'R') continue;
       const kind = m.body.readInt32BE(0);
+      this.authRequests.push(kind);
       if (kind === 0) continue; // AuthenticationOk
       if (kind === 3) {
         await this.write(frontendMessage('p', Buffer.from(c.password + '\0')));
