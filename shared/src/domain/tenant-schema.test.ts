@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
 import { exampleNewTenant } from './examples.ts';
 import { buildNewTenant, applyTenantPatch } from './lifecycle.ts';
-import { loginKey, newTenantSchema, poolSettingsSchema, tenantSecretContext } from './tenant.ts';
+import { clusterAdminSecretContext, loginKey, newTenantSchema, poolSettingsSchema, tenantSecretContext } from './tenant.ts';
 
 const NOW = new Date('2025-02-01T00:00:00.000Z');
 
@@ -81,5 +81,15 @@ describe('login guard key', () => {
     expect(loginKey({ database: 'acme', user: 'app' })).toBe('acme#app');
     expect(loginKey({ database: 'a#b', user: 'c' })).not.toBe(loginKey({ database: 'a', user: 'b#c' }));
     expect(loginKey({ database: 'a%23b', user: 'c' })).not.toBe(loginKey({ database: 'a#b', user: 'c' }));
+  });
+});
+
+describe('encryption contexts', () => {
+  it('keeps cluster admin contexts apart from tenant contexts, using only the keys the KMS policy allows', () => {
+    const admin = clusterAdminSecretContext('main');
+    const tenant = tenantSecretContext('acme-prod', { clusterId: 'main' });
+    expect(admin).toEqual({ clusterId: 'main' });
+    expect(admin).not.toEqual(tenant);
+    for (const ctx of [admin, tenant]) expect(Object.keys(ctx).every((k) => k === 'tenantId' || k === 'clusterId')).toBe(true);
   });
 });

@@ -160,9 +160,13 @@ export function tenantSecretContext(tenantId: string, destination: Pick<Destinat
   return { tenantId, clusterId: destination.clusterId ?? STATIC_DESTINATION_CLUSTER_ID };
 }
 
-/** Encryption context for a cluster's admin password (no tenant involved). */
+/**
+ * Encryption context for a cluster's admin password: `{ clusterId }` alone. Tenant contexts always
+ * carry tenantId, so the two never match each other; and the KMS key policy allows only the keys
+ * tenantId and clusterId (stacks/permissions.ts), so no extra "purpose" key.
+ */
 export function clusterAdminSecretContext(clusterId: string): EncryptionContext {
-  return { clusterId, purpose: 'cluster-admin' };
+  return { clusterId };
 }
 
 /** Non-empty string → string map; bound to a ciphertext (KMS EncryptionContext / AES-GCM AAD). */
