@@ -1,0 +1,73 @@
+// DELETE /tenants/{id}[?purge=true] — takes the tenant out of routing and removes it.
+//   1. status → `deleting`, config version bumped, reload pushed: poolers close the tenant's
+//      clients at their next transaction boundary and stop accepting new ones;
+//   2. with purge=true only: drop the destination database (or, schema-per-tenant, the schema)
+//      and the role on the cluster — unless another tenant still uses them;
+//   3. the row is deleted.
+// A failure in step 2 leaves the tenant `deleting` (still unrouted); repeating the DELETE resumes.
+// If-Match is optional; when given, a stale version is 409.
+import { VersionConflictError } from '../../shared/src/domain/errors.ts';
+import type { Tenant } from '../../shared/src/domain/tenant.ts';
+import { announceChange } from '../lib/announce.ts';
+import { clusterAdminTarget } from '../lib/cluster-admin.ts';
+import { defaultDeps, type Deps } from '../lib/deps.ts';
+import { HttpError, ProvisioningError } from '../lib/http-errors.ts';
+import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
+import { sqlState } from '../lib/pg-target.ts';
+import { purgeTenant, type PurgeResult } from '../lib/provision.ts';
+import { deleteTenantQuerySchema, expectedVersion, parseRequest, tenantIdParam } from '../lib/schemas.ts';
+import { loadTenant } from '../lib/tenants.ts';
+
+export class PurgeNeedsClusterError extends HttpError {
+  constructor() {
+    super(400, 'PURGE_NEEDS_CLUSTER', 'purge drops the database through the cluster admin; this tenant has a fixed-host destination');
+  }
+}
+
+async function purge(deps: Deps, req: ApiRequest, t: Tenant): Promise<PurgeResult> {
+  const clusterId = t.destination.clusterId;
+  if (clusterId === undefined) throw new PurgeNeedsClusterError();
+  const cluster = await deps.adapters.clusters.get(clusterId);
+  if (!cluster) throw new HttpError(409, 'UNKNOWN_CLUSTER', `cluster ${clusterId} no longer exists`);
+  const others = (await deps.adapters.tenants.listByCluster(clusterId)).filter((o) => o.tenantId !== t.tenantId);
+  const d = t.destination;
+  const dropRole = !others.some((o) => o.destination.user === d.user);
+  const dropData = !others.some((o) =>
+    d.schema === undefined ? o.destination.database === d.database : o.destination.database === d.database && o.destination.schema === d.schema,
+  );
+  const admin = await clusterAdminTarget(deps.adapters.secrets, cluster);
+  try {
+    return await purgeTenant(deps.pg, admin, { tenantId: t.tenantId, role: d.user, database: d.database, schema: d.schema, dropRole, dropData });
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    const state = sqlState(err);
+    req.log.error({ clusterId, sqlState: state, errName: (err as Error).name }, 'purge failed');
+    throw new ProvisioningError(`dropping the tenant's data on cluster ${clusterId} failed${state ? ` (SQLSTATE ${state})` : ''}; repeat the DELETE to resume`);
+  }
+}
+
+export async function deleteTenant(req: ApiRequest, deps: Deps): Promise<ApiResponse> {
+  const tenantId = tenantIdParam(req.pathParameters.id);
+  req.log.setBindings({ tenantId });
+  const q = parseRequest(deleteTenantQuerySchema, req.query, 'query');
+  const wantPurge = q.purge === 'true';
+  let t = await loadTenant(deps.adapters, tenantId);
+  const expected = expectedVersion(req.headers['if-match'], undefined);
+  if (expected !== undefined && expected !== t.version) throw new VersionConflictError('tenant', tenantId, expected, t.version);
+
+  if (t.status !== 'deleting') {
+    t = await deps.adapters.tenants.update(tenantId, t.version, { status: 'deleting' });
+    await announceChange(deps.adapters, req.log);
+  }
+  let purged: PurgeResult | undefined;
+  if (wantPurge) purged = await purge(deps, req, t);
+  await deps.adapters.tenants.delete(tenantId, t.version);
+  req.log.info({ purge: wantPurge, ...purged }, 'tenant deleted');
+  return { status: 200, body: { tenantId, deleted: true, purged: purged ?? null } };
+}
+
+export function makeHandler(deps: DepsSource<Deps>) {
+  return apiHandler(deps, deleteTenant);
+}
+
+export const handler = makeHandler(defaultDeps);

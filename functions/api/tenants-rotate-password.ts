@@ -1,0 +1,46 @@
+// POST /tenants/{id}/rotate-password — a new client password (given or generated, returned once).
+// The previous verifiers stay valid for `graceSeconds` (default 3600) so clients can roll over
+// without an outage: they move to clientAuth.previous with an expiresAt, replacing any older
+// previous. graceSeconds 0 ends the old password at once. The destination password is untouched.
+import { createMd5Verifier, createScramVerifier } from '../../shared/src/auth/verifier.ts';
+import { VersionConflictError } from '../../shared/src/domain/errors.ts';
+import type { ClientAuth } from '../../shared/src/domain/tenant.ts';
+import { announceChange } from '../lib/announce.ts';
+import { defaultDeps, type Deps } from '../lib/deps.ts';
+import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
+import { generatePassword } from '../lib/passwords.ts';
+import { etag, expectedVersion, parseRequest, rotatePasswordRequestSchema, tenantIdParam } from '../lib/schemas.ts';
+import { assertNotDeleting, loadTenant } from '../lib/tenants.ts';
+import { tenantView } from '../lib/views.ts';
+
+export async function rotatePassword(req: ApiRequest, deps: Deps): Promise<ApiResponse> {
+  const tenantId = tenantIdParam(req.pathParameters.id);
+  req.log.setBindings({ tenantId });
+  const body = parseRequest(rotatePasswordRequestSchema, req.body ?? {}, 'password rotation');
+  const current = await loadTenant(deps.adapters, tenantId);
+  // The lock is optional here: without one, the rotation applies to whatever version we read.
+  const expected = expectedVersion(req.headers['if-match'], body.version) ?? current.version;
+  if (current.version !== expected) throw new VersionConflictError('tenant', tenantId, expected, current.version);
+  assertNotDeleting(current);
+
+  const password = body.password ?? generatePassword();
+  const withMd5 = body.md5 ?? current.clientAuth.md5 !== undefined;
+  const clientAuth: ClientAuth = { scram: createScramVerifier(password) };
+  if (withMd5) clientAuth.md5 = createMd5Verifier(password, current.client.user);
+  if (body.graceSeconds > 0) {
+    const expiresAt = new Date(deps.now().getTime() + body.graceSeconds * 1000).toISOString();
+    clientAuth.previous = { scram: current.clientAuth.scram, expiresAt };
+    if (current.clientAuth.md5 !== undefined) clientAuth.previous.md5 = current.clientAuth.md5;
+  }
+
+  const updated = await deps.adapters.tenants.update(tenantId, expected, { clientAuth });
+  await announceChange(deps.adapters, req.log);
+  req.log.info({ version: updated.version, graceSeconds: body.graceSeconds }, 'tenant password rotated');
+  return { status: 200, body: { tenant: tenantView(updated), password }, headers: { etag: etag(updated.version) } };
+}
+
+export function makeHandler(deps: DepsSource<Deps>) {
+  return apiHandler(deps, rotatePassword);
+}
+
+export const handler = makeHandler(defaultDeps);

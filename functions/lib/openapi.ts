@@ -1,0 +1,211 @@
+// The control-plane API as an OpenAPI 3.1 document, generated from the same zod schemas the
+// handlers validate with (z.toJSONSchema, JSON Schema 2020-12 = OpenAPI 3.1's dialect), so the
+// document cannot drift from the code. Cross-field rules (superRefine) are described in prose.
+import { z } from 'zod';
+import {
+  createClusterRequestSchema,
+  createTenantRequestSchema,
+  rotatePasswordRequestSchema,
+  updateTenantRequestSchema,
+} from './schemas.ts';
+import {
+  clusterViewSchema,
+  poolersResponseSchema,
+  tenantMetricsSchema,
+  tenantPageSchema,
+  tenantViewSchema,
+  tenantWithPasswordSchema,
+} from './views.ts';
+
+type Json = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
+  const s = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Json;
+  delete s.$schema;
+  return s;
+}
+
+const errorSchema = z.object({
+  error: z.object({
+    code: z.string().meta({ description: 'Stable machine-readable code, e.g. INVALID_REQUEST, NOT_FOUND, LOGIN_TAKEN, VERSION_CONFLICT, INTERNAL' }),
+    message: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const jsonContent = (name: string) => ({ 'application/json': { schema: ref(name) } });
+const errorResponse = (description: string) => ({ description, content: jsonContent('Error') });
+const tenantIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{2,62}$' } };
+const ifMatch = (required: boolean) => ({
+  name: 'If-Match',
+  in: 'header',
+  required,
+  description: 'The tenant version you read, as an entity tag ("3"). May be given as body field `version` instead.',
+  schema: { type: 'string' },
+});
+const common = {
+  '400': errorResponse('Malformed JSON, unknown field or invalid value (INVALID_REQUEST, MALFORMED_JSON)'),
+  '500': errorResponse('Unexpected failure (INTERNAL); no detail is disclosed'),
+};
+
+export function buildOpenApi(): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Switchyard control plane',
+      version: '1.0.0',
+      description:
+        'Tenants, clusters and poolers of a Switchyard deployment. Requests are IAM-signed (SigV4). ' +
+        'Every error is `{ "error": { "code", "message" } }` with a stable code. No response ever carries a verifier or a ciphertext; ' +
+        'client passwords appear only in the response that created them (create, rotate-password).',
+    },
+    security: [{ sigv4: [] }],
+    paths: {
+      '/tenants': {
+        post: {
+          operationId: 'createTenant',
+          summary: 'Create a tenant (optionally provision its role and database/schema)',
+          description:
+            'Exactly one of destination.clusterId / destination.host. destination.password is required unless provision is true. ' +
+            'Idempotent: repeating the same request for an existing tenantId answers 200 without a password (header Idempotent-Replayed: true) ' +
+            'and resumes provisioning; a different request for an existing tenantId is 409 ALREADY_EXISTS. An Idempotency-Key header is honoured ' +
+            'for 24 hours; reusing it for a different request is 422 IDEMPOTENCY_KEY_REUSED.',
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
+          requestBody: { required: true, content: jsonContent('CreateTenantRequest') },
+          responses: {
+            '201': { description: 'Created; `password` is shown only here', content: jsonContent('TenantWithPassword') },
+            '200': { description: 'Replay of an earlier identical create', content: jsonContent('TenantWithPassword') },
+            ...common,
+            '409': errorResponse('ALREADY_EXISTS, LOGIN_TAKEN (client database/user pair in use), ROLE_TAKEN / DATABASE_TAKEN / SCHEMA_TAKEN on the target'),
+            '422': errorResponse('IDEMPOTENCY_KEY_REUSED'),
+            '502': errorResponse('PROVISIONING_FAILED; retry the same request to resume'),
+          },
+        },
+        get: {
+          operationId: 'listTenants',
+          summary: 'List tenants, one page at a time',
+          parameters: [
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+            { name: 'cursor', in: 'query', required: false, schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'A page; pass `cursor` back for the next', content: jsonContent('TenantPage') }, ...common },
+        },
+      },
+      '/tenants/{id}': {
+        parameters: [tenantIdParameter],
+        get: {
+          operationId: 'getTenant',
+          responses: {
+            '200': { description: 'The tenant (ETag = its version)', content: jsonContent('Tenant') },
+            '404': errorResponse('NOT_FOUND'),
+            ...common,
+          },
+        },
+        patch: {
+          operationId: 'updateTenant',
+          summary: 'Change pool settings or suspend/resume, under an optimistic lock',
+          parameters: [ifMatch(false)],
+          requestBody: { required: true, content: jsonContent('UpdateTenantRequest') },
+          responses: {
+            '200': { description: 'Updated', content: jsonContent('Tenant') },
+            '404': errorResponse('NOT_FOUND'),
+            '409': errorResponse('VERSION_CONFLICT, TENANT_DELETING'),
+            '428': errorResponse('PRECONDITION_REQUIRED: no version given'),
+            ...common,
+          },
+        },
+        delete: {
+          operationId: 'deleteTenant',
+          summary: 'Remove from routing and delete; with purge=true also drop its database (or schema) and role',
+          parameters: [ifMatch(false), { name: 'purge', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } }],
+          responses: {
+            '200': { description: 'Deleted', content: { 'application/json': { schema: { type: 'object' } } } },
+            '404': errorResponse('NOT_FOUND'),
+            '409': errorResponse('VERSION_CONFLICT, DATABASE_TAKEN, ROLE_TAKEN'),
+            '502': errorResponse('PROVISIONING_FAILED during purge; repeat to resume'),
+            ...common,
+          },
+        },
+      },
+      '/tenants/{id}/rotate-password': {
+        parameters: [tenantIdParameter],
+        post: {
+          operationId: 'rotateTenantPassword',
+          summary: 'New client password (returned once); the previous one stays valid for graceSeconds',
+          parameters: [ifMatch(false)],
+          requestBody: { required: false, content: jsonContent('RotatePasswordRequest') },
+          responses: {
+            '200': { description: 'Rotated; `password` is shown only here', content: jsonContent('TenantWithPassword') },
+            '404': errorResponse('NOT_FOUND'),
+            '409': errorResponse('VERSION_CONFLICT, TENANT_DELETING'),
+            ...common,
+          },
+        },
+      },
+      '/tenants/{id}/metrics': {
+        parameters: [tenantIdParameter],
+        get: {
+          operationId: 'getTenantMetrics',
+          responses: {
+            '200': { description: 'Target and pool figures', content: jsonContent('TenantMetrics') },
+            '404': errorResponse('NOT_FOUND'),
+            '502': errorResponse('TARGET_UNAVAILABLE'),
+            ...common,
+          },
+        },
+      },
+      '/clusters': {
+        post: {
+          operationId: 'createCluster',
+          description: 'writer is required for kind static; for aurora / rds-instance it is discovered through the RDS API when absent.',
+          requestBody: { required: true, content: jsonContent('CreateClusterRequest') },
+          responses: {
+            '201': { description: 'Created', content: jsonContent('Cluster') },
+            '409': errorResponse('ALREADY_EXISTS, WRITER_UNKNOWN'),
+            ...common,
+          },
+        },
+        get: {
+          operationId: 'listClusters',
+          responses: { '200': { description: 'All clusters', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: ref('Cluster') } } } } } }, ...common },
+        },
+      },
+      '/poolers': {
+        get: {
+          operationId: 'listPoolers',
+          parameters: [{ name: 'staleAfterSeconds', in: 'query', required: false, schema: { type: 'integer', minimum: 1, default: 300 } }],
+          responses: { '200': { description: 'Fleet convergence', content: jsonContent('Poolers') }, ...common },
+        },
+      },
+      '/openapi.json': {
+        get: { operationId: 'getOpenApi', responses: { '200': { description: 'This document', content: { 'application/json': { schema: { type: 'object' } } } } } },
+      },
+    },
+    components: {
+      securitySchemes: {
+        sigv4: { type: 'apiKey', name: 'Authorization', in: 'header', description: 'AWS Signature Version 4 (API Gateway IAM authorization)' },
+      },
+      schemas: {
+        Error: jsonSchema(errorSchema, 'output'),
+        CreateTenantRequest: jsonSchema(createTenantRequestSchema, 'input'),
+        UpdateTenantRequest: jsonSchema(updateTenantRequestSchema, 'input'),
+        RotatePasswordRequest: jsonSchema(rotatePasswordRequestSchema, 'input'),
+        CreateClusterRequest: jsonSchema(createClusterRequestSchema, 'input'),
+        Tenant: jsonSchema(tenantViewSchema, 'output'),
+        TenantWithPassword: jsonSchema(tenantWithPasswordSchema, 'output'),
+        TenantPage: jsonSchema(tenantPageSchema, 'output'),
+        TenantMetrics: jsonSchema(tenantMetricsSchema, 'output'),
+        Cluster: jsonSchema(clusterViewSchema, 'output'),
+        Poolers: jsonSchema(poolersResponseSchema, 'output'),
+      },
+    },
+  };
+}
+
+let cached: Json | undefined;
+/** Built once per container (pure function of the schemas). */
+export function openApiDocument(): Json {
+  cached ??= buildOpenApi();
+  return cached;
+}
