@@ -1,0 +1,51 @@
+// Scheduled every minute: for every RDS-backed or member-probed cluster, compare the Topology with
+// the stored writer and repair drift exactly like an event would (event time = now), and republish
+// targets that lag behind the store. One config bump + push for the whole run. A lost or filtered
+// RDS event therefore delays a failover by at most a minute; it never loses it.
+// Failures of single clusters do not stop the others; the run throws at the end so the Lambda
+// Errors metric (and alarms on it) see them.
+import middy from '@middy/core';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { announceChange } from '../lib/announce.ts';
+import { defaultDeps } from '../lib/deps.ts';
+import { resolveDeps, type DepsSource } from '../lib/http.ts';
+import type { FailoverDeps } from './rds-event.ts';
+import { syncCluster, type SyncOutcome } from './sync-cluster.ts';
+
+export interface ReconcileResult {
+  checked: number;
+  changed: string[];
+  failed: string[];
+  configVersion?: number;
+  clusters: SyncOutcome[];
+}
+
+export async function reconcile(deps: FailoverDeps): Promise<ReconcileResult> {
+  const now = deps.now();
+  const log = deps.log.child({ job: 'reconcile' });
+  const clusters = await deps.adapters.clusters.list();
+  const outcomes: SyncOutcome[] = [];
+  const failures: unknown[] = [];
+  const failed: string[] = [];
+  // Sequential: there are few clusters, and it keeps RDS API calls well under throttling limits.
+  for (const c of clusters) {
+    try {
+      outcomes.push(await syncCluster(deps.adapters, c, now, log.child({ clusterId: c.clusterId })));
+    } catch (err) {
+      log.error({ clusterId: c.clusterId, err }, 'reconcile of cluster failed');
+      failures.push(err);
+      failed.push(c.clusterId);
+    }
+  }
+  const result: ReconcileResult = { checked: clusters.length, changed: outcomes.filter((o) => o.changed).map((o) => o.clusterId), failed, clusters: outcomes };
+  if (outcomes.some((o) => o.published)) result.configVersion = (await announceChange(deps.adapters, log)).configVersion;
+  log.info({ checked: result.checked, changed: result.changed, failed }, 'reconcile done');
+  if (failures.length > 0) throw new AggregateError(failures, `reconcile: ${failures.length} cluster(s) failed`);
+  return result;
+}
+
+export function makeHandler(deps: DepsSource<FailoverDeps>) {
+  return middy<ScheduledEvent, ReconcileResult, Error, Context>().handler(async () => reconcile(await resolveDeps(deps)));
+}
+
+export const handler = makeHandler(defaultDeps);

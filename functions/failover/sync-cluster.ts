@@ -1,0 +1,112 @@
+// Brings one cluster's stored writer (and its published targets) in line with what the Topology
+// port observes now. Shared by the RDS event handler and the scheduled reconcile.
+//
+// - The store is the authority: applyWriterChange (shared/src/domain/writer-change.ts) decides,
+//   so a late or duplicated event never moves a cluster back and re-observing the same writer
+//   never bumps the epoch. A concurrent update (two events for one failover) loses the optimistic
+//   lock; we re-read and re-apply the same observation.
+// - Then the published targets are compared with the stored cluster and republished when they lag
+//   (a crash between the store write and the publish is repaired by the next event or reconcile).
+// - The caller bumps the config version and pushes a reload once for all clusters it touched.
+import type { Cluster } from '../../shared/src/domain/cluster.ts';
+import { clusterTargetsOf } from '../../shared/src/domain/cluster-targets.ts';
+import { sameEndpoint, sameEndpoints } from '../../shared/src/domain/common.ts';
+import { VersionConflictError } from '../../shared/src/domain/errors.ts';
+import { applyWriterChange, type ObservedTopology, type WriterChangeResult } from '../../shared/src/domain/writer-change.ts';
+import type { Adapters } from '../../shared/src/ports/adapters.ts';
+import type { Logger } from '../lib/logger.ts';
+
+export interface SyncOptions {
+  /**
+   * Blue/green switchover: the new writer takes over the OLD endpoint name, so host:port may be
+   * unchanged although a different server now sits behind it. Treat the event as a writer change
+   * (new epoch) when it is newer than the last applied one — strictly newer, so a duplicate of the
+   * same event does not bump twice.
+   */
+  forceNewEpoch?: boolean;
+}
+
+export interface SyncOutcome {
+  clusterId: string;
+  /** The stored cluster was updated. */
+  changed: boolean;
+  writerChanged: boolean;
+  /** New targets were published (the caller must bump the config version and push). */
+  published: boolean;
+  epoch: number;
+  writer: { host: string; port: number };
+}
+
+const MAX_ATTEMPTS = 5;
+
+function decide(cluster: Cluster, observed: ObservedTopology, eventTime: Date, opts: SyncOptions): WriterChangeResult {
+  const r = applyWriterChange(cluster, observed, eventTime);
+  if (r.writerChanged || !opts.forceNewEpoch || !observed.writer) return r;
+  if (eventTime.getTime() <= Date.parse(cluster.lastEventTime)) return r;
+  return {
+    changed: true,
+    writerChanged: true,
+    cluster: {
+      ...cluster,
+      writer: { ...observed.writer },
+      readers: observed.readers.map((e) => ({ ...e })),
+      epoch: cluster.epoch + 1,
+      lastEventTime: eventTime.toISOString(),
+    },
+  };
+}
+
+export async function syncCluster(
+  adapters: Pick<Adapters, 'clusters' | 'topology' | 'config'>,
+  initial: Cluster,
+  eventTime: Date,
+  log: Logger,
+  opts: SyncOptions = {},
+): Promise<SyncOutcome> {
+  const clusterId = initial.clusterId;
+  const observed = await adapters.topology.describe(initial);
+  let cluster = initial;
+  let changed = false;
+  let writerChanged = false;
+  for (let attempt = 1; ; attempt++) {
+    const r = decide(cluster, observed, eventTime, opts);
+    if (!r.changed) break;
+    try {
+      cluster = await adapters.clusters.update(clusterId, cluster.version, {
+        writer: r.cluster.writer,
+        readers: r.cluster.readers,
+        epoch: r.cluster.epoch,
+        lastEventTime: r.cluster.lastEventTime,
+      });
+      changed = true;
+      writerChanged = r.writerChanged;
+      break;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= MAX_ATTEMPTS) throw err;
+      const fresh = await adapters.clusters.get(clusterId);
+      if (!fresh) {
+        log.warn({ clusterId }, 'cluster deleted while syncing');
+        return { clusterId, changed: false, writerChanged: false, published: false, epoch: cluster.epoch, writer: cluster.writer };
+      }
+      cluster = fresh;
+    }
+  }
+  if (changed) {
+    log.info({ clusterId, epoch: cluster.epoch, writer: cluster.writer, writerChanged, eventTime: eventTime.toISOString() }, 'cluster topology updated');
+  } else if (!observed.writer) {
+    log.warn({ clusterId }, 'no writer observed (failover in progress?); keeping the stored one');
+  }
+
+  // Republish when the published targets lag behind the store (or were never published).
+  const published = await adapters.config.getClusterTargets(clusterId);
+  const lagging =
+    !published ||
+    published.epoch < cluster.epoch ||
+    (published.epoch === cluster.epoch && (!sameEndpoint(published.writer, cluster.writer) || !sameEndpoints(published.readers, cluster.readers)));
+  let didPublish = false;
+  if (lagging) {
+    didPublish = await adapters.config.publishClusterTargets(clusterId, clusterTargetsOf(cluster));
+    if (didPublish && !changed) log.warn({ clusterId, epoch: cluster.epoch }, 'published targets lagged behind the store; republished');
+  }
+  return { clusterId, changed, writerChanged, published: didPublish, epoch: cluster.epoch, writer: { ...cluster.writer } };
+}
