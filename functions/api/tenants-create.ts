@@ -3,15 +3,18 @@
 //
 // The client password is taken from the request or generated, turned into verifiers (SCRAM-SHA-256,
 // optionally md5) and returned in the 201 response only; it is stored nowhere. The destination
-// password is encrypted with the SecretBox under { tenantId, clusterId }.
+// password is encrypted with the SecretBox under { tenantId, clusterId }; when provisioning without
+// one, the role gets the client password.
 //
 // Idempotency (decided here, documented in the OpenAPI description):
 // - The tenantId is the natural key: creating an existing tenant again with the SAME request
 //   (same client login, destination, pool settings, md5 choice; and, if the request carries
 //   passwords, the same passwords — checked against the stored verifier / ciphertext) answers
 //   200 with the stored tenant and no password (`Idempotent-Replayed: true`). It also re-runs
-//   provisioning when asked (so a retry completes a create whose provisioning failed) and
-//   re-announces the config. A DIFFERENT request for an existing tenantId is 409 ALREADY_EXISTS.
+//   provisioning when asked (idempotent) and re-announces the config. A DIFFERENT request for an
+//   existing tenantId is 409 ALREADY_EXISTS.
+// - If provisioning fails, the tenant row is removed again and the error returned (502, or 409 when
+//   the role/database/schema belongs to someone else): retrying the request creates afresh.
 // - An `Idempotency-Key` header is passed to the store (kept 24 h); reusing a key for another
 //   tenantId, or for the same tenantId with a different request, is 422 IDEMPOTENCY_KEY_REUSED
 //   (draft-ietf-httpapi-idempotency-key-header §2.7).
@@ -110,7 +113,7 @@ async function provision(deps: Deps, req: ApiRequest, tenant: Tenant, cluster: C
     // The SQLSTATE says enough to act on; the server's message could quote identifiers or values.
     const state = sqlState(err);
     req.log.error({ clusterId: cluster.clusterId, sqlState: state, errName: (err as Error).name }, 'provisioning failed');
-    throw new ProvisioningError(`provisioning on cluster ${cluster.clusterId} failed${state ? ` (SQLSTATE ${state})` : ''}; retry the same request to resume`);
+    throw new ProvisioningError(`provisioning on cluster ${cluster.clusterId} failed${state ? ` (SQLSTATE ${state})` : ''}; retry the request`);
   }
 }
 
@@ -155,7 +158,10 @@ export async function createTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   const password = body.client.password ?? generatePassword();
   const clientAuth: ClientAuth = { scram: createScramVerifier(password) };
   if (body.client.md5) clientAuth.md5 = createMd5Verifier(password, body.client.user);
-  const destinationPassword = body.destination.password ?? generatePassword();
+  // Provisioning without an explicit destination password gives the new role the client password,
+  // so the one password returned works both through the pooler and directly against the database
+  // (migrations, admin tools). A later rotate-password changes the client side only.
+  const destinationPassword = body.destination.password ?? password;
   const passwordCiphertext = await deps.adapters.secrets.encrypt(destinationPassword, tenantSecretContext(body.tenantId, desired.destination));
   const input: NewTenantInput = {
     tenantId: body.tenantId,
@@ -186,8 +192,13 @@ export async function createTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
     try {
       await provision(deps, req, tenant, cluster, destinationPassword);
     } catch (err) {
-      // Someone else's role/database/schema: nothing of ours to resume, so undo the create.
-      if (err instanceof HttpError && err.status === 409) await deps.adapters.tenants.delete(tenant.tenantId, tenant.version).catch(() => undefined);
+      // Undo the create, so a tenant either exists provisioned or not at all: the client never saw
+      // the password of this attempt, and its retry creates afresh (provisioning converges on what
+      // this attempt left behind: the role carries our marker). If even the undo fails, the retry
+      // takes the replay path and resumes provisioning.
+      await deps.adapters.tenants.delete(tenant.tenantId, tenant.version).catch((e: unknown) => {
+        req.log.error({ errName: (e as Error).name }, 'could not undo the tenant create after a provisioning failure');
+      });
       throw err;
     }
   }

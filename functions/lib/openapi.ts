@@ -67,7 +67,8 @@ export function buildOpenApi(): Json {
           operationId: 'createTenant',
           summary: 'Create a tenant (optionally provision its role and database/schema)',
           description:
-            'Exactly one of destination.clusterId / destination.host. destination.password is required unless provision is true. ' +
+            'Exactly one of destination.clusterId / destination.host. destination.password is required unless provision is true ' +
+            '(then the new role gets the client password, so the returned password also works directly against the database). ' +
             'Idempotent: repeating the same request for an existing tenantId answers 200 without a password (header Idempotent-Replayed: true) ' +
             'and resumes provisioning; a different request for an existing tenantId is 409 ALREADY_EXISTS. An Idempotency-Key header is honoured ' +
             'for 24 hours; reusing it for a different request is 422 IDEMPOTENCY_KEY_REUSED.',
@@ -79,7 +80,7 @@ export function buildOpenApi(): Json {
             ...common,
             '409': errorResponse('ALREADY_EXISTS, LOGIN_TAKEN (client database/user pair in use), ROLE_TAKEN / DATABASE_TAKEN / SCHEMA_TAKEN on the target'),
             '422': errorResponse('IDEMPOTENCY_KEY_REUSED'),
-            '502': errorResponse('PROVISIONING_FAILED; retry the same request to resume'),
+            '502': errorResponse('PROVISIONING_FAILED; the tenant was not kept, retry the request'),
           },
         },
         get: {

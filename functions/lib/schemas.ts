@@ -40,7 +40,7 @@ export const createTenantRequestSchema = z
       user: pgIdentifierSchema.optional(),
       /** Schema-per-tenant: becomes the server connection's search_path. */
       schema: pgIdentifierSchema.optional(),
-      /** Required unless `provision` is true (then generated when absent). */
+      /** Required unless `provision` is true (then the client password is used). */
       password: passwordSchema.optional(),
     }),
     pool: poolSettingsSchema.optional(),

@@ -8,6 +8,7 @@ import { createLocalAdapters } from '../../shared/src/local/adapters.ts';
 import { depsWith, type Deps } from './deps.ts';
 import type { ApiLambda } from './http.ts';
 import { createLogger } from './logger.ts';
+import { createPgConnect } from './pg-target.ts';
 import { apiEvent, lambdaContext, type ApiEventInit } from './test-events.ts';
 
 export interface LocalTestDeps {
@@ -19,7 +20,13 @@ export interface LocalTestDeps {
 export async function localTestDeps(overrides: Partial<Omit<Deps, 'adapters'>> = {}): Promise<LocalTestDeps> {
   const stateDir = mkdtempSync(join(tmpdir(), 'switchyard-cp-'));
   const adapters = await createLocalAdapters(stateDir, overrides.now ? { now: overrides.now } : {});
-  const deps = depsWith(adapters, { log: createLogger({ level: 'silent' }), ...overrides });
+  const deps = depsWith(adapters, {
+    // SWITCHYARD_TEST_LOG_LEVEL=debug shows the handlers' logs while debugging a test.
+    log: createLogger({ level: process.env.SWITCHYARD_TEST_LOG_LEVEL ?? 'silent' }),
+    // Test servers from startPostgres() have no TLS.
+    pg: createPgConnect({ ssl: 'disable' }),
+    ...overrides,
+  });
   return {
     deps,
     stateDir,
