@@ -15,7 +15,7 @@ async function main(): Promise<number> {
       return poolerCommand(args);
     }
     case 'verifier': {
-      const { verifierCommand } = await import('./verifier.ts');
+      const { verifierCommand } = await import('../pooler/src/cli/verifier.ts');
       return verifierCommand(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     }
     case undefined:

@@ -84,6 +84,8 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
               const req = parseAuthRequest(m.body);
               switch (req.kind) {
                 case 'ok':
+                  // A server that skips SASLFinal would not have proven it knows the password.
+                  if (scram && !scram.completed) throw new ServerConnectError('server ended SCRAM authentication without proving its identity');
                   break;
                 case 'cleartext':
                   socket.write(msg.passwordMessage(target.password));

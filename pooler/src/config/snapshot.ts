@@ -66,7 +66,7 @@ export function buildSnapshot(config: PoolerConfig, version: number, baseDir = p
         throw new ConfigError(`tenants.${t.id}.verifiers.${i}: not a PostgreSQL SCRAM-SHA-256 or md5 verifier`);
       }
       if (parsed.kind === 'scram') scram.push(parsed);
-      else md5.push(`md5${parsed.hash}`.replace(/^md5md5/, 'md5'));
+      else md5.push(`md5${parsed.hash}`);
     });
     const route: TenantRoute = {
       id: t.id,

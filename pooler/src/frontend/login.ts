@@ -14,7 +14,7 @@ import { PoolerError, type DisconnectReason } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
-import { parsePasswordMessage, parseSaslInitialResponse } from '../net/parse.ts';
+import { parsePasswordMessage, parseSaslInitialResponse, parseSaslResponse } from '../net/parse.ts';
 import { StartupFramer } from '../net/startup.ts';
 import { ClientConnection, type ClientHost } from './client.ts';
 
@@ -145,7 +145,10 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
 
     // SCRAM when the tenant has a SCRAM verifier (or is unknown: mock exchange); md5 otherwise.
     if (route === undefined || route.scram.length > 0) {
-      const scram = new ScramServerSession(route?.scram[0]);
+      // During a password rotation the new verifier reuses the old salt, so one exchange can accept both.
+      const first = route?.scram[0];
+      const verifiers = first ? route!.scram.filter((v) => v.iterations === first.iterations && v.salt.equals(first.salt)) : undefined;
+      const scram = new ScramServerSession(verifiers, { user });
       let step = 0;
       socket.write(msg.authenticationSasl(['SCRAM-SHA-256']));
       return (type, body) => {
@@ -159,7 +162,7 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
           socket.write(msg.authenticationSaslContinue(scram.clientFirst(initial.data)));
         } else if (step === 1) {
           step = 2;
-          const result = scram.clientFinal(parsePasswordMessage(body));
+          const result = scram.clientFinal(parseSaslResponse(body));
           if (!result.ok || route === undefined) throw authFailed();
           socket.write(msg.authenticationSaslFinal(result.serverFinal));
           finish();
