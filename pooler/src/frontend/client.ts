@@ -123,6 +123,22 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
           return true;
         }
         return;
+      case 0x42: // Bind
+      case 0x43: // Close
+      case 0x44: // Describe
+      case 0x45: // Execute
+      case 0x48: // Flush
+      case 0x64: // CopyData
+      case 0x63: // CopyDone
+      case 0x66: // CopyFail
+      case 0x70: // PasswordMessage family (valid only during authentication, the server rejects it)
+        return;
+      default:
+        // PostgreSQL answers an unknown type with FATAL 08P01 "invalid frontend message type";
+        // we do the same before it reaches (and kills) a shared server connection.
+        this.stopType = type;
+        this.stopAt = start;
+        return true;
     }
   }
 
@@ -149,6 +165,9 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
     // Forward what preceded the intercepted message (only if that message began in this chunk).
     if (at > 0) this.forward(chunk.subarray(0, at));
     if (type === X) return this.close('client_terminate', at >= 0);
+    if (type !== P) {
+      return this.fail(new PoolerError('PROTOCOL_VIOLATION', `invalid frontend message type ${type}`), 'protocol_violation', at >= 0);
+    }
     this.fail(
       new PoolerError('FEATURE_NOT_SUPPORTED', 'named prepared statements are not supported in transaction pooling mode yet', {
         hint: 'use unnamed statements, or a tenant in session mode',
