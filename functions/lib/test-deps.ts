@@ -65,3 +65,36 @@ export function field<T = unknown>(body: unknown, ...path: string[]): T {
   }
   return cur as T;
 }
+
+export interface AwsTestDepsOptions {
+  /** An existing DynamoDB table with the stack's key schema. */
+  table: string;
+  stage: string;
+  poolerTag?: string;
+  now?: () => Date;
+}
+
+/**
+ * Deps around the AWS adapters, for tests against an AWS emulator (AWS_ENDPOINT_URL must already
+ * point at it): creates a KMS key and returns the deps plus the environment the handlers would get.
+ */
+export async function awsTestDeps(opts: AwsTestDepsOptions): Promise<{ deps: Deps; env: Record<string, string>; cleanup(): Promise<void> }> {
+  const { KMSClient, CreateKeyCommand } = await import('@aws-sdk/client-kms');
+  const { createAwsAdapters } = await import('../../shared/src/aws/adapters.ts');
+  const kms = new KMSClient({});
+  const key = await kms.send(new CreateKeyCommand({ Description: 'switchyard test' }));
+  kms.destroy();
+  const env = {
+    SWITCHYARD_TABLE: opts.table,
+    SWITCHYARD_KMS_KEY_ID: key.KeyMetadata?.KeyId ?? '',
+    SWITCHYARD_STAGE: opts.stage,
+    SWITCHYARD_POOLER_TAG: opts.poolerTag ?? 'switchyard:role=pooler',
+  };
+  const adapters = createAwsAdapters(env, opts.now ? { now: opts.now } : {});
+  const deps = depsWith(adapters, {
+    log: createLogger({ level: process.env.SWITCHYARD_TEST_LOG_LEVEL ?? 'silent' }),
+    pg: createPgConnect({ ssl: 'disable' }),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  return { deps, env, cleanup: () => adapters.close() };
+}

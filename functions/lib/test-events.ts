@@ -74,3 +74,44 @@ export function lambdaContext(overrides: Partial<Context> = {}): Context {
     ...overrides,
   };
 }
+
+export interface RdsEventInit {
+  eventId: string;
+  /** DB cluster / instance identifier (or blue/green deployment id). */
+  sourceId: string;
+  sourceType?: 'CLUSTER' | 'DB_INSTANCE' | 'BLUE_GREEN_DEPLOYMENT';
+  /** ISO time of the event (detail.Date). */
+  date: string;
+  message?: string;
+  region?: string;
+}
+
+const DETAIL_TYPE = { CLUSTER: 'RDS DB Cluster Event', DB_INSTANCE: 'RDS DB Instance Event', BLUE_GREEN_DEPLOYMENT: 'RDS Blue Green Deployment Event' } as const;
+const ARN_KIND = { CLUSTER: 'cluster', DB_INSTANCE: 'db', BLUE_GREEN_DEPLOYMENT: 'deployment' } as const;
+
+/** An RDS event as EventBridge delivers it (EventBridge User Guide, "Amazon RDS events"). */
+export function rdsEvent(init: RdsEventInit): { version: string; id: string; 'detail-type': string; source: 'aws.rds'; account: string; time: string; region: string; resources: string[]; detail: Record<string, unknown> } {
+  const type = init.sourceType ?? 'CLUSTER';
+  const region = init.region ?? 'us-east-1';
+  const arn = `arn:aws:rds:${region}:123456789012:${ARN_KIND[type]}:${init.sourceId}`;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': DETAIL_TYPE[type],
+    source: 'aws.rds',
+    account: '123456789012',
+    // The envelope has second precision; detail.Date has milliseconds.
+    time: new Date(Math.floor(Date.parse(init.date) / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+    region,
+    resources: [arn],
+    detail: {
+      EventCategories: ['failover'],
+      SourceType: type,
+      SourceArn: arn,
+      Date: init.date,
+      Message: init.message ?? 'event',
+      SourceIdentifier: init.sourceId,
+      EventID: init.eventId,
+    },
+  };
+}
