@@ -1,14 +1,17 @@
 // Api: the control plane's HTTP API. Every route requires SigV4-signed requests (IAM
 // authorization); callers need execute-api:Invoke on the route, granted through the
 // SwitchyardOperator managed policy this stack exports. Each route has its own function with its
-// own role holding only the capabilities listed in capabilities.ts.
+// own role holding only the capabilities listed in capabilities.ts; the three that connect to the
+// databases as their admin (create, delete, metrics) run in the stage's subnets.
 import { ManagedPolicy, PolicyStatement, Effect } from 'aws-cdk-lib/aws-iam';
+import { SecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Api as SstApi, use, type Function as SstFunction, type StackContext } from 'sst/constructs';
 import { API_ROUTES, statementsFor, wildcardsFor } from './capabilities.ts';
 import { switchyardEnvironment } from './environment.ts';
 import { switchyardFunction } from './function.ts';
 import { WILDCARDS, suppressWildcards } from './nag.ts';
+import { allowDatabaseAccess, importStageNetwork } from './network.ts';
 import { useSettings } from './settings.ts';
 import { Storage } from './Storage.ts';
 
@@ -24,6 +27,21 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
   const logRetention = config.logRetentionDays as RetentionDays;
   const environment = switchyardEnvironment(storage, app.stage);
 
+  // Functions that talk to the databases (provisioning, purge, metrics) run in the stage's subnets.
+  const net = importStageNetwork(stack, config);
+  const databaseClients = new SecurityGroup(stack, 'DatabaseClientsSecurityGroup', {
+    vpc: net.vpc,
+    description: `Switchyard ${app.stage} control-plane functions: databases and AWS APIs out, nothing in`,
+    allowAllOutbound: false,
+  });
+  allowDatabaseAccess(stack, databaseClients, config, `Switchyard ${app.stage} control plane`);
+  const databaseEnvironment = {
+    SWITCHYARD_TARGET_SSLMODE: config.targetSslMode,
+    // Node.js 20+ Lambda runtimes do not load the Amazon RDS CA bundle unless told to (Lambda
+    // developer guide, "Building Lambda functions with Node.js", CA certificates).
+    NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+  };
+
   const functions = new Map<string, SstFunction>();
   for (const spec of API_ROUTES) {
     functions.set(
@@ -33,9 +51,11 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
         description: spec.route,
         statements: statementsFor(spec.capabilities, { stack, stage: app.stage, storage, config }),
         wildcards: wildcardsFor(spec.capabilities),
-        environment,
+        environment: spec.databaseAccess ? { ...environment, ...databaseEnvironment } : environment,
         logRetention,
         removalPolicy: storage.removalPolicy,
+        timeoutSeconds: spec.databaseAccess ? 30 : 10,
+        ...(spec.databaseAccess ? { network: { ...net, securityGroup: databaseClients } } : {}),
       }),
     );
   }

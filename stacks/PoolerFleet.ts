@@ -24,7 +24,6 @@ import {
 import {
   AmazonLinuxCpuType,
   BlockDeviceVolume,
-  CfnSecurityGroupIngress,
   EbsDeviceVolumeType,
   InstanceType,
   LaunchTemplate,
@@ -33,9 +32,6 @@ import {
   Port,
   SecurityGroup,
   UserData,
-  Vpc,
-  type ISecurityGroup,
-  type SubnetSelection,
 } from 'aws-cdk-lib/aws-ec2';
 import {
   NetworkLoadBalancer,
@@ -50,7 +46,8 @@ import { use, type StackContext } from 'sst/constructs';
 import { poolerUserData } from '../deploy/user-data.ts';
 import { POOLER_PORTS, POOLER_TAG, POOLER_TAG_ENV_VALUE, STAGE_TAG_KEY } from './contract.ts';
 import { keyDecrypt, parametersRead, tableHeartbeatWrite, tableRead } from './permissions.ts';
-import { WILDCARDS, acknowledgeWarning, suppress, suppressWildcards } from './nag.ts';
+import { WILDCARDS, suppress, suppressWildcards } from './nag.ts';
+import { allowDatabaseAccess, importStageNetwork } from './network.ts';
 import { useSettings } from './settings.ts';
 import { Storage } from './Storage.ts';
 
@@ -106,17 +103,7 @@ export function PoolerFleet({ stack, app }: StackContext): PoolerFleetOutputs {
   const pooler = config.pooler;
   const healthPort = POOLER_PORTS.health;
 
-  const vpc = Vpc.fromVpcAttributes(stack, 'Vpc', {
-    vpcId: config.vpc.id,
-    availabilityZones: config.vpc.subnets.map((s) => s.availabilityZone),
-    privateSubnetIds: config.vpc.subnets.map((s) => s.id),
-  });
-  // The stage's subnets, in the order given (fromVpcAttributes pairs them with the AZ list).
-  const subnets: SubnetSelection = { subnets: vpc.privateSubnets };
-  // Imported subnets have no route table id; nothing here reads one.
-  for (const subnet of vpc.privateSubnets) {
-    acknowledgeWarning(subnet, '@aws-cdk/aws-ec2:noSubnetRouteTableId', 'The fleet never reads route tables of the imported subnets.');
-  }
+  const { vpc, subnets } = importStageNetwork(stack, config);
 
   // --- Security groups: clients → NLB → poolers → databases -------------------------------
   const loadBalancerSecurityGroup = new SecurityGroup(stack, 'LoadBalancerSecurityGroup', {
@@ -140,29 +127,7 @@ export function PoolerFleet({ stack, app }: StackContext): PoolerFleetOutputs {
   loadBalancerSecurityGroup.addEgressRule(poolerSecurityGroup, Port.tcp(healthPort), 'health checks');
   poolerSecurityGroup.addIngressRule(loadBalancerSecurityGroup, Port.tcp(pooler.port), 'clients via the NLB');
   poolerSecurityGroup.addIngressRule(loadBalancerSecurityGroup, Port.tcp(healthPort), 'NLB health checks (/readyz)');
-  poolerSecurityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), 'AWS APIs (DynamoDB, SSM, KMS, Logs, S3) and dnf');
-  const databaseGroups = new Map<string, ISecurityGroup>();
-  for (const cluster of config.clusters) {
-    if (cluster.securityGroupId) {
-      let dbGroup = databaseGroups.get(cluster.securityGroupId);
-      if (!dbGroup) {
-        dbGroup = SecurityGroup.fromSecurityGroupId(stack, `DatabaseSecurityGroup${databaseGroups.size}`, cluster.securityGroupId, { mutable: false });
-        databaseGroups.set(cluster.securityGroupId, dbGroup);
-      }
-      poolerSecurityGroup.addEgressRule(dbGroup, Port.tcp(cluster.port), `database ${cluster.id}`);
-      // The database side of the hop: an ingress rule on the database's own group, owned by this
-      // stack so it disappears with the fleet.
-      new CfnSecurityGroupIngress(stack, `DatabaseIngress-${cluster.id}`, {
-        groupId: cluster.securityGroupId,
-        sourceSecurityGroupId: poolerSecurityGroup.securityGroupId,
-        ipProtocol: 'tcp',
-        fromPort: cluster.port,
-        toPort: cluster.port,
-        description: `Switchyard ${app.stage} poolers to ${cluster.id}`,
-      });
-    }
-    if (cluster.cidr) poolerSecurityGroup.addEgressRule(Peer.ipv4(cluster.cidr), Port.tcp(cluster.port), `database ${cluster.id}`);
-  }
+  allowDatabaseAccess(stack, poolerSecurityGroup, config, `Switchyard ${app.stage} poolers`);
 
   // --- Logs, bundle, role --------------------------------------------------------------------
   const logGroup = new LogGroup(stack, 'PoolerLogs', {

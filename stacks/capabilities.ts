@@ -17,7 +17,9 @@ export type Capability =
   | 'key:encrypt-tenant'
   /** Encrypt a cluster's admin credentials (context must name clusterId). */
   | 'key:encrypt-cluster'
-  /** Decrypt a cluster's admin credentials to provision a tenant's role on it. */
+  /** Decrypt a tenant's destination password (context must name tenantId). */
+  | 'key:decrypt-tenant'
+  /** Decrypt a cluster's admin credentials to provision a tenant's role on it (context names clusterId). */
   | 'key:decrypt-cluster'
   /** Read cluster targets and the config version under /switchyard/<stage>/. */
   | 'parameters:read'
@@ -46,6 +48,8 @@ export function statementsFor(capabilities: readonly Capability[], ctx: Capabili
         return [keyEncrypt(ctx.storage.key, ['tenantId'])];
       case 'key:encrypt-cluster':
         return [keyEncrypt(ctx.storage.key, ['clusterId'])];
+      case 'key:decrypt-tenant':
+        return [keyDecrypt(ctx.storage.key, ['tenantId'])];
       case 'key:decrypt-cluster':
         return [keyDecrypt(ctx.storage.key, ['clusterId'])];
       case 'parameters:read':
@@ -74,36 +78,72 @@ export function wildcardsFor(capabilities: readonly Capability[]): Wildcard[] {
   return [...out];
 }
 
-/** A change to tenants or clusters: write it, bump the config version, push a reload. */
-const publishChange: readonly Capability[] = ['table:read', 'table:write', 'parameters:read', 'parameters:write', 'poolers:reload'];
+/**
+ * After a stored change: bump the config version (an atomic counter row in the table, then
+ * PutParameter) and push a reload (functions/lib/announce.ts).
+ */
+const announce: readonly Capability[] = ['table:write', 'parameters:write', 'poolers:reload'];
 
-export interface RouteSpec {
-  readonly route: string;
+export interface FunctionSpec {
   /** Function construct id (also names its log group and role). */
   readonly id: string;
   readonly handler: string;
   readonly capabilities: readonly Capability[];
+  /**
+   * The function connects to the target databases as their admin (provisioning, purge, metrics:
+   * functions/lib/cluster-admin.ts), so it runs in the stage's subnets with a security group the
+   * databases admit.
+   */
+  readonly databaseAccess?: boolean;
 }
 
+export interface RouteSpec extends FunctionSpec {
+  readonly route: string;
+}
+
+// Capabilities follow what each handler calls (functions/api/*.ts through shared/src/aws/*).
 /** The control API (ARCHITECTURE.md "The parts"): one handler file per route. */
 export const API_ROUTES: readonly RouteSpec[] = [
-  { route: 'POST /tenants', id: 'TenantsCreate', handler: 'functions/api/tenants-create.handler', capabilities: [...publishChange, 'key:encrypt-tenant'] },
+  {
+    route: 'POST /tenants',
+    id: 'TenantsCreate',
+    handler: 'functions/api/tenants-create.handler',
+    // Encrypts the new destination password; decrypts it again to compare an idempotent replay
+    // and to provision; decrypts the cluster's admin password to create the role.
+    capabilities: ['table:read', ...announce, 'key:encrypt-tenant', 'key:decrypt-tenant', 'key:decrypt-cluster'],
+    databaseAccess: true,
+  },
   { route: 'GET /tenants', id: 'TenantsList', handler: 'functions/api/tenants-list.handler', capabilities: ['table:read'] },
   { route: 'GET /tenants/{id}', id: 'TenantsGet', handler: 'functions/api/tenants-get.handler', capabilities: ['table:read'] },
-  { route: 'PATCH /tenants/{id}', id: 'TenantsUpdate', handler: 'functions/api/tenants-update.handler', capabilities: [...publishChange, 'key:encrypt-tenant'] },
-  { route: 'DELETE /tenants/{id}', id: 'TenantsDelete', handler: 'functions/api/tenants-delete.handler', capabilities: publishChange },
+  { route: 'PATCH /tenants/{id}', id: 'TenantsUpdate', handler: 'functions/api/tenants-update.handler', capabilities: ['table:read', ...announce] },
+  {
+    route: 'DELETE /tenants/{id}',
+    id: 'TenantsDelete',
+    handler: 'functions/api/tenants-delete.handler',
+    // A purge drops the tenant's role and database as the cluster's admin.
+    capabilities: ['table:read', ...announce, 'key:decrypt-cluster'],
+    databaseAccess: true,
+  },
   {
     route: 'POST /tenants/{id}/rotate-password',
     id: 'TenantsRotatePassword',
     handler: 'functions/api/tenants-rotate-password.handler',
-    capabilities: publishChange,
+    capabilities: ['table:read', ...announce],
   },
-  { route: 'GET /tenants/{id}/metrics', id: 'TenantsMetrics', handler: 'functions/api/tenants-metrics.handler', capabilities: ['table:read'] },
+  {
+    route: 'GET /tenants/{id}/metrics',
+    id: 'TenantsMetrics',
+    handler: 'functions/api/tenants-metrics.handler',
+    // Reads pg_database_size / pg_stat_activity as the admin, or as the tenant's own role.
+    capabilities: ['table:read', 'key:decrypt-cluster', 'key:decrypt-tenant'],
+    databaseAccess: true,
+  },
   {
     route: 'POST /clusters',
     id: 'ClustersCreate',
     handler: 'functions/api/clusters-create.handler',
-    capabilities: [...publishChange, 'key:encrypt-cluster', 'rds:describe'],
+    // Describes the cluster to find its writer, publishes its targets, encrypts its admin password.
+    capabilities: ['table:read', ...announce, 'parameters:read', 'key:encrypt-cluster', 'rds:describe'],
   },
   { route: 'GET /clusters', id: 'ClustersList', handler: 'functions/api/clusters-list.handler', capabilities: ['table:read'] },
   { route: 'GET /poolers', id: 'PoolersList', handler: 'functions/api/poolers-list.handler', capabilities: ['table:read', 'parameters:read'] },
@@ -112,6 +152,14 @@ export const API_ROUTES: readonly RouteSpec[] = [
 
 /** The failover side: an RDS event or the minute tick re-reads topology and publishes changes. */
 export const FAILOVER_FUNCTIONS = {
-  rdsEvent: { id: 'RdsEvent', handler: 'functions/failover/rds-event.handler', capabilities: [...publishChange, 'rds:describe'] },
-  reconcile: { id: 'Reconcile', handler: 'functions/failover/reconcile.handler', capabilities: [...publishChange, 'rds:describe'] },
-} as const satisfies Record<string, Omit<RouteSpec, 'route'>>;
+  rdsEvent: {
+    id: 'RdsEvent',
+    handler: 'functions/failover/rds-event.handler',
+    capabilities: ['table:read', ...announce, 'parameters:read', 'rds:describe'],
+  },
+  reconcile: {
+    id: 'Reconcile',
+    handler: 'functions/failover/reconcile.handler',
+    capabilities: ['table:read', ...announce, 'parameters:read', 'rds:describe'],
+  },
+} as const satisfies Record<string, FunctionSpec>;

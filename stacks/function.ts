@@ -2,10 +2,13 @@
 // may write only to that log group (no AWSLambdaBasicExecutionRole, whose logs:* reach every log
 // group in the account), X-Ray tracing, and exactly the statements the caller passes.
 import type { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { ISecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Function as SstFunction, type FunctionProps } from 'sst/constructs';
 import { NODE_RUNTIME_REASON, WILDCARDS, suppress, suppressWildcards, type Wildcard } from './nag.ts';
+import type { StageNetwork } from './network.ts';
+import { vpcNetworkInterfaces } from './permissions.ts';
 
 export interface SwitchyardFunctionProps {
   /** `path/to/file.handler`, relative to the project root. */
@@ -19,6 +22,8 @@ export interface SwitchyardFunctionProps {
   readonly removalPolicy: RemovalPolicy;
   readonly timeoutSeconds?: number;
   readonly memorySize?: number;
+  /** Run in the stage's subnets with this security group (to reach the databases). */
+  readonly network?: StageNetwork & { readonly securityGroup: ISecurityGroup };
   /** Extra CDK function options (retries, dead-letter queue, ...). */
   readonly extra?: Pick<FunctionProps, 'retryAttempts' | 'maxEventAge' | 'deadLetterQueue' | 'deadLetterQueueEnabled' | 'reservedConcurrentExecutions'>;
 }
@@ -56,12 +61,14 @@ export function switchyardFunction(stack: Stack, id: string, props: SwitchyardFu
     role,
     logGroup,
     environment: props.environment,
-    permissions: [...props.statements],
+    permissions: [...props.statements, ...(props.network ? [vpcNetworkInterfaces()] : [])],
+    ...(props.network ? { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: [props.network.securityGroup] } : {}),
     // SST keeps the source map out of the bundle and uploads it for the SST Console's traces.
     nodejs: { format: 'esm' },
     ...props.extra,
   });
-  suppressWildcards(role, [WILDCARDS.xray, ...props.wildcards]);
+  // xray's and the VPC statement's "*" render as the same finding; one reason names both.
+  suppressWildcards(role, [props.network ? WILDCARDS.xrayAndVpc : WILDCARDS.xray, ...props.wildcards]);
   suppress(fn, [{ id: 'AwsSolutions-L1', reason: NODE_RUNTIME_REASON }]);
   return fn;
 }

@@ -23,6 +23,10 @@ export const WILDCARDS = {
     appliesTo: 'Resource::*',
     reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (Service Authorization Reference, AWS X-Ray); CDK adds them for active tracing.',
   },
+  xrayAndVpc: {
+    appliesTo: 'Resource::*',
+    reason: 'Two statements need "*": X-Ray PutTraceSegments/PutTelemetryRecords (no resource-level permissions), and the ENI actions Lambda performs to attach the function to the VPC (the AWSLambdaVPCAccessExecutionRole set; ec2:Describe* and the ENI lifecycle act on interfaces Lambda creates and names).',
+  },
   ssmAgent: {
     appliesTo: 'Resource::*',
     reason: 'The SSM agent actions (ssm:UpdateInstanceInformation, ssmmessages:*Channel, ec2messages:*) support no resource-level permissions; the list is the minimal subset of AmazonSSMManagedInstanceCore for Run Command.',

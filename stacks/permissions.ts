@@ -13,12 +13,12 @@ function tableResources(table: ITable): string[] {
   return [table.tableArn, `${table.tableArn}/index/${TABLE_KEYS.byCluster.indexName}`];
 }
 
-/** Read items and query the table and its GSI. */
+/** Read items, query and scan the table and its GSI (shared/src/aws/dynamo-store.ts). */
 export function tableRead(table: ITable): PolicyStatement {
   return new PolicyStatement({
     sid: 'TableRead',
     effect: Effect.ALLOW,
-    actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem'],
+    actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
     resources: tableResources(table),
   });
 }
@@ -31,7 +31,7 @@ export function tableWrite(table: ITable): PolicyStatement {
   return new PolicyStatement({
     sid: 'TableWrite',
     effect: Effect.ALLOW,
-    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     resources: [table.tableArn],
   });
 }
@@ -149,20 +149,24 @@ export function sendReloadCommand(stack: Stack, stage: string): PolicyStatement[
  * cluster's members come and go; the clusters themselves are named one by one.
  */
 export function rdsDescribe(stack: Stack, clusters: readonly ClusterConfig[]): PolicyStatement[] {
-  const rds = (resource: string, resourceName: string) => Arn.format({ service: 'rds', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
-  const aurora = clusters.filter((c) => c.kind === 'aurora' && c.rdsIdentifier);
+  const rds = (region: string | undefined, resource: string, resourceName: string) =>
+    Arn.format({ service: 'rds', ...(region ? { region } : {}), resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
+  const rdsClusters = clusters.filter((c) => c.kind !== 'static');
+  // One entry per region in use, the stage's own region first (undefined = the stack's region).
+  const regions = [...new Set(rdsClusters.map((c) => c.region))].sort((a, b) => (a ?? '').localeCompare(b ?? ''));
+  const aurora = rdsClusters.filter((c) => c.kind === 'aurora');
   const statements = [
     new PolicyStatement({
       sid: 'RdsDescribeInstances',
       effect: Effect.ALLOW,
       actions: ['rds:DescribeDBInstances'],
-      resources: [rds('db', '*')],
+      resources: regions.map((r) => rds(r, 'db', '*')),
     }),
     new PolicyStatement({
       sid: 'RdsDescribeBlueGreen',
       effect: Effect.ALLOW,
       actions: ['rds:DescribeBlueGreenDeployments'],
-      resources: [rds('deployment', '*')],
+      resources: regions.map((r) => rds(r, 'deployment', '*')),
     }),
   ];
   if (aurora.length > 0) {
@@ -171,9 +175,30 @@ export function rdsDescribe(stack: Stack, clusters: readonly ClusterConfig[]): P
         sid: 'RdsDescribeClusters',
         effect: Effect.ALLOW,
         actions: ['rds:DescribeDBClusters'],
-        resources: aurora.map((c) => rds('cluster', c.rdsIdentifier ?? '')),
+        resources: aurora.map((c) => rds(c.region, 'cluster', c.rdsIdentifier ?? '')),
       }),
     );
   }
-  return statements;
+  return statements.filter((s) => s.resources.length > 0);
+}
+
+/**
+ * What Lambda needs to attach a function to the VPC (the actions of the
+ * AWSLambdaVPCAccessExecutionRole managed policy; Lambda developer guide, "Giving Lambda functions
+ * access to resources in an Amazon VPC"). CDK adds that managed policy only to roles it creates.
+ */
+export function vpcNetworkInterfaces(): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'VpcNetworkInterfaces',
+    effect: Effect.ALLOW,
+    actions: [
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ],
+    resources: ['*'],
+  });
 }

@@ -23,6 +23,8 @@ export const clusterConfigSchema = z
      * functions may describe exactly these; absent for `static`.
      */
     rdsIdentifier: rdsIdentifier.optional(),
+    /** Region of the RDS resource when it is not the stage's region. */
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/).optional(),
     /** The database's security group: the stack adds an ingress rule from the poolers to it. */
     securityGroupId: securityGroupId.optional(),
     /** CIDR of a database outside any security group we can edit (static targets). */
@@ -79,6 +81,11 @@ export const stageConfigSchema = z
       // A rolling replacement keeps minCapacity in service and launches the new instance first.
       .refine((p) => p.maxCapacity > p.minCapacity, { message: 'maxCapacity must exceed minCapacity (room for a rolling replacement)' })
       .refine((p) => p.port !== 9127, { message: 'port 9127 is the pooler health port' }),
+    /**
+     * TLS from the control plane to the databases when it provisions roles and reads metrics
+     * (functions/lib/pg-target.ts). verify-full checks RDS certificates against the RDS CA bundle.
+     */
+    targetSslMode: z.enum(['disable', 'require', 'verify-full']).default('verify-full'),
     /** Days CloudWatch keeps function and pooler logs. */
     logRetentionDays: z
       .union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365)])

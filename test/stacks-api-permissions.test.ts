@@ -1,0 +1,147 @@
+// Api stack: each function's role holds exactly what its handler calls: only the table, only the
+// credentials key under the encryption-context condition, only the stage's parameter path, and
+// SendCommand only to this stage's tagged poolers.
+import { CfnElement, Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { Function as SstFunction } from 'sst/constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../stacks/Api.ts';
+import { API_ROUTES } from '../stacks/capabilities.ts';
+import { actionsOf, resourcesOf, roleStatements, synthOffline, testStageConfig, type OfflineSynth, type TemplateStatement } from '../stacks/offline-synth.ts';
+
+let synth: OfflineSynth;
+let t: Template;
+
+beforeAll(async () => {
+  synth = await synthOffline({ stage: 'test', config: testStageConfig() });
+  t = synth.template(Api);
+});
+
+function statementsOf(id: string): TemplateStatement[] {
+  const fn = synth.stack(Api).node.findChild(id) as SstFunction;
+  const role = fn.role?.node.defaultChild as CfnElement;
+  return roleStatements(t, Stack.of(fn).getLogicalId(role));
+}
+
+const XRAY = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+const ENI = ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'];
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const READ = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'];
+const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+const ANNOUNCE = [...WRITE, 'ssm:PutParameter', 'ssm:SendCommand'];
+const PARAMS_READ = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'];
+const RDS = ['rds:DescribeDBInstances', 'rds:DescribeBlueGreenDeployments', 'rds:DescribeDBClusters'];
+
+// What each handler calls (functions/api/*.ts through shared/src/aws/*), written out by hand.
+const EXPECTED: Record<string, string[]> = {
+  TenantsCreate: [...READ, ...ANNOUNCE, 'kms:Encrypt', 'kms:Decrypt', ...ENI],
+  TenantsList: READ,
+  TenantsGet: READ,
+  TenantsUpdate: [...READ, ...ANNOUNCE],
+  TenantsDelete: [...READ, ...ANNOUNCE, 'kms:Decrypt', ...ENI],
+  TenantsRotatePassword: [...READ, ...ANNOUNCE],
+  TenantsMetrics: [...READ, 'kms:Decrypt', ...ENI],
+  ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'kms:Encrypt', ...RDS],
+  ClustersList: READ,
+  PoolersList: [...READ, ...PARAMS_READ],
+  OpenApi: [],
+};
+
+describe('each function role', () => {
+  it('allows exactly the actions its handler needs (beyond its own logs and X-Ray)', () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(API_ROUTES.map((r) => r.id).sort());
+    for (const spec of API_ROUTES) {
+      const actions = new Set(statementsOf(spec.id).flatMap(actionsOf));
+      for (const a of [...LOGS, ...XRAY]) actions.delete(a);
+      expect([...actions].sort(), spec.id).toEqual([...new Set(EXPECTED[spec.id])].sort());
+    }
+  });
+
+  it('never allows a wildcard action, and "*" resources only for X-Ray and the VPC attachment', () => {
+    for (const spec of API_ROUTES) {
+      for (const s of statementsOf(spec.id)) {
+        expect(s.Effect).toBe('Allow');
+        for (const a of actionsOf(s)) expect(a, spec.id).not.toMatch(/\*/);
+        if (resourcesOf(s).includes('*')) expect([...XRAY, ...ENI], `${spec.id} ${actionsOf(s).join(',')}`).toEqual(expect.arrayContaining(actionsOf(s)));
+      }
+    }
+  });
+
+  it('writes its logs only to its own log group', () => {
+    for (const spec of API_ROUTES) {
+      const logs = statementsOf(spec.id).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+      expect(logs, spec.id).toHaveLength(1);
+      const logGroupId = JSON.stringify(logs[0]?.Resource).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/)?.[1];
+      expect(logGroupId, spec.id).toMatch(new RegExp(`^${spec.id}Logs`));
+    }
+  });
+});
+
+describe('the table', () => {
+  it('is the only DynamoDB resource: reads on the table and the byCluster index, writes on the table only', () => {
+    for (const spec of API_ROUTES) {
+      for (const s of statementsOf(spec.id).filter((x) => actionsOf(x).some((a) => a.startsWith('dynamodb:')))) {
+        const rs = resourcesOf(s).map((r) => JSON.stringify(r));
+        const writes = actionsOf(s).some((a) => WRITE.includes(a));
+        expect(rs.length, spec.id).toBe(writes ? 1 : 2);
+        expect(rs[0]).toMatch(/^\{"Fn::ImportValue":"test-switchyard-Storage:ExportsOutputFnGetAttTable[0-9A-F]+Arn[0-9A-F]+"\}$/);
+        if (!writes) expect(rs[1]).toMatch(/"\/index\/byCluster"/);
+      }
+    }
+  });
+});
+
+describe('the credentials key', () => {
+  const kmsStatements = () => API_ROUTES.flatMap((spec) => statementsOf(spec.id).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:'))).map((s) => ({ spec, s })));
+
+  it('is the only key, used only with an encryption context made of tenantId/clusterId', () => {
+    expect(kmsStatements().length).toBeGreaterThan(0);
+    for (const { spec, s } of kmsStatements()) {
+      expect(JSON.stringify(s.Resource), spec.id).toMatch(/^\{"Fn::ImportValue":"test-switchyard-Storage:ExportsOutputFnGetAttCredentialsKey[0-9A-F]+Arn[0-9A-F]+"\}$/);
+      expect(s.Condition?.['ForAllValues:StringEquals'], spec.id).toEqual({ 'kms:EncryptionContextKeys': ['tenantId', 'clusterId'] });
+      // Without this, ForAllValues would also accept a request with no context at all.
+      expect(s.Condition?.Null?.['kms:EncryptionContextKeys'], spec.id).toBe('false');
+    }
+  });
+
+  it('requires the tenantId context for tenant passwords and the clusterId context for admin credentials', () => {
+    const required = (id: string, action: string) =>
+      statementsOf(id)
+        .filter((s) => actionsOf(s).includes(action))
+        .map((s) => Object.keys(s.Condition?.Null ?? {}).filter((k) => k.startsWith('kms:EncryptionContext:')).sort());
+    expect(required('TenantsCreate', 'kms:Encrypt')).toEqual([['kms:EncryptionContext:tenantId']]);
+    expect(required('TenantsCreate', 'kms:Decrypt')).toEqual(expect.arrayContaining([['kms:EncryptionContext:tenantId'], ['kms:EncryptionContext:clusterId']]));
+    expect(required('ClustersCreate', 'kms:Encrypt')).toEqual([['kms:EncryptionContext:clusterId']]);
+    expect(required('TenantsDelete', 'kms:Decrypt')).toEqual([['kms:EncryptionContext:clusterId']]);
+  });
+});
+
+describe('parameters and the reload push', () => {
+  it('touch only /switchyard/<stage>/ parameters', () => {
+    for (const spec of API_ROUTES) {
+      for (const s of statementsOf(spec.id).filter((x) => actionsOf(x).some((a) => /^ssm:(Get|Put)Parameter/.test(a)))) {
+        for (const r of resourcesOf(s)) expect(JSON.stringify(r), spec.id).toMatch(/:ssm:eu-west-1:123456789012:parameter\/switchyard\/test(\/\*)?"\]\]\}$/);
+        if (actionsOf(s).includes('ssm:PutParameter')) expect(resourcesOf(s)).toHaveLength(1);
+      }
+    }
+  });
+
+  it('SendCommand reaches only AWS-RunShellScript and instances tagged as this stage\'s poolers', () => {
+    for (const spec of API_ROUTES.filter((r) => EXPECTED[r.id]?.includes('ssm:SendCommand'))) {
+      const send = statementsOf(spec.id).filter((s) => actionsOf(s).includes('ssm:SendCommand'));
+      expect(send, spec.id).toHaveLength(2);
+      const [doc, instances] = [send.find((s) => JSON.stringify(s.Resource).includes('document')), send.find((s) => JSON.stringify(s.Resource).includes('instance'))];
+      expect(JSON.stringify(doc?.Resource)).toMatch(/:ssm:eu-west-1::document\/AWS-RunShellScript"\]\]\}$/);
+      expect(JSON.stringify(instances?.Resource)).toMatch(/:ec2:eu-west-1:123456789012:instance\/\*"\]\]\}$/);
+      expect(instances?.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/switchyard:role': 'pooler', 'ssm:resourceTag/switchyard:stage': 'test' } });
+    }
+  });
+
+  it('RDS describe calls name the configured Aurora cluster; instances and blue/green deployments by region', () => {
+    const rds = statementsOf('ClustersCreate').filter((s) => actionsOf(s).some((a) => a.startsWith('rds:')));
+    const clusters = rds.find((s) => actionsOf(s).includes('rds:DescribeDBClusters'));
+    expect(JSON.stringify(clusters?.Resource)).toMatch(/:rds:eu-west-1:123456789012:cluster:orders-aurora"\]\]\}$/);
+    const instances = rds.find((s) => actionsOf(s).includes('rds:DescribeDBInstances'));
+    expect(JSON.stringify(instances?.Resource)).toMatch(/:rds:eu-west-1:123456789012:db:\*"\]\]\}$/);
+  });
+});
