@@ -33,6 +33,7 @@ const rdsEventSchema = z.object({
     SourceArn: z.string().optional(),
     SourceType: z.string().optional(),
     Date: z.string().optional(),
+    Message: z.string().optional(),
   }),
 });
 type RdsEvent = z.infer<typeof rdsEventSchema>;
@@ -67,12 +68,25 @@ function hostLabel(host: string): string {
   return (host.split('.')[0] ?? '').toLowerCase();
 }
 
+export interface EventTargets {
+  clusters: Cluster[];
+  /**
+   * The event named these clusters (by identifier, or by name in its message) — as opposed to a
+   * precautionary sweep. Only named clusters get a forced new epoch (sameEndpointSwitch).
+   */
+  named: boolean;
+}
+
+/** Lower-case tokens of an event message that could be RDS identifiers (letters, digits, hyphens). */
+function messageTokens(message: string | undefined): Set<string> {
+  return new Set((message ?? '').toLowerCase().split(/[^a-z0-9-]+/).filter(Boolean));
+}
+
 /** Our clusters this event is about. */
-export function clustersForEvent(info: RdsEventInfo, sourceId: string | undefined, clusters: readonly Cluster[]): Cluster[] {
+export function clustersForEvent(info: RdsEventInfo, sourceId: string | undefined, message: string | undefined, clusters: readonly Cluster[]): EventTargets {
   const rdsBacked = clusters.filter((c) => c.kind !== 'static');
-  let matched: Cluster[] = [];
   if (sourceId !== undefined) {
-    matched = rdsBacked.filter((c) => {
+    const matched = rdsBacked.filter((c) => {
       if (c.rds?.clusterIdentifier?.toLowerCase() === sourceId) return true;
       if (c.rds?.instanceIdentifier?.toLowerCase() === sourceId) return true;
       // An instance event about an Aurora member (e.g. the writer restarted): our stored members'
@@ -80,11 +94,16 @@ export function clustersForEvent(info: RdsEventInfo, sourceId: string | undefine
       if (info.source === 'instance' && c.kind === 'aurora') return [c.writer, ...c.readers].some((e) => hostLabel(e.host) === sourceId);
       return false;
     });
+    if (matched.length > 0) return { clusters: matched, named: true };
   }
-  // Blue/green events may name the deployment (bgd-...) rather than a database; switchovers are
-  // rare, so re-check every RDS-backed cluster rather than miss one.
-  if (matched.length === 0 && info.kind === 'blue-green-switchover') matched = rdsBacked;
-  return matched;
+  if (info.kind !== 'blue-green-switchover') return { clusters: [], named: false };
+  // Blue/green events name the deployment (bgd-...), not a database. Their messages name the blue
+  // resource ("Switchover from DB cluster blue to green completed. Renamed blue to blue-old1 ...").
+  const tokens = messageTokens(message);
+  const inMessage = rdsBacked.filter((c) => [c.rds?.clusterIdentifier, c.rds?.instanceIdentifier].some((id) => id !== undefined && tokens.has(id.toLowerCase())));
+  if (inMessage.length > 0) return { clusters: inMessage, named: true };
+  // Otherwise re-check every RDS-backed cluster (switchovers are rare) rather than miss one.
+  return { clusters: rdsBacked, named: false };
 }
 
 export async function handleRdsEvent(raw: unknown, deps: FailoverDeps): Promise<RdsEventResult> {
@@ -102,7 +121,7 @@ export async function handleRdsEvent(raw: unknown, deps: FailoverDeps): Promise<
     log.info('RDS event not handled; ignored');
     return { status: 'ignored', ...(eventId !== undefined ? { eventId } : {}), clusters: [] };
   }
-  const targets = clustersForEvent(info, sourceId, await deps.adapters.clusters.list());
+  const { clusters: targets, named } = clustersForEvent(info, sourceId, e.detail.Message, await deps.adapters.clusters.list());
   if (targets.length === 0) {
     log.info({ kind: info.kind }, 'RDS event for a cluster we do not manage; ignored');
     return { status: 'unknown-cluster', eventId, clusters: [] };
@@ -112,7 +131,7 @@ export async function handleRdsEvent(raw: unknown, deps: FailoverDeps): Promise<
   const failures: unknown[] = [];
   for (const c of targets) {
     try {
-      outcomes.push(await syncCluster(deps.adapters, c, eventTime, log.child({ clusterId: c.clusterId }), { forceNewEpoch: info.kind === 'blue-green-switchover' }));
+      outcomes.push(await syncCluster(deps.adapters, c, eventTime, log.child({ clusterId: c.clusterId }), { forceNewEpoch: named && info.sameEndpointSwitch }));
     } catch (err) {
       log.error({ clusterId: c.clusterId, err }, 'cluster sync failed');
       failures.push(err);

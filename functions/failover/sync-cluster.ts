@@ -18,10 +18,10 @@ import type { Logger } from '../lib/logger.ts';
 
 export interface SyncOptions {
   /**
-   * Blue/green switchover: the new writer takes over the OLD endpoint name, so host:port may be
-   * unchanged although a different server now sits behind it. Treat the event as a writer change
-   * (new epoch) when it is newer than the last applied one — strictly newer, so a duplicate of the
-   * same event does not bump twice.
+   * Multi-AZ instance failover / blue/green switchover: a different server now sits behind the
+   * SAME endpoint name, so host:port look unchanged. Treat the event as a writer change (new epoch)
+   * when it is newer than the last applied one — strictly newer, so a duplicate of the same event
+   * does not bump twice. See RdsEventInfo.sameEndpointSwitch.
    */
   forceNewEpoch?: boolean;
 }

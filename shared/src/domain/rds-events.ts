@@ -28,6 +28,13 @@ export interface RdsEventInfo {
   /** The source type RDS reports for it; decides how SourceIdentifier maps to our cluster. */
   readonly source: 'cluster' | 'instance' | 'blue-green-deployment';
   readonly message: string;
+  /**
+   * The writer is now a different server behind the SAME endpoint name (Multi-AZ instance failover
+   * flips the DNS record; a blue/green switchover renames green to blue). The topology then looks
+   * unchanged (same host:port), yet poolers must drop connections to the old server — so the
+   * handler starts a new epoch for such an event, once (only when it is newer than the last one).
+   */
+  readonly sameEndpointSwitch: boolean;
 }
 
 /**
@@ -37,21 +44,21 @@ export interface RdsEventInfo {
  */
 export const RDS_EVENTS: readonly RdsEventInfo[] = [
   // Aurora / Multi-AZ DB cluster failover (DB cluster events, category "failover").
-  { id: 'RDS-EVENT-0071', kind: 'cluster-failover', source: 'cluster', message: 'Completed failover to DB instance' },
-  { id: 'RDS-EVENT-0072', kind: 'cluster-failover', source: 'cluster', message: 'Started same AZ failover to DB instance' },
-  { id: 'RDS-EVENT-0073', kind: 'cluster-failover', source: 'cluster', message: 'Started cross AZ failover to DB instance' },
+  { id: 'RDS-EVENT-0071', kind: 'cluster-failover', source: 'cluster', message: 'Completed failover to DB instance', sameEndpointSwitch: false },
+  { id: 'RDS-EVENT-0072', kind: 'cluster-failover', source: 'cluster', message: 'Started same AZ failover to DB instance', sameEndpointSwitch: false },
+  { id: 'RDS-EVENT-0073', kind: 'cluster-failover', source: 'cluster', message: 'Started cross AZ failover to DB instance', sameEndpointSwitch: false },
   // Multi-AZ DB instance failover (DB instance events, category "failover").
-  { id: 'RDS-EVENT-0013', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ instance failover started' },
-  { id: 'RDS-EVENT-0015', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ failover to standby complete' },
-  { id: 'RDS-EVENT-0049', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ instance failover completed' },
+  { id: 'RDS-EVENT-0013', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ instance failover started', sameEndpointSwitch: false },
+  { id: 'RDS-EVENT-0015', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ failover to standby complete', sameEndpointSwitch: true },
+  { id: 'RDS-EVENT-0049', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ instance failover completed', sameEndpointSwitch: true },
   // DB instance restarts (category "availability"): an Aurora writer that restarts may come back as
   // a reader after the cluster promoted another member.
-  { id: 'RDS-EVENT-0006', kind: 'instance-restart', source: 'instance', message: 'DB instance restarted' },
+  { id: 'RDS-EVENT-0006', kind: 'instance-restart', source: 'instance', message: 'DB instance restarted', sameEndpointSwitch: false },
   // Blue/green switchover completed: 0248 is the deployment-level event (source is the deployment,
   // not our cluster); 0251 (instance) and 0260 (DB cluster) name the blue resource.
-  { id: 'RDS-EVENT-0248', kind: 'blue-green-switchover', source: 'blue-green-deployment', message: 'Switchover completed on blue/green deployment' },
-  { id: 'RDS-EVENT-0251', kind: 'blue-green-switchover', source: 'instance', message: 'Switchover from primary/read replica completed' },
-  { id: 'RDS-EVENT-0260', kind: 'blue-green-switchover', source: 'cluster', message: 'Switchover from DB cluster completed' },
+  { id: 'RDS-EVENT-0248', kind: 'blue-green-switchover', source: 'blue-green-deployment', message: 'Switchover completed on blue/green deployment', sameEndpointSwitch: true },
+  { id: 'RDS-EVENT-0251', kind: 'blue-green-switchover', source: 'instance', message: 'Switchover from primary/read replica completed', sameEndpointSwitch: true },
+  { id: 'RDS-EVENT-0260', kind: 'blue-green-switchover', source: 'cluster', message: 'Switchover from DB cluster completed', sameEndpointSwitch: true },
 ];
 
 export const RDS_EVENT_IDS: readonly string[] = RDS_EVENTS.map((e) => e.id);
