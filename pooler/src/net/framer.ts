@@ -23,6 +23,8 @@ export interface Message {
   type: number;
   /** The body without type and length; a view into the received bytes. */
   body: Buffer;
+  /** The whole message (type, length, body), for forwarding it unchanged. */
+  raw: Buffer;
 }
 
 export class MessageFramer {
@@ -55,7 +57,7 @@ export class MessageFramer {
     if (q.length < len + 1) return undefined;
     const type = q.byteAt(0);
     const whole = q.take(len + 1);
-    return { type, body: whole.subarray(5) };
+    return { type, body: whole.subarray(5), raw: whole };
   }
 
   /** Bytes pushed but not yet returned by next(), removed from the framer (for the fast path). */

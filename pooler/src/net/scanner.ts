@@ -10,9 +10,10 @@ export interface ScanSink {
    * Called once per message, when its type and first body byte are known.
    * `first` is the first body byte, or -1 for an empty body.
    * `start` is the message's offset in the current chunk (negative when its header began in an
-   * earlier chunk). Returning true stops the scan of this chunk right after the header.
+   * earlier chunk). `length` is the length field (body + 4). Returning true stops the scan of this
+   * chunk right after the header; the caller then abandons or re-frames the stream.
    */
-  onMessage(type: number, first: number, start: number): boolean | void;
+  onMessage(type: number, first: number, start: number, length: number): boolean | void;
 }
 
 export class ScanError extends Error {
@@ -26,6 +27,7 @@ export class Scanner {
   /** Type of the current message while we wait for its first body byte (-1 = not waiting). */
   private pendingType = -1;
   private pendingStart = 0;
+  private pendingLength = 0;
   /** A header split across chunks. */
   private readonly header = Buffer.allocUnsafe(5);
   private headerLen = 0;
@@ -41,6 +43,15 @@ export class Scanner {
   }
 
   /**
+   * Bytes at the end of the last chunk that belong to a message whose header (and first body
+   * byte) is not complete yet. A proxy that may still intercept that message holds them back.
+   */
+  heldBytes(): number {
+    if (this.headerLen > 0) return this.headerLen;
+    return this.pendingType !== -1 ? -this.pendingStart : 0;
+  }
+
+  /**
    * Scans `chunk`; returns the offset where scanning stopped (chunk.length unless the sink asked to
    * stop). Throws ScanError for a length below 4 or above the limit.
    */
@@ -53,7 +64,7 @@ export class Scanner {
           const type = this.pendingType;
           this.pendingType = -1;
           // The sink may stop the scan after seeing the header; the body stays unscanned.
-          if (sink.onMessage(type, chunk[i]!, this.pendingStart) === true) return i;
+          if (sink.onMessage(type, chunk[i]!, this.pendingStart, this.pendingLength) === true) return i;
         }
         const take = this.remaining < n - i ? this.remaining : n - i;
         i += take;
@@ -85,11 +96,12 @@ export class Scanner {
       }
       this.remaining = length - 4;
       if (this.remaining === 0) {
-        if (sink.onMessage(type, -1, start) === true) return i;
+        if (sink.onMessage(type, -1, start, length) === true) return i;
       } else if (i < n) {
-        if (sink.onMessage(type, chunk[i]!, start) === true) return i;
+        if (sink.onMessage(type, chunk[i]!, start, length) === true) return i;
       } else {
         this.pendingType = type;
+        this.pendingLength = length;
         // Relative to the next chunk, the message started this many bytes before it.
         this.pendingStart = start - n;
       }
