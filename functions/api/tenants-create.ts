@@ -22,7 +22,7 @@
 import { createMd5Verifier, createScramVerifier, parseVerifier } from '../../shared/src/auth/verifier.ts';
 import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import { ConflictError } from '../../shared/src/domain/errors.ts';
-import { poolSettingsSchema, tenantSecretContext, type ClientAuth, type NewTenantInput, type Tenant } from '../../shared/src/domain/tenant.ts';
+import { poolSettingsSchema, tenantSecretContext, type ClientAuth, type NewTenantInput, type PoolSettings, type Tenant } from '../../shared/src/domain/tenant.ts';
 import { announceChange } from '../lib/announce.ts';
 import { assertClusterAdmin, clusterAdminTarget } from '../lib/cluster-admin.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
@@ -59,7 +59,7 @@ function idempotencyKeyOf(req: ApiRequest): string | undefined {
 
 interface Desired {
   destination: { clusterId?: string; host?: string; port?: number; database: string; user: string; schema?: string };
-  pool: ReturnType<typeof poolSettingsSchema.parse>;
+  pool: PoolSettings;
 }
 
 function desiredOf(body: CreateTenantRequest): Desired {
