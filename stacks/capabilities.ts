@@ -70,10 +70,7 @@ export function wildcardsFor(capabilities: readonly Capability[]): Wildcard[] {
   for (const c of capabilities) {
     if (c === 'parameters:read' || c === 'parameters:write') out.add(WILDCARDS.parameterPath);
     if (c === 'poolers:reload') out.add(WILDCARDS.poolerInstances);
-    if (c === 'rds:describe') {
-      out.add(WILDCARDS.rdsInstances);
-      out.add(WILDCARDS.blueGreen);
-    }
+    if (c === 'rds:describe') out.add(WILDCARDS.rdsInstances);
   }
   return [...out];
 }

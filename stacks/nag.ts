@@ -43,10 +43,6 @@ export const WILDCARDS = {
     appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:rds:[a-z0-9-]+:\\d{12}:db:\\*$/' },
     reason: 'rds:DescribeDBInstances (read-only) must see the members of the configured Aurora clusters, which come and go with scaling and failover; the clusters themselves are named one by one.',
   },
-  blueGreen: {
-    appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:rds:[a-z0-9-]+:\\d{12}:deployment:\\*$/' },
-    reason: 'rds:DescribeBlueGreenDeployments (read-only): a deployment id only exists once an operator starts a blue/green switch, so it cannot be named at deploy time.',
-  },
   executeApiPathParameters: {
     appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:execute-api:[a-z0-9-]+:\\d{12}:<Api[A-Za-z0-9]+>\\/\\$default\\/[A-Z]+\\/.*\\*.*$/' },
     reason: 'The * stands for the {id} path parameter of one route (execute-api ARNs match path parameters with *); method and path are otherwise exact.',

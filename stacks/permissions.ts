@@ -162,12 +162,6 @@ export function rdsDescribe(stack: Stack, clusters: readonly ClusterConfig[]): P
       actions: ['rds:DescribeDBInstances'],
       resources: regions.map((r) => rds(r, 'db', '*')),
     }),
-    new PolicyStatement({
-      sid: 'RdsDescribeBlueGreen',
-      effect: Effect.ALLOW,
-      actions: ['rds:DescribeBlueGreenDeployments'],
-      resources: regions.map((r) => rds(r, 'deployment', '*')),
-    }),
   ];
   if (aurora.length > 0) {
     statements.push(

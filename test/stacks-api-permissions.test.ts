@@ -30,7 +30,7 @@ const READ = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'];
 const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 const ANNOUNCE = [...WRITE, 'ssm:PutParameter', 'ssm:SendCommand'];
 const PARAMS_READ = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'];
-const RDS = ['rds:DescribeDBInstances', 'rds:DescribeBlueGreenDeployments', 'rds:DescribeDBClusters'];
+const RDS = ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'];
 
 // What each handler calls (functions/api/*.ts through shared/src/aws/*), written out by hand.
 const EXPECTED: Record<string, string[]> = {
@@ -137,7 +137,7 @@ describe('parameters and the reload push', () => {
     }
   });
 
-  it('RDS describe calls name the configured Aurora cluster; instances and blue/green deployments by region', () => {
+  it('RDS describe calls name the configured Aurora cluster; instances by region', () => {
     const rds = statementsOf('ClustersCreate').filter((s) => actionsOf(s).some((a) => a.startsWith('rds:')));
     const clusters = rds.find((s) => actionsOf(s).includes('rds:DescribeDBClusters'));
     expect(JSON.stringify(clusters?.Resource)).toMatch(/:rds:eu-west-1:123456789012:cluster:orders-aurora"\]\]\}$/);

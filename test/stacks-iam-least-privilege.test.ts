@@ -61,7 +61,7 @@ describe('the failover functions', () => {
   const EXPECTED = [
     'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem',
     'ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:SendCommand',
-    'rds:DescribeDBInstances', 'rds:DescribeDBClusters', 'rds:DescribeBlueGreenDeployments',
+    'rds:DescribeDBInstances', 'rds:DescribeDBClusters',
     // Lambda's own dead-letter queue for failed asynchronous invocations.
     'sqs:SendMessage',
     'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords',
