@@ -1,0 +1,588 @@
+// A hand-driven PostgreSQL v3 protocol client for the protocol-* integration tests: it sends exact
+// byte sequences (extended-query pipelines, COPY sub-protocol, CancelRequest) and records every
+// backend message, so a test can compare what the pooler returns with what PostgreSQL itself returns
+// for the same bytes. Also the process-level harness those tests need (the pooler as a child
+// process, for memory sampling and for several cooperating pooler processes).
+//
+// Message formats: PostgreSQL docs, "Frontend/Backend Protocol" → "Message Formats" (55.7 in PG 15).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { md5Response } from '../../pooler/src/auth/md5.ts';
+import { ScramClientSession } from '../../pooler/src/auth/scram-client.ts';
+import { MessageFramer } from '../../pooler/src/net/framer.ts';
+import * as wire from '../../pooler/src/net/messages.ts';
+import { freePort } from '../../shared/src/local/postgres-server.ts';
+import type { ConnSettings } from './tenants.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Frontend message serializers the pooler's messages.ts does not have (extended query, COPY).
+
+function cstr(s: string): Buffer {
+  return Buffer.from(s + '\0', 'utf8');
+}
+
+function int16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeInt16BE(n);
+  return b;
+}
+
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+}
+
+/** A typed frontend message: Byte1 type, Int32 length (counting itself), body. */
+export function message(type: string, ...body: Buffer[]): Buffer {
+  const payload = Buffer.concat(body);
+  return Buffer.concat([Buffer.from(type, 'latin1'), int32(payload.length + 4), payload]);
+}
+
+/** Parse: statement name ('' = unnamed), query text, parameter type OIDs (0 = let the server infer). */
+export function parse(name: string, sql: string, paramTypes: number[] = []): Buffer {
+  return message('P', cstr(name), cstr(sql), int16(paramTypes.length), ...paramTypes.map(int32));
+}
+
+/** Bind with text-format parameters (null = SQL NULL) and text-format results. */
+export function bind(portal: string, statement: string, params: (string | null)[] = []): Buffer {
+  const values = params.flatMap((p) => (p === null ? [int32(-1)] : [int32(Buffer.byteLength(p)), Buffer.from(p, 'utf8')]));
+  return message('B', cstr(portal), cstr(statement), int16(0), int16(params.length), ...values, int16(0));
+}
+
+export function describe(kind: 'S' | 'P', name: string): Buffer {
+  return message('D', Buffer.from(kind, 'latin1'), cstr(name));
+}
+
+/** Execute a portal; maxRows 0 = no limit. */
+export function execute(portal = '', maxRows = 0): Buffer {
+  return message('E', cstr(portal), int32(maxRows));
+}
+
+export function close(kind: 'S' | 'P', name: string): Buffer {
+  return message('C', Buffer.from(kind, 'latin1'), cstr(name));
+}
+
+export function sync(): Buffer {
+  return wire.sync();
+}
+
+export function flush(): Buffer {
+  return message('H');
+}
+
+export function query(sql: string): Buffer {
+  return wire.query(sql);
+}
+
+export function copyData(data: Buffer | string): Buffer {
+  return message('d', typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+}
+
+export function copyDone(): Buffer {
+  return message('c');
+}
+
+export function copyFail(reason: string): Buffer {
+  return message('f', cstr(reason));
+}
+
+export function terminate(): Buffer {
+  return wire.terminate();
+}
+
+/** P(name, sql) B E S: prepare (if sql given), bind and run a statement as one request. */
+export function runNamed(name: string, params: (string | null)[] = [], sql?: string): Buffer {
+  return Buffer.concat([...(sql === undefined ? [] : [parse(name, sql)]), bind('', name, params), execute(), sync()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backend messages
+
+export interface Msg {
+  /** The type byte as a character, e.g. 'Z'. */
+  type: string;
+  body: Buffer;
+}
+
+/** Fields of an ErrorResponse/NoticeResponse body: field code → value (55.8). */
+export function errorFields(body: Buffer): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let i = 0;
+  while (i < body.length && body[i] !== 0) {
+    const code = String.fromCharCode(body[i]!);
+    const end = body.indexOf(0, i + 1);
+    if (end < 0) break;
+    fields[code] = body.toString('utf8', i + 1, end);
+    i = end + 1;
+  }
+  return fields;
+}
+
+function cstrings(body: Buffer): string[] {
+  return body.toString('utf8').split('\0').slice(0, -1);
+}
+
+/** A DataRow's values as text (null for SQL NULL). */
+export function dataRowValues(body: Buffer): (string | null)[] {
+  const n = body.readInt16BE(0);
+  const out: (string | null)[] = [];
+  let off = 2;
+  for (let i = 0; i < n; i++) {
+    const len = body.readInt32BE(off);
+    off += 4;
+    if (len < 0) out.push(null);
+    else {
+      out.push(body.toString('utf8', off, off + len));
+      off += len;
+    }
+  }
+  return out;
+}
+
+/** A RowDescription's column names and type OIDs. */
+export function rowDescriptionColumns(body: Buffer): { name: string; typeOid: number }[] {
+  const n = body.readInt16BE(0);
+  const cols: { name: string; typeOid: number }[] = [];
+  let off = 2;
+  for (let i = 0; i < n; i++) {
+    const end = body.indexOf(0, off);
+    const name = body.toString('utf8', off, end);
+    off = end + 1;
+    cols.push({ name, typeOid: body.readInt32BE(off + 6) });
+    off += 18;
+  }
+  return cols;
+}
+
+/**
+ * A comparable one-line summary of a backend message: the type plus the content that must match
+ * between the pooler and PostgreSQL (SQLSTATE and text of errors, command tags, row values, column
+ * names and types, transaction status). Process-specific content (notification sender pid) is left out.
+ */
+export function summarize(m: Msg): string {
+  switch (m.type) {
+    case 'E':
+    case 'N': {
+      const f = errorFields(m.body);
+      return `${m.type}:${f.V ?? f.S}:${f.C}:${f.M}`;
+    }
+    case 'C':
+      return `C:${cstrings(m.body)[0] ?? ''}`;
+    case 'D':
+      return `D:${JSON.stringify(dataRowValues(m.body))}`;
+    case 'T':
+      return `T:${rowDescriptionColumns(m.body)
+        .map((c) => `${c.name}/${c.typeOid}`)
+        .join(',')}`;
+    case 't': {
+      const n = m.body.readInt16BE(0);
+      const oids = Array.from({ length: n }, (_, i) => m.body.readInt32BE(2 + 4 * i));
+      return `t:${oids.join(',')}`;
+    }
+    case 'Z':
+      return `Z:${String.fromCharCode(m.body[0] ?? 0)}`;
+    case 'S':
+      return `S:${cstrings(m.body).join('=')}`;
+    case 'A': {
+      const [channel, payload] = cstrings(m.body.subarray(4));
+      return `A:${channel ?? ''}:${payload ?? ''}`;
+    }
+    case 'd':
+      return `d:${m.body.length}`;
+    default:
+      return m.type;
+  }
+}
+
+export function summarizeAll(msgs: readonly Msg[]): string[] {
+  return msgs.map(summarize);
+}
+
+/** The SQLSTATEs of the ErrorResponses among `msgs`. */
+export function errorCodes(msgs: readonly Msg[]): string[] {
+  return msgs.filter((m) => m.type === 'E').map((m) => errorFields(m.body).C ?? '?');
+}
+
+/** The rows (DataRow values) among `msgs`. */
+export function rows(msgs: readonly Msg[]): (string | null)[][] {
+  return msgs.filter((m) => m.type === 'D').map((m) => dataRowValues(m.body));
+}
+
+/** How many ReadyForQuery messages `bytes` asks for: one per Query, Sync and FunctionCall. */
+export function expectedReadyCount(bytes: Buffer): number {
+  let n = 0;
+  for (let off = 0; off + 5 <= bytes.length; ) {
+    const t = String.fromCharCode(bytes[off]!);
+    if (t === 'Q' || t === 'S' || t === 'F') n++;
+    off += 1 + bytes.readInt32BE(off + 1);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+export class ConnectionClosed extends Error {
+  readonly code = 'CONNECTION_CLOSED';
+  readonly received: Msg[];
+  constructor(what: string, received: Msg[]) {
+    super(`connection closed ${what}; received: ${summarizeAll(received).join(' | ')}`);
+    this.received = received;
+  }
+}
+
+/**
+ * One protocol connection. Incoming messages queue up until read with next()/untilReady(); a
+ * CopyData sink can consume COPY OUT data without queueing it (for streams of hundreds of MB).
+ */
+export class ProtocolClient {
+  readonly socket: Socket;
+  readonly closed: Promise<void>;
+  /** Current value of each parameter the server reported (ParameterStatus). */
+  readonly params = new Map<string, string>();
+  /** Every ParameterStatus received after login, in order. */
+  readonly parameterLog: [string, string][] = [];
+  processId = 0;
+  secretKey = 0;
+  private readonly framer = new MessageFramer(0x7fffffff);
+  private readonly queue: Msg[] = [];
+  private waiter: (() => void) | undefined;
+  private ended = false;
+  private loggedIn = false;
+  /** While set, CopyData messages go here instead of the queue. */
+  private copySink: ((data: Buffer) => void) | undefined;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    this.closed = new Promise((res) => socket.once('close', () => res()));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => undefined); // a reset after a FATAL is expected; 'close' still fires
+    socket.once('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  static open(host: string, port: number): Promise<ProtocolClient> {
+    return new Promise((res, rej) => {
+      const s = connect({ host, port });
+      s.once('error', rej);
+      s.once('connect', () => {
+        s.off('error', rej);
+        s.setNoDelay(true);
+        res(new ProtocolClient(s));
+      });
+    });
+  }
+
+  /** Opens a connection and logs in (SCRAM-SHA-256, md5 or cleartext) up to the first ReadyForQuery. */
+  static async connect(c: ConnSettings, startupParams: Record<string, string> = {}): Promise<ProtocolClient> {
+    const client = await ProtocolClient.open(c.host, c.port);
+    try {
+      await client.login(c, startupParams);
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+    return client;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.framer.push(chunk);
+    for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
+      const type = String.fromCharCode(m.type);
+      if (type === 'd' && this.copySink !== undefined) {
+        this.copySink(m.body);
+        continue;
+      }
+      // Bodies are views into received chunks; copy the small ones so a queue does not pin big chunks.
+      const body = m.body.length < 4096 ? Buffer.from(m.body) : m.body;
+      if (type === 'S' && this.loggedIn) this.recordParameter(body);
+      this.queue.push({ type, body });
+    }
+    this.wake();
+  }
+
+  private recordParameter(body: Buffer): void {
+    const [name, value] = cstrings(body);
+    if (name === undefined || value === undefined) return;
+    this.params.set(name, value);
+    this.parameterLog.push([name, value]);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  send(...bytes: Buffer[]): Promise<void> {
+    return new Promise((res) => {
+      if (this.socket.destroyed) return res();
+      // Resolves once the bytes are handed to the kernel (not when buffered in user space), so a
+      // writer awaiting each send is paced by the peer: that is how backpressure reaches us.
+      this.socket.write(bytes.length === 1 ? bytes[0]! : Buffer.concat(bytes), () => res());
+    });
+  }
+
+  /** The next backend message, or undefined once the connection is closed and nothing is left. */
+  async next(): Promise<Msg | undefined> {
+    for (;;) {
+      const m = this.queue.shift();
+      if (m) return m;
+      if (this.ended) return undefined;
+      await new Promise<void>((res) => (this.waiter = res));
+    }
+  }
+
+  /** Collects messages up to and including the `count`-th ReadyForQuery. Throws if the connection closes first. */
+  async untilReady(count = 1): Promise<Msg[]> {
+    const got: Msg[] = [];
+    let seen = 0;
+    while (seen < count) {
+      const m = await this.next();
+      if (m === undefined) throw new ConnectionClosed(`after ${seen} of ${count} ReadyForQuery`, got);
+      got.push(m);
+      if (m.type === 'Z') seen++;
+    }
+    return got;
+  }
+
+  /** Reads until a message of `type` arrives (returning all read, including it). */
+  async untilType(type: string): Promise<Msg[]> {
+    const got: Msg[] = [];
+    for (;;) {
+      const m = await this.next();
+      if (m === undefined) throw new ConnectionClosed(`before a "${type}" message`, got);
+      got.push(m);
+      if (m.type === type) return got;
+    }
+  }
+
+  /** Sends `bytes` and collects the replies up to the ReadyForQuery of every Query/Sync in them. */
+  async request(...bytes: Buffer[]): Promise<Msg[]> {
+    const all = Buffer.concat(bytes);
+    await this.send(all);
+    return this.untilReady(expectedReadyCount(all));
+  }
+
+  /** A simple Query; returns its rows, throwing on an ErrorResponse. */
+  async simple(sql: string): Promise<(string | null)[][]> {
+    const msgs = await this.request(query(sql));
+    const err = msgs.find((m) => m.type === 'E');
+    if (err) throw new Error(`query failed: ${sql}: ${summarize(err)}`);
+    return rows(msgs);
+  }
+
+  /** Every message until the peer closes. */
+  async drain(): Promise<Msg[]> {
+    const all: Msg[] = [];
+    for (let m = await this.next(); m !== undefined; m = await this.next()) all.push(m);
+    return all;
+  }
+
+  /** Routes CopyData bodies to `sink` (not queued) until cleared with undefined. */
+  setCopySink(sink: ((data: Buffer) => void) | undefined): void {
+    this.copySink = sink;
+  }
+
+  async login(c: ConnSettings, startupParams: Record<string, string> = {}): Promise<void> {
+    await this.send(wire.startupMessage({ user: c.user, database: c.database, application_name: 'switchyard-raw', ...startupParams }));
+    let scram: ScramClientSession | undefined;
+    for (;;) {
+      const m = await this.next();
+      if (m === undefined) throw new ConnectionClosed('during login', []);
+      switch (m.type) {
+        case 'E':
+          throw new LoginRefused(errorFields(m.body));
+        case 'S': {
+          const [name, value] = cstrings(m.body);
+          if (name !== undefined && value !== undefined) this.params.set(name, value);
+          break;
+        }
+        case 'K':
+          this.processId = m.body.readInt32BE(0);
+          this.secretKey = m.body.readInt32BE(4);
+          break;
+        case 'Z':
+          this.loggedIn = true;
+          return;
+        case 'R': {
+          const kind = m.body.readInt32BE(0);
+          if (kind === 3) await this.send(wire.passwordMessage(c.password));
+          else if (kind === 5) await this.send(wire.passwordMessage(md5Response(c.password, c.user, m.body.subarray(4, 8))));
+          else if (kind === 10) {
+            scram = new ScramClientSession(c.password);
+            await this.send(wire.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst()));
+          } else if (kind === 11) await this.send(wire.saslResponse(scram!.serverFirst(m.body.toString('utf8', 4))));
+          else if (kind === 12) scram!.serverFinal(m.body.toString('utf8', 4));
+          else if (kind !== 0) throw new Error(`unsupported authentication request ${kind}`);
+          break;
+        }
+        default:
+          // NoticeResponse, NegotiateProtocolVersion: ignore.
+          break;
+      }
+    }
+  }
+
+  /** Terminate and close. */
+  async end(): Promise<void> {
+    if (!this.socket.destroyed) {
+      await this.send(terminate());
+      this.socket.end();
+    }
+    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 2000))]);
+    this.socket.destroy();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export class LoginRefused extends Error {
+  readonly code = 'LOGIN_REFUSED';
+  readonly fields: Record<string, string>;
+  constructor(fields: Record<string, string>) {
+    super(`login refused: ${fields.V ?? fields.S} ${fields.C}: ${fields.M}`);
+    this.fields = fields;
+  }
+}
+
+/** Ends clients, ignoring errors (some may already be closed). */
+export async function endAll(clients: Iterable<ProtocolClient | undefined>): Promise<void> {
+  await Promise.all([...clients].map((c) => c?.end().catch(() => undefined)));
+}
+
+/** Sends a CancelRequest (55.2.7) on a new connection to host:port and waits until that connection closes. */
+export function sendCancel(host: string, port: number, processId: number, secretKey: number): Promise<void> {
+  return new Promise((res, rej) => {
+    const s = connect({ host, port }, () => s.end(wire.cancelRequest(processId, secretKey)));
+    s.on('error', rej);
+    s.on('close', () => res());
+    s.resume();
+  });
+}
+
+/** The backend pid of the server connection `client` holds, from inside a transaction it leaves open. */
+export async function beginAndPid(client: ProtocolClient): Promise<number> {
+  const r = await client.simple('BEGIN; SELECT pg_backend_pid()');
+  return Number(r[0]?.[0]);
+}
+
+/**
+ * Transaction mode only: makes the pooler's server connection with backend `pid` busy, by opening
+ * transactions on fresh clients until one lands on it (the others are committed again once it
+ * does). The returned holder keeps that server until `release()` (COMMIT). Needs a pool of at
+ * least two server connections; `clients` are opened with `open`.
+ */
+export async function occupyServer(
+  pid: number,
+  open: () => Promise<ProtocolClient>,
+  maxTries = 8,
+): Promise<{ holder: ProtocolClient; release: () => Promise<void> }> {
+  const others: ProtocolClient[] = [];
+  try {
+    for (let i = 0; i < maxTries; i++) {
+      const c = await open();
+      const got = await beginAndPid(c);
+      if (got === pid) {
+        for (const o of others) await o.simple('COMMIT');
+        return {
+          holder: c,
+          release: async () => {
+            await c.simple('COMMIT');
+            await c.end();
+          },
+        };
+      }
+      others.push(c);
+    }
+    throw new Error(`could not get the server connection with pid ${pid} after ${maxTries} tries`);
+  } finally {
+    await endAll(others);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pooler as a child process (`switchyard pooler --config FILE`), for tests that observe the
+// process (its memory) or need several pooler processes.
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface PoolerProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly host: string;
+  readonly port: number;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** stdout + stderr so far. */
+  output(): string;
+  /** Resident set size in KiB (VmRSS from /proc/<pid>/status). */
+  rssKb(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Writes `config` (a pooler config object; listen.port is set to a free port) as YAML into `dir`
+ * and starts the pooler with this process's Node (the pinned Node 22). Resolves once it accepts
+ * connections; rejects with its output if it exits first.
+ */
+export async function startPoolerProcess(config: Record<string, unknown>, dir: string, port?: number): Promise<PoolerProcess> {
+  const listenPort = port ?? (await freePort());
+  const full = { ...config, listen: { host: '127.0.0.1', port: listenPort } };
+  const file = join(dir, `pooler-${listenPort}.yaml`);
+  writeFileSync(file, stringify(full), { mode: 0o600 });
+  const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + 30_000;
+  while (!gone && !(await canConnect(listenPort))) {
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`pooler process did not listen within 30 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (gone) throw new Error(`pooler process exited early:\n${out}`);
+  const pid = child.pid!;
+  return {
+    child,
+    pid,
+    host: '127.0.0.1',
+    port: listenPort,
+    exited,
+    output: () => out,
+    rssKb: () => {
+      const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m ? Number(m[1]) : NaN;
+    },
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+}
