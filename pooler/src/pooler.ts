@@ -10,6 +10,7 @@ import type { ClientConnection } from './frontend/client.ts';
 import { acceptClient, type LoginHost } from './frontend/login.ts';
 import { createLogger, type Logger } from './log.ts';
 import * as msg from './net/messages.ts';
+import { StatementRegistry } from './prepared/registry.ts';
 
 export interface PoolerOptions {
   logger?: Logger;
@@ -40,6 +41,10 @@ export class Pooler implements LoginHost {
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
   }
 
+  readonly registry = new StatementRegistry();
+  get preparedCacheSize(): number {
+    return this.config.prepared_statements.cache_size;
+  }
   get maxMessageSize(): number {
     return this.config.limits.max_message_size;
   }

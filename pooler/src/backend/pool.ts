@@ -247,6 +247,8 @@ export class Pool implements ServerOwner {
     for (const s of [...this.all]) s.close(reason);
   }
 
+  onServerSqlstate(_code: string): void {}
+
   stats(): PoolStats {
     const now = Date.now();
     return {

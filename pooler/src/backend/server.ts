@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import type { DisconnectReason } from '../errors.ts';
 import { Scanner, type ScanSink } from '../net/scanner.ts';
 import * as msg from '../net/messages.ts';
+import { ServerStatements } from '../prepared/registry.ts';
 
 export interface ServerLink {
   onServerData(chunk: Buffer): void;
@@ -32,6 +33,8 @@ export class ServerConnection implements ScanSink {
   /** Server → client stream position; persists across clients. */
   readonly scanner: Scanner;
   link: ServerLink | null = null;
+  /** Pooler-named prepared statements that exist on this connection (transaction mode). */
+  readonly statements = new ServerStatements();
   closed = false;
   /** Set when the target changed or RECONNECT was asked: close instead of reusing. */
   retired = false;

@@ -74,6 +74,7 @@ export const configSchema = z
       })
       .strict()
       .default({ max_message_size: 256 * 1024 * 1024, shutdown_timeout: 30 }),
+    prepared_statements: z.object({ cache_size: z.number().int().min(1).default(500) }).strict().default({ cache_size: 500 }),
     tenants: z.array(tenantSchema).default([]),
   })
   .strict();

@@ -14,6 +14,10 @@ import * as msg from '../net/messages.ts';
 import { ScanError, Scanner, type ScanSink } from '../net/scanner.ts';
 import type { TenantRoute } from '../config/snapshot.ts';
 import { resetServer } from '../backend/reset.ts';
+import { ProtocolError } from '../net/framer.ts';
+import { parseErrorFields } from '../net/parse.ts';
+import type { StatementRegistry } from '../prepared/registry.ts';
+import { TrackedSession, type TrackedHost } from './tracked.ts';
 
 const Q = 0x51;
 const S = 0x53;
@@ -21,18 +25,24 @@ const F = 0x46;
 const X = 0x58;
 const P = 0x50;
 const Z = 0x5a;
+const E = 0x45;
+const CC = 0x43; // CommandComplete (server) / Close (client)
 const IDLE = 0x49; // 'I'
 
 export interface ClientHost {
   readonly log: Logger;
   readonly maxMessageSize: number;
   readonly draining: boolean;
+  /** Named prepared statements shared by all clients of this process (transaction mode). */
+  readonly registry: StatementRegistry;
+  /** Server-side prepared statements kept per server connection (LRU). */
+  readonly preparedCacheSize: number;
   clientGone(client: ClientConnection, reason: DisconnectReason): void;
 }
 
 let nextClientId = 1;
 
-export class ClientConnection implements PoolClient, ServerLink, ScanSink {
+export class ClientConnection implements PoolClient, ServerLink, ScanSink, TrackedHost {
   readonly id = nextClientId++;
   readonly socket: Socket;
   readonly host: ClientHost;
@@ -45,7 +55,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
   server: ServerConnection | null = null;
   log: Logger;
   /** Requests sent whose ReadyForQuery has not come back yet. */
-  private pending = 0;
+  pending = 0;
+  /** Fast path: extended-protocol messages forwarded since the last Sync. */
+  private unsynced = false;
+  /** Fast path: header bytes of a message at the end of the last chunk, not yet forwarded. */
+  private carry: Buffer | null = null;
+  /** Set once the client uses named prepared statements in transaction mode. */
+  private tracked: TrackedSession | null = null;
+  /** The server chunk being scanned (tag and error inspection on the fast path). */
+  private serverChunk: Buffer = Buffer.alloc(0);
   /** Transaction status from the last ReadyForQuery ('I', 'T' or 'E'). */
   txStatus = IDLE;
   private transactionMode = true;
@@ -72,7 +90,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
     this.host = host;
     this.log = host.log.child({ client: this.id });
     this.scanner = new Scanner(host.maxMessageSize);
-    this.serverSink = { onMessage: (type, first) => this.onServerMessage(type, first) };
+    this.serverSink = { onMessage: (type, first, start, length) => this.onServerMessage(type, first, start, length) };
     this.resumeServer = () => this.server?.socket.resume();
     this.resumeClient = () => this.socket.resume();
   }
@@ -92,41 +110,61 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
   private onClientData(chunk: Buffer): void {
     if (this.closed) return;
     this.bytesIn += chunk.length;
+    if (this.tracked !== null) return this.onTrackedClientData(chunk);
+    const pendingBefore = this.pending;
+    const unsyncedBefore = this.unsynced;
     try {
       this.scanner.scan(chunk, this);
     } catch (err) {
       if (err instanceof ScanError) return this.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
       throw err;
     }
+    if (this.stopType === P) return this.startTracking(chunk, pendingBefore, unsyncedBefore);
     if (this.stopType !== 0) return this.onIntercepted(chunk);
-    this.forward(chunk);
+    // Hold back a message header split at the end of the chunk: the message may still be one we
+    // intercept, and its first bytes must not have reached the server by then.
+    const held = this.scanner.heldBytes();
+    if (this.carry !== null) {
+      this.forward(this.carry);
+      this.carry = null;
+    }
+    if (held === 0) this.forward(chunk);
+    else {
+      this.forward(chunk.subarray(0, chunk.length - held));
+      this.carry = Buffer.from(chunk.subarray(chunk.length - held));
+    }
   }
 
   onMessage(type: number, first: number, start: number): boolean | void {
     switch (type) {
       case Q:
-      case S:
       case F:
         this.pending++;
+        return;
+      case S:
+        this.pending++;
+        this.unsynced = false;
         return;
       case X:
         this.stopType = X;
         this.stopAt = start;
         return true;
       case P:
-        // A named Parse in transaction mode would leave the statement on a server connection that
-        // the next transaction may not get. Until named statements are mapped per server, refuse
-        // clearly rather than risk a wrong result.
+        // A named statement in transaction mode must be mapped per server connection: from here
+        // on this client is tracked (frontend/tracked.ts).
         if (this.transactionMode && first !== 0) {
           this.stopType = P;
           this.stopAt = start;
           return true;
         }
+        this.unsynced = true;
         return;
       case 0x42: // Bind
       case 0x43: // Close
       case 0x44: // Describe
       case 0x45: // Execute
+        this.unsynced = true;
+        return;
       case 0x48: // Flush
       case 0x64: // CopyData
       case 0x63: // CopyDone
@@ -140,6 +178,99 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
         this.stopAt = start;
         return true;
     }
+  }
+
+  /**
+   * Switches to tracked mode at the first named Parse. The current chunk (and any held-back header
+   * bytes) has not been forwarded yet, so it is re-framed from its start; replies to requests
+   * forwarded earlier pass through a barrier that waits for their ReadyForQuery.
+   */
+  private startTracking(chunk: Buffer, pendingBefore: number, unsyncedBefore: boolean): void {
+    this.stopType = 0;
+    if (unsyncedBefore) {
+      // Earlier extended-protocol messages are in flight without a Sync: their replies have no
+      // boundary we could wait for. Drivers never do this; refuse clearly rather than guess.
+      return this.fail(
+        new PoolerError('FEATURE_NOT_SUPPORTED', 'a named Parse arrived while unsynchronized extended-protocol messages were in flight', {
+          hint: 'send Sync before the first named prepared statement',
+        }),
+        'unsupported_feature',
+        false,
+      );
+    }
+    this.pending = pendingBefore;
+    this.tracked = new TrackedSession(this, this.host.maxMessageSize, pendingBefore);
+    const carry = this.carry;
+    this.carry = null;
+    this.onTrackedClientData(carry === null ? chunk : Buffer.concat([carry, chunk]));
+  }
+
+  private onTrackedClientData(chunk: Buffer): void {
+    try {
+      this.tracked!.onClientData(chunk);
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', false);
+      throw err;
+    }
+  }
+
+  // ---- TrackedHost ------------------------------------------------------------------------
+
+  get registry(): StatementRegistry {
+    return this.host.registry;
+  }
+
+  get cacheSize(): number {
+    return this.host.preparedCacheSize;
+  }
+
+  writeToServer(bufs: Buffer[]): void {
+    const server = this.server!;
+    let ok = true;
+    if (bufs.length === 1) ok = server.socket.write(bufs[0]!);
+    else {
+      server.socket.cork();
+      for (const b of bufs) ok = server.socket.write(b);
+      server.socket.uncork();
+    }
+    if (!ok) {
+      this.socket.pause();
+      server.socket.once('drain', this.resumeClient);
+    }
+  }
+
+  writeToClient(bufs: Buffer[]): void {
+    if (bufs.length === 0) return;
+    let ok = true;
+    if (bufs.length === 1) ok = this.socket.write(bufs[0]!);
+    else {
+      this.socket.cork();
+      for (const b of bufs) ok = this.socket.write(b);
+      this.socket.uncork();
+    }
+    if (!ok && this.server !== null) {
+      this.server.socket.pause();
+      this.socket.once('drain', this.resumeServer);
+    }
+  }
+
+  requestServer(): void {
+    if (this.server === null && !this.waiting) {
+      this.waiting = true;
+      this.pool!.acquire(this);
+    }
+  }
+
+  serverError(sqlstate: string): void {
+    this.pool?.onServerSqlstate(sqlstate);
+  }
+
+  terminated(): void {
+    this.close('client_terminate', true);
+  }
+
+  protocolViolation(message: string): void {
+    this.fail(new PoolerError('PROTOCOL_VIOLATION', message), 'protocol_violation', true);
   }
 
   private forward(chunk: Buffer): void {
@@ -162,19 +293,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
   private onIntercepted(chunk: Buffer): void {
     const type = this.stopType;
     const at = this.stopAt;
-    // Forward what preceded the intercepted message (only if that message began in this chunk).
-    if (at > 0) this.forward(chunk.subarray(0, at));
-    if (type === X) return this.close('client_terminate', at >= 0);
-    if (type !== P) {
-      return this.fail(new PoolerError('PROTOCOL_VIOLATION', `invalid frontend message type ${type}`), 'protocol_violation', at >= 0);
+    // Forward what preceded the intercepted message. Held-back header bytes belong to it when it
+    // began in the previous chunk (at < 0); either way nothing of it reached the server.
+    if (at >= 0) {
+      if (this.carry !== null) this.forward(this.carry);
+      if (at > 0) this.forward(chunk.subarray(0, at));
     }
-    this.fail(
-      new PoolerError('FEATURE_NOT_SUPPORTED', 'named prepared statements are not supported in transaction pooling mode yet', {
-        hint: 'use unnamed statements, or a tenant in session mode',
-      }),
-      'unsupported_feature',
-      at >= 0,
-    );
+    this.carry = null;
+    if (type === X) return this.close('client_terminate', true);
+    this.fail(new PoolerError('PROTOCOL_VIOLATION', `invalid frontend message type ${type}`), 'protocol_violation', true);
   }
 
   // ---- pool callbacks -------------------------------------------------------------------
@@ -187,6 +314,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
     }
     this.server = server;
     server.link = this;
+    if (this.tracked !== null) {
+      this.tracked.drain();
+      return;
+    }
     const q = this.queued;
     if (q.length > 0) {
       this.queued = [];
@@ -199,7 +330,12 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
     if (this.closed) return;
     // Answer each outstanding request as the server would: an error, then ReadyForQuery. Only
     // possible when the client's stream is at a message boundary and nothing is half-sent.
-    if (err.fatal || this.pending === 0 || !this.scanner.atBoundary()) return this.fail(err, 'connect_failed');
+    if (this.tracked !== null) {
+      const owed = this.tracked.discardQueued();
+      if (owed < 0) return this.fail(err, 'connect_failed');
+      this.pending = owed;
+    }
+    if (err.fatal || this.pending === 0 || !this.clientAtBoundary()) return this.fail(err, 'connect_failed');
     this.queued = [];
     const out: Buffer[] = [];
     for (let i = 0; i < this.pending; i++) {
@@ -216,17 +352,33 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
   onServerData(chunk: Buffer): void {
     const server = this.server!;
     this.bytesOut += chunk.length;
-    try {
-      server.scanner.scan(chunk, this.serverSink);
-    } catch {
-      server.close('server_error');
-      return;
-    }
-    if (!this.socket.write(chunk)) {
-      // Backpressure: stop reading from the server until the client catches up, so a large result
-      // to a slow client costs a bounded amount of memory.
-      server.socket.pause();
-      this.socket.once('drain', this.resumeServer);
+    if (this.tracked !== null) {
+      let bufs: Buffer[];
+      try {
+        bufs = this.tracked.onServerData(chunk, server);
+      } catch {
+        server.close('server_error');
+        return;
+      }
+      this.writeToClient(bufs);
+      if (this.tracked.idleAfterChunk) {
+        this.transactions++;
+        this.releaseAfterWrite = this.transactionMode || this.closeAfter !== null;
+      }
+    } else {
+      this.serverChunk = chunk;
+      try {
+        server.scanner.scan(chunk, this.serverSink);
+      } catch {
+        server.close('server_error');
+        return;
+      }
+      if (!this.socket.write(chunk)) {
+        // Backpressure: stop reading from the server until the client catches up, so a large result
+        // to a slow client costs a bounded amount of memory.
+        server.socket.pause();
+        this.socket.once('drain', this.resumeServer);
+      }
     }
     if (this.releaseAfterWrite) {
       this.releaseAfterWrite = false;
@@ -234,14 +386,49 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
     }
   }
 
-  private onServerMessage(type: number, first: number): void {
-    if (type !== Z) return;
-    if (this.pending > 0) this.pending--;
-    this.txStatus = first;
-    if (first === IDLE && this.pending === 0) {
-      this.transactions++;
-      if ((this.transactionMode || this.closeAfter !== null) && this.queued.length === 0 && this.scanner.atBoundary()) this.releaseAfterWrite = true;
+  private onServerMessage(type: number, first: number, start: number, length: number): void {
+    switch (type) {
+      case Z:
+        if (this.pending > 0) this.pending--;
+        this.txStatus = first;
+        if (first === IDLE && this.pending === 0) {
+          this.transactions++;
+          if ((this.transactionMode || this.closeAfter !== null) && this.clientAtBoundary()) this.releaseAfterWrite = true;
+        }
+        return;
+      case CC:
+        // DISCARD ALL / DEALLOCATE drop the server's prepared statements, whoever sent them.
+        if (first === 0x44 /* 'D' */) this.checkServerTag(start, length);
+        return;
+      case E:
+        this.inspectServerError(start, length);
+        return;
     }
+  }
+
+  private checkServerTag(start: number, length: number): void {
+    const c = this.serverChunk;
+    if (start < 0 || start + 1 + length > c.length) return;
+    const tag = c.toString('latin1', start + 5, start + length);
+    if (tag === 'DISCARD ALL' || tag.startsWith('DEALLOCATE')) this.server?.statements.clear();
+  }
+
+  private inspectServerError(start: number, length: number): void {
+    const c = this.serverChunk;
+    // Errors split across reads are rare; they are forwarded all the same, only not inspected.
+    if (start < 0 || start + 1 + length > c.length) return;
+    try {
+      const f = parseErrorFields(c.subarray(start + 5, start + 1 + length));
+      if (f.C !== undefined) this.pool?.onServerSqlstate(f.C);
+    } catch {
+      // Malformed fields: the client gets the bytes as the server sent them.
+    }
+  }
+
+  /** The client's stream is between messages and nothing of it waits to be forwarded. */
+  private clientAtBoundary(): boolean {
+    if (this.tracked !== null) return this.tracked.framer.buffered === 0 && this.tracked.outstanding === 0;
+    return this.queued.length === 0 && this.carry === null && this.scanner.atBoundary();
   }
 
   private releaseServer(): void {
@@ -267,7 +454,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
   /** Closes the client now if it is between transactions, else right after its transaction ends. */
   closeAtBoundary(err: PoolerError, reason: DisconnectReason): void {
     if (this.closed) return;
-    if (this.pending === 0 && this.txStatus === IDLE && !this.waiting && this.scanner.atBoundary()) return this.fail(err, reason, true);
+    if (this.pending === 0 && this.txStatus === IDLE && !this.waiting && this.clientAtBoundary()) return this.fail(err, reason, true);
     this.closeAfter = { err, reason };
   }
 
@@ -285,7 +472,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
    * Closes the client and returns (or resets, or discards) its server connection.
    * `streamClean`: the bytes forwarded to the server end at a message boundary.
    */
-  close(reason: DisconnectReason, streamClean = this.scanner.atBoundary()): void {
+  close(reason: DisconnectReason, streamClean = this.clientAtBoundary()): void {
     if (this.closed) return;
     this.closed = true;
     if (this.waiting) {
@@ -298,7 +485,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink {
       server.socket.removeListener('drain', this.resumeClient);
       this.socket.removeListener('drain', this.resumeServer);
       server.socket.resume();
-      if (streamClean && this.pending === 0) {
+      if (streamClean && this.pending === 0 && (this.tracked === null || this.tracked.outstanding === 0)) {
         // Roll back an open transaction (and in session mode discard session state) before reuse.
         resetServer(server, this.pool!, { rollback: this.txStatus !== IDLE, discardAll: !this.transactionMode });
       } else {
