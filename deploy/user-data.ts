@@ -23,7 +23,7 @@ export interface PoolerUserDataParams {
   readonly logGroupName: string;
 }
 
-// Kept in step with stacks/contract.ts POOLER_PATHS (deploy/ is imported by stacks/, not the reverse).
+// The layout on an instance; the systemd unit (deploy/switchyard.service) uses the same paths.
 const INSTALL = '/opt/switchyard';
 const CONFIG_DIR = '/etc/switchyard';
 const LOG_DIR = '/var/log/switchyard';

@@ -47,15 +47,3 @@ export const STALE_POOLERS_METRIC = { namespace: 'Switchyard', name: 'StalePoole
 
 /** Pooler process ports (pooler/src/main.ts): clients, and health + Prometheus metrics. */
 export const POOLER_PORTS = { client: 5432, health: 9127 } as const;
-
-/** Where the pooler lives on an instance (user data and the systemd unit agree on these). */
-export const POOLER_PATHS = {
-  install: '/opt/switchyard',
-  current: '/opt/switchyard/current',
-  configDir: '/etc/switchyard',
-  envFile: '/etc/switchyard/pooler.env',
-  configFile: '/etc/switchyard/pooler.yaml',
-  logDir: '/var/log/switchyard',
-  logFile: '/var/log/switchyard/pooler.log',
-  unit: '/etc/systemd/system/switchyard.service',
-} as const;
