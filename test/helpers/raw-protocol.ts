@@ -586,3 +586,111 @@ function canConnect(port: number): Promise<boolean> {
     s.once('error', () => res(false));
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios: scripted requests compared between PostgreSQL and the pooler
+
+/** One request of a scenario. */
+export interface Step {
+  label: string;
+  bytes: Buffer;
+  /**
+   * Run inside `BEGIN; SELECT pg_backend_pid()` … `COMMIT` (default true), which pins the step to
+   * one server connection and tells which one. False for commands that cannot run in a
+   * transaction block (DISCARD ALL).
+   */
+  wrap?: boolean;
+  /**
+   * Transaction mode: run this step on a different server connection than the client's previous
+   * wrapped step, by holding that one busy from another client meanwhile.
+   */
+  move?: boolean;
+}
+
+export interface ScenarioResult {
+  /** Per client: "## label" headers followed by the summarized replies. */
+  transcripts: string[][];
+  /** Per client: the requested moves, with the backend pids before and after. */
+  moves: { client: number; label: string; from: number; to: number }[][];
+}
+
+/**
+ * Runs `scripts[i]` on `clients[i]`, interleaving the clients step by step (all clients' step 0,
+ * then all step 1, …). When `openHolder` is given (transaction mode, pool size 2), steps marked
+ * `move` are forced onto another server connection than the client's previous step.
+ */
+export async function runScenario(clients: ProtocolClient[], scripts: Step[][], openHolder?: () => Promise<ProtocolClient>): Promise<ScenarioResult> {
+  const transcripts: string[][] = clients.map(() => []);
+  const moves: ScenarioResult['moves'] = clients.map(() => []);
+  const lastPid: (number | undefined)[] = clients.map(() => undefined);
+  const steps = Math.max(...scripts.map((s) => s.length));
+  const dead = clients.map(() => false);
+  for (let k = 0; k < steps; k++) {
+    for (const [i, c] of clients.entries()) {
+      const step = scripts[i]![k];
+      if (step === undefined || dead[i]) continue;
+      const from = lastPid[i];
+      const out = transcripts[i]!;
+      out.push(`## ${step.label}`);
+      let hold: { release: () => Promise<void> } | undefined;
+      try {
+        if (step.move && openHolder !== undefined && from !== undefined) hold = await occupyServer(from, openHolder);
+        if (step.wrap === false) {
+          lastPid[i] = undefined;
+          out.push(...summarizeAll(await c.request(step.bytes)));
+        } else {
+          const pid = await beginAndPid(c);
+          lastPid[i] = pid;
+          if (hold !== undefined) moves[i]!.push({ client: i, label: step.label, from: from!, to: pid });
+          out.push(...summarizeAll(await c.request(step.bytes)));
+          out.push(...summarizeAll(await c.request(query('COMMIT'))));
+        }
+      } catch (err) {
+        // Record the failure in the transcript (so the comparison shows where the run diverged)
+        // and stop this client's script: its connection is unusable.
+        out.push(`!! ${err instanceof ConnectionClosed ? err.message : String(err)}`);
+        dead[i] = true;
+      } finally {
+        await hold?.release().catch(() => undefined);
+      }
+    }
+  }
+  return { transcripts, moves };
+}
+
+/** The reference: each script on its own fresh direct connection to PostgreSQL. */
+export async function referenceTranscripts(direct: ConnSettings, scripts: Step[][]): Promise<string[][]> {
+  const out: string[][] = [];
+  for (const script of scripts) {
+    const c = await ProtocolClient.connect(direct);
+    try {
+      out.push((await runScenario([c], [script])).transcripts[0]!);
+    } finally {
+      await c.end();
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `scripts` straight on PostgreSQL (reference) and through the pooler, one pooler client per
+ * script, interleaved. `holders` (transaction mode) opens the clients that keep a server busy so
+ * that `move` steps land on another server connection.
+ */
+export async function scenarioVersusPostgres(opts: {
+  direct: ConnSettings;
+  pooled: ConnSettings;
+  scripts: Step[][];
+  moveBetweenServers: boolean;
+}): Promise<ScenarioResult & { expected: string[][] }> {
+  const expected = await referenceTranscripts(opts.direct, opts.scripts);
+  const clients: ProtocolClient[] = [];
+  try {
+    for (let i = 0; i < opts.scripts.length; i++) clients.push(await ProtocolClient.connect(opts.pooled));
+    const holder = opts.moveBetweenServers ? () => ProtocolClient.connect(opts.pooled) : undefined;
+    const result = await runScenario(clients, opts.scripts, holder);
+    return { ...result, expected };
+  } finally {
+    await endAll(clients);
+  }
+}

@@ -1,0 +1,109 @@
+// SQL-level removal of protocol-level prepared statements: `DEALLOCATE name`, `DEALLOCATE ALL` and
+// `DISCARD ALL` (PostgreSQL docs, SQL commands DEALLOCATE and DISCARD: a prepared statement made
+// by a Parse message is deallocated like one made by PREPARE). After each, PostgreSQL answers a
+// Bind of the removed name with 26000, and a new Parse of the same name — with another query —
+// succeeds and runs that query. Through the pooler (transaction mode) the statements live on
+// several server connections and may be renamed there; the client must see exactly PostgreSQL's
+// replies: DEALLOCATE of its own name succeeds, the name is gone everywhere, reuse works.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPooler } from '../pooler/src/index.ts';
+import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { bind, describe as describeMsg, execute, parse, query, scenarioVersusPostgres, sync, type Step } from './helpers/raw-protocol.ts';
+import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+
+type Pooler = Awaited<ReturnType<typeof startPooler>>;
+const MODES = ['session', 'transaction'] as const;
+type Mode = (typeof MODES)[number];
+
+let pg: PostgresServer;
+let pooler: Pooler | undefined;
+const tenants = {} as Record<Mode, TestTenant>;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  tenants.transaction = await createTenant(pg, { id: 'dealloc-txn', pool: { mode: 'transaction', size: 2 } });
+  tenants.session = await createTenant(pg, { id: 'dealloc-session', pool: { mode: 'session', size: 4 } });
+  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
+});
+
+afterAll(async () => {
+  await pooler?.close();
+  await pg?.stop();
+});
+
+const run = (name: string): Buffer => Buffer.concat([bind('', name), describeMsg('P', ''), execute(), sync()]);
+const prep = (name: string, sql: string): Buffer => Buffer.concat([parse(name, sql), sync()]);
+
+/** Prepares s1 and s2 (version 1) and runs each on both server connections (transaction mode). */
+function prepareEverywhere(who: string): Step[] {
+  return [
+    { label: 'Parse s1, s2', bytes: Buffer.concat([parse('s1', `SELECT 'v1-s1'::text AS v, '${who}'::text AS who`), parse('s2', `SELECT 'v1-s2'::text AS v, '${who}'::text AS who`), sync()]) },
+    { label: 'run s1, s2', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+    { label: 'run s1, s2 on the other server', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+  ];
+}
+
+function reuse(who: string, names: string[]): Step[] {
+  return [
+    { label: `Parse ${names.join(', ')} again (version 2)`, bytes: Buffer.concat(names.map((n) => prep(n, `SELECT 'v2-${n}'::text AS v2, '${who}'::text AS who, 42 AS extra`))), move: true },
+    { label: 'run version 2', bytes: Buffer.concat(names.map(run)), move: true },
+    { label: 'run version 2 on the other server', bytes: Buffer.concat(names.map(run)), move: true },
+  ];
+}
+
+const scripts: Record<string, (who: string) => Step[]> = {
+  'DEALLOCATE name': (who) => [
+    ...prepareEverywhere(who),
+    { label: 'DEALLOCATE s1', bytes: query('DEALLOCATE s1'), move: true },
+    { label: 'run s1 (gone), s2 (still there)', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+    { label: 'run s1, s2 on the other server', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+    { label: 'DEALLOCATE PREPARE s1 (already gone)', bytes: query('DEALLOCATE PREPARE s1'), move: true },
+    ...reuse(who, ['s1']),
+  ],
+  'DEALLOCATE ALL': (who) => [
+    ...prepareEverywhere(who),
+    { label: 'DEALLOCATE ALL', bytes: query('DEALLOCATE ALL'), move: true },
+    { label: 'run s1, s2 (both gone)', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+    { label: 'run s1, s2 on the other server', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+    ...reuse(who, ['s1', 's2']),
+  ],
+  'DISCARD ALL': (who) => [
+    ...prepareEverywhere(who),
+    // DISCARD ALL cannot run inside a transaction block: not wrapped.
+    { label: 'DISCARD ALL', bytes: query('DISCARD ALL'), wrap: false },
+    { label: 'run s1, s2 (both gone)', bytes: Buffer.concat([run('s1'), run('s2')]) },
+    { label: 'run s1, s2 on the other server', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+    ...reuse(who, ['s1', 's2']),
+  ],
+  // The same in the extended protocol (Parse/Bind/Execute of the DEALLOCATE), as drivers send it.
+  'DEALLOCATE ALL via the extended protocol': (who) => [
+    ...prepareEverywhere(who),
+    { label: 'P/B/E DEALLOCATE ALL', bytes: Buffer.concat([parse('', 'DEALLOCATE ALL'), bind('', ''), execute(), sync()]), move: true },
+    { label: 'run s1, s2 (both gone)', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+    ...reuse(who, ['s1', 's2']),
+  ],
+};
+
+describe.each(MODES)('%s mode', (mode) => {
+  it.each(Object.keys(scripts))('%s removes the statements; the names can be reused', async (kind) => {
+    const t = tenants[mode];
+    const make = scripts[kind]!;
+    const r = await scenarioVersusPostgres({
+      direct: destinationConn(t),
+      pooled: poolerConn(pooler!, t),
+      // A second client with the same names, whose statements must survive the first one's DEALLOCATE.
+      scripts: [make('a'), prepareEverywhere('b').concat([{ label: 'b: run s1, s2 at the end', bytes: Buffer.concat([run('s1'), run('s2')]), move: true }])],
+      moveBetweenServers: mode === 'transaction',
+    });
+    const ref = r.expected[0]!.join('\n');
+    expect(ref).toContain('E:ERROR:26000:prepared statement "s1" does not exist');
+    expect(ref).toContain('D:["v2-s1","a","42"]');
+    expect(r.transcripts[0], 'client a').toEqual(r.expected[0]);
+    expect(r.transcripts[1], 'client b (same names, no DEALLOCATE)').toEqual(r.expected[1]);
+    if (mode === 'transaction') {
+      const moves = r.moves.flat();
+      expect(moves.length).toBeGreaterThan(0);
+      for (const m of moves) expect(m.to, `step "${m.label}" ran on the same server`).not.toBe(m.from);
+    }
+  });
+});
