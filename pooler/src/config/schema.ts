@@ -26,6 +26,12 @@ export const poolSettingsSchema = z
     query_timeout: seconds.default(0),
     /** Seconds a client may stay idle inside a transaction (0 = off). */
     idle_in_transaction_timeout: seconds.default(0),
+    /**
+     * Check that each new server connection is the writer (not a standby) before using it, and ask
+     * the config source for fresh targets when it is not (backend/writer-check.ts). Absent = off;
+     * the local and AWS sources turn it on for cluster destinations.
+     */
+    check_writer: z.boolean().optional(),
   })
   .strict();
 
