@@ -1,42 +1,113 @@
-// Entry point of the pooler process: `switchyard pooler --config FILE`. SIGHUP reloads the file,
-// SIGTERM/SIGINT drain (stop accepting, let transactions finish within shutdown_timeout) and exit.
+// Entry point of the pooler process:
+//   switchyard pooler --config FILE [--watch]                      tenants from the YAML file
+//   switchyard pooler --source local --state-dir DIR [--config F]  the local control plane's state
+//   switchyard pooler --source aws [--config F]                    DynamoDB + SSM + KMS (env: SWITCHYARD_TABLE,
+//                                                                  SWITCHYARD_KMS_KEY_ID, SWITCHYARD_STAGE, AWS_REGION)
+// With local/aws the optional file holds only listen/limits/log settings (config/sources/base-config.ts).
+// SIGHUP re-reads the source (as does the admin console's RELOAD); SIGTERM/SIGINT drain (stop
+// accepting, let transactions finish within shutdown_timeout) and exit.
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.ts';
-import { createLogger } from './log.ts';
+import type { PoolerConfig } from './config/schema.ts';
+import { createAwsSource, instanceIdFromImds } from './config/sources/aws-source.ts';
+import { loadBaseConfig } from './config/sources/base-config.ts';
+import { SourceController } from './config/sources/controller.ts';
+import { FileSource } from './config/sources/file-source.ts';
+import { createLocalSource, writePidFile } from './config/sources/local-source.ts';
+import type { ConfigSource, SourceKind, SourceLoad } from './config/sources/types.ts';
+import { createLogger, type Logger } from './log.ts';
 import { startPooler } from './pooler.ts';
 
-export async function poolerCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, allowPositionals: false });
+const USAGE = `usage: switchyard pooler --config FILE [--watch]
+       switchyard pooler --source local --state-dir DIR [--config FILE]
+       switchyard pooler --source aws [--config FILE]
+`;
+
+interface Plan {
+  kind: SourceKind;
+  file: string | undefined;
+  stateDir: string | undefined;
+  watch: boolean;
+}
+
+function plan(argv: string[]): Plan | string {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        source: { type: 'string' },
+        'state-dir': { type: 'string' },
+        watch: { type: 'boolean' },
+      },
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const kind = values.source ?? process.env.SWITCHYARD_SOURCE ?? 'file';
+  if (kind !== 'file' && kind !== 'local' && kind !== 'aws') return `unknown source "${kind}" (file, local or aws)`;
   const file = values.config ?? process.env.SWITCHYARD_CONFIG;
-  if (!file) {
-    process.stderr.write('usage: switchyard pooler --config FILE\n');
+  const stateDir = values['state-dir'] ?? process.env.SWITCHYARD_STATE_DIR;
+  if (kind === 'file' && !file) return 'the file source needs --config FILE';
+  if (kind === 'local' && !stateDir) return 'the local source needs --state-dir DIR';
+  if (values.watch && kind !== 'file') return '--watch applies to the file source only';
+  return { kind, file: file || undefined, stateDir, watch: values.watch ?? false };
+}
+
+async function openSource(p: Plan, log: Logger, base: () => PoolerConfig): Promise<ConfigSource> {
+  switch (p.kind) {
+    case 'file':
+      return new FileSource(p.file!, { log, watch: p.watch });
+    case 'local':
+      return createLocalSource(p.stateDir!, { log, base });
+    case 'aws':
+      return createAwsSource({ log, base });
+  }
+}
+
+export async function poolerCommand(argv: string[]): Promise<number> {
+  const p = plan(argv);
+  if (typeof p === 'string') {
+    process.stderr.write(`switchyard: ${p}\n${USAGE}`);
     return 2;
   }
-  let loaded;
+  let log: Logger;
+  let source: ConfigSource;
+  let initial: SourceLoad;
+  let baseDir: string;
   try {
-    loaded = loadConfigFile(file);
+    // The settings file first: it names the log level, and a bad one should fail before anything starts.
+    const settings = p.kind === 'file' ? loadConfigFile(p.file!) : loadBaseConfig(p.file, p.kind);
+    baseDir = settings.baseDir;
+    log = createLogger(settings.config.log_level);
+    source = await openSource(p, log, () => loadBaseConfig(p.file, p.kind).config);
+    initial = await source.load();
   } catch (err) {
     process.stderr.write(`switchyard: ${(err as Error).message}\n`);
     return 1;
   }
-  const log = createLogger(loaded.config.log_level);
-  const pooler = await startPooler(loaded.config, { logger: log, baseDir: loaded.baseDir });
-  process.on('SIGHUP', () => {
-    try {
-      const next = loadConfigFile(file);
-      pooler.reload(next.config);
-    } catch (err) {
-      // A bad file keeps the running configuration.
-      log.error({ err: (err as Error).message }, 'reload failed; keeping the current configuration');
-    }
+  const pooler = await startPooler(initial.config, { logger: log, baseDir });
+  const instanceId = process.env.SWITCHYARD_INSTANCE_ID ?? (p.kind === 'aws' ? await instanceIdFromImds() : undefined);
+  const controller = new SourceController(pooler, source, initial, {
+    log,
+    ...(process.env.SWITCHYARD_POOLER_ID ? { poolerId: process.env.SWITCHYARD_POOLER_ID } : {}),
+    ...(instanceId ? { instanceId } : {}),
   });
+  controller.start();
+  const removePidFile = p.kind === 'local' ? writePidFile(p.stateDir!) : undefined;
+  log.info({ source: p.kind, version: initial.version, tenants: initial.config.tenants.length }, 'configuration source ready');
+  // Failures are logged by the controller; the running configuration stays.
+  process.on('SIGHUP', () => void pooler.requestReload('SIGHUP').catch(() => undefined));
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
-      pooler.close().then(
+      removePidFile?.();
+      Promise.all([controller.stop(), pooler.close()]).then(
         () => resolve(0),
         (err: unknown) => {
           log.error({ err }, 'shutdown failed');

@@ -2,8 +2,8 @@
 // cancel-key registry, reload and drain.
 import { randomInt } from 'node:crypto';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
-import { Pool, type PoolStats } from './backend/pool.ts';
-import { buildSnapshot, type Snapshot, type TenantRoute } from './config/snapshot.ts';
+import { Pool, type PoolHooks, type PoolStats, type TargetSuspicion } from './backend/pool.ts';
+import { buildSnapshot, ConfigError, type Snapshot, type TenantRoute } from './config/snapshot.ts';
 import { configSchema, type PoolerConfig, type PoolerConfigInput } from './config/schema.ts';
 import { PoolerError, type DisconnectReason } from './errors.ts';
 import type { ClientConnection } from './frontend/client.ts';
@@ -31,6 +31,16 @@ export class Pooler implements LoginHost {
   private nextProcessId = randomInt(1, 1 << 20);
   draining = false;
   private version = 1;
+  /**
+   * How requestReload() (SIGHUP, the admin console's RELOAD) re-reads the configuration: set by
+   * the config source controller (config/sources/controller.ts).
+   */
+  reloadHandler: ((reason: string) => Promise<void>) | undefined;
+  /** Told when a pool doubts its target (rate-limited per pool): the source refreshes targets. */
+  targetSuspectHandler: ((tenantId: string, reason: TargetSuspicion) => void) | undefined;
+  private readonly poolHooks: PoolHooks = {
+    suspectTarget: (pool, reason) => this.targetSuspectHandler?.(pool.tenantId, reason),
+  };
 
   constructor(config: PoolerConfig, opts: PoolerOptions = {}) {
     this.config = config;
@@ -41,10 +51,13 @@ export class Pooler implements LoginHost {
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
   }
 
+  /** Named prepared statements shared by every client of this process. */
   readonly registry = new StatementRegistry();
+
   get preparedCacheSize(): number {
     return this.config.prepared_statements.cache_size;
   }
+
   get maxMessageSize(): number {
     return this.config.limits.max_message_size;
   }
@@ -83,7 +96,7 @@ export class Pooler implements LoginHost {
   poolFor(route: TenantRoute): Pool {
     let pool = this.pools.get(route.id);
     if (pool === undefined) {
-      pool = new Pool(route.id, route.target, route.pool, this.log);
+      pool = new Pool(route.id, route.target, route.pool, this.log, this.poolHooks);
       this.pools.set(route.id, pool);
     }
     return pool;
@@ -167,6 +180,12 @@ export class Pooler implements LoginHost {
 
   get configVersion(): number {
     return this.version;
+  }
+
+  /** Re-reads the configuration from its source and reloads; rejects (keeping the snapshot) on failure. */
+  requestReload(reason = 'admin'): Promise<void> {
+    if (this.reloadHandler === undefined) return Promise.reject(new ConfigError('this pooler has no configuration source to reload from'));
+    return this.reloadHandler(reason);
   }
 
   // ---- shutdown -------------------------------------------------------------------------

@@ -2,12 +2,53 @@
 // exists (the common case under load); otherwise the client waits in a FIFO queue, bounded by
 // checkout_timeout, while the pool opens connections up to `size`. Idle connections are reused
 // LIFO so the warmest ones stay busy and the rest can age out under idle_timeout.
+//
+// Failover (ARCHITECTURE.md, "Reload semantics"): a connect that fails for a reason that may pass
+// (refused, timed out, the server shutting down or starting up, a standby instead of the writer)
+// does not fail the waiters: the pool retries with backoff until each waiter's checkout_timeout,
+// and asks its owner for fresh targets (at most once per SUSPECT_INTERVAL_MS). When a reload
+// brings a new target, retarget() connects there at once and the waiters get those connections.
+// Errors that will not pass by waiting (wrong password, unknown database) still fail them at once.
 import type { Logger } from '../log.ts';
 import type { DisconnectReason } from '../errors.ts';
 import { PoolerError } from '../errors.ts';
 import type { PoolSettings } from '../config/schema.ts';
 import { connectServer, ServerConnectError, type ServerTarget } from './connect.ts';
 import { ServerConnection, type ServerOwner } from './server.ts';
+import { checkWriter, NotWriterError } from './writer-check.ts';
+
+/** Why a pool doubts its target: see PoolHooks.suspectTarget. */
+export type TargetSuspicion = 'not_writer' | 'connect_failed' | 'read_only';
+
+export interface PoolHooks {
+  /**
+   * The target looks wrong (a standby, unreachable, or a server answered 25006 read-only): the
+   * owner should ask its config source for fresh targets. Called at most once per
+   * SUSPECT_INTERVAL_MS per pool; must not throw.
+   */
+  suspectTarget(pool: Pool, reason: TargetSuspicion): void;
+}
+
+/** At most one target refresh request per pool in this many ms. */
+export const SUSPECT_INTERVAL_MS = 2000;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 1000;
+/** SQLSTATE classes of start-up errors that may pass by waiting: 08 connection exception, 53 insufficient resources, 57 operator intervention (57P01-57P03: shutting down, starting up). */
+const TRANSIENT_CLASSES = new Set(['08', '53', '57']);
+/** read_only_sql_transaction: a write reached a server that is (now) a standby. */
+const READ_ONLY_SQLSTATE = '25006';
+
+/** Might the same target accept a connection a little later? (Network errors: yes.) */
+function isTransient(err: ServerConnectError): boolean {
+  if (err instanceof NotWriterError) return true;
+  const s = err.serverSqlstate;
+  return s === undefined || TRANSIENT_CLASSES.has(s.slice(0, 2));
+}
+
+interface ParamWaiter {
+  done: (err?: Error) => void;
+  deadline: number;
+}
 
 export interface PoolClient {
   /** Hands a server connection to the client; called synchronously from acquire() when one is idle. */
@@ -19,6 +60,8 @@ export interface PoolClient {
 interface Waiter {
   client: PoolClient;
   deadline: number;
+  /** performance.now() at enqueue: the checkout wait histogram and SHOW CLIENTS' wait. */
+  since: number;
 }
 
 export interface PoolStats {
@@ -45,22 +88,36 @@ export class Pool implements ServerOwner {
   private readonly idle: ServerConnection[] = [];
   private readonly all = new Set<ServerConnection>();
   private connecting = 0;
+  /** Of those, the ones to the current target (a connect to a target we left will be closed). */
+  private connectingNow = 0;
   private readonly waiters: Waiter[] = [];
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private paramWaiters: Array<(err?: Error) => void> = [];
+  private paramWaiters: ParamWaiter[] = [];
+  private readonly hooks: PoolHooks | undefined;
+  private lastSuspectAt = -Infinity;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = RETRY_MIN_MS;
   totalCheckouts = 0;
   totalCheckoutTimeouts = 0;
   totalServerConnects = 0;
   totalServerConnectErrors = 0;
   lastConnectError: string | undefined;
   private lastConnectErrorAt = 0;
+  /** Sum of the waits of queued clients that got a server connection, microseconds (SHOW STATS). */
+  totalWaitUs = 0;
+  /** Told each queued client's wait when it gets a server connection (the metrics histogram). */
+  waitObserver: ((tenantId: string, seconds: number) => void) | null = null;
+  /** Admin PAUSE/KILL: no server connection is handed out or kept until resume(). */
+  private pausedFlag = false;
+  private pauseWaiters: Array<() => void> = [];
 
-  constructor(tenantId: string, target: ServerTarget, settings: PoolSettings, log: Logger) {
+  constructor(tenantId: string, target: ServerTarget, settings: PoolSettings, log: Logger, hooks?: PoolHooks) {
     this.tenantId = tenantId;
     this.target = target;
     this.settings = settings;
+    this.hooks = hooks;
     this.log = log.child({ tenant: tenantId });
     this.timer = setInterval(() => this.maintain(), 1000);
     this.timer.unref();
@@ -81,8 +138,9 @@ export class Pool implements ServerOwner {
       client.attachServer(server);
       return;
     }
-    this.waiters.push({ client, deadline: Date.now() + this.settings.checkout_timeout * 1000 });
-    this.grow();
+    this.waiters.push({ client, deadline: Date.now() + this.settings.checkout_timeout * 1000, since: performance.now() });
+    // Paused: the idle list is empty (pause() closed it) and nothing opens; the client queues.
+    if (!this.pausedFlag) this.grow();
   }
 
   /** Removes a waiting client (it disconnected before getting a server). */
@@ -95,13 +153,16 @@ export class Pool implements ServerOwner {
   release(server: ServerConnection): void {
     server.link = null;
     if (server.closed) return;
-    if (this.closed || server.retired || Date.now() - server.createdAt > this.settings.max_lifetime * 1000) {
-      server.close(server.retired || this.closed ? 'target_changed' : 'lifetime');
+    if (this.closed || server.retired || this.pausedFlag || Date.now() - server.createdAt > this.settings.max_lifetime * 1000) {
+      server.close(server.retired || this.closed || this.pausedFlag ? 'target_changed' : 'lifetime');
       return;
     }
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
       this.totalCheckouts++;
+      const waitedMs = performance.now() - waiter.since;
+      this.totalWaitUs += waitedMs * 1000;
+      this.waitObserver?.(this.tenantId, waitedMs / 1000);
       waiter.client.attachServer(server);
       return;
     }
@@ -114,6 +175,7 @@ export class Pool implements ServerOwner {
     const i = this.idle.indexOf(server);
     if (i >= 0) this.idle.splice(i, 1);
     this.log.debug({ server: server.id, reason }, 'server connection closed');
+    if (this.pausedFlag) return this.checkPaused();
     if (this.waiters.length > 0) this.grow();
   }
 
@@ -121,61 +183,129 @@ export class Pool implements ServerOwner {
   async ensureServerParams(): Promise<Map<string, string>> {
     if (this.serverParams) return this.serverParams;
     await new Promise<void>((resolve, reject) => {
-      this.paramWaiters.push((err) => (err ? reject(err) : resolve()));
-      if (this.connecting === 0) this.openServer();
+      this.paramWaiters.push({ done: (err) => (err ? reject(err) : resolve()), deadline: Date.now() + this.settings.checkout_timeout * 1000 });
+      if (this.connectingNow === 0 && this.retryTimer === undefined) this.openServer();
     });
     return this.serverParams ?? new Map();
   }
 
   private grow(): void {
+    // While backing off after failed connects, the retry timer grows the pool.
+    if (this.retryTimer !== undefined) return;
     // Open connections for waiters, never beyond `size` (counting those already opening).
-    while (this.all.size + this.connecting < this.settings.size && this.connecting < this.waiters.length) {
+    while (this.all.size + this.connectingNow < this.settings.size && this.connectingNow < this.waiters.length) {
       this.openServer();
     }
   }
 
   private openServer(): void {
     this.connecting++;
+    this.connectingNow++;
     this.totalServerConnects++;
     const target = this.target;
-    connectServer(target, this.settings.connect_timeout * 1000).then(
-      (hs) => {
-        this.connecting--;
-        const server = new ServerConnection(this, hs.socket, { ...hs, host: target.host, port: target.port });
-        this.all.add(server);
-        this.serverParams ??= hs.params;
-        this.lastConnectError = undefined;
-        this.flushParamWaiters();
-        if (this.closed || target !== this.target) {
-          server.retired = true;
-        }
-        this.log.debug({ server: server.id, host: target.host, port: target.port }, 'server connection opened');
-        this.release(server);
-      },
-      (err: ServerConnectError) => {
-        this.connecting--;
-        this.totalServerConnectErrors++;
-        this.lastConnectError = err.message;
-        this.lastConnectErrorAt = Date.now();
-        this.log.warn({ err: err.message, sqlstate: err.serverSqlstate }, 'server connection failed');
-        this.flushParamWaiters(err);
-        // Fail the waiters that cannot be served by connections still opening.
-        const failing = this.waiters.length - this.connecting;
-        const e = new PoolerError('SERVER_CONNECT_FAILED', `cannot connect to the database of tenant "${this.tenantId}"`, {
-          detail: err.serverSqlstate ? `the server answered SQLSTATE ${err.serverSqlstate}` : undefined,
-        });
-        for (let k = 0; k < failing && this.all.size === 0; k++) {
-          this.waiters.shift()?.client.checkoutFailed(e);
-        }
-      },
-    );
+    const timeoutMs = this.settings.connect_timeout * 1000;
+    const mustBeWriter = this.settings.check_writer === true;
+    connectServer(target, timeoutMs)
+      .then(async (hs) => {
+        if (mustBeWriter) await checkWriter(hs, target, timeoutMs);
+        return hs;
+      })
+      .then(
+        (hs) => {
+          this.connecting--;
+          if (target === this.target) this.connectingNow--;
+          const server = new ServerConnection(this, hs.socket, { ...hs, host: target.host, port: target.port });
+          this.all.add(server);
+          this.retryDelayMs = RETRY_MIN_MS;
+          if (target === this.target) {
+            this.serverParams ??= hs.params;
+            this.lastConnectError = undefined;
+            this.flushParamWaiters();
+          }
+          if (this.closed || target !== this.target) {
+            server.retired = true;
+          }
+          this.log.debug({ server: server.id, host: target.host, port: target.port }, 'server connection opened');
+          this.release(server);
+        },
+        (err: ServerConnectError) => this.onConnectFailed(target, err),
+      );
+  }
+
+  private onConnectFailed(target: ServerTarget, err: ServerConnectError): void {
+    this.connecting--;
+    if (target === this.target) this.connectingNow--;
+    this.totalServerConnectErrors++;
+    // A connect to a target we have since left is no reason to fail anyone: retarget() already
+    // opened connections to the new one.
+    const stale = target !== this.target;
+    this.lastConnectError = err.message;
+    this.lastConnectErrorAt = Date.now();
+    const notWriter = err instanceof NotWriterError;
+    this.log.warn({ err: err.message, sqlstate: err.serverSqlstate, host: target.host, port: target.port, stale }, notWriter ? 'server is not the writer' : 'server connection failed');
+    if (this.closed) return this.flushParamWaiters(err);
+    if (stale || isTransient(err)) {
+      if (!stale) this.suspect(notWriter ? 'not_writer' : 'connect_failed');
+      // Waiters keep waiting (maintain() bounds them by checkout_timeout); try again shortly.
+      this.scheduleRetry();
+      return;
+    }
+    this.flushParamWaiters(err);
+    // Fail the waiters that cannot be served by connections still opening.
+    const failing = this.waiters.length - this.connectingNow;
+    const e = new PoolerError('SERVER_CONNECT_FAILED', `cannot connect to the database of tenant "${this.tenantId}"`, {
+      detail: err.serverSqlstate ? `the server answered SQLSTATE ${err.serverSqlstate}` : undefined,
+    });
+    for (let k = 0; k < failing && this.all.size === 0; k++) {
+      this.waiters.shift()?.client.checkoutFailed(e);
+    }
+  }
+
+  /** Retries connecting for whoever still waits, with exponential backoff (RETRY_MIN_MS..RETRY_MAX_MS). */
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    if (this.waiters.length === 0 && this.paramWaiters.length === 0) return;
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(delay * 2, RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retryNow();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private retryNow(): void {
+    if (this.closed) return;
+    this.grow();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0) this.openServer();
+  }
+
+  /** Asks the owner for fresh targets, at most once per SUSPECT_INTERVAL_MS. */
+  private suspect(reason: TargetSuspicion): void {
+    const now = Date.now();
+    if (this.hooks === undefined || now - this.lastSuspectAt < SUSPECT_INTERVAL_MS) return;
+    this.lastSuspectAt = now;
+    this.log.info({ reason, host: this.target.host, port: this.target.port }, 'asking for fresh targets');
+    try {
+      this.hooks.suspectTarget(this, reason);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'target refresh request failed');
+    }
+  }
+
+  /**
+   * Called from the hot path with the SQLSTATE of each ErrorResponse a server sends. 25006
+   * (read_only_sql_transaction) on a pool that writes means the writer may have been demoted.
+   */
+  onServerSqlstate(code: string): void {
+    if (code === READ_ONLY_SQLSTATE) this.suspect('read_only');
   }
 
   private flushParamWaiters(err?: Error): void {
     const ws = this.paramWaiters;
     if (ws.length === 0) return;
     this.paramWaiters = [];
-    for (const w of ws) w(err);
+    for (const w of ws) w.done(err);
   }
 
   /** Once a second: checkout timeouts, idle and lifetime expiry, min_idle. */
@@ -188,11 +318,21 @@ export class Pool implements ServerOwner {
       this.waiters.splice(i--, 1);
       this.totalCheckoutTimeouts++;
       w.client.checkoutFailed(
-        new PoolerError('CHECKOUT_TIMEOUT', `no server connection available for tenant "${this.tenantId}" within ${this.settings.checkout_timeout} s`, {
-          detail: `all ${this.settings.size} server connections of the pool are busy`,
-          hint: 'raise the pool size or shorten transactions',
-        }),
+        this.lastConnectError !== undefined && this.all.size === 0
+          ? new PoolerError('SERVER_CONNECT_FAILED', `cannot connect to the database of tenant "${this.tenantId}" within ${this.settings.checkout_timeout} s`, {
+              detail: this.lastConnectError,
+            })
+          : new PoolerError('CHECKOUT_TIMEOUT', `no server connection available for tenant "${this.tenantId}" within ${this.settings.checkout_timeout} s`, {
+              detail: `all ${this.settings.size} server connections of the pool are busy`,
+              hint: 'raise the pool size or shorten transactions',
+            }),
       );
+    }
+    if (this.paramWaiters.some((w) => w.deadline <= now)) {
+      const expired = this.paramWaiters.filter((w) => w.deadline <= now);
+      this.paramWaiters = this.paramWaiters.filter((w) => w.deadline > now);
+      const err = new Error(this.lastConnectError ?? `no server connection within ${this.settings.checkout_timeout} s`);
+      for (const w of expired) w.done(err);
     }
     const idleLimit = this.settings.idle_timeout * 1000;
     const lifeLimit = this.settings.max_lifetime * 1000;
@@ -205,7 +345,8 @@ export class Pool implements ServerOwner {
         s.close(tooOld ? 'lifetime' : 'idle_timeout');
       }
     }
-    if (!this.closed) {
+    if (this.pausedFlag) this.checkPaused();
+    else if (!this.closed) {
       // After a failed connect, wait 5 s before trying to refill min_idle again.
       const mayRetry = now - this.lastConnectErrorAt > 5000;
       while (mayRetry && this.all.size + this.connecting < this.settings.min_idle) this.openServer();
@@ -223,19 +364,28 @@ export class Pool implements ServerOwner {
     this.settings = settings;
     if (changed) {
       this.target = target;
+      this.connectingNow = 0;
       this.serverParams = undefined;
       this.retireAll();
-      this.grow();
+      // Whoever waits gets a connection to the new target now, not after the backoff.
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.retryDelayMs = RETRY_MIN_MS;
+      this.lastConnectError = undefined;
+      this.retryNow();
     }
   }
 
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     for (const w of this.waiters.splice(0)) {
       w.client.checkoutFailed(new PoolerError('TENANT_REMOVED', `tenant "${this.tenantId}" is no longer served by this pooler`));
     }
     this.retireAll();
+    this.flushPauseWaiters();
   }
 
   /** Server connections currently open (for drain/shutdown). */
@@ -246,8 +396,6 @@ export class Pool implements ServerOwner {
   closeAllServers(reason: DisconnectReason): void {
     for (const s of [...this.all]) s.close(reason);
   }
-
-  onServerSqlstate(_code: string): void {}
 
   stats(): PoolStats {
     const now = Date.now();
@@ -265,5 +413,55 @@ export class Pool implements ServerOwner {
       totalServerConnects: this.totalServerConnects,
       totalServerConnectErrors: this.totalServerConnectErrors,
     };
+  }
+
+  // ---- admin console: PAUSE / RESUME, SHOW CLIENTS / SERVERS ------------------------------
+
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  /**
+   * Stops handing out server connections: new checkouts queue (still bounded by checkout_timeout),
+   * idle connections close now and busy ones when released. Resolves once no server connection
+   * is open or opening (PgBouncer's PAUSE), or when resume()/close() comes first.
+   */
+  pause(): Promise<void> {
+    this.pausedFlag = true;
+    this.retireAll();
+    const done = new Promise<void>((resolve) => this.pauseWaiters.push(resolve));
+    this.checkPaused();
+    return done;
+  }
+
+  /** Ends a pause: queued clients get connections (opened as needed). */
+  resume(): void {
+    if (!this.pausedFlag) return;
+    this.pausedFlag = false;
+    this.flushPauseWaiters();
+    if (!this.closed && this.waiters.length > 0) this.grow();
+  }
+
+  private checkPaused(): void {
+    if (this.all.size === 0 && this.connecting === 0) this.flushPauseWaiters();
+  }
+
+  private flushPauseWaiters(): void {
+    const ws = this.pauseWaiters;
+    if (ws.length === 0) return;
+    this.pauseWaiters = [];
+    for (const w of ws) w();
+  }
+
+  /** Every open server connection and whether it is idle in the pool. */
+  listServers(): { server: ServerConnection; idle: boolean }[] {
+    const idle = new Set(this.idle);
+    return [...this.all].map((server) => ({ server, idle: idle.has(server) }));
+  }
+
+  /** How long `client` has been queued for a server connection, ms; undefined if it is not queued. */
+  waitedMs(client: PoolClient): number | undefined {
+    const w = this.waiters.find((x) => x.client === client);
+    return w === undefined ? undefined : performance.now() - w.since;
   }
 }

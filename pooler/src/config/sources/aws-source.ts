@@ -1,0 +1,65 @@
+// AWS as a config source (ARCHITECTURE.md, "Where state lives on AWS"): tenants from the DynamoDB
+// table, cluster targets and the config version from SSM Parameter Store, destination passwords
+// decrypted with KMS under { tenantId, clusterId } and cached in memory only, heartbeats written
+// back to the table. Environment: SWITCHYARD_TABLE, SWITCHYARD_KMS_KEY_ID, SWITCHYARD_STAGE (and
+// AWS_REGION / the usual credential chain; AWS_ENDPOINT_URL for an emulator) — see
+// shared/src/aws/env.ts. The pooler does not describe RDS itself: the control plane's failover
+// handler publishes new targets, and a doubting pool re-reads them from SSM.
+import { createAwsAdapters, type AwsAdaptersOptions } from '../../../../shared/src/aws/adapters.ts';
+import { readAwsEnv, type AwsEnv } from '../../../../shared/src/aws/env.ts';
+import type { Logger } from '../../log.ts';
+import type { PoolerConfig } from '../schema.ts';
+import { StoreSource } from './store-source.ts';
+
+export interface AwsSourceOptions {
+  log: Logger;
+  base: () => PoolerConfig;
+  env?: NodeJS.ProcessEnv | AwsEnv;
+  adapters?: AwsAdaptersOptions;
+  now?: () => Date;
+}
+
+export function createAwsSource(opts: AwsSourceOptions): StoreSource {
+  // Throws ConfigError naming a missing variable before any client is created.
+  const env = isAwsEnv(opts.env) ? opts.env : readAwsEnv(opts.env ?? process.env);
+  const adapters = createAwsAdapters(env, opts.adapters);
+  return new StoreSource({
+    kind: 'aws',
+    adapters,
+    base: opts.base,
+    log: opts.log,
+    useTopology: false,
+    ...(opts.now ? { now: opts.now } : {}),
+    close: () => adapters.close(),
+  });
+}
+
+function isAwsEnv(e: NodeJS.ProcessEnv | AwsEnv | undefined): e is AwsEnv {
+  return e !== undefined && typeof (e as AwsEnv).poolerTag === 'object';
+}
+
+/**
+ * The EC2 instance id from the instance metadata service (IMDSv2: a session token, then the
+ * value), or undefined off EC2 / when disabled (AWS_EC2_METADATA_DISABLED=true, as the SDK honours).
+ */
+export async function instanceIdFromImds(timeoutMs = 1000): Promise<string | undefined> {
+  if (process.env.AWS_EC2_METADATA_DISABLED === 'true') return undefined;
+  const base = 'http://169.254.169.254/latest';
+  try {
+    const token = await fetch(`${base}/api/token`, {
+      method: 'PUT',
+      headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!token.ok) return undefined;
+    const res = await fetch(`${base}/meta-data/instance-id`, {
+      headers: { 'X-aws-ec2-metadata-token': await token.text() },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) return undefined;
+    const id = (await res.text()).trim();
+    return /^i-[0-9a-f]+$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,230 @@
+// Drives a ConfigSource for a running Pooler:
+// - full reloads on SIGHUP, the admin console's RELOAD (pooler.requestReload) and source watches;
+// - a jittered poll of the published config version (local/aws), reloading when it DIFFERS from
+//   the applied one (ports/config-channel.ts: versions are unique but may briefly go down) — the
+//   safety net for a lost push (ARCHITECTURE.md, "Where state lives on AWS");
+// - target refreshes when a pool doubts its target (writer check, refused connects, 25006);
+// - a periodic heartbeat with the applied version and pool figures (local/aws);
+// - a reload when a password rotation's grace period ends.
+// Every change to the pooler goes through one queue, so loads never interleave. A failed load
+// keeps the current snapshot and is logged; the next trigger tries again.
+import { hostname } from 'node:os';
+import type { PoolerHeartbeatInput, PoolFigures } from '../../../../shared/src/domain/heartbeat.ts';
+import type { Logger } from '../../log.ts';
+import type { Pooler } from '../../pooler.ts';
+import type { ConfigSource, SourceLoad } from './types.ts';
+
+export interface SourceControllerOptions {
+  log: Logger;
+  /** Version poll interval, ms, uniformly jittered between the two (default 10–20 s). 0 disables polling. */
+  pollMinMs?: number;
+  pollMaxMs?: number;
+  /** Heartbeat interval, ms (default 15 s); 0 disables heartbeats. */
+  heartbeatMs?: number;
+  /** Stable id in heartbeats (default `<hostname>-<port>`). */
+  poolerId?: string;
+  instanceId?: string;
+}
+
+/** DynamoDB items are at most 400 KB: report the busiest pools only. */
+export const MAX_HEARTBEAT_POOLS = 1000;
+
+export class SourceController {
+  readonly pooler: Pooler;
+  readonly source: ConfigSource;
+  /** The published version of the configuration applied last (local/aws). */
+  appliedVersion: number | undefined;
+  /** Milliseconds the last full load took: reading the source, then swapping the snapshot. */
+  lastLoadMs = 0;
+  lastSwapMs = 0;
+  readonly #o: SourceControllerOptions;
+  readonly #log: Logger;
+  #queue: Promise<unknown> = Promise.resolve();
+  #queuedReload: Promise<void> | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #staleTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(pooler: Pooler, source: ConfigSource, initial: SourceLoad, opts: SourceControllerOptions) {
+    this.pooler = pooler;
+    this.source = source;
+    this.appliedVersion = initial.version;
+    this.#o = opts;
+    this.#log = opts.log.child({ source: source.kind });
+    this.#scheduleStale(initial.staleAt);
+  }
+
+  /** Hooks the pooler (RELOAD, target doubts) and starts the watch, the poll and the heartbeat. */
+  start(): void {
+    this.pooler.reloadHandler = (reason) => this.reload(reason);
+    this.pooler.targetSuspectHandler = (tenantId, reason) => {
+      this.refresh(tenantId, reason).catch(() => undefined);
+    };
+    this.source.watch?.((reason) => {
+      this.reload(reason).catch(() => undefined);
+    });
+    if (this.source.publishedVersion !== undefined && (this.#o.pollMaxMs ?? 1) > 0) this.#schedulePoll();
+    if (this.source.putHeartbeat !== undefined && (this.#o.heartbeatMs ?? 1) > 0) {
+      this.#heartbeatTimer = setInterval(() => void this.heartbeat().catch(() => undefined), this.#o.heartbeatMs ?? 15_000);
+      this.#heartbeatTimer.unref();
+      void this.heartbeat().catch(() => undefined);
+    }
+  }
+
+  #enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.#queue.then(op);
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Loads everything from the source and swaps the snapshot. Requests arriving while one is
+   * queued (not yet started) share it. Rejects — keeping the current snapshot — when the source
+   * cannot be read or its content is invalid.
+   */
+  reload(reason: string): Promise<void> {
+    if (this.#queuedReload !== undefined) return this.#queuedReload;
+    const p = this.#enqueue(async () => {
+      this.#queuedReload = undefined;
+      if (this.#stopped) return;
+      const t0 = performance.now();
+      let loaded: SourceLoad;
+      try {
+        loaded = await this.source.load();
+      } catch (err) {
+        this.#log.error({ reason, err: (err as Error).message }, 'config source failed; keeping the current configuration');
+        throw err;
+      }
+      const t1 = performance.now();
+      this.#apply(loaded, reason);
+      this.lastLoadMs = t1 - t0;
+      this.lastSwapMs = performance.now() - t1;
+      this.#log.info(
+        { reason, version: loaded.version, tenants: loaded.config.tenants.length, loadMs: Math.round(this.lastLoadMs), swapMs: Math.round(this.lastSwapMs) },
+        'configuration loaded from source',
+      );
+    });
+    this.#queuedReload = p;
+    return p;
+  }
+
+  #apply(loaded: SourceLoad, reason: string): void {
+    try {
+      this.pooler.reload(loaded.config);
+    } catch (err) {
+      this.#log.error({ reason, err: (err as Error).message }, 'invalid configuration from source; keeping the current configuration');
+      throw err;
+    }
+    if (loaded.version !== undefined) this.appliedVersion = loaded.version;
+    this.#scheduleStale(loaded.staleAt);
+  }
+
+  /** One version check: reload when the published version differs from the applied one. */
+  async poll(): Promise<void> {
+    if (this.source.publishedVersion === undefined) return;
+    let published: number;
+    try {
+      published = await this.source.publishedVersion();
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'cannot read the published config version');
+      return;
+    }
+    if (published !== this.appliedVersion) {
+      this.#log.info({ published, applied: this.appliedVersion }, 'published config version differs; reloading');
+      await this.reload('version poll').catch(() => undefined);
+    }
+  }
+
+  #schedulePoll(): void {
+    if (this.#stopped) return;
+    const min = this.#o.pollMinMs ?? 10_000;
+    const max = Math.max(min, this.#o.pollMaxMs ?? 20_000);
+    // Jitter spreads a fleet's polls so they do not hit SSM in step.
+    this.#pollTimer = setTimeout(() => {
+      void this.poll().finally(() => this.#schedulePoll());
+    }, min + Math.random() * (max - min));
+    this.#pollTimer.unref();
+  }
+
+  #scheduleStale(at: number | undefined): void {
+    clearTimeout(this.#staleTimer);
+    this.#staleTimer = undefined;
+    if (at === undefined || this.#stopped) return;
+    // setTimeout holds 32-bit delays; a far-off end is re-checked by the next load anyway.
+    const delay = Math.min(Math.max(0, at - Date.now()) + 50, 2 ** 31 - 1);
+    this.#staleTimer = setTimeout(() => void this.reload('rotation grace period ended').catch(() => undefined), delay);
+    this.#staleTimer.unref();
+  }
+
+  /** A pool of `tenantId` doubts its target: ask the source for fresher targets and apply them. */
+  refresh(tenantId: string, reason: string): Promise<void> {
+    const refreshTargets = this.source.refreshTargets?.bind(this.source);
+    if (refreshTargets === undefined || this.#stopped) return Promise.resolve();
+    return this.#enqueue(async () => {
+      let next: SourceLoad | undefined;
+      try {
+        next = await refreshTargets(tenantId);
+      } catch (err) {
+        this.#log.warn({ tenant: tenantId, reason, err: (err as Error).message }, 'target refresh failed; keeping the current targets');
+        throw err;
+      }
+      if (next === undefined) {
+        this.#log.debug({ tenant: tenantId, reason }, 'target refresh found nothing new');
+        return;
+      }
+      this.#apply(next, `target refresh (${reason})`);
+      this.#log.info({ tenant: tenantId, reason }, 'targets refreshed');
+    });
+  }
+
+  /** Writes one heartbeat: the applied version and per-tenant pool figures. */
+  async heartbeat(): Promise<void> {
+    if (this.source.putHeartbeat === undefined) return;
+    try {
+      await this.source.putHeartbeat(this.heartbeatOf(new Date()));
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'cannot write the heartbeat');
+      throw err;
+    }
+  }
+
+  heartbeatOf(now: Date): PoolerHeartbeatInput {
+    const clients = new Map<string, number>();
+    for (const c of this.pooler.clientList()) {
+      const id = c.route?.id;
+      if (id !== undefined) clients.set(id, (clients.get(id) ?? 0) + 1);
+    }
+    const figures: Array<[string, PoolFigures]> = this.pooler.poolStats().map((s) => [
+      s.tenantId,
+      { clientsActive: clients.get(s.tenantId) ?? 0, clientsWaiting: s.clientsWaiting, serversActive: s.serversActive, serversIdle: s.serversIdle },
+    ]);
+    const load = (f: PoolFigures): number => f.clientsActive + f.serversActive + f.serversIdle;
+    if (figures.length > MAX_HEARTBEAT_POOLS) figures.sort((a, b) => load(b[1]) - load(a[1])).length = MAX_HEARTBEAT_POOLS;
+    return {
+      poolerId: this.#o.poolerId ?? defaultPoolerId(this.pooler.port),
+      ...(this.#o.instanceId !== undefined ? { instanceId: this.#o.instanceId } : {}),
+      appliedConfigVersion: this.appliedVersion ?? 0,
+      lastSeen: now.toISOString(),
+      pools: Object.fromEntries(figures),
+    };
+  }
+
+  /** Stops timers and the watch, detaches from the pooler, waits for a running load, closes the source. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#pollTimer);
+    clearInterval(this.#heartbeatTimer);
+    clearTimeout(this.#staleTimer);
+    this.pooler.reloadHandler = undefined;
+    this.pooler.targetSuspectHandler = undefined;
+    await this.#queue;
+    await this.source.close();
+  }
+}
+
+/** `<hostname>-<port>`, squeezed into the heartbeat's id alphabet ([A-Za-z0-9._:-], 128 chars). */
+export function defaultPoolerId(port: number): string {
+  const id = `${hostname()}-${port}`.replace(/[^A-Za-z0-9._:-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return (id || `pooler-${port}`).slice(0, 128);
+}

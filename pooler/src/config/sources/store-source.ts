@@ -1,0 +1,222 @@
+// The local and AWS sources: tenants from a TenantStore, destination passwords through the
+// SecretBox under { tenantId, clusterId }, each cluster's writer from the ConfigChannel's published
+// targets, and the config version from the same channel (ports in shared/src/ports).
+//
+// Ordering (ports/config-channel.ts): the version is read BEFORE the state, so a change landing
+// during a load makes the next poll see a newer version and load again; nothing is missed.
+//
+// Targets: published targets with a lower epoch than the ones held are ignored (a late writer
+// never moves us back). When a pool reports that its target is not the writer and the published
+// targets have not moved, a source with a Topology (local) asks the cluster's members itself and
+// routes to the observed writer in memory only; the control plane's failover handler remains the
+// one that updates the stores. Such an override ends as soon as the control plane publishes a
+// newer epoch, or publishes the writer we observed.
+//
+// Per-tenant problems (a ciphertext that does not open, a cluster without targets) keep that
+// tenant's previous routing if it had one, else leave it out; they never block the others.
+// Source-wide problems (store, SSM or KMS unreachable) reject the load: the pooler keeps its
+// current snapshot.
+import type { ClusterTargets } from '../../../../shared/src/domain/cluster-targets.ts';
+import { sameEndpoint, type Endpoint } from '../../../../shared/src/domain/common.ts';
+import type { PoolerHeartbeatInput } from '../../../../shared/src/domain/heartbeat.ts';
+import type { Tenant } from '../../../../shared/src/domain/tenant.ts';
+import type { Adapters } from '../../../../shared/src/ports/adapters.ts';
+import type { Logger } from '../../log.ts';
+import type { PoolerConfig, TenantConfig } from '../schema.ts';
+import { PasswordCache } from './password-cache.ts';
+import { graceEndsAt, tenantToConfig } from './tenant-config.ts';
+import type { ConfigSource, SourceKind, SourceLoad } from './types.ts';
+
+export interface StoreSourceOptions {
+  kind: Exclude<SourceKind, 'file'>;
+  adapters: Pick<Adapters, 'tenants' | 'clusters' | 'heartbeats' | 'secrets' | 'config' | 'topology'>;
+  /** The listener/limits/log settings (re-read on every full load); tenants are replaced. */
+  base: () => PoolerConfig;
+  log: Logger;
+  /** Ask the Topology for the writer when a pool doubts its target and the published targets did not move. */
+  useTopology: boolean;
+  now?: () => Date;
+  /** Concurrent SecretBox decrypts during a load. */
+  decryptConcurrency?: number;
+  /** Releases the adapters. */
+  close?: () => Promise<void>;
+}
+
+interface Override {
+  writer: Endpoint;
+  /** The published epoch when we observed it: a newer published epoch ends the override. */
+  epoch: number;
+}
+
+/** Page size for listing tenants (the ports' maximum). */
+const PAGE = 1000;
+
+export class StoreSource implements ConfigSource {
+  readonly kind: Exclude<SourceKind, 'file'>;
+  readonly #o: StoreSourceOptions;
+  readonly #now: () => Date;
+  readonly #passwords: PasswordCache;
+  #base: PoolerConfig | undefined;
+  #tenants: Tenant[] = [];
+  #clusterOf = new Map<string, string>();
+  #passwordOf = new Map<string, string>();
+  readonly #targets = new Map<string, ClusterTargets>();
+  readonly #overrides = new Map<string, Override>();
+  /** Last routing built per tenant: the fallback when a tenant cannot be converted this time. */
+  #lastGood = new Map<string, TenantConfig>();
+  readonly #refreshing = new Map<string, Promise<SourceLoad | undefined>>();
+
+  constructor(opts: StoreSourceOptions) {
+    this.kind = opts.kind;
+    this.#o = opts;
+    this.#now = opts.now ?? (() => new Date());
+    this.#passwords = new PasswordCache(opts.adapters.secrets, opts.decryptConcurrency);
+  }
+
+  /** SecretBox calls made so far (a reload of unchanged tenants makes none). */
+  get decrypts(): number {
+    return this.#passwords.decrypts;
+  }
+
+  async load(): Promise<SourceLoad> {
+    const { adapters } = this.#o;
+    const version = await adapters.config.getConfigVersion();
+    const base = this.#o.base();
+    const tenants = await listAllTenants(adapters);
+    const clusterIds = [...new Set(tenants.flatMap((t) => (t.destination.clusterId === undefined ? [] : [t.destination.clusterId])))];
+    const published = await Promise.all(clusterIds.map((id) => adapters.config.getClusterTargets(id)));
+    const passwords = await this.#passwords.resolve(tenants);
+
+    // Everything read: commit to the new state.
+    this.#base = base;
+    clusterIds.forEach((id, i) => {
+      const p = published[i];
+      if (p !== undefined) this.#acceptTargets(id, p);
+    });
+    this.#tenants = tenants;
+    this.#clusterOf = new Map(tenants.flatMap((t) => (t.destination.clusterId === undefined ? [] : [[t.tenantId, t.destination.clusterId] as const])));
+    this.#passwordOf = new Map();
+    for (const t of tenants) {
+      const pw = passwords.get(t.tenantId);
+      if (typeof pw === 'string') this.#passwordOf.set(t.tenantId, pw);
+      else this.#o.log.error({ tenant: t.tenantId, err: pw?.message }, 'cannot decrypt the destination password; keeping the tenant’s previous routing if any');
+    }
+    return { ...this.#build(), version };
+  }
+
+  async publishedVersion(): Promise<number> {
+    return this.#o.adapters.config.getConfigVersion();
+  }
+
+  refreshTargets(tenantId: string): Promise<SourceLoad | undefined> {
+    const clusterId = this.#clusterOf.get(tenantId);
+    // A fixed-host destination has nowhere else to go.
+    if (clusterId === undefined || this.#base === undefined) return Promise.resolve(undefined);
+    // Every pool of the cluster notices at once: one look per cluster at a time.
+    let p = this.#refreshing.get(clusterId);
+    if (p === undefined) {
+      p = this.#refreshCluster(clusterId).finally(() => this.#refreshing.delete(clusterId));
+      this.#refreshing.set(clusterId, p);
+    }
+    return p;
+  }
+
+  async #refreshCluster(clusterId: string): Promise<SourceLoad | undefined> {
+    const { adapters, log } = this.#o;
+    const before = this.#writerOf(clusterId);
+    const published = await adapters.config.getClusterTargets(clusterId);
+    if (published !== undefined) this.#acceptTargets(clusterId, published);
+    let after = this.#writerOf(clusterId);
+    if (sameEndpoint(before, after) && this.#o.useTopology) {
+      const cluster = await adapters.clusters.get(clusterId);
+      if (cluster !== undefined) {
+        const held = this.#targets.get(clusterId);
+        const observed = await adapters.topology.describe({
+          ...cluster,
+          writer: after ?? cluster.writer,
+          readers: dedupe([...(held?.readers ?? []), ...cluster.readers, ...(after && !sameEndpoint(after, cluster.writer) ? [cluster.writer] : [])]),
+        });
+        if (observed.writer !== null && !sameEndpoint(observed.writer, after)) {
+          this.#overrides.set(clusterId, { writer: { ...observed.writer }, epoch: held?.epoch ?? -1 });
+          log.warn({ clusterId, writer: observed.writer, published: held?.writer }, 'the cluster’s writer moved and nothing was published yet: routing to the observed writer');
+          after = this.#writerOf(clusterId);
+        }
+      }
+    }
+    if (sameEndpoint(before, after)) return undefined;
+    log.info({ clusterId, from: before, to: after }, 'cluster target changed');
+    return { ...this.#build(), version: undefined };
+  }
+
+  async putHeartbeat(heartbeat: PoolerHeartbeatInput): Promise<void> {
+    await this.#o.adapters.heartbeats.put(heartbeat);
+  }
+
+  async close(): Promise<void> {
+    await this.#o.close?.();
+  }
+
+  /** Takes published targets unless they are older than the ones held; ends an outdated override. */
+  #acceptTargets(clusterId: string, t: ClusterTargets): void {
+    const held = this.#targets.get(clusterId);
+    if (held !== undefined && t.epoch < held.epoch) {
+      this.#o.log.warn({ clusterId, held: held.epoch, published: t.epoch }, 'ignoring published targets with an older epoch');
+      return;
+    }
+    this.#targets.set(clusterId, t);
+    const o = this.#overrides.get(clusterId);
+    if (o !== undefined && (t.epoch > o.epoch || sameEndpoint(t.writer, o.writer))) this.#overrides.delete(clusterId);
+  }
+
+  #writerOf(clusterId: string): Endpoint | undefined {
+    return this.#overrides.get(clusterId)?.writer ?? this.#targets.get(clusterId)?.writer;
+  }
+
+  #build(): Omit<SourceLoad, 'version'> {
+    const now = this.#now();
+    const tenants: TenantConfig[] = [];
+    const lastGood = new Map<string, TenantConfig>();
+    let staleAt: number | undefined;
+    const writerOf = (id: string): Endpoint | undefined => this.#writerOf(id);
+    for (const t of this.#tenants) {
+      let c: TenantConfig | undefined;
+      const password = this.#passwordOf.get(t.tenantId);
+      if (password !== undefined) {
+        try {
+          c = tenantToConfig(t, { password, writerOf, now });
+          const ends = graceEndsAt(t, now);
+          if (ends !== undefined) staleAt = Math.min(staleAt ?? ends, ends);
+        } catch (err) {
+          this.#o.log.error({ tenant: t.tenantId, err: (err as Error).message }, 'cannot route tenant; keeping its previous routing if any');
+        }
+      }
+      c ??= this.#lastGood.get(t.tenantId);
+      if (c === undefined) continue;
+      tenants.push(c);
+      lastGood.set(t.tenantId, c);
+    }
+    this.#lastGood = lastGood;
+    return { config: { ...this.#base!, tenants }, staleAt };
+  }
+}
+
+async function listAllTenants(adapters: Pick<Adapters, 'tenants'>): Promise<Tenant[]> {
+  const out: Tenant[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await adapters.tenants.list({ limit: PAGE, ...(cursor !== undefined ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return out;
+}
+
+function dedupe(endpoints: Endpoint[]): Endpoint[] {
+  const seen = new Set<string>();
+  return endpoints.filter((e) => {
+    const k = `${e.host}:${e.port}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
