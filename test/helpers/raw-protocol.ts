@@ -605,6 +605,8 @@ export interface Step {
    * wrapped step, by holding that one busy from another client meanwhile.
    */
   move?: boolean;
+  /** Runs before the step (e.g. a DDL change made directly on PostgreSQL). */
+  before?: () => Promise<void>;
 }
 
 export interface ScenarioResult {
@@ -634,6 +636,7 @@ export async function runScenario(clients: ProtocolClient[], scripts: Step[][], 
       out.push(`## ${step.label}`);
       let hold: { release: () => Promise<void> } | undefined;
       try {
+        await step.before?.();
         if (step.move && openHolder !== undefined && from !== undefined) hold = await occupyServer(from, openHolder);
         if (step.wrap === false) {
           lastPid[i] = undefined;
