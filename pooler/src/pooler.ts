@@ -11,6 +11,12 @@ import { acceptClient, type LoginHost } from './frontend/login.ts';
 import { createLogger, type Logger } from './log.ts';
 import * as msg from './net/messages.ts';
 import { StatementRegistry } from './prepared/registry.ts';
+import { AdminSession } from './admin/session.ts';
+import { adminCredentials, type Credentials } from './admin/users.ts';
+import { MetricsHttpServer } from './stats/http.ts';
+import { createMetrics, type PoolerMetrics } from './stats/metrics.ts';
+import { StatsPeriod } from './stats/averages.ts';
+import { TotalsBook, type TenantTotals } from './stats/totals.ts';
 
 export interface PoolerOptions {
   logger?: Logger;
@@ -98,6 +104,7 @@ export class Pooler implements LoginHost {
     if (pool === undefined) {
       pool = new Pool(route.id, route.target, route.pool, this.log, this.poolHooks);
       this.pools.set(route.id, pool);
+      this.poolCreated(pool);
     }
     return pool;
   }
@@ -120,6 +127,7 @@ export class Pooler implements LoginHost {
   }
 
   clientGone(client: ClientConnection, reason: DisconnectReason): void {
+    this.countDisconnect(client, reason);
     if (!this.clients.delete(client)) return;
     this.clientsByKey.delete(client.processId);
     const id = client.route?.id;
@@ -157,12 +165,14 @@ export class Pooler implements LoginHost {
     const config = configSchema.parse(input);
     const next = buildSnapshot(config, this.version + 1, this.baseDir);
     this.version++;
+    this.reloadCount++;
     this.config = config;
     this.current = next;
     for (const [id, pool] of this.pools) {
       const route = next.byId.get(id);
       if (route === undefined) {
         pool.close();
+        this.totals.poolGone(pool);
         this.pools.delete(id);
       } else {
         pool.retarget(route.target, route.pool);
@@ -215,6 +225,7 @@ export class Pooler implements LoginHost {
       pool.closeAllServers('shutdown');
     }
     this.pools.clear();
+    await this.closeAdminAndStats();
   }
 
   poolStats(): PoolStats[] {
@@ -224,10 +235,170 @@ export class Pooler implements LoginHost {
   clientList(): readonly ClientConnection[] {
     return [...this.clients];
   }
+
+  // ---- admin console, metrics, health (admin/, stats/) --------------------------------------
+
+  /** Client disconnects by reason since start (metrics). */
+  private readonly disconnects = new Map<string, number>();
+  /** Login-phase ClientConnections whose socket became an admin session: not tenant clients. */
+  private readonly handedToAdmin = new WeakSet<ClientConnection>();
+  private readonly adminSessions = new Set<AdminSession>();
+  private readonly totals = new TotalsBook();
+  private readonly statsPeriod = new StatsPeriod(() => this.tenantTotals());
+  /** Admin PAUSE without a database: pools created while it lasts start paused too. */
+  private pausedAll = false;
+  private metrics: PoolerMetrics | undefined;
+  private metricsHttp: MetricsHttpServer | undefined;
+  private closedResolve: (() => void) | undefined;
+  private readonly closedPromise = new Promise<void>((resolve) => (this.closedResolve = resolve));
+  /** Configuration reloads applied (metrics). */
+  reloadCount = 0;
+
+  /** Resolves when close() has finished (SIGTERM, or the admin console's SHUTDOWN). */
+  whenClosed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  /** The metrics endpoint's port, once started (0 when not configured). */
+  get metricsPort(): number {
+    return this.metricsHttp?.port ?? 0;
+  }
+
+  /** Listening for clients and not draining: what /readyz reports. */
+  get ready(): boolean {
+    return this.server.listening && !this.draining;
+  }
+
+  /** Starts /metrics, /healthz, /readyz when the config has a `metrics` block (startPooler calls it). */
+  async startMetrics(): Promise<void> {
+    this.statsPeriod.start();
+    const cfg = this.config.metrics;
+    if (cfg === undefined || this.metricsHttp !== undefined) return;
+    this.metrics ??= createMetrics(this);
+    this.metricsHttp = await MetricsHttpServer.start({ host: cfg.host, port: cfg.port, registry: this.metrics.registry, ready: () => this.ready, log: this.log });
+  }
+
+  /** The Prometheus registry (created on first use), e.g. for tests or an embedding process. */
+  metricsRegistry(): PoolerMetrics['registry'] {
+    this.metrics ??= createMetrics(this);
+    return this.metrics.registry;
+  }
+
+  private poolCreated(pool: Pool): void {
+    pool.waitObserver = (tenantId, seconds) => this.metrics?.observeCheckoutWait(tenantId, seconds);
+    if (this.pausedAll) void pool.pause();
+  }
+
+  private countDisconnect(client: ClientConnection, reason: DisconnectReason): void {
+    if (this.handedToAdmin.has(client)) return;
+    this.disconnects.set(reason, (this.disconnects.get(reason) ?? 0) + 1);
+    if (this.clients.has(client)) this.totals.clientGone(client);
+  }
+
+  private async closeAdminAndStats(): Promise<void> {
+    for (const s of [...this.adminSessions]) s.terminate(new PoolerError('SHUTTING_DOWN', 'the pooler is shutting down'));
+    this.statsPeriod.stop();
+    const http = this.metricsHttp;
+    this.metricsHttp = undefined;
+    await http?.close();
+    this.closedResolve?.();
+  }
+
+  // LoginHost: the admin console.
+
+  adminCredentials(user: string): Credentials | undefined {
+    return adminCredentials(this.config.admin, user);
+  }
+
+  startAdminSession(client: ClientConnection, params: Record<string, string>, rest: Buffer): void {
+    this.handedToAdmin.add(client);
+    const session = new AdminSession(client.socket, this, params);
+    this.adminSessions.add(session);
+    session.start(rest);
+  }
+
+  adminSessionGone(session: AdminSession): void {
+    this.adminSessions.delete(session);
+  }
+
+  // AdminHost / MetricsSource.
+
+  pool(tenantId: string): Pool | undefined {
+    return this.pools.get(tenantId);
+  }
+
+  adminSessionList(): readonly AdminSession[] {
+    return [...this.adminSessions];
+  }
+
+  tenantIds(): Iterable<string> {
+    return this.current.byId.keys();
+  }
+
+  clientsPerTenant(): ReadonlyMap<string, number> {
+    return this.clientCounts;
+  }
+
+  tenantTotals(): Map<string, TenantTotals> {
+    return this.totals.collect(this.clients, this.pools.values());
+  }
+
+  statsAverages(): ReadonlyMap<string, TenantTotals> {
+    return this.statsPeriod.averages();
+  }
+
+  disconnectCounts(): ReadonlyMap<string, number> {
+    return this.disconnects;
+  }
+
+  isPaused(tenantId: string): boolean {
+    return this.pools.get(tenantId)?.paused ?? this.pausedAll;
+  }
+
+  /** Admin PAUSE: the given tenants, or every tenant (and those a reload adds) when omitted. */
+  async pause(tenantIds?: readonly string[]): Promise<void> {
+    if (tenantIds === undefined) this.pausedAll = true;
+    const ids = tenantIds ?? [...this.current.byId.keys()];
+    const waits: Promise<void>[] = [];
+    for (const id of ids) {
+      const route = this.current.byId.get(id);
+      if (route !== undefined) waits.push(this.poolFor(route).pause());
+    }
+    await Promise.all(waits);
+  }
+
+  /** Admin RESUME: the given tenants, or every paused tenant when omitted. */
+  resume(tenantIds?: readonly string[]): void {
+    if (tenantIds === undefined) this.pausedAll = false;
+    for (const id of tenantIds ?? [...this.pools.keys()]) this.pools.get(id)?.resume();
+  }
+
+  /** Admin KILL: every client and server connection of the tenant ends now; the tenant stays paused. */
+  kill(tenantId: string): void {
+    const route = this.current.byId.get(tenantId);
+    if (route === undefined) return;
+    const pool = this.poolFor(route);
+    void pool.pause();
+    const err = new PoolerError('SHUTTING_DOWN', 'terminating connection due to administrator command', { detail: `admin KILL of tenant "${tenantId}"` });
+    for (const c of [...this.clients]) if (c.route?.id === tenantId) c.fail(err, 'shutdown');
+    pool.closeAllServers('shutdown');
+    this.log.warn({ tenant: tenantId }, 'admin KILL: tenant clients and server connections closed; paused until RESUME');
+  }
+
+  /** Admin RECONNECT: server connections close as they are released (idle ones now). */
+  reconnect(tenantIds?: readonly string[]): void {
+    for (const id of tenantIds ?? [...this.pools.keys()]) this.pools.get(id)?.retireAll();
+  }
 }
 
 export async function startPooler(input: PoolerConfigInput, opts: PoolerOptions = {}): Promise<Pooler> {
   const pooler = new Pooler(configSchema.parse(input), opts);
   await pooler.listen();
+  try {
+    await pooler.startMetrics();
+  } catch (err) {
+    await pooler.close(0);
+    throw err;
+  }
   return pooler;
 }

@@ -2,6 +2,8 @@
 // control plane, AWS) produces this same shape; `snapshot.ts` turns it into the immutable routing
 // snapshot the proxy reads. Durations are in seconds (as in PgBouncer), sizes in bytes.
 import { z } from 'zod';
+import { adminSchema } from './admin-schema.ts';
+import { metricsSchema } from './metrics-schema.ts';
 
 const seconds = z.number().nonnegative();
 
@@ -81,6 +83,10 @@ export const configSchema = z
       .strict()
       .default({ max_message_size: 256 * 1024 * 1024, shutdown_timeout: 30 }),
     prepared_statements: z.object({ cache_size: z.number().int().min(1).default(500) }).strict().default({ cache_size: 500 }),
+    /** Admin console users (config/admin-schema.ts, docs/admin.md). */
+    admin: adminSchema.default({ users: [] }),
+    /** Metrics/health HTTP endpoint (config/metrics-schema.ts, docs/metrics.md); absent = off. */
+    metrics: metricsSchema.optional(),
     tenants: z.array(tenantSchema).default([]),
   })
   .strict();

@@ -16,6 +16,7 @@ import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parsePasswordMessage, parseSaslInitialResponse, parseSaslResponse } from '../net/parse.ts';
 import { StartupFramer } from '../net/startup.ts';
+import { isAdminDatabase, type Credentials } from '../admin/users.ts';
 import { ClientConnection, type ClientHost } from './client.ts';
 
 const LOGIN_TIMEOUT_MS = 30_000;
@@ -28,6 +29,10 @@ export interface LoginHost extends ClientHost {
   admitClient(client: ClientConnection, route: TenantRoute): void;
   cancel(processId: number, secretKey: number): void;
   clientGone(client: ClientConnection, reason: DisconnectReason): void;
+  /** Admin console (databases `switchyard` / `pgbouncer`, admin/users.ts): the admin user's verifiers, undefined if unknown. */
+  adminCredentials?(user: string): Credentials | undefined;
+  /** Takes over an authenticated admin console connection, right after AuthenticationOk (admin/session.ts). */
+  startAdminSession?(client: ClientConnection, params: Record<string, string>, rest: Buffer): void;
 }
 
 /** Parameters we report from the client's own start-up packet rather than from the server. */
@@ -112,11 +117,24 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
     const user = params.user ?? '';
     const database = params.database || user;
     if (host.draining) throw new PoolerError('SHUTTING_DOWN', 'the pooler is shutting down');
-    const route = host.snapshot().byLogin.get(loginKey(database, user));
+    // The admin console's database names are reserved: those logins match the admin users only,
+    // never a tenant, so a tenant's password cannot open the console.
+    const admin = isAdminDatabase(database) && host.startAdminSession !== undefined;
+    const route = admin ? undefined : host.snapshot().byLogin.get(loginKey(database, user));
+    /** The verifiers this login must match: the tenant's or the admin user's; undefined = unknown login. */
+    const creds: Credentials | undefined = admin ? host.adminCredentials?.(user) : route;
     const authFailed = (): PoolerError => new PoolerError('AUTH_FAILED', `password authentication failed for user "${user}"`);
     log.debug({ database, user, tenant: route?.id }, 'client start-up');
 
     const finish = (): void => {
+      if (admin && creds !== undefined) {
+        done = true;
+        clearTimeout(timer);
+        socket.removeListener('data', onData);
+        socket.write(msg.authenticationOk());
+        host.startAdminSession!(client, params, framer!.takeRest());
+        return;
+      }
       if (!route) throw authFailed();
       if (route.status !== 'active') throw new PoolerError('TENANT_SUSPENDED', `tenant "${route.id}" is suspended`);
       host.admitClient(client, route);
@@ -144,10 +162,10 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
     };
 
     // SCRAM when the tenant has a SCRAM verifier (or is unknown: mock exchange); md5 otherwise.
-    if (route === undefined || route.scram.length > 0) {
+    if (creds === undefined || creds.scram.length > 0) {
       // During a password rotation the new verifier reuses the old salt, so one exchange can accept both.
-      const first = route?.scram[0];
-      const verifiers = first ? route!.scram.filter((v) => v.iterations === first.iterations && v.salt.equals(first.salt)) : undefined;
+      const first = creds?.scram[0];
+      const verifiers = first ? creds!.scram.filter((v) => v.iterations === first.iterations && v.salt.equals(first.salt)) : undefined;
       const scram = new ScramServerSession(verifiers, { user });
       let step = 0;
       socket.write(msg.authenticationSasl(['SCRAM-SHA-256']));
@@ -163,7 +181,7 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
         } else if (step === 1) {
           step = 2;
           const result = scram.clientFinal(parseSaslResponse(body));
-          if (!result.ok || route === undefined) throw authFailed();
+          if (!result.ok || creds === undefined) throw authFailed();
           socket.write(msg.authenticationSaslFinal(result.serverFinal));
           finish();
         } else {
@@ -178,7 +196,7 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
       const raw = parsePasswordMessage(body);
       // The password message is a NUL-terminated string.
       const response = raw.toString('utf8').replace(/\0$/, '');
-      if (!route.md5.some((h) => verifyMd5Response(h, salt, response))) throw authFailed();
+      if (!creds.md5.some((h) => verifyMd5Response(h, salt, response))) throw authFailed();
       finish();
     };
   }

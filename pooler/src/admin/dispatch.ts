@@ -1,0 +1,84 @@
+// Parses one admin console command (the text of a simple Query message) and runs it. Grammar, as
+// PgBouncer's console: case-insensitive keywords, one command per query, an optional trailing
+// semicolon, and an optional database argument (a tenant id or client-facing database name,
+// optionally double-quoted).
+import type { AdminHost } from './host.ts';
+import { kill } from './kill.ts';
+import { pause, resume } from './pause.ts';
+import { reconnect } from './reconnect.ts';
+import { reload } from './reload.ts';
+import { AdminError, type AdminReply } from './result.ts';
+import { showClients } from './show-clients.ts';
+import { showConfig } from './show-config.ts';
+import { showDatabases } from './show-databases.ts';
+import { showHelp } from './show-help.ts';
+import { showLists } from './show-lists.ts';
+import { showPools } from './show-pools.ts';
+import { showServers } from './show-servers.ts';
+import { showStats, showStatsAverages, showStatsTotals } from './show-stats.ts';
+import { showVersion } from './show-version.ts';
+import { shutdown } from './shutdown.ts';
+
+/** What running a command yields: a reply, or nothing for an empty query; `after` runs once the reply is sent. */
+export interface Outcome {
+  reply: AdminReply | null;
+  after?: () => void;
+}
+
+const SHOW: Record<string, (host: AdminHost) => AdminReply> = {
+  POOLS: showPools,
+  STATS: showStats,
+  STATS_TOTALS: showStatsTotals,
+  STATS_AVERAGES: showStatsAverages,
+  CLIENTS: showClients,
+  SERVERS: showServers,
+  DATABASES: showDatabases,
+  CONFIG: showConfig,
+  VERSION: showVersion,
+  LISTS: showLists,
+  HELP: showHelp,
+};
+
+const HINT = 'SHOW HELP lists the admin commands';
+
+/** A database argument: a bare word, or a double-quoted identifier ("" inside is one quote). */
+function dbName(word: string): string {
+  return /^".*"$/.test(word) ? word.slice(1, -1).replaceAll('""', '"') : word;
+}
+
+function unknown(text: string): AdminError {
+  return new AdminError('UNKNOWN_COMMAND', `unknown admin command: ${text.length > 80 ? `${text.slice(0, 80)}...` : text}`, HINT);
+}
+
+export async function runAdminCommand(host: AdminHost, query: string): Promise<Outcome> {
+  const text = query.trim().replace(/[\s;]+$/, '');
+  if (text === '') return { reply: null };
+  if (text.includes(';')) throw new AdminError('UNKNOWN_COMMAND', 'the admin console runs one command per query', HINT);
+  const words = text.split(/\s+/);
+  const verb = words[0]!.toUpperCase();
+  const arg = words[1];
+  if (words.length > 2) throw unknown(text);
+  switch (verb) {
+    case 'SHOW': {
+      const show = arg === undefined ? undefined : SHOW[arg.toUpperCase()];
+      if (show === undefined) throw unknown(text);
+      return { reply: show(host) };
+    }
+    case 'PAUSE':
+      return { reply: await pause(host, arg === undefined ? undefined : dbName(arg)) };
+    case 'RESUME':
+      return { reply: resume(host, arg === undefined ? undefined : dbName(arg)) };
+    case 'RECONNECT':
+      return { reply: reconnect(host, arg === undefined ? undefined : dbName(arg)) };
+    case 'KILL':
+      return { reply: kill(host, arg === undefined ? undefined : dbName(arg)) };
+    case 'RELOAD':
+      if (arg !== undefined) throw unknown(text);
+      return { reply: await reload(host) };
+    case 'SHUTDOWN':
+      if (arg !== undefined) throw unknown(text);
+      return shutdown(host);
+    default:
+      throw unknown(text);
+  }
+}

@@ -1,0 +1,47 @@
+// What the admin commands need from the pooler. The Pooler implements it; keeping it an interface
+// keeps the commands readable on their own and the Pooler class free of SHOW formatting.
+import type { Socket } from 'node:net';
+import type { Pool } from '../backend/pool.ts';
+import type { PoolerConfig } from '../config/schema.ts';
+import type { Snapshot } from '../config/snapshot.ts';
+import type { ClientConnection } from '../frontend/client.ts';
+import type { TenantTotals } from '../stats/totals.ts';
+
+/** One logged-in admin console session, as SHOW CLIENTS lists it. */
+export interface AdminSessionView {
+  readonly id: number;
+  readonly user: string;
+  /** The admin database it asked for: `switchyard` or `pgbouncer`. */
+  readonly database: string;
+  readonly socket: Socket;
+  readonly connectedAt: number;
+  readonly lastRequestAt: number;
+  readonly applicationName: string;
+}
+
+export interface AdminHost {
+  readonly config: PoolerConfig;
+  /** The PostgreSQL listener's port. */
+  readonly port: number;
+  readonly configVersion: number;
+  readonly draining: boolean;
+  snapshot(): Snapshot;
+  /** The tenant's pool, if one was created (pools appear on first login). */
+  pool(tenantId: string): Pool | undefined;
+  clientList(): readonly ClientConnection[];
+  adminSessionList(): readonly AdminSessionView[];
+  tenantTotals(): Map<string, TenantTotals>;
+  /** Per-second rates over the last stats period. */
+  statsAverages(): ReadonlyMap<string, TenantTotals>;
+  isPaused(tenantId: string): boolean;
+  /** Blocks new checkouts and resolves once the tenants' server connections are all closed. */
+  pause(tenantIds?: readonly string[]): Promise<void>;
+  resume(tenantIds?: readonly string[]): void;
+  /** Disconnects the tenant's clients and server connections and leaves it paused. */
+  kill(tenantId: string): void;
+  /** Closes the tenants' server connections as they are released. */
+  reconnect(tenantIds?: readonly string[]): void;
+  /** Re-reads the configuration from its source (SIGHUP's path); absent = RELOAD is unavailable. */
+  requestReload?(): Promise<void>;
+  close(): Promise<void>;
+}

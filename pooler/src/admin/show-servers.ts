@@ -1,0 +1,42 @@
+// SHOW SERVERS: every server connection of every tenant pool. state: `active` (linked to a
+// client), `idle` (in the pool), `tested` (being reset after its client left: ROLLBACK / DISCARD
+// ALL, backend/reset.ts). close_needed is 1 for connections retired by RECONNECT, PAUSE or a
+// target change (closed when released). remote_pid is the PostgreSQL backend's process id.
+import type { AdminHost } from './host.ts';
+import { addressCells, clientPtr, CONNECTION_COLUMNS, serverPtr, tlsOf } from './connection-columns.ts';
+import { pgbouncerTime, rows, type AdminReply, type Cell } from './result.ts';
+import { serverHolders } from './tenant-view.ts';
+
+export function showServers(host: AdminHost): AdminReply {
+  const holders = serverHolders(host);
+  const out: Cell[][] = [];
+  for (const route of host.snapshot().byId.values()) {
+    const pool = host.pool(route.id);
+    if (pool === undefined) continue;
+    for (const { server, idle } of pool.listServers()) {
+      const holder = holders.get(server);
+      const [, , localAddr, localPort] = addressCells(server.socket);
+      out.push([
+        'S',
+        pool.target.user,
+        route.id,
+        idle ? 'idle' : holder !== undefined ? 'active' : 'tested',
+        server.host,
+        server.port,
+        localAddr,
+        localPort,
+        pgbouncerTime(server.createdAt),
+        pgbouncerTime(server.idleSince),
+        0,
+        0,
+        server.retired ? 1 : 0,
+        serverPtr(server.id),
+        holder === undefined ? '' : clientPtr(holder.id),
+        server.processId,
+        tlsOf(server.socket),
+        '',
+      ]);
+    }
+  }
+  return rows(CONNECTION_COLUMNS, out);
+}

@@ -1,0 +1,202 @@
+// Prometheus metrics of one pooler (docs/metrics.md). A private registry (never prom-client's
+// global one, so several poolers in one process — the tests — do not collide). Gauges and
+// counters are computed in collect() callbacks at scrape time from the pools, the clients'
+// own counters and the disconnect tally, so the proxy's hot path does no metrics work at all;
+// the one observation made outside a scrape is the checkout-wait histogram, on the slow path
+// where a queued client finally gets a server connection (backend/pool.ts).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PoolStats } from '../backend/pool.ts';
+import type { TenantTotals } from './totals.ts';
+
+/** What the metrics read from the pooler (implemented by Pooler). */
+export interface MetricsSource {
+  readonly configVersion: number;
+  readonly draining: boolean;
+  readonly reloadCount: number;
+  /** Tenant ids of the current routing snapshot. */
+  tenantIds(): Iterable<string>;
+  poolStats(): PoolStats[];
+  /** Logged-in clients per tenant id. */
+  clientsPerTenant(): ReadonlyMap<string, number>;
+  tenantTotals(): Map<string, TenantTotals>;
+  /** Client disconnects by reason since start. */
+  disconnectCounts(): ReadonlyMap<string, number>;
+  isPaused(tenantId: string): boolean;
+}
+
+/** Seconds; from sub-millisecond (a server released just in time) to the default checkout_timeout. */
+const WAIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface PoolerMetrics {
+  readonly registry: Registry;
+  /** Records how long a queued client waited for a server connection. */
+  observeCheckoutWait(tenantId: string, seconds: number): void;
+}
+
+export function createMetrics(src: MetricsSource): PoolerMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  /** Per tenant: pool stats (if the pool exists) for every tenant of the snapshot. */
+  const poolsByTenant = (): Map<string, PoolStats | undefined> => {
+    const m = new Map<string, PoolStats | undefined>();
+    for (const id of src.tenantIds()) m.set(id, undefined);
+    for (const s of src.poolStats()) m.set(s.tenantId, s);
+    return m;
+  };
+
+  new Gauge({
+    name: 'switchyard_pool_clients',
+    help: 'Logged-in client connections per tenant: active (not queued) or waiting for a server connection',
+    labelNames: ['tenant', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const counts = src.clientsPerTenant();
+      for (const [tenant, s] of poolsByTenant()) {
+        const waiting = s?.clientsWaiting ?? 0;
+        this.set({ tenant, state: 'active' }, Math.max(0, (counts.get(tenant) ?? 0) - waiting));
+        this.set({ tenant, state: 'waiting' }, waiting);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_pool_servers',
+    help: 'Server connections per tenant: active (linked to a client or being reset), idle, or connecting',
+    labelNames: ['tenant', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [tenant, s] of poolsByTenant()) {
+        this.set({ tenant, state: 'active' }, s?.serversActive ?? 0);
+        this.set({ tenant, state: 'idle' }, s?.serversIdle ?? 0);
+        this.set({ tenant, state: 'connecting' }, s?.serversConnecting ?? 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_pool_size',
+    help: 'Configured maximum server connections per tenant (pool.size)',
+    labelNames: ['tenant'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [tenant, s] of poolsByTenant()) if (s !== undefined) this.set({ tenant }, s.size);
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_pool_paused',
+    help: '1 while the tenant is paused (admin PAUSE or KILL), else 0',
+    labelNames: ['tenant'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const tenant of poolsByTenant().keys()) this.set({ tenant }, src.isPaused(tenant) ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_pool_max_wait_seconds',
+    help: 'How long the oldest queued client of the tenant has been waiting (0 when none waits)',
+    labelNames: ['tenant'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [tenant, s] of poolsByTenant()) this.set({ tenant }, (s?.maxWaitMs ?? 0) / 1000);
+    },
+  });
+
+  const wait = new Histogram({
+    name: 'switchyard_pool_checkout_wait_seconds',
+    help: 'Time a client queued for a server connection, from enqueue to getting one (immediate checkouts are not observed)',
+    labelNames: ['tenant'] as const,
+    buckets: WAIT_BUCKETS,
+    registers,
+  });
+
+  /** A counter whose value per tenant is read from pool stats at scrape time. */
+  const poolCounter = (name: string, help: string, read: (s: PoolStats) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['tenant'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of src.poolStats()) this.inc({ tenant: s.tenantId }, read(s));
+      },
+    });
+  };
+  poolCounter('switchyard_pool_checkouts_total', 'Server connections handed to clients (immediately or after queueing)', (s) => s.totalCheckouts);
+  poolCounter('switchyard_pool_checkout_timeouts_total', 'Clients that gave up waiting for a server connection (checkout_timeout)', (s) => s.totalCheckoutTimeouts);
+  poolCounter('switchyard_server_connects_total', 'Server connections opened (attempts)', (s) => s.totalServerConnects);
+  poolCounter('switchyard_server_connect_errors_total', 'Server connection attempts that failed', (s) => s.totalServerConnectErrors);
+
+  /** A counter whose value per tenant is read from the traffic totals at scrape time. */
+  const totalsCounter = (name: string, help: string, read: (t: TenantTotals) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['tenant'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [tenant, t] of src.tenantTotals()) this.inc({ tenant }, read(t));
+      },
+    });
+  };
+  totalsCounter('switchyard_transactions_total', 'Transactions completed through the pooler (ReadyForQuery idle, nothing outstanding)', (t) => t.transactions);
+  totalsCounter('switchyard_queries_total', 'Queries completed through the pooler (a lower bound: see docs/metrics.md)', (t) => t.queries);
+  totalsCounter('switchyard_client_received_bytes_total', 'Bytes received from clients', (t) => t.bytesIn);
+  totalsCounter('switchyard_client_sent_bytes_total', 'Bytes sent to clients', (t) => t.bytesOut);
+
+  new Counter({
+    name: 'switchyard_client_disconnects_total',
+    help: 'Client connections ended, by reason (client_close is a normal end; the others are errors)',
+    labelNames: ['reason'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, n] of src.disconnectCounts()) this.inc({ reason }, n);
+    },
+  });
+
+  new Counter({
+    name: 'switchyard_reloads_total',
+    help: 'Configuration reloads applied',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(src.reloadCount);
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_config_version',
+    help: 'Version of the routing snapshot in use',
+    registers,
+    collect() {
+      this.set(src.configVersion);
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_draining',
+    help: '1 while the pooler drains for shutdown (then /readyz answers 503), else 0',
+    registers,
+    collect() {
+      this.set(src.draining ? 1 : 0);
+    },
+  });
+
+  return {
+    registry,
+    observeCheckoutWait(tenantId, seconds) {
+      wait.observe({ tenant: tenantId }, seconds);
+    },
+  };
+}
