@@ -1,4 +1,4 @@
-// PAUSE / RESUME through the admin console, as PgBouncer's: PAUSE waits for the transaction in
+// PAUSE / RESUME through the admin adm, as PgBouncer's: PAUSE waits for the transaction in
 // flight to finish, then closes the tenant's server connections (PostgreSQL sees no backend of
 // the destination role: the database could be restarted), while its clients stay connected; a
 // transaction started during the pause queues (SHOW POOLS cl_waiting) and runs after RESUME.
@@ -50,15 +50,15 @@ async function backendsOf(t: TestTenant): Promise<number> {
   return r.rows[0]!.n;
 }
 
-async function poolRow(console: PgClient, tenantId: string): Promise<Record<string, unknown> | undefined> {
-  return (await console.query<Record<string, unknown>>('SHOW POOLS')).rows.find((r) => r.database === tenantId);
+async function poolRow(adm: PgClient, tenantId: string): Promise<Record<string, unknown> | undefined> {
+  return (await adm.query<Record<string, unknown>>('SHOW POOLS')).rows.find((r) => r.database === tenantId);
 }
 
 it('waits for the open transaction, closes the server connections, queues new transactions until RESUME', async () => {
   const inTx = await connect(poolerConn(pooler!, paused));
   const later = await connect(poolerConn(pooler!, paused));
   const bystander = await connect(poolerConn(pooler!, other));
-  const console = await connectAdmin(pooler!, admin);
+  const adm = await connectAdmin(pooler!, admin);
   const watcher = await connectAdmin(pooler!, admin);
 
   await inTx.query('BEGIN');
@@ -66,7 +66,7 @@ it('waits for the open transaction, closes the server connections, queues new tr
   expect(await backendsOf(paused)).toBe(1);
 
   let pauseDone = false;
-  const pausing = console.query('PAUSE pause-me').then((r) => {
+  const pausing = adm.query('PAUSE pause-me').then((r) => {
     pauseDone = true;
     return r;
   });
@@ -98,7 +98,7 @@ it('waits for the open transaction, closes the server connections, queues new tr
   expect(await backendsOf(paused)).toBe(0);
 
   // RESUME: the queued transaction runs; both clients kept their connections throughout.
-  expect((await console.query('RESUME pause-me')).command).toBe('RESUME');
+  expect((await adm.query('RESUME pause-me')).command).toBe('RESUME');
   expect((await within(queued, HANG_MS, 'the queued query after RESUME')).rows).toEqual([{ v: 42 }]);
   expect((await inTx.query<{ v: number }>('SELECT 1 AS v')).rows).toEqual([{ v: 1 }]);
   expect(backgroundErrorsOf(inTx)).toEqual([]);
@@ -107,15 +107,15 @@ it('waits for the open transaction, closes the server connections, queues new tr
 });
 
 it('PAUSE without a database pauses every tenant; RESUME without one resumes them', async () => {
-  const console = await connectAdmin(pooler!, admin);
-  await console.query('PAUSE');
-  const dbs = (await console.query<{ name: string; paused: number }>('SHOW DATABASES')).rows;
+  const adm = await connectAdmin(pooler!, admin);
+  await adm.query('PAUSE');
+  const dbs = (await adm.query<{ name: string; paused: number }>('SHOW DATABASES')).rows;
   expect(dbs.map((d) => [d.name, d.paused]).sort()).toEqual([
     ['pause-me', 1],
     ['pause-other', 1],
   ]);
-  await console.query('RESUME');
-  const after = (await console.query<{ name: string; paused: number }>('SHOW DATABASES')).rows;
+  await adm.query('RESUME');
+  const after = (await adm.query<{ name: string; paused: number }>('SHOW DATABASES')).rows;
   expect(after.every((d) => d.paused === 0)).toBe(true);
   const c = await connect(poolerConn(pooler!, other));
   expect((await c.query<{ v: number }>('SELECT 3 AS v')).rows).toEqual([{ v: 3 }]);
