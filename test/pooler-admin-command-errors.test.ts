@@ -1,4 +1,4 @@
-// Anything the admin adm does not understand gets a clear ERROR and the session goes on: a
+// Anything the admin console does not understand gets a clear ERROR and the session goes on: a
 // non-admin command such as SELECT (42601, naming the command, hinting SHOW HELP), two commands
 // in one query, the extended query protocol (0A000), an unknown database (3D000), RESUME of a
 // tenant that is not paused (55000). An empty query gets EmptyQueryResponse.
@@ -77,7 +77,7 @@ it('answers the extended query protocol with 0A000 and keeps the session', async
   // node-postgres sends a query with parameters as Parse/Bind/Describe/Execute/Sync.
   const err = await errorOf('SHOW POOLS', [1]);
   expect(err.code).toBe('0A000');
-  expect(err.message).toBe('the admin adm supports only the simple query protocol');
+  expect(err.message).toBe('the admin console supports only the simple query protocol');
   await stillWorks();
 });
 

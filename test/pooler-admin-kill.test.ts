@@ -1,4 +1,4 @@
-// KILL db through the admin adm: every client of the tenant is disconnected at once with
+// KILL db through the admin console: every client of the tenant is disconnected at once with
 // FATAL 57P01 — also one inside a transaction, whose work PostgreSQL rolls back — and its server
 // connections are closed (no backend of the destination role is left); another tenant is not
 // touched. As in PgBouncer, the tenant stays paused: a new client can log in, but its query

@@ -1,4 +1,4 @@
-// PAUSE / RESUME through the admin adm, as PgBouncer's: PAUSE waits for the transaction in
+// PAUSE / RESUME through the admin console, as PgBouncer's: PAUSE waits for the transaction in
 // flight to finish, then closes the tenant's server connections (PostgreSQL sees no backend of
 // the destination role: the database could be restarted), while its clients stay connected; a
 // transaction started during the pause queues (SHOW POOLS cl_waiting) and runs after RESUME.

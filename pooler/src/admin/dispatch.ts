@@ -41,11 +41,6 @@ const SHOW: Record<string, (host: AdminHost) => AdminReply> = {
 
 const HINT = 'SHOW HELP lists the admin commands';
 
-/** A database argument: a bare word, or a double-quoted identifier ("" inside is one quote). */
-function dbName(word: string): string {
-  return /^".*"$/.test(word) ? word.slice(1, -1).replaceAll('""', '"') : word;
-}
-
 function unknown(text: string): AdminError {
   return new AdminError('UNKNOWN_COMMAND', `unknown admin command: ${text.length > 80 ? `${text.slice(0, 80)}...` : text}`, HINT);
 }
@@ -54,29 +49,34 @@ export async function runAdminCommand(host: AdminHost, query: string): Promise<O
   const text = query.trim().replace(/[\s;]+$/, '');
   if (text === '') return { reply: null };
   if (text.includes(';')) throw new AdminError('UNKNOWN_COMMAND', 'the admin console runs one command per query', HINT);
-  const words = text.split(/\s+/);
-  const verb = words[0]!.toUpperCase();
-  const arg = words[1];
-  if (words.length > 2) throw unknown(text);
+  const [, verbWord = '', rest = ''] = /^(\S+)\s*(.*)$/s.exec(text) ?? [];
+  const verb = verbWord.toUpperCase();
+  /** The optional database argument: a bare word, or a double-quoted identifier ("" inside is one quote). */
+  const db = (): string | undefined => {
+    if (rest === '') return undefined;
+    if (/^"(?:[^"]|"")+"$/.test(rest)) return rest.slice(1, -1).replaceAll('""', '"');
+    if (/^\S+$/.test(rest)) return rest;
+    throw unknown(text);
+  };
   switch (verb) {
     case 'SHOW': {
-      const show = arg === undefined ? undefined : SHOW[arg.toUpperCase()];
+      const show = /^\S+$/.test(rest) ? SHOW[rest.toUpperCase()] : undefined;
       if (show === undefined) throw unknown(text);
       return { reply: show(host) };
     }
     case 'PAUSE':
-      return { reply: await pause(host, arg === undefined ? undefined : dbName(arg)) };
+      return { reply: await pause(host, db()) };
     case 'RESUME':
-      return { reply: resume(host, arg === undefined ? undefined : dbName(arg)) };
+      return { reply: resume(host, db()) };
     case 'RECONNECT':
-      return { reply: reconnect(host, arg === undefined ? undefined : dbName(arg)) };
+      return { reply: reconnect(host, db()) };
     case 'KILL':
-      return { reply: kill(host, arg === undefined ? undefined : dbName(arg)) };
+      return { reply: kill(host, db()) };
     case 'RELOAD':
-      if (arg !== undefined) throw unknown(text);
+      if (rest !== '') throw unknown(text);
       return { reply: await reload(host) };
     case 'SHUTDOWN':
-      if (arg !== undefined) throw unknown(text);
+      if (rest !== '') throw unknown(text);
       return shutdown(host);
     default:
       throw unknown(text);
