@@ -83,13 +83,18 @@ SWITCHYARD_POOLER_ARGS=--source aws --config ${CONFIG_DIR}/pooler.yaml
 EOF
 chmod 0644 "${CONFIG_DIR}/pooler.env"
 
-# Listen settings; tenants and targets come from AWS (--source aws).
+# Listener, drain time and the health/metrics endpoint (the NLB health-checks /readyz on it, so
+# it listens on all interfaces; the security group admits only the NLB). Tenants and targets come
+# from AWS (--source aws), so this file lists none.
 cat > "${CONFIG_DIR}/pooler.yaml" <<EOF
 listen:
   host: 0.0.0.0
   port: $LISTEN_PORT
 limits:
   shutdown_timeout: $SHUTDOWN_TIMEOUT
+metrics:
+  host: 0.0.0.0
+  port: $HEALTH_PORT
 EOF
 chmod 0644 "${CONFIG_DIR}/pooler.yaml"
 

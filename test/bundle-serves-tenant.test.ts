@@ -21,7 +21,11 @@ let server: PostgresServer | undefined;
 let pooler: ChildProcess | undefined;
 let output = '';
 let port = 0;
+let healthPort = 0;
 let configFile = '';
+
+/** Listener and the health endpoint the NLB checks (user data writes the same sections). */
+const base = () => ({ listen: { host: '127.0.0.1', port }, metrics: { host: '127.0.0.1', port: healthPort } });
 
 function tenant(id: string, destination: { user: string; password: string }, clientPassword: string) {
   return {
@@ -84,9 +88,10 @@ beforeAll(async () => {
   server = await startPostgres();
   const acme = await destination('acme_owner');
   port = await freePort();
+  healthPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-etc-'));
   configFile = join(dir, 'pooler.yaml');
-  writeFileSync(configFile, stringify({ listen: { host: '127.0.0.1', port }, tenants: [tenant('acme', acme, 'acme-client-pw')] }));
+  writeFileSync(configFile, stringify({ ...base(), tenants: [tenant('acme', acme, 'acme-client-pw')] }));
   // Like the unit: the bundle's own directory, a minimal environment, no node_modules anywhere up the tree.
   pooler = spawn(process.execPath, ['--enable-source-maps', join(bundle.outDir, BUNDLE_ENTRY), '--config', configFile], {
     cwd: bundle.outDir,
@@ -111,11 +116,18 @@ it.skipIf(!hasPooler)('serves a tenant: a pg client lands on the tenant destinat
   expect(await query('acme', 'acme-client-pw')).toEqual({ current_user: 'acme_owner', current_database: 'acme_owner' });
 });
 
+it.skipIf(!hasPooler)('answers the load balancer health check: GET /readyz and /healthz are 200', async () => {
+  for (const path of ['/readyz', '/healthz']) {
+    const res = await fetch(`http://127.0.0.1:${healthPort}${path}`);
+    expect(res.status, path).toBe(200);
+  }
+});
+
 it.skipIf(!hasPooler)('SIGHUP (systemctl reload) adds a tenant without a restart', async () => {
   const globex = await destination('globex_owner');
   const pid = pooler?.pid;
   const acme = { user: 'acme_owner', password: 'srvacme_ownerSecret1' };
-  writeFileSync(configFile, stringify({ listen: { host: '127.0.0.1', port }, tenants: [tenant('acme', acme, 'acme-client-pw'), tenant('globex', globex, 'globex-client-pw')] }));
+  writeFileSync(configFile, stringify({ ...base(), tenants: [tenant('acme', acme, 'acme-client-pw'), tenant('globex', globex, 'globex-client-pw')] }));
   pooler?.kill('SIGHUP');
   await waitForOutput(/configuration reloaded/, 'the reload');
   expect(await query('globex', 'globex-client-pw')).toEqual({ current_user: 'globex_owner', current_database: 'globex_owner' });

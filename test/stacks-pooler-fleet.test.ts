@@ -10,6 +10,7 @@ import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { actionsOf, resourcesOf, roleStatements, synthOffline, testStageConfig, type OfflineSynth } from '../stacks/offline-synth.ts';
+import { parseConfig } from '../pooler/src/config/load.ts';
 import { PoolerFleet, isArmInstanceType } from '../stacks/PoolerFleet.ts';
 
 let synth: OfflineSynth;
@@ -91,6 +92,21 @@ describe('the user data', () => {
     expect(s).toContain('systemctl enable --now switchyard.service');
     expect(s).toContain('http://127.0.0.1:$HEALTH_PORT/readyz');
     expect(s).toMatch(/^HEALTH_PORT='9127'$/m);
+    // The pooler's health endpoint is off unless configured, and loopback by default.
+    expect(s).toContain('metrics:\n  host: 0.0.0.0\n  port: $HEALTH_PORT\n');
+  });
+
+  it('writes a pooler.yaml the pooler accepts: all interfaces on 5432, health on 9127, no tenants (they come from AWS)', () => {
+    const s = script();
+    const heredoc = s.match(/cat > "\/etc\/switchyard\/pooler\.yaml" <<EOF\n([\s\S]*?)\nEOF\n/)?.[1];
+    expect(heredoc).toBeDefined();
+    const vars = Object.fromEntries([...s.matchAll(/^([A-Z_]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
+    const yaml = (heredoc ?? '').replace(/\$([A-Z_]+)/g, (_, name: string) => String(vars[name]));
+    const config = parseConfig(yaml, 'user-data pooler.yaml');
+    expect(config.listen).toMatchObject({ host: '0.0.0.0', port: 5432 });
+    expect(config.metrics).toEqual({ host: '0.0.0.0', port: 9127 });
+    expect(config.limits.shutdown_timeout).toBe(30);
+    expect(config.tenants).toEqual([]);
   });
 
   it('reports its exit status to CloudFormation (cfn-signal in an EXIT trap)', () => {
