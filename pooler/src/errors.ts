@@ -7,6 +7,8 @@ export const errorCatalog = {
   PROTOCOL_VIOLATION: { sqlstate: '08P01', fatal: true },
   AUTH_FAILED: { sqlstate: '28P01', fatal: true },
   AUTH_METHOD_UNSUPPORTED: { sqlstate: '28000', fatal: true },
+  /** Plaintext start-up on a listener with tls.mode require (PostgreSQL/PgBouncer: "SSL required"). */
+  SSL_REQUIRED: { sqlstate: '28000', fatal: true },
   TENANT_SUSPENDED: { sqlstate: '57P03', fatal: true },
   TENANT_REMOVED: { sqlstate: '57P01', fatal: true },
   TOO_MANY_CLIENTS: { sqlstate: '53300', fatal: true },

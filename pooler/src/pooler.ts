@@ -8,6 +8,7 @@ import { configSchema, type PoolerConfig, type PoolerConfigInput } from './confi
 import { PoolerError, type DisconnectReason } from './errors.ts';
 import type { ClientConnection } from './frontend/client.ts';
 import { acceptClient, type LoginHost } from './frontend/login.ts';
+import { CLIENT_TLS_DISABLED, loadClientTls, type ClientTls } from './frontend/client-tls.ts';
 import { createLogger, type Logger } from './log.ts';
 import * as msg from './net/messages.ts';
 import { StatementRegistry } from './prepared/registry.ts';
@@ -37,6 +38,8 @@ export class Pooler implements LoginHost {
   private nextProcessId = randomInt(1, 1 << 20);
   draining = false;
   private version = 1;
+  /** The listener's TLS mode and SecureContext (docs/tls.md); rebuilt by reloadClientTls(). */
+  clientTls: ClientTls = CLIENT_TLS_DISABLED;
   /**
    * How requestReload() (SIGHUP, the admin console's RELOAD) re-reads the configuration: set by
    * the config source controller (config/sources/controller.ts).
@@ -53,6 +56,7 @@ export class Pooler implements LoginHost {
     this.baseDir = opts.baseDir ?? process.cwd();
     this.log = opts.logger ?? createLogger(config.log_level);
     this.current = buildSnapshot(config, this.version, this.baseDir);
+    this.clientTls = loadClientTls(config.listen.tls, this.baseDir);
     this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
   }
@@ -168,6 +172,7 @@ export class Pooler implements LoginHost {
     this.reloadCount++;
     this.config = config;
     this.current = next;
+    this.reloadClientTls(config);
     for (const [id, pool] of this.pools) {
       const route = next.byId.get(id);
       if (route === undefined) {
@@ -186,6 +191,21 @@ export class Pooler implements LoginHost {
       else client.route = route;
     }
     this.log.info({ version: this.version, tenants: next.byId.size }, 'configuration reloaded');
+  }
+
+  /**
+   * Re-reads the listener's certificate, key and CA files (certificates rotate on reload); new
+   * connections get the new context, established ones keep theirs. A file that cannot be read or
+   * parsed keeps the previous TLS settings and logs: a bad rotation must not take TLS away.
+   */
+  reloadClientTls(config: PoolerConfig = this.config): boolean {
+    try {
+      this.clientTls = loadClientTls(config.listen.tls, this.baseDir);
+      return true;
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, mode: this.clientTls.mode }, 'listener TLS not reloaded; keeping the previous certificate');
+      return false;
+    }
   }
 
   get configVersion(): number {

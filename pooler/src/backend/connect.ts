@@ -1,12 +1,15 @@
 // Opens and authenticates one connection to a PostgreSQL server (the slow path). Protocol docs,
 // "Start-up": StartupMessage → Authentication* exchange → ParameterStatus* + BackendKeyData →
 // ReadyForQuery. Supports SCRAM-SHA-256, md5 and cleartext, the methods PostgreSQL asks for.
+// With target TLS, an SSLRequest comes first and the start-up runs inside TLS (server-tls.ts).
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { md5Response } from '../auth/md5.ts';
 import { ScramClientSession } from '../auth/scram-client.ts';
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseAuthRequest, parseBackendKeyData, parseErrorFields, parseParameterStatus } from '../net/parse.ts';
+import { serverTlsOptions, type ServerTls } from './server-tls.ts';
 
 export interface ServerTarget {
   host: string;
@@ -17,6 +20,8 @@ export interface ServerTarget {
   /** Becomes the session's search_path (a startup parameter, so DISCARD ALL keeps it). */
   schema?: string | undefined;
   applicationName?: string;
+  /** TLS toward the server (libpq sslmode semantics); absent = disable. */
+  tls?: ServerTls | undefined;
 }
 
 export interface ServerHandshake {
@@ -43,7 +48,10 @@ export function searchPathValue(schema: string): string {
 
 export function connectServer(target: ServerTarget, timeoutMs: number): Promise<ServerHandshake> {
   return new Promise<ServerHandshake>((resolve, reject) => {
-    const socket = netConnect({ host: target.host, port: target.port, noDelay: true });
+    const raw = netConnect({ host: target.host, port: target.port, noDelay: true });
+    /** The raw socket, or the TLS socket over it once TLS is up. */
+    let socket: Socket = raw;
+    const tls = target.tls;
     const framer = new MessageFramer(64 * 1024 * 1024);
     const params = new Map<string, string>();
     let processId = 0;
@@ -57,6 +65,7 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       clearTimeout(timer);
       socket.removeAllListeners('data');
       socket.destroy();
+      raw.destroy();
       reject(err);
     };
     const timer = setTimeout(
@@ -64,18 +73,54 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       timeoutMs,
     );
 
-    socket.on('error', (err) => fail(new ServerConnectError(`cannot connect to ${target.host}:${target.port}: ${err.message}`, undefined, err)));
-    socket.on('close', () => fail(new ServerConnectError(`server ${target.host}:${target.port} closed the connection during start-up`)));
-    socket.on('connect', () => {
+    const onError = (err: Error): void => fail(new ServerConnectError(`cannot connect to ${target.host}:${target.port}: ${err.message}`, undefined, err));
+    const onClose = (): void => fail(new ServerConnectError(`server ${target.host}:${target.port} closed the connection during start-up`));
+    raw.on('error', onError);
+    raw.on('close', onClose);
+
+    const sendStartup = (): void => {
       const startup: Record<string, string> = {
         user: target.user,
         database: target.database,
         application_name: target.applicationName ?? 'switchyard',
       };
       if (target.schema) startup.search_path = searchPathValue(target.schema);
+      socket.on('data', onData);
       socket.write(msg.startupMessage(startup));
+    };
+
+    // The server answers an SSLRequest with one byte (protocol docs, "SSL Session Encryption").
+    const onSslAnswer = (chunk: Buffer): void => {
+      raw.removeListener('data', onSslAnswer);
+      if (tls === undefined) return;
+      const answer = chunk[0];
+      // More bytes than the answer arrived unencrypted and may have been injected by a
+      // man-in-the-middle (CVE-2021-23222); libpq refuses them too.
+      if (chunk.length > 1) return fail(new ServerConnectError(`received unencrypted data after SSL response from ${target.host}:${target.port}`));
+      if (answer === 0x4e /* N */) {
+        if (tls.mode === 'prefer') return sendStartup();
+        return fail(new ServerConnectError(`server ${target.host}:${target.port} does not support SSL, but SSL was required (tls mode ${tls.mode})`));
+      }
+      if (answer !== 0x53 /* S */) {
+        // 'E' comes from servers that predate SSL negotiation; anything else is not PostgreSQL.
+        return fail(new ServerConnectError(`received invalid response to SSL negotiation from ${target.host}:${target.port}: 0x${(answer ?? 0).toString(16)}`));
+      }
+      const secure = tlsConnect(serverTlsOptions(raw, target.host, tls));
+      socket = secure;
+      secure.on('error', (err) =>
+        fail(new ServerConnectError(`SSL connection to ${target.host}:${target.port} failed (tls mode ${tls.mode}): ${err.message}`, undefined, err)),
+      );
+      secure.on('close', onClose);
+      secure.once('secureConnect', sendStartup);
+    };
+
+    raw.on('connect', () => {
+      if (tls === undefined) return sendStartup();
+      raw.on('data', onSslAnswer);
+      raw.write(msg.sslRequest());
     });
-    socket.on('data', (chunk: Buffer) => {
+
+    const onData = (chunk: Buffer): void => {
       try {
         framer.push(chunk);
         for (let m = framer.next(); m; m = framer.next()) {
@@ -130,10 +175,13 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
               if (framer.takeRest().length > 0) throw new ServerConnectError('server sent data after ReadyForQuery during start-up');
               settled = true;
               clearTimeout(timer);
-              socket.removeAllListeners('data');
-              socket.removeAllListeners('error');
-              socket.removeAllListeners('close');
-              socket.removeAllListeners('connect');
+              for (const s of new Set([raw, socket])) {
+                s.removeAllListeners('data');
+                s.removeAllListeners('error');
+                s.removeAllListeners('close');
+                s.removeAllListeners('connect');
+                s.removeAllListeners('secureConnect');
+              }
               resolve({ socket, params, processId, secretKey });
               return;
             }
@@ -145,6 +193,6 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       } catch (err) {
         fail(err instanceof ServerConnectError ? err : new ServerConnectError(`start-up with ${target.host}:${target.port} failed: ${(err as Error).message}`, undefined, err));
       }
-    });
+    };
   });
 }

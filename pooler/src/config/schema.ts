@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { adminSchema } from './admin-schema.ts';
 import { metricsSchema } from './metrics-schema.ts';
+import { listenTlsSchema, targetTlsSchema } from './tls-schema.ts';
 
 const seconds = z.number().nonnegative();
 
@@ -46,6 +47,8 @@ export const targetSchema = z
     /** The destination password; prefer password_file so the config holds no secret. */
     password: z.string().optional(),
     password_file: z.string().optional(),
+    /** TLS toward this server, libpq sslmode semantics; default disable (docs/tls.md). */
+    tls: targetTlsSchema.optional(),
   })
   .strict();
 
@@ -69,7 +72,12 @@ export const tenantSchema = z
 export const configSchema = z
   .object({
     listen: z
-      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(6432) })
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(6432),
+        /** TLS toward clients (docs/tls.md); absent = disable. */
+        tls: listenTlsSchema.optional(),
+      })
       .strict()
       .default({ host: '127.0.0.1', port: 6432 }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseVerifier } from '../../../shared/src/auth/verifier.ts';
 import type { ServerTarget } from '../backend/connect.ts';
+import type { ServerTls } from '../backend/server-tls.ts';
 import type { PoolSettings, PoolerConfig, TenantConfig } from './schema.ts';
 
 export type ScramVerifier = Extract<ReturnType<typeof parseVerifier>, { kind: 'scram' }>;
@@ -49,9 +50,32 @@ function readPassword(t: TenantConfig, baseDir: string): string {
   throw new ConfigError(`tenants.${t.id}.target: needs password or password_file`);
 }
 
+/**
+ * A target's TLS settings (docs/tls.md). The CA file is read here, once per snapshot: `caCache`
+ * shares one read between tenants that name the same bundle.
+ */
+function readServerTls(t: TenantConfig, baseDir: string, caCache: Map<string, string>): ServerTls | undefined {
+  const cfg = t.target.tls;
+  if (cfg === undefined || cfg.mode === 'disable') return undefined;
+  if (cfg.ca_file === undefined) return { mode: cfg.mode };
+  const file = isAbsolute(cfg.ca_file) ? cfg.ca_file : resolve(baseDir, cfg.ca_file);
+  let ca = caCache.get(file);
+  if (ca === undefined) {
+    try {
+      ca = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`tenants.${t.id}.target.tls.ca_file: cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`tenants.${t.id}.target.tls.ca_file: ${file} holds no PEM certificate`);
+    caCache.set(file, ca);
+  }
+  return { mode: cfg.mode, ca };
+}
+
 export function buildSnapshot(config: PoolerConfig, version: number, baseDir = process.cwd()): Snapshot {
   const byLogin = new Map<string, TenantRoute>();
   const byId = new Map<string, TenantRoute>();
+  const caCache = new Map<string, string>();
   for (const t of config.tenants) {
     if (byId.has(t.id)) throw new ConfigError(`tenants: duplicate tenant id "${t.id}"`);
     const key = loginKey(t.database, t.user);
@@ -81,6 +105,7 @@ export function buildSnapshot(config: PoolerConfig, version: number, baseDir = p
         user: t.target.user,
         password: readPassword(t, baseDir),
         schema: t.schema,
+        tls: readServerTls(t, baseDir, caCache),
       },
       scram,
       md5,
