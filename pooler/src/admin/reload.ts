@@ -5,7 +5,7 @@ import type { AdminHost } from './host.ts';
 import { AdminError, tag, type AdminReply } from './result.ts';
 
 export async function reload(host: AdminHost): Promise<AdminReply> {
-  if (host.requestReload === undefined) throw new AdminError('RELOAD_UNAVAILABLE', 'this pooler has no configuration source to reload from');
+  if (host.requestReload === undefined) throw new AdminError('RELOAD_FAILED', 'this pooler has no configuration source to reload from');
   try {
     await host.requestReload();
   } catch (err) {

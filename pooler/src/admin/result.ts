@@ -69,9 +69,7 @@ export const adminErrorCatalog = {
   NOT_PAUSED: '55000',
   /** Parse/Bind/Execute...: the console speaks the simple query protocol only. */
   EXTENDED_PROTOCOL: '0A000',
-  /** RELOAD while no reload source is wired in. */
-  RELOAD_UNAVAILABLE: '0A000',
-  /** RELOAD read a configuration that failed validation; the running one stays. */
+  /** RELOAD failed (invalid configuration, unreachable source, no source); the running one stays. */
   RELOAD_FAILED: 'F0000',
   /** PAUSE/KILL/RESUME... while the pooler shuts down. */
   SHUTTING_DOWN: '57P01',
