@@ -1,0 +1,55 @@
+// A transaction in flight when the primary stops (ARCHITECTURE.md, "Reload semantics": only
+// transactions in flight at the moment of the switch may fail; no client is disconnected). A
+// client holds an open transaction on the primary when it stops; after the standby is promoted
+// and pushed, that transaction has failed but the same client connection works on the new primary,
+// and the write it had not committed is nowhere.
+//
+// SKIPPED until frontend/client.ts keeps such a client: today the server's FATAL (57P01, "terminating
+// connection due to administrator command") reaches the client as is and the pooler then ends the
+// client with SERVER_LOST, so the client is disconnected. What it needs: when a linked server
+// connection dies, answer the client's outstanding requests with an ERROR + ReadyForQuery (and
+// an open transaction with 'E' until its ROLLBACK), instead of forwarding the FATAL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backgroundErrorsOf, connectPg, endQuietly, pgErrorInfo, rejectionOf, within, type PgClient } from './helpers/clients.ts';
+import { ep, poolerSettings, publishWriter, startPoolerProcess, startRig, stopRig, storedWrites, type PoolerProcess, type Rig } from './helpers/failover-rig.ts';
+
+let rig: Rig | undefined;
+let pooler: PoolerProcess | undefined;
+let client: PgClient | undefined;
+
+beforeAll(async () => {
+  rig = await startRig({ members: 'primary-only' });
+  pooler = await startPoolerProcess(rig.stateDir);
+}, 120_000);
+
+afterAll(async () => {
+  await endQuietly(client);
+  await pooler?.stop();
+  await stopRig(rig);
+});
+
+describe.skip('a transaction in flight at the switch', () => {
+  it('fails, and the same client connection goes on writing on the new primary', async () => {
+    const r = rig!;
+    client = await connectPg(poolerSettings(pooler!, r));
+    await client.query('INSERT INTO writes (writer, seq) VALUES (9, 0)');
+    await client.query('BEGIN');
+    await client.query('INSERT INTO writes (writer, seq) VALUES (9, 1)');
+
+    await r.primary.stop('fast');
+    await r.standby.promote();
+    expect((await publishWriter(r, ep(r.standby), [])).signalled).toBe(true);
+
+    // The open transaction died with the old primary: its next statement fails.
+    const err = pgErrorInfo(await within(rejectionOf(client.query('INSERT INTO writes (writer, seq) VALUES (9, 2)')), 30_000, 'the in-flight transaction'));
+    const why = `error: ${JSON.stringify(err)}; background: ${backgroundErrorsOf(client).map((e) => e.message)}\n${pooler!.output().slice(-3000)}`;
+    expect(err.severity, why).not.toBe('FATAL');
+    await client.query('ROLLBACK').catch(() => undefined);
+    // Same connection, new primary.
+    await within(client.query('INSERT INTO writes (writer, seq) VALUES (9, 3)'), 30_000, 'a write after the switch');
+    const port = await client.query<{ port: number }>('SELECT inet_server_port() AS port');
+    expect(port.rows[0]?.port).toBe(r.standby.port);
+    expect(backgroundErrorsOf(client), why).toEqual([]);
+    expect([...(await storedWrites(r.standby, r.destination.database))].sort()).toEqual(['9:0', '9:3']);
+  });
+});
