@@ -1,54 +1,93 @@
-// Cleans a server connection whose client left, before it goes back to the pool: ROLLBACK an open
-// transaction, and in session mode DISCARD ALL (the session state was the client's). Each is sent
-// as its own Query because DISCARD ALL cannot run inside a transaction block; the replies are
-// swallowed, counting ReadyForQuery messages. A connection that does not come back clean in time
-// is closed instead.
+// Statements the pooler runs on a server connection on its own behalf, replies hidden from every
+// client: ROLLBACK and DISCARD ALL / RESET ALL before a connection is reused, and the SETs that
+// give a client its own session parameters on checkout (frontend/session-params.ts). Each runs as
+// its own Query (DISCARD ALL cannot run inside a transaction block). ParameterStatus replies keep
+// the connection's parameter map current. A connection that does not come back clean in time is
+// closed instead.
+import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
-import type { ScanSink } from '../net/scanner.ts';
+import { parseParameterStatus } from '../net/parse.ts';
 import type { DisconnectReason } from '../errors.ts';
 import type { Pool } from './pool.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
 
-const RESET_TIMEOUT_MS = 5000;
+const HIDDEN_TIMEOUT_MS = 5000;
 
-export function resetServer(server: ServerConnection, pool: Pool, what: { rollback: boolean; discardAll: boolean }): void {
-  if (!what.rollback && !what.discardAll) {
-    pool.release(server);
-    return;
-  }
-  const queries: Buffer[] = [];
-  if (what.rollback) queries.push(msg.query('ROLLBACK'));
-  if (what.discardAll) queries.push(msg.query('DISCARD ALL'));
+/**
+ * Runs `queries` on an otherwise unlinked server connection and calls `done(true)` once every one
+ * has answered with ReadyForQuery 'I' and no error, `done(false)` otherwise (the connection is then
+ * closed). `onParameter` sees each ParameterStatus the server reports.
+ */
+export function runHidden(
+  server: ServerConnection,
+  queries: string[],
+  done: (ok: boolean) => void,
+  onParameter?: (name: string, value: string) => void,
+): void {
   let awaiting = queries.length;
-  let lastStatus = 0;
-  const timer = setTimeout(() => server.close('reset_failed'), RESET_TIMEOUT_MS);
-  const sink: ScanSink = {
-    onMessage(type, first) {
-      if (type === 0x5a /* Z */) {
-        awaiting--;
-        lastStatus = first;
-      }
-    },
-  };
+  let failed = false;
+  const framer = new MessageFramer(64 * 1024 * 1024);
+  const timer = setTimeout(() => finish(false), HIDDEN_TIMEOUT_MS);
+  let finished = false;
+  function finish(ok: boolean): void {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    if (server.link === link) server.link = null;
+    if (!ok) server.close('reset_failed');
+    done(ok && !server.closed);
+  }
   const link: ServerLink = {
     onServerData(chunk) {
       try {
-        server.scanner.scan(chunk, sink);
+        framer.push(chunk);
+        for (let m = framer.next(); m !== undefined; m = framer.next()) {
+          if (m.type === 0x53 /* ParameterStatus */) {
+            const p = parseParameterStatus(m.body);
+            server.params.set(p.name, p.value);
+            onParameter?.(p.name, p.value);
+          } else if (m.type === 0x45 /* ErrorResponse */) {
+            failed = true;
+          } else if (m.type === 0x43 /* CommandComplete */) {
+            const tag = m.body.toString('latin1', 0, m.body.length - 1);
+            if (tag === 'DISCARD ALL' || tag.startsWith('DEALLOCATE')) server.statements.clear();
+          } else if (m.type === 0x5a /* ReadyForQuery */) {
+            awaiting--;
+            if (awaiting === 0) finish(!failed && m.body[0] === 0x49 && framer.buffered === 0);
+          }
+        }
       } catch {
-        clearTimeout(timer);
-        server.close('reset_failed');
-        return;
-      }
-      if (awaiting === 0) {
-        clearTimeout(timer);
-        if (lastStatus === 0x49 /* I */ && server.scanner.atBoundary()) pool.release(server);
-        else server.close('reset_failed');
+        finish(false);
       }
     },
     onServerClosed(_server: ServerConnection, _reason: DisconnectReason) {
-      clearTimeout(timer);
+      finish(false);
     },
   };
   server.link = link;
-  server.socket.write(queries.length === 1 ? queries[0]! : Buffer.concat(queries));
+  server.socket.write(queries.length === 1 ? msg.query(queries[0]!) : Buffer.concat(queries.map((q) => msg.query(q))));
+}
+
+/**
+ * Cleans a server connection whose client is done with it, then returns it to the pool:
+ * ROLLBACK an open transaction; DISCARD ALL in session mode (the session was the client's);
+ * RESET ALL after a session-level SET in transaction mode (so it does not leak to the next client).
+ */
+export function resetServer(server: ServerConnection, pool: Pool, what: { rollback: boolean; discardAll: boolean }): void {
+  const queries: string[] = [];
+  if (what.rollback) queries.push('ROLLBACK');
+  if (what.discardAll) queries.push('DISCARD ALL');
+  else {
+    if (server.dirty) queries.push('RESET ALL');
+    if (server.listened) queries.push('UNLISTEN *');
+  }
+  server.dirty = false;
+  server.listened = false;
+  if (queries.length === 0) {
+    pool.release(server);
+    return;
+  }
+  runHidden(server, queries, (ok) => {
+    if (ok) pool.release(server);
+  });
 }

@@ -33,6 +33,12 @@ export class ServerConnection implements ScanSink {
   /** Server → client stream position; persists across clients. */
   readonly scanner: Scanner;
   link: ServerLink | null = null;
+  /** A client ran a session-level SET here: RESET ALL before the next client (transaction mode). */
+  dirty = false;
+  /** A client ran LISTEN here (refused in transaction mode): UNLISTEN * before the next client. */
+  listened = false;
+  /** The session defaults this connection reported at start-up (what RESET returns to). */
+  readonly defaults: ReadonlyMap<string, string>;
   /** Pooler-named prepared statements that exist on this connection (transaction mode). */
   readonly statements = new ServerStatements();
   closed = false;
@@ -48,6 +54,7 @@ export class ServerConnection implements ScanSink {
     this.owner = owner;
     this.socket = socket;
     this.params = init.params;
+    this.defaults = new Map(init.params);
     this.processId = init.processId;
     this.secretKey = init.secretKey;
     this.host = init.host;

@@ -13,7 +13,19 @@ import type { Logger } from '../log.ts';
 import * as msg from '../net/messages.ts';
 import { ScanError, Scanner, type ScanSink } from '../net/scanner.ts';
 import type { TenantRoute } from '../config/snapshot.ts';
-import { resetServer } from '../backend/reset.ts';
+import { resetServer, runHidden } from '../backend/reset.ts';
+import { parseParameterStatus } from '../net/parse.ts';
+import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
+
+const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
+const EMPTY = Buffer.alloc(0);
+const LISTEN_REFUSED = msg.errorResponse({
+  severity: 'ERROR',
+  code: '0A000',
+  message: 'LISTEN is not supported in transaction pooling mode',
+  detail: 'notifications are delivered to a server session, which in transaction mode is shared; the LISTEN was undone',
+  hint: 'use a tenant in session mode for LISTEN/NOTIFY',
+});
 import { ProtocolError } from '../net/framer.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import type { StatementRegistry } from '../prepared/registry.ts';
@@ -64,6 +76,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   private tracked: TrackedSession | null = null;
   /** The server chunk being scanned (tag and error inspection on the fast path). */
   private serverChunk: Buffer = Buffer.alloc(0);
+  /** Fast path: [start, end, replacement] triples for messages of the current chunk to rewrite. */
+  private replacements: Array<number | Buffer> = [];
   /** Transaction status from the last ReadyForQuery ('I', 'T' or 'E'). */
   txStatus = IDLE;
   private transactionMode = true;
@@ -80,6 +94,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   private readonly serverSink: ScanSink;
   private readonly resumeServer: () => void;
   private readonly resumeClient: () => void;
+  /** The ParameterStatus values this client was told (frontend/session-params.ts). */
+  params = new Map<string, string>();
+  /** The values it was told at login: what RESET and DISCARD ALL return it to. */
+  defaults: ReadonlyMap<string, string> = new Map();
   /** Counters for SHOW CLIENTS / STATS. */
   transactions = 0;
   bytesIn = 0;
@@ -261,10 +279,6 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     }
   }
 
-  serverError(sqlstate: string): void {
-    this.pool?.onServerSqlstate(sqlstate);
-  }
-
   terminated(): void {
     this.close('client_terminate', true);
   }
@@ -307,11 +321,33 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   // ---- pool callbacks -------------------------------------------------------------------
 
   attachServer(server: ServerConnection): void {
-    this.waiting = false;
     if (this.closed) {
+      this.waiting = false;
       this.pool!.release(server);
       return;
     }
+    // Give the server connection this client's session parameters first (replies hidden).
+    const sets = settingsToApply(this.params, server.params);
+    if (sets.length === 0) return this.linkServer(server);
+    runHidden(
+      server,
+      sets,
+      (ok) => {
+        if (this.closed) {
+          if (ok) this.pool!.release(server);
+          return;
+        }
+        if (ok) return this.linkServer(server);
+        // That connection failed while being prepared: wait for another one.
+        this.pool!.acquire(this);
+      },
+      // The server's normalised spelling is what the client now has.
+      (name, value) => this.params.set(name, value),
+    );
+  }
+
+  private linkServer(server: ServerConnection): void {
+    this.waiting = false;
     this.server = server;
     server.link = this;
     if (this.tracked !== null) {
@@ -373,7 +409,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         server.close('server_error');
         return;
       }
-      if (!this.socket.write(chunk)) {
+      let ok: boolean;
+      if (this.replacements.length === 0) ok = this.socket.write(chunk);
+      else ok = this.writeReplaced(chunk);
+      if (!ok) {
         // Backpressure: stop reading from the server until the client catches up, so a large result
         // to a slow client costs a bounded amount of memory.
         server.socket.pause();
@@ -384,6 +423,21 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       this.releaseAfterWrite = false;
       this.releaseServer();
     }
+  }
+
+  /** Writes `chunk` with the messages recorded in `replacements` rewritten (rare: see inspect). */
+  private writeReplaced(chunk: Buffer): boolean {
+    const r = this.replacements;
+    this.replacements = [];
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (let i = 0; i < r.length; i += 3) {
+      const start = r[i] as number;
+      parts.push(chunk.subarray(at, start), r[i + 2] as Buffer);
+      at = r[i + 1] as number;
+    }
+    parts.push(chunk.subarray(at));
+    return this.socket.write(Buffer.concat(parts));
   }
 
   private onServerMessage(type: number, first: number, start: number, length: number): void {
@@ -397,32 +451,66 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         }
         return;
       case CC:
-        // DISCARD ALL / DEALLOCATE drop the server's prepared statements, whoever sent them.
-        if (first === 0x44 /* 'D' */) this.checkServerTag(start, length);
-        return;
       case E:
-        this.inspectServerError(start, length);
+      case S: {
+        const r = this.inspect(type, first, start, length, this.serverChunk);
+        if (r !== null) this.replacements.push(start, start + 1 + length, r);
         return;
+      }
     }
   }
 
-  private checkServerTag(start: number, length: number): void {
-    const c = this.serverChunk;
-    if (start < 0 || start + 1 + length > c.length) return;
-    const tag = c.toString('latin1', start + 5, start + length);
-    if (tag === 'DISCARD ALL' || tag.startsWith('DEALLOCATE')) this.server?.statements.clear();
-  }
-
-  private inspectServerError(start: number, length: number): void {
-    const c = this.serverChunk;
-    // Errors split across reads are rare; they are forwarded all the same, only not inspected.
-    if (start < 0 || start + 1 + length > c.length) return;
+  /**
+   * Looks into the few server messages that change what the pooler must know (called from both
+   * the fast path and tracked mode) and returns a replacement for the message, or null to pass it:
+   * - ParameterStatus keeps the client's and the server's parameter maps; a tracked parameter
+   *   that went back to the server connection's default (RESET, DISCARD ALL) is reported to the
+   *   client as its own default instead (frontend/session-params.ts);
+   * - CommandComplete "SET"/"RESET": session state that must not leak (RESET ALL at release);
+   *   "DISCARD ALL"/"DEALLOCATE": the server's prepared statements are gone; "LISTEN" in
+   *   transaction mode: refused with 0A000 (and UNLISTEN * before the connection is reused);
+   * - ErrorResponse: SQLSTATEs that hint at a failover.
+   * Messages split across reads are not inspected (RESET ALL after any SET covers that case).
+   */
+  inspect(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null {
+    if (type === CC && first !== 0x44 /* D */ && first !== 0x53 /* S */ && first !== 0x52 /* R */ && first !== 0x4c /* L */) return null;
+    if (start < 0 || start + 1 + length > chunk.length) return null;
+    const body = chunk.subarray(start + 5, start + 1 + length);
+    const server = this.server;
     try {
-      const f = parseErrorFields(c.subarray(start + 5, start + 1 + length));
+      if (type === S) return this.onParameterStatus(body);
+      if (type === CC) {
+        const tag = body.toString('latin1', 0, body.length - 1);
+        if (tag === 'SET' || tag === 'RESET') {
+          if (this.transactionMode && server !== null) server.dirty = true;
+        } else if (tag === 'DISCARD ALL' || tag.startsWith('DEALLOCATE')) server?.statements.clear();
+        else if (tag === 'LISTEN' && this.transactionMode && server !== null) {
+          server.listened = true;
+          return LISTEN_REFUSED;
+        }
+        return null;
+      }
+      const f = parseErrorFields(body);
       if (f.C !== undefined) this.pool?.onServerSqlstate(f.C);
     } catch {
-      // Malformed fields: the client gets the bytes as the server sent them.
+      // Malformed: forwarded as the server sent it, not inspected.
     }
+    return null;
+  }
+
+  private onParameterStatus(body: Buffer): Buffer | null {
+    const p = parseParameterStatus(body);
+    const server = this.server;
+    server?.params.set(p.name, p.value);
+    let value = p.value;
+    if (server !== null && TRACKED.has(p.name) && value === server.defaults.get(p.name)) {
+      // Back to the server connection's default: for this client that is its own default.
+      value = this.defaults.get(p.name) ?? value;
+    }
+    const before = this.params.get(p.name);
+    this.params.set(p.name, value);
+    if (value === p.value) return null;
+    return value === before ? EMPTY : msg.parameterStatus(p.name, value);
   }
 
   /** The client's stream is between messages and nothing of it waits to be forwarded. */
@@ -439,7 +527,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.socket.removeListener('drain', this.resumeServer);
     server.socket.resume();
     this.socket.resume();
-    this.pool!.release(server);
+    if (server.dirty || server.listened) resetServer(server, this.pool!, { rollback: false, discardAll: false });
+    else this.pool!.release(server);
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
   }
 

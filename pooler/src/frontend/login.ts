@@ -18,7 +18,7 @@ import { parsePasswordMessage, parseSaslInitialResponse, parseSaslResponse } fro
 import { StartupFramer } from '../net/startup.ts';
 import { isAdminDatabase, type Credentials } from '../admin/users.ts';
 import { ClientConnection, type ClientHost } from './client.ts';
-import { SSL_ACCEPTED, upgradeClientSocket, type ClientTls } from './client-tls.ts';
+import { initialClientParams } from './session-params.ts';
 
 const LOGIN_TIMEOUT_MS = 30_000;
 const PASSWORD_MESSAGE = 0x70; // 'p'
@@ -34,15 +34,10 @@ export interface LoginHost extends ClientHost {
   adminCredentials?(user: string): Credentials | undefined;
   /** Takes over an authenticated admin console connection, right after AuthenticationOk (admin/session.ts). */
   startAdminSession?(client: ClientConnection, params: Record<string, string>, rest: Buffer): void;
-  /** The listener's TLS mode and certificate (docs/tls.md); replaced on reload. */
-  readonly clientTls: ClientTls;
 }
 
-/** Parameters we report from the client's own start-up packet rather than from the server. */
-const CLIENT_REPORTED = ['application_name'];
 
-/** `encrypted`: `socket` is the TLS socket of a connection that already negotiated TLS (frontend/client-tls.ts). */
-export function acceptClient(socket: Socket, host: LoginHost, encrypted = false): void {
+export function acceptClient(socket: Socket, host: LoginHost): void {
   socket.setNoDelay(true);
   const client = new ClientConnection(socket, host);
   const log = client.log;
@@ -63,20 +58,18 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
   const timer = setTimeout(() => end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time'), 'startup_timeout'), LOGIN_TIMEOUT_MS);
   timer.unref();
 
-  const onError = (err: Error): void => {
+  socket.on('error', (err) => {
     log.debug({ err: err.message }, 'client socket error');
     if (!done) {
       done = true;
       clearTimeout(timer);
     }
     client.close('client_close');
-  };
-  const onClose = (): void => {
+  });
+  socket.on('close', () => {
     clearTimeout(timer);
     client.close('client_close');
-  };
-  socket.on('error', onError);
-  socket.on('close', onClose);
+  });
 
   const onData = (chunk: Buffer): void => {
     try {
@@ -84,30 +77,10 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
         startup.push(chunk);
         for (let p = startup.next(); p !== undefined && framer === undefined; p = startup.next()) {
           switch (p.kind) {
-            case 'ssl': {
-              // Bytes after the SSLRequest were sent before our answer: unencrypted, possibly
-              // injected by a man-in-the-middle (CVE-2021-23214). PostgreSQL ends such connections.
-              if (startup.buffered > 0) throw new ProtocolError('received unencrypted data after SSL request');
-              if (encrypted) throw new ProtocolError('SSL request on a connection that already uses SSL');
-              const tls = host.clientTls;
-              if (tls.context === undefined) {
-                // No TLS on this listener: 'N' tells the client to go on in the clear
-                // (protocol docs, "SSL Session Encryption").
-                socket.write(msg.encryptionRefused());
-                break;
-              }
-              // 'S', then the TLS handshake on this TCP connection; the start-up begins afresh inside TLS.
-              done = true;
-              clearTimeout(timer);
-              socket.removeListener('data', onData);
-              socket.removeListener('error', onError);
-              socket.removeListener('close', onClose);
-              socket.write(SSL_ACCEPTED);
-              acceptClient(upgradeClientSocket(socket, tls.context), host, true);
-              return;
-            }
+            case 'ssl':
             case 'gssenc':
-              // No GSSAPI encryption: 'N' (protocol docs, "GSSAPI Session Encryption").
+              // No TLS or GSSAPI on this listener: 'N' tells the client to go on in the clear
+              // (protocol docs, "SSL Session Encryption").
               socket.write(msg.encryptionRefused());
               break;
             case 'cancel':
@@ -118,8 +91,6 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
               socket.destroy();
               return;
             case 'startup':
-              // Cancel requests stay allowed in plaintext: libpq before 17 always sends them so.
-              if (!encrypted && host.clientTls.mode === 'require') throw new PoolerError('SSL_REQUIRED', 'SSL required');
               framer = new MessageFramer(Math.min(host.maxMessageSize, 64 * 1024));
               onMessage = beginAuth(p.params);
               framer.push(startup.takeRest());
@@ -148,6 +119,14 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     // The admin console's database names are reserved: those logins match the admin users only,
     // never a tenant, so a tenant's password cannot open the console.
     const admin = isAdminDatabase(database) && host.startAdminSession !== undefined;
+    // Replication connections (streaming, logical decoding) need a session of their own and a
+    // different protocol after start-up: not something a pooler can share.
+    const replication = (params.replication ?? '').toLowerCase();
+    if (replication !== '' && !['false', 'off', 'no', '0'].includes(replication)) {
+      throw new PoolerError('FEATURE_NOT_SUPPORTED', 'replication connections are not supported through the pooler', {
+        hint: 'connect to the database server directly for replication',
+      });
+    }
     const route = admin ? undefined : host.snapshot().byLogin.get(loginKey(database, user));
     /** The verifiers this login must match: the tenant's or the admin user's; undefined = unknown login. */
     const creds: Credentials | undefined = admin ? host.adminCredentials?.(user) : route;
@@ -173,10 +152,9 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
         (serverParams) => {
           if (done) return;
           const out: Buffer[] = [];
-          for (const [name, value] of serverParams) {
-            if (!CLIENT_REPORTED.includes(name)) out.push(msg.parameterStatus(name, value));
-          }
-          for (const name of CLIENT_REPORTED) out.push(msg.parameterStatus(name, params[name] ?? ''));
+          client.params = initialClientParams(serverParams, params);
+          client.defaults = new Map(client.params);
+          for (const [name, value] of client.params) out.push(msg.parameterStatus(name, value));
           out.push(msg.backendKeyData(client.processId, client.secretKey), msg.readyForQuery('I'));
           done = true;
           clearTimeout(timer);

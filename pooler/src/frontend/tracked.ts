@@ -13,7 +13,9 @@ import {
   decodeBindNames,
   decodeParse,
   decodeTarget,
+  encodeParse as encodeParseAs,
   encodeBindRenamed,
+  encodeErrorFields,
   encodeTarget,
 } from '../net/extended.ts';
 import { MessageFramer, type Message } from '../net/framer.ts';
@@ -28,6 +30,9 @@ const HIDE = 1; // the server's reply to a message the pooler injected is swallo
 const LOCAL = 2; // answered by the pooler when the entry reaches the head of the queue
 const SYNC = 3; // Sync, Query or FunctionCall: the reply ends with ReadyForQuery
 const BARRIER = 4; // replies to requests sent before tracking began: pass until `count` ReadyForQuery
+
+/** Entry.count marking a Parse sent only to obtain the server's "already exists" error. */
+const DUPLICATE = 1;
 
 const P = 0x50;
 const B = 0x42;
@@ -63,26 +68,38 @@ export interface TrackedHost {
   writeToServer(bufs: Buffer[]): void;
   writeToClient(bufs: Buffer[]): void;
   requestServer(): void;
-  /** The server reported this SQLSTATE in an ErrorResponse (failover detection etc.). */
-  serverError(sqlstate: string, message: string): void;
+  /** Looks into ParameterStatus, CommandComplete and ErrorResponse messages (client.ts). */
+  inspect(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null;
   /** The client sent Terminate after `bufs` (already written). */
   terminated(): void;
   protocolViolation(message: string): void;
 }
 
+const ABORTED_ERROR = msg.errorResponse({
+  severity: 'ERROR',
+  code: '25P02',
+  message: 'current transaction is aborted, commands ignored until end of transaction block',
+});
+
 const DEALLOCATE_ALL = /^\s*deallocate\s+(?:prepare\s+)?all\s*;?\s*$/i;
 const DEALLOCATE_ONE = /^\s*deallocate\s+(?:prepare\s+)?(?:"((?:[^"]|"")+)"|([^\s;"]+))\s*;?\s*$/i;
 const DISCARD_ALL = /^\s*discard\s+all\s*;?\s*$/i;
-const LISTEN = /^\s*listen\s/i;
 
 export class TrackedSession implements ScanSink {
   private readonly host: TrackedHost;
   readonly framer: MessageFramer;
   /** The client's statement names → shared statements. */
   readonly statements = new Map<string, Statement>();
+  /** Client names whose Parse has not been answered yet (a pipelined re-Parse replaces them). */
+  private readonly unconfirmed = new Set<string>();
   private entries: Entry[] = [];
   private head = 0;
   private lastBound: Statement | null = null;
+  private lastBoundName: string | null = null;
+  /** A local error (aborted transaction) stands for the server's replies up to the next Sync. */
+  private suppressUntilReady = false;
+  /** A rewritten ErrorResponse replacing the one being scanned. */
+  private replacement: Buffer | null = null;
   // Server → client emission state for the chunk being scanned.
   private chunk: Buffer = Buffer.alloc(0);
   private cursor = 0;
@@ -159,9 +176,20 @@ export class TrackedSession implements ScanSink {
           this.push(PASS, P, null, null, null);
           break;
         }
+        const existing = this.statements.get(name);
+        if (existing !== undefined && !this.unconfirmed.has(name)) {
+          // PostgreSQL refuses a second Parse of a name (42P05). Let the server refuse it too, so
+          // the transaction state and the skip to Sync are exactly its own: parse under the
+          // existing statement's server name, which that connection is made to have.
+          if (!server.statements.has(existing.serverName)) this.prepare(server, existing, out, HIDE, null);
+          out.push(encodeParseAs(existing.serverName, rest));
+          this.push(PASS, P, existing, name, null, false, DUPLICATE);
+          break;
+        }
         const stmt = this.host.registry.get(rest);
         this.statements.set(name, stmt);
-        if (server.statements.has(stmt.serverName)) this.push(LOCAL, P, null, null, PARSE_COMPLETE);
+        this.unconfirmed.add(name);
+        if (server.statements.has(stmt.serverName)) this.push(LOCAL, P, stmt, name, PARSE_COMPLETE);
         else this.prepare(server, stmt, out, PASS, name);
         break;
       }
@@ -171,12 +199,15 @@ export class TrackedSession implements ScanSink {
         if (stmt === undefined) {
           out.push(m.raw);
           this.push(PASS, B, null, null, null);
+          this.lastBound = null;
+          this.lastBoundName = null;
           break;
         }
         if (!server.statements.has(stmt.serverName)) this.prepare(server, stmt, out, HIDE, null);
         out.push(encodeBindRenamed(m.body, b.portalEnd, b.statementEnd, stmt.serverName));
-        this.push(PASS, B, stmt, null, null);
+        this.push(PASS, B, stmt, b.statement, null);
         this.lastBound = stmt;
+        this.lastBoundName = b.statement;
         break;
       }
       case D: {
@@ -189,7 +220,7 @@ export class TrackedSession implements ScanSink {
         }
         if (!server.statements.has(stmt.serverName)) this.prepare(server, stmt, out, HIDE, null);
         out.push(encodeTarget(D, S, stmt.serverName));
-        this.push(PASS, D, stmt, null, null);
+        this.push(PASS, D, stmt, t.name, null);
         break;
       }
       case C: {
@@ -207,7 +238,7 @@ export class TrackedSession implements ScanSink {
       }
       case E:
         out.push(m.raw);
-        this.push(PASS, E, this.lastBound, null, null);
+        this.push(PASS, E, this.lastBound, this.lastBoundName, null);
         break;
       case S:
       case F:
@@ -249,12 +280,12 @@ export class TrackedSession implements ScanSink {
    * Simple-query statements about prepared statements refer to the client's names, which the
    * server does not know: DEALLOCATE of a client statement is answered locally; DISCARD ALL and
    * DEALLOCATE ALL also drop the client's names (and reach the server, whose statement cache is
-   * then cleared when it reports the command). LISTEN cannot work in transaction mode.
+   * then cleared when it reports the command).
    */
   private interceptQuery(body: Buffer): boolean {
     const c = body[0];
-    // Cheap filter: only statements starting with d/D/l/L or white space are looked at.
-    if (c !== 0x64 && c !== 0x44 && c !== 0x6c && c !== 0x4c && c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
+    // Cheap filter: only statements starting with d/D or white space are looked at.
+    if (c !== 0x64 && c !== 0x44 && c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
     const sql = body.toString('utf8', 0, Math.max(0, body.length - 1));
     if (DISCARD_ALL.test(sql) || DEALLOCATE_ALL.test(sql)) {
       this.statements.clear();
@@ -266,14 +297,6 @@ export class TrackedSession implements ScanSink {
       if (!this.statements.has(name)) return false;
       this.statements.delete(name);
       this.push(LOCAL, Q, null, null, msg.commandComplete('DEALLOCATE'), true);
-      return true;
-    }
-    if (LISTEN.test(sql)) {
-      const err = new PoolerError('FEATURE_NOT_SUPPORTED', 'LISTEN is not supported in transaction pooling mode', {
-        detail: 'notifications are delivered to a session, and in transaction mode the server session is shared',
-        hint: 'use a tenant in session mode for LISTEN/NOTIFY',
-      });
-      this.push(LOCAL, Q, null, null, msg.errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }), true);
       return true;
     }
     return false;
@@ -343,9 +366,16 @@ export class TrackedSession implements ScanSink {
       case 0x73: // PortalSuspended
         if (h !== undefined && (h.kind === PASS || h.kind === HIDE) && completes(h.req, type)) {
           hide = h.kind === HIDE;
+          if (h.req === P && h.name !== null) this.unconfirmed.delete(h.name);
           this.pop();
         }
-        if (type === 0x43 && first === 0x44 /* 'D' */) this.checkTag(start, length);
+        if (type === 0x43) {
+          this.replacement = this.host.inspect(type, first, start, length, this.chunk);
+          if (first === 0x44 /* D */) this.forgetAllOnDiscard(start, length);
+        }
+        break;
+      case S: // ParameterStatus
+        this.replacement = this.host.inspect(type, first, start, length, this.chunk);
         break;
       case E:
         this.onError(h, start, length);
@@ -360,24 +390,47 @@ export class TrackedSession implements ScanSink {
       if (!hide) this.out.push(this.carry);
       this.carry = null;
     }
+    if (this.suppressUntilReady) {
+      if (type === Z) this.suppressUntilReady = false;
+      else hide = true;
+    }
+    if (this.replacement !== null) {
+      if (!hide) this.out.push(this.replacement);
+      this.replacement = null;
+      hide = true;
+    }
     if (hide) this.cursor = start + 1 + length;
   }
 
   private emitLocals(out: Buffer[]): void {
     this.localDue = false;
     for (let h = this.peek(); h !== undefined && h.kind === LOCAL; h = this.peek()) {
+      if (this.host.txStatus === 0x45 /* E */ && h.req !== C) {
+        // In a failed transaction PostgreSQL refuses Parse and queries (SQLSTATE 25P02); the
+        // statement the pooler would have answered for is not defined, and what follows up to
+        // Sync is skipped, so the server's own reply to it is hidden.
+        out.push(ABORTED_ERROR);
+        this.pop();
+        if (h.req === P && h.name !== null && h.stmt !== null && this.statements.get(h.name) === h.stmt) this.statements.delete(h.name);
+        if (h.withReady) out.push(msg.readyForQuery('E'));
+        else {
+          this.skipToSync(this.host.server);
+          if (this.outstanding > 0) this.suppressUntilReady = true;
+        }
+        continue;
+      }
       out.push(h.bytes!);
+      if (h.req === P && h.name !== null) this.unconfirmed.delete(h.name);
       if (h.withReady) out.push(msg.readyForQuery(String.fromCharCode(this.host.txStatus) as 'I' | 'T' | 'E'));
       this.pop();
     }
   }
 
-  /** DISCARD ALL / DEALLOCATE reported by the server: its prepared statements are gone. */
-  private checkTag(start: number, length: number): void {
-    const server = this.host.server;
-    if (server === null || start < 0 || start + 1 + length > this.chunk.length) return;
-    const tag = this.chunk.toString('latin1', start + 5, start + 1 + length - 1);
-    if (tag === 'DISCARD ALL' || tag.startsWith('DEALLOCATE')) server.statements.clear();
+  /** DISCARD ALL / DEALLOCATE ALL, however sent, also end the client's statement names. */
+  private forgetAllOnDiscard(start: number, length: number): void {
+    if (start < 0 || start + 1 + length > this.chunk.length) return;
+    const tag = this.chunk.toString('latin1', start + 5, start + length);
+    if (tag === 'DISCARD ALL' || tag === 'DEALLOCATE ALL') this.statements.clear();
   }
 
   private onError(h: Entry | undefined, start: number, length: number): void {
@@ -388,15 +441,21 @@ export class TrackedSession implements ScanSink {
       } catch {
         fields = undefined;
       }
-      if (fields?.C) this.host.serverError(fields.C, fields.M ?? '');
+      this.host.inspect(E, 0, start, length, this.chunk);
     }
     if (h === undefined || h.kind === SYNC || h.kind === BARRIER || h.kind === LOCAL) return;
     const server = this.host.server;
     // The failed request.
     this.pop();
-    if (h.req === P && h.stmt !== null) {
+    if (h.req === P && h.name !== null) this.unconfirmed.delete(h.name);
+    if (h.req === P && h.stmt !== null && h.count !== DUPLICATE) {
       server?.statements.delete(h.stmt.serverName);
       if (h.name !== null && this.statements.get(h.name) === h.stmt) this.statements.delete(h.name);
+    }
+    // Server-side names mean nothing to the client: say its own name in the message.
+    if (fields !== undefined && h.stmt !== null && h.name !== null && fields.M?.includes(`"${h.stmt.serverName}"`)) {
+      fields.M = fields.M.split(`"${h.stmt.serverName}"`).join(`"${h.name}"`);
+      this.replacement = encodeErrorFields(E, fields);
     }
     if (fields?.C === '0A000' && h.stmt !== null && /cached plan must not change result type/.test(fields.M ?? '')) {
       // The statement's result type changed under it (ALTER TABLE): give it a new server name so
@@ -404,10 +463,18 @@ export class TrackedSession implements ScanSink {
       this.host.registry.invalidate(h.stmt);
     }
     // The server now discards everything up to the next Sync: so do we.
+    this.skipToSync(server);
+  }
+
+  private skipToSync(server: ServerConnection | null): void {
+    // A skipped Parse defines nothing, on the server or for the client (its name stays unknown,
+    // exactly as PostgreSQL would leave it).
     for (let e = this.peek(); e !== undefined && !(e.kind === SYNC && e.req === S); e = this.peek()) {
       if (e.kind === HIDE && e.req === C && e.name !== null) server?.statements.add(e.name);
-      else if (e.req === P && e.stmt !== null && e.kind !== LOCAL) server?.statements.delete(e.stmt.serverName);
-      else if (e.kind === SYNC && this.host.pending > 0) this.host.pending--;
+      else if (e.req === P && e.stmt !== null && e.count !== DUPLICATE) {
+        if (e.kind !== LOCAL) server?.statements.delete(e.stmt.serverName);
+        if (e.kind !== HIDE && e.name !== null && this.statements.get(e.name) === e.stmt) this.statements.delete(e.name);
+      } else if (e.kind === SYNC && this.host.pending > 0) this.host.pending--;
       this.pop();
     }
   }

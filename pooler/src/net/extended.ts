@@ -67,3 +67,15 @@ export function encodeTarget(type: 0x44 | 0x43, kind: number, name: string): Buf
 
 export const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
 export const CLOSE_COMPLETE = Buffer.from([0x33, 0, 0, 0, 4]);
+
+/** An ErrorResponse or NoticeResponse from decoded fields, in their original order. */
+export function encodeErrorFields(type: number, fields: Record<string, string>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [code, value] of Object.entries(fields)) parts.push(Buffer.from(code, 'latin1'), Buffer.from(value + '\0', 'utf8'));
+  const body = Buffer.concat([...parts, Buffer.from([0])]);
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = type;
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}

@@ -28,7 +28,7 @@ describe('MessageFramer limits', () => {
   it('accepts an empty-bodied message (length 4)', () => {
     const f = new MessageFramer(1000);
     f.push(header('S', 4));
-    expect(f.next()).toEqual({ type: 'S'.charCodeAt(0), body: Buffer.alloc(0) });
+    expect(f.next()).toMatchObject({ type: 'S'.charCodeAt(0), body: Buffer.alloc(0) });
   });
 
   it('waits for a full header before judging', () => {

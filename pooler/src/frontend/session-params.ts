@@ -1,0 +1,41 @@
+// Session parameters in transaction mode. PostgreSQL reports a few settings to the client with
+// ParameterStatus (protocol docs, "Asynchronous Operations"); a client that shares server
+// connections must keep seeing its own values. Each client keeps the values it was told; each
+// server connection keeps the values it reported; on checkout the difference is applied with SET,
+// its replies hidden (backend/reset.ts runHidden).
+//
+// Other settings changed with a session-level SET do not follow the client: the server connection
+// gets RESET ALL when the transaction that ran the SET ends, so nothing leaks to the next client
+// (docs/transaction-mode.md). SET LOCAL inside a transaction is unaffected.
+
+/** The ParameterStatus settings a client may change with SET and expects to keep. */
+export const TRACKED_PARAMETERS = ['client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'standard_conforming_strings', 'application_name'] as const;
+
+const lowerToName = new Map<string, string>(TRACKED_PARAMETERS.map((n) => [n.toLowerCase(), n]));
+
+/** What a new client is told at login: the server's values, overridden by its own start-up settings. */
+export function initialClientParams(server: ReadonlyMap<string, string>, startup: Readonly<Record<string, string>>): Map<string, string> {
+  const out = new Map(server);
+  for (const [key, value] of Object.entries(startup)) {
+    const name = lowerToName.get(key.toLowerCase());
+    if (name !== undefined) out.set(name, value);
+  }
+  // A client that sets no application_name has none (the server's is the pooler's own).
+  if (!Object.keys(startup).some((k) => k.toLowerCase() === 'application_name')) out.set('application_name', '');
+  return out;
+}
+
+function literal(value: string): string {
+  // E'' works whatever standard_conforming_strings is.
+  return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** SET statements that give `server` the client's values, or none when they already agree. */
+export function settingsToApply(client: ReadonlyMap<string, string>, server: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const name of TRACKED_PARAMETERS) {
+    const want = client.get(name);
+    if (want !== undefined && want !== server.get(name)) out.push(`SET "${name}" TO ${literal(want)}`);
+  }
+  return out;
+}
