@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { findPostgresBinDir, run, startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
-import { conninfo, type ProcessResult } from './clients.ts';
+import { conninfo, until, type ProcessResult } from './clients.ts';
 import type { ConnSettings } from './tenants.ts';
 
 function openssl(args: string[]): void {
@@ -108,6 +108,9 @@ export async function startTlsPostgres(cert: TestCert): Promise<PostgresServer> 
     ['local all all trust', 'hostssl all +md5_users 127.0.0.1/32 md5', 'hostssl all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
   );
   await pg.psql('SELECT pg_reload_conf()');
+  // The postmaster re-reads pg_hba.conf asynchronously: wait until a plaintext TCP login is refused.
+  const plain = { host: pg.host, port: pg.port, database: 'postgres', user: pg.superuser, password: pg.superuserPassword };
+  await until(async () => (await psqlWith(plain, 'SELECT 1;\n', { sslmode: 'disable' })).stderr.includes('no encryption'), 20_000, 'pg_hba.conf with hostssl only in force');
   return pg;
 }
 
