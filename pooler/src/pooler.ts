@@ -1,6 +1,5 @@
 // The pooler process: the client listener, the current routing snapshot, one pool per tenant, the
 // cancel-key registry, reload and drain.
-import { randomInt } from 'node:crypto';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { Pool, type PoolHooks, type PoolStats, type TargetSuspicion } from './backend/pool.ts';
 import { buildSnapshot, ConfigError, type Snapshot, type TenantRoute } from './config/snapshot.ts';
@@ -12,6 +11,7 @@ import { CLIENT_TLS_DISABLED, loadClientTls, type ClientTls } from './frontend/c
 import { createLogger, type Logger } from './log.ts';
 import * as msg from './net/messages.ts';
 import { StatementRegistry } from './prepared/registry.ts';
+import { CancelKeys, nodeOf } from './frontend/cancel-keys.ts';
 import { AdminSession } from './admin/session.ts';
 import { adminCredentials, type Credentials } from './admin/users.ts';
 import { MetricsHttpServer } from './stats/http.ts';
@@ -35,7 +35,7 @@ export class Pooler implements LoginHost {
   private readonly clientCounts = new Map<string, number>();
   private readonly server: Server;
   private readonly baseDir: string;
-  private nextProcessId = randomInt(1, 1 << 20);
+  private readonly cancelKeys: CancelKeys;
   draining = false;
   private version = 1;
   /** The listener's TLS mode and SecureContext (docs/tls.md); rebuilt by reloadClientTls(). */
@@ -56,6 +56,7 @@ export class Pooler implements LoginHost {
     this.baseDir = opts.baseDir ?? process.cwd();
     this.log = opts.logger ?? createLogger(config.log_level);
     this.current = buildSnapshot(config, this.version, this.baseDir);
+    this.cancelKeys = new CancelKeys(config.cluster?.node_id ?? 0);
     this.clientTls = loadClientTls(config.listen.tls, this.baseDir);
     this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
@@ -120,12 +121,10 @@ export class Pooler implements LoginHost {
     }
     this.clientCounts.set(route.id, n + 1);
     client.route = route;
-    // Process ids are unique per pooler process; the secret is random (protocol docs, "Canceling Requests").
-    do {
-      this.nextProcessId = (this.nextProcessId % 0x7fffffff) + 1;
-    } while (this.clientsByKey.has(this.nextProcessId));
-    client.processId = this.nextProcessId;
-    client.secretKey = randomInt(0, 0x7fffffff);
+    // Process ids are unique per pooler process and name its node (frontend/cancel-keys.ts).
+    const key = this.cancelKeys.next((pid) => this.clientsByKey.has(pid));
+    client.processId = key.processId;
+    client.secretKey = key.secretKey;
     this.clients.add(client);
     this.clientsByKey.set(client.processId, client);
   }
@@ -142,6 +141,20 @@ export class Pooler implements LoginHost {
 
   /** Forwards a CancelRequest to the server connection the client holds right now, if any. */
   cancel(processId: number, secretKey: number): void {
+    const owner = nodeOf(processId);
+    const cluster = this.config.cluster;
+    if (cluster !== undefined && owner !== cluster.node_id) {
+      // Another pooler issued this key: pass the CancelRequest on to it, unchanged.
+      const peer = cluster.peers.find((p) => p.node_id === owner);
+      if (peer === undefined) {
+        this.log.warn({ processId, node: owner }, 'cancel request for a node that is not a configured peer dropped');
+        return;
+      }
+      const s = netConnect({ host: peer.host, port: peer.port }, () => s.end(msg.cancelRequest(processId, secretKey)));
+      s.on('error', (err) => this.log.warn({ err: err.message, node: owner }, 'cancel request could not reach the peer pooler'));
+      s.setTimeout(5000, () => s.destroy());
+      return;
+    }
     const client = this.clientsByKey.get(processId);
     if (client === undefined || client.secretKey !== secretKey) {
       this.log.debug({ processId }, 'cancel request for an unknown key dropped');

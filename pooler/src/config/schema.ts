@@ -90,7 +90,28 @@ export const configSchema = z
       })
       .strict()
       .default({ max_message_size: 256 * 1024 * 1024, shutdown_timeout: 30 }),
-    prepared_statements: z.object({ cache_size: z.number().int().min(1).default(500) }).strict().default({ cache_size: 500 }),
+    /** Named prepared statements in transaction mode (frontend/tracked.ts). */
+    prepared_statements: z
+      .object({
+        /** Server-side statements kept per server connection; the least recently used are closed beyond it. */
+        cache_size: z.number().int().min(1).default(500),
+      })
+      .strict()
+      .default({ cache_size: 500 }),
+    /**
+     * Pooler processes that share client traffic (behind one load balancer, or the workers of one
+     * machine): each has its own node_id, which its cancel keys carry, and a CancelRequest for
+     * another node's key is forwarded to that peer (frontend/cancel-keys.ts).
+     */
+    cluster: z
+      .object({
+        node_id: z.number().int().min(0).max(1023),
+        peers: z
+          .array(z.object({ node_id: z.number().int().min(0).max(1023), host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict())
+          .default([]),
+      })
+      .strict()
+      .optional(),
     /** Admin console users (config/admin-schema.ts, docs/admin.md). */
     admin: adminSchema.default({ users: [] }),
     /** Metrics/health HTTP endpoint (config/metrics-schema.ts, docs/metrics.md); absent = off. */
