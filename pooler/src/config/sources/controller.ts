@@ -41,6 +41,7 @@ export class SourceController {
   readonly #log: Logger;
   #queue: Promise<unknown> = Promise.resolve();
   #queuedReload: Promise<void> | undefined;
+  #queuedRefresh: Promise<void> | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #staleTimer: NodeJS.Timeout | undefined;
@@ -157,25 +158,38 @@ export class SourceController {
     this.#staleTimer.unref();
   }
 
-  /** A pool of `tenantId` doubts its target: ask the source for fresher targets and apply them. */
-  refresh(tenantId: string, reason: string): Promise<void> {
-    const refreshTargets = this.source.refreshTargets?.bind(this.source);
-    if (refreshTargets === undefined || this.#stopped) return Promise.resolve();
-    return this.#enqueue(async () => {
-      let next: SourceLoad | undefined;
-      try {
-        next = await refreshTargets(tenantId);
-      } catch (err) {
-        this.#log.warn({ tenant: tenantId, reason, err: (err as Error).message }, 'target refresh failed; keeping the current targets');
-        throw err;
-      }
-      if (next === undefined) {
-        this.#log.debug({ tenant: tenantId, reason }, 'target refresh found nothing new');
-        return;
-      }
-      this.#apply(next, `target refresh (${reason})`);
+  /**
+   * A pool of `tenantId` doubts its target: ask the source for fresher targets and, when they
+   * moved, apply the source's routing. The look itself runs outside the queue (the source
+   * coalesces and throttles it per destination, so a thousand doubting pools cost one look); only
+   * applying is queued, and the routing is built when it is applied, so it never undoes a full
+   * reload that ran in between.
+   */
+  async refresh(tenantId: string, reason: string): Promise<void> {
+    const source = this.source;
+    if (source.refreshTargets === undefined || source.routing === undefined || this.#stopped) return;
+    let changed: boolean;
+    try {
+      changed = await source.refreshTargets(tenantId);
+    } catch (err) {
+      this.#log.warn({ tenant: tenantId, reason, err: (err as Error).message }, 'target refresh failed; keeping the current targets');
+      throw err;
+    }
+    if (!changed) {
+      this.#log.debug({ tenant: tenantId, reason }, 'target refresh found nothing new');
+      return;
+    }
+    // A queued full reload or refresh (not started yet) will build from the same state.
+    if (this.#queuedReload !== undefined) return this.#queuedReload;
+    if (this.#queuedRefresh !== undefined) return this.#queuedRefresh;
+    const p = this.#enqueue(async () => {
+      this.#queuedRefresh = undefined;
+      if (this.#stopped) return;
+      this.#apply(await source.routing!(), `target refresh (${reason})`);
       this.#log.info({ tenant: tenantId, reason }, 'targets refreshed');
     });
+    this.#queuedRefresh = p;
+    return p;
   }
 
   /** Writes one heartbeat: the applied version and per-tenant pool figures. */

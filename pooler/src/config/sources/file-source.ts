@@ -52,9 +52,12 @@ export class FileSource implements ConfigSource {
     return { config, version: undefined };
   }
 
-  /** A pool doubts its target: the file may have been edited with a new one (no-op when unchanged). */
-  async refreshTargets(): Promise<SourceLoad | undefined> {
-    if (this.#read().hash === this.#loadedHash) return undefined;
+  /** A pool doubts its target: the file may have been edited with a new one. */
+  async refreshTargets(): Promise<boolean> {
+    return this.#read().hash !== this.#loadedHash;
+  }
+
+  routing(): Promise<SourceLoad> {
     return this.load();
   }
 

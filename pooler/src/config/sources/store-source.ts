@@ -50,6 +50,8 @@ interface Override {
 
 /** Page size for listing tenants (the ports' maximum). */
 const PAGE = 1000;
+/** At most one target refresh per cluster in this many ms (every pool of a cluster doubts at once). */
+export const CLUSTER_REFRESH_INTERVAL_MS = 1000;
 
 export class StoreSource implements ConfigSource {
   readonly kind: Exclude<SourceKind, 'file'>;
@@ -64,7 +66,8 @@ export class StoreSource implements ConfigSource {
   readonly #overrides = new Map<string, Override>();
   /** Last routing built per tenant: the fallback when a tenant cannot be converted this time. */
   #lastGood = new Map<string, TenantConfig>();
-  readonly #refreshing = new Map<string, Promise<SourceLoad | undefined>>();
+  readonly #refreshing = new Map<string, Promise<boolean>>();
+  readonly #refreshedAt = new Map<string, number>();
 
   constructor(opts: StoreSourceOptions) {
     this.kind = opts.kind;
@@ -108,20 +111,28 @@ export class StoreSource implements ConfigSource {
     return this.#o.adapters.config.getConfigVersion();
   }
 
-  refreshTargets(tenantId: string): Promise<SourceLoad | undefined> {
+  refreshTargets(tenantId: string): Promise<boolean> {
     const clusterId = this.#clusterOf.get(tenantId);
     // A fixed-host destination has nowhere else to go.
-    if (clusterId === undefined || this.#base === undefined) return Promise.resolve(undefined);
-    // Every pool of the cluster notices at once: one look per cluster at a time.
+    if (clusterId === undefined || this.#base === undefined) return Promise.resolve(false);
+    // Every pool of the cluster notices at once: one look per cluster at a time, and not more
+    // often than CLUSTER_REFRESH_INTERVAL_MS (pools keep asking while their target stays wrong).
     let p = this.#refreshing.get(clusterId);
-    if (p === undefined) {
-      p = this.#refreshCluster(clusterId).finally(() => this.#refreshing.delete(clusterId));
-      this.#refreshing.set(clusterId, p);
-    }
+    if (p !== undefined) return p;
+    const now = Date.now();
+    if (now - (this.#refreshedAt.get(clusterId) ?? -Infinity) < CLUSTER_REFRESH_INTERVAL_MS) return Promise.resolve(false);
+    this.#refreshedAt.set(clusterId, now);
+    p = this.#refreshCluster(clusterId).finally(() => this.#refreshing.delete(clusterId));
+    this.#refreshing.set(clusterId, p);
     return p;
   }
 
-  async #refreshCluster(clusterId: string): Promise<SourceLoad | undefined> {
+  async routing(): Promise<SourceLoad> {
+    if (this.#base === undefined) throw new Error('routing() before the first load()');
+    return { ...this.#build(), version: undefined };
+  }
+
+  async #refreshCluster(clusterId: string): Promise<boolean> {
     const { adapters, log } = this.#o;
     const before = this.#writerOf(clusterId);
     const published = await adapters.config.getClusterTargets(clusterId);
@@ -143,9 +154,9 @@ export class StoreSource implements ConfigSource {
         }
       }
     }
-    if (sameEndpoint(before, after)) return undefined;
+    if (sameEndpoint(before, after)) return false;
     log.info({ clusterId, from: before, to: after }, 'cluster target changed');
-    return { ...this.#build(), version: undefined };
+    return true;
   }
 
   async putHeartbeat(heartbeat: PoolerHeartbeatInput): Promise<void> {

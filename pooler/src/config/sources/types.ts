@@ -28,9 +28,12 @@ export interface ConfigSource {
   publishedVersion?(): Promise<number>;
   /**
    * A pool of `tenantId` doubts its target (a standby, refused, read-only): look for fresher
-   * targets. Resolves with a configuration to apply when they moved, else undefined.
+   * targets. Resolves true when the routing changed; routing() then gives it. Cheap to call
+   * often: a source coalesces and throttles these per destination.
    */
-  refreshTargets?(tenantId: string): Promise<SourceLoad | undefined>;
+  refreshTargets?(tenantId: string): Promise<boolean>;
+  /** The routing from what the source holds now, without reading the store again (after refreshTargets). */
+  routing?(): Promise<SourceLoad>;
   /** Starts watching for changes (file source with --watch); `changed` asks for a reload. */
   watch?(changed: (reason: string) => void): void;
   /** Records this pooler's heartbeat (local/aws HeartbeatStore). */
