@@ -151,9 +151,10 @@ export class SourceController {
   #scheduleStale(at: number | undefined): void {
     clearTimeout(this.#staleTimer);
     this.#staleTimer = undefined;
-    if (at === undefined || this.#stopped) return;
+    // A time already past would reload in a loop: the source reports only future ends.
+    if (at === undefined || at <= Date.now() || this.#stopped) return;
     // setTimeout holds 32-bit delays; a far-off end is re-checked by the next load anyway.
-    const delay = Math.min(Math.max(0, at - Date.now()) + 50, 2 ** 31 - 1);
+    const delay = Math.min(at - Date.now() + 50, 2 ** 31 - 1);
     this.#staleTimer = setTimeout(() => void this.reload('rotation grace period ended').catch(() => undefined), delay);
     this.#staleTimer.unref();
   }

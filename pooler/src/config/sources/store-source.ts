@@ -38,6 +38,8 @@ export interface StoreSourceOptions {
   now?: () => Date;
   /** Concurrent SecretBox decrypts during a load. */
   decryptConcurrency?: number;
+  /** Minimum time between two target refreshes of one cluster (default CLUSTER_REFRESH_INTERVAL_MS). */
+  clusterRefreshIntervalMs?: number;
   /** Releases the adapters. */
   close?: () => Promise<void>;
 }
@@ -120,7 +122,7 @@ export class StoreSource implements ConfigSource {
     let p = this.#refreshing.get(clusterId);
     if (p !== undefined) return p;
     const now = Date.now();
-    if (now - (this.#refreshedAt.get(clusterId) ?? -Infinity) < CLUSTER_REFRESH_INTERVAL_MS) return Promise.resolve(false);
+    if (now - (this.#refreshedAt.get(clusterId) ?? -Infinity) < (this.#o.clusterRefreshIntervalMs ?? CLUSTER_REFRESH_INTERVAL_MS)) return Promise.resolve(false);
     this.#refreshedAt.set(clusterId, now);
     p = this.#refreshCluster(clusterId).finally(() => this.#refreshing.delete(clusterId));
     this.#refreshing.set(clusterId, p);

@@ -85,6 +85,7 @@ export function tenantToConfig(t: Tenant, c: TenantConversion): TenantConfig {
       checkout_timeout: p.checkoutTimeout,
       query_timeout: p.queryTimeout ?? 0,
       idle_in_transaction_timeout: p.idleInTransactionTimeout ?? 0,
+      client_idle_timeout: 0,
       check_writer: d.clusterId !== undefined,
     },
   };
