@@ -41,6 +41,8 @@ export class ServerConnectError extends Error {
   }
 }
 
+const ignoreError = (): void => {};
+
 /** Quotes a schema name for search_path unless it is a plain lower-case identifier. */
 export function searchPathValue(schema: string): string {
   return /^[a-z_][a-z0-9_$]*$/.test(schema) ? schema : `"${schema.replace(/"/g, '""')}"`;
@@ -182,6 +184,9 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
                 s.removeAllListeners('connect');
                 s.removeAllListeners('secureConnect');
               }
+              // Under TLS the TLS socket reports errors; the raw one keeps a no-op so a late
+              // error on it can never be unhandled.
+              if (raw !== socket) raw.on('error', ignoreError);
               resolve({ socket, params, processId, secretKey });
               return;
             }
