@@ -65,9 +65,9 @@ function writeConfig(total: number, round: number): void {
 async function serverPids(): Promise<number[]> {
   const admin = await connectPg(superuserConn(pg));
   try {
-    const r = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE usename = $1 AND application_name = 'switchyard' ORDER BY pid", [
-      bench.destination.user,
-    ]);
+    // Only the pooler logs in as the destination role while pgbench runs (the helpers' direct
+    // connections are closed); application_name follows the clients, so it cannot tell.
+    const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE usename = $1 ORDER BY pid', [bench.destination.user]);
     return r.rows.map((x) => x.pid);
   } finally {
     await admin.end();

@@ -276,7 +276,7 @@ export class Pool implements ServerOwner {
 
   private retryNow(): void {
     if (this.closed) return;
-    this.grow();
+    if (!this.pausedFlag) this.grow();
     if (this.paramWaiters.length > 0 && this.connectingNow === 0) this.openServer();
   }
 
@@ -384,6 +384,8 @@ export class Pool implements ServerOwner {
     for (const w of this.waiters.splice(0)) {
       w.client.checkoutFailed(new PoolerError('TENANT_REMOVED', `tenant "${this.tenantId}" is no longer served by this pooler`));
     }
+    // Logins waiting for server parameters would otherwise wait for a retry that never comes.
+    this.flushParamWaiters(new PoolerError('TENANT_REMOVED', `tenant "${this.tenantId}" is no longer served by this pooler`));
     this.retireAll();
     this.flushPauseWaiters();
   }
