@@ -79,6 +79,8 @@ describe('tenantToConfig', () => {
       checkout_timeout: 12,
       query_timeout: 30,
       idle_in_transaction_timeout: 0,
+      // The domain has no client idle timeout (yet): off.
+      client_idle_timeout: 0,
       check_writer: true,
     });
   });
