@@ -20,21 +20,34 @@ export interface Environment {
   cpuCount: number;
   memoryMiB: number;
   loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
   gitCommit: string;
   gitDirty: boolean;
 }
 
-export function describeEnvironment(repoRoot: string, postgres: string, pgbouncer: string): Environment {
-  return {
-    node: process.version,
-    postgres,
-    pgbench: quiet('pgbench', ['--version']),
-    pgbouncer,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    cpuCount: cpus().length,
-    memoryMiB: Math.round(totalmem() / 1024 / 1024),
-    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+/** 1-, 5- and 15-minute load averages, rounded: how busy the shared machine was. */
+export function loadAverage(): number[] {
+  return loadavg().map((l) => Math.round(l * 100) / 100);
+}
+
+/** Call at the start of the bench: git state and load then; finish() adds what is known later. */
+export function describeEnvironment(repoRoot: string): { finish(postgres: string, pgbouncer: string): Environment } {
+  const start = {
+    loadAverageAtStart: loadAverage(),
     gitCommit: quiet('git', ['rev-parse', '--short', 'HEAD'], repoRoot),
     gitDirty: quiet('git', ['status', '--porcelain', '--untracked-files=no'], repoRoot) !== '',
+  };
+  return {
+    finish: (postgres, pgbouncer) => ({
+      node: process.version,
+      postgres,
+      pgbench: quiet('pgbench', ['--version']),
+      pgbouncer,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cpuCount: cpus().length,
+      memoryMiB: Math.round(totalmem() / 1024 / 1024),
+      ...start,
+      loadAverageAtEnd: loadAverage(),
+    }),
   };
 }

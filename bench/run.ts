@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { prepareDatabase, type BenchDatabase } from './database.ts';
-import { describeEnvironment } from './environment.ts';
+import { describeEnvironment, loadAverage } from './environment.ts';
 import { BenchOptionError } from './errors.ts';
 import { measureIdleMemory } from './idle-memory.ts';
 import { ownOpenFileLimit } from './open-files.ts';
@@ -128,10 +128,11 @@ class Bench {
     if (!login) return undefined;
     const pooler = target === 'direct' ? undefined : this.poolers[target];
     const started = performance.now();
+    const load1 = loadAverage()[0] ?? 0;
     const ticksBefore = pooler ? treeCpuTicks(pooler.pid) : 0;
     const outcome = await runPgbench(login, { clients, jobs: this.opts.jobs, durationSec, mode });
     const ticks = pooler ? treeCpuTicks(pooler.pid) - ticksBefore : undefined;
-    const record: RunRecord = { target, clients, mode, round, ok: outcome.ok, wallSec: (performance.now() - started) / 1000 };
+    const record: RunRecord = { target, clients, mode, round, ok: outcome.ok, wallSec: (performance.now() - started) / 1000, load1 };
     const s = outcome.summary;
     if (s) {
       record.tps = s.tps;
@@ -221,6 +222,7 @@ async function main(): Promise<number> {
 
   const b = new Bench(opts);
   const startedAt = new Date();
+  const env = describeEnvironment(repoRoot);
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) return;
@@ -243,13 +245,16 @@ async function main(): Promise<number> {
     const finishedAt = new Date();
 
     const rows = summarise(b.runs, opts.clients, opts.modes, opts.targets, (t, m) => b.excluded(t, m));
+    const environment = env.finish(b.db.server.version, b.pgbouncerVersion);
     const out: string[] = ['', header(opts, b), '', formatTpsTable(rows)];
+    const loads = b.runs.flatMap((r) => (r.load1 === undefined ? [] : [r.load1]));
+    // Neighbours on a shared machine move TPS much more than CPU per transaction: say how busy it was.
+    if (loads.length > 0) out.push('', `machine load (1-min average) during the runs: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${environment.cpuCount} CPUs`);
     const failures = formatFailures(rows);
     if (failures.length > 0) out.push('', 'failures:', ...failures.map((f) => `  ${f}`));
     for (const [target, why] of b.unavailable) out.push('', `${target}: unavailable — ${why}`);
     if (b.idleMemory.length > 0) out.push('', `memory per idle logged-in client ((VmRSS after − before) / clients):`, '', formatMemoryTable(b.idleMemory));
 
-    const environment = describeEnvironment(repoRoot, b.db.server.version, b.pgbouncerVersion);
     mkdirSync(opts.resultsDir, { recursive: true });
     const file = join(opts.resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
     const json = {

@@ -21,6 +21,8 @@ export interface RunRecord {
   /** cpuTicks converted to microseconds, divided by the transactions pgbench reports. */
   cpuUsPerTxn?: number;
   wallSec: number;
+  /** The machine's 1-minute load average when the run started (neighbours' load shows here). */
+  load1?: number;
 }
 
 export type CellStatus = 'ok' | 'failed' | 'n/a' | 'unavailable' | 'skipped';
