@@ -20,6 +20,7 @@ export const errorCatalog = {
   STARTUP_TIMEOUT: { sqlstate: '08P01', fatal: true },
   QUERY_TIMEOUT: { sqlstate: '57014', fatal: false },
   IDLE_IN_TRANSACTION_TIMEOUT: { sqlstate: '25P03', fatal: true },
+  CLIENT_IDLE_TIMEOUT: { sqlstate: '57P05', fatal: true },
 } as const;
 
 export type PoolerErrorCode = keyof typeof errorCatalog;
@@ -62,6 +63,8 @@ export const disconnectReasons = [
   'connect_failed',
   'unsupported_feature',
   'startup_timeout',
+  'idle_in_transaction_timeout',
+  'client_idle_timeout',
   'target_changed',
 ] as const;
 export type DisconnectReason = (typeof disconnectReasons)[number];

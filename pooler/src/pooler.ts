@@ -6,6 +6,7 @@ import { buildSnapshot, ConfigError, type Snapshot, type TenantRoute } from './c
 import { configSchema, type PoolerConfig, type PoolerConfigInput } from './config/schema.ts';
 import { PoolerError, type DisconnectReason } from './errors.ts';
 import type { ClientConnection } from './frontend/client.ts';
+import type { ServerConnection } from './backend/server.ts';
 import { acceptClient, type LoginHost } from './frontend/login.ts';
 import { CLIENT_TLS_DISABLED, loadClientTls, type ClientTls } from './frontend/client-tls.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -36,6 +37,7 @@ export class Pooler implements LoginHost {
   private readonly server: Server;
   private readonly baseDir: string;
   private readonly cancelKeys: CancelKeys;
+  private readonly sweepTimer: NodeJS.Timeout;
   draining = false;
   private version = 1;
   /** The listener's TLS mode and SecureContext (docs/tls.md); rebuilt by reloadClientTls(). */
@@ -57,6 +59,8 @@ export class Pooler implements LoginHost {
     this.log = opts.logger ?? createLogger(config.log_level);
     this.current = buildSnapshot(config, this.version, this.baseDir);
     this.cancelKeys = new CancelKeys(config.cluster?.node_id ?? 0);
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
     this.clientTls = loadClientTls(config.listen.tls, this.baseDir);
     this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
@@ -165,9 +169,21 @@ export class Pooler implements LoginHost {
       client.log.debug('cancel request while the client holds no server connection: nothing to cancel');
       return;
     }
+    this.cancelServerQuery(server);
+  }
+
+  /** Sends a CancelRequest for whatever `server` is running (protocol docs, "Canceling Requests"). */
+  cancelServerQuery(server: ServerConnection): void {
     const s = netConnect({ host: server.host, port: server.port }, () => s.end(msg.cancelRequest(server.processId, server.secretKey)));
-    s.on('error', (err) => client.log.warn({ err: err.message }, 'cancel request could not reach the server'));
+    s.on('error', (err) => this.log.warn({ err: err.message, server: server.id }, 'cancel request could not reach the server'));
     s.setTimeout(5000, () => s.destroy());
+  }
+
+  /** Once a second: the per-client timeouts (ClientConnection.checkTimeouts). */
+  private sweep(): void {
+    const now = Date.now();
+    const cancel = (server: ServerConnection): void => this.cancelServerQuery(server);
+    for (const c of this.clients) c.checkTimeouts(now, cancel);
   }
 
   // ---- reload ---------------------------------------------------------------------------
@@ -240,6 +256,7 @@ export class Pooler implements LoginHost {
    * boundary) for at most `timeoutMs`, then closes everything.
    */
   async close(timeoutMs = this.config.limits.shutdown_timeout * 1000): Promise<void> {
+    clearInterval(this.sweepTimer);
     if (!this.draining) {
       this.draining = true;
       this.server.close();

@@ -29,6 +29,8 @@ export const poolSettingsSchema = z
     query_timeout: seconds.default(0),
     /** Seconds a client may stay idle inside a transaction (0 = off). */
     idle_in_transaction_timeout: seconds.default(0),
+    /** Seconds a client may stay connected without a transaction in progress (0 = off). */
+    client_idle_timeout: seconds.default(0),
     /**
      * Check that each new server connection is the writer (not a standby) before using it, and ask
      * the config source for fresh targets when it is not (backend/writer-check.ts). Absent = off;

@@ -18,6 +18,10 @@ import { parseParameterStatus } from '../net/parse.ts';
 import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
 
 const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
+
+/** A clock updated ten times a second: the hot path stamps activity without a syscall. */
+let coarseNow = Date.now();
+setInterval(() => (coarseNow = Date.now()), 100).unref();
 const EMPTY = Buffer.alloc(0);
 const LISTEN_REFUSED = msg.errorResponse({
   severity: 'ERROR',
@@ -98,6 +102,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   params = new Map<string, string>();
   /** The values it was told at login: what RESET and DISCARD ALL return it to. */
   defaults: ReadonlyMap<string, string> = new Map();
+  /** Coarse time (ms) of the client's or its server's last bytes, for the idle timeouts. */
+  lastActive = Date.now();
+  /** When the oldest outstanding request started (0 = none), for query_timeout. */
+  private busySince = 0;
   /** Counters for SHOW CLIENTS / STATS. */
   transactions = 0;
   bytesIn = 0;
@@ -128,6 +136,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   private onClientData(chunk: Buffer): void {
     if (this.closed) return;
     this.bytesIn += chunk.length;
+    this.lastActive = coarseNow;
     if (this.tracked !== null) return this.onTrackedClientData(chunk);
     const pendingBefore = this.pending;
     const unsyncedBefore = this.unsynced;
@@ -388,6 +397,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   onServerData(chunk: Buffer): void {
     const server = this.server!;
     this.bytesOut += chunk.length;
+    this.lastActive = coarseNow;
     if (this.tracked !== null) {
       let bufs: Buffer[];
       try {
@@ -419,9 +429,48 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         this.socket.once('drain', this.resumeServer);
       }
     }
+    if (this.pending === 0) this.busySince = 0;
     if (this.releaseAfterWrite) {
       this.releaseAfterWrite = false;
       this.releaseServer();
+    }
+  }
+
+  /**
+   * Called about once a second by the pooler: query_timeout cancels the running query on the
+   * server (the client gets 57014 and keeps its session), idle_in_transaction_timeout ends a client
+   * that sits in an open transaction (25P03, the transaction is rolled back), client_idle_timeout
+   * ends a client idle between transactions (57P05). 0 turns each off.
+   */
+  checkTimeouts(now: number, cancelServerQuery: (server: ServerConnection) => void): void {
+    const route = this.route;
+    if (this.closed || route === null) return;
+    const p = route.pool;
+    const server = this.server;
+    if (this.pending > 0) {
+      if (this.busySince === 0) this.busySince = now;
+      else if (p.query_timeout > 0 && server !== null && now - this.busySince > p.query_timeout * 1000) {
+        this.log.warn({ seconds: p.query_timeout }, 'query_timeout: cancelling the running query');
+        this.busySince = now;
+        cancelServerQuery(server);
+      }
+      return;
+    }
+    this.busySince = 0;
+    const idleMs = now - this.lastActive;
+    if (server !== null && this.txStatus !== IDLE) {
+      if (p.idle_in_transaction_timeout > 0 && idleMs > p.idle_in_transaction_timeout * 1000) {
+        this.fail(
+          new PoolerError('IDLE_IN_TRANSACTION_TIMEOUT', 'terminating connection due to idle-in-transaction timeout', {
+            detail: `the transaction was idle for more than ${p.idle_in_transaction_timeout} s and has been rolled back`,
+          }),
+          'idle_in_transaction_timeout',
+        );
+      }
+      return;
+    }
+    if (p.client_idle_timeout > 0 && !this.waiting && idleMs > p.client_idle_timeout * 1000 && this.clientAtBoundary()) {
+      this.fail(new PoolerError('CLIENT_IDLE_TIMEOUT', 'terminating connection due to idle-session timeout'), 'client_idle_timeout', true);
     }
   }
 

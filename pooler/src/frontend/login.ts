@@ -19,6 +19,7 @@ import { StartupFramer } from '../net/startup.ts';
 import { isAdminDatabase, type Credentials } from '../admin/users.ts';
 import { ClientConnection, type ClientHost } from './client.ts';
 import { initialClientParams } from './session-params.ts';
+import { SSL_ACCEPTED, upgradeClientSocket, type ClientTls } from './client-tls.ts';
 
 const LOGIN_TIMEOUT_MS = 30_000;
 const PASSWORD_MESSAGE = 0x70; // 'p'
@@ -34,10 +35,13 @@ export interface LoginHost extends ClientHost {
   adminCredentials?(user: string): Credentials | undefined;
   /** Takes over an authenticated admin console connection, right after AuthenticationOk (admin/session.ts). */
   startAdminSession?(client: ClientConnection, params: Record<string, string>, rest: Buffer): void;
+  /** The listener's TLS mode and certificate (docs/tls.md); replaced on reload. */
+  readonly clientTls: ClientTls;
 }
 
 
-export function acceptClient(socket: Socket, host: LoginHost): void {
+/** `encrypted`: `socket` is the TLS socket of a connection that already negotiated TLS (frontend/client-tls.ts). */
+export function acceptClient(socket: Socket, host: LoginHost, encrypted = false): void {
   socket.setNoDelay(true);
   const client = new ClientConnection(socket, host);
   const log = client.log;
@@ -58,18 +62,20 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
   const timer = setTimeout(() => end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time'), 'startup_timeout'), LOGIN_TIMEOUT_MS);
   timer.unref();
 
-  socket.on('error', (err) => {
+  const onError = (err: Error): void => {
     log.debug({ err: err.message }, 'client socket error');
     if (!done) {
       done = true;
       clearTimeout(timer);
     }
     client.close('client_close');
-  });
-  socket.on('close', () => {
+  };
+  const onClose = (): void => {
     clearTimeout(timer);
     client.close('client_close');
-  });
+  };
+  socket.on('error', onError);
+  socket.on('close', onClose);
 
   const onData = (chunk: Buffer): void => {
     try {
@@ -77,10 +83,30 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
         startup.push(chunk);
         for (let p = startup.next(); p !== undefined && framer === undefined; p = startup.next()) {
           switch (p.kind) {
-            case 'ssl':
+            case 'ssl': {
+              // Bytes after the SSLRequest were sent before our answer: unencrypted, possibly
+              // injected by a man-in-the-middle (CVE-2021-23214). PostgreSQL ends such connections.
+              if (startup.buffered > 0) throw new ProtocolError('received unencrypted data after SSL request');
+              if (encrypted) throw new ProtocolError('SSL request on a connection that already uses SSL');
+              const tls = host.clientTls;
+              if (tls.context === undefined) {
+                // No TLS on this listener: 'N' tells the client to go on in the clear
+                // (protocol docs, "SSL Session Encryption").
+                socket.write(msg.encryptionRefused());
+                break;
+              }
+              // 'S', then the TLS handshake on this TCP connection; the start-up begins afresh inside TLS.
+              done = true;
+              clearTimeout(timer);
+              socket.removeListener('data', onData);
+              socket.removeListener('error', onError);
+              socket.removeListener('close', onClose);
+              socket.write(SSL_ACCEPTED);
+              acceptClient(upgradeClientSocket(socket, tls.context), host, true);
+              return;
+            }
             case 'gssenc':
-              // No TLS or GSSAPI on this listener: 'N' tells the client to go on in the clear
-              // (protocol docs, "SSL Session Encryption").
+              // No GSSAPI encryption: 'N' (protocol docs, "GSSAPI Session Encryption").
               socket.write(msg.encryptionRefused());
               break;
             case 'cancel':
@@ -91,6 +117,8 @@ export function acceptClient(socket: Socket, host: LoginHost): void {
               socket.destroy();
               return;
             case 'startup':
+              // Cancel requests stay allowed in plaintext: libpq before 17 always sends them so.
+              if (!encrypted && host.clientTls.mode === 'require') throw new PoolerError('SSL_REQUIRED', 'SSL required');
               framer = new MessageFramer(Math.min(host.maxMessageSize, 64 * 1024));
               onMessage = beginAuth(p.params);
               framer.push(startup.takeRest());
