@@ -1,0 +1,143 @@
+// The control API on one machine: a small HTTP server that turns each request into the API
+// Gateway v2 event the deployed API would send (http-event.ts) and calls the very same Lambda
+// handler (routes.ts), then writes its result back as API Gateway would.
+//
+// There is NO authentication here (on AWS the API is IAM-signed): the server refuses to listen on
+// anything but a loopback address, so only processes on this machine can reach it.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { lambdaContext } from '../functions/lib/test-events.ts';
+import type { Logger } from 'pino';
+import { fromLambdaResult, splitTarget, toApiEvent } from './http-event.ts';
+import { Router, type Route } from './router.ts';
+
+/** A Lambda handler of the HTTP API (middy handlers fit). */
+export type ApiLambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2<unknown>>;
+
+/** API Gateway's own limit is 10 MB; the control API's bodies are a few KB. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** API Gateway HTTP APIs time out integrations after 30 s. */
+export const LAMBDA_TIMEOUT_MS = 30_000;
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  routes: readonly Route<ApiLambdaHandler>[];
+  log: Logger;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly port: number;
+  readonly routeKeys: string[];
+  close(): Promise<void>;
+}
+
+export class NotLoopbackError extends Error {
+  readonly code = 'NOT_LOOPBACK' as const;
+  constructor(host: string) {
+    super(`the local control API has no authentication and listens on loopback only; refusing host "${host}"`);
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': data.length, ...headers });
+  res.end(data);
+}
+
+function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_BODY_BYTES) return 'too-large';
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  if (!LOOPBACK.has(opts.host)) throw new NotLoopbackError(opts.host);
+  const router = new Router(opts.routes);
+  const log = opts.log;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const { path } = splitTarget(req.url ?? '/');
+    const found = router.lookup(method === 'HEAD' ? 'GET' : method, path);
+    if (found.kind === 'not-found') {
+      sendJson(res, 404, errorBody('NOT_FOUND', `no route for ${method} ${path}`));
+      return;
+    }
+    if (found.kind === 'method-not-allowed') {
+      sendJson(res, 405, errorBody('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} (allowed: ${found.allow.join(', ')})`), { allow: found.allow.join(', ') });
+      return;
+    }
+    const body = await readBody(req);
+    if (body === 'too-large') {
+      sendJson(res, 413, errorBody('PAYLOAD_TOO_LARGE', `request body larger than ${MAX_BODY_BYTES} bytes`), { connection: 'close' });
+      return;
+    }
+    const event = toApiEvent(
+      { method, url: req.url ?? '/', headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', protocol: `HTTP/${req.httpVersion}` },
+      found.match,
+    );
+    const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
+    const context = lambdaContext({
+      functionName: `switchyard-local-${found.match.routeKey.replace(/[^A-Za-z0-9]+/g, '-')}`,
+      awsRequestId: event.requestContext.requestId,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    });
+    let result: APIGatewayProxyResultV2<unknown>;
+    try {
+      result = await found.route.handler(event, context);
+    } catch (err) {
+      // The handlers map their own errors; an escape here is a bug: no detail to the client
+      // (API Gateway answers 500 "Internal Server Error" when the integration fails).
+      log.error({ err, route: found.match.routeKey, requestId: event.requestContext.requestId }, 'handler failed');
+      sendJson(res, 500, errorBody('INTERNAL', 'internal error'));
+      return;
+    }
+    const out = fromLambdaResult(result);
+    res.writeHead(out.status, { ...out.headers, 'content-length': out.body.length });
+    res.end(method === 'HEAD' ? undefined : out.body);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'request handling failed');
+      if (!res.headersSent) sendJson(res, 500, errorBody('INTERNAL', 'internal error'));
+      else res.destroy();
+    });
+  });
+  // Keep-alive sockets would hold close() up; the CLI makes one request per command anyway.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${hostInUrl}:${port}`,
+    port,
+    routeKeys: router.routeKeys,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,117 @@
+// The pooler as a child process, exactly as it runs in production: `switchyard pooler --source
+// local --state-dir DIR --config DIR/pooler.yaml`. It reads tenants and targets from the state
+// directory, writes `<stateDir>/pooler.pid` itself (the control plane SIGHUPs that pid after a
+// change), and drains on SIGTERM. It runs in a process group of its own, so a Ctrl-C in the
+// terminal reaches only `switchyard start`, which then stops the pooler first and PostgreSQL after.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify } from 'yaml';
+import type { StateLayout } from './layout.ts';
+import { LOCALHOST } from './nodes.ts';
+
+const BIN = resolve(import.meta.dirname, '..', 'bin', 'switchyard.js');
+
+export const ADMIN_USER = 'admin';
+/** The pooler's id in heartbeats (GET /poolers). */
+export const POOLER_ID = 'local';
+/** Seconds a SIGTERM waits for open transactions before closing everything (limits.shutdown_timeout). */
+export const POOLER_SHUTDOWN_TIMEOUT_S = 5;
+
+export interface PoolerSettings {
+  port: number;
+  metricsPort: number;
+  adminVerifier: string;
+  logLevel: string;
+}
+
+export interface PoolerChild {
+  readonly pid: number;
+  readonly port: number;
+  readonly metricsPort: number;
+  running(): boolean;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (drain), SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export class PoolerStartError extends Error {
+  readonly code = 'POOLER_START_FAILED' as const;
+}
+
+/** The pooler's settings file: listener, admin console user, metrics; tenants come from the state. */
+export function writePoolerConfig(layout: StateLayout, s: PoolerSettings): void {
+  const config = {
+    listen: { host: LOCALHOST, port: s.port },
+    log_level: s.logLevel,
+    limits: { shutdown_timeout: POOLER_SHUTDOWN_TIMEOUT_S },
+    admin: { users: [{ user: ADMIN_USER, verifier: s.adminVerifier }] },
+    metrics: { host: LOCALHOST, port: s.metricsPort },
+  };
+  writeFileSync(layout.poolerConfig, `# Written by \`switchyard start\` at every start; edits are overwritten.\n${stringify(config)}`, { mode: 0o644 });
+}
+
+export function canConnect(port: number, host = LOCALHOST): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export async function startPoolerChild(layout: StateLayout, s: PoolerSettings, timeoutMs = 30_000): Promise<PoolerChild> {
+  writePoolerConfig(layout, s);
+  const logFd = openSync(layout.poolerLog, 'a', 0o644);
+  const child = spawn(process.execPath, [BIN, 'pooler', '--source', 'local', '--state-dir', layout.dir, '--config', layout.poolerConfig], {
+    stdio: ['ignore', logFd, logFd],
+    detached: true,
+    env: { ...process.env, SWITCHYARD_POOLER_ID: POOLER_ID },
+  });
+  closeSync(logFd);
+  if (child.pid === undefined) throw new PoolerStartError('could not start the pooler process');
+  const pid = child.pid;
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      res(exitInfo);
+    });
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (!(await canConnect(s.port))) {
+    if (exitInfo) throw new PoolerStartError(`the pooler exited (code ${exitInfo.code}) before listening; the end of ${layout.poolerLog}:\n${tail(layout.poolerLog)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new PoolerStartError(`the pooler did not listen on 127.0.0.1:${s.port} within ${timeoutMs / 1000} s; see ${layout.poolerLog}`);
+    }
+    await sleep(50);
+  }
+  return {
+    pid,
+    port: s.port,
+    metricsPort: s.metricsPort,
+    running: () => exitInfo === undefined,
+    exited,
+    async stop(graceMs = (POOLER_SHUTDOWN_TIMEOUT_S + 5) * 1000) {
+      if (exitInfo) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
