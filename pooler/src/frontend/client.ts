@@ -19,6 +19,18 @@ import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
 
 const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
 
+/** A server's FATAL ErrorResponse as an ERROR: the client's session goes on. */
+function downgradeFatal(fatal: Buffer): Buffer {
+  try {
+    const f = parseErrorFields(fatal.subarray(5));
+    f.S = 'ERROR';
+    if (f.V !== undefined) f.V = 'ERROR';
+    return encodeErrorFields(0x45, f);
+  } catch {
+    return msg.errorResponse({ severity: 'ERROR', code: '08006', message: 'the server connection was lost' });
+  }
+}
+
 /** A clock updated ten times a second: the hot path stamps activity without a syscall. */
 let coarseNow = Date.now();
 setInterval(() => (coarseNow = Date.now()), 100).unref();
@@ -34,6 +46,8 @@ import { ProtocolError } from '../net/framer.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import type { StatementRegistry } from '../prepared/registry.ts';
 import { TrackedSession, type TrackedHost } from './tracked.ts';
+import { LostTransaction } from './lost-transaction.ts';
+import { encodeErrorFields } from '../net/extended.ts';
 
 const Q = 0x51;
 const S = 0x53;
@@ -102,6 +116,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   params = new Map<string, string>();
   /** The values it was told at login: what RESET and DISCARD ALL return it to. */
   defaults: ReadonlyMap<string, string> = new Map();
+  /** Set while the client is inside a transaction whose server connection died. */
+  private lost: LostTransaction | null = null;
+  /** A FATAL ErrorResponse the linked server sent just before closing (transaction mode). */
+  private serverFatal: Buffer | null = null;
   /** Coarse time (ms) of the client's or its server's last bytes, for the idle timeouts. */
   lastActive = Date.now();
   /** When the oldest outstanding request started (0 = none), for query_timeout. */
@@ -137,6 +155,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (this.closed) return;
     this.bytesIn += chunk.length;
     this.lastActive = coarseNow;
+    if (this.lost !== null) return this.onLostTransactionData(chunk);
     if (this.tracked !== null) return this.onTrackedClientData(chunk);
     const pendingBefore = this.pending;
     const unsyncedBefore = this.unsynced;
@@ -541,6 +560,12 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       }
       const f = parseErrorFields(body);
       if (f.C !== undefined) this.pool?.onServerSqlstate(f.C);
+      if (this.transactionMode && (f.S === 'FATAL' || f.S === 'PANIC')) {
+        // The server is about to hang up (admin shutdown, failover): the client decides nothing
+        // from this message; onServerClosed answers it instead (and may keep the client).
+        this.serverFatal = Buffer.from(chunk.subarray(start, start + 1 + length));
+        return EMPTY;
+      }
     } catch {
       // Malformed: forwarded as the server sent it, not inspected.
     }
@@ -584,7 +609,56 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   onServerClosed(server: ServerConnection, reason: DisconnectReason): void {
     if (this.server !== server) return;
     this.server = null;
-    this.fail(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: `reason: ${reason}` }), 'server_lost');
+    server.socket.removeListener('drain', this.resumeClient);
+    this.socket.removeListener('drain', this.resumeServer);
+    this.socket.resume();
+    const fatal = this.serverFatal;
+    this.serverFatal = null;
+    // In transaction mode the client outlives its server connection when both streams stand at a
+    // message boundary: its outstanding requests fail, an open transaction is lost (see
+    // lost-transaction.ts), and the next transaction gets another server connection.
+    const clean = server.scanner.atBoundary() && (this.tracked === null ? this.scanner.atBoundary() && this.carry === null : this.tracked.abandon());
+    if (!this.transactionMode || this.closed || !clean) {
+      if (fatal !== null && this.socket.writable) this.socket.write(fatal);
+      this.fail(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: `reason: ${reason}` }), 'server_lost');
+      return;
+    }
+    const error =
+      fatal !== null
+        ? downgradeFatal(fatal)
+        : msg.errorResponse({ severity: 'ERROR', code: '08006', message: 'the server connection was lost', detail: `reason: ${reason}` });
+    const inTransaction = this.txStatus !== IDLE;
+    this.log.warn({ reason, inTransaction, pending: this.pending }, 'server connection lost; the client stays connected');
+    this.queued = [];
+    if (this.pending > 0) {
+      const out: Buffer[] = [error];
+      for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery(inTransaction ? 'E' : 'I'));
+      this.pending = 0;
+      this.socket.write(Buffer.concat(out));
+      if (inTransaction) this.lost = new LostTransaction(this.host.maxMessageSize, null);
+    } else if (inTransaction) {
+      // Idle inside the transaction: the reason comes with the answer to its next request.
+      this.lost = new LostTransaction(this.host.maxMessageSize, error);
+    }
+    this.txStatus = inTransaction ? 0x45 /* E */ : IDLE;
+    if (this.closeAfter !== null && this.lost === null) this.fail(this.closeAfter.err, this.closeAfter.reason, true);
+  }
+
+  private onLostTransactionData(chunk: Buffer): void {
+    let r: ReturnType<LostTransaction['onClientData']>;
+    try {
+      r = this.lost!.onClientData(chunk);
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', true);
+      throw err;
+    }
+    if (r.replies.length > 0) this.socket.write(r.replies.length === 1 ? r.replies[0]! : Buffer.concat(r.replies));
+    if (r.terminated) return this.close('client_terminate', true);
+    if (!r.ended) return;
+    this.lost = null;
+    this.txStatus = IDLE;
+    if (this.closeAfter !== null) return this.fail(this.closeAfter.err, this.closeAfter.reason, true);
+    if (r.rest.length > 0) this.onClientData(r.rest);
   }
 
   // ---- ending ---------------------------------------------------------------------------

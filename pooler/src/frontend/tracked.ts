@@ -303,6 +303,21 @@ export class TrackedSession implements ScanSink {
   }
 
   /**
+   * The server connection died: forgets the outstanding requests. Returns whether the streams stood
+   * at a message boundary (no partial reply forwarded, no client message half-framed).
+   */
+  abandon(): boolean {
+    const clean = this.carry === null && this.framer.buffered === 0;
+    this.entries = [];
+    this.head = 0;
+    this.carry = null;
+    this.localDue = false;
+    this.suppressUntilReady = false;
+    this.replacement = null;
+    return clean;
+  }
+
+  /**
    * The checkout failed: drops the client's buffered messages and returns how many of them owe a
    * ReadyForQuery (Query, Sync, FunctionCall), or -1 when a partial message is left.
    */
