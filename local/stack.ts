@@ -377,7 +377,9 @@ export class LocalStack {
     };
     if (!force && (this.#failing || this.#rebuilds.size > 0)) {
       progress('waiting for the failover / standby rebuild in progress');
-      await Promise.race([Promise.allSettled([this.#failing, ...this.#rebuilds]), new Promise((r) => setTimeout(r, 60_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([this.#failing, ...this.#rebuilds]), new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+      clearTimeout(timer);
     }
     if (this.#pooler) {
       progress(force ? 'killing the pooler' : 'stopping the pooler (open transactions may finish)');

@@ -18,6 +18,11 @@ function shown(p: string): string {
   return r && !r.startsWith('..') ? r : p;
 }
 
+function tryLines(rows: [string, string][]): string[] {
+  const w = Math.max(...rows.map(([c]) => c.length));
+  return rows.map(([c, why]) => `  ${c.padEnd(w)}   # ${why}`);
+}
+
 export function summary(info: StackInfo, apiIsDefault: boolean): string {
   const [a, b] = info.nodes;
   const cli = `${resolve(ROOT, 'node_modules/.bin/node')} ${resolve(ROOT, 'bin/switchyard.js')}`;
@@ -35,10 +40,12 @@ export function summary(info: StackInfo, apiIsDefault: boolean): string {
     '',
     `  alias switchyard='${cli}'`,
     ...(apiIsDefault ? [] : [`  export SWITCHYARD_API=${info.api}`]),
-    '  switchyard tenants create acme          # provisions a database; prints the password and a psql line',
-    '  switchyard status                       # pools, clients, the config version the pooler applied',
-    `  switchyard clusters failover ${info.clusterId}        # stop the primary, promote the standby, watch clients carry on`,
-    '  npm run demo                            # two tenants, a write load and a failover, with a timeline',
+    ...tryLines([
+      ['switchyard tenants create acme', 'provisions a database; prints the password and a psql line'],
+      ['switchyard status', 'pools, clients, the config version the pooler applied'],
+      [`switchyard clusters failover ${info.clusterId}`, 'stop the primary, promote the standby, clients carry on'],
+      ['npm run demo', 'two tenants, a write load and a failover, with a timeline'],
+    ]),
     '',
     'Press Ctrl-C to stop everything.',
     '',
@@ -120,5 +127,6 @@ export async function startCommand(argv: string[], io: StartIo = { stdout: proce
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
   }
+  if (process.env.SWITCHYARD_DEBUG) setTimeout(() => io.stderr.write(`still open: ${process.getActiveResourcesInfo().join(', ')}\n`), 2000).unref();
   return code;
 }
