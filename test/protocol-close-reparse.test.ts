@@ -59,12 +59,18 @@ function script(who: string): Step[] {
 }
 
 describe.each(MODES)('%s mode', (mode) => {
-  it('after Close, a re-Parse of the same name runs the new query everywhere', async () => {
+  // 'different texts': the two clients' statements differ; 'same texts': both clients prepare
+  // identical texts (a pooler may share one server-side statement between them, and one client's
+  // Close must not take it away from the other).
+  it.each([
+    { texts: 'different texts', whoB: 'b' },
+    { texts: 'same texts', whoB: 'a' },
+  ])('after Close, a re-Parse of the same name runs the new query everywhere ($texts)', async ({ whoB }) => {
     const t = tenants[mode];
     const r = await scenarioVersusPostgres({
       direct: destinationConn(t),
       pooled: poolerConn(pooler!, t),
-      scripts: [script('a'), script('b')],
+      scripts: [script('a'), script(whoB)],
       moveBetweenServers: mode === 'transaction',
     });
     const ref = r.expected[0]!.join('\n');

@@ -84,15 +84,21 @@ const scripts: Record<string, (who: string) => Step[]> = {
   ],
 };
 
+const cases = Object.keys(scripts).flatMap((kind) => [
+  { kind, texts: 'different texts', whoB: 'b' },
+  // The neighbour prepares identical texts: a shared server-side statement must survive.
+  { kind, texts: 'same texts', whoB: 'a' },
+]);
+
 describe.each(MODES)('%s mode', (mode) => {
-  it.each(Object.keys(scripts))('%s removes the statements; the names can be reused', async (kind) => {
+  it.each(cases)('$kind removes the statements; the names can be reused ($texts)', async ({ kind, whoB }) => {
     const t = tenants[mode];
     const make = scripts[kind]!;
     const r = await scenarioVersusPostgres({
       direct: destinationConn(t),
       pooled: poolerConn(pooler!, t),
       // A second client with the same names, whose statements must survive the first one's DEALLOCATE.
-      scripts: [make('a'), prepareEverywhere('b').concat([{ label: 'b: run s1, s2 at the end', bytes: Buffer.concat([run('s1'), run('s2')]), move: true }])],
+      scripts: [make('a'), prepareEverywhere(whoB).concat([{ label: 'b: run s1, s2 at the end', bytes: Buffer.concat([run('s1'), run('s2')]), move: true }])],
       moveBetweenServers: mode === 'transaction',
     });
     const ref = r.expected[0]!.join('\n');
