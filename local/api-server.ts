@@ -59,10 +59,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   for await (const chunk of req) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(b);
+    // Past the limit keep reading (and dropping) so the client gets the 413 rather than a reset
+    // mid-upload; give up on a sender that goes on and on.
+    if (size > MAX_BODY_BYTES * 16) break;
+    if (size <= MAX_BODY_BYTES) chunks.push(b);
   }
-  return Buffer.concat(chunks);
+  return size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks);
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {

@@ -395,8 +395,12 @@ export class LocalStack {
       await step('stopping PostgreSQL', () => this.#nodes!.stop(force ? 'immediate' : 'fast'));
     }
     await step('closing the adapters', async () => this.#adapters?.close());
-    rmSync(this.layout.stackFile, { force: true });
-    if (this.#ownsPid) removePid(this.layout.stackPidFile);
+    // Only when this process claimed the directory: a second `start` refused as ALREADY_RUNNING
+    // must not remove the running stack's files.
+    if (this.#ownsPid) {
+      rmSync(this.layout.stackFile, { force: true });
+      removePid(this.layout.stackPidFile);
+    }
     if (errors.length > 0) throw new AggregateError(errors, 'the local stack did not stop cleanly');
   }
 }
