@@ -83,7 +83,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   route: TenantRoute | null = null;
   pool: Pool | null = null;
   server: ServerConnection | null = null;
-  log: Logger;
+  /** Created on first use: a child logger per client costs memory most clients never need. */
+  private logger: Logger | undefined;
   /** Requests sent whose ReadyForQuery has not come back yet. */
   pending = 0;
   /** Fast path: extended-protocol messages forwarded since the last Sync. */
@@ -112,8 +113,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   private readonly serverSink: ScanSink;
   private readonly resumeServer: () => void;
   private readonly resumeClient: () => void;
-  /** The ParameterStatus values this client was told (frontend/session-params.ts). */
-  params = new Map<string, string>();
+  /**
+   * The ParameterStatus values this client was told (frontend/session-params.ts). Shared,
+   * read-only, with its `defaults` (and other clients') until it changes one: see setParam.
+   */
+  params: ReadonlyMap<string, string> = new Map();
   /** The values it was told at login: what RESET and DISCARD ALL return it to. */
   defaults: ReadonlyMap<string, string> = new Map();
   /** Set while the client is inside a transaction whose server connection died. */
@@ -132,11 +136,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   constructor(socket: Socket, host: ClientHost) {
     this.socket = socket;
     this.host = host;
-    this.log = host.log.child({ client: this.id });
     this.scanner = new Scanner(host.maxMessageSize);
     this.serverSink = { onMessage: (type, first, start, length) => this.onServerMessage(type, first, start, length) };
     this.resumeServer = () => this.server?.socket.resume();
     this.resumeClient = () => this.socket.resume();
+  }
+
+  get log(): Logger {
+    this.logger ??= this.host.log.child(this.route === null ? { client: this.id } : { client: this.id, tenant: this.route.id });
+    return this.logger;
   }
 
   /** Called by the login phase once the client is authenticated and told ReadyForQuery. */
@@ -144,8 +152,13 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.route = route;
     this.pool = pool;
     this.transactionMode = route.pool.mode === 'transaction';
-    this.log = this.log.child({ tenant: route.id });
+    this.logger = undefined;
     this.socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    this.socket.on('error', (err: Error) => {
+      if (this.host.log.isLevelEnabled('debug')) this.log.debug({ err: err.message }, 'client socket error');
+      this.close('client_close');
+    });
+    this.socket.on('close', () => this.close('client_close'));
     if (rest.length > 0) this.onClientData(rest);
   }
 
@@ -370,7 +383,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         this.pool!.acquire(this);
       },
       // The server's normalised spelling is what the client now has.
-      (name, value) => this.params.set(name, value),
+      (name, value) => this.setParam(name, value),
     );
   }
 
@@ -572,6 +585,13 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     return null;
   }
 
+  private setParam(name: string, value: string): void {
+    if (this.params.get(name) === value) return;
+    const own = this.params === this.defaults ? new Map(this.defaults) : (this.params as Map<string, string>);
+    own.set(name, value);
+    this.params = own;
+  }
+
   private onParameterStatus(body: Buffer): Buffer | null {
     const p = parseParameterStatus(body);
     const server = this.server;
@@ -582,7 +602,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       value = this.defaults.get(p.name) ?? value;
     }
     const before = this.params.get(p.name);
-    this.params.set(p.name, value);
+    this.setParam(p.name, value);
     if (value === p.value) return null;
     return value === before ? EMPTY : msg.parameterStatus(p.name, value);
   }

@@ -18,7 +18,11 @@ import { parsePasswordMessage, parseSaslInitialResponse, parseSaslResponse } fro
 import { StartupFramer } from '../net/startup.ts';
 import { isAdminDatabase, type Credentials } from '../admin/users.ts';
 import { ClientConnection, type ClientHost } from './client.ts';
-import { initialClientParams } from './session-params.ts';
+import { sharedClientParams } from './session-params.ts';
+
+function encodeParameters(params: ReadonlyMap<string, string>): Buffer {
+  return Buffer.concat([...params].map(([name, value]) => msg.parameterStatus(name, value)));
+}
 import { SSL_ACCEPTED, upgradeClientSocket, type ClientTls } from './client-tls.ts';
 
 const LOGIN_TIMEOUT_MS = 30_000;
@@ -44,7 +48,6 @@ export interface LoginHost extends ClientHost {
 export function acceptClient(socket: Socket, host: LoginHost, encrypted = false): void {
   socket.setNoDelay(true);
   const client = new ClientConnection(socket, host);
-  const log = client.log;
   const startup = new StartupFramer();
   let framer: MessageFramer | undefined;
   let onMessage: ((type: number, body: Buffer) => void) | undefined;
@@ -63,7 +66,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
   timer.unref();
 
   const onError = (err: Error): void => {
-    log.debug({ err: err.message }, 'client socket error');
+    client.log.debug({ err: err.message }, 'client socket error');
     if (!done) {
       done = true;
       clearTimeout(timer);
@@ -134,7 +137,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     } catch (err) {
       if (err instanceof PoolerError) return end(err, err.code === 'AUTH_FAILED' ? 'auth_failed' : 'protocol_violation');
       if (err instanceof ProtocolError) return end(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
-      log.error({ err }, 'unexpected error during client start-up');
+      client.log.error({ err }, 'unexpected error during client start-up');
       end(new PoolerError('PROTOCOL_VIOLATION', 'invalid start-up sequence'), 'protocol_violation');
     }
   };
@@ -159,7 +162,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     /** The verifiers this login must match: the tenant's or the admin user's; undefined = unknown login. */
     const creds: Credentials | undefined = admin ? host.adminCredentials?.(user) : route;
     const authFailed = (): PoolerError => new PoolerError('AUTH_FAILED', `password authentication failed for user "${user}"`);
-    log.debug({ database, user, tenant: route?.id }, 'client start-up');
+    if (host.log.isLevelEnabled('debug')) client.log.debug({ database, user, tenant: route?.id }, 'client start-up');
 
     const finish = (): void => {
       if (admin && creds !== undefined) {
@@ -180,16 +183,23 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
         (serverParams) => {
           if (done) return;
           const out: Buffer[] = [];
-          client.params = initialClientParams(serverParams, params);
-          client.defaults = new Map(client.params);
-          for (const [name, value] of client.params) out.push(msg.parameterStatus(name, value));
+          const reported = sharedClientParams(serverParams, params, encodeParameters);
+          client.params = reported.params;
+          client.defaults = reported.params;
+          out.push(reported.encoded);
           out.push(msg.backendKeyData(client.processId, client.secretKey), msg.readyForQuery('I'));
           done = true;
           clearTimeout(timer);
           socket.removeListener('data', onData);
           socket.write(Buffer.concat(out));
-          log.info({ tenant: route.id }, 'client logged in');
+          if (host.log.isLevelEnabled('info')) client.log.info({ tenant: route.id }, 'client logged in');
+          // The login state is done with: the client takes over the socket's error/close events,
+          // so nothing keeps this scope (framers, SCRAM state, timer) alive.
+          socket.removeListener('error', onError);
+          socket.removeListener('close', onClose);
           client.enterReady(route, pool, framer!.takeRest());
+          framer = undefined;
+          onMessage = undefined;
         },
         (err: Error) => end(new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed'),
       );

@@ -25,6 +25,31 @@ export function initialClientParams(server: ReadonlyMap<string, string>, startup
   return out;
 }
 
+/**
+ * initialClientParams, shared: clients whose start-up settings agree get the same read-only map
+ * (ClientConnection copies it on its first change) and the same encoded ParameterStatus messages,
+ * so an idle client costs no map of its own.
+ */
+const shared = new WeakMap<ReadonlyMap<string, string>, Map<string, { params: ReadonlyMap<string, string>; encoded: Buffer }>>();
+
+export function sharedClientParams(
+  server: ReadonlyMap<string, string>,
+  startup: Readonly<Record<string, string>>,
+  encode: (params: ReadonlyMap<string, string>) => Buffer,
+): { params: ReadonlyMap<string, string>; encoded: Buffer } {
+  const params = initialClientParams(server, startup);
+  const key = TRACKED_PARAMETERS.map((n) => params.get(n) ?? '').join('\u0000');
+  let byKey = shared.get(server);
+  if (byKey === undefined) shared.set(server, (byKey = new Map()));
+  let entry = byKey.get(key);
+  if (entry === undefined) {
+    // Bounded: distinct start-up settings are few in practice; past that, stop caching.
+    entry = { params, encoded: encode(params) };
+    if (byKey.size < 1000) byKey.set(key, entry);
+  }
+  return entry;
+}
+
 function literal(value: string): string {
   // E'' works whatever standard_conforming_strings is.
   return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
