@@ -87,7 +87,8 @@ function watchSwitch(console: PoolerConsole | undefined, tenants: readonly strin
       } catch {
         // the console may be busy or reconnecting; try again
       }
-      await new Promise((r) => setTimeout(r, 20));
+      // Fine-grained: the switch is a matter of milliseconds and the timeline reports it.
+      await new Promise((r) => setTimeout(r, 5));
     }
     return undefined;
   })();

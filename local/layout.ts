@@ -11,8 +11,8 @@
 //   postgres.password, admin.password                       generated secrets, mode 0600
 //   pg/a, pg/b                                              the two PostgreSQL nodes (data, socket, log)
 //   logs/api.log, logs/pooler.log                           JSON logs (pino)
-import { chmodSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { LOCAL_POOLER_PID_FILE } from '../shared/src/local/config-channel.ts';
 
 export const NODE_NAMES = ['a', 'b'] as const;
@@ -64,4 +64,24 @@ export function ensureLayout(l: StateLayout): void {
     chmodSync(d, 0o755);
   }
   mkdirSync(l.logsDir, { recursive: true, mode: 0o755 });
+}
+
+/**
+ * When we are root the PostgreSQL servers run as the `postgres` OS user, which must be able to
+ * reach `<stateDir>/pg`: every directory above it needs the "others may traverse" bit (o+x).
+ * Returns the first directory that lacks it (e.g. /root, mode 0700), else undefined.
+ */
+export function untraversableAncestor(dir: string): string | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  let d = dirname(resolve(dir));
+  for (;;) {
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return d;
+    } catch {
+      // does not exist yet: created with 0755
+    }
+    const up = dirname(d);
+    if (up === d) return undefined;
+    d = up;
+  }
 }

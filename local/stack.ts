@@ -26,7 +26,7 @@ import type { Adapters } from '../shared/src/ports/adapters.ts';
 import { startApiServer, type ApiLambdaHandler, type ApiServer } from './api-server.ts';
 import { ClusterNodes, type Progress } from './cluster-nodes.ts';
 import { failoverLocalCluster, type FailoverTimeline, type RdsEventLambda } from './failover.ts';
-import { ensureLayout, stateLayout, type StateLayout } from './layout.ts';
+import { ensureLayout, stateLayout, untraversableAncestor, type StateLayout } from './layout.ts';
 import { createFileLogger } from './log.ts';
 import { LOCALHOST, type NodeInfo, type PgNode } from './nodes.ts';
 import type { PortName, StackOptions } from './options.ts';
@@ -148,6 +148,11 @@ export class LocalStack {
     };
   }
 
+  /** Something was started (or claimed) that stop() must undo. */
+  get touched(): boolean {
+    return this.#ownsPid;
+  }
+
   get nodes(): ClusterNodes {
     if (!this.#nodes) throw new StackError('NOT_STARTED', 'the stack is not started');
     return this.#nodes;
@@ -206,6 +211,13 @@ export class LocalStack {
   async start(progress: Progress): Promise<StackInfo> {
     const o = this.options;
     const l = this.layout;
+    const blocked = untraversableAncestor(l.dir);
+    if (blocked !== undefined) {
+      throw new StackError(
+        'STATE_DIR_UNREACHABLE',
+        `PostgreSQL runs as the postgres OS user (initdb refuses root), and that user cannot enter ${blocked}; choose a --state-dir it can reach (e.g. under /var/lib or /tmp), or \`chmod o+x ${blocked}\``,
+      );
+    }
     ensureLayout(l);
     await this.#claimStateDir(progress);
     const saved = this.#readLocalFile();

@@ -117,8 +117,9 @@ export async function startCommand(argv: string[], io: StartIo = { stdout: proce
     code = 1;
   }
   try {
+    const touched = stack.touched;
     await stack.stop({ progress });
-    io.stdout.write('Stopped.\n');
+    if (touched) io.stdout.write('Stopped.\n');
   } catch (err) {
     io.stderr.write(`switchyard start: ${(err as Error).message}\n`);
     code = 1;
