@@ -66,7 +66,9 @@ async function poolerAddress(api: ApiClient): Promise<{ host: string; port: numb
 
 function connectLine(pooler: { host: string; port: number }, t: TenantView, password: string | undefined): string {
   const pw = password !== undefined ? `:${encodeURIComponent(password)}` : '';
-  return `psql "postgresql://${encodeURIComponent(t.client.user)}${pw}@${pooler.host}:${pooler.port}/${encodeURIComponent(t.client.database)}"`;
+  // A wildcard listener (0.0.0.0) is reached through loopback from here.
+  const host = pooler.host === '0.0.0.0' || pooler.host === '::' ? '127.0.0.1' : pooler.host.includes(':') ? `[${pooler.host}]` : pooler.host;
+  return `psql "postgresql://${encodeURIComponent(t.client.user)}${pw}@${host}:${pooler.port}/${encodeURIComponent(t.client.database)}"`;
 }
 
 function destinationOf(t: TenantView): string {

@@ -1,5 +1,6 @@
 // Options of `switchyard start`: flags, then SWITCHYARD_* environment variables, then fixed
 // defaults. Every listener binds 127.0.0.1 (the control API has no authentication).
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -29,6 +30,8 @@ export interface StackOptions {
   /** Ports given by flag or environment (as opposed to defaults). */
   explicit: ReadonlySet<PortName>;
   logLevel: string;
+  /** The pooler's listen address (the only listener that may leave loopback). */
+  poolerHost: string;
 }
 
 export const START_USAGE = `usage: switchyard start [options]
@@ -43,6 +46,8 @@ options (environment variable in brackets):
   --api-port N         control API, 127.0.0.1 only [SWITCHYARD_API_PORT] (default ${DEFAULT_PORTS.api})
   --pooler-port N      pooler [SWITCHYARD_POOLER_PORT] (default ${DEFAULT_PORTS.pooler})
   --metrics-port N     pooler metrics/health [SWITCHYARD_METRICS_PORT] (default ${DEFAULT_PORTS.metrics})
+  --pooler-host ADDR   the pooler's listen address [SWITCHYARD_POOLER_HOST] (default 127.0.0.1;
+                       0.0.0.0 serves other machines — the control API stays on 127.0.0.1)
   --log-level LEVEL    API and pooler log level [SWITCHYARD_LOG_LEVEL] (default info)
 `;
 
@@ -68,6 +73,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       options: {
         'state-dir': { type: 'string' },
         'log-level': { type: 'string' },
+        'pooler-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         ...Object.fromEntries(Object.values(PORT_FLAGS).map((p) => [p.flag, { type: 'string' as const }])),
       },
@@ -95,7 +101,9 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   const stateDir = typeof values['state-dir'] === 'string' ? values['state-dir'] : env.SWITCHYARD_STATE_DIR || defaultStateDir();
   const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : env.SWITCHYARD_LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`unknown log level "${logLevel}"`);
-  return { stateDir: resolve(stateDir), ports, explicit, logLevel };
+  const poolerHost = typeof values['pooler-host'] === 'string' ? values['pooler-host'] : env.SWITCHYARD_POOLER_HOST || '127.0.0.1';
+  if (isIP(poolerHost) === 0) throw new UsageError(`--pooler-host: "${poolerHost}" is not an IP address`);
+  return { stateDir: resolve(stateDir), ports, explicit, logLevel, poolerHost };
 }
 
 export function wantsHelp(argv: string[]): boolean {

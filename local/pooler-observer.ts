@@ -3,7 +3,6 @@
 // `<stateDir>/admin.password`) and the metrics endpoint (docs/metrics.md).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import pg from 'pg';
-import { LOCALHOST } from './nodes.ts';
 import { ADMIN_USER } from './pooler-process.ts';
 
 export interface PoolRow {
@@ -19,18 +18,20 @@ export interface PoolRow {
 }
 
 export class PoolerConsole {
+  readonly #host: string;
   readonly #port: number;
   readonly #password: string;
   #client: pg.Client | undefined;
 
-  constructor(port: number, password: string) {
+  constructor(host: string, port: number, password: string) {
+    this.#host = host;
     this.#port = port;
     this.#password = password;
   }
 
   async #session(): Promise<pg.Client> {
     if (this.#client) return this.#client;
-    const c = new pg.Client({ host: LOCALHOST, port: this.#port, user: ADMIN_USER, password: this.#password, database: 'switchyard', connectionTimeoutMillis: 3000, application_name: 'switchyard-local' });
+    const c = new pg.Client({ host: this.#host, port: this.#port, user: ADMIN_USER, password: this.#password, database: 'switchyard', connectionTimeoutMillis: 3000, application_name: 'switchyard-local' });
     c.on('error', () => {
       if (this.#client === c) this.#client = undefined;
     });

@@ -21,6 +21,7 @@ export const POOLER_ID = 'local';
 export const POOLER_SHUTDOWN_TIMEOUT_S = 5;
 
 export interface PoolerSettings {
+  host: string;
   port: number;
   metricsPort: number;
   adminVerifier: string;
@@ -29,6 +30,7 @@ export interface PoolerSettings {
 
 export interface PoolerChild {
   readonly pid: number;
+  readonly host: string;
   readonly port: number;
   readonly metricsPort: number;
   running(): boolean;
@@ -45,13 +47,18 @@ export class PoolerStartError extends Error {
 /** The pooler's settings file: listener, admin console user, metrics; tenants come from the state. */
 export function writePoolerConfig(layout: StateLayout, s: PoolerSettings): void {
   const config = {
-    listen: { host: LOCALHOST, port: s.port },
+    listen: { host: s.host, port: s.port },
     log_level: s.logLevel,
     limits: { shutdown_timeout: POOLER_SHUTDOWN_TIMEOUT_S },
     admin: { users: [{ user: ADMIN_USER, verifier: s.adminVerifier }] },
     metrics: { host: LOCALHOST, port: s.metricsPort },
   };
   writeFileSync(layout.poolerConfig, `# Written by \`switchyard start\` at every start; edits are overwritten.\n${stringify(config)}`, { mode: 0o644 });
+}
+
+/** Where this machine reaches a listener bound to `host` (a wildcard through loopback). */
+export function reachableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? LOCALHOST : host;
 }
 
 export function canConnect(port: number, host = LOCALHOST): Promise<boolean> {
@@ -92,16 +99,18 @@ export async function startPoolerChild(layout: StateLayout, s: PoolerSettings, t
     });
   });
   const deadline = Date.now() + timeoutMs;
-  while (!(await canConnect(s.port))) {
+  const probeHost = reachableHost(s.host);
+  while (!(await canConnect(s.port, probeHost))) {
     if (exitInfo) throw new PoolerStartError(`the pooler exited (code ${exitInfo.code}) before listening; the end of ${layout.poolerLog}:\n${tail(layout.poolerLog)}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new PoolerStartError(`the pooler did not listen on 127.0.0.1:${s.port} within ${timeoutMs / 1000} s; see ${layout.poolerLog}`);
+      throw new PoolerStartError(`the pooler did not listen on ${s.host}:${s.port} within ${timeoutMs / 1000} s; see ${layout.poolerLog}`);
     }
     await sleep(50);
   }
   return {
     pid,
+    host: s.host,
     port: s.port,
     metricsPort: s.metricsPort,
     running: () => exitInfo === undefined,

@@ -32,7 +32,7 @@ import { LOCALHOST, type NodeInfo, type PgNode } from './nodes.ts';
 import type { PortName, StackOptions } from './options.ts';
 import { isOurs, readPid, removePid, terminate, writePid } from './pids.ts';
 import { appliedVersionFromLog, PoolerConsole, type PoolRow } from './pooler-observer.ts';
-import { ADMIN_USER, POOLER_ID, startPoolerChild, type PoolerChild } from './pooler-process.ts';
+import { ADMIN_USER, POOLER_ID, reachableHost, startPoolerChild, type PoolerChild } from './pooler-process.ts';
 import { apiRoutes } from './routes.ts';
 import type { Route } from './router.ts';
 
@@ -91,11 +91,11 @@ function readSecret(file: string): string {
   return s;
 }
 
-function portFree(port: number): Promise<boolean> {
+function portFree(port: number, host = LOCALHOST): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', () => resolve(false));
-    srv.listen(port, LOCALHOST, () => srv.close(() => resolve(true)));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
 
@@ -139,7 +139,7 @@ export class LocalStack {
       stateDir: this.layout.dir,
       startedAt: this.#startedAt.toISOString(),
       api: this.#api!.url,
-      pooler: { host: LOCALHOST, port: p.port, pid: p.pid },
+      pooler: { host: p.host, port: p.port, pid: p.pid },
       metrics: `http://${LOCALHOST}:${p.metricsPort}/metrics`,
       adminConsole: { database: 'switchyard', user: ADMIN_USER, passwordFile: this.layout.adminPasswordFile },
       clusterId: LOCAL_CLUSTER_ID,
@@ -204,7 +204,7 @@ export class LocalStack {
       ['metrics', this.options.ports.metrics],
     ];
     for (const [name, port] of wanted) {
-      if (!(await portFree(port))) throw new StackError('PORT_IN_USE', `port ${port} for ${PORT_WHAT[name]} is already in use on 127.0.0.1; pick another one`);
+      if (!(await portFree(port, name === 'pooler' ? this.options.poolerHost : LOCALHOST))) throw new StackError('PORT_IN_USE', `port ${port} for ${PORT_WHAT[name]} is already in use; pick another one`);
     }
   }
 
@@ -249,6 +249,7 @@ export class LocalStack {
 
     progress(`starting the pooler on 127.0.0.1:${o.ports.pooler}`);
     this.#pooler = await startPoolerChild(l, {
+      host: o.poolerHost,
       port: o.ports.pooler,
       metricsPort: o.ports.metrics,
       adminVerifier: createScramVerifier(adminPassword),
@@ -257,7 +258,7 @@ export class LocalStack {
     void this.#pooler.exited.then(({ code }) => {
       if (!this.#stopping) this.onPoolerExit?.(code);
     });
-    this.#console = new PoolerConsole(o.ports.pooler, adminPassword);
+    this.#console = new PoolerConsole(reachableHost(o.poolerHost), o.ports.pooler, adminPassword);
     this.#reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), RECONCILE_INTERVAL_MS);
     this.#reconcileTimer.unref();
     const info = this.info;
@@ -355,7 +356,7 @@ export class LocalStack {
       startedAt: this.#startedAt.toISOString(),
       api: this.#api!.url,
       configVersion,
-      pooler: { host: LOCALHOST, port: p.port, pid: p.pid, running: p.running(), metrics: `http://${LOCALHOST}:${p.metricsPort}/metrics` },
+      pooler: { host: p.host, port: p.port, pid: p.pid, running: p.running(), metrics: `http://${LOCALHOST}:${p.metricsPort}/metrics` },
       nodes,
       clusters: clusters.map(clusterView).sort((x, y) => x.clusterId.localeCompare(y.clusterId)),
       clients: 0,
