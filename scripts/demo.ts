@@ -74,18 +74,29 @@ async function storedWrites(t: LoadTarget): Promise<Set<string>> {
 
 async function main(): Promise<number> {
   process.stdout.write('Switchyard demo: two tenants, a steady write load through the pooler, and a failover\n\n');
-  const { api, own } = await stack();
+  // Ctrl-C lets the demo clean up (its own stack runs in a process group of its own and would
+  // otherwise be left running).
   let interrupted = false;
   const onSigint = (): void => {
+    if (!interrupted) process.stdout.write('\ninterrupted: cleaning up\n');
     interrupted = true;
   };
   process.on('SIGINT', onSigint);
+  const { api, own } = await stack();
   const suffix = randomBytes(2).toString('hex');
   const ids = [`demo-${suffix}-shop`, `demo-${suffix}-blog`];
   const created: string[] = [];
   let load: WriteLoad | undefined;
   try {
-    const status = (await localStatus(api))!;
+    // A failover needs a streaming standby: right after an earlier failover it is still being rebuilt.
+    let status = (await localStatus(api))!;
+    for (let waited = 0; !status.nodes.some((n) => n.role === 'standby' && n.streaming); waited += 500) {
+      if (waited === 0) say('waiting for the standby to stream (it is rebuilt after a failover)');
+      if (waited > 120_000 || interrupted) throw new Error('no streaming standby to fail over to; see `switchyard status`');
+      await sleep(500);
+      status = (await localStatus(api))!;
+    }
+    if (interrupted) return 130;
     const cluster = status.clusters.find((c) => c.clusterId === 'local');
     if (!cluster) throw new Error('the local stack has no cluster "local"');
     const nodeAt = (port: number): string => status.nodes.find((n) => n.port === port)?.name ?? '?';
