@@ -45,6 +45,7 @@ export function runHidden(
           if (m.type === 0x53 /* ParameterStatus */) {
             const p = parseParameterStatus(m.body);
             server.params.set(p.name, p.value);
+            server.paramsFor = null;
             onParameter?.(p.name, p.value);
           } else if (m.type === 0x45 /* ErrorResponse */) {
             failed = true;

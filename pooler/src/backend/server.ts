@@ -37,6 +37,8 @@ export class ServerConnection implements ScanSink {
   dirty = false;
   /** A client ran LISTEN here (refused in transaction mode): UNLISTEN * before the next client. */
   listened = false;
+  /** A client parameter map this connection's tracked parameters are known to match (fast checkout). */
+  paramsFor: ReadonlyMap<string, string> | null = null;
   /** The session defaults this connection reported at start-up (what RESET returns to). */
   readonly defaults: ReadonlyMap<string, string>;
   /** Pooler-named prepared statements that exist on this connection (transaction mode). */

@@ -367,9 +367,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       this.pool!.release(server);
       return;
     }
-    // Give the server connection this client's session parameters first (replies hidden).
+    // Give the server connection this client's session parameters first (replies hidden). Clients
+    // that share a parameter map (same start-up settings, no SET since) skip the comparison.
+    if (server.paramsFor === this.params) return this.linkServer(server);
     const sets = settingsToApply(this.params, server.params);
-    if (sets.length === 0) return this.linkServer(server);
+    if (sets.length === 0) {
+      server.paramsFor = this.params;
+      return this.linkServer(server);
+    }
     runHidden(
       server,
       sets,
@@ -587,15 +592,19 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
 
   private setParam(name: string, value: string): void {
     if (this.params.get(name) === value) return;
-    const own = this.params === this.defaults ? new Map(this.defaults) : (this.params as Map<string, string>);
-    own.set(name, value);
-    this.params = own;
+    // A new map on every change (SETs are rare): a server's `paramsFor` names an unchanging map.
+    const next = new Map(this.params);
+    next.set(name, value);
+    this.params = next;
   }
 
   private onParameterStatus(body: Buffer): Buffer | null {
     const p = parseParameterStatus(body);
     const server = this.server;
-    server?.params.set(p.name, p.value);
+    if (server !== null) {
+      server.params.set(p.name, p.value);
+      server.paramsFor = null;
+    }
     let value = p.value;
     if (server !== null && TRACKED.has(p.name) && value === server.defaults.get(p.name)) {
       // Back to the server connection's default: for this client that is its own default.
