@@ -89,6 +89,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   pending = 0;
   /** Fast path: extended-protocol messages forwarded since the last Sync. */
   private unsynced = false;
+  /** Fast path: replies still owed to forwarded Parse/Bind/Describe/Execute/Close messages. */
+  private owed = 0;
   /** Fast path: header bytes of a message at the end of the last chunk, not yet forwarded. */
   private carry: Buffer | null = null;
   /** Set once the client uses named prepared statements in transaction mode. */
@@ -172,13 +174,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (this.tracked !== null) return this.onTrackedClientData(chunk);
     const pendingBefore = this.pending;
     const unsyncedBefore = this.unsynced;
+    const owedBefore = this.owed;
     try {
       this.scanner.scan(chunk, this);
     } catch (err) {
       if (err instanceof ScanError) return this.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
       throw err;
     }
-    if (this.stopType === P) return this.startTracking(chunk, pendingBefore, unsyncedBefore);
+    if (this.stopType === P) return this.startTracking(chunk, pendingBefore, unsyncedBefore && owedBefore > 0);
     if (this.stopType !== 0) return this.onIntercepted(chunk);
     // Hold back a message header split at the end of the chunk: the message may still be one we
     // intercept, and its first bytes must not have reached the server by then.
@@ -217,12 +220,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
           return true;
         }
         this.unsynced = true;
+        this.owed++;
         return;
       case 0x42: // Bind
       case 0x43: // Close
       case 0x44: // Describe
       case 0x45: // Execute
         this.unsynced = true;
+        this.owed++;
         return;
       case 0x48: // Flush
       case 0x64: // CopyData
@@ -244,11 +249,12 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
    * bytes) has not been forwarded yet, so it is re-framed from its start; replies to requests
    * forwarded earlier pass through a barrier that waits for their ReadyForQuery.
    */
-  private startTracking(chunk: Buffer, pendingBefore: number, unsyncedBefore: boolean): void {
+  private startTracking(chunk: Buffer, pendingBefore: number, repliesInFlight: boolean): void {
     this.stopType = 0;
-    if (unsyncedBefore) {
-      // Earlier extended-protocol messages are in flight without a Sync: their replies have no
-      // boundary we could wait for. Drivers never do this; refuse clearly rather than guess.
+    if (repliesInFlight) {
+      // Earlier extended-protocol messages still await replies, with no Sync after them: their
+      // replies have no boundary we could wait for. Refuse clearly rather than guess. (Once their
+      // replies have arrived — a Flush-terminated batch — tracking starts cleanly.)
       return this.fail(
         new PoolerError('FEATURE_NOT_SUPPORTED', 'a named Parse arrived while unsynchronized extended-protocol messages were in flight', {
           hint: 'send Sync before the first named prepared statement',
@@ -528,7 +534,17 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
 
   private onServerMessage(type: number, first: number, start: number, length: number): void {
     switch (type) {
+      case 0x31: // ParseComplete
+      case 0x32: // BindComplete
+      case 0x33: // CloseComplete
+      case 0x6e: // NoData
+      case 0x54: // RowDescription
+      case 0x49: // EmptyQueryResponse
+      case 0x73: // PortalSuspended
+        if (this.owed > 0) this.owed--;
+        return;
       case Z:
+        this.owed = 0;
         if (this.pending > 0) this.pending--;
         this.txStatus = first;
         if (first === IDLE && this.pending === 0) {
@@ -539,6 +555,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       case CC:
       case E:
       case S: {
+        // CommandComplete ends an Execute; after an ErrorResponse the server skips to Sync.
+        if (type === CC) {
+          if (this.owed > 0) this.owed--;
+        } else if (type === E) this.owed = 0;
         const r = this.inspect(type, first, start, length, this.serverChunk);
         if (r !== null) this.replacements.push(start, start + 1 + length, r);
         return;
