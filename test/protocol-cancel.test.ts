@@ -6,12 +6,19 @@
 // an explicit transaction. A cancel with a wrong secret, or one for a client that holds no server
 // connection, must cancel nothing — in particular not another client's query on the server
 // connection the first client used before (transaction mode, one server connection).
+// And a cancel must hit only the query it was sent for: once the client has its 57014 and the
+// cancel connection is closed, its next query — or the next client's on that server connection —
+// must run normally. (libpq's PQcancel returns when the server closes the cancel connection, i.e.
+// after the server signalled the backend; PostgreSQL signals it twice, the backend and its process
+// group, so a pooler that lets the server connection run the next query before PostgreSQL has
+// closed the forwarded cancel connection lets a late signal cancel that next query. PgBouncer
+// fixed the same race: pgbouncer/pgbouncer#717.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { connectPg, endQuietly, pgErrorInfo, rejectionOf, until, within, type PgClient } from './helpers/clients.ts';
 import { sendCancel } from './helpers/raw-protocol.ts';
-import { createTenant, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { createTenant, destinationConn, poolerConfig, poolerConn, superuserConn, testLogger, type ConnSettings, type TestTenant } from './helpers/tenants.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
 const MODES = ['session', 'transaction'] as const;
@@ -135,6 +142,39 @@ describe('transaction mode, one server connection', () => {
     } finally {
       await endQuietly(idle);
       await endQuietly(busy);
+    }
+  });
+});
+
+describe.each(['PostgreSQL directly (reference)', 'session mode', 'transaction mode'] as const)('a cancel hits only its own query: %s', (where) => {
+  it('30 cancelled queries, each followed at once by another query on the same server connection: none of those is cancelled', async () => {
+    const t = where === 'session mode' ? tenants.session : tenants.transaction;
+    const conn: ConnSettings = where === 'PostgreSQL directly (reference)' ? destinationConn(t) : poolerConn(pooler!, t);
+    const a = await connectPg(conn);
+    // Transaction mode (one server connection): a second client whose queries follow a's on it.
+    const b = where === 'transaction mode' ? await connectPg(conn) : undefined;
+    const strays: string[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        const running = rejectionOf(a.query(`SELECT pg_sleep(${SLEEP_S}), ${i} AS round`));
+        await sleeping(t);
+        const k = keyOf(a);
+        await sendCancel(conn.host, conn.port, k.processId, k.secretKey);
+        const err = pgErrorInfo(await within(running, CANCEL_BOUND_MS, 'the cancelled query to end'));
+        expect(err.code, err.message).toBe('57014');
+        for (const [who, c] of [['b', b], ['a', a]] as const) {
+          if (c === undefined) continue;
+          try {
+            await c.query('SELECT pg_sleep(0.01)');
+          } catch (e) {
+            strays.push(`round ${i}, client ${who}: ${pgErrorInfo(e).code ?? ''} ${pgErrorInfo(e).message}`);
+          }
+        }
+      }
+      expect(strays, `queries cancelled by a cancel sent for an earlier query:\n${strays.join('\n')}`).toEqual([]);
+    } finally {
+      await endQuietly(a);
+      await endQuietly(b);
     }
   });
 });
