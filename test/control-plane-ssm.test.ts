@@ -52,14 +52,17 @@ describeWithMoto('SSM config channel (moto)', () => {
     expect(await channel.getConfigVersion()).toBe(4);
   });
 
-  it('sends "systemctl reload switchyard" with AWS-RunShellScript to the pooler tag', async () => {
+  it('sends "systemctl reload switchyard" with AWS-RunShellScript to the stage’s poolers (role and stage tags)', async () => {
     const { commandId } = await channel.pushReload();
     expect(commandId).toBeTruthy();
     const listed = await ssm.send(new ListCommandsCommand({ CommandId: commandId }));
     const cmd = listed.Commands?.[0];
     expect(cmd?.DocumentName).toBe('AWS-RunShellScript');
     expect(cmd?.Parameters).toEqual({ commands: ['systemctl reload switchyard'] });
-    expect(cmd?.Targets).toEqual([{ Key: 'tag:switchyard:role', Values: ['pooler'] }]);
+    expect(cmd?.Targets).toEqual([
+      { Key: 'tag:switchyard:role', Values: ['pooler'] },
+      { Key: 'tag:switchyard:stage', Values: ['test'] },
+    ]);
     expect(cmd?.MaxConcurrency).toBe('100%');
   });
 });

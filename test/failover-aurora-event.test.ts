@@ -1,6 +1,6 @@
 // Aurora failover end to end against moto: FailoverDBCluster, then the RDS event → the cluster's
 // SSM parameter names the new writer, the epoch grew, the config version was bumped and a reload
-// sent to the pooler tag. The same event twice, and an older event after a newer one, leave the
+// sent to the stage's poolers (role and stage tags). The same event twice, and an older event after a newer one, leave the
 // state right; the minute reconcile repairs what no event reported. Each test has its own cluster.
 import { CreateDBClusterCommand, CreateDBInstanceCommand, FailoverDBClusterCommand, RDSClient } from '@aws-sdk/client-rds';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -58,7 +58,7 @@ describeWithMoto('failover: Aurora cluster failover event against moto', () => {
   const send = (name: string, eventId: string, date: string) =>
     makeRdsEvent(deps)(rdsEvent({ eventId, sourceId: `${name}-aurora`, sourceType: 'CLUSTER', date }) as never, lambdaContext());
 
-  it('a failover event moves the writer, grows the epoch, bumps the version and pushes a reload to the pooler tag', async () => {
+  it('a failover event moves the writer, grows the epoch, bumps the version and pushes a reload to the stage’s poolers (role and stage tags)', async () => {
     await auroraCluster('orders');
     expect(await targets('orders')).toMatchObject({ epoch: 0 });
     await failover('orders', 'b');
@@ -75,7 +75,10 @@ describeWithMoto('failover: Aurora cluster failover event against moto', () => {
 
     const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     const reload = commands.find((c) => c.DocumentName === 'AWS-RunShellScript');
-    expect(reload?.Targets).toEqual([{ Key: 'tag:switchyard:role', Values: ['pooler'] }]);
+    expect(reload?.Targets).toEqual([
+      { Key: 'tag:switchyard:role', Values: ['pooler'] },
+      { Key: 'tag:switchyard:stage', Values: [stage] },
+    ]);
     expect(reload?.Parameters?.commands).toEqual(['systemctl reload switchyard']);
   });
 

@@ -1,6 +1,6 @@
 // Request shapes the failover path sends to AWS (aws-sdk-client-mock): RDS DescribeDBClusters /
 // DescribeDBInstances for the named cluster, PutParameter of the cluster targets and of the config
-// version under /switchyard/<stage>/, and one SendCommand running the reload on the pooler tag.
+// version under /switchyard/<stage>/, and one SendCommand running the reload on the stage's poolers (role and stage tags).
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { GetParameterCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -66,7 +66,10 @@ describe('RDS event → AWS requests', () => {
     expect(sends[0]?.args[0].input).toMatchObject({
       DocumentName: 'AWS-RunShellScript',
       Parameters: { commands: ['systemctl reload switchyard'] },
-      Targets: [{ Key: 'tag:switchyard:role', Values: ['pooler'] }],
+      Targets: [
+        { Key: 'tag:switchyard:role', Values: ['pooler'] },
+        { Key: 'tag:switchyard:stage', Values: ['prod'] },
+      ],
       MaxConcurrency: '100%',
     });
     // Order matters (ports/config-channel.ts): targets, then the version, then the push.

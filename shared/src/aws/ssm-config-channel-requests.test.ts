@@ -18,13 +18,16 @@ describe('SSM config channel requests', () => {
     docMock.reset();
   });
 
-  it('targets every pooler by tag, all at once, with the reload command', async () => {
+  it('targets every pooler of the stage (role tag and stage tag), all at once, with the reload command', async () => {
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
     expect(await channel.pushReload()).toEqual({ commandId: 'cmd-1' });
     expect(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input).toMatchObject({
       DocumentName: 'AWS-RunShellScript',
       Parameters: { commands: ['systemctl reload switchyard'] },
-      Targets: [{ Key: 'tag:switchyard:role', Values: ['pooler'] }],
+      Targets: [
+        { Key: 'tag:switchyard:role', Values: ['pooler'] },
+        { Key: 'tag:switchyard:stage', Values: ['prod'] },
+      ],
       MaxConcurrency: '100%',
       MaxErrors: '100%',
     });

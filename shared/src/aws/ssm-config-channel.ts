@@ -8,8 +8,12 @@
 // never misses a change (see ports/config-channel.ts).
 //
 // Reload push: SendCommand with the AWS-RunShellScript document to every instance carrying the
-// pooler tag, all at once (MaxConcurrency 100%), not stopping on errors (MaxErrors 100%): an
-// instance that misses the push still picks the change up from its version poll.
+// pooler tag AND this stage's tag (several tag targets are ANDed: Systems Manager user guide,
+// "Targeting managed nodes" → "Targeting using tags"), all at once (MaxConcurrency 100%), not
+// stopping on errors (MaxErrors 100%): an instance that misses the push still picks the change up
+// from its version poll. The stage tag matters twice: the control plane's IAM policy allows
+// SendCommand only on instances with both tags (stacks/permissions.ts), and one stage must never
+// reload another stage's fleet in a shared account.
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { clusterTargetsSchema, type ClusterTargets } from '../domain/cluster-targets.ts';
@@ -20,6 +24,8 @@ import { clusterTargetsParameter, configVersionParameter, type PoolerTag } from 
 
 export const RELOAD_COMMAND = 'systemctl reload switchyard';
 export const RELOAD_DOCUMENT = 'AWS-RunShellScript';
+/** Tag every pooler instance carries with its stage (stacks/contract.ts STAGE_TAG_KEY; the stacks set it). */
+export const STAGE_TAG_KEY = 'switchyard:stage';
 
 export interface SsmConfigChannelOptions {
   ssm: SSMClient;
@@ -107,7 +113,10 @@ export class SsmConfigChannel implements ConfigChannel {
       new SendCommandCommand({
         DocumentName: RELOAD_DOCUMENT,
         Parameters: { commands: [RELOAD_COMMAND] },
-        Targets: [{ Key: `tag:${key}`, Values: [value] }],
+        Targets: [
+          { Key: `tag:${key}`, Values: [value] },
+          { Key: `tag:${STAGE_TAG_KEY}`, Values: [this.#o.stage] },
+        ],
         MaxConcurrency: '100%',
         MaxErrors: '100%',
         TimeoutSeconds: 60,
