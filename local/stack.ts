@@ -9,6 +9,7 @@
 // Stop order: the pooler (drains), the API, PostgreSQL (primary first); pid files go last.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -69,6 +70,8 @@ export interface StackInfo {
   clusterId: string;
   nodes: { name: string; host: string; port: number }[];
   logs: { api: string; pooler: string };
+  /** The demo tenant created on the first start: its psql line (password in demo.password). */
+  demo?: { tenantId: string; psql: string };
 }
 
 export interface LocalStatus {
@@ -83,6 +86,8 @@ export interface LocalStatus {
   poolsError?: string;
   clients: number;
 }
+
+const DEMO_TENANT = 'demo';
 
 function readSecret(file: string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -145,6 +150,41 @@ export class LocalStack {
       clusterId: LOCAL_CLUSTER_ID,
       nodes: this.#nodes!.nodes.map((n) => ({ name: n.name, host: LOCALHOST, port: n.port })),
       logs: { api: this.layout.apiLog, pooler: this.layout.poolerLog },
+      ...(this.#demo !== undefined ? { demo: this.#demo } : {}),
+    };
+  }
+
+  #demo: { tenantId: string; psql: string } | undefined;
+
+  /**
+   * On the very first start (no tenant at all), creates a tenant "demo" through the API — the
+   * same call as `switchyard tenants create demo` — so there is something to connect to at once.
+   * Its password is kept in <stateDir>/demo.password (mode 0600) and the psql line is printed on
+   * every start while the tenant exists.
+   */
+  async #ensureDemoTenant(progress: Progress): Promise<void> {
+    const file = join(this.layout.dir, 'demo.password');
+    const tenants = await this.#adapters!.tenants.list({ limit: 1 });
+    if (tenants.items.length === 0 && !existsSync(file)) {
+      progress('creating the demo tenant "demo" through the API');
+      const res = await fetch(`${this.#api!.url}/tenants`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenantId: DEMO_TENANT, client: { database: DEMO_TENANT, user: DEMO_TENANT }, destination: { clusterId: LOCAL_CLUSTER_ID }, provision: true }),
+      });
+      const body = (await res.json().catch(() => ({}))) as { password?: string };
+      if (res.status !== 201 || body.password === undefined) {
+        this.#log?.warn({ status: res.status }, 'creating the demo tenant failed');
+        return;
+      }
+      writeFileSync(file, body.password + '\n', { mode: 0o600 });
+    }
+    if (!existsSync(file) || (await this.#adapters!.tenants.get(DEMO_TENANT)) === undefined) return;
+    const password = readFileSync(file, 'utf8').trim();
+    const host = reachableHost(this.options.poolerHost);
+    this.#demo = {
+      tenantId: DEMO_TENANT,
+      psql: `psql "postgresql://${DEMO_TENANT}:${encodeURIComponent(password)}@${host}:${this.options.ports.pooler}/${DEMO_TENANT}?sslmode=disable"`,
     };
   }
 
@@ -261,6 +301,7 @@ export class LocalStack {
     this.#console = new PoolerConsole(reachableHost(o.poolerHost), o.ports.pooler, adminPassword);
     this.#reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), RECONCILE_INTERVAL_MS);
     this.#reconcileTimer.unref();
+    await this.#ensureDemoTenant(progress);
     const info = this.info;
     writeFileSync(l.stackFile, JSON.stringify(info, null, 2) + '\n', { mode: 0o644 });
     log.info({ api: info.api, pooler: info.pooler, nodes: info.nodes }, 'local stack started');

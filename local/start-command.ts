@@ -35,6 +35,7 @@ export function summary(info: StackInfo, apiIsDefault: boolean): string {
     `  Pooler         ${info.pooler.host}:${info.pooler.port}   (admin console: dbname=${info.adminConsole.database} user=${info.adminConsole.user}, password in ${shown(info.adminConsole.passwordFile)})`,
     `  Metrics        ${info.metrics}`,
     `  Logs           ${shown(info.logs.api)}, ${shown(info.logs.pooler)}`,
+    ...(info.demo !== undefined ? ['', `Connect to the demo tenant through the pooler:`, '', `  ${info.demo.psql}`] : []),
     '',
     'Next, in another terminal:',
     '',

@@ -202,7 +202,7 @@ describe('npm start: the whole system on one machine', () => {
       'node a rebuilt as a streaming standby',
     );
     expect(status!.nodes.find((n) => n.name === 'b')?.role).toBe('primary');
-    expect(status!.pools.map((p) => p.tenant).sort()).toEqual(['e2e-api', 'e2e-cli']);
+    expect(status!.pools.map((p) => p.tenant).sort()).toEqual(['demo', 'e2e-api', 'e2e-cli']); // 'demo': created by the first start
     const human = await cli(['status']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/Config version \d+; the pooler has applied/);
