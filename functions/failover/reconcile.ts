@@ -4,12 +4,15 @@
 // RDS event therefore delays a failover by at most a minute; it never loses it.
 // Failures of single clusters do not stop the others; the run throws at the end so the Lambda
 // Errors metric (and alarms on it) see them.
+// Every run also publishes the StalePoolers metric (stale-poolers-metric.ts) as an EMF log line.
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { announceChange } from '../lib/announce.ts';
 import { defaultDeps } from '../lib/deps.ts';
+import { stdoutEmfWriter, type EmfWriter } from '../lib/emf.ts';
 import { resolveDeps, type DepsSource } from '../lib/http.ts';
 import type { FailoverDeps } from './rds-event.ts';
+import { countStalePoolers, stalePoolersEmf } from './stale-poolers-metric.ts';
 import { syncCluster, type SyncOutcome } from './sync-cluster.ts';
 
 export interface ReconcileResult {
@@ -18,14 +21,34 @@ export interface ReconcileResult {
   failed: string[];
   configVersion?: number;
   clusters: SyncOutcome[];
+  /** Live poolers behind the config version, as published (absent if counting them failed). */
+  stalePoolers?: number;
 }
 
-export async function reconcile(deps: FailoverDeps): Promise<ReconcileResult> {
+export interface ReconcileDeps extends FailoverDeps {
+  /** The metric's Stage dimension. Default: SWITCHYARD_STAGE (the stacks set it), else 'local'. */
+  stage?: string;
+  /** Where the EMF line goes. Default: stdout. */
+  writeMetric?: EmfWriter;
+}
+
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const now = deps.now();
   const log = deps.log.child({ job: 'reconcile' });
+  const failures: unknown[] = [];
+  // First, so it is published even when listing the clusters fails, and measured before this run's
+  // own repairs: a bump made below would count every pooler as behind until its next heartbeat.
+  let stalePoolers: number | undefined;
+  try {
+    stalePoolers = await countStalePoolers(deps.adapters, now);
+    (deps.writeMetric ?? stdoutEmfWriter)(stalePoolersEmf(deps.stage ?? (process.env.SWITCHYARD_STAGE || 'local'), stalePoolers, now));
+  } catch (err) {
+    // No datapoint this minute: the alarm counts a missing one as breaching.
+    log.error({ err }, 'counting stale poolers failed');
+    failures.push(err);
+  }
   const clusters = await deps.adapters.clusters.list();
   const outcomes: SyncOutcome[] = [];
-  const failures: unknown[] = [];
   const failed: string[] = [];
   // Sequential: there are few clusters, and it keeps RDS API calls well under throttling limits.
   for (const c of clusters) {
@@ -38,13 +61,14 @@ export async function reconcile(deps: FailoverDeps): Promise<ReconcileResult> {
     }
   }
   const result: ReconcileResult = { checked: clusters.length, changed: outcomes.filter((o) => o.changed).map((o) => o.clusterId), failed, clusters: outcomes };
+  if (stalePoolers !== undefined) result.stalePoolers = stalePoolers;
   if (outcomes.some((o) => o.published)) result.configVersion = (await announceChange(deps.adapters, log)).configVersion;
-  log.info({ checked: result.checked, changed: result.changed, failed }, 'reconcile done');
-  if (failures.length > 0) throw new AggregateError(failures, `reconcile: ${failures.length} cluster(s) failed`);
+  log.info({ checked: result.checked, changed: result.changed, failed, stalePoolers }, 'reconcile done');
+  if (failures.length > 0) throw new AggregateError(failures, `reconcile: ${failures.length} step(s) failed (clusters: ${failed.join(', ') || 'none'})`);
   return result;
 }
 
-export function makeHandler(deps: DepsSource<FailoverDeps>) {
+export function makeHandler(deps: DepsSource<ReconcileDeps>) {
   return middy<ScheduledEvent, ReconcileResult, Error, Context>().handler(async () => reconcile(await resolveDeps(deps)));
 }
 

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { clusterKindSchema, rdsIdentifiersSchema, type Cluster } from '../../shared/src/domain/cluster.ts';
 import { clusterIdSchema, endpointSchema, isoTimestampSchema, pgNameSchema, portSchema, tenantIdSchema, versionSchema } from '../../shared/src/domain/common.ts';
+import type { PoolerStanding } from '../../shared/src/domain/fleet-convergence.ts';
 import type { PoolerHeartbeat } from '../../shared/src/domain/heartbeat.ts';
 import { poolFiguresSchema } from '../../shared/src/domain/heartbeat.ts';
 import { poolSettingsSchema, tenantStatusSchema, type Tenant } from '../../shared/src/domain/tenant.ts';
@@ -102,13 +103,14 @@ export const poolerViewSchema = z.object({
 });
 export type PoolerView = z.infer<typeof poolerViewSchema>;
 
-export function poolerView(h: PoolerHeartbeat, configVersion: number, stale: boolean): PoolerView {
+/** `standing` from shared/src/domain/fleet-convergence.ts (poolerStanding / fleetConvergence). */
+export function poolerView(h: PoolerHeartbeat, standing: PoolerStanding): PoolerView {
   const v: PoolerView = {
     poolerId: h.poolerId,
     appliedConfigVersion: h.appliedConfigVersion,
     lastSeen: h.lastSeen,
-    converged: h.appliedConfigVersion === configVersion,
-    stale,
+    converged: standing.converged,
+    stale: standing.stale,
   };
   if (h.instanceId !== undefined) v.instanceId = h.instanceId;
   return v;
