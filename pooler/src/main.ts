@@ -6,6 +6,9 @@
 // With local/aws the optional file holds only listen/limits/log settings (config/sources/base-config.ts).
 // SIGHUP re-reads the source (as does the admin console's RELOAD); SIGTERM/SIGINT drain (stop
 // accepting, let transactions finish within shutdown_timeout) and exit.
+// --workers N (or auto: one per core) runs N worker processes on the same port under a supervisor
+// that makes them one pooler for reload, drain, the admin console and metrics (cluster/,
+// docs/workers.md). Without it (N = 1) nothing of that is loaded: the process is the pooler.
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.ts';
 import type { PoolerConfig } from './config/schema.ts';
@@ -17,10 +20,11 @@ import { createLocalSource, writePidFile } from './config/sources/local-source.t
 import type { ConfigSource, SourceKind, SourceLoad } from './config/sources/types.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startPooler } from './pooler.ts';
+import { parseWorkers, workerPlanFromEnv, type WorkerPlan } from './cluster/worker-plan.ts';
 
-const USAGE = `usage: switchyard pooler --config FILE [--watch]
-       switchyard pooler --source local --state-dir DIR [--config FILE]
-       switchyard pooler --source aws [--config FILE]
+const USAGE = `usage: switchyard pooler --config FILE [--watch] [--workers N|auto]
+       switchyard pooler --source local --state-dir DIR [--config FILE] [--workers N|auto]
+       switchyard pooler --source aws [--config FILE] [--workers N|auto]
 `;
 
 interface Plan {
@@ -28,6 +32,8 @@ interface Plan {
   file: string | undefined;
   stateDir: string | undefined;
   watch: boolean;
+  /** Worker processes (1 = this process is the pooler). */
+  workers: number;
 }
 
 function plan(argv: string[]): Plan | string {
@@ -40,6 +46,7 @@ function plan(argv: string[]): Plan | string {
         source: { type: 'string' },
         'state-dir': { type: 'string' },
         watch: { type: 'boolean' },
+        workers: { type: 'string', short: 'w' },
       },
       allowPositionals: false,
     }));
@@ -53,7 +60,9 @@ function plan(argv: string[]): Plan | string {
   if (kind === 'file' && !file) return 'the file source needs --config FILE';
   if (kind === 'local' && !stateDir) return 'the local source needs --state-dir DIR';
   if (values.watch && kind !== 'file') return '--watch applies to the file source only';
-  return { kind, file: file || undefined, stateDir, watch: values.watch ?? false };
+  const workers = parseWorkers(values.workers ?? process.env.SWITCHYARD_WORKERS);
+  if (typeof workers === 'string') return workers;
+  return { kind, file: file || undefined, stateDir, watch: values.watch ?? false, workers };
 }
 
 async function openSource(p: Plan, log: Logger, base: () => PoolerConfig): Promise<ConfigSource> {
@@ -73,6 +82,14 @@ export async function poolerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`switchyard: ${p}\n${USAGE}`);
     return 2;
   }
+  let worker: WorkerPlan | undefined;
+  try {
+    worker = workerPlanFromEnv(process.env);
+  } catch (err) {
+    process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (worker === undefined && p.workers > 1) return superviseWorkers(p);
   let log: Logger;
   let source: ConfigSource;
   let initial: SourceLoad;
@@ -82,11 +99,21 @@ export async function poolerCommand(argv: string[]): Promise<number> {
     const settings = p.kind === 'file' ? loadConfigFile(p.file!) : loadBaseConfig(p.file, p.kind);
     baseDir = settings.baseDir;
     log = createLogger(settings.config.log_level);
+    if (worker !== undefined) log = log.child({ worker: worker.slot });
     source = await openSource(p, log, () => loadBaseConfig(p.file, p.kind).config);
+    if (worker !== undefined) {
+      const { WorkerSource } = await import('./cluster/worker-source.ts');
+      source = new WorkerSource(source, worker);
+    }
     initial = await source.load();
   } catch (err) {
     process.stderr.write(`switchyard: ${(err as Error).message}\n`);
     return 1;
+  }
+  if (worker !== undefined) {
+    // The supervisor asked IMDS once and passes SWITCHYARD_INSTANCE_ID on.
+    const { runWorker } = await import('./cluster/worker.ts');
+    return runWorker({ plan: worker, log, source, initial, baseDir, instanceId: process.env.SWITCHYARD_INSTANCE_ID });
   }
   const pooler = await startPooler(initial.config, { logger: log, baseDir });
   const instanceId = process.env.SWITCHYARD_INSTANCE_ID ?? (p.kind === 'aws' ? await instanceIdFromImds() : undefined);
@@ -118,4 +145,17 @@ export async function poolerCommand(argv: string[]): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/** The supervisor of `--workers N` (cluster/supervise.ts): reads only the settings; the workers read the source. */
+async function superviseWorkers(p: Plan): Promise<number> {
+  let settings;
+  try {
+    settings = p.kind === 'file' ? loadConfigFile(p.file!) : loadBaseConfig(p.file, p.kind);
+  } catch (err) {
+    process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const { supervise } = await import('./cluster/supervise.ts');
+  return supervise({ count: p.workers, kind: p.kind, stateDir: p.stateDir, settings: settings.config, log: createLogger(settings.config.log_level) });
 }

@@ -14,6 +14,7 @@ import * as msg from './net/messages.ts';
 import { StatementRegistry } from './prepared/registry.ts';
 import { CancelKeys, nodeOf } from './frontend/cancel-keys.ts';
 import { AdminSession } from './admin/session.ts';
+import type { AdminGroup } from './admin/host.ts';
 import { adminCredentials, type Credentials } from './admin/users.ts';
 import { MetricsHttpServer } from './stats/http.ts';
 import { createMetrics, type PoolerMetrics } from './stats/metrics.ts';
@@ -62,7 +63,9 @@ export class Pooler implements LoginHost {
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
     this.sweepTimer.unref();
     this.clientTls = loadClientTls(config.listen.tls, this.baseDir);
-    this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    // allowHalfOpen: a CancelRequest sender may half-close right away, yet must see its connection
+    // closed only after the cancel was delivered (Pooler.cancel); other sockets end on 'end'.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
   }
 
@@ -143,8 +146,14 @@ export class Pooler implements LoginHost {
     if (this.draining && this.clients.size === 0) this.drainResolve?.();
   }
 
-  /** Forwards a CancelRequest to the server connection the client holds right now, if any. */
-  cancel(processId: number, secretKey: number): void {
+  /**
+   * Forwards a CancelRequest to the server connection the client holds right now, if any (or to
+   * the peer pooler that issued the key). Resolves when the forwarded connection has closed: the
+   * server closes it only after signalling the backend, and the caller keeps the requester's
+   * socket open until then, as PostgreSQL does — closing earlier lets a late signal hit the next
+   * query on that server connection, possibly another client's (cf. pgbouncer/pgbouncer#717).
+   */
+  cancel(processId: number, secretKey: number): Promise<void> {
     const owner = nodeOf(processId);
     const cluster = this.config.cluster;
     if (cluster !== undefined && owner !== cluster.node_id) {
@@ -152,37 +161,41 @@ export class Pooler implements LoginHost {
       const peer = cluster.peers.find((p) => p.node_id === owner);
       if (peer === undefined) {
         this.log.warn({ processId, node: owner }, 'cancel request for a node that is not a configured peer dropped');
-        return;
+        return Promise.resolve();
       }
-      const s = netConnect({ host: peer.host, port: peer.port }, () => s.end(msg.cancelRequest(processId, secretKey)));
-      s.on('error', (err) => this.log.warn({ err: err.message, node: owner }, 'cancel request could not reach the peer pooler'));
-      s.setTimeout(5000, () => s.destroy());
-      return;
+      return this.sendCancel(peer.host, peer.port, processId, secretKey, `peer pooler ${owner}`);
     }
     const client = this.clientsByKey.get(processId);
     if (client === undefined || client.secretKey !== secretKey) {
       this.log.debug({ processId }, 'cancel request for an unknown key dropped');
-      return;
+      return Promise.resolve();
     }
     const server = client.server;
     if (server === null) {
       client.log.debug('cancel request while the client holds no server connection: nothing to cancel');
-      return;
+      return Promise.resolve();
     }
-    this.cancelServerQuery(server);
+    return this.cancelServerQuery(server);
   }
 
   /** Sends a CancelRequest for whatever `server` is running (protocol docs, "Canceling Requests"). */
-  cancelServerQuery(server: ServerConnection): void {
-    const s = netConnect({ host: server.host, port: server.port }, () => s.end(msg.cancelRequest(server.processId, server.secretKey)));
-    s.on('error', (err) => this.log.warn({ err: err.message, server: server.id }, 'cancel request could not reach the server'));
-    s.setTimeout(5000, () => s.destroy());
+  cancelServerQuery(server: ServerConnection): Promise<void> {
+    return this.sendCancel(server.host, server.port, server.processId, server.secretKey, `server ${server.id}`);
+  }
+
+  private sendCancel(host: string, port: number, processId: number, secretKey: number, what: string): Promise<void> {
+    return new Promise((resolve) => {
+      const s = netConnect({ host, port }, () => s.end(msg.cancelRequest(processId, secretKey)));
+      s.on('error', (err) => this.log.warn({ err: err.message, to: what }, 'cancel request could not be delivered'));
+      s.on('close', () => resolve());
+      s.setTimeout(5000, () => s.destroy());
+    });
   }
 
   /** Once a second: the per-client timeouts (ClientConnection.checkTimeouts). */
   private sweep(): void {
     const now = Date.now();
-    const cancel = (server: ServerConnection): void => this.cancelServerQuery(server);
+    const cancel = (server: ServerConnection): void => void this.cancelServerQuery(server);
     for (const c of this.clients) c.checkTimeouts(now, cancel);
   }
 
@@ -438,6 +451,27 @@ export class Pooler implements LoginHost {
   /** Admin RECONNECT: server connections close as they are released (idle ones now). */
   reconnect(tenantIds?: readonly string[]): void {
     for (const id of tenantIds ?? [...this.pools.keys()]) this.pools.get(id)?.retireAll();
+  }
+
+  // ---- one of several worker processes (`--workers N`: cluster/, docs/workers.md) ------------
+
+  /** Set in a worker: admin console commands act on every worker of the machine (cluster/worker-admin.ts). */
+  adminGroup: AdminGroup | undefined;
+
+  /**
+   * listen() for a worker: with SO_REUSEPORT every worker binds the same port and the kernel
+   * spreads new connections across them (Linux >= 3.9, Node >= 22.12), so no process sits in the
+   * accept path and a worker that dies leaves the others listening.
+   */
+  listenShared(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port: this.config.listen.port, host: this.config.listen.host, reusePort: true }, () => {
+        this.server.removeListener('error', reject);
+        this.log.info({ host: this.host, port: this.port, tenants: this.current.byId.size }, 'pooler worker listening');
+        resolve();
+      });
+    });
   }
 }
 

@@ -45,7 +45,17 @@ function unknown(text: string): AdminError {
   return new AdminError('UNKNOWN_COMMAND', `unknown admin command: ${text.length > 80 ? `${text.slice(0, 80)}...` : text}`, HINT);
 }
 
-export async function runAdminCommand(host: AdminHost, query: string): Promise<Outcome> {
+/**
+ * Runs a console command. In a worker of `--workers N` the machine's group runs it on every
+ * worker and merges the answers; otherwise (and for each worker's own part) it runs here.
+ */
+export function runAdminCommand(host: AdminHost, query: string): Promise<Outcome> {
+  if (host.adminGroup !== undefined) return host.adminGroup.run(query);
+  return runLocalAdminCommand(host, query);
+}
+
+/** Runs a console command on this process only. */
+export async function runLocalAdminCommand(host: AdminHost, query: string): Promise<Outcome> {
   const text = query.trim().replace(/[\s;]+$/, '');
   if (text === '') return { reply: null };
   if (text.includes(';')) throw new AdminError('UNKNOWN_COMMAND', 'the admin console runs one command per query', HINT);

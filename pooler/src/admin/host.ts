@@ -6,6 +6,7 @@ import type { PoolerConfig } from '../config/schema.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { ClientConnection } from '../frontend/client.ts';
 import type { TenantTotals } from '../stats/totals.ts';
+import type { Outcome } from './dispatch.ts';
 
 /** One logged-in admin console session, as SHOW CLIENTS lists it. */
 export interface AdminSessionView {
@@ -44,4 +45,15 @@ export interface AdminHost {
   /** Re-reads the configuration from its source (SIGHUP's path); absent = RELOAD is unavailable. */
   requestReload?(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Set when this pooler is one worker of several on the machine (`--workers N`): commands go
+   * to the group, which runs them on every worker and merges the answers (admin/fan-out.ts).
+   */
+  readonly adminGroup?: AdminGroup | undefined;
+}
+
+/** The worker processes of one machine, as the console sees them (cluster/worker-admin.ts). */
+export interface AdminGroup {
+  /** Runs one console command on every worker (or locally, when it is about this process only). */
+  run(query: string): Promise<Outcome>;
 }

@@ -12,7 +12,8 @@ export interface MetricsHttpOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  registry: Registry;
+  /** A registry, or anything that renders one (the supervisor of `--workers N` merges its workers': cluster/machine-metrics.ts). */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
   /** Readiness: listening and not draining. */
   ready(): boolean;
   log: Logger;

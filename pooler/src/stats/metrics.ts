@@ -4,6 +4,9 @@
 // own counters and the disconnect tally, so the proxy's hot path does no metrics work at all;
 // the one observation made outside a scrape is the checkout-wait histogram, on the slow path
 // where a queued client finally gets a server connection (backend/pool.ts).
+// With `--workers N` the supervisor merges the workers' registries (cluster/machine-metrics.ts):
+// amounts are summed (prom-client's default `aggregator`); the metrics that are not amounts say
+// how they merge (`aggregator: 'max'`). A single process ignores `aggregator`.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolStats } from '../backend/pool.ts';
 import type { TenantTotals } from './totals.ts';
@@ -93,6 +96,7 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     help: '1 while the tenant is paused (admin PAUSE or KILL), else 0',
     labelNames: ['tenant'] as const,
     registers,
+    aggregator: 'max',
     collect() {
       this.reset();
       for (const tenant of poolsByTenant().keys()) this.set({ tenant }, src.isPaused(tenant) ? 1 : 0);
@@ -104,6 +108,7 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     help: 'How long the oldest queued client of the tenant has been waiting (0 when none waits)',
     labelNames: ['tenant'] as const,
     registers,
+    aggregator: 'max',
     collect() {
       this.reset();
       for (const [tenant, s] of poolsByTenant()) this.set({ tenant }, (s?.maxWaitMs ?? 0) / 1000);
@@ -169,6 +174,8 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     name: 'switchyard_reloads_total',
     help: 'Configuration reloads applied',
     registers,
+    // Every worker applies every reload: the machine applied as many as its busiest worker.
+    aggregator: 'max',
     collect() {
       this.reset();
       this.inc(src.reloadCount);
@@ -179,6 +186,7 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     name: 'switchyard_config_version',
     help: 'Version of the routing snapshot in use',
     registers,
+    aggregator: 'max',
     collect() {
       this.set(src.configVersion);
     },
@@ -188,6 +196,7 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     name: 'switchyard_draining',
     help: '1 while the pooler drains for shutdown (then /readyz answers 503), else 0',
     registers,
+    aggregator: 'max',
     collect() {
       this.set(src.draining ? 1 : 0);
     },

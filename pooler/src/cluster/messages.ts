@@ -1,0 +1,46 @@
+// The IPC messages between the supervisor and its workers (child_process IPC, 'advanced'
+// serialization so numbers such as +Inf histogram bounds survive). Nothing here is on the proxy's
+// hot path: the messages are admin commands, metrics scrapes, reloads, cancels and lifecycle.
+import type { WorkerAnswer } from '../admin/fan-out.ts';
+import type { Registry } from 'prom-client';
+
+export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/** Supervisor → worker. */
+export type ToWorker =
+  /** Run a console command on this worker only and answer `ran`. */
+  | { readonly t: 'run'; readonly id: number; readonly command: string }
+  /** Answer `metrics` with the registry's JSON. */
+  | { readonly t: 'metrics'; readonly id: number }
+  /** A CancelRequest relayed from another worker (or another machine through one). */
+  | { readonly t: 'cancel'; readonly processId: number; readonly secretKey: number }
+  /** Drain (as SIGTERM does) and exit. */
+  | { readonly t: 'stop' }
+  /** The answers to this worker's `fanout`. */
+  | { readonly t: 'fanned'; readonly id: number; readonly answers: readonly WorkerAnswer[] };
+
+/** Worker → supervisor. */
+export type FromWorker =
+  /** Bound to the client port (the first worker tells the port a configured 0 resolved to). */
+  | { readonly t: 'listening'; readonly port: number }
+  /** Serving: listening, source controller started. */
+  | { readonly t: 'ready' }
+  /** Draining: not accepting any more. */
+  | { readonly t: 'draining' }
+  | { readonly t: 'ran'; readonly id: number; readonly answer: WorkerAnswer }
+  | { readonly t: 'metrics'; readonly id: number; readonly metrics: MetricsJson }
+  /** A console session on this worker asks for `command` to run on every worker (`scope`). */
+  | { readonly t: 'fanout'; readonly id: number; readonly command: string; readonly scope: FanOutScope }
+  /** The console's SHUTDOWN: drain the whole machine. */
+  | { readonly t: 'shutdown' };
+
+/** `all`: every worker that is serving or draining (SHOW); `serving`: not draining (actions). */
+export type FanOutScope = 'all' | 'serving';
+
+export function isFromWorker(m: unknown): m is FromWorker {
+  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';
+}
+
+export function isToWorker(m: unknown): m is ToWorker {
+  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';
+}

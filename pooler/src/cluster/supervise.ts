@@ -1,0 +1,80 @@
+// `switchyard pooler ... --workers N` with N > 1: this process becomes the supervisor
+// (supervisor.ts) and the workers run the same command line with SWITCHYARD_WORKER set. Signals
+// are the single process's: SIGHUP reloads (every worker), SIGTERM/SIGINT drain (every worker)
+// and exit 0 once all have exited. The local control plane's pid file names the supervisor: its
+// SIGHUP push reaches every worker.
+import type { PoolerConfig } from '../config/schema.ts';
+import { instanceIdFromImds } from '../config/sources/aws-source.ts';
+import { writePidFile } from '../config/sources/local-source.ts';
+import type { SourceKind } from '../config/sources/types.ts';
+import type { Logger } from '../log.ts';
+import { Supervisor } from './supervisor.ts';
+
+export interface SuperviseOptions {
+  readonly count: number;
+  readonly kind: SourceKind;
+  readonly stateDir: string | undefined;
+  readonly settings: PoolerConfig;
+  readonly log: Logger;
+  /** Defaults: this process's script, arguments and Node options. */
+  readonly script?: string;
+  readonly args?: readonly string[];
+}
+
+export async function supervise(o: SuperviseOptions): Promise<number> {
+  const log = o.log.child({ role: 'supervisor' });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // Asked once here, not by every worker.
+  if (o.kind === 'aws' && env.SWITCHYARD_INSTANCE_ID === undefined) {
+    const id = await instanceIdFromImds();
+    if (id !== undefined) env.SWITCHYARD_INSTANCE_ID = id;
+  }
+  const script = o.script ?? process.argv[1];
+  if (script === undefined) {
+    process.stderr.write('switchyard: cannot tell which script to run in the workers\n');
+    return 1;
+  }
+  let sup: Supervisor;
+  try {
+    sup = new Supervisor({ count: o.count, settings: o.settings, log, script, args: o.args ?? process.argv.slice(2), env });
+  } catch (err) {
+    process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+    return 1;
+  }
+  // Installed before the workers start, so a signal during the start is not the default (exit
+  // without draining): SIGTERM during the start stops what has started.
+  let stopping: Promise<number> | undefined;
+  const stop = (signal: string): void => {
+    if (stopping !== undefined) return;
+    log.info({ signal }, 'shutting down');
+    stopping = sup.stop();
+  };
+  const onTerm = (): void => stop('SIGTERM');
+  const onInt = (): void => stop('SIGINT');
+  const onHup = (): void => void sup.reload('SIGHUP').catch(() => undefined);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGHUP', onHup);
+  const removePidFile = o.kind === 'local' ? writePidFile(o.stateDir!) : undefined;
+  try {
+    await sup.start();
+  } catch (err) {
+    if (stopping === undefined) log.error({ err: (err as Error).message }, 'workers did not start');
+    await sup.stop();
+    removePidFile?.();
+    detach();
+    return stopping === undefined ? 1 : 0;
+  }
+  log.info({ workers: o.count, port: sup.port, metricsPort: sup.metricsPort }, 'pooler serving with workers');
+  // A signal or the console's SHUTDOWN (through a worker) stops it.
+  const code = await sup.whenStopped();
+  removePidFile?.();
+  detach();
+  return code;
+
+  function detach(): void {
+    process.removeListener('SIGTERM', onTerm);
+    process.removeListener('SIGINT', onInt);
+    process.removeListener('SIGHUP', onHup);
+  }
+}

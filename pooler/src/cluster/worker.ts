@@ -1,0 +1,143 @@
+// One worker process of `switchyard pooler --workers N` (docs/workers.md): today's pooler with its
+// own config source controller, bound to the machine's client port with SO_REUSEPORT, answering
+// the supervisor over IPC (console commands run here, metrics scrapes, relayed cancels, stop).
+// Nothing of this touches the proxy's hot path: clients are served exactly as by one process.
+//
+// Signals: SIGTERM drains this worker and exits (the supervisor starts a fresh one in its slot: a
+// graceful recycle). SIGHUP and SIGINT are the supervisor's to act on (a terminal's Ctrl-C reaches
+// the whole process group): a worker ignores them. If the supervisor dies, the IPC channel closes
+// and the worker drains and exits rather than live on unsupervised.
+import { errorData, type WorkerAnswer } from '../admin/fan-out.ts';
+import { runLocalAdminCommand } from '../admin/dispatch.ts';
+import { defaultPoolerId, SourceController } from '../config/sources/controller.ts';
+import type { ConfigSource, SourceLoad } from '../config/sources/types.ts';
+import type { Logger } from '../log.ts';
+import { Pooler } from '../pooler.ts';
+import { isToWorker, type FromWorker, type ToWorker } from './messages.ts';
+import { WorkerAdminGroup, WorkerChannel } from './worker-admin.ts';
+import type { WorkerPlan } from './worker-plan.ts';
+
+export interface WorkerContext {
+  readonly plan: WorkerPlan;
+  readonly log: Logger;
+  /** The machine's source, wrapped (worker-source.ts). */
+  readonly source: ConfigSource;
+  /** Its first load, already this worker's configuration. */
+  readonly initial: SourceLoad;
+  readonly baseDir: string;
+  readonly instanceId: string | undefined;
+}
+
+function send(m: FromWorker): boolean {
+  if (process.send === undefined || !process.connected) return false;
+  try {
+    process.send(m);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the worker until it has drained; resolves with the exit code. */
+export async function runWorker(ctx: WorkerContext): Promise<number> {
+  const { plan, log } = ctx;
+  const pooler = new Pooler(ctx.initial.config, { logger: log, baseDir: ctx.baseDir });
+  // The machine's PAUSE state, before the first client can start a transaction.
+  for (const command of plan.replay) {
+    await runLocalAdminCommand(pooler, command).catch((err: unknown) => log.warn({ command, err: (err as Error).message }, 'replayed admin command failed'));
+  }
+  try {
+    await pooler.listenShared();
+    // No metrics block in a worker's configuration: this starts the SHOW STATS averages only.
+    await pooler.startMetrics();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'worker could not start');
+    await pooler.close(0);
+    await ctx.source.close().catch(() => undefined);
+    return 1;
+  }
+  // The supervisor gathers from this registry; creating it also records the checkout-wait histogram.
+  if (plan.metrics) pooler.metricsRegistry();
+  send({ t: 'listening', port: pooler.port });
+
+  const poolerId = `${(process.env.SWITCHYARD_POOLER_ID ?? defaultPoolerId(pooler.port)).slice(0, 120)}-w${plan.slot}`;
+  const controller = new SourceController(pooler, ctx.source, ctx.initial, {
+    log,
+    poolerId,
+    ...(ctx.instanceId !== undefined ? { instanceId: ctx.instanceId } : {}),
+  });
+  controller.start();
+  const channel = new WorkerChannel(send);
+  pooler.adminGroup = new WorkerAdminGroup(pooler, channel, plan);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (why: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ why }, 'worker draining');
+      send({ t: 'draining' });
+      Promise.all([controller.stop(), pooler.close()]).then(
+        () => finish(0),
+        (err: unknown) => {
+          log.error({ err }, 'worker shutdown failed');
+          finish(1);
+        },
+      );
+    };
+    const finish = (code: number): void => {
+      process.removeListener('message', onMessage);
+      channel.closed();
+      if (process.connected) process.disconnect();
+      resolve(code);
+    };
+    const answer = (id: number, a: WorkerAnswer): void => void send({ t: 'ran', id, answer: a });
+    const onMessage = (m: unknown): void => {
+      if (!isToWorker(m)) return;
+      handle(m);
+    };
+    const handle = (m: ToWorker): void => {
+      switch (m.t) {
+        case 'run':
+          runLocalAdminCommand(pooler, m.command).then(
+            (out) => answer(m.id, { worker: plan.slot, ok: true, reply: out.reply }),
+            (err: unknown) => answer(m.id, { worker: plan.slot, ok: false, error: errorData(err) }),
+          );
+          return;
+        case 'metrics':
+          pooler
+            .metricsRegistry()
+            .getMetricsAsJSON()
+            .then(
+              (metrics) => send({ t: 'metrics', id: m.id, metrics }),
+              (err: unknown) => {
+                log.error({ err: (err as Error).message }, 'metrics for the supervisor failed');
+                send({ t: 'metrics', id: m.id, metrics: [] });
+              },
+            );
+          return;
+        case 'cancel':
+          pooler.cancel(m.processId, m.secretKey);
+          return;
+        case 'fanned':
+          channel.answered(m.id, m.answers);
+          return;
+        case 'stop':
+          stop('supervisor');
+          return;
+      }
+    };
+    process.on('message', onMessage);
+    process.once('disconnect', () => {
+      channel.closed();
+      if (!stopping) log.error('the supervisor is gone; draining');
+      stop('supervisor gone');
+    });
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => log.debug('SIGINT ignored: the supervisor stops the workers'));
+    process.on('SIGHUP', () => log.debug('SIGHUP ignored: the supervisor relays reloads'));
+    // Closed another way (it should not be, SHUTDOWN goes to the supervisor): leave the group too.
+    void pooler.whenClosed().then(() => stop('pooler closed'));
+    send({ t: 'ready' });
+  });
+}
