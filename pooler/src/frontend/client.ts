@@ -161,6 +161,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       this.close('client_close');
     });
     this.socket.on('close', () => this.close('client_close'));
+    this.socket.on('end', () => this.close('client_close'));
     if (rest.length > 0) this.onClientData(rest);
   }
 

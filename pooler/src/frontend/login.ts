@@ -33,7 +33,8 @@ export interface LoginHost extends ClientHost {
   poolFor(route: TenantRoute): Pool;
   /** Registers an authenticated client; throws PoolerError (e.g. TOO_MANY_CLIENTS). Assigns its key. */
   admitClient(client: ClientConnection, route: TenantRoute): void;
-  cancel(processId: number, secretKey: number): void;
+  /** Resolves once the cancel has been delivered (the requester's socket stays open until then). */
+  cancel(processId: number, secretKey: number): Promise<void>;
   clientGone(client: ClientConnection, reason: DisconnectReason): void;
   /** Admin console (databases `switchyard` / `pgbouncer`, admin/users.ts): the admin user's verifiers, undefined if unknown. */
   adminCredentials?(user: string): Credentials | undefined;
@@ -79,6 +80,13 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
   };
   socket.on('error', onError);
   socket.on('close', onClose);
+  // The listener allows half-open sockets (for cancel requests): a client that ends its side
+  // during start-up is done.
+  const onEnd = (): void => {
+    if (!cancelling) onClose();
+  };
+  let cancelling = false;
+  socket.on('end', onEnd);
 
   const onData = (chunk: Buffer): void => {
     try {
@@ -116,8 +124,8 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
               done = true;
               clearTimeout(timer);
               socket.removeListener('data', onData);
-              host.cancel(p.processId, p.secretKey);
-              socket.destroy();
+              cancelling = true;
+              void host.cancel(p.processId, p.secretKey).finally(() => socket.destroy());
               return;
             case 'startup':
               // Cancel requests stay allowed in plaintext: libpq before 17 always sends them so.
@@ -197,6 +205,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           // so nothing keeps this scope (framers, SCRAM state, timer) alive.
           socket.removeListener('error', onError);
           socket.removeListener('close', onClose);
+          socket.removeListener('end', onEnd);
           client.enterReady(route, pool, framer!.takeRest());
           framer = undefined;
           onMessage = undefined;
