@@ -5,6 +5,10 @@
 // CancelRequest here, unchanged, as it would to another machine, and the relay passes it over IPC
 // to the worker(s) of the key's node. One stable port for the supervisor's lifetime, so a
 // restarted worker changes nothing in its siblings' configuration.
+//
+// Like PostgreSQL (and Pooler.cancel), the relay closes the requester's connection only once the
+// cancel was delivered to the server, so the requester can tell when a late signal can no longer
+// hit its next query: the sender half-closes after the 16 bytes, and we answer the close later.
 import { createServer, type Server, type Socket } from 'node:net';
 import { CANCEL_REQUEST_CODE } from '../net/startup.ts';
 import type { Logger } from '../log.ts';
@@ -12,19 +16,22 @@ import type { Logger } from '../log.ts';
 /** Int32 length (16), Int32 80877102, Int32 process id, Int32 secret key. */
 const CANCEL_REQUEST_LENGTH = 16;
 
+/** Passes a cancel on; resolves false when no worker has the key's node, else once delivered. */
+export type DeliverCancel = (processId: number, secretKey: number) => Promise<boolean>;
+
 export class CancelRelay {
   readonly #server: Server;
   readonly #log: Logger;
   /** CancelRequests passed on to a worker (metrics). */
   relayed = 0;
 
-  private constructor(deliver: (processId: number, secretKey: number) => boolean, log: Logger) {
+  private constructor(deliver: DeliverCancel, log: Logger) {
     this.#log = log;
-    this.#server = createServer((socket) => this.#serve(socket, deliver));
+    this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#serve(socket, deliver));
     this.#server.on('error', (err) => log.error({ err: err.message }, 'cancel relay listener error'));
   }
 
-  static start(deliver: (processId: number, secretKey: number) => boolean, log: Logger): Promise<CancelRelay> {
+  static start(deliver: DeliverCancel, log: Logger): Promise<CancelRelay> {
     const relay = new CancelRelay(deliver, log);
     return new Promise((resolve, reject) => {
       relay.#server.once('error', reject);
@@ -40,21 +47,33 @@ export class CancelRelay {
     return typeof a === 'object' && a ? a.port : 0;
   }
 
-  #serve(socket: Socket, deliver: (processId: number, secretKey: number) => boolean): void {
+  #serve(socket: Socket, deliver: DeliverCancel): void {
     let got = Buffer.alloc(0);
+    let taken = false;
     socket.on('error', () => undefined);
-    socket.setTimeout(5000, () => socket.destroy());
+    socket.setTimeout(10_000, () => socket.destroy());
+    socket.on('end', () => {
+      if (!taken) socket.destroy();
+    });
     socket.on('data', (chunk: Buffer) => {
+      if (taken) return;
       got = Buffer.concat([got, chunk]);
       if (got.length < CANCEL_REQUEST_LENGTH) return;
-      socket.destroy();
+      taken = true;
       if (got.length !== CANCEL_REQUEST_LENGTH || got.readInt32BE(0) !== CANCEL_REQUEST_LENGTH || got.readInt32BE(4) !== CANCEL_REQUEST_CODE) {
         this.#log.warn('cancel relay got something other than a CancelRequest; dropped');
+        socket.destroy();
         return;
       }
       const processId = got.readInt32BE(8);
-      if (deliver(processId, got.readInt32BE(12))) this.relayed++;
-      else this.#log.warn({ processId }, 'cancel relay: no running worker has the node of this key; dropped');
+      deliver(processId, got.readInt32BE(12)).then(
+        (sent) => {
+          if (sent) this.relayed++;
+          else this.#log.warn({ processId }, 'cancel relay: no running worker has the node of this key; dropped');
+          socket.destroy();
+        },
+        () => socket.destroy(),
+      );
     });
   }
 

@@ -12,8 +12,8 @@ export type ToWorker =
   | { readonly t: 'run'; readonly id: number; readonly command: string }
   /** Answer `metrics` with the registry's JSON. */
   | { readonly t: 'metrics'; readonly id: number }
-  /** A CancelRequest relayed from another worker (or another machine through one). */
-  | { readonly t: 'cancel'; readonly processId: number; readonly secretKey: number }
+  /** A CancelRequest relayed from another worker (or another machine through one); answer `cancelled` once delivered. */
+  | { readonly t: 'cancel'; readonly id: number; readonly processId: number; readonly secretKey: number }
   /** Drain (as SIGTERM does) and exit. */
   | { readonly t: 'stop' }
   /** The answers to this worker's `fanout`. */
@@ -29,6 +29,8 @@ export type FromWorker =
   | { readonly t: 'draining' }
   | { readonly t: 'ran'; readonly id: number; readonly answer: WorkerAnswer }
   | { readonly t: 'metrics'; readonly id: number; readonly metrics: MetricsJson }
+  /** The relayed cancel went to the server (or there was nothing to cancel). */
+  | { readonly t: 'cancelled'; readonly id: number }
   /** A console session on this worker asks for `command` to run on every worker (`scope`). */
   | { readonly t: 'fanout'; readonly id: number; readonly command: string; readonly scope: FanOutScope }
   /** The console's SHUTDOWN: drain the whole machine. */

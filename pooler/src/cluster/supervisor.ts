@@ -53,6 +53,8 @@ const YOUNG_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
 /** SHOW and metrics answers: a worker that does not answer in this time is reported as failed. */
 const ANSWER_TIMEOUT_MS = 10_000;
+/** Pooler.cancel gives up on an unreachable server after 5 s; a little more here. */
+const CANCEL_TIMEOUT_MS = 6_000;
 
 export class Supervisor {
   readonly #o: SupervisorOptions;
@@ -145,7 +147,7 @@ export class Supervisor {
     for (let slot = 2; slot <= this.#o.count; slot++) this.#fork(slot);
     await this.#waitStart(() => this.#slots.every((w) => w?.state === 'ready'));
     this.#started = true;
-    this.#log.info({ workers: this.#o.count, port: this.#port, pids: this.workerPids() }, 'all workers serving');
+    this.#log.info({ workers: this.#o.count, port: this.#port, workerPids: this.workerPids() }, 'all workers serving');
   }
 
   #waitStart(done: () => boolean): Promise<void> {
@@ -202,7 +204,7 @@ export class Supervisor {
     });
     child.on('error', (err) => this.#log.error({ worker: slot, err: err.message }, 'worker process error'));
     child.once('exit', (code, signal) => this.#onExit(w, code, signal));
-    this.#log.info({ worker: slot, pid: child.pid, node: w.nodeId }, 'worker started');
+    this.#log.info({ worker: slot, workerPid: child.pid, node: w.nodeId }, 'worker started');
     return w;
   }
 
@@ -257,7 +259,7 @@ export class Supervisor {
       case 'ready':
         if (w.state !== 'starting') return;
         w.state = 'ready';
-        this.#log.info({ worker: w.slot, pid: w.child.pid }, 'worker serving');
+        this.#log.info({ worker: w.slot, workerPid: w.child.pid }, 'worker serving');
         if (this.#reloads > w.reloadsAtFork) void this.#reloadOne(w, 'a reload arrived while the worker started');
         this.#startProgress();
         return;
@@ -266,6 +268,7 @@ export class Supervisor {
         return;
       case 'ran':
       case 'metrics':
+      case 'cancelled':
         w.pending.get(m.id)?.(m);
         return;
       case 'fanout':
@@ -301,7 +304,7 @@ export class Supervisor {
     if (this.#slots[w.slot - 1] === w) this.#slots[w.slot - 1] = undefined;
     if (w.lastMetrics !== undefined) void this.#metrics.retire(w.lastMetrics);
     if (this.#stopping) {
-      this.#log.info({ worker: w.slot, pid: w.child.pid, code, signal }, 'worker exited');
+      this.#log.info({ worker: w.slot, workerPid: w.child.pid, code, signal }, 'worker exited');
       if (this.#workers.size === 0) this.#allExited?.();
       return;
     }
@@ -316,7 +319,7 @@ export class Supervisor {
     const young = this.#youngDeaths[i] ?? 0;
     const delay = young === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (young - 1));
     this.#restarts++;
-    this.#log.error({ worker: w.slot, pid: w.child.pid, code, signal, livedMs: lived, restartInMs: delay }, 'worker exited unexpectedly; restarting it');
+    this.#log.error({ worker: w.slot, workerPid: w.child.pid, code, signal, livedMs: lived, restartInMs: delay }, 'worker exited unexpectedly; restarting it');
     const timer = setTimeout(() => {
       this.#restartTimers.delete(timer);
       if (!this.#stopping) this.#fork(w.slot);
@@ -324,12 +327,14 @@ export class Supervisor {
     this.#restartTimers.add(timer);
   }
 
-  #deliverCancel(processId: number, secretKey: number): boolean {
+  /** Resolves false when no worker has the key's node; else once the worker(s) delivered it. */
+  async #deliverCancel(processId: number, secretKey: number): Promise<boolean> {
     const node = nodeOf(processId);
-    let sent = false;
-    // A slot has one process; a key is checked against its secret by the worker that holds it.
-    for (const w of this.#workers) if (w.nodeId === node && w.state !== 'starting' && this.#send(w, { t: 'cancel', processId, secretKey })) sent = true;
-    return sent;
+    // One process per slot, so normally one target; the worker checks the secret.
+    const targets = [...this.#workers].filter((w) => w.nodeId === node && w.state !== 'starting');
+    if (targets.length === 0) return false;
+    await Promise.all(targets.map((w) => this.#ask(w, (id) => ({ t: 'cancel', id, processId, secretKey }), CANCEL_TIMEOUT_MS)));
+    return true;
   }
 
   async #metricsText(): Promise<string> {
@@ -405,7 +410,7 @@ export class Supervisor {
         timer = setTimeout(() => {
           forced = this.#workers.size > 0;
           for (const w of this.#workers) {
-            this.#log.error({ worker: w.slot, pid: w.child.pid }, 'worker still running after shutdown_timeout; killing it');
+            this.#log.error({ worker: w.slot, workerPid: w.child.pid }, 'worker still running after shutdown_timeout; killing it');
             w.child.kill('SIGKILL');
           }
           resolve();

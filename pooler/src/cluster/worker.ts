@@ -117,7 +117,9 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
             );
           return;
         case 'cancel':
-          pooler.cancel(m.processId, m.secretKey);
+          // Answered once the CancelRequest reached the server, so the relay (and the sender before
+          // it) keeps its connection open until then, as PostgreSQL does.
+          void Promise.resolve(pooler.cancel(m.processId, m.secretKey)).finally(() => send({ t: 'cancelled', id: m.id }));
           return;
         case 'fanned':
           channel.answered(m.id, m.answers);
