@@ -80,7 +80,8 @@ function firstError(answers: readonly WorkerAnswer[]): Error | undefined {
 
 /** The merged answer of an action (PAUSE, RESUME, RECONNECT, KILL, RELOAD). */
 export function mergeAction(verb: ActionVerb, answers: readonly WorkerAnswer[]): AdminReply {
-  if (answers.length === 0) throw new Error('no worker answered');
+  // Actions go to the workers that are not draining: none means the machine is shutting down.
+  if (answers.length === 0) throw new AdminError('SHUTTING_DOWN', 'the pooler is shutting down');
   const oks = answers.flatMap((a) => (a.ok && a.reply !== null ? [a.reply] : []));
   if (verb !== 'RESUME' || oks.length === 0) {
     const err = firstError(answers);
