@@ -85,6 +85,7 @@ export async function poolerCommand(argv: string[]): Promise<number> {
   let worker: WorkerPlan | undefined;
   try {
     worker = workerPlanFromEnv(process.env);
+    if (worker !== undefined && process.send === undefined) throw new Error('SWITCHYARD_WORKER is set, but this process was not started by a pooler supervisor');
   } catch (err) {
     process.stderr.write(`switchyard: ${(err as Error).message}\n`);
     return 1;

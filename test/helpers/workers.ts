@@ -1,13 +1,13 @@
 // `switchyard pooler --config FILE --workers N` as a child process for the pooler-workers-* tests:
-// started with this process's Node 22 on free ports (client and metrics), ready once /readyz says
-// every worker serves; its worker processes found through /proc (children of the supervisor);
+// started with this process's Node 22 on ports it picks itself, ready once /readyz says every
+// worker serves; its worker processes found through /proc (children of the supervisor);
 // the console's ptr column tells which worker holds a connection (`w2:c17`).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { PoolerConfigInput } from '../../pooler/src/config/schema.ts';
-import { freePort } from '../../shared/src/local/postgres-server.ts';
 import { until, within } from './clients.ts';
 import { httpGet } from './metrics.ts';
 
@@ -61,25 +61,44 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Writes `config` (listen/metrics ports are filled in) and starts the pooler with `--workers workers`. */
+/**
+ * Writes `config` and starts the pooler with `--workers workers`. The client and metrics ports are
+ * 0, so the pooler picks free ones itself (no window in which another test could take them); they
+ * are read from the supervisor's "pooler serving with workers" log line, hence a log level of at
+ * least info (the output is kept in memory and shown when a start fails).
+ */
 export async function startWorkersPooler(config: PoolerConfigInput, dir: string, workers: number | 'auto' = 2): Promise<WorkersPooler> {
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const file = join(dir, `pooler-${port}.yaml`);
-  const full = { ...config, listen: { host: '127.0.0.1', port }, metrics: { host: '127.0.0.1', port: metricsPort } };
+  const verbose = config.log_level === 'debug' || config.log_level === 'trace';
+  const file = join(dir, `pooler-${randomBytes(4).toString('hex')}.yaml`);
+  const full = { ...config, log_level: verbose ? config.log_level : 'info', listen: { host: '127.0.0.1', port: 0 }, metrics: { host: '127.0.0.1', port: 0 } };
   writeFileSync(file, stringify(full), { mode: 0o600 });
   const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', '--config', file, '--workers', String(workers)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  let serving: { port: number; metricsPort: number } | undefined;
+  child.stdout?.on('data', (d: Buffer) => {
+    const from = out.length;
+    out += d.toString();
+    if (serving === undefined) serving = servingLine(out.slice(Math.max(0, out.lastIndexOf('\n', from - 1) + 1)));
+  });
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<Exit>((res) => child.once('exit', (code, signal) => res({ code, signal })));
   let gone = false;
   void exited.then(() => (gone = true));
   const pid = child.pid!;
-  const p: WorkersPooler = {
+  try {
+    await until(() => gone || serving !== undefined, START_MS, 'the supervisor to report every worker serving');
+    if (gone) throw new Error('the pooler exited early');
+    await until(async () => gone || (await readyz(serving!.metricsPort)) === 200, START_MS, '/readyz 200');
+    if (gone) throw new Error('the pooler exited early');
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${out}`);
+  }
+  const { port, metricsPort } = serving!;
+  return {
     child,
     pid,
     host: '127.0.0.1',
@@ -101,14 +120,17 @@ export async function startWorkersPooler(config: PoolerConfigInput, dir: string,
       }
     },
   };
-  try {
-    await until(async () => gone || (await readyz(metricsPort)) === 200, START_MS, 'every worker to serve (/readyz 200)');
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${out}`);
+}
+
+/** The ports in the supervisor's `pooler serving with workers` line, if `text` has it. */
+function servingLine(text: string): { port: number; metricsPort: number } | undefined {
+  // Complete lines only: the last piece may be a line still being written.
+  for (const line of text.split('\n').slice(0, -1)) {
+    if (!line.includes('"pooler serving with workers"')) continue;
+    const e = JSON.parse(line) as { port?: number; metricsPort?: number };
+    if (typeof e.port === 'number' && typeof e.metricsPort === 'number') return { port: e.port, metricsPort: e.metricsPort };
   }
-  if (gone) throw new Error(`the pooler exited early:\n${out}`);
-  return p;
+  return undefined;
 }
 
 export async function readyz(metricsPort: number): Promise<number> {

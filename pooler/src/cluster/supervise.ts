@@ -59,7 +59,10 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   try {
     await sup.start();
   } catch (err) {
-    if (stopping === undefined) log.error({ err: (err as Error).message }, 'workers did not start');
+    if (stopping === undefined) {
+      log.error({ err: (err as Error).message }, 'workers did not start');
+      process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+    }
     await sup.stop();
     removePidFile?.();
     detach();

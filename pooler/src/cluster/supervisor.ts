@@ -10,6 +10,7 @@
 // - one /metrics, /healthz, /readyz for the machine (machine-metrics.ts); ready while every worker is;
 // - CancelRequests that reached the wrong worker come back through a loopback relay (cancel-relay.ts).
 import { fork, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mergeAction, type WorkerAnswer } from '../admin/fan-out.ts';
 import type { PoolerConfig } from '../config/schema.ts';
 import { nodeOf } from '../frontend/cancel-keys.ts';
@@ -130,6 +131,9 @@ export class Supervisor {
    * configuration fails every worker alike): call stop() then.
    */
   async start(): Promise<void> {
+    // SO_REUSEPORT would let the workers join a port that another pooler's workers (same user)
+    // already listen on, silently sharing its clients: make sure nobody listens there first.
+    if (this.#port !== undefined) await assertPortFree(this.#o.settings.listen.host, this.#port);
     this.#relay = await CancelRelay.start((pid, key) => this.#deliverCancel(pid, key), this.#log);
     const m = this.#o.settings.metrics;
     if (m !== undefined) {
@@ -423,4 +427,15 @@ export class Supervisor {
     this.#log.info('all workers exited');
     return forced ? 1 : 0;
   }
+}
+
+/** Binds `host:port` without SO_REUSEPORT and lets go: throws when something listens there already. */
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`${host}:${port} is in use (another pooler?)`) : err),
+    );
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
