@@ -14,8 +14,8 @@ import type { MetricsJson } from './messages.ts';
 export interface MachineView {
   /** Workers by state (starting, ready, draining). */
   workerStates(): ReadonlyMap<string, number>;
-  readonly restarts: number;
-  readonly cancelsRelayed: number;
+  restarts(): number;
+  cancelsRelayed(): number;
 }
 
 const FOLDED = new Set(['counter', 'histogram']);
@@ -42,7 +42,7 @@ export class MachineMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(view.restarts);
+        this.inc(view.restarts());
       },
     });
     new Counter({
@@ -51,7 +51,7 @@ export class MachineMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(view.cancelsRelayed);
+        this.inc(view.cancelsRelayed());
       },
     });
   }

@@ -76,7 +76,7 @@ export class Supervisor {
   #started = false;
   #stopping = false;
   /** Settles start(): a worker became ready / exited before it was ready. */
-  #startWaiters = new Set<{ check: () => void }>();
+  readonly #startWaiters = new Set<{ check: () => void }>();
   #startFailure: Error | undefined;
   #stopped: Promise<number> | undefined;
   #allExited: (() => void) | undefined;
@@ -90,19 +90,14 @@ export class Supervisor {
     this.#slots = Array.from({ length: o.count }, () => undefined);
     this.#youngDeaths = Array.from({ length: o.count }, () => 0);
     this.#port = o.settings.listen.port === 0 ? undefined : o.settings.listen.port;
-    const self = this;
     this.#metrics = new MachineMetrics({
       workerStates: () => {
         const m = new Map<string, number>();
         for (const w of this.#workers) m.set(w.state, (m.get(w.state) ?? 0) + 1);
         return m;
       },
-      get restarts() {
-        return self.#restarts;
-      },
-      get cancelsRelayed() {
-        return self.#relay?.relayed ?? 0;
-      },
+      restarts: () => this.#restarts,
+      cancelsRelayed: () => this.#relay?.relayed ?? 0,
     });
   }
 
