@@ -12,7 +12,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.ts';
 import type { PoolerConfig } from './config/schema.ts';
-import { createAwsSource, instanceIdFromImds } from './config/sources/aws-source.ts';
 import { loadBaseConfig } from './config/sources/base-config.ts';
 import { SourceController } from './config/sources/controller.ts';
 import { FileSource } from './config/sources/file-source.ts';
@@ -71,8 +70,11 @@ async function openSource(p: Plan, log: Logger, base: () => PoolerConfig): Promi
       return new FileSource(p.file!, { log, watch: p.watch });
     case 'local':
       return createLocalSource(p.stateDir!, { log, base });
-    case 'aws':
+    case 'aws': {
+      // Loaded only when asked for: the AWS SDK costs tens of MB of memory in every process.
+      const { createAwsSource } = await import('./config/sources/aws-source.ts');
       return createAwsSource({ log, base });
+    }
   }
 }
 
@@ -117,7 +119,7 @@ export async function poolerCommand(argv: string[]): Promise<number> {
     return runWorker({ plan: worker, log, source, initial, baseDir, instanceId: process.env.SWITCHYARD_INSTANCE_ID });
   }
   const pooler = await startPooler(initial.config, { logger: log, baseDir });
-  const instanceId = process.env.SWITCHYARD_INSTANCE_ID ?? (p.kind === 'aws' ? await instanceIdFromImds() : undefined);
+  const instanceId = process.env.SWITCHYARD_INSTANCE_ID ?? (p.kind === 'aws' ? await (await import('./config/sources/aws-source.ts')).instanceIdFromImds() : undefined);
   const controller = new SourceController(pooler, source, initial, {
     log,
     ...(process.env.SWITCHYARD_POOLER_ID ? { poolerId: process.env.SWITCHYARD_POOLER_ID } : {}),
