@@ -16,8 +16,9 @@ let preferred: TestTenant;
 
 beforeAll(async () => {
   pg = await startPostgres({ settings: { ssl: 'off' } });
-  // A failed connect is retried until checkout_timeout; keep it short so the error comes quickly.
-  const a = await createTenant(pg, { id: 'tls-refused-require', pool: { connect_timeout: 2, checkout_timeout: 2 } });
+  // TLS failures are not retried (waiting cannot cure them): even with a checkout_timeout longer
+  // than the test's own timeout, the client must get the error at once.
+  const a = await createTenant(pg, { id: 'tls-refused-require', pool: { connect_timeout: 2, checkout_timeout: 120 } });
   required = { ...a, config: { ...a.config, target: { ...a.config.target, tls: { mode: 'require' } } } };
   const b = await createTenant(pg, { id: 'tls-refused-prefer' });
   preferred = { ...b, config: { ...b.config, target: { ...b.config.target, tls: { mode: 'prefer' } } } };

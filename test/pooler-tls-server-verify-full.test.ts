@@ -25,9 +25,9 @@ beforeAll(async () => {
   pg = await startTlsPostgres(issueServerCert(ca, 'postgres-server', { dns: ['localhost'], ips: ['127.0.0.1'] }));
   const base = await createTenant(pg, { id: 'tls-server-full', pool: { size: 2 } });
   verified = { ...base, config: { ...base.config, target: { ...base.config.target, tls: { mode: 'verify-full', ca_file: ca.certFile } } } };
-  // A failed connect is retried until checkout_timeout (the pool treats client-side connect
-  // failures as possibly transient), so keep it short; the client then gets the last connect error.
-  const other = await createTenant(pg, { id: 'tls-server-untrusted', pool: { connect_timeout: 2, checkout_timeout: 2 } });
+  // TLS failures are not retried (waiting cannot cure them): even with a checkout_timeout longer
+  // than the test's own timeout, the client must get the error at once.
+  const other = await createTenant(pg, { id: 'tls-server-untrusted', pool: { connect_timeout: 2, checkout_timeout: 120 } });
   untrusted = { ...other, config: { ...other.config, target: { ...other.config.target, tls: { mode: 'verify-full', ca_file: otherCa.certFile } } } };
   pooler = await startPooler(poolerConfig([verified.config, untrusted.config]), { logger: testLogger() });
 });

@@ -21,8 +21,9 @@ beforeAll(async () => {
   dir = tlsTempDir();
   const ca = makeCa(dir, 'ca');
   pg = await startTlsPostgres(issueServerCert(ca, 'postgres-server', { dns: ['db.example.invalid'] }));
-  // A failed connect is retried until checkout_timeout; keep it short so the error comes quickly.
-  const a = await createTenant(pg, { id: 'tls-wrong-host-full', pool: { connect_timeout: 2, checkout_timeout: 2 } });
+  // TLS failures are not retried (waiting cannot cure them): even with a checkout_timeout longer
+  // than the test's own timeout, the client must get the error at once.
+  const a = await createTenant(pg, { id: 'tls-wrong-host-full', pool: { connect_timeout: 2, checkout_timeout: 120 } });
   full = { ...a, config: { ...a.config, target: { ...a.config.target, tls: { mode: 'verify-full', ca_file: ca.certFile } } } };
   const b = await createTenant(pg, { id: 'tls-wrong-host-ca' });
   chainOnly = { ...b, config: { ...b.config, target: { ...b.config.target, tls: { mode: 'verify-ca', ca_file: ca.certFile } } } };

@@ -41,6 +41,12 @@ export class ServerConnectError extends Error {
   }
 }
 
+/**
+ * A failure that waiting will not cure (TLS refused or unverifiable, an authentication exchange
+ * the pooler cannot complete): waiting clients get the error at once instead of at checkout_timeout.
+ */
+export class PermanentConnectError extends ServerConnectError {}
+
 const ignoreError = (): void => {};
 
 /** Quotes a schema name for search_path unless it is a plain lower-case identifier. */
@@ -98,19 +104,19 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       const answer = chunk[0];
       // More bytes than the answer arrived unencrypted and may have been injected by a
       // man-in-the-middle (CVE-2021-23222); libpq refuses them too.
-      if (chunk.length > 1) return fail(new ServerConnectError(`received unencrypted data after SSL response from ${target.host}:${target.port}`));
+      if (chunk.length > 1) return fail(new PermanentConnectError(`received unencrypted data after SSL response from ${target.host}:${target.port}`));
       if (answer === 0x4e /* N */) {
         if (tls.mode === 'prefer') return sendStartup();
-        return fail(new ServerConnectError(`server ${target.host}:${target.port} does not support SSL, but SSL was required (tls mode ${tls.mode})`));
+        return fail(new PermanentConnectError(`server ${target.host}:${target.port} does not support SSL, but SSL was required (tls mode ${tls.mode})`));
       }
       if (answer !== 0x53 /* S */) {
         // 'E' comes from servers that predate SSL negotiation; anything else is not PostgreSQL.
-        return fail(new ServerConnectError(`received invalid response to SSL negotiation from ${target.host}:${target.port}: 0x${(answer ?? 0).toString(16)}`));
+        return fail(new PermanentConnectError(`received invalid response to SSL negotiation from ${target.host}:${target.port}: 0x${(answer ?? 0).toString(16)}`));
       }
       const secure = tlsConnect(serverTlsOptions(raw, target.host, tls));
       socket = secure;
       secure.on('error', (err) =>
-        fail(new ServerConnectError(`SSL connection to ${target.host}:${target.port} failed (tls mode ${tls.mode}): ${err.message}`, undefined, err)),
+        fail(new PermanentConnectError(`SSL connection to ${target.host}:${target.port} failed (tls mode ${tls.mode}): ${err.message}`, undefined, err)),
       );
       secure.on('close', onClose);
       secure.once('secureConnect', sendStartup);
@@ -132,7 +138,7 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
               switch (req.kind) {
                 case 'ok':
                   // A server that skips SASLFinal would not have proven it knows the password.
-                  if (scram && !scram.completed) throw new ServerConnectError('server ended SCRAM authentication without proving its identity');
+                  if (scram && !scram.completed) throw new PermanentConnectError('server ended SCRAM authentication without proving its identity');
                   break;
                 case 'cleartext':
                   socket.write(msg.passwordMessage(target.password));
@@ -142,7 +148,7 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
                   break;
                 case 'sasl':
                   if (!req.mechanisms?.includes('SCRAM-SHA-256')) {
-                    throw new ServerConnectError(`server offers unsupported SASL mechanisms: ${req.mechanisms?.join(', ')}`);
+                    throw new PermanentConnectError(`server offers unsupported SASL mechanisms: ${req.mechanisms?.join(', ')}`);
                   }
                   scram = new ScramClientSession(target.password);
                   socket.write(msg.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst()));

@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { DisconnectReason } from '../errors.ts';
 import { PoolerError } from '../errors.ts';
 import type { PoolSettings } from '../config/schema.ts';
-import { connectServer, ServerConnectError, type ServerTarget } from './connect.ts';
+import { connectServer, PermanentConnectError, ServerConnectError, type ServerTarget } from './connect.ts';
 import { ServerConnection, type ServerOwner } from './server.ts';
 import { checkWriter, NotWriterError } from './writer-check.ts';
 
@@ -41,6 +41,7 @@ const READ_ONLY_SQLSTATE = '25006';
 /** Might the same target accept a connection a little later? (Network errors: yes.) */
 function isTransient(err: ServerConnectError): boolean {
   if (err instanceof NotWriterError) return true;
+  if (err instanceof PermanentConnectError) return false;
   const s = err.serverSqlstate;
   return s === undefined || TRANSIENT_CLASSES.has(s.slice(0, 2));
 }
