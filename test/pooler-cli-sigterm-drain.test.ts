@@ -2,18 +2,17 @@
 // SIGTERM drains — it stops accepting, lets an open transaction finish, then exits 0. A transaction
 // that does not finish within limits.shutdown_timeout is cut off (rolled back) and the process
 // still exits: the bound holds.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort, startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { backgroundErrorsOf, connectPg, endQuietly, pgErrorInfo, until, within, type PgClient } from './helpers/clients.ts';
+import { canConnect, spawnPooler, type PoolerChild } from './helpers/pooler-process.ts';
 import { createTenant, destinationConn, poolerConfig, poolerConn, type TestTenant } from './helpers/tenants.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const HANG_MS = 30_000;
 
 let pg: PostgresServer;
@@ -41,42 +40,15 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface RunningPooler {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
-}
-
 /** Writes a YAML config and starts `switchyard pooler --config` with this process's Node (22). */
-async function startCli(shutdownTimeout: number): Promise<RunningPooler> {
+async function startCli(shutdownTimeout: number): Promise<PoolerChild> {
   const port = await freePort();
   const config = poolerConfig([tenant.config], { listen: { host: '127.0.0.1', port }, log_level: 'info', limits: { shutdown_timeout: shutdownTimeout } });
   const file = join(dir, `pooler-${port}.yaml`);
   writeFileSync(file, stringify(config), { mode: 0o600 });
-  const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  // Ready when the port accepts connections (or fail with the process's output if it exited).
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await until(async () => gone || (await canConnect(port)), HANG_MS, 'the pooler process to listen');
-  if (gone) throw new Error(`pooler process exited early:\n${out}`);
-  return { child, port, exited, output: () => out };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.once('error', () => res(false));
-  });
+  const p = await spawnPooler(['--config', file], port);
+  children.push(p.child);
+  return p;
 }
 
 async function rowsFor(who: string): Promise<number> {

@@ -3,7 +3,6 @@
 // commit — and then every process exits, the supervisor with 0. The console's SHUTDOWN, sent to
 // one worker's session, drains the whole machine the same way.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { nodeOf } from '../pooler/src/frontend/cancel-keys.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { connectAdmin, createAdminLogin, type AdminLogin } from './helpers/admin.ts';
 import { connectPg, endQuietly, until, within, type PgClient } from './helpers/clients.ts';
+import { canConnect } from './helpers/pooler-process.ts';
 import { createTenant, destinationConn, poolerConfig, poolerConn, type TestTenant } from './helpers/tenants.ts';
 import { alive, readyz, startWorkersPooler, type WorkersPooler } from './helpers/workers.ts';
 
@@ -48,17 +48,6 @@ async function start(): Promise<WorkersPooler> {
   const p = await startWorkersPooler(poolerConfig([tenant.config], { admin: { users: [admin.config] }, limits: { shutdown_timeout: 20 } }), dir, 2);
   poolers.push(p);
   return p;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.once('error', () => res(false));
-  });
 }
 
 /** A client on worker `node`, inside a transaction that inserted one row tagged `who`. */

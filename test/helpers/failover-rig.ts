@@ -3,11 +3,9 @@
 // state directory holding the cluster (members, admin credentials), its published targets and one
 // tenant routed through it, the pooler as a real process (`switchyard pooler --source local`),
 // and a loop of clients writing through it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { clusterTargetsOf } from '../../shared/src/domain/cluster-targets.ts';
 import type { Endpoint } from '../../shared/src/domain/common.ts';
@@ -17,9 +15,9 @@ import { freePort, startPostgres, type PostgresServer } from '../../shared/src/l
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import type { ReloadPushResult } from '../../shared/src/ports/config-channel.ts';
 import { backgroundErrorsOf, connectPg, endQuietly, pgErrorInfo, sleep, until, type PgClient } from './clients.ts';
+import { spawnPooler, type PoolerChild } from './pooler-process.ts';
 import { createDestination, randomPassword, scramVerifierFromPostgres, superuserConn, type ConnSettings, type Destination } from './tenants.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 export const CLUSTER_ID = 'main';
 export const TENANT_ID = 'failover-app';
 
@@ -104,52 +102,14 @@ export async function publishWriter(rig: Rig, writer: Endpoint, readers: Endpoin
 
 // ---- the pooler process ----------------------------------------------------------------------
 
-export interface PoolerProcess {
-  child: ChildProcess;
-  port: number;
-  output(): string;
-  stop(): Promise<void>;
-}
+export type PoolerProcess = PoolerChild;
 
+/** `switchyard pooler --source local --state-dir STATE` on a free port. */
 export async function startPoolerProcess(stateDir: string): Promise<PoolerProcess> {
   const port = await freePort();
   const base = join(stateDir, 'pooler.yaml');
   writeFileSync(base, stringify({ listen: { host: '127.0.0.1', port }, log_level: process.env.SWITCHYARD_TEST_LOG ?? 'info' }));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', '--source', 'local', '--state-dir', stateDir, '--config', base], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
-  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
-  let gone = false;
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  void exited.then(() => (gone = true));
-  await until(async () => gone || (await canConnect(port)), 30_000, 'the pooler process to listen');
-  if (gone) throw new Error(`pooler process exited early:\n${out}`);
-  return {
-    child,
-    port,
-    output: () => out,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.once('error', () => res(false));
-  });
+  return spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', base], port, { keepOutput: 200_000 });
 }
 
 export function poolerSettings(p: { port: number }, rig: Rig): ConnSettings {

@@ -5,16 +5,16 @@
 // process, for memory sampling and for several cooperating pooler processes).
 //
 // Message formats: PostgreSQL docs, "Frontend/Backend Protocol" → "Message Formats" (55.7 in PG 15).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { md5Response } from '../../pooler/src/auth/md5.ts';
 import { ScramClientSession } from '../../pooler/src/auth/scram-client.ts';
 import { MessageFramer } from '../../pooler/src/net/framer.ts';
 import * as wire from '../../pooler/src/net/messages.ts';
 import { freePort } from '../../shared/src/local/postgres-server.ts';
+import { spawnPooler, type PoolerChild } from './pooler-process.ts';
 import type { ConnSettings } from './tenants.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -513,19 +513,9 @@ export async function occupyServer(
 // The pooler as a child process (`switchyard pooler --config FILE`), for tests that observe the
 // process (its memory) or need several pooler processes.
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-
-export interface PoolerProcess {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly host: string;
-  readonly port: number;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** stdout + stderr so far. */
-  output(): string;
+export interface PoolerProcess extends PoolerChild {
   /** Resident set size in KiB (VmRSS from /proc/<pid>/status). */
   rssKb(): number;
-  stop(): Promise<void>;
 }
 
 /**
@@ -538,53 +528,14 @@ export async function startPoolerProcess(config: Record<string, unknown>, dir: s
   const full = { ...config, listen: { host: '127.0.0.1', port: listenPort } };
   const file = join(dir, `pooler-${listenPort}.yaml`);
   writeFileSync(file, stringify(full), { mode: 0o600 });
-  const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + 30_000;
-  while (!gone && !(await canConnect(listenPort))) {
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`pooler process did not listen within 30 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (gone) throw new Error(`pooler process exited early:\n${out}`);
-  const pid = child.pid!;
+  const p = await spawnPooler(['--config', file], listenPort, { keepOutput: 20_000 });
   return {
-    child,
-    pid,
-    host: '127.0.0.1',
-    port: listenPort,
-    exited,
-    output: () => out,
+    ...p,
     rssKb: () => {
-      const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
       return m ? Number(m[1]) : NaN;
     },
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.once('error', () => res(false));
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

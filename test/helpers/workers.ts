@@ -10,14 +10,10 @@ import { stringify } from 'yaml';
 import type { PoolerConfigInput } from '../../pooler/src/config/schema.ts';
 import { until, within } from './clients.ts';
 import { httpGet } from './metrics.ts';
+import type { Exit } from './pooler-process.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const START_MS = 30_000;
-
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
 
 export interface WorkersPooler {
   readonly child: ChildProcess;
