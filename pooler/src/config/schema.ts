@@ -118,6 +118,12 @@ export const configSchema = z
     admin: adminSchema.default({ users: [] }),
     /** Metrics/health HTTP endpoint (config/metrics-schema.ts, docs/metrics.md); absent = off. */
     metrics: metricsSchema.optional(),
+    /**
+     * TLS toward destinations of tenants that come from the local or AWS source (their records
+     * carry no TLS settings): e.g. `{ mode: verify-full, ca_file: /etc/switchyard/rds-ca.pem }` for
+     * RDS/Aurora. Tenants listed in this file set `target.tls` themselves.
+     */
+    target_tls: targetTlsSchema.optional(),
     tenants: z.array(tenantSchema).default([]),
   })
   .strict();

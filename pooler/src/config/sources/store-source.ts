@@ -196,7 +196,7 @@ export class StoreSource implements ConfigSource {
       const password = this.#passwordOf.get(t.tenantId);
       if (password !== undefined) {
         try {
-          c = tenantToConfig(t, { password, writerOf, now });
+          c = tenantToConfig(t, { password, writerOf, now, tls: this.#base!.target_tls });
           const ends = graceEndsAt(t, now);
           if (ends !== undefined) staleAt = Math.min(staleAt ?? ends, ends);
         } catch (err) {

@@ -52,6 +52,13 @@ describe('tenantToConfig', () => {
     expect(withPort.schema).toBe('acme');
   });
 
+  it('applies the base file\'s target_tls to the destination, and no TLS settings without it', () => {
+    const t = tenant();
+    expect(tenantToConfig(t, conv).target.tls).toBeUndefined();
+    const tls = { mode: 'verify-full' as const, ca_file: '/etc/switchyard/rds-ca.pem' };
+    expect(tenantToConfig(t, { ...conv, tls }).target.tls).toEqual(tls);
+  });
+
   it('refuses a cluster destination whose cluster has no published writer', () => {
     const d = exampleNewTenant().destination;
     const t = tenant({ destination: { ...d, clusterId: 'unknown' } });

@@ -9,6 +9,7 @@
 //   at their transaction boundary, new logins refused with 57P03);
 // - pool: the same settings in snake_case; absent query/idle-in-transaction timeouts are 0 (off);
 //   check_writer on for cluster destinations (a failover may leave us on a standby).
+import type { TargetTlsConfig } from '../tls-schema.ts';
 import type { Endpoint } from '../../../../shared/src/domain/common.ts';
 import type { Tenant } from '../../../../shared/src/domain/tenant.ts';
 import type { TenantConfig } from '../schema.ts';
@@ -33,6 +34,8 @@ export interface TenantConversion {
   /** The current writer of a cluster (undefined when the cluster has no published targets). */
   writerOf: (clusterId: string) => Endpoint | undefined;
   now: Date;
+  /** TLS toward the destination (the base file's `target_tls`): tenant records carry none. */
+  tls?: TargetTlsConfig | undefined;
 }
 
 /** The verifiers a client may log in with now, newest first. */
@@ -71,7 +74,7 @@ export function tenantToConfig(t: Tenant, c: TenantConversion): TenantConfig {
     database: t.client.database,
     user: t.client.user,
     verifiers: activeVerifiers(t.clientAuth, c.now),
-    target: { host: endpoint.host, port: endpoint.port, database: d.database, user: d.user, password: c.password },
+    target: { host: endpoint.host, port: endpoint.port, database: d.database, user: d.user, password: c.password, ...(c.tls !== undefined ? { tls: c.tls } : {}) },
     ...(d.schema !== undefined ? { schema: d.schema } : {}),
     status: t.status === 'active' ? 'active' : 'suspended',
     pool: {
