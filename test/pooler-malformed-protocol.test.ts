@@ -6,17 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import {
-  backgroundErrorsOf,
-  connectPg,
-  endQuietly,
-  firstErrorUntilClose,
-  frontendMessage,
-  RawConnection,
-  startupMessage,
-  within,
-  type PgClient,
-} from './helpers/clients.ts';
+import { backgroundErrorsOf, connectPg, endQuietly, within, type PgClient } from './helpers/clients.ts';
+import { firstErrorUntilClose, ProtocolClient, startupMessage } from './helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
@@ -90,10 +81,10 @@ function int32(n: number): Buffer {
 /** Sends `bytes` (after logging in when asked) and expects FATAL 08P01 followed by a close. */
 async function expectProtocolViolation(bytes: Buffer, opts: { login: boolean }): Promise<Record<string, string>> {
   const pidBefore = await currentBystanderPid();
-  const conn = await RawConnection.open(pooler!.host, pooler!.port);
+  const conn = await ProtocolClient.open(pooler!.host, pooler!.port);
   try {
     if (opts.login) await conn.login(poolerConn(pooler!, tenant));
-    await conn.write(bytes);
+    await conn.send(bytes);
     const fields = await within(firstErrorUntilClose(conn), HANG_MS, 'the pooler’s answer to malformed input');
     console.info(`protocol violation answer: ${JSON.stringify(fields)}`);
     expect(fields, 'no ErrorResponse before the close').toBeDefined();
@@ -155,11 +146,11 @@ describe('before login', () => {
   });
 
   it('password message longer than the limit during authentication', async () => {
-    const conn = await RawConnection.open(pooler!.host, pooler!.port);
+    const conn = await ProtocolClient.open(pooler!.host, pooler!.port);
     try {
-      await conn.write(startupMessage({ user: tenant.clientUser, database: tenant.clientDatabase }));
-      await within(conn.until((m) => m.type === 'R'), HANG_MS, 'the authentication request');
-      await conn.write(Buffer.concat([Buffer.from('p'), int32(MAX_MESSAGE_SIZE * 16), Buffer.alloc(64)]));
+      await conn.send(startupMessage({ user: tenant.clientUser, database: tenant.clientDatabase }));
+      await within(conn.untilType('R'), HANG_MS, 'the authentication request');
+      await conn.send(Buffer.concat([Buffer.from('p'), int32(MAX_MESSAGE_SIZE * 16), Buffer.alloc(64)]));
       const fields = await within(firstErrorUntilClose(conn), HANG_MS, 'the answer to an oversized password message');
       expect(fields).toMatchObject({ S: 'FATAL', C: '08P01' });
       await expectBystanderUnharmed();

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { connectPg, psql, queryMessage, RawConnection } from './helpers/clients.ts';
+import { connectPg, psql } from './helpers/clients.ts';
+import { ProtocolClient, query } from './helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
@@ -48,12 +49,12 @@ describe('md5-only tenant', () => {
   });
 
   it('asks for an md5 password (AuthenticationMD5Password), not SASL', async () => {
-    const raw = await RawConnection.open(pooler!.host, pooler!.port);
+    const raw = await ProtocolClient.open(pooler!.host, pooler!.port);
     try {
       await raw.login(poolerConn(pooler!, md5Only));
       expect(raw.authRequests).toEqual([AUTH_MD5, AUTH_OK]);
-      await raw.write(queryMessage('SELECT 1'));
-      const z = await raw.until((m) => m.type === 'Z');
+      await raw.send(query('SELECT 1'));
+      const z = (await raw.untilType('Z')).at(-1)!;
       expect(z.body.toString('latin1')).toBe('I');
     } finally {
       raw.destroy();
@@ -63,7 +64,7 @@ describe('md5-only tenant', () => {
 
 describe('tenant with md5 and SCRAM verifiers', () => {
   it('prefers SCRAM-SHA-256 and accepts the password', async () => {
-    const raw = await RawConnection.open(pooler!.host, pooler!.port);
+    const raw = await ProtocolClient.open(pooler!.host, pooler!.port);
     try {
       await raw.login(poolerConn(pooler!, both));
       expect(raw.authRequests[0]).toBe(AUTH_SASL);

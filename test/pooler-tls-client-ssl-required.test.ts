@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { parseErrorFields, RawConnection, startupMessage } from './helpers/clients.ts';
+import { errorFields, ProtocolClient, startupMessage } from './helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
 import { issueServerCert, makeCa, psqlWith, removeTlsTempDir, tlsTempDir } from './helpers/tls.ts';
 
@@ -39,12 +39,12 @@ it('psql with sslmode=disable gets "SSL required"', async () => {
 });
 
 it('a plaintext StartupMessage gets FATAL 28000 and nothing else, then the connection closes', async () => {
-  const conn = await RawConnection.open(pooler!.host, pooler!.port);
-  await conn.write(startupMessage({ user: tenant.clientUser, database: tenant.clientDatabase }));
+  const conn = await ProtocolClient.open(pooler!.host, pooler!.port);
+  await conn.send(startupMessage({ user: tenant.clientUser, database: tenant.clientDatabase }));
   const msgs = await conn.drain();
   // No authentication request: the refusal comes before the pooler looks at the login.
   expect(msgs.map((m) => m.type)).toEqual(['E']);
-  expect(parseErrorFields(msgs[0]!.body)).toMatchObject({ S: 'FATAL', C: '28000', M: 'SSL required' });
+  expect(errorFields(msgs[0]!.body)).toMatchObject({ S: 'FATAL', C: '28000', M: 'SSL required' });
 });
 
 it('the same client with sslmode=require gets in', async () => {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { parseErrorFields, RawConnection, startupMessage } from './helpers/clients.ts';
+import { errorFields, ProtocolClient, startupMessage } from './helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, testLogger, type TestTenant } from './helpers/tenants.ts';
 import { issueServerCert, makeCa, peerCertificateOf, removeTlsTempDir, tlsTempDir, type TestCa } from './helpers/tls.ts';
 
@@ -47,12 +47,12 @@ afterAll(async () => {
 describe.each(['require', 'disable'] as const)('listener tls.mode %s', (mode) => {
   it('ends a connection whose SSLRequest arrives with a StartupMessage behind it', async () => {
     const pooler = poolers[mode]!;
-    const conn = await RawConnection.open(pooler.host, pooler.port);
-    await conn.write(Buffer.concat([sslRequest(), startupMessage({ user: tenant.clientUser, database: tenant.clientDatabase })]));
+    const conn = await ProtocolClient.open(pooler.host, pooler.port);
+    await conn.send(Buffer.concat([sslRequest(), startupMessage({ user: tenant.clientUser, database: tenant.clientDatabase })]));
     const msgs = await conn.drain();
     // Neither 'S' nor 'N' (a lone byte would not parse as a message): just the FATAL, then close.
     expect(msgs.map((m) => m.type)).toEqual(['E']);
-    expect(parseErrorFields(msgs[0]!.body)).toMatchObject({ S: 'FATAL', C: '08P01', M: 'received unencrypted data after SSL request' });
+    expect(errorFields(msgs[0]!.body)).toMatchObject({ S: 'FATAL', C: '08P01', M: 'received unencrypted data after SSL request' });
   });
 });
 

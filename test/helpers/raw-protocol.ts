@@ -78,6 +78,11 @@ export function query(sql: string): Buffer {
   return wire.query(sql);
 }
 
+/** StartupMessage, protocol 3.0 (55.7). */
+export function startupMessage(params: Record<string, string>): Buffer {
+  return wire.startupMessage(params);
+}
+
 export function copyData(data: Buffer | string): Buffer {
   return message('d', typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
 }
@@ -248,6 +253,8 @@ export class ProtocolClient {
   readonly parameterLog: [string, string][] = [];
   processId = 0;
   secretKey = 0;
+  /** Authentication request codes received during login (0 ok, 3 cleartext, 5 md5, 10 SASL, ...). */
+  readonly authRequests: number[] = [];
   private readonly framer = new MessageFramer(0x7fffffff);
   private readonly queue: Msg[] = [];
   private waiter: (() => void) | undefined;
@@ -413,6 +420,7 @@ export class ProtocolClient {
           return;
         case 'R': {
           const kind = m.body.readInt32BE(0);
+          this.authRequests.push(kind);
           if (kind === 3) await this.send(wire.passwordMessage(c.password));
           else if (kind === 5) await this.send(wire.passwordMessage(md5Response(c.password, c.user, m.body.subarray(4, 8))));
           else if (kind === 10) {
@@ -452,6 +460,15 @@ export class LoginRefused extends Error {
     super(`login refused: ${fields.V ?? fields.S} ${fields.C}: ${fields.M}`);
     this.fields = fields;
   }
+}
+
+/**
+ * Reads everything a connection receives until it closes and returns the first ErrorResponse's
+ * fields (undefined if none came).
+ */
+export async function firstErrorUntilClose(conn: ProtocolClient): Promise<Record<string, string> | undefined> {
+  const err = (await conn.drain()).find((m) => m.type === 'E');
+  return err ? errorFields(err.body) : undefined;
 }
 
 /** Ends clients, ignoring errors (some may already be closed). */
