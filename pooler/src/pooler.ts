@@ -250,6 +250,9 @@ export class Pooler implements LoginHost {
     }
   }
 
+  /** The control plane's published config version applied last (set by the source controller). */
+  publishedVersion: number | undefined;
+
   get configVersion(): number {
     return this.version;
   }

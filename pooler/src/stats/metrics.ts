@@ -14,6 +14,8 @@ import type { TenantTotals } from './totals.ts';
 /** What the metrics read from the pooler (implemented by Pooler). */
 export interface MetricsSource {
   readonly configVersion: number;
+  /** The control plane's published config version applied last (local/aws sources), if any. */
+  readonly publishedVersion: number | undefined;
   readonly draining: boolean;
   readonly reloadCount: number;
   /** Tenant ids of the current routing snapshot. */
@@ -189,6 +191,16 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     aggregator: 'max',
     collect() {
       this.set(src.configVersion);
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_applied_config_version',
+    help: 'The control plane config version this pooler applied last (local/aws sources; 0 with a file source)',
+    registers,
+    aggregator: 'min',
+    collect() {
+      this.set(src.publishedVersion ?? 0);
     },
   });
 

@@ -51,6 +51,7 @@ export class SourceController {
     this.pooler = pooler;
     this.source = source;
     this.appliedVersion = initial.version;
+    pooler.publishedVersion = initial.version;
     this.#o = opts;
     this.#log = opts.log.child({ source: source.kind });
     this.#scheduleStale(initial.staleAt);
@@ -117,7 +118,10 @@ export class SourceController {
       this.#log.error({ reason, err: (err as Error).message }, 'invalid configuration from source; keeping the current configuration');
       throw err;
     }
-    if (loaded.version !== undefined) this.appliedVersion = loaded.version;
+    if (loaded.version !== undefined) {
+      this.appliedVersion = loaded.version;
+      this.pooler.publishedVersion = loaded.version;
+    }
     this.#scheduleStale(loaded.staleAt);
   }
 
