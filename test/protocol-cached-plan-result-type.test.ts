@@ -6,32 +6,13 @@
 // the next execution succeeds with the new columns — on every server connection.
 // In session mode the pooler passes everything through, so the client sees PostgreSQL's behaviour
 // (the test checks that its sequence provokes the error at all).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { connectPg, endQuietly, pgErrorInfo, type PgClient } from './helpers/clients.ts';
 import { bind, describe as describeMsg, execute, parse, ProtocolClient, runScenario, sync, type Step } from './helpers/raw-protocol.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { MODES, poolerPerMode } from './helpers/pooler-per-mode.ts';
+import { destinationConn, type TestTenant } from './helpers/tenants.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-const MODES = ['session', 'transaction'] as const;
-type Mode = (typeof MODES)[number];
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenants.transaction = await createTenant(pg, { id: 'plan-txn', pool: { mode: 'transaction', size: 2 } });
-  tenants.session = await createTenant(pg, { id: 'plan-session', pool: { mode: 'session', size: 4 } });
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const { tenants, pooled } = poolerPerMode('plan', { transaction: 2, session: 4 });
 
 /** Runs SQL as the tenant's destination role directly on PostgreSQL. */
 async function direct(t: TestTenant, sql: string): Promise<void> {
@@ -75,9 +56,9 @@ describe.each(MODES)('%s mode', (mode) => {
       })),
       { label: 'describe', bytes: Buffer.concat([describeMsg('S', 'star'), sync()]), move: true },
     ];
-    const client = await ProtocolClient.connect(poolerConn(pooler!, t));
+    const client = await ProtocolClient.connect(pooled(t));
     try {
-      const holder = mode === 'transaction' ? () => ProtocolClient.connect(poolerConn(pooler!, t)) : undefined;
+      const holder = mode === 'transaction' ? () => ProtocolClient.connect(pooled(t)) : undefined;
       const r = await runScenario([client], [script], holder);
       const steps = stepsOf(r.transcripts[0]!);
       const why = r.transcripts[0]!.join('\n');
@@ -113,7 +94,7 @@ describe.each(MODES)('%s mode', (mode) => {
     try {
       // Two clients with the same statement (same name and text): in transaction mode they share
       // the pooler's server-side statement on both server connections.
-      for (let i = 0; i < 2; i++) clients.push(await connectPg(poolerConn(pooler!, t)));
+      for (let i = 0; i < 2; i++) clients.push(await connectPg(pooled(t)));
       const q = { name: 'star', text: `SELECT * FROM ${table}` };
       for (const c of clients) expect((await c.query(q)).rows).toEqual([{ a: 1 }]);
       await direct(t, `ALTER TABLE ${table} ADD COLUMN b int DEFAULT 7`);

@@ -4,31 +4,12 @@
 // (transaction mode) the old statement may still be prepared on another server connection; the
 // client must never get the old query's result, nor 42P05 "already exists", and must get 26000
 // after a Close. Each step is forced onto a different server connection than the previous one.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { bind, close, describe as describeMsg, execute, parse, scenarioVersusPostgres, sync, type Step } from './helpers/raw-protocol.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { MODES, poolerPerMode } from './helpers/pooler-per-mode.ts';
+import { destinationConn } from './helpers/tenants.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-const MODES = ['session', 'transaction'] as const;
-type Mode = (typeof MODES)[number];
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenants.transaction = await createTenant(pg, { id: 'reparse-txn', pool: { mode: 'transaction', size: 2 } });
-  tenants.session = await createTenant(pg, { id: 'reparse-session', pool: { mode: 'session', size: 4 } });
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const { tenants, pooled } = poolerPerMode('reparse', { transaction: 2, session: 4 });
 
 const run = (name: string): Buffer => Buffer.concat([bind('', name), describeMsg('P', ''), execute(), sync()]);
 
@@ -69,7 +50,7 @@ describe.each(MODES)('%s mode', (mode) => {
     const t = tenants[mode];
     const r = await scenarioVersusPostgres({
       direct: destinationConn(t),
-      pooled: poolerConn(pooler!, t),
+      pooled: pooled(t),
       scripts: [script('a'), script(whoB)],
       moveBetweenServers: mode === 'transaction',
     });

@@ -5,31 +5,12 @@
 // statement of the same name with other parameter and column types — and 26000 for a name it never
 // prepared. Protocol docs, "Extended Query": Describe of a statement yields ParameterDescription
 // then RowDescription or NoData.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { bind, describe as describeMsg, execute, flush, parse, scenarioVersusPostgres, sync, type Step } from './helpers/raw-protocol.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { MODES, poolerPerMode } from './helpers/pooler-per-mode.ts';
+import { destinationConn } from './helpers/tenants.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-const MODES = ['session', 'transaction'] as const;
-type Mode = (typeof MODES)[number];
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenants.transaction = await createTenant(pg, { id: 'descr-txn', pool: { mode: 'transaction', size: 2 } });
-  tenants.session = await createTenant(pg, { id: 'descr-session', pool: { mode: 'session', size: 4 } });
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const { tenants, pooled } = poolerPerMode('descr', { transaction: 2, session: 4 });
 
 const describeStmt = (name: string): Buffer => Buffer.concat([describeMsg('S', name), sync()]);
 
@@ -51,7 +32,7 @@ describe.each(MODES)('%s mode', (mode) => {
     const t = tenants[mode];
     const r = await scenarioVersusPostgres({
       direct: destinationConn(t),
-      pooled: poolerConn(pooler!, t),
+      pooled: pooled(t),
       // Same names, different parameter and result types.
       scripts: [script('a', 'SELECT $1::int AS n, $2::text AS t', ['5', 'x']), script('b', 'SELECT $1::numeric AS price', ['1.5'])],
       moveBetweenServers: mode === 'transaction',

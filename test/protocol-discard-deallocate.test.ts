@@ -5,31 +5,12 @@
 // succeeds and runs that query. Through the pooler (transaction mode) the statements live on
 // several server connections and may be renamed there; the client must see exactly PostgreSQL's
 // replies: DEALLOCATE of its own name succeeds, the name is gone everywhere, reuse works.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { bind, describe as describeMsg, execute, parse, query, scenarioVersusPostgres, sync, type Step } from './helpers/raw-protocol.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { MODES, poolerPerMode } from './helpers/pooler-per-mode.ts';
+import { destinationConn } from './helpers/tenants.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-const MODES = ['session', 'transaction'] as const;
-type Mode = (typeof MODES)[number];
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenants.transaction = await createTenant(pg, { id: 'dealloc-txn', pool: { mode: 'transaction', size: 2 } });
-  tenants.session = await createTenant(pg, { id: 'dealloc-session', pool: { mode: 'session', size: 4 } });
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const { tenants, pooled } = poolerPerMode('dealloc', { transaction: 2, session: 4 });
 
 const run = (name: string): Buffer => Buffer.concat([bind('', name), describeMsg('P', ''), execute(), sync()]);
 const prep = (name: string, sql: string): Buffer => Buffer.concat([parse(name, sql), sync()]);
@@ -96,7 +77,7 @@ describe.each(MODES)('%s mode', (mode) => {
     const make = scripts[kind]!;
     const r = await scenarioVersusPostgres({
       direct: destinationConn(t),
-      pooled: poolerConn(pooler!, t),
+      pooled: pooled(t),
       // A second client with the same names, whose statements must survive the first one's DEALLOCATE.
       scripts: [make('a'), prepareEverywhere(whoB).concat([{ label: 'b: run s1, s2 at the end', bytes: Buffer.concat([run('s1'), run('s2')]), move: true }])],
       moveBetweenServers: mode === 'transaction',

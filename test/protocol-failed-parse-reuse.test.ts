@@ -4,32 +4,13 @@
 // land on different server connections (transaction mode) and another client uses the same name
 // for a statement that does exist. A pooler that recorded the name before the server accepted it
 // would answer the Bind from its own bookkeeping, or reject the second Parse with 42P05.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { bind, describe as describeMsg, execute, parse, scenarioVersusPostgres, sync, type Step } from './helpers/raw-protocol.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { MODES, poolerPerMode } from './helpers/pooler-per-mode.ts';
+import { destinationConn } from './helpers/tenants.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-const MODES = ['session', 'transaction'] as const;
-type Mode = (typeof MODES)[number];
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  // Two server connections: `move` steps alternate between them (transaction mode).
-  tenants.transaction = await createTenant(pg, { id: 'fparse-txn', pool: { mode: 'transaction', size: 2 } });
-  tenants.session = await createTenant(pg, { id: 'fparse-session', pool: { mode: 'session', size: 4 } });
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+// Two server connections: `move` steps alternate between them (transaction mode).
+const { tenants, pooled } = poolerPerMode('fparse', { transaction: 2, session: 4 });
 
 const run = (name: string, params: string[] = []): Buffer => Buffer.concat([bind('', name, params), describeMsg('P', ''), execute(), sync()]);
 
@@ -69,7 +50,7 @@ describe.each(MODES)('%s mode', (mode) => {
     const t = tenants[mode];
     const r = await scenarioVersusPostgres({
       direct: destinationConn(t),
-      pooled: poolerConn(pooler!, t),
+      pooled: pooled(t),
       scripts: [failing, neighbour],
       moveBetweenServers: mode === 'transaction',
     });

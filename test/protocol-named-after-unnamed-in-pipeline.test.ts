@@ -4,31 +4,12 @@
 // a statement crosses prepareThreshold; psycopg's pipeline mode can too. In transaction mode the
 // pooler starts mapping statement names at the first named Parse; the client must still get
 // exactly PostgreSQL's replies — in the first pipeline it sends, and after earlier pipelines.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { bind, describe as describeMsg, endAll, execute, flush, parse, ProtocolClient, summarizeAll, sync } from './helpers/raw-protocol.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { MODES, poolerPerMode } from './helpers/pooler-per-mode.ts';
+import { destinationConn } from './helpers/tenants.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-const MODES = ['session', 'transaction'] as const;
-type Mode = (typeof MODES)[number];
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenants.transaction = await createTenant(pg, { id: 'mixpipe-txn', pool: { mode: 'transaction', size: 2 } });
-  tenants.session = await createTenant(pg, { id: 'mixpipe-session', pool: { mode: 'session', size: 4 } });
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const { tenants, pooled } = poolerPerMode('mixpipe', { transaction: 2, session: 4 });
 
 const unnamed = (v: number): Buffer[] => [parse('', 'SELECT $1::int + 1 AS u'), bind('', '', [String(v)]), describeMsg('P', ''), execute()];
 const named = (v: number, withParse: boolean): Buffer[] => [...(withParse ? [parse('n1', 'SELECT $1::int * 10 AS n')] : []), bind('', 'n1', [String(v)]), describeMsg('P', ''), execute()];
@@ -81,14 +62,14 @@ describe.each(MODES)('%s mode', (mode) => {
     const clients: ProtocolClient[] = [];
     try {
       // A fresh client (the named Parse is its first), and one that ran unnamed pipelines before.
-      const fresh = await ProtocolClient.connect(poolerConn(pooler!, t));
-      const warmed = await ProtocolClient.connect(poolerConn(pooler!, t));
+      const fresh = await ProtocolClient.connect(pooled(t));
+      const warmed = await ProtocolClient.connect(pooled(t));
       clients.push(fresh, warmed);
       expect((await warmed.request(Buffer.concat([...unnamed(0), sync()]))).map((m) => m.type)).toEqual(['1', '2', 'T', 'D', 'C', 'Z']);
       const got = await Promise.all([transcript(fresh).catch((e: unknown) => [String(e)]), transcript(warmed).catch((e: unknown) => [String(e)])]);
       expect(got[0], 'fresh client').toEqual(expected);
       expect(got[1], 'client with earlier unnamed pipelines').toEqual(expected);
-      const split = await ProtocolClient.connect(poolerConn(pooler!, t));
+      const split = await ProtocolClient.connect(pooled(t));
       clients.push(split);
       expect(await splitTranscript(split).catch((e: unknown) => [String(e)]), 'named Parse after a Flush-terminated unnamed statement').toEqual(expectedSplit);
     } finally {

@@ -7,31 +7,13 @@
 // command — and never a CopyBothResponse.
 // The destination role has the REPLICATION attribute, so PostgreSQL itself would accept these
 // connections (checked first, directly).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { errorFields, LoginRefused, ProtocolClient, query, type Msg } from './helpers/raw-protocol.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { MODES, poolerPerMode } from './helpers/pooler-per-mode.ts';
+import { destinationConn } from './helpers/tenants.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-const MODES = ['session', 'transaction'] as const;
-type Mode = (typeof MODES)[number];
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenants.transaction = await createTenant(pg, { id: 'repl-txn', pool: { mode: 'transaction', size: 1 } });
-  tenants.session = await createTenant(pg, { id: 'repl-session', pool: { mode: 'session', size: 2 } });
+const { tenants, pooled } = poolerPerMode('repl', { transaction: 1, session: 2 }, async (pg, tenants) => {
   for (const t of Object.values(tenants)) await pg.psql(`ALTER ROLE ${t.destination.user} REPLICATION`);
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
 });
 
 /** Logs in with `replication=<kind>` and runs IDENTIFY_SYSTEM; returns the refusal or the replies. */
@@ -61,7 +43,7 @@ describe.each(['database', 'true'])('replication=%s', (kind) => {
   });
 
   it.each(MODES)('through the pooler (%s mode) it is refused with a clear 0A000', async (mode) => {
-    const r = await tryReplication(poolerConn(pooler!, tenants[mode]), kind);
+    const r = await tryReplication(pooled(tenants[mode]), kind);
     const why = JSON.stringify(r.refused ?? r.replies?.map((m) => m.type));
     expect(r.replies?.some((m) => m.type === 'W') ?? false, 'CopyBothResponse reached the client').toBe(false);
     expect(r.refused, `not refused: ${why}`).toBeDefined();

@@ -7,31 +7,11 @@
 // Protocol docs, "Asynchronous Operations": the server reports GUC_REPORT parameters (among them
 // application_name, TimeZone, DateStyle) with ParameterStatus whenever they change.
 // Session mode (a server connection per client) shows the expected values with no sharing at all.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { bind, endAll, execute, parse, ProtocolClient, sync } from './helpers/raw-protocol.ts';
-import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { MODES, poolerPerMode } from './helpers/pooler-per-mode.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-const MODES = ['session', 'transaction'] as const;
-type Mode = (typeof MODES)[number];
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenants.transaction = await createTenant(pg, { id: 'state-txn', pool: { mode: 'transaction', size: 1 } });
-  tenants.session = await createTenant(pg, { id: 'state-session', pool: { mode: 'session', size: 2 } });
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const { tenants, pooled } = poolerPerMode('state', { transaction: 1, session: 2 });
 
 interface Settings {
   application_name: string;
@@ -67,7 +47,7 @@ describe.each(MODES)('%s mode', (mode) => {
     const t = tenants[mode];
     const clients: ProtocolClient[] = [];
     try {
-      for (const name of ['start_a', 'start_b']) clients.push(await ProtocolClient.connect(poolerConn(pooler!, t), { application_name: name }));
+      for (const name of ['start_a', 'start_b']) clients.push(await ProtocolClient.connect(pooled(t), { application_name: name }));
       for (let round = 0; round < 2; round++) {
         for (const [i, c] of clients.entries()) {
           const name = ['start_a', 'start_b'][i];
@@ -84,8 +64,8 @@ describe.each(MODES)('%s mode', (mode) => {
     const t = tenants[mode];
     const clients: ProtocolClient[] = [];
     try {
-      const a = await ProtocolClient.connect(poolerConn(pooler!, t));
-      const b = await ProtocolClient.connect(poolerConn(pooler!, t));
+      const a = await ProtocolClient.connect(pooled(t));
+      const b = await ProtocolClient.connect(pooled(t));
       clients.push(a, b);
       const loginTz = b.params.get('TimeZone');
       expect(loginTz, 'TimeZone reported at login').toBeDefined();
