@@ -3,7 +3,7 @@
 import type { TenantView } from '../functions/lib/views.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
 import { COMMON_HELP, int, parse, secretFrom, str, UsageError } from './args.ts';
-import { endpoint, json, table, type Io } from './output.ts';
+import { json, table, type Io } from './output.ts';
 import { withProgress } from './progress.ts';
 
 export const TENANTS_USAGE = `usage: switchyard tenants <command> [options]

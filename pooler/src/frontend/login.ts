@@ -11,7 +11,6 @@ import { ScramServerSession } from '../auth/scram-server.ts';
 import type { Pool } from '../backend/pool.ts';
 import { loginKey, type Snapshot, type TenantRoute } from '../config/snapshot.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
-import type { Logger } from '../log.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parsePasswordMessage, parseSaslInitialResponse, parseSaslResponse } from '../net/parse.ts';

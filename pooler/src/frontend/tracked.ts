@@ -6,7 +6,6 @@
 // statement) are hidden. Protocol docs, "Extended Query" and "Message Flow": one reply per Parse,
 // Bind, Describe, Close and Execute; after an ErrorResponse the server discards messages until Sync.
 import type { ServerConnection } from '../backend/server.ts';
-import { PoolerError } from '../errors.ts';
 import {
   CLOSE_COMPLETE,
   PARSE_COMPLETE,
