@@ -419,12 +419,16 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (this.closed) return;
     // Answer each outstanding request as the server would: an error, then ReadyForQuery. Only
     // possible when the client's stream is at a message boundary and nothing is half-sent.
+    let streamAtBoundary: boolean;
     if (this.tracked !== null) {
       const owed = this.tracked.discardQueued();
-      if (owed < 0) return this.fail(err, 'connect_failed');
-      this.pending = owed;
+      streamAtBoundary = owed >= 0;
+      if (owed >= 0) this.pending = owed;
+    } else {
+      // The queued chunks are dropped below; what matters is that they end between messages.
+      streamAtBoundary = this.carry === null && this.scanner.atBoundary();
     }
-    if (err.fatal || this.pending === 0 || !this.clientAtBoundary()) return this.fail(err, 'connect_failed');
+    if (err.fatal || this.pending === 0 || !streamAtBoundary) return this.fail(err, 'connect_failed');
     this.queued = [];
     const out: Buffer[] = [];
     for (let i = 0; i < this.pending; i++) {
