@@ -7,6 +7,7 @@
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseParameterStatus } from '../net/parse.ts';
+import { endsServerStatements } from '../prepared/registry.ts';
 import type { DisconnectReason } from '../errors.ts';
 import type { Pool } from './pool.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
@@ -51,7 +52,7 @@ export function runHidden(
             failed = true;
           } else if (m.type === 0x43 /* CommandComplete */) {
             const tag = m.body.toString('latin1', 0, m.body.length - 1);
-            if (tag === 'DISCARD ALL' || tag.startsWith('DEALLOCATE')) server.statements.clear();
+            if (endsServerStatements(tag)) server.statements.clear();
           } else if (m.type === 0x5a /* ReadyForQuery */) {
             awaiting--;
             if (awaiting === 0) finish(!failed && m.body[0] === 0x49 && framer.buffered === 0);
@@ -75,6 +76,11 @@ export function runHidden(
  * RESET ALL after a session-level SET in transaction mode (so it does not leak to the next client).
  */
 export function resetServer(server: ServerConnection, pool: Pool, what: { rollback: boolean; discardAll: boolean }): void {
+  // The common case, once per transaction: nothing to clean.
+  if (!what.rollback && !what.discardAll && !server.dirty && !server.listened) {
+    pool.release(server);
+    return;
+  }
   const queries: string[] = [];
   if (what.rollback) queries.push('ROLLBACK');
   if (what.discardAll) queries.push('DISCARD ALL');
@@ -84,10 +90,6 @@ export function resetServer(server: ServerConnection, pool: Pool, what: { rollba
   }
   server.dirty = false;
   server.listened = false;
-  if (queries.length === 0) {
-    pool.release(server);
-    return;
-  }
   runHidden(server, queries, (ok) => {
     if (ok) pool.release(server);
   });

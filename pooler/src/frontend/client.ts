@@ -19,6 +19,16 @@ import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
 
 const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
 
+/** Writes several buffers as one writev; returns false when the socket wants the caller to wait. */
+function writeAll(socket: Socket, bufs: Buffer[]): boolean {
+  if (bufs.length === 1) return socket.write(bufs[0]!);
+  socket.cork();
+  let ok = true;
+  for (const b of bufs) ok = socket.write(b);
+  socket.uncork();
+  return ok;
+}
+
 /** A server's FATAL ErrorResponse as an ERROR: the client's session goes on. */
 function downgradeFatal(fatal: Buffer): Buffer {
   try {
@@ -35,6 +45,8 @@ function downgradeFatal(fatal: Buffer): Buffer {
 let coarseNow = Date.now();
 setInterval(() => (coarseNow = Date.now()), 100).unref();
 const EMPTY = Buffer.alloc(0);
+/** Release at a transaction boundary: no transaction to roll back, no session to discard. */
+const NOTHING_TO_UNDO = { rollback: false, discardAll: false } as const;
 const LISTEN_REFUSED = msg.errorResponse({
   severity: 'ERROR',
   code: '0A000',
@@ -44,7 +56,7 @@ const LISTEN_REFUSED = msg.errorResponse({
 });
 import { ProtocolError } from '../net/framer.ts';
 import { parseErrorFields } from '../net/parse.ts';
-import type { StatementRegistry } from '../prepared/registry.ts';
+import { endsAllStatements, endsServerStatements, type StatementRegistry } from '../prepared/registry.ts';
 import { TrackedSession, type TrackedHost } from './tracked.ts';
 import { LostTransaction } from './lost-transaction.ts';
 import { encodeErrorFields } from '../net/extended.ts';
@@ -292,14 +304,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
 
   writeToServer(bufs: Buffer[]): void {
     const server = this.server!;
-    let ok = true;
-    if (bufs.length === 1) ok = server.socket.write(bufs[0]!);
-    else {
-      server.socket.cork();
-      for (const b of bufs) ok = server.socket.write(b);
-      server.socket.uncork();
-    }
-    if (!ok) {
+    if (!writeAll(server.socket, bufs)) {
       this.socket.pause();
       server.socket.once('drain', this.resumeClient);
     }
@@ -307,14 +312,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
 
   writeToClient(bufs: Buffer[]): void {
     if (bufs.length === 0) return;
-    let ok = true;
-    if (bufs.length === 1) ok = this.socket.write(bufs[0]!);
-    else {
-      this.socket.cork();
-      for (const b of bufs) ok = this.socket.write(b);
-      this.socket.uncork();
-    }
-    if (!ok && this.server !== null) {
+    if (!writeAll(this.socket, bufs) && this.server !== null) {
       this.server.socket.pause();
       this.socket.once('drain', this.resumeServer);
     }
@@ -594,7 +592,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         const tag = body.toString('latin1', 0, body.length - 1);
         if (tag === 'SET' || tag === 'RESET') {
           if (this.transactionMode && server !== null) server.dirty = true;
-        } else if (tag === 'DISCARD ALL' || tag.startsWith('DEALLOCATE')) server?.statements.clear();
+        } else if (endsServerStatements(tag)) {
+          server?.statements.clear();
+          // However it was sent (simple query or extended protocol), it ends the client's names too.
+          if (endsAllStatements(tag)) this.tracked?.statements.clear();
+        }
         else if (tag === 'LISTEN' && this.transactionMode && server !== null) {
           server.listened = true;
           return LISTEN_REFUSED;
@@ -647,25 +649,27 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     return this.queued.length === 0 && this.carry === null && this.scanner.atBoundary();
   }
 
-  private releaseServer(): void {
-    const server = this.server;
-    if (server === null) return;
+  /** Detaches `server` from this client, undoing any backpressure pause between the two sockets. */
+  private unlinkServer(server: ServerConnection): void {
     this.server = null;
     server.socket.removeListener('drain', this.resumeClient);
     this.socket.removeListener('drain', this.resumeServer);
     server.socket.resume();
     this.socket.resume();
-    if (server.dirty || server.listened) resetServer(server, this.pool!, { rollback: false, discardAll: false });
-    else this.pool!.release(server);
+  }
+
+  private releaseServer(): void {
+    const server = this.server;
+    if (server === null) return;
+    this.unlinkServer(server);
+    // RESET ALL / UNLISTEN * first when this client left session state behind; else straight back.
+    resetServer(server, this.pool!, NOTHING_TO_UNDO);
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
   }
 
   onServerClosed(server: ServerConnection, reason: DisconnectReason): void {
     if (this.server !== server) return;
-    this.server = null;
-    server.socket.removeListener('drain', this.resumeClient);
-    this.socket.removeListener('drain', this.resumeServer);
-    this.socket.resume();
+    this.unlinkServer(server);
     const fatal = this.serverFatal;
     this.serverFatal = null;
     // In transaction mode the client outlives its server connection when both streams stand at a
@@ -747,10 +751,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     }
     const server = this.server;
     if (server !== null) {
-      this.server = null;
-      server.socket.removeListener('drain', this.resumeClient);
-      this.socket.removeListener('drain', this.resumeServer);
-      server.socket.resume();
+      this.unlinkServer(server);
       if (streamClean && this.pending === 0 && (this.tracked === null || this.tracked.outstanding === 0)) {
         // Roll back an open transaction (and in session mode discard session state) before reuse.
         resetServer(server, this.pool!, { rollback: this.txStatus !== IDLE, discardAll: !this.transactionMode });

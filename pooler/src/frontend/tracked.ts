@@ -12,7 +12,7 @@ import {
   decodeBindNames,
   decodeParse,
   decodeTarget,
-  encodeParse as encodeParseAs,
+  encodeParse,
   encodeBindRenamed,
   encodeErrorFields,
   encodeTarget,
@@ -181,7 +181,7 @@ export class TrackedSession implements ScanSink {
           // the transaction state and the skip to Sync are exactly its own: parse under the
           // existing statement's server name, which that connection is made to have.
           if (!server.statements.has(existing.serverName)) this.prepare(server, existing, out, HIDE, null);
-          out.push(encodeParseAs(existing.serverName, rest));
+          out.push(encodeParse(existing.serverName, rest));
           this.push(PASS, P, existing, name, null, false, DUPLICATE);
           break;
         }
@@ -383,10 +383,7 @@ export class TrackedSession implements ScanSink {
           if (h.req === P && h.name !== null) this.unconfirmed.delete(h.name);
           this.pop();
         }
-        if (type === 0x43) {
-          this.replacement = this.host.inspect(type, first, start, length, this.chunk);
-          if (first === 0x44 /* D */) this.forgetAllOnDiscard(start, length);
-        }
+        if (type === 0x43) this.replacement = this.host.inspect(type, first, start, length, this.chunk);
         break;
       case S: // ParameterStatus
         this.replacement = this.host.inspect(type, first, start, length, this.chunk);
@@ -438,13 +435,6 @@ export class TrackedSession implements ScanSink {
       if (h.withReady) out.push(msg.readyForQuery(String.fromCharCode(this.host.txStatus) as 'I' | 'T' | 'E'));
       this.pop();
     }
-  }
-
-  /** DISCARD ALL / DEALLOCATE ALL, however sent, also end the client's statement names. */
-  private forgetAllOnDiscard(start: number, length: number): void {
-    if (start < 0 || start + 1 + length > this.chunk.length) return;
-    const tag = this.chunk.toString('latin1', start + 5, start + length);
-    if (tag === 'DISCARD ALL' || tag === 'DEALLOCATE ALL') this.statements.clear();
   }
 
   private onError(h: Entry | undefined, start: number, length: number): void {

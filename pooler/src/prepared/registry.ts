@@ -96,3 +96,16 @@ export class ServerStatements {
     return this.names.size;
   }
 }
+
+/** A CommandComplete tag that ends every prepared statement of the session (client names too). */
+export function endsAllStatements(tag: string): boolean {
+  return tag === 'DISCARD ALL' || tag === 'DEALLOCATE ALL';
+}
+
+/**
+ * A CommandComplete tag after which a server connection's pooler-named statements can no longer be
+ * trusted: DISCARD ALL, DEALLOCATE ALL, and DEALLOCATE of one name (we cannot tell which).
+ */
+export function endsServerStatements(tag: string): boolean {
+  return tag === 'DISCARD ALL' || tag.startsWith('DEALLOCATE');
+}
