@@ -2,37 +2,26 @@
 // rolled back, and the server connection goes back to the pool clean. With one server connection
 // the next client necessarily gets that same connection, so any leaked state (an open or aborted
 // transaction, in session mode a SET) would show up in its queries.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { connectPg, endQuietly, sleep, socketOf, within, type PgClient } from './helpers/clients.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
-
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-type Mode = 'transaction' | 'session';
+import { destinationConn, type TestTenant } from './helpers/tenants.ts';
+import { poolerPerMode } from './helpers/pooler-per-mode.ts';
 
 const HANG_MS = 20_000;
 
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  for (const mode of ['transaction', 'session'] as const) {
-    const t = await createTenant(pg, { id: `vanish-${mode}`, pool: { mode, size: 1, checkout_timeout: 30 } });
-    const admin = await connectPg(destinationConn(t));
-    await admin.query('CREATE TABLE rows_written (who text NOT NULL)');
-    await admin.end();
-    tenants[mode] = t;
-  }
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const env = poolerPerMode(
+  'vanish',
+  { transaction: 1, session: 1 },
+  async (_pg, tenants) => {
+    for (const t of Object.values(tenants)) {
+      const admin = await connectPg(destinationConn(t));
+      await admin.query('CREATE TABLE rows_written (who text NOT NULL)');
+      await admin.end();
+    }
+  },
+  { checkout_timeout: 30 },
+);
+const tenants = env.tenants;
 
 /** Destroys the client's socket without a Terminate message, as a crashed process would. */
 function vanish(client: PgClient): void {
@@ -41,7 +30,7 @@ function vanish(client: PgClient): void {
 
 /** The next client on the (single) server connection: it must find a clean, idle session. */
 async function expectCleanNextClient(t: TestTenant, vanished: string): Promise<void> {
-  const next = await connectPg(poolerConn(pooler!, t));
+  const next = await connectPg(env.pooled(t));
   try {
     // In a leaked transaction, now() would be the old transaction's start, not this statement's.
     const fresh = await within(
@@ -76,7 +65,7 @@ describe.each(['transaction', 'session'] as const)('%s mode, one server connecti
   it('rolls back an open transaction when the client vanishes', async () => {
     const t = tenants[mode];
     const who = `${mode}-open`;
-    const a = await connectPg(poolerConn(pooler!, t));
+    const a = await connectPg(env.pooled(t));
     try {
       await a.query('BEGIN');
       await a.query('INSERT INTO rows_written (who) VALUES ($1)', [who]);
@@ -93,7 +82,7 @@ describe.each(['transaction', 'session'] as const)('%s mode, one server connecti
   it('cleans up an aborted transaction (error, no ROLLBACK) when the client vanishes', async () => {
     const t = tenants[mode];
     const who = `${mode}-aborted`;
-    const a = await connectPg(poolerConn(pooler!, t));
+    const a = await connectPg(env.pooled(t));
     try {
       await a.query('BEGIN');
       await a.query('INSERT INTO rows_written (who) VALUES ($1)', [who]);
@@ -108,7 +97,7 @@ describe.each(['transaction', 'session'] as const)('%s mode, one server connecti
   it('cleans up when the client vanishes while its query is still running', async () => {
     const t = tenants[mode];
     const who = `${mode}-running`;
-    const a = await connectPg(poolerConn(pooler!, t));
+    const a = await connectPg(env.pooled(t));
     try {
       await a.query('BEGIN');
       await a.query('INSERT INTO rows_written (who) VALUES ($1)', [who]);

@@ -1,40 +1,29 @@
 // A server connection killed under a client (pg_terminate_backend from a superuser, as an
 // operator or a failover would): that client gets an error rather than a hang, its transaction is
 // gone, and every other client keeps working while the pool replaces the lost connection.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { describe, expect, it } from 'vitest';
 import { backgroundErrorsOf, connectPg, endQuietly, pgErrorInfo, rejectionOf, until, within, type PgClient } from './helpers/clients.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from './helpers/tenants.ts';
-
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-type Mode = 'transaction' | 'session';
+import { destinationConn, superuserConn } from './helpers/tenants.ts';
+import { poolerPerMode } from './helpers/pooler-per-mode.ts';
 
 const HANG_MS = 20_000;
 
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-const tenants = {} as Record<Mode, TestTenant>;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  for (const mode of ['transaction', 'session'] as const) {
-    const t = await createTenant(pg, { id: `killed-${mode}`, pool: { mode, size: 2, checkout_timeout: 30 } });
-    const admin = await connectPg(destinationConn(t));
-    await admin.query('CREATE TABLE events (who text NOT NULL, n int NOT NULL)');
-    await admin.end();
-    tenants[mode] = t;
-  }
-  pooler = await startPooler(poolerConfig([tenants.transaction.config, tenants.session.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const env = poolerPerMode(
+  'killed',
+  { transaction: 2, session: 2 },
+  async (_pg, tenants) => {
+    for (const t of Object.values(tenants)) {
+      const admin = await connectPg(destinationConn(t));
+      await admin.query('CREATE TABLE events (who text NOT NULL, n int NOT NULL)');
+      await admin.end();
+    }
+  },
+  { checkout_timeout: 30 },
+);
+const tenants = env.tenants;
 
 async function terminate(pid: number): Promise<void> {
-  const admin = await connectPg(superuserConn(pg));
+  const admin = await connectPg(superuserConn(env.pg));
   try {
     const r = await admin.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [pid]);
     expect(r.rows).toEqual([{ ok: true }]);
@@ -61,7 +50,7 @@ describe.each(['transaction', 'session'] as const)('%s mode', (mode) => {
     const afterKill = new Map<string, number>();
     const progress = new Map<string, number>();
     try {
-      const victim = await connectPg(poolerConn(pooler!, t), { application_name: `victim-${mode}` });
+      const victim = await connectPg(env.pooled(t), { application_name: `victim-${mode}` });
       clients.push(victim);
       await victim.query('BEGIN');
       await victim.query('INSERT INTO events (who, n) VALUES ($1, $2)', ['victim', 0]);
@@ -74,7 +63,7 @@ describe.each(['transaction', 'session'] as const)('%s mode', (mode) => {
         let c: PgClient | undefined;
         while (!stop || (afterKill.get(who) ?? 0) < 3) {
           // Session mode: a session per unit of work, so the others take turns.
-          c ??= await connectPg(poolerConn(pooler!, t));
+          c ??= await connectPg(env.pooled(t));
           if (!clients.includes(c)) clients.push(c);
           await transaction(c, who, n++);
           progress.set(who, n);
@@ -116,7 +105,7 @@ describe.each(['transaction', 'session'] as const)('%s mode', (mode) => {
 
       await endQuietly(victim);
       // New clients work, and two can hold transactions at once: the pool is back to full size.
-      const fresh = [await connectPg(poolerConn(pooler!, t)), await connectPg(poolerConn(pooler!, t))];
+      const fresh = [await connectPg(env.pooled(t)), await connectPg(env.pooled(t))];
       clients.push(...fresh);
       await Promise.all(fresh.map((c) => c.query('BEGIN')));
       const pids = await Promise.all(fresh.map(async (c) => (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
