@@ -11,17 +11,30 @@
 /** The ParameterStatus settings a client may change with SET and expects to keep. */
 export const TRACKED_PARAMETERS = ['client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'standard_conforming_strings', 'application_name'] as const;
 
-const lowerToName = new Map<string, string>(TRACKED_PARAMETERS.map((n) => [n.toLowerCase(), n]));
+const lowerToIndex = new Map<string, number>(TRACKED_PARAMETERS.map((n, i) => [n.toLowerCase(), i]));
 
 /** What a new client is told at login: the server's values, overridden by its own start-up settings. */
 export function initialClientParams(server: ReadonlyMap<string, string>, startup: Readonly<Record<string, string>>): Map<string, string> {
   const out = new Map(server);
+  const own = startupValues(startup);
+  TRACKED_PARAMETERS.forEach((name, i) => {
+    const v = own[i];
+    if (v !== undefined) out.set(name, v);
+  });
+  return out;
+}
+
+/**
+ * The client's own start-up value of each tracked parameter (any case), in TRACKED_PARAMETERS
+ * order; undefined where it sent none. A client that sets no application_name has none (the
+ * server's is the pooler's own), hence '' for it.
+ */
+function startupValues(startup: Readonly<Record<string, string>>): (string | undefined)[] {
+  const out: (string | undefined)[] = TRACKED_PARAMETERS.map((n) => (n === 'application_name' ? '' : undefined));
   for (const [key, value] of Object.entries(startup)) {
-    const name = lowerToName.get(key.toLowerCase());
-    if (name !== undefined) out.set(name, value);
+    const i = lowerToIndex.get(key.toLowerCase());
+    if (i !== undefined) out[i] = value;
   }
-  // A client that sets no application_name has none (the server's is the pooler's own).
-  if (!Object.keys(startup).some((k) => k.toLowerCase() === 'application_name')) out.set('application_name', '');
   return out;
 }
 
@@ -37,13 +50,15 @@ export function sharedClientParams(
   startup: Readonly<Record<string, string>>,
   encode: (params: ReadonlyMap<string, string>) => Buffer,
 ): { params: ReadonlyMap<string, string>; encoded: Buffer } {
-  const params = initialClientParams(server, startup);
-  const key = TRACKED_PARAMETERS.map((n) => params.get(n) ?? '').join('\u0000');
+  // The key needs only the client's own values; the map is built once per distinct key.
+  const own = startupValues(startup);
+  const key = own.map((v) => (v === undefined ? '\u0001' : v)).join('\u0000');
   let byKey = shared.get(server);
   if (byKey === undefined) shared.set(server, (byKey = new Map()));
   let entry = byKey.get(key);
   if (entry === undefined) {
     // Bounded: distinct start-up settings are few in practice; past that, stop caching.
+    const params = initialClientParams(server, startup);
     entry = { params, encoded: encode(params) };
     if (byKey.size < 1000) byKey.set(key, entry);
   }
