@@ -39,6 +39,29 @@ export interface DynamoStoreOptions {
 
 type Item = Record<string, unknown>;
 
+/**
+ * Every item of one kind (sort key `sk`), page after page. Clusters and heartbeats are few, so a
+ * filtered scan beats a second index; ConsistentRead where a just-written row must show.
+ */
+async function scanBySortKey(doc: DynamoDBDocumentClient, table: string, sk: string, consistentRead: boolean): Promise<Item[]> {
+  const out: Item[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await doc.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: 'sk = :sk',
+        ExpressionAttributeValues: { ':sk': sk },
+        ...(consistentRead ? { ConsistentRead: true } : {}),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    out.push(...((res.Items ?? []) as Item[]));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
 function tenantItem(t: Tenant): Item {
   return {
     ...keys.tenant(t.tenantId),
@@ -354,20 +377,9 @@ export class DynamoClusterStore implements ClusterStore {
 
   async list(): Promise<Cluster[]> {
     const out: Cluster[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.#doc.send(
-        new ScanCommand({
-          TableName: this.#table,
-          FilterExpression: 'sk = :sk',
-          ExpressionAttributeValues: { ':sk': 'CLUSTER' },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of res.Items ?? []) out.push(parseOrThrow(clusterSchema, stripLayout(item), 'stored cluster'));
-      start = res.LastEvaluatedKey;
-    } while (start);
+    for (const item of await scanBySortKey(this.#doc, this.#table, 'CLUSTER', true)) {
+      out.push(parseOrThrow(clusterSchema, stripLayout(item), 'stored cluster'));
+    }
     return out.sort((a, b) => (a.clusterId < b.clusterId ? -1 : 1));
   }
 
@@ -439,19 +451,9 @@ export class DynamoHeartbeatStore implements HeartbeatStore {
 
   async list(): Promise<PoolerHeartbeat[]> {
     const out: PoolerHeartbeat[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.#doc.send(
-        new ScanCommand({
-          TableName: this.#table,
-          FilterExpression: 'sk = :sk',
-          ExpressionAttributeValues: { ':sk': 'POOLER' },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of res.Items ?? []) out.push(parseOrThrow(poolerHeartbeatSchema, stripLayout(item), 'stored heartbeat'));
-      start = res.LastEvaluatedKey;
-    } while (start);
+    for (const item of await scanBySortKey(this.#doc, this.#table, 'POOLER', false)) {
+      out.push(parseOrThrow(poolerHeartbeatSchema, stripLayout(item), 'stored heartbeat'));
+    }
     return out.sort((a, b) => (a.poolerId < b.poolerId ? -1 : 1));
   }
 }
