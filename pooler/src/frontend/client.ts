@@ -45,6 +45,8 @@ function downgradeFatal(fatal: Buffer): Buffer {
 let coarseNow = Date.now();
 setInterval(() => (coarseNow = Date.now()), 100).unref();
 const EMPTY = Buffer.alloc(0);
+/** Before login the client has no parameters; login gives it a shared map (session-params.ts). */
+const NO_PARAMS: ReadonlyMap<string, string> = new Map();
 /** Release at a transaction boundary: no transaction to roll back, no session to discard. */
 const NOTHING_TO_UNDO = { rollback: false, discardAll: false } as const;
 const LISTEN_REFUSED = msg.errorResponse({
@@ -107,15 +109,22 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   private carry: Buffer | null = null;
   /** Set once the client uses named prepared statements in transaction mode. */
   private tracked: TrackedSession | null = null;
-  /** The server chunk being scanned (tag and error inspection on the fast path). */
-  private serverChunk: Buffer = Buffer.alloc(0);
-  /** Fast path: [start, end, replacement] triples for messages of the current chunk to rewrite. */
-  private replacements: Array<number | Buffer> = [];
+  /**
+   * The server chunk being scanned (tag and error inspection on the fast path); EMPTY again once
+   * it is written, so an idle client does not keep its last reply alive.
+   */
+  private serverChunk: Buffer = EMPTY;
+  /**
+   * Fast path: [start, end, replacement] triples for messages of the current chunk to rewrite;
+   * null when there are none (most chunks, and every idle client).
+   */
+  private replacements: Array<number | Buffer> | null = null;
   /** Transaction status from the last ReadyForQuery ('I', 'T' or 'E'). */
   txStatus = IDLE;
   private transactionMode = true;
   private scanner: Scanner;
-  private queued: Buffer[] = [];
+  /** Chunks waiting for a server connection; null when none (never an empty array). */
+  private queued: Buffer[] | null = null;
   private waiting = false;
   private releaseAfterWrite = false;
   /** An intercepted message (Terminate, unsupported Parse) and its offset in the current chunk. */
@@ -125,15 +134,16 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   /** Set by closeAtBoundary while a transaction is in progress. */
   private closeAfter: { err: PoolerError; reason: DisconnectReason } | null = null;
   private readonly serverSink: ScanSink;
-  private readonly resumeServer: () => void;
-  private readonly resumeClient: () => void;
+  /** 'drain' listeners, created at the first backpressure (most clients never see any). */
+  private resumeServerFn: (() => void) | null = null;
+  private resumeClientFn: (() => void) | null = null;
   /**
    * The ParameterStatus values this client was told (frontend/session-params.ts). Shared,
    * read-only, with its `defaults` (and other clients') until it changes one: see setParam.
    */
-  params: ReadonlyMap<string, string> = new Map();
+  params: ReadonlyMap<string, string> = NO_PARAMS;
   /** The values it was told at login: what RESET and DISCARD ALL return it to. */
-  defaults: ReadonlyMap<string, string> = new Map();
+  defaults: ReadonlyMap<string, string> = NO_PARAMS;
   /** Set while the client is inside a transaction whose server connection died. */
   private lost: LostTransaction | null = null;
   /** A FATAL ErrorResponse the linked server sent just before closing (transaction mode). */
@@ -151,9 +161,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.socket = socket;
     this.host = host;
     this.scanner = new Scanner(host.maxMessageSize);
-    this.serverSink = { onMessage: (type, first, start, length) => this.onServerMessage(type, first, start, length) };
-    this.resumeServer = () => this.server?.socket.resume();
-    this.resumeClient = () => this.socket.resume();
+    this.serverSink = new ServerSink(this);
+  }
+
+  private get resumeServer(): () => void {
+    return (this.resumeServerFn ??= () => this.server?.socket.resume());
+  }
+
+  private get resumeClient(): () => void {
+    return (this.resumeClientFn ??= () => this.socket.resume());
   }
 
   get log(): Logger {
@@ -168,12 +184,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.transactionMode = route.pool.mode === 'transaction';
     this.logger = undefined;
     this.socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    this.socket.on('error', (err: Error) => {
-      if (this.host.log.isLevelEnabled('debug')) this.log.debug({ err: err.message }, 'client socket error');
+    // One listener for the three ways the socket can go ('close' passes a boolean, 'end' nothing):
+    // each closure costs memory per idle client.
+    const gone = (err?: unknown): void => {
+      if (err instanceof Error && this.host.log.isLevelEnabled('debug')) this.log.debug({ err: err.message }, 'client socket error');
       this.close('client_close');
-    });
-    this.socket.on('close', () => this.close('client_close'));
-    this.socket.on('end', () => this.close('client_close'));
+    };
+    this.socket.on('error', gone);
+    this.socket.on('close', gone);
+    this.socket.on('end', gone);
     if (rest.length > 0) this.onClientData(rest);
   }
 
@@ -343,7 +362,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       }
       return;
     }
-    this.queued.push(chunk);
+    if (this.queued === null) this.queued = [chunk];
+    else this.queued.push(chunk);
     if (!this.waiting) {
       this.waiting = true;
       this.pool!.acquire(this);
@@ -406,8 +426,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       return;
     }
     const q = this.queued;
-    if (q.length > 0) {
-      this.queued = [];
+    if (q !== null) {
+      this.queued = null;
       for (const c of q) this.forward(c);
     }
   }
@@ -427,7 +447,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       streamAtBoundary = this.carry === null && this.scanner.atBoundary();
     }
     if (err.fatal || this.pending === 0 || !streamAtBoundary) return this.fail(err, 'connect_failed');
-    this.queued = [];
+    this.queued = null;
     const out: Buffer[] = [];
     for (let i = 0; i < this.pending; i++) {
       if (i === 0) out.push(msg.errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
@@ -462,12 +482,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       try {
         server.scanner.scan(chunk, this.serverSink);
       } catch {
+        this.serverChunk = EMPTY;
+        this.replacements = null;
         server.close('server_error');
         return;
       }
+      this.serverChunk = EMPTY;
       let ok: boolean;
-      if (this.replacements.length === 0) ok = this.socket.write(chunk);
-      else ok = this.writeReplaced(chunk);
+      if (this.replacements === null) ok = this.socket.write(chunk);
+      else ok = this.writeReplaced(chunk, this.replacements);
       if (!ok) {
         // Backpressure: stop reading from the server until the client catches up, so a large result
         // to a slow client costs a bounded amount of memory.
@@ -521,9 +544,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   }
 
   /** Writes `chunk` with the messages recorded in `replacements` rewritten (rare: see inspect). */
-  private writeReplaced(chunk: Buffer): boolean {
-    const r = this.replacements;
-    this.replacements = [];
+  private writeReplaced(chunk: Buffer, r: Array<number | Buffer>): boolean {
+    this.replacements = null;
     const parts: Buffer[] = [];
     let at = 0;
     for (let i = 0; i < r.length; i += 3) {
@@ -535,7 +557,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     return this.socket.write(Buffer.concat(parts));
   }
 
-  private onServerMessage(type: number, first: number, start: number, length: number): void {
+  /** Fast-path inspection of one server message (called through ServerSink). */
+  onServerMessage(type: number, first: number, start: number, length: number): void {
     switch (type) {
       case 0x31: // ParseComplete
       case 0x32: // BindComplete
@@ -563,7 +586,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
           if (this.owed > 0) this.owed--;
         } else if (type === E) this.owed = 0;
         const r = this.inspect(type, first, start, length, this.serverChunk);
-        if (r !== null) this.replacements.push(start, start + 1 + length, r);
+        if (r !== null) (this.replacements ??= []).push(start, start + 1 + length, r);
         return;
       }
     }
@@ -646,14 +669,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   /** The client's stream is between messages and nothing of it waits to be forwarded. */
   private clientAtBoundary(): boolean {
     if (this.tracked !== null) return this.tracked.framer.buffered === 0 && this.tracked.outstanding === 0;
-    return this.queued.length === 0 && this.carry === null && this.scanner.atBoundary();
+    return this.queued === null && this.carry === null && this.scanner.atBoundary();
   }
 
   /** Detaches `server` from this client, undoing any backpressure pause between the two sockets. */
   private unlinkServer(server: ServerConnection): void {
     this.server = null;
-    server.socket.removeListener('drain', this.resumeClient);
-    this.socket.removeListener('drain', this.resumeServer);
+    if (this.resumeClientFn !== null) server.socket.removeListener('drain', this.resumeClientFn);
+    if (this.resumeServerFn !== null) this.socket.removeListener('drain', this.resumeServerFn);
     server.socket.resume();
     this.socket.resume();
   }
@@ -687,7 +710,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         : msg.errorResponse({ severity: 'ERROR', code: '08006', message: 'the server connection was lost', detail: `reason: ${reason}` });
     const inTransaction = this.txStatus !== IDLE;
     this.log.warn({ reason, inTransaction, pending: this.pending }, 'server connection lost; the client stays connected');
-    this.queued = [];
+    this.queued = null;
     if (this.pending > 0) {
       const out: Buffer[] = [error];
       for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery(inTransaction ? 'E' : 'I'));
@@ -763,5 +786,21 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (!this.socket.destroyed) this.socket.end();
     this.socket.destroySoon();
     this.host.clientGone(this, reason);
+  }
+}
+
+/**
+ * The server side's scan sink: a one-field object rather than a closure (plus its context) per
+ * client; the call stays monomorphic.
+ */
+class ServerSink implements ScanSink {
+  private readonly client: ClientConnection;
+
+  constructor(client: ClientConnection) {
+    this.client = client;
+  }
+
+  onMessage(type: number, first: number, start: number, length: number): void {
+    this.client.onServerMessage(type, first, start, length);
   }
 }

@@ -28,8 +28,13 @@ export class Scanner {
   private pendingType = -1;
   private pendingStart = 0;
   private pendingLength = 0;
-  /** A header split across chunks. */
-  private readonly header = Buffer.allocUnsafe(5);
+  /**
+   * A header split across chunks, kept as numbers rather than in a 5-byte Buffer: a small Buffer
+   * per scanner (one per client and per server connection) would pin an 8 KiB slab of Node's
+   * Buffer pool shared with short-lived allocations, ~0.7 KiB per idle client.
+   */
+  private headerType = 0;
+  private headerLength = 0;
   private headerLen = 0;
   private readonly maxLength: number;
 
@@ -81,11 +86,17 @@ export class Scanner {
         i += 5;
       } else {
         start = i - this.headerLen;
-        while (this.headerLen < 5 && i < n) this.header[this.headerLen++] = chunk[i++]!;
+        while (this.headerLen < 5 && i < n) {
+          const b = chunk[i++]!;
+          if (this.headerLen++ === 0) this.headerType = b;
+          // Big-endian Int32, as readInt32BE: the `| 0` keeps the sign of a length above 2^31.
+          else this.headerLength = ((this.headerLength << 8) | b) | 0;
+        }
         if (this.headerLen < 5) return n;
         this.headerLen = 0;
-        type = this.header[0]!;
-        length = this.header.readInt32BE(1);
+        type = this.headerType;
+        length = this.headerLength;
+        this.headerLength = 0;
       }
       if (length < 4 || length > this.maxLength) {
         throw new ScanError(
