@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import { configSchema, type PoolerConfigInput } from '../pooler/src/config/schema.ts';
 import { freePort } from '../shared/src/local/postgres-server.ts';
 import { startPoolerProcess, type PoolerProcess } from './pooler-process.ts';
@@ -43,7 +43,7 @@ export async function startSwitchyard(spec: SwitchyardSpec): Promise<PoolerProce
   // Validate here so a drifted schema reads as a bench error, not as "the pooler failed to start".
   configSchema.parse(config);
   const configFile = join(dir, 'switchyard.yaml');
-  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+  writeFileSync(configFile, toYaml(config), { mode: 0o600 });
   try {
     const proc = await startPoolerProcess({
       name: 'switchyard',

@@ -8,7 +8,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import type { StateLayout } from './layout.ts';
 import { LOCALHOST } from './nodes.ts';
 
@@ -53,7 +53,7 @@ export function writePoolerConfig(layout: StateLayout, s: PoolerSettings): void 
     admin: { users: [{ user: ADMIN_USER, verifier: s.adminVerifier }] },
     metrics: { host: LOCALHOST, port: s.metricsPort },
   };
-  writeFileSync(layout.poolerConfig, `# Written by \`switchyard start\` at every start; edits are overwritten.\n${stringify(config)}`, { mode: 0o644 });
+  writeFileSync(layout.poolerConfig, `# Written by \`switchyard start\` at every start; edits are overwritten.\n${toYaml(config)}`, { mode: 0o644 });
 }
 
 /** Where this machine reaches a listener bound to `host` (a wildcard through loopback). */

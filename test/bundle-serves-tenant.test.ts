@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { stringify } from 'yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BUNDLE_ENTRY, buildPoolerBundle } from '../deploy/build-bundle.ts';
 import { createScramVerifier } from '../shared/src/auth/verifier.ts';
@@ -91,7 +91,7 @@ beforeAll(async () => {
   healthPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-etc-'));
   configFile = join(dir, 'pooler.yaml');
-  writeFileSync(configFile, stringify({ ...base(), tenants: [tenant('acme', acme, 'acme-client-pw')] }));
+  writeFileSync(configFile, toYaml({ ...base(), tenants: [tenant('acme', acme, 'acme-client-pw')] }));
   // Like the unit: the bundle's own directory, a minimal environment, no node_modules anywhere up the tree.
   pooler = spawn(process.execPath, ['--enable-source-maps', join(bundle.outDir, BUNDLE_ENTRY), '--config', configFile], {
     cwd: bundle.outDir,
@@ -127,7 +127,7 @@ it.skipIf(!hasPooler)('SIGHUP (systemctl reload) adds a tenant without a restart
   const globex = await destination('globex_owner');
   const pid = pooler?.pid;
   const acme = { user: 'acme_owner', password: 'srvacme_ownerSecret1' };
-  writeFileSync(configFile, stringify({ ...base(), tenants: [tenant('acme', acme, 'acme-client-pw'), tenant('globex', globex, 'globex-client-pw')] }));
+  writeFileSync(configFile, toYaml({ ...base(), tenants: [tenant('acme', acme, 'acme-client-pw'), tenant('globex', globex, 'globex-client-pw')] }));
   pooler?.kill('SIGHUP');
   await waitForOutput(/configuration reloaded/, 'the reload');
   expect(await query('globex', 'globex-client-pw')).toEqual({ current_user: 'globex_owner', current_database: 'globex_owner' });

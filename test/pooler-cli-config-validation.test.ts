@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import { freePort } from '../shared/src/local/postgres-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -59,7 +59,7 @@ async function runWithConfig(text: string): Promise<{ code: number | null; signa
 async function configWith(mutate: (tenant: Record<string, unknown>) => void): Promise<string> {
   const tenant = validTenant();
   mutate(tenant);
-  return stringify({ listen: { host: '127.0.0.1', port: await freePort() }, log_level: 'silent', tenants: [tenant] });
+  return toYaml({ listen: { host: '127.0.0.1', port: await freePort() }, log_level: 'silent', tenants: [tenant] });
 }
 
 it.each([

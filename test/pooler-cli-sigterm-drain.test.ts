@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import { freePort, startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { backgroundErrorsOf, connectPg, endQuietly, pgErrorInfo, until, within, type PgClient } from './helpers/clients.ts';
 import { canConnect, spawnPooler, type PoolerChild } from './helpers/pooler-process.ts';
@@ -45,7 +45,7 @@ async function startCli(shutdownTimeout: number): Promise<PoolerChild> {
   const port = await freePort();
   const config = poolerConfig([tenant.config], { listen: { host: '127.0.0.1', port }, log_level: 'info', limits: { shutdown_timeout: shutdownTimeout } });
   const file = join(dir, `pooler-${port}.yaml`);
-  writeFileSync(file, stringify(config), { mode: 0o600 });
+  writeFileSync(file, toYaml(config), { mode: 0o600 });
   const p = await spawnPooler(['--config', file], port);
   children.push(p.child);
   return p;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import { FileSource } from '../pooler/src/config/sources/file-source.ts';
 import { SourceController } from '../pooler/src/config/sources/controller.ts';
 import { startPooler } from '../pooler/src/index.ts';
@@ -59,7 +59,7 @@ function writeConfig(total: number, round: number): void {
   const stable = Math.floor((total - 1) * 0.9);
   for (let i = 0; i < stable; i++) tenants.push(synthetic(i, 1 + (round % 5)));
   for (let i = stable; i < total - 1; i++) tenants.push(synthetic(100_000 + round * 20_000 + i, 2));
-  writeFileSync(file, stringify({ listen: { host: '127.0.0.1', port: pooler?.port ?? 0 }, log_level: 'silent', tenants }));
+  writeFileSync(file, toYaml({ listen: { host: '127.0.0.1', port: pooler?.port ?? 0 }, log_level: 'silent', tenants }));
 }
 
 async function serverPids(): Promise<number[]> {

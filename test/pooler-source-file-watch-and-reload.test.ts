@@ -5,7 +5,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import { SourceController } from '../pooler/src/config/sources/controller.ts';
 import { FileSource } from '../pooler/src/config/sources/file-source.ts';
 import { startPooler } from '../pooler/src/index.ts';
@@ -48,7 +48,7 @@ beforeAll(async () => {
   beta = await createTenant(pg, { id: 'file-beta' });
   dir = mkdtempSync(join(tmpdir(), 'switchyard-file-'));
   file = join(dir, 'pooler.yaml');
-  writeFile(stringify(poolerConfig([alpha.config])));
+  writeFile(toYaml(poolerConfig([alpha.config])));
   const log = testLogger();
   const source = new FileSource(file, { log, watch: true, debounceMs: 100 });
   const initial = await source.load();
@@ -69,7 +69,7 @@ describe('file source', () => {
   it('reloads when the watched file changes', async () => {
     expect(await canLogIn(alpha)).toBe(true);
     expect(await canLogIn(beta)).toBe(false);
-    writeFile(stringify(poolerConfig([alpha.config, beta.config])));
+    writeFile(toYaml(poolerConfig([alpha.config, beta.config])));
     await until(() => canLogIn(beta), 20_000, 'the new tenant served after the file changed');
   });
 
@@ -81,7 +81,7 @@ describe('file source', () => {
     expect(await canLogIn(alpha)).toBe(true);
     expect(await canLogIn(beta)).toBe(true);
     // A valid file again: RELOAD applies it (beta removed).
-    writeFile(stringify(poolerConfig([alpha.config])));
+    writeFile(toYaml(poolerConfig([alpha.config])));
     await pooler!.requestReload('test');
     expect(pooler!.snapshot().byId.has('file-beta')).toBe(false);
     expect(await canLogIn(beta)).toBe(false);

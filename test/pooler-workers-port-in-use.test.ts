@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import { within } from './helpers/clients.ts';
 import { httpGet } from './helpers/metrics.ts';
 import { startWorkersPooler, type WorkersPooler } from './helpers/workers.ts';
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 it('refuses to start on a port another pooler with workers listens on', async () => {
   const file = join(dir, 'second.yaml');
-  writeFileSync(file, stringify({ listen: { host: '127.0.0.1', port: first!.port }, log_level: 'error', tenants: [] }));
+  writeFileSync(file, toYaml({ listen: { host: '127.0.0.1', port: first!.port }, log_level: 'error', tenants: [] }));
   const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', '--config', file, '--workers', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));

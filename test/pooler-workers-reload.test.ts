@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
+import { toYaml } from '../shared/src/yaml.ts';
 import { nodeOf } from '../pooler/src/frontend/cancel-keys.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { adminRows, connectAdmin, createAdminLogin, type AdminLogin } from './helpers/admin.ts';
@@ -47,9 +48,9 @@ afterAll(async () => {
 });
 
 function addTenant(t: TenantConfigInput): void {
-  const config = parse(readFileSync(pooler!.file, 'utf8')) as { tenants: TenantConfigInput[] };
+  const config = parseYaml(readFileSync(pooler!.file, 'utf8')) as { tenants: TenantConfigInput[] };
   config.tenants.push(t);
-  writeFileSync(pooler!.file, stringify(config), { mode: 0o600 });
+  writeFileSync(pooler!.file, toYaml(config), { mode: 0o600 });
 }
 
 /** Connects once, runs a query; the worker (node) that served it, or undefined if the login failed. */

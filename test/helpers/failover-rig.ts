@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { toYaml } from '../../shared/src/yaml.ts';
 import { clusterTargetsOf } from '../../shared/src/domain/cluster-targets.ts';
 import type { Endpoint } from '../../shared/src/domain/common.ts';
 import { clusterAdminSecretContext, tenantSecretContext } from '../../shared/src/domain/tenant.ts';
@@ -108,7 +108,7 @@ export type PoolerProcess = PoolerChild;
 export async function startPoolerProcess(stateDir: string): Promise<PoolerProcess> {
   const port = await freePort();
   const base = join(stateDir, 'pooler.yaml');
-  writeFileSync(base, stringify({ listen: { host: '127.0.0.1', port }, log_level: process.env.SWITCHYARD_TEST_LOG ?? 'info' }));
+  writeFileSync(base, toYaml({ listen: { host: '127.0.0.1', port }, log_level: process.env.SWITCHYARD_TEST_LOG ?? 'info' }));
   return spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', base], port, { keepOutput: 200_000 });
 }
 

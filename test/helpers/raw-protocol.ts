@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { toYaml } from '../../shared/src/yaml.ts';
 import { md5Response } from '../../pooler/src/auth/md5.ts';
 import { ScramClientSession } from '../../pooler/src/auth/scram-client.ts';
 import { MessageFramer } from '../../pooler/src/net/framer.ts';
@@ -544,7 +544,7 @@ export async function startPoolerProcess(config: Record<string, unknown>, dir: s
   const listenPort = port ?? (await freePort());
   const full = { ...config, listen: { host: '127.0.0.1', port: listenPort } };
   const file = join(dir, `pooler-${listenPort}.yaml`);
-  writeFileSync(file, stringify(full), { mode: 0o600 });
+  writeFileSync(file, toYaml(full), { mode: 0o600 });
   const p = await spawnPooler(['--config', file], listenPort, { keepOutput: 20_000 });
   return {
     ...p,

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { toYaml } from '../../shared/src/yaml.ts';
 import type { PoolerConfigInput } from '../../pooler/src/config/schema.ts';
 import { until, within } from './clients.ts';
 import { httpGet } from './metrics.ts';
@@ -67,7 +67,7 @@ export async function startWorkersPooler(config: PoolerConfigInput, dir: string,
   const verbose = config.log_level === 'debug' || config.log_level === 'trace';
   const file = join(dir, `pooler-${randomBytes(4).toString('hex')}.yaml`);
   const full = { ...config, log_level: verbose ? config.log_level : 'info', listen: { host: '127.0.0.1', port: 0 }, metrics: { host: '127.0.0.1', port: 0 } };
-  writeFileSync(file, stringify(full), { mode: 0o600 });
+  writeFileSync(file, toYaml(full), { mode: 0o600 });
   const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', '--config', file, '--workers', String(workers)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
