@@ -24,12 +24,12 @@ import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import { ConflictError } from '../../shared/src/domain/errors.ts';
 import { poolSettingsSchema, tenantSecretContext, type ClientAuth, type NewTenantInput, type PoolSettings, type Tenant } from '../../shared/src/domain/tenant.ts';
 import { announceChange } from '../lib/announce.ts';
-import { assertClusterAdmin, clusterAdminTarget } from '../lib/cluster-admin.ts';
+import { clusterAdminTarget } from '../lib/cluster-admin.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { HttpError, InvalidRequestError, ProvisioningError } from '../lib/http-errors.ts';
 import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
 import { generatePassword, sameSecret } from '../lib/passwords.ts';
-import { sqlState } from '../lib/pg-target.ts';
+import { sqlState, type PgTarget } from '../lib/pg-target.ts';
 import { provisionTenant } from '../lib/provision.ts';
 import { createTenantRequestSchema, etag, parseRequest, pgIdentifierSchema, type CreateTenantRequest } from '../lib/schemas.ts';
 import { canonicalJson } from '../lib/tenants.ts';
@@ -102,9 +102,9 @@ async function loadCluster(deps: Deps, clusterId: string | undefined): Promise<C
   return c;
 }
 
-async function provision(deps: Deps, req: ApiRequest, tenant: Tenant, cluster: Cluster, destinationPassword: string): Promise<void> {
+/** `admin` comes from clusterAdminTarget (decrypted, or read from Secrets Manager) just before. */
+async function provision(deps: Deps, req: ApiRequest, tenant: Tenant, cluster: Cluster, admin: PgTarget, destinationPassword: string): Promise<void> {
   const d = tenant.destination;
-  const admin = await clusterAdminTarget(deps.adapters.secrets, cluster);
   try {
     const r = await provisionTenant(deps.pg, admin, { tenantId: tenant.tenantId, role: d.user, password: destinationPassword, database: d.database, schema: d.schema });
     req.log.info({ clusterId: cluster.clusterId, ...r }, 'tenant provisioned');
@@ -125,8 +125,9 @@ async function replay(deps: Deps, req: ApiRequest, existing: Tenant, body: Creat
   if (body.provision) {
     const cluster = await loadCluster(deps, existing.destination.clusterId);
     if (cluster) {
+      const admin = await clusterAdminTarget(deps.adapters, cluster);
       const password = await deps.adapters.secrets.decrypt(existing.destination.passwordCiphertext, tenantSecretContext(existing.tenantId, existing.destination));
-      await provision(deps, req, existing, cluster, password);
+      await provision(deps, req, existing, cluster, admin, password);
     }
   }
   await announceChange(deps.adapters, req.log);
@@ -153,7 +154,9 @@ export async function createTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   if (existing) return replay(deps, req, existing, body, desired, key !== undefined);
 
   const cluster = await loadCluster(deps, desired.destination.clusterId);
-  if (body.provision && cluster) assertClusterAdmin(cluster);
+  // The admin credentials first: a cluster we cannot act on (no admin, a missing or unreadable
+  // secret) is refused before anything is written.
+  const admin = body.provision && cluster ? await clusterAdminTarget(deps.adapters, cluster) : undefined;
 
   const password = body.client.password ?? generatePassword();
   const clientAuth: ClientAuth = { scram: createScramVerifier(password) };
@@ -188,9 +191,9 @@ export async function createTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   // our fresh verifier (new random salt) tells a real create from that.
   if (tenant.clientAuth.scram !== clientAuth.scram) return replay(deps, req, tenant, body, desired, true);
 
-  if (body.provision && cluster) {
+  if (admin && cluster) {
     try {
-      await provision(deps, req, tenant, cluster, destinationPassword);
+      await provision(deps, req, tenant, cluster, admin, destinationPassword);
     } catch (err) {
       // Undo the create, so a tenant either exists provisioned or not at all: the client never saw
       // the password of this attempt, and its retry creates afresh (provisioning converges on what

@@ -4,16 +4,19 @@
 //   2. with purge=true only: drop the destination database (or, schema-per-tenant, the schema)
 //      and the role on the cluster — unless another tenant still uses them;
 //   3. the row is deleted.
-// A failure in step 2 leaves the tenant `deleting` (still unrouted); repeating the DELETE resumes.
+// A purge that cannot start (no cluster, admin credentials or their secret unusable) is refused
+// before step 1, so the tenant stays as it was. A failure in step 2 leaves the tenant `deleting`
+// (still unrouted); repeating the DELETE resumes.
 // If-Match is optional; when given, a stale version is 409.
 import { VersionConflictError } from '../../shared/src/domain/errors.ts';
+import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import type { Tenant } from '../../shared/src/domain/tenant.ts';
 import { announceChange } from '../lib/announce.ts';
 import { clusterAdminTarget } from '../lib/cluster-admin.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { HttpError, ProvisioningError } from '../lib/http-errors.ts';
 import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
-import { sqlState } from '../lib/pg-target.ts';
+import { sqlState, type PgTarget } from '../lib/pg-target.ts';
 import { purgeTenant, type PurgeResult } from '../lib/provision.ts';
 import { deleteTenantQuerySchema, expectedVersion, parseRequest, tenantIdParam } from '../lib/schemas.ts';
 import { loadTenant } from '../lib/tenants.ts';
@@ -24,18 +27,31 @@ export class PurgeNeedsClusterError extends HttpError {
   }
 }
 
-async function purge(deps: Deps, req: ApiRequest, t: Tenant): Promise<PurgeResult> {
+interface PurgeTarget {
+  cluster: Cluster;
+  admin: PgTarget;
+}
+
+/**
+ * The cluster and its admin connection, resolved before anything changes: a purge that cannot run
+ * (fixed-host destination, cluster gone, admin credentials unusable) leaves the tenant as it was.
+ */
+async function purgeTarget(deps: Deps, t: Tenant): Promise<PurgeTarget> {
   const clusterId = t.destination.clusterId;
   if (clusterId === undefined) throw new PurgeNeedsClusterError();
   const cluster = await deps.adapters.clusters.get(clusterId);
   if (!cluster) throw new HttpError(409, 'UNKNOWN_CLUSTER', `cluster ${clusterId} no longer exists`);
+  return { cluster, admin: await clusterAdminTarget(deps.adapters, cluster) };
+}
+
+async function purge(deps: Deps, req: ApiRequest, t: Tenant, { cluster, admin }: PurgeTarget): Promise<PurgeResult> {
+  const clusterId = cluster.clusterId;
   const others = (await deps.adapters.tenants.listByCluster(clusterId)).filter((o) => o.tenantId !== t.tenantId);
   const d = t.destination;
   const dropRole = !others.some((o) => o.destination.user === d.user);
   const dropData = !others.some((o) =>
     d.schema === undefined ? o.destination.database === d.database : o.destination.database === d.database && o.destination.schema === d.schema,
   );
-  const admin = await clusterAdminTarget(deps.adapters.secrets, cluster);
   try {
     return await purgeTenant(deps.pg, admin, { tenantId: t.tenantId, role: d.user, database: d.database, schema: d.schema, dropRole, dropData });
   } catch (err) {
@@ -55,12 +71,13 @@ export async function deleteTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   const expected = expectedVersion(req.headers['if-match'], undefined);
   if (expected !== undefined && expected !== t.version) throw new VersionConflictError('tenant', tenantId, expected, t.version);
 
+  const target = wantPurge ? await purgeTarget(deps, t) : undefined;
   if (t.status !== 'deleting') {
     t = await deps.adapters.tenants.update(tenantId, t.version, { status: 'deleting' });
     await announceChange(deps.adapters, req.log);
   }
   let purged: PurgeResult | undefined;
-  if (wantPurge) purged = await purge(deps, req, t);
+  if (target) purged = await purge(deps, req, t, target);
   await deps.adapters.tenants.delete(tenantId, t.version);
   req.log.info({ purge: wantPurge, ...purged }, 'tenant deleted');
   return { status: 200, body: { tenantId, deleted: true, purged: purged ?? null } };

@@ -1,10 +1,12 @@
 // GET /tenants/{id}/metrics — the target's view (database size, the destination role's sessions)
 // and the poolers' view (per-pooler pool figures from their heartbeats, and their sum). The target
-// is queried in the destination database, as the cluster admin when the cluster has one (sees
-// every session), else as the tenant's destination role.
+// is queried in the destination database, as the cluster admin when the cluster has one this
+// deployment can use (sees every session; a Secrets Manager admin secret is read for it, and a
+// secret that cannot be read is an error, not a silent downgrade), else as the tenant's
+// destination role.
 import type { PoolFigures } from '../../shared/src/domain/heartbeat.ts';
 import { tenantSecretContext, type Tenant } from '../../shared/src/domain/tenant.ts';
-import { clusterAdminTarget } from '../lib/cluster-admin.ts';
+import { clusterAdminTarget, hasUsableAdmin } from '../lib/cluster-admin.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { HttpError, TargetUnavailableError } from '../lib/http-errors.ts';
 import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
@@ -22,8 +24,7 @@ async function targetOf(deps: Deps, t: Tenant): Promise<PgTarget> {
   if (d.clusterId !== undefined) {
     const cluster = await deps.adapters.clusters.get(d.clusterId);
     if (!cluster) throw new HttpError(409, 'UNKNOWN_CLUSTER', `cluster ${d.clusterId} no longer exists`);
-    const admin = cluster.admin;
-    if (admin && 'passwordCiphertext' in admin) return clusterAdminTarget(deps.adapters.secrets, cluster, d.database);
+    if (hasUsableAdmin(deps.adapters, cluster)) return clusterAdminTarget(deps.adapters, cluster, d.database);
     const password = await deps.adapters.secrets.decrypt(d.passwordCiphertext, tenantSecretContext(t.tenantId, d));
     return { host: cluster.writer.host, port: cluster.writer.port, database: d.database, user: d.user, password };
   }

@@ -1,15 +1,24 @@
 // Connection details for acting on a cluster as its admin (provisioning, purge, metrics): the
-// cluster's current writer with the admin password decrypted under the cluster's own encryption
-// context. Secrets Manager ARNs are accepted in cluster records but not resolved here (no Secrets
-// Manager client in this deployment): such clusters cannot be provisioned through the API.
+// cluster's current writer with the admin credentials, which are either
+// - our own ciphertext, decrypted with the SecretBox under the cluster's encryption context, or
+// - a Secrets Manager secret (`admin.secretArn`, typically the one RDS manages for the master user:
+//   `rds!cluster-…` / `rds!db-…`), read fresh on every call through Adapters.adminSecrets.
+// A deployment without a secret reader (local mode) answers 409 CLUSTER_ADMIN_UNAVAILABLE for the
+// second kind. A secret that cannot be used maps to a CLUSTER_ADMIN_SECRET_* error (docs/errors.md):
+// 409 when the secret itself must be fixed (missing, wrong shape), 502 when the control plane could
+// not read it (permissions, Secrets Manager failing). No message carries any part of the secret.
 import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import { clusterAdminSecretContext } from '../../shared/src/domain/tenant.ts';
-import type { SecretBox } from '../../shared/src/ports/secret-box.ts';
+import type { Adapters } from '../../shared/src/ports/adapters.ts';
+import { AdminSecretError, type AdminSecretFailure } from '../../shared/src/ports/cluster-admin-secrets.ts';
 import { HttpError } from './http-errors.ts';
 import type { PgTarget } from './pg-target.ts';
 
 /** The maintenance database the admin connects to (exists on every PostgreSQL and RDS server). */
 export const MAINTENANCE_DATABASE = 'postgres';
+
+/** What resolving admin credentials needs from the adapters. */
+export type AdminCredentialSources = Pick<Adapters, 'secrets' | 'adminSecrets'>;
 
 export class ClusterAdminUnavailableError extends HttpError {
   constructor(clusterId: string, why: string) {
@@ -17,18 +26,57 @@ export class ClusterAdminUnavailableError extends HttpError {
   }
 }
 
-/** Throws 409 CLUSTER_ADMIN_UNAVAILABLE unless the cluster has admin credentials we can use. */
-export function assertClusterAdmin(cluster: Cluster): { user: string; passwordCiphertext: string } {
-  const admin = cluster.admin;
-  if (!admin) throw new ClusterAdminUnavailableError(cluster.clusterId, 'has no admin credentials');
-  if (!('passwordCiphertext' in admin)) {
-    throw new ClusterAdminUnavailableError(cluster.clusterId, 'keeps its admin credentials in Secrets Manager, which this API does not read');
+const SECRET_ERRORS: Record<AdminSecretFailure, { status: number; code: string }> = {
+  'not-found': { status: 409, code: 'CLUSTER_ADMIN_SECRET_NOT_FOUND' },
+  invalid: { status: 409, code: 'CLUSTER_ADMIN_SECRET_INVALID' },
+  denied: { status: 502, code: 'CLUSTER_ADMIN_SECRET_DENIED' },
+  unavailable: { status: 502, code: 'CLUSTER_ADMIN_SECRET_UNAVAILABLE' },
+};
+
+/** The cluster's admin secret cannot be used; `reason` says why (the code says it too). */
+export class ClusterAdminSecretError extends HttpError {
+  readonly reason: AdminSecretFailure;
+  constructor(clusterId: string, err: AdminSecretError) {
+    const { status, code } = SECRET_ERRORS[err.reason];
+    super(status, code, `cluster ${clusterId}: ${err.message}`);
+    this.reason = err.reason;
   }
-  return admin;
 }
 
-export async function clusterAdminTarget(secrets: SecretBox, cluster: Cluster, database = MAINTENANCE_DATABASE): Promise<PgTarget> {
-  const admin = assertClusterAdmin(cluster);
-  const password = await secrets.decrypt(admin.passwordCiphertext, clusterAdminSecretContext(cluster.clusterId));
-  return { host: cluster.writer.host, port: cluster.writer.port, database, user: admin.user, password };
+const NO_ADMIN = 'has no admin credentials';
+const NO_SECRET_READER =
+  'keeps its admin credentials in Secrets Manager, which this deployment (local mode) does not read; register the cluster with admin.user and admin.password';
+
+/**
+ * Throws 409 CLUSTER_ADMIN_UNAVAILABLE unless the cluster has admin credentials this deployment can
+ * use. Cheap (no AWS call): lets a handler refuse before it writes anything.
+ */
+export function assertClusterAdmin(sources: AdminCredentialSources, cluster: Cluster): void {
+  const admin = cluster.admin;
+  if (!admin) throw new ClusterAdminUnavailableError(cluster.clusterId, NO_ADMIN);
+  if ('secretArn' in admin && !sources.adminSecrets) throw new ClusterAdminUnavailableError(cluster.clusterId, NO_SECRET_READER);
+}
+
+/** Can clusterAdminTarget work for this cluster here (without asking AWS)? */
+export function hasUsableAdmin(sources: AdminCredentialSources, cluster: Cluster): boolean {
+  const admin = cluster.admin;
+  return admin !== undefined && ('passwordCiphertext' in admin || sources.adminSecrets !== undefined);
+}
+
+export async function clusterAdminTarget(sources: AdminCredentialSources, cluster: Cluster, database = MAINTENANCE_DATABASE): Promise<PgTarget> {
+  const admin = cluster.admin;
+  if (!admin) throw new ClusterAdminUnavailableError(cluster.clusterId, NO_ADMIN);
+  const endpoint = { host: cluster.writer.host, port: cluster.writer.port, database };
+  if ('passwordCiphertext' in admin) {
+    const password = await sources.secrets.decrypt(admin.passwordCiphertext, clusterAdminSecretContext(cluster.clusterId));
+    return { ...endpoint, user: admin.user, password };
+  }
+  if (!sources.adminSecrets) throw new ClusterAdminUnavailableError(cluster.clusterId, NO_SECRET_READER);
+  try {
+    const { user, password } = await sources.adminSecrets.read(admin.secretArn);
+    return { ...endpoint, user, password };
+  } catch (err) {
+    if (err instanceof AdminSecretError) throw new ClusterAdminSecretError(cluster.clusterId, err);
+    throw err;
+  }
 }

@@ -78,9 +78,12 @@ export function buildOpenApi(): Json {
             '201': { description: 'Created; `password` is shown only here', content: jsonContent('TenantWithPassword') },
             '200': { description: 'Replay of an earlier identical create', content: jsonContent('TenantWithPassword') },
             ...common,
-            '409': errorResponse('ALREADY_EXISTS, LOGIN_TAKEN (client database/user pair in use), ROLE_TAKEN / DATABASE_TAKEN / SCHEMA_TAKEN on the target'),
+            '409': errorResponse(
+              'ALREADY_EXISTS, LOGIN_TAKEN (client database/user pair in use), ROLE_TAKEN / DATABASE_TAKEN / SCHEMA_TAKEN on the target; ' +
+                'CLUSTER_ADMIN_UNAVAILABLE, CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID (nothing was created)',
+            ),
             '422': errorResponse('IDEMPOTENCY_KEY_REUSED'),
-            '502': errorResponse('PROVISIONING_FAILED; the tenant was not kept, retry the request'),
+            '502': errorResponse('PROVISIONING_FAILED; the tenant was not kept, retry the request. CLUSTER_ADMIN_SECRET_DENIED, CLUSTER_ADMIN_SECRET_UNAVAILABLE (nothing was created)'),
           },
         },
         get: {
@@ -123,8 +126,8 @@ export function buildOpenApi(): Json {
           responses: {
             '200': { description: 'Deleted', content: { 'application/json': { schema: { type: 'object' } } } },
             '404': errorResponse('NOT_FOUND'),
-            '409': errorResponse('VERSION_CONFLICT, DATABASE_TAKEN, ROLE_TAKEN'),
-            '502': errorResponse('PROVISIONING_FAILED during purge; repeat to resume'),
+            '409': errorResponse('VERSION_CONFLICT, DATABASE_TAKEN, ROLE_TAKEN; with purge: CLUSTER_ADMIN_UNAVAILABLE, CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID'),
+            '502': errorResponse('PROVISIONING_FAILED during purge, CLUSTER_ADMIN_SECRET_DENIED, CLUSTER_ADMIN_SECRET_UNAVAILABLE; repeat to resume'),
             ...common,
           },
         },
@@ -151,7 +154,8 @@ export function buildOpenApi(): Json {
           responses: {
             '200': { description: 'Target and pool figures', content: jsonContent('TenantMetrics') },
             '404': errorResponse('NOT_FOUND'),
-            '502': errorResponse('TARGET_UNAVAILABLE'),
+            '409': errorResponse('CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID'),
+            '502': errorResponse('TARGET_UNAVAILABLE, CLUSTER_ADMIN_SECRET_DENIED, CLUSTER_ADMIN_SECRET_UNAVAILABLE'),
             ...common,
           },
         },

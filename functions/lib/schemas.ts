@@ -113,7 +113,15 @@ export const createClusterRequestSchema = z
     admin: z
       .union([
         z.strictObject({ user: pgNameSchema, password: z.string().min(1).max(1024) }),
-        z.strictObject({ secretArn: z.string().startsWith('arn:') }),
+        z.strictObject({
+          // RDS-managed master password secrets look like
+          // arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-<uuid>-AbCdEf.
+          secretArn: z
+            .string()
+            .max(2048)
+            .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)')
+            .meta({ description: 'A Secrets Manager secret holding {"username", "password"} as JSON, e.g. the one RDS manages for the master user (rds!cluster-… / rds!db-…)' }),
+        }),
       ])
       .optional(),
   })

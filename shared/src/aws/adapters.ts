@@ -4,6 +4,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PgTopology } from '../local/pg-topology.ts';
@@ -12,6 +13,7 @@ import { DynamoClusterStore, DynamoHeartbeatStore, DynamoTenantStore } from './d
 import { readAwsEnv, type AwsEnv } from './env.ts';
 import { KmsSecretBox } from './kms-secret-box.ts';
 import { RdsTopology } from './rds-topology.ts';
+import { SecretsManagerAdminSecrets } from './secrets-manager-admin-secrets.ts';
 import { SsmConfigChannel } from './ssm-config-channel.ts';
 
 export interface AwsClients {
@@ -24,6 +26,11 @@ export interface AwsClients {
 export interface AwsAdaptersOptions {
   /** Injected clients (tests); defaults are created from the SDK's environment. */
   clients?: Partial<AwsClients>;
+  /**
+   * Secrets Manager clients, one per region (a cluster admin secret is read in its own region,
+   * from its ARN). Default: new SecretsManagerClient({ region }).
+   */
+  secretsManagerForRegion?: (region: string) => SecretsManagerClient;
   now?: () => Date;
 }
 
@@ -43,6 +50,7 @@ export function createAwsAdapters(envOrConfig: NodeJS.ProcessEnv | AwsEnv = proc
   const doc = documentClient(clients.dynamodb);
   const storeOpts = { doc, table: env.table, ...(opts.now ? { now: opts.now } : {}) };
   const secrets = new KmsSecretBox(clients.kms, env.kmsKeyId);
+  const adminSecrets = new SecretsManagerAdminSecrets(opts.secretsManagerForRegion ? { clientForRegion: opts.secretsManagerForRegion } : {});
   return {
     tenants: new DynamoTenantStore(storeOpts),
     clusters: new DynamoClusterStore(storeOpts),
@@ -50,8 +58,10 @@ export function createAwsAdapters(envOrConfig: NodeJS.ProcessEnv | AwsEnv = proc
     secrets,
     config: new SsmConfigChannel({ ssm: clients.ssm, doc, table: env.table, stage: env.stage, poolerTag: env.poolerTag }),
     topology: new RdsTopology({ rds: clients.rds, staticTopology: new PgTopology({ secrets }) }),
+    adminSecrets,
     close: async () => {
       for (const c of Object.values(clients)) c.destroy();
+      adminSecrets.destroy();
     },
   };
 }

@@ -1,6 +1,7 @@
 // The bundle of ports every entry point (Lambda handler, local server, pooler config source) gets
 // from createAwsAdapters(env) (shared/src/aws/adapters.ts) or createLocalAdapters(stateDir)
 // (shared/src/local/adapters.ts).
+import type { ClusterAdminSecrets } from './cluster-admin-secrets.ts';
 import type { ConfigChannel } from './config-channel.ts';
 import type { SecretBox } from './secret-box.ts';
 import type { ClusterStore, HeartbeatStore, TenantStore } from './store.ts';
@@ -13,6 +14,11 @@ export interface Adapters {
   secrets: SecretBox;
   config: ConfigChannel;
   topology: Topology;
+  /**
+   * Reads cluster admin credentials kept in a secret store (`admin.secretArn`). Absent where there
+   * is none (local mode): such clusters cannot be provisioned there.
+   */
+  adminSecrets?: ClusterAdminSecrets;
   /** Releases clients / connections (tests and the local server call it on shutdown). */
   close(): Promise<void>;
 }
