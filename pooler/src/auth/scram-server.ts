@@ -14,8 +14,8 @@
 // so one exchange can only test verifiers that share salt and iterations. The constructor accepts
 // several such verifiers (create the new one with the old one's salt, or run one exchange per
 // verifier). Verifiers with a different salt than the first are refused at construction.
-import { createHmac, randomBytes } from 'node:crypto';
-import { constantTimeEqual, decodeBase64Strict, h, hmac, SCRAM_KEY_LENGTH, xor } from '../../../shared/src/auth/scram-crypto.ts';
+import { createHmac, hash, randomBytes } from 'node:crypto';
+import { constantTimeEqual, decodeBase64Strict, hmac, SCRAM_KEY_LENGTH, xor } from '../../../shared/src/auth/scram-crypto.ts';
 import { DEFAULT_SALT_LENGTH, DEFAULT_SCRAM_ITERATIONS, type ScramVerifier } from '../../../shared/src/auth/verifier.ts';
 import { ProtocolError } from '../net/framer.ts';
 
@@ -23,6 +23,11 @@ export type { ScramVerifier } from '../../../shared/src/auth/verifier.ts';
 
 /** PostgreSQL's SCRAM_RAW_NONCE_LEN: 18 random bytes, base64 in the message. */
 const SERVER_NONCE_BYTES = 18;
+
+/** H(str), SHA-256 (RFC 5802 §2.2) as a one-shot digest: no Hash object per login, unlike createHash. */
+function h(data: Buffer): Buffer {
+  return hash('sha256', data, 'buffer');
+}
 
 /** Secret of this process for mock salts: stable per user while the process lives, unguessable. */
 const mockSecret = randomBytes(32);

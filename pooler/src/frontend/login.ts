@@ -26,6 +26,12 @@ import { SSL_ACCEPTED, upgradeClientSocket, type ClientTls } from './client-tls.
 
 const LOGIN_TIMEOUT_MS = 30_000;
 const PASSWORD_MESSAGE = 0x70; // 'p'
+/** Messages every login sends unchanged, encoded once (a socket write never modifies its buffer). */
+const AUTH_SASL_SCRAM = msg.authenticationSasl(['SCRAM-SHA-256']);
+const AUTH_OK = msg.authenticationOk();
+const READY_IDLE = msg.readyForQuery('I');
+/** `replication` values that mean a normal connection (PostgreSQL's boolean spellings). */
+const NOT_REPLICATION: ReadonlySet<string> = new Set(['', 'false', 'off', 'no', '0']);
 
 export interface LoginHost extends ClientHost {
   snapshot(): Snapshot;
@@ -65,27 +71,22 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
   const timer = setTimeout(() => end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time'), 'startup_timeout'), LOGIN_TIMEOUT_MS);
   timer.unref();
 
-  const onError = (err: Error): void => {
-    client.log.debug({ err: err.message }, 'client socket error');
-    if (!done) {
+  // One listener for 'error' (an Error), 'close' (a boolean) and 'end' (no argument). The listener
+  // allows half-open sockets (for cancel requests): a client that ends its side during start-up
+  // is done, unless it is waiting for its cancel to be delivered.
+  let cancelling = false;
+  const onGone = (arg?: unknown): void => {
+    if (arg === undefined && cancelling) return;
+    if (arg instanceof Error) {
+      client.log.debug({ err: arg.message }, 'client socket error');
       done = true;
-      clearTimeout(timer);
     }
-    client.close('client_close');
-  };
-  const onClose = (): void => {
     clearTimeout(timer);
     client.close('client_close');
   };
-  socket.on('error', onError);
-  socket.on('close', onClose);
-  // The listener allows half-open sockets (for cancel requests): a client that ends its side
-  // during start-up is done.
-  const onEnd = (): void => {
-    if (!cancelling) onClose();
-  };
-  let cancelling = false;
-  socket.on('end', onEnd);
+  socket.on('error', onGone);
+  socket.on('close', onGone);
+  socket.on('end', onGone);
 
   const onData = (chunk: Buffer): void => {
     try {
@@ -109,8 +110,8 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
               done = true;
               clearTimeout(timer);
               socket.removeListener('data', onData);
-              socket.removeListener('error', onError);
-              socket.removeListener('close', onClose);
+              socket.removeListener('error', onGone);
+              socket.removeListener('close', onGone);
               socket.write(SSL_ACCEPTED);
               acceptClient(upgradeClientSocket(socket, tls.context), host, true);
               return;
@@ -160,7 +161,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     // Replication connections (streaming, logical decoding) need a session of their own and a
     // different protocol after start-up: not something a pooler can share.
     const replication = (params.replication ?? '').toLowerCase();
-    if (replication !== '' && !['false', 'off', 'no', '0'].includes(replication)) {
+    if (!NOT_REPLICATION.has(replication)) {
       throw new PoolerError('FEATURE_NOT_SUPPORTED', 'replication connections are not supported through the pooler', {
         hint: 'connect to the database server directly for replication',
       });
@@ -171,20 +172,28 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     const authFailed = (): PoolerError => new PoolerError('AUTH_FAILED', `password authentication failed for user "${user}"`);
     if (host.log.isLevelEnabled('debug')) client.log.debug({ database, user, tenant: route?.id }, 'client start-up');
 
-    const finish = (): void => {
+    /** `saslFinal`: AuthenticationSASLFinal, sent in one write with AuthenticationOk (or alone before a refusal). */
+    const finish = (saslFinal?: Buffer): void => {
+      const authOk = saslFinal === undefined ? AUTH_OK : Buffer.concat([saslFinal, AUTH_OK]);
       if (admin && creds !== undefined) {
         done = true;
         clearTimeout(timer);
         socket.removeListener('data', onData);
-        socket.write(msg.authenticationOk());
+        socket.write(authOk);
         host.startAdminSession!(client, params, framer!.takeRest());
         return;
       }
-      if (!route) throw authFailed();
-      if (route.status !== 'active') throw new PoolerError('TENANT_SUSPENDED', `tenant "${route.id}" is suspended`);
-      host.admitClient(client, route);
+      try {
+        if (!route) throw authFailed();
+        if (route.status !== 'active') throw new PoolerError('TENANT_SUSPENDED', `tenant "${route.id}" is suspended`);
+        host.admitClient(client, route);
+      } catch (err) {
+        // The exchange itself succeeded: the client gets its SASLFinal, then the FATAL.
+        if (saslFinal !== undefined) socket.write(saslFinal);
+        throw err;
+      }
       authenticated = true;
-      socket.write(msg.authenticationOk());
+      socket.write(authOk);
       const pool = host.poolFor(route);
       pool.ensureServerParams().then(
         (serverParams) => {
@@ -194,7 +203,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           client.params = reported.params;
           client.defaults = reported.params;
           out.push(reported.encoded);
-          out.push(msg.backendKeyData(client.processId, client.secretKey), msg.readyForQuery('I'));
+          out.push(msg.backendKeyData(client.processId, client.secretKey), READY_IDLE);
           done = true;
           clearTimeout(timer);
           socket.removeListener('data', onData);
@@ -202,9 +211,9 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           if (host.log.isLevelEnabled('info')) client.log.info({ tenant: route.id }, 'client logged in');
           // The login state is done with: the client takes over the socket's error/close events,
           // so nothing keeps this scope (framers, SCRAM state, timer) alive.
-          socket.removeListener('error', onError);
-          socket.removeListener('close', onClose);
-          socket.removeListener('end', onEnd);
+          socket.removeListener('error', onGone);
+          socket.removeListener('close', onGone);
+          socket.removeListener('end', onGone);
           client.enterReady(route, pool, framer!.takeRest());
           framer = undefined;
           onMessage = undefined;
@@ -217,10 +226,12 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     if (creds === undefined || creds.scram.length > 0) {
       // During a password rotation the new verifier reuses the old salt, so one exchange can accept both.
       const first = creds?.scram[0];
-      const verifiers = first ? creds!.scram.filter((v) => v.iterations === first.iterations && v.salt.equals(first.salt)) : undefined;
+      const all = creds?.scram;
+      const verifiers =
+        first === undefined || all === undefined ? undefined : all.length === 1 ? all : all.filter((v) => v.iterations === first.iterations && v.salt.equals(first.salt));
       const scram = new ScramServerSession(verifiers, { user });
       let step = 0;
-      socket.write(msg.authenticationSasl(['SCRAM-SHA-256']));
+      socket.write(AUTH_SASL_SCRAM);
       return (type, body) => {
         if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected SASL response, got message type "${String.fromCharCode(type)}"`);
         if (step === 0) {
@@ -234,8 +245,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           step = 2;
           const result = scram.clientFinal(parseSaslResponse(body));
           if (!result.ok || creds === undefined) throw authFailed();
-          socket.write(msg.authenticationSaslFinal(result.serverFinal));
-          finish();
+          finish(msg.authenticationSaslFinal(result.serverFinal));
         } else {
           throw new ProtocolError('unexpected message after SASL exchange');
         }

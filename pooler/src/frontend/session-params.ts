@@ -11,7 +11,20 @@
 /** The ParameterStatus settings a client may change with SET and expects to keep. */
 export const TRACKED_PARAMETERS = ['client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'standard_conforming_strings', 'application_name'] as const;
 
-const lowerToIndex = new Map<string, number>(TRACKED_PARAMETERS.map((n, i) => [n.toLowerCase(), i]));
+/** Tracked names in their own and in lower case: a start-up key spelled either way needs no new string. */
+const nameToIndex = new Map<string, number>();
+TRACKED_PARAMETERS.forEach((n, i) => {
+  nameToIndex.set(n, i);
+  nameToIndex.set(n.toLowerCase(), i);
+});
+const APPLICATION_NAME = TRACKED_PARAMETERS.indexOf('application_name');
+
+/** Index of a start-up key in TRACKED_PARAMETERS, case-insensitively (GUC names are ASCII-case-insensitive). */
+function trackedIndex(key: string): number | undefined {
+  const i = nameToIndex.get(key);
+  if (i !== undefined || !/[A-Z]/.test(key)) return i;
+  return nameToIndex.get(key.toLowerCase());
+}
 
 /** What a new client is told at login: the server's values, overridden by its own start-up settings. */
 export function initialClientParams(server: ReadonlyMap<string, string>, startup: Readonly<Record<string, string>>): Map<string, string> {
@@ -25,17 +38,24 @@ export function initialClientParams(server: ReadonlyMap<string, string>, startup
 }
 
 /**
+ * One scratch array for startupValues: it runs once per login, and its result is used (and
+ * dropped) before the next call, so a fresh array per login would be garbage only.
+ */
+const scratch: (string | undefined)[] = TRACKED_PARAMETERS.map(() => undefined);
+
+/**
  * The client's own start-up value of each tracked parameter (any case), in TRACKED_PARAMETERS
  * order; undefined where it sent none. A client that sets no application_name has none (the
- * server's is the pooler's own), hence '' for it.
+ * server's is the pooler's own), hence '' for it. A repeated name (in another case) keeps the
+ * last value. The result is a shared scratch array, valid until the next call.
  */
 function startupValues(startup: Readonly<Record<string, string>>): (string | undefined)[] {
-  const out: (string | undefined)[] = TRACKED_PARAMETERS.map((n) => (n === 'application_name' ? '' : undefined));
-  for (const [key, value] of Object.entries(startup)) {
-    const i = lowerToIndex.get(key.toLowerCase());
-    if (i !== undefined) out[i] = value;
+  for (let i = 0; i < scratch.length; i++) scratch[i] = i === APPLICATION_NAME ? '' : undefined;
+  for (const key in startup) {
+    const i = trackedIndex(key);
+    if (i !== undefined) scratch[i] = startup[key];
   }
-  return out;
+  return scratch;
 }
 
 /**
@@ -52,7 +72,11 @@ export function sharedClientParams(
 ): { params: ReadonlyMap<string, string>; encoded: Buffer } {
   // The key needs only the client's own values; the map is built once per distinct key.
   const own = startupValues(startup);
-  const key = own.map((v) => (v === undefined ? '\u0001' : v)).join('\u0000');
+  let key = '';
+  for (let i = 0; i < own.length; i++) {
+    const v = own[i];
+    key += v === undefined ? '\u0001\u0000' : `${v}\u0000`;
+  }
   let byKey = shared.get(server);
   if (byKey === undefined) shared.set(server, (byKey = new Map()));
   let entry = byKey.get(key);
