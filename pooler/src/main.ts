@@ -17,6 +17,7 @@ import { SourceController } from './config/sources/controller.ts';
 import { FileSource } from './config/sources/file-source.ts';
 import { createLocalSource, writePidFile } from './config/sources/local-source.ts';
 import type { ConfigSource, SourceKind, SourceLoad } from './config/sources/types.ts';
+import type { SecretBox } from '../../shared/src/ports/secret-box.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startPooler } from './pooler.ts';
 import { parseWorkers, workerPlanFromEnv, type WorkerPlan } from './cluster/worker-plan.ts';
@@ -64,7 +65,7 @@ function plan(argv: string[]): Plan | string {
   return { kind, file: file || undefined, stateDir, watch: values.watch ?? false, workers };
 }
 
-async function openSource(p: Plan, log: Logger, base: () => PoolerConfig): Promise<ConfigSource> {
+async function openSource(p: Plan, log: Logger, base: () => PoolerConfig, worker: WorkerPlan | undefined): Promise<ConfigSource> {
   switch (p.kind) {
     case 'file':
       return new FileSource(p.file!, { log, watch: p.watch });
@@ -73,7 +74,13 @@ async function openSource(p: Plan, log: Logger, base: () => PoolerConfig): Promi
     case 'aws': {
       // Loaded only when asked for: the AWS SDK costs tens of MB of memory in every process.
       const { createAwsSource } = await import('./config/sources/aws-source.ts');
-      return createAwsSource({ log, base });
+      // A worker decrypts through its supervisor: one KMS call per password per machine (cluster/secret-relay.ts).
+      let secrets: SecretBox | undefined;
+      if (worker !== undefined) {
+        const [{ RelayedSecretBox }, { send }] = await Promise.all([import('./cluster/secret-relay.ts'), import('./cluster/worker.ts')]);
+        secrets = new RelayedSecretBox(send);
+      }
+      return createAwsSource({ log, base, ...(secrets ? { secrets } : {}) });
     }
   }
 }
@@ -103,7 +110,7 @@ export async function poolerCommand(argv: string[]): Promise<number> {
     baseDir = settings.baseDir;
     log = createLogger(settings.config.log_level);
     if (worker !== undefined) log = log.child({ worker: worker.slot });
-    source = await openSource(p, log, () => loadBaseConfig(p.file, p.kind).config);
+    source = await openSource(p, log, () => loadBaseConfig(p.file, p.kind).config, worker);
     if (worker !== undefined) {
       const { WorkerSource } = await import('./cluster/worker-source.ts');
       source = new WorkerSource(source, worker);

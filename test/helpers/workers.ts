@@ -63,13 +63,21 @@ export function alive(pid: number): boolean {
  * are read from the supervisor's "pooler serving with workers" log line, hence a log level of at
  * least info (the output is kept in memory and shown when a start fails).
  */
-export async function startWorkersPooler(config: PoolerConfigInput, dir: string, workers: number | 'auto' = 2): Promise<WorkersPooler> {
+export interface WorkersPoolerOptions {
+  /** Another source: e.g. ['--source', 'aws']; the file then holds only the base settings. */
+  readonly sourceArgs?: readonly string[];
+  /** The environment of the pooler (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export async function startWorkersPooler(config: PoolerConfigInput, dir: string, workers: number | 'auto' = 2, opts: WorkersPoolerOptions = {}): Promise<WorkersPooler> {
   const verbose = config.log_level === 'debug' || config.log_level === 'trace';
   const file = join(dir, `pooler-${randomBytes(4).toString('hex')}.yaml`);
   const full = { ...config, log_level: verbose ? config.log_level : 'info', listen: { host: '127.0.0.1', port: 0 }, metrics: { host: '127.0.0.1', port: 0 } };
   writeFileSync(file, toYaml(full), { mode: 0o600 });
-  const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', '--config', file, '--workers', String(workers)], {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', ...(opts.sourceArgs ?? []), '--config', file, '--workers', String(workers)], {
     cwd: ROOT,
+    env: opts.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

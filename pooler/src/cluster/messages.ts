@@ -3,6 +3,8 @@
 // hot path: the messages are admin commands, metrics scrapes, reloads, cancels and lifecycle.
 import type { WorkerAnswer } from '../admin/fan-out.ts';
 import type { Registry } from 'prom-client';
+import type { EncryptionContext } from '../../../shared/src/ports/secret-box.ts';
+import type { DecryptResult } from './secret-relay.ts';
 
 export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
@@ -17,7 +19,9 @@ export type ToWorker =
   /** Drain (as SIGTERM does) and exit. */
   | { readonly t: 'stop' }
   /** The answers to this worker's `fanout`. */
-  | { readonly t: 'fanned'; readonly id: number; readonly answers: readonly WorkerAnswer[] };
+  | { readonly t: 'fanned'; readonly id: number; readonly answers: readonly WorkerAnswer[] }
+  /** The answer to this worker's `decrypt` (secret-relay.ts). */
+  | { readonly t: 'decrypted'; readonly id: number; readonly result: DecryptResult };
 
 /** Worker → supervisor. */
 export type FromWorker =
@@ -34,7 +38,9 @@ export type FromWorker =
   /** A console session on this worker asks for `command` to run on every worker (`scope`). */
   | { readonly t: 'fanout'; readonly id: number; readonly command: string; readonly scope: FanOutScope }
   /** The console's SHUTDOWN: drain the whole machine. */
-  | { readonly t: 'shutdown' };
+  | { readonly t: 'shutdown' }
+  /** A destination password to decrypt with the machine's SecretBox (secret-relay.ts); answered `decrypted`. */
+  | { readonly t: 'decrypt'; readonly id: number; readonly ciphertext: string; readonly context: EncryptionContext };
 
 /** `all`: every worker that is serving or draining (SHOW); `serving`: not draining (actions). */
 export type FanOutScope = 'all' | 'serving';

@@ -4,10 +4,11 @@
 // and exit 0 once all have exited. The local control plane's pid file names the supervisor: its
 // SIGHUP push reaches every worker.
 import type { PoolerConfig } from '../config/schema.ts';
-import { instanceIdFromImds } from '../config/sources/aws-source.ts';
+import { createAwsSecretBox, instanceIdFromImds } from '../config/sources/aws-source.ts';
 import { writePidFile } from '../config/sources/local-source.ts';
 import type { SourceKind } from '../config/sources/types.ts';
 import type { Logger } from '../log.ts';
+import { SharedDecrypts } from './secret-relay.ts';
 import { Supervisor } from './supervisor.ts';
 
 export interface SuperviseOptions {
@@ -35,9 +36,17 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     return 1;
   }
   let sup: Supervisor;
+  // --source aws: the workers' KMS calls go through here, one per distinct ciphertext (secret-relay.ts).
+  let kms: ReturnType<typeof createAwsSecretBox> | undefined;
+  let decrypts: SharedDecrypts | undefined;
   try {
-    sup = new Supervisor({ count: o.count, settings: o.settings, log, script, args: o.args ?? process.argv.slice(2), env });
+    if (o.kind === 'aws') {
+      kms = createAwsSecretBox(env);
+      decrypts = new SharedDecrypts(kms.box);
+    }
+    sup = new Supervisor({ count: o.count, settings: o.settings, log, script, args: o.args ?? process.argv.slice(2), env, ...(decrypts ? { decrypts } : {}) });
   } catch (err) {
+    kms?.close();
     process.stderr.write(`switchyard: ${(err as Error).message}\n`);
     return 1;
   }
@@ -76,6 +85,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   return code;
 
   function detach(): void {
+    decrypts?.clear();
+    kms?.close();
     process.removeListener('SIGTERM', onTerm);
     process.removeListener('SIGINT', onInt);
     process.removeListener('SIGHUP', onHup);

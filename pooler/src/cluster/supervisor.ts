@@ -20,6 +20,7 @@ import { CancelRelay } from './cancel-relay.ts';
 import { MachineMetrics } from './machine-metrics.ts';
 import { isFromWorker, type FanOutScope, type FromWorker, type MetricsJson, type ToWorker } from './messages.ts';
 import { PauseLog } from './pause-log.ts';
+import type { DecryptResult, SharedDecrypts } from './secret-relay.ts';
 import { workerNodeIds } from './worker-config.ts';
 import { encodeWorkerPlan, WORKER_ENV, type WorkerPlan } from './worker-plan.ts';
 
@@ -33,6 +34,8 @@ export interface SupervisorOptions {
   readonly args: readonly string[];
   readonly execArgv?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Decrypts destination passwords for every worker (`--source aws`; secret-relay.ts). */
+  readonly decrypts?: SharedDecrypts;
 }
 
 type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
@@ -280,6 +283,11 @@ export class Supervisor {
         this.#log.info({ worker: w.slot }, 'admin console SHUTDOWN: draining every worker');
         void this.stop();
         return;
+      case 'decrypt': {
+        const answer = this.#o.decrypts?.decrypt(m.ciphertext, m.context) ?? Promise.resolve<DecryptResult>({ ok: false, secret: false, message: 'this supervisor decrypts nothing (not --source aws)' });
+        void answer.then((result) => this.#send(w, { t: 'decrypted', id: m.id, result }));
+        return;
+      }
     }
   }
 

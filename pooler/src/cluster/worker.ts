@@ -28,7 +28,8 @@ export interface WorkerContext {
   readonly instanceId: string | undefined;
 }
 
-function send(m: FromWorker): boolean {
+/** One message to the supervisor; false when the channel is gone. */
+export function send(m: FromWorker): boolean {
   if (process.send === undefined || !process.connected) return false;
   try {
     process.send(m);
@@ -127,6 +128,8 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
         case 'stop':
           stop('supervisor');
           return;
+        case 'decrypted':
+          return; // the RelayedSecretBox waiting for it listens itself (secret-relay.ts)
       }
     };
     process.on('message', onMessage);

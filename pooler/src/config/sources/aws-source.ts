@@ -5,8 +5,11 @@
 // AWS_REGION / the usual credential chain; AWS_ENDPOINT_URL for an emulator) — see
 // shared/src/aws/env.ts. The pooler does not describe RDS itself: the control plane's failover
 // handler publishes new targets, and a doubting pool re-reads them from SSM.
+import { KMSClient } from '@aws-sdk/client-kms';
 import { createAwsAdapters, type AwsAdaptersOptions } from '../../../../shared/src/aws/adapters.ts';
 import { readAwsEnv, type AwsEnv } from '../../../../shared/src/aws/env.ts';
+import { KmsSecretBox } from '../../../../shared/src/aws/kms-secret-box.ts';
+import type { SecretBox } from '../../../../shared/src/ports/secret-box.ts';
 import type { Logger } from '../../log.ts';
 import type { PoolerConfig } from '../schema.ts';
 import { StoreSource } from './store-source.ts';
@@ -16,13 +19,16 @@ export interface AwsSourceOptions {
   base: () => PoolerConfig;
   env?: NodeJS.ProcessEnv | AwsEnv;
   adapters?: AwsAdaptersOptions;
+  /** Decrypts destination passwords instead of this process's own KMS client (a worker asks its supervisor). */
+  secrets?: SecretBox;
   now?: () => Date;
 }
 
 export function createAwsSource(opts: AwsSourceOptions): StoreSource {
   // Throws ConfigError naming a missing variable before any client is created.
   const env = isAwsEnv(opts.env) ? opts.env : readAwsEnv(opts.env ?? process.env);
-  const adapters = createAwsAdapters(env, opts.adapters);
+  const own = createAwsAdapters(env, opts.adapters);
+  const adapters = opts.secrets ? { ...own, secrets: opts.secrets } : own;
   return new StoreSource({
     kind: 'aws',
     adapters,
@@ -32,6 +38,12 @@ export function createAwsSource(opts: AwsSourceOptions): StoreSource {
     ...(opts.now ? { now: opts.now } : {}),
     close: () => adapters.close(),
   });
+}
+
+/** The KMS SecretBox the AWS source decrypts with, for a supervisor that decrypts for its workers. */
+export function createAwsSecretBox(env: NodeJS.ProcessEnv = process.env): { box: SecretBox; close: () => void } {
+  const kms = new KMSClient({});
+  return { box: new KmsSecretBox(kms, readAwsEnv(env).kmsKeyId), close: () => kms.destroy() };
 }
 
 function isAwsEnv(e: NodeJS.ProcessEnv | AwsEnv | undefined): e is AwsEnv {
