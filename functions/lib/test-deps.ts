@@ -7,7 +7,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createLocalAdapters } from '../../shared/src/local/adapters.ts';
 import { depsWith, type Deps } from './deps.ts';
 import type { ApiLambda } from './http.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { createPgConnect } from './pg-target.ts';
 import { apiEvent, lambdaContext, type ApiEventInit } from './test-events.ts';
 
@@ -72,6 +72,8 @@ export interface AwsTestDepsOptions {
   stage: string;
   poolerTag?: string;
   now?: () => Date;
+  /** Default: silent (or SWITCHYARD_TEST_LOG_LEVEL); a test that inspects the logs passes its own. */
+  log?: Logger;
 }
 
 /**
@@ -92,7 +94,7 @@ export async function awsTestDeps(opts: AwsTestDepsOptions): Promise<{ deps: Dep
   };
   const adapters = createAwsAdapters(env, opts.now ? { now: opts.now } : {});
   const deps = depsWith(adapters, {
-    log: createLogger({ level: process.env.SWITCHYARD_TEST_LOG_LEVEL ?? 'silent' }),
+    log: opts.log ?? createLogger({ level: process.env.SWITCHYARD_TEST_LOG_LEVEL ?? 'silent' }),
     pg: createPgConnect({ ssl: 'disable' }),
     ...(opts.now ? { now: opts.now } : {}),
   });
