@@ -61,6 +61,7 @@ import { parseErrorFields } from '../net/parse.ts';
 import { endsAllStatements, endsServerStatements, type StatementRegistry } from '../prepared/registry.ts';
 import { TrackedSession, type TrackedHost } from './tracked.ts';
 import { LostTransaction } from './lost-transaction.ts';
+import { SplitCapture } from './split-capture.ts';
 import { encodeErrorFields } from '../net/extended.ts';
 
 const Q = 0x51;
@@ -72,6 +73,12 @@ const Z = 0x5a;
 const E = 0x45;
 const CC = 0x43; // CommandComplete (server) / Close (client)
 const IDLE = 0x49; // 'I'
+
+/** The server messages inspect() looks into: ParameterStatus, ErrorResponse, and CommandComplete for SET/RESET, DISCARD/DEALLOCATE and LISTEN. */
+function inspectable(type: number, first: number): boolean {
+  if (type === CC) return first === 0x44 /* D */ || first === 0x53 /* S */ || first === 0x52 /* R */ || first === 0x4c /* L */;
+  return type === S || type === E;
+}
 
 export interface ClientHost {
   readonly log: Logger;
@@ -148,6 +155,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   private lost: LostTransaction | null = null;
   /** A FATAL ErrorResponse the linked server sent just before closing (transaction mode). */
   private serverFatal: Buffer | null = null;
+  /** An inspected server message that a read split, completed from the next read(s) (split-capture.ts). */
+  private split: SplitCapture | null = null;
   /** Coarse time (ms) of the client's or its server's last bytes, for the idle timeouts. */
   lastActive = Date.now();
   /** When the oldest outstanding request started (0 = none), for query_timeout. */
@@ -464,6 +473,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server!;
     this.bytesOut += chunk.length;
     this.lastActive = coarseNow;
+    // The rest of a split message first: what it changes must be known before what follows it.
+    if (this.split !== null && this.split.feed(chunk)) this.inspectLate(this.split);
     if (this.tracked !== null) {
       let bufs: Buffer[];
       try {
@@ -585,8 +596,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         if (type === CC) {
           if (this.owed > 0) this.owed--;
         } else if (type === E) this.owed = 0;
-        const r = this.inspect(type, first, start, length, this.serverChunk);
-        if (r !== null) (this.replacements ??= []).push(start, start + 1 + length, r);
+        const chunk = this.serverChunk;
+        if (start >= 0 && start + 1 + length <= chunk.length) {
+          const r = this.inspect(type, first, start, length, chunk);
+          if (r !== null) (this.replacements ??= []).push(start, start + 1 + length, r);
+        } else if (inspectable(type, first)) {
+          const c = SplitCapture.begin(type, first, start, length, chunk);
+          if (c?.complete) this.inspectLate(c);
+          else this.split = c;
+        }
         return;
       }
     }
@@ -602,10 +620,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
    *   "DISCARD ALL"/"DEALLOCATE": the server's prepared statements are gone; "LISTEN" in
    *   transaction mode: refused with 0A000 (and UNLISTEN * before the connection is reused);
    * - ErrorResponse: SQLSTATEs that hint at a failover.
-   * Messages split across reads are not inspected (RESET ALL after any SET covers that case).
+   * A message split across reads is inspected once its last bytes arrive (inspectLate), too late
+   * to be rewritten but in time for the state it changes.
    */
   inspect(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null {
-    if (type === CC && first !== 0x44 /* D */ && first !== 0x53 /* S */ && first !== 0x52 /* R */ && first !== 0x4c /* L */) return null;
+    if (!inspectable(type, first)) return null;
     if (start < 0 || start + 1 + length > chunk.length) return null;
     const body = chunk.subarray(start + 5, start + 1 + length);
     const server = this.server;
@@ -638,6 +657,19 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       // Malformed: forwarded as the server sent it, not inspected.
     }
     return null;
+  }
+
+  /**
+   * Inspects a message whose bytes have already gone to the client (it was split across reads):
+   * the state it changes is recorded (a SET marks the connection for RESET ALL, DISCARD ends the
+   * statements, a ParameterStatus updates the maps, a SQLSTATE reaches the pool), but a rewrite it
+   * would have had (split-capture.ts) is not possible any more, and a FATAL that already reached
+   * the client is not answered a second time.
+   */
+  private inspectLate(c: SplitCapture): void {
+    this.split = null;
+    const fatal = this.serverFatal;
+    if (this.inspect(c.type, c.first, 0, c.bytes.length - 1, c.bytes) !== null) this.serverFatal = fatal;
   }
 
   private setParam(name: string, value: string): void {
@@ -675,6 +707,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   /** Detaches `server` from this client, undoing any backpressure pause between the two sockets. */
   private unlinkServer(server: ServerConnection): void {
     this.server = null;
+    this.split = null;
     if (this.resumeClientFn !== null) server.socket.removeListener('drain', this.resumeClientFn);
     if (this.resumeServerFn !== null) this.socket.removeListener('drain', this.resumeServerFn);
     server.socket.resume();

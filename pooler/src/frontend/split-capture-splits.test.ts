@@ -29,7 +29,7 @@ const expected = stream.filter((m) => inspected(m[0]!)).map((m) => m.toString('h
 function inspectedMessages(chunks: Buffer[]): string[] {
   const scanner = new Scanner(1 << 20);
   const seen: string[] = [];
-  let split: SplitCapture | null = null;
+  let split = null as SplitCapture | null;
   for (const chunk of chunks) {
     if (split !== null && split.feed(chunk)) {
       seen.push(split.bytes.toString('hex'));
