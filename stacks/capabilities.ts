@@ -3,7 +3,7 @@
 // check every role against the same table the stacks were built from.
 import type { Stack } from 'aws-cdk-lib';
 import type { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { keyDecrypt, keyEncrypt, parametersRead, parametersWrite, rdsDescribe, sendReloadCommand, tableRead, tableWrite } from './permissions.ts';
+import { clusterAdminSecretRead, keyDecrypt, keyEncrypt, parametersRead, parametersWrite, rdsDescribe, sendReloadCommand, tableRead, tableWrite } from './permissions.ts';
 import { WILDCARDS, type Wildcard } from './nag.ts';
 import type { StageConfig } from './settings.ts';
 import type { StorageOutputs } from './Storage.ts';
@@ -28,7 +28,12 @@ export type Capability =
   /** SendCommand AWS-RunShellScript (`systemctl reload switchyard`) to this stage's poolers. */
   | 'poolers:reload'
   /** Describe the configured RDS clusters and instances to find the writer. */
-  | 'rds:describe';
+  | 'rds:describe'
+  /**
+   * Read a cluster's admin credentials from its RDS-managed Secrets Manager secret (`rds!*`), and
+   * decrypt it through Secrets Manager when it uses a customer managed key named in the config.
+   */
+  | 'secrets:read-cluster-admin';
 
 export interface CapabilityContext {
   readonly stack: Stack;
@@ -60,6 +65,8 @@ export function statementsFor(capabilities: readonly Capability[], ctx: Capabili
         return sendReloadCommand(ctx.stack, ctx.stage);
       case 'rds:describe':
         return rdsDescribe(ctx.stack, ctx.config.clusters);
+      case 'secrets:read-cluster-admin':
+        return clusterAdminSecretRead(ctx.stack, ctx.config.clusters);
     }
   });
 }
@@ -71,6 +78,7 @@ export function wildcardsFor(capabilities: readonly Capability[]): Wildcard[] {
     if (c === 'parameters:read' || c === 'parameters:write') out.add(WILDCARDS.parameterPath);
     if (c === 'poolers:reload') out.add(WILDCARDS.poolerInstances);
     if (c === 'rds:describe') out.add(WILDCARDS.rdsInstances);
+    if (c === 'secrets:read-cluster-admin') out.add(WILDCARDS.rdsManagedSecrets);
   }
   return [...out];
 }
@@ -106,8 +114,9 @@ export const API_ROUTES: readonly RouteSpec[] = [
     id: 'TenantsCreate',
     handler: 'functions/api/tenants-create.handler',
     // Encrypts the new destination password; decrypts it again to compare an idempotent replay
-    // and to provision; decrypts the cluster's admin password to create the role.
-    capabilities: ['table:read', ...announce, 'key:encrypt-tenant', 'key:decrypt-tenant', 'key:decrypt-cluster'],
+    // and to provision; decrypts the cluster's admin password (or reads its Secrets Manager
+    // secret) to create the role.
+    capabilities: ['table:read', ...announce, 'key:encrypt-tenant', 'key:decrypt-tenant', 'key:decrypt-cluster', 'secrets:read-cluster-admin'],
     databaseAccess: true,
   },
   { route: 'GET /tenants', id: 'TenantsList', handler: 'functions/api/tenants-list.handler', capabilities: ['table:read'] },
@@ -118,7 +127,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
     id: 'TenantsDelete',
     handler: 'functions/api/tenants-delete.handler',
     // A purge drops the tenant's role and database as the cluster's admin.
-    capabilities: ['table:read', ...announce, 'key:decrypt-cluster'],
+    capabilities: ['table:read', ...announce, 'key:decrypt-cluster', 'secrets:read-cluster-admin'],
     databaseAccess: true,
   },
   {
@@ -132,7 +141,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
     id: 'TenantsMetrics',
     handler: 'functions/api/tenants-metrics.handler',
     // Reads pg_database_size / pg_stat_activity as the admin, or as the tenant's own role.
-    capabilities: ['table:read', 'key:decrypt-cluster', 'key:decrypt-tenant'],
+    capabilities: ['table:read', 'key:decrypt-cluster', 'key:decrypt-tenant', 'secrets:read-cluster-admin'],
     databaseAccess: true,
   },
   {

@@ -43,6 +43,10 @@ export const WILDCARDS = {
     appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:rds:[a-z0-9-]+:\\d{12}:db:\\*$/' },
     reason: 'rds:DescribeDBInstances (read-only) must see the members of the configured Aurora clusters, which come and go with scaling and failover; the clusters themselves are named one by one.',
   },
+  rdsManagedSecrets: {
+    appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\\d{12}:secret:rds!\\*$/' },
+    reason: 'secretsmanager:GetSecretValue (read-only) on the secrets RDS creates for managed master passwords: RDS names them rds!cluster-<uuid> / rds!db-<uuid> when a cluster is created, so only the rds! prefix RDS reserves can be named at deploy time; no other secret of the account is readable.',
+  },
   executeApiPathParameters: {
     appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:execute-api:[a-z0-9-]+:\\d{12}:<Api[A-Za-z0-9]+>\\/\\$default\\/[A-Z]+\\/.*\\*.*$/' },
     reason: 'The * stands for the {id} path parameter of one route (execute-api ARNs match path parameters with *); method and path are otherwise exact.',

@@ -30,6 +30,15 @@ export const clusterConfigSchema = z
     /** CIDR of a database outside any security group we can edit (static targets). */
     cidr: ipv4Cidr.optional(),
     port: z.number().int().min(1).max(65535).default(5432),
+    /**
+     * The customer managed KMS key that encrypts the cluster's admin secret in Secrets Manager, when
+     * it is not the default `aws/secretsmanager` key (RDS: MasterUserSecretKmsKeyId). The
+     * provisioning functions get kms:Decrypt on it, only through Secrets Manager.
+     */
+    adminSecretKmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>)')
+      .optional(),
   })
   .strict()
   .refine((c) => c.kind === 'static' || c.rdsIdentifier !== undefined, {

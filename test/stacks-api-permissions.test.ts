@@ -31,16 +31,17 @@ const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']
 const ANNOUNCE = [...WRITE, 'ssm:PutParameter', 'ssm:SendCommand'];
 const PARAMS_READ = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'];
 const RDS = ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'];
+const ADMIN_SECRET = ['secretsmanager:GetSecretValue'];
 
 // What each handler calls (functions/api/*.ts through shared/src/aws/*), written out by hand.
 const EXPECTED: Record<string, string[]> = {
-  TenantsCreate: [...READ, ...ANNOUNCE, 'kms:Encrypt', 'kms:Decrypt', ...ENI],
+  TenantsCreate: [...READ, ...ANNOUNCE, 'kms:Encrypt', 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   TenantsList: READ,
   TenantsGet: READ,
   TenantsUpdate: [...READ, ...ANNOUNCE],
-  TenantsDelete: [...READ, ...ANNOUNCE, 'kms:Decrypt', ...ENI],
+  TenantsDelete: [...READ, ...ANNOUNCE, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   TenantsRotatePassword: [...READ, ...ANNOUNCE],
-  TenantsMetrics: [...READ, 'kms:Decrypt', ...ENI],
+  TenantsMetrics: [...READ, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'kms:Encrypt', ...RDS],
   ClustersList: READ,
   PoolersList: [...READ, ...PARAMS_READ],
@@ -143,5 +144,28 @@ describe('parameters and the reload push', () => {
     expect(JSON.stringify(clusters?.Resource)).toMatch(/:rds:eu-west-1:123456789012:cluster:orders-aurora"\]\]\}$/);
     const instances = rds.find((s) => actionsOf(s).includes('rds:DescribeDBInstances'));
     expect(JSON.stringify(instances?.Resource)).toMatch(/:rds:eu-west-1:123456789012:db:\*"\]\]\}$/);
+  });
+});
+
+describe('cluster admin secrets', () => {
+  const secretStatements = (id: string) => statementsOf(id).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+
+  it('only the functions that act as a cluster\'s admin may read them: GetSecretValue on RDS-managed (rds!*) secrets of this account and region', () => {
+    const readers = API_ROUTES.filter((r) => secretStatements(r.id).length > 0).map((r) => r.id).sort();
+    expect(readers).toEqual(['TenantsCreate', 'TenantsDelete', 'TenantsMetrics']);
+    for (const id of readers) {
+      const [s, ...more] = secretStatements(id);
+      expect(more, id).toEqual([]);
+      expect(s?.Sid).toBe('ClusterAdminSecretRead');
+      expect(actionsOf(s!)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(s?.Condition).toBeUndefined();
+      expect(resourcesOf(s!).map((r) => JSON.stringify(r))).toEqual([
+        '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:eu-west-1:123456789012:secret:rds!*"]]}',
+      ]);
+    }
+  });
+
+  it('need no KMS grant when no cluster names a customer managed key for its secret (aws/secretsmanager allows it)', () => {
+    for (const spec of API_ROUTES) expect(statementsOf(spec.id).some((s) => s.Sid === 'ClusterAdminSecretKeyDecrypt'), spec.id).toBe(false);
   });
 });
