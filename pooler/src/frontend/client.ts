@@ -596,15 +596,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         if (type === CC) {
           if (this.owed > 0) this.owed--;
         } else if (type === E) this.owed = 0;
-        const chunk = this.serverChunk;
-        if (start >= 0 && start + 1 + length <= chunk.length) {
-          const r = this.inspect(type, first, start, length, chunk);
-          if (r !== null) (this.replacements ??= []).push(start, start + 1 + length, r);
-        } else if (inspectable(type, first)) {
-          const c = SplitCapture.begin(type, first, start, length, chunk);
-          if (c?.complete) this.inspectLate(c);
-          else this.split = c;
-        }
+        const r = this.inspectOrCapture(type, first, start, length, this.serverChunk);
+        if (r !== null) (this.replacements ??= []).push(start, start + 1 + length, r);
         return;
       }
     }
@@ -623,7 +616,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
    * A message split across reads is inspected once its last bytes arrive (inspectLate), too late
    * to be rewritten but in time for the state it changes.
    */
-  inspect(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null {
+  private inspect(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null {
     if (!inspectable(type, first)) return null;
     if (start < 0 || start + 1 + length > chunk.length) return null;
     const body = chunk.subarray(start + 5, start + 1 + length);
@@ -655,6 +648,21 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       }
     } catch {
       // Malformed: forwarded as the server sent it, not inspected.
+    }
+    return null;
+  }
+
+  /**
+   * inspect() for a message whole in `chunk`; for one a read split, starts a SplitCapture that
+   * onServerData completes from the next read(s) and inspects late. Both the fast path and tracked
+   * mode report server messages through here.
+   */
+  inspectOrCapture(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null {
+    if (start >= 0 && start + 1 + length <= chunk.length) return this.inspect(type, first, start, length, chunk);
+    if (inspectable(type, first)) {
+      const c = SplitCapture.begin(type, first, start, length, chunk);
+      if (c?.complete) this.inspectLate(c);
+      else this.split = c;
     }
     return null;
   }

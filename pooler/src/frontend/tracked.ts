@@ -67,8 +67,11 @@ export interface TrackedHost {
   writeToServer(bufs: Buffer[]): void;
   writeToClient(bufs: Buffer[]): void;
   requestServer(): void;
-  /** Looks into ParameterStatus, CommandComplete and ErrorResponse messages (client.ts). */
-  inspect(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null;
+  /**
+   * Looks into ParameterStatus, CommandComplete and ErrorResponse messages (client.ts); a message
+   * split across reads is inspected once complete, and then cannot be rewritten (returns null).
+   */
+  inspectOrCapture(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null;
   /** The client sent Terminate after `bufs` (already written). */
   terminated(): void;
   protocolViolation(message: string): void;
@@ -383,10 +386,10 @@ export class TrackedSession implements ScanSink {
           if (h.req === P && h.name !== null) this.unconfirmed.delete(h.name);
           this.pop();
         }
-        if (type === 0x43) this.replacement = this.host.inspect(type, first, start, length, this.chunk);
+        if (type === 0x43) this.replacement = this.host.inspectOrCapture(type, first, start, length, this.chunk);
         break;
       case S: // ParameterStatus
-        this.replacement = this.host.inspect(type, first, start, length, this.chunk);
+        this.replacement = this.host.inspectOrCapture(type, first, start, length, this.chunk);
         break;
       case E:
         this.onError(h, start, length);
@@ -445,8 +448,9 @@ export class TrackedSession implements ScanSink {
       } catch {
         fields = undefined;
       }
-      this.host.inspect(E, 0, start, length, this.chunk);
     }
+    // A split ErrorResponse is inspected once complete (its SQLSTATE may hint at a failover).
+    this.host.inspectOrCapture(E, 0, start, length, this.chunk);
     if (h === undefined || h.kind === SYNC || h.kind === BARRIER || h.kind === LOCAL) return;
     const server = this.host.server;
     // The failed request.
