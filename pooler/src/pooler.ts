@@ -27,6 +27,8 @@ export interface PoolerOptions {
   baseDir?: string;
 }
 
+function ignoreError(): void {}
+
 export class Pooler implements LoginHost {
   readonly log: Logger;
   config: PoolerConfig;
@@ -101,7 +103,9 @@ export class Pooler implements LoginHost {
   }
 
   private onConnection(socket: Socket): void {
-    socket.on('error', () => {});
+    // Never an unhandled 'error' before the client's own listeners are in place; one shared
+    // function rather than a closure per connection (memory per idle client).
+    socket.on('error', ignoreError);
     acceptClient(socket, this);
   }
 
