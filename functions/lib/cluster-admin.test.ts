@@ -42,6 +42,14 @@ describe('clusterAdminTarget', () => {
     expect(hasUsableAdmin({ secrets: box, adminSecrets: reader(() => Promise.reject(new Error('unused'))) }, cluster({ secretArn: ARN }))).toBe(true);
   });
 
+  it('answers 409 CLUSTER_ADMIN_UNAVAILABLE without admin credentials, or with a secret and no way to read it', async () => {
+    for (const c of [cluster(undefined), cluster({ secretArn: ARN })]) {
+      const mapped = mapError(await clusterAdminTarget({ secrets: box }, c).catch((e: unknown) => e));
+      expect(mapped.status).toBe(409);
+      expect(mapped.body.error.code).toBe('CLUSTER_ADMIN_UNAVAILABLE');
+    }
+  });
+
   it.each([
     ['not-found', 409, 'CLUSTER_ADMIN_SECRET_NOT_FOUND'],
     ['invalid', 409, 'CLUSTER_ADMIN_SECRET_INVALID'],

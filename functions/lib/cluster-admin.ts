@@ -47,22 +47,17 @@ const NO_ADMIN = 'has no admin credentials';
 const NO_SECRET_READER =
   'keeps its admin credentials in Secrets Manager, which this deployment (local mode) does not read; register the cluster with admin.user and admin.password';
 
-/**
- * Throws 409 CLUSTER_ADMIN_UNAVAILABLE unless the cluster has admin credentials this deployment can
- * use. Cheap (no AWS call): lets a handler refuse before it writes anything.
- */
-export function assertClusterAdmin(sources: AdminCredentialSources, cluster: Cluster): void {
-  const admin = cluster.admin;
-  if (!admin) throw new ClusterAdminUnavailableError(cluster.clusterId, NO_ADMIN);
-  if ('secretArn' in admin && !sources.adminSecrets) throw new ClusterAdminUnavailableError(cluster.clusterId, NO_SECRET_READER);
-}
-
 /** Can clusterAdminTarget work for this cluster here (without asking AWS)? */
 export function hasUsableAdmin(sources: AdminCredentialSources, cluster: Cluster): boolean {
   const admin = cluster.admin;
   return admin !== undefined && ('passwordCiphertext' in admin || sources.adminSecrets !== undefined);
 }
 
+/**
+ * The writer, as the cluster's admin, in `database`. Reads a Secrets Manager admin afresh on every
+ * call (a rotated master password works at once). 409 CLUSTER_ADMIN_UNAVAILABLE without usable
+ * credentials; ClusterAdminSecretError (409/502) when the secret cannot be used.
+ */
 export async function clusterAdminTarget(sources: AdminCredentialSources, cluster: Cluster, database = MAINTENANCE_DATABASE): Promise<PgTarget> {
   const admin = cluster.admin;
   if (!admin) throw new ClusterAdminUnavailableError(cluster.clusterId, NO_ADMIN);
