@@ -8,8 +8,12 @@ export interface IdleMemoryResult {
   connected: number;
   rssBeforeKb?: number;
   rssAfterKb?: number;
-  /** (RSS after − RSS before) / connected, KiB. */
+  /** (RSS after − RSS before) / connected, KiB: the first N clients of a fresh pooler. */
   perClientKb?: number;
+  /** The same N clients again, after the first N have gone (steady state). */
+  rssWarmBeforeKb?: number;
+  rssWarmAfterKb?: number;
+  warmPerClientKb?: number;
   error?: string;
 }
 
@@ -53,13 +57,15 @@ export function formatFailures(rows: readonly Row[]): string[] {
 
 export function formatMemoryTable(results: readonly IdleMemoryResult[]): string {
   const kb = (v: number | undefined): string => (v === undefined ? '-' : `${(v / 1024).toFixed(1)} MiB`);
-  const header = ['pooler', 'idle clients', 'rss before', 'rss after', 'per client'];
+  const per = (v: number | undefined): string => (v === undefined ? '-' : `${v.toFixed(2)} KiB`);
+  const header = ['pooler', 'idle clients', 'rss before', 'rss after', 'per client (fresh)', 'per client (again)'];
   const lines = results.map((m) => [
     m.target,
     m.error && m.connected === 0 ? 'FAIL' : `${m.connected}/${m.requested}`,
     kb(m.rssBeforeKb),
     kb(m.rssAfterKb),
-    m.perClientKb === undefined ? '-' : `${m.perClientKb.toFixed(2)} KiB`,
+    per(m.perClientKb),
+    per(m.warmPerClientKb),
   ]);
   return table(header, lines, 1);
 }
