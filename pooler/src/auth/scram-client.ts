@@ -65,9 +65,21 @@ export class ScramClientSession {
   private expectedServerSignature: Buffer | undefined;
   private state: 'initial' | 'first-sent' | 'final-sent' | 'done' = 'initial';
 
-  constructor(password: string, opts: { clientNonce?: string } = {}) {
+  /** tls-server-end-point data of the server's certificate: SCRAM-SHA-256-PLUS (channel-binding.ts). */
+  private readonly channelBinding: Buffer | undefined;
+  /** gs2 header: "n,," without channel binding, "p=tls-server-end-point,," with it. */
+  private readonly gs2Header: string;
+
+  constructor(password: string, opts: { clientNonce?: string; channelBinding?: Buffer | undefined } = {}) {
     this.password = password;
     this.clientNonce = opts.clientNonce ?? randomBytes(CLIENT_NONCE_BYTES).toString('base64');
+    this.channelBinding = opts.channelBinding;
+    this.gs2Header = opts.channelBinding === undefined ? 'n,,' : 'p=tls-server-end-point,,';
+  }
+
+  /** The mechanism to name in SASLInitialResponse. */
+  get mechanism(): 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS' {
+    return this.channelBinding === undefined ? 'SCRAM-SHA-256' : 'SCRAM-SHA-256-PLUS';
   }
 
   /** True once the server's signature has been verified. */
@@ -80,7 +92,7 @@ export class ScramClientSession {
     if (this.state !== 'initial') throw new ProtocolError('SCRAM exchange already started');
     this.state = 'first-sent';
     this.clientFirstBare = `n=,r=${this.clientNonce}`;
-    return `n,,${this.clientFirstBare}`;
+    return `${this.gs2Header}${this.clientFirstBare}`;
   }
 
   /** Takes the server-first-message (SASLContinue); returns the client-final-message (SASLResponse). */
@@ -106,8 +118,11 @@ export class ScramClientSession {
     }
 
     const { clientKey, storedKey, serverKey } = derivedKeys(this.password, salt, iterations);
-    // "biws" is base64("n,,"), the gs2 header we sent (RFC 5802 §7, channel-binding).
-    const withoutProof = `c=biws,r=${nonce}`;
+    // c= is base64 of the gs2 header we sent ("biws" for "n,,"), followed with channel binding by
+    // the binding data (RFC 5802 §7, cbind-input): the server must see the same certificate hash.
+    const header = Buffer.from(this.gs2Header, 'latin1');
+    const cbind = this.channelBinding === undefined ? header : Buffer.concat([header, this.channelBinding]);
+    const withoutProof = `c=${cbind.toString('base64')},r=${nonce}`;
     const authMessage = `${this.clientFirstBare},${data},${withoutProof}`;
     const proof = xor(clientKey, hmac(storedKey, authMessage));
     this.expectedServerSignature = hmac(serverKey, authMessage);

@@ -2,8 +2,13 @@
 // checking the client's proof against a stored verifier (StoredKey/ServerKey), so the pooler never
 // needs the client's password. Behaviour follows PostgreSQL's src/backend/libpq/auth-scram.c:
 //
-// - Only "SCRAM-SHA-256" is advertised (no -PLUS): gs2 flag 'n' and 'y' are accepted, 'p' (channel
-//   binding requested) is refused. 'y' means "I could bind but think you cannot", which is true.
+// - Over TLS, "SCRAM-SHA-256-PLUS" is offered too, with channel binding type tls-server-end-point
+//   (RFC 5929 §4.1, auth/channel-binding.ts), as PostgreSQL does: a client that selects it must send
+//   gs2 flag 'p=tls-server-end-point' and prove the hash of the pooler's certificate in c=.
+//   Without TLS only "SCRAM-SHA-256" is offered: flags 'n' and 'y' are accepted, 'p' refused.
+//   The negotiation errors are PostgreSQL's (read_client_first_message): 'y' while the server does
+//   offer binding means something stripped -PLUS from the list on the way (a downgrade), and the
+//   mechanism must agree with the flag.
 // - The user name inside the SCRAM message is ignored; the StartupMessage's user is what counts.
 // - An unknown user gets a mock exchange (a stable fake salt per user name, like scram_mock_salt)
 //   that fails only at the proof, so the pooler does not reveal which users exist.
@@ -35,6 +40,11 @@ const mockSecret = randomBytes(32);
 export interface ScramServerOptions {
   /** The StartupMessage's user name; makes the mock salt of an unknown user stable across attempts. */
   user?: string;
+  /**
+   * tls-server-end-point data of this connection's certificate (channel-binding.ts): present when
+   * the connection is TLS with a certificate that allows binding, and SCRAM-SHA-256-PLUS is offered.
+   */
+  channelBinding?: Buffer;
   /** Fixed server nonce (tests only). */
   serverNonce?: string;
 }
@@ -48,6 +58,9 @@ export class ScramServerSession {
   private readonly iterations: number;
   private readonly mock: boolean;
   private readonly serverNonce: string;
+  private readonly channelBinding: Buffer | undefined;
+  /** The client chose SCRAM-SHA-256-PLUS: c= must carry the binding data. */
+  private bound = false;
   private state: 'initial' | 'first-received' | 'done' = 'initial';
   private gs2Header = '';
   private nonce = '';
@@ -77,12 +90,25 @@ export class ScramServerSession {
       this.mock = true;
     }
     this.serverNonce = opts.serverNonce ?? randomBytes(SERVER_NONCE_BYTES).toString('base64');
+    this.channelBinding = opts.channelBinding;
   }
 
-  /** Takes the client-first-message (SASLInitialResponse data); returns the server-first-message. */
-  clientFirst(data: Buffer): string {
+  /** The SASL mechanisms to offer, preferred first (PostgreSQL's order). */
+  get mechanisms(): readonly string[] {
+    return this.channelBinding === undefined ? PLAIN_ONLY : WITH_PLUS;
+  }
+
+  /**
+   * Takes the mechanism the client selected and its client-first-message (SASLInitialResponse);
+   * returns the server-first-message.
+   */
+  clientFirst(data: Buffer, mechanism: string = SCRAM_SHA_256): string {
     if (this.state !== 'initial') throw new ProtocolError('unexpected SCRAM client-first-message');
     this.state = 'first-received';
+    if (mechanism !== SCRAM_SHA_256 && !(mechanism === SCRAM_SHA_256_PLUS && this.channelBinding !== undefined)) {
+      throw new ProtocolError(`SASL mechanism "${printable(mechanism)}" is not offered on this connection`);
+    }
+    const plus = mechanism === SCRAM_SHA_256_PLUS;
     const msg = data.toString('utf8');
     if (msg.length === 0) throw malformed('the message is empty');
 
@@ -91,9 +117,21 @@ export class ScramServerSession {
     let pos: number;
     if (flag === 'n' || flag === 'y') {
       if (msg[1] !== ',') throw malformed(`comma expected after the channel-binding flag`);
+      if (plus) throw negotiation('The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.');
+      if (flag === 'y' && this.channelBinding !== undefined) {
+        throw negotiation('The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding.');
+      }
       pos = 2;
     } else if (flag === 'p') {
-      throw new ProtocolError('the client selected channel binding (SCRAM-SHA-256-PLUS), which this server does not offer');
+      if (!plus) throw negotiation('The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.');
+      // gs2-cbind-flag = "p=" cb-name
+      if (msg[1] !== '=') throw malformed('"=" expected after "p"');
+      const comma = msg.indexOf(',', 2);
+      if (comma === -1) throw malformed('comma expected after the channel-binding type');
+      const type = msg.slice(2, comma);
+      if (type !== 'tls-server-end-point') throw new ProtocolError(`unsupported SCRAM channel-binding type "${printable(type)}"`);
+      this.bound = true;
+      pos = comma + 1;
     } else {
       throw malformed(`unexpected channel-binding flag "${printable(flag)}"`);
     }
@@ -133,9 +171,12 @@ export class ScramServerSession {
     const proofAttr = attrs[attrs.length - 1];
     if (attrs.length < 3 || proofAttr?.name !== 'p') throw malformed('proof expected at the end of the client-final-message');
 
-    // Without channel binding, c= carries just the base64 of the gs2 header we received.
+    // c= carries the base64 of the gs2 header we received, followed with channel binding by the
+    // binding data (RFC 5802 §7 "cbind-input"): the hash of our certificate as the client saw it.
     const cbindData = decodeBase64(cbind.value, 'channel-binding data');
-    if (cbindData.toString('latin1') !== this.gs2Header) {
+    const header = Buffer.from(this.gs2Header, 'latin1');
+    const expected = this.bound && this.channelBinding !== undefined ? Buffer.concat([header, this.channelBinding]) : header;
+    if (!cbindData.equals(expected)) {
       throw new ProtocolError('SCRAM channel binding check failed');
     }
     if (nonce.value !== this.nonce) throw new ProtocolError('SCRAM nonce mismatch');
@@ -161,6 +202,15 @@ export class ScramServerSession {
     if (v === undefined) return { ok: false };
     return { ok: true, serverFinal: `v=${hmac(v.serverKey, authMessage).toString('base64')}`, verifierIndex: matched };
   }
+}
+
+export const SCRAM_SHA_256 = 'SCRAM-SHA-256';
+export const SCRAM_SHA_256_PLUS = 'SCRAM-SHA-256-PLUS';
+const PLAIN_ONLY: readonly string[] = [SCRAM_SHA_256];
+const WITH_PLUS: readonly string[] = [SCRAM_SHA_256_PLUS, SCRAM_SHA_256];
+
+function negotiation(detail: string): ProtocolError {
+  return new ProtocolError(`SCRAM channel binding negotiation error: ${detail}`);
 }
 
 function malformed(what: string): ProtocolError {

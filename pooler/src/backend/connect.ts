@@ -3,7 +3,8 @@
 // ReadyForQuery. Supports SCRAM-SHA-256, md5 and cleartext, the methods PostgreSQL asks for.
 // With target TLS, an SSLRequest comes first and the start-up runs inside TLS (server-tls.ts).
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { tlsServerEndPoint } from '../auth/channel-binding.ts';
 import { md5Response } from '../auth/md5.ts';
 import { ScramClientSession } from '../auth/scram-client.ts';
 import { MessageFramer } from '../net/framer.ts';
@@ -146,13 +147,18 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
                 case 'md5':
                   socket.write(msg.passwordMessage(md5Response(target.password, target.user, req.salt!)));
                   break;
-                case 'sasl':
+                case 'sasl': {
                   if (!req.mechanisms?.includes('SCRAM-SHA-256')) {
                     throw new PermanentConnectError(`server offers unsupported SASL mechanisms: ${req.mechanisms?.join(', ')}`);
                   }
-                  scram = new ScramClientSession(target.password);
-                  socket.write(msg.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst()));
+                  // Over TLS, bind the exchange to the server's certificate when it offers
+                  // SCRAM-SHA-256-PLUS (libpq's channel_binding=prefer): a relay with another
+                  // certificate could then not pass our proof on.
+                  const binding = socket !== raw && req.mechanisms.includes('SCRAM-SHA-256-PLUS') ? peerBinding(socket as TLSSocket) : undefined;
+                  scram = new ScramClientSession(target.password, { channelBinding: binding });
+                  socket.write(msg.saslInitialResponse(scram.mechanism, scram.clientFirst()));
                   break;
+                }
                 case 'sasl-continue':
                   if (!scram) throw new ServerConnectError('unexpected SASLContinue');
                   socket.write(msg.saslResponse(scram.serverFirst(req.data ?? '')));
@@ -206,4 +212,10 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       }
     };
   });
+}
+
+/** tls-server-end-point data of the certificate the server presented, if it allows binding. */
+function peerBinding(socket: TLSSocket): Buffer | undefined {
+  const cert = socket.getPeerX509Certificate?.();
+  return cert === undefined ? undefined : tlsServerEndPoint(cert.raw);
 }

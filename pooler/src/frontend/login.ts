@@ -6,7 +6,9 @@
 // password (28P01), as PostgreSQL does, so the pooler does not reveal which tenants exist.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { verifyMd5Response } from '../auth/md5.ts';
+import { tlsServerEndPoint } from '../auth/channel-binding.ts';
 import { ScramServerSession } from '../auth/scram-server.ts';
 import type { Pool } from '../backend/pool.ts';
 import { loginKey, type Snapshot, type TenantRoute } from '../config/snapshot.ts';
@@ -28,6 +30,7 @@ const LOGIN_TIMEOUT_MS = 30_000;
 const PASSWORD_MESSAGE = 0x70; // 'p'
 /** Messages every login sends unchanged, encoded once (a socket write never modifies its buffer). */
 const AUTH_SASL_SCRAM = msg.authenticationSasl(['SCRAM-SHA-256']);
+const AUTH_SASL_SCRAM_PLUS = msg.authenticationSasl(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256']);
 const AUTH_OK = msg.authenticationOk();
 const READY_IDLE = msg.readyForQuery('I');
 /** `replication` values that mean a normal connection (PostgreSQL's boolean spellings). */
@@ -229,18 +232,20 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       const all = creds?.scram;
       const verifiers =
         first === undefined || all === undefined ? undefined : all.length === 1 ? all : all.filter((v) => v.iterations === first.iterations && v.salt.equals(first.salt));
-      const scram = new ScramServerSession(verifiers, { user });
+      // Over TLS, SCRAM-SHA-256-PLUS too: channel binding to this connection's certificate.
+      const channelBinding = encrypted ? certificateBinding(socket as TLSSocket) : undefined;
+      const scram = new ScramServerSession(verifiers, channelBinding === undefined ? { user } : { user, channelBinding });
       let step = 0;
-      socket.write(AUTH_SASL_SCRAM);
+      socket.write(channelBinding === undefined ? AUTH_SASL_SCRAM : AUTH_SASL_SCRAM_PLUS);
       return (type, body) => {
         if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected SASL response, got message type "${String.fromCharCode(type)}"`);
         if (step === 0) {
           const initial = parseSaslInitialResponse(body);
-          if (initial.mechanism !== 'SCRAM-SHA-256') {
+          if (!scram.mechanisms.includes(initial.mechanism)) {
             throw new PoolerError('AUTH_METHOD_UNSUPPORTED', `SASL mechanism "${initial.mechanism}" is not supported`);
           }
           step = 1;
-          socket.write(msg.authenticationSaslContinue(scram.clientFirst(initial.data)));
+          socket.write(msg.authenticationSaslContinue(scram.clientFirst(initial.data, initial.mechanism)));
         } else if (step === 1) {
           step = 2;
           const result = scram.clientFinal(parseSaslResponse(body));
@@ -262,4 +267,13 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       finish();
     };
   }
+}
+
+/**
+ * The tls-server-end-point binding of the certificate this TLS connection presented (the one in
+ * force at its handshake, even if a reload has replaced it since), or undefined when it allows none.
+ */
+function certificateBinding(socket: TLSSocket): Buffer | undefined {
+  const cert = socket.getX509Certificate?.();
+  return cert === undefined ? undefined : tlsServerEndPoint(cert.raw);
 }
