@@ -1,6 +1,8 @@
-// Local mode has no Secrets Manager: a cluster registered with admin.secretArn is stored (the ARN
-// must be a Secrets Manager secret ARN), tenants without provisioning work, and provisioning on it
-// is refused with 409 CLUSTER_ADMIN_UNAVAILABLE before anything is written.
+// admin.secretArn at registration: the ARN must be a Secrets Manager secret ARN, and only RDS
+// clusters (whose writer comes from RDS) may have one — a static cluster's writer is whatever the
+// caller says, and the master password must never be sent there. Local mode has no Secrets Manager:
+// for an RDS cluster stored with a secret admin, tenants without provisioning work, and
+// provisioning is refused with 409 CLUSTER_ADMIN_UNAVAILABLE before anything is written.
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
@@ -16,24 +18,39 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-const cluster = (secretArn: string) => ({
+const cluster = (admin: unknown, extra: Record<string, unknown> = { kind: 'static', writer: { host: '127.0.0.1', port: 5432 } }) => ({
   method: 'POST' as const,
   path: '/clusters',
-  body: { clusterId: 'managed', kind: 'static', writer: { host: '127.0.0.1', port: 5432 }, admin: { secretArn } },
+  body: { clusterId: 'managed', ...extra, admin },
 });
 
-it('accepts only Secrets Manager secret ARNs as admin.secretArn', async () => {
-  const wrong = await invoke(makeCreateCluster(t.deps), cluster('arn:aws:ssm:eu-west-1:123456789012:parameter/admin'));
-  expect(wrong.status).toBe(400);
-  expect(field(wrong.body, 'error', 'code')).toBe('INVALID_REQUEST');
-  expect(JSON.stringify(field(wrong.body, 'error', 'details'))).toMatch(/Secrets Manager secret ARN/);
-  const right = await invoke(makeCreateCluster(t.deps), cluster(ARN));
-  expect(right.status).toBe(201);
-  expect(field(right.body, 'admin')).toEqual({ secretArn: ARN });
+it('accepts admin.secretArn only as a Secrets Manager secret ARN, for an RDS cluster whose endpoints come from RDS', async () => {
+  const aurora = { kind: 'aurora', rds: { clusterIdentifier: 'orders' } };
+  const cases: Array<[string, ReturnType<typeof cluster>, RegExp]> = [
+    ['not a secret ARN', cluster({ secretArn: 'arn:aws:ssm:eu-west-1:123456789012:parameter/admin' }, aurora), /Secrets Manager secret ARN/],
+    ['a static cluster', cluster({ secretArn: ARN }), /only RDS clusters \(aurora, rds-instance\)/],
+    ['an RDS cluster with a writer given', cluster({ secretArn: ARN }, { ...aurora, writer: { host: 'attacker.example', port: 5432 } }), /writer and readers come from RDS/],
+  ];
+  for (const [what, request, message] of cases) {
+    const res = await invoke(makeCreateCluster(t.deps), request);
+    expect(res.status, what).toBe(400);
+    expect(field(res.body, 'error', 'code'), what).toBe('INVALID_REQUEST');
+    expect(JSON.stringify(field(res.body, 'error', 'details')), what).toMatch(message);
+  }
+  expect(await t.deps.adapters.clusters.get('managed')).toBeUndefined();
 });
 
-it('refuses to provision on it with 409 CLUSTER_ADMIN_UNAVAILABLE and keeps no tenant; without provisioning the tenant is created', async () => {
-  expect((await invoke(makeCreateCluster(t.deps), cluster(ARN))).status).toBe(201);
+it('refuses to provision on a secret admin in local mode with 409 CLUSTER_ADMIN_UNAVAILABLE and keeps no tenant; without provisioning the tenant is created', async () => {
+  // Stored as an AWS deployment would have registered it (local mode cannot ask RDS for the writer).
+  await t.deps.adapters.clusters.create({
+    clusterId: 'managed',
+    kind: 'aurora',
+    rds: { clusterIdentifier: 'orders' },
+    writer: { host: '127.0.0.1', port: 5432 },
+    readers: [],
+    lastEventTime: new Date().toISOString(),
+    admin: { secretArn: ARN },
+  });
   const body = { tenantId: 'local-sm', client: { database: 'app', user: 'app' }, destination: { clusterId: 'managed', database: 'app', user: 'app' } };
   const res = await invoke(makeCreateTenant(t.deps), { method: 'POST', path: '/tenants', body: { ...body, provision: true } });
   expect(res.status).toBe(409);

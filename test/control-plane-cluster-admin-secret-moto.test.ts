@@ -1,8 +1,11 @@
 // A cluster whose admin credentials live in Secrets Manager, the way RDS keeps a managed master
-// password (a secret named rds!cluster-<uuid> holding {"username", "password"}): the API reads the
-// secret (moto) and provisions, purges and reads metrics on a real PostgreSQL as that admin; a
-// rotated secret is used at once; a missing secret or one without a password is a 409 with a stable
-// code and nothing is created; neither responses nor logs ever carry the password.
+// password (a secret named rds!cluster-<uuid> holding {"username", "password"}, tagged by RDS with
+// aws:rds:primaryDBClusterArn): the API reads the secret (moto) and provisions, purges and reads
+// metrics on a real PostgreSQL as that admin; a rotated secret is used at once; a missing secret, one
+// without a password, or one RDS keeps for another cluster is a 409 with a stable code and nothing
+// is created; neither responses nor logs ever carry the password. The clusters are Aurora clusters
+// whose writer the Topology port reports — here the local PostgreSQL, standing in for what RDS
+// would answer.
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -58,6 +61,8 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
       },
     });
     ({ deps, cleanup } = await awsTestDeps({ table: 'switchyard-secrets', stage: 'secrets', log: pino({ level: 'debug' }, sink) }));
+    // RDS would report the cluster's writer endpoint; the database of this test is the local one.
+    deps = { ...deps, adapters: { ...deps.adapters, topology: { describe: () => Promise.resolve({ writer: { host: server.host, port: server.port }, readers: [] }) } } };
   });
   afterAll(async () => {
     await cleanup?.();
@@ -66,9 +71,15 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
     await server?.stop();
   });
 
-  /** A secret named and shaped as RDS makes it; returns its ARN. */
-  async function rdsSecret(value: unknown): Promise<string> {
-    const res = await sm.send(new CreateSecretCommand({ Name: `rds!cluster-${randomUUID()}`, SecretString: JSON.stringify(value) }));
+  /** A secret named, shaped and tagged as RDS makes it for Aurora cluster `owner`; returns its ARN. */
+  async function rdsSecret(value: unknown, owner: string): Promise<string> {
+    const res = await sm.send(
+      new CreateSecretCommand({
+        Name: `rds!cluster-${randomUUID()}`,
+        SecretString: JSON.stringify(value),
+        Tags: [{ Key: 'aws:rds:primaryDBClusterArn', Value: `arn:aws:rds:us-east-1:123456789012:cluster:${owner}` }],
+      }),
+    );
     if (!res.ARN) throw new Error('no ARN');
     return res.ARN;
   }
@@ -77,7 +88,7 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
     const res = await invoke(makeCreateCluster(deps), {
       method: 'POST',
       path: '/clusters',
-      body: { clusterId, kind: 'static', writer: { host: server.host, port: server.port }, admin: { secretArn } },
+      body: { clusterId, kind: 'aurora', rds: { clusterIdentifier: clusterId }, admin: { secretArn } },
     });
     expect(res.status).toBe(201);
     expect(field(res.body, 'admin')).toEqual({ secretArn });
@@ -96,7 +107,7 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
   }
 
   it('provisions a tenant as the admin named in the secret, reads its metrics, purges it, and never shows the password', async () => {
-    await registerCluster('aurora-managed', await rdsSecret({ username: MASTER, password: MASTER_PASSWORD }));
+    await registerCluster('aurora-managed', await rdsSecret({ username: MASTER, password: MASTER_PASSWORD }, 'aurora-managed'));
     const res = await invoke(makeCreateTenant(deps), { method: 'POST', path: '/tenants', body: tenantBody('shop-sm', 'aurora-managed', 'shop') });
     expect(res.status).toBe(201);
     expect(await login(server, 'shop_owner', field<string>(res.body, 'password'), 'shop_db')).toBe('shop_owner@shop_db');
@@ -116,7 +127,7 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
   });
 
   it('uses a rotated secret at once (nothing cached)', async () => {
-    const arn = await rdsSecret({ username: MASTER, password: MASTER_PASSWORD });
+    const arn = await rdsSecret({ username: MASTER, password: MASTER_PASSWORD }, 'rotating');
     await registerCluster('rotating', arn);
     expect((await invoke(makeCreateTenant(deps), { method: 'POST', path: '/tenants', body: tenantBody('before-rotation', 'rotating', 'before') })).status).toBe(201);
 
@@ -134,7 +145,7 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
   });
 
   it('answers 409 CLUSTER_ADMIN_SECRET_NOT_FOUND for a secret that does not exist, and creates nothing', async () => {
-    const arn = await rdsSecret({ username: MASTER, password: MASTER_PASSWORD });
+    const arn = await rdsSecret({ username: MASTER, password: MASTER_PASSWORD }, 'gone-secret');
     await sm.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
     await registerCluster('gone-secret', arn);
     const res = await invoke(makeCreateTenant(deps), { method: 'POST', path: '/tenants', body: tenantBody('no-secret', 'gone-secret', 'nosecret') });
@@ -148,7 +159,7 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
 
   it('answers 409 CLUSTER_ADMIN_SECRET_INVALID for a secret without a password field, names the field, and creates nothing', async () => {
     const leaked = 'value-that-must-not-leak-5e1f';
-    await registerCluster('no-password', await rdsSecret({ username: MASTER, pwd: leaked }));
+    await registerCluster('no-password', await rdsSecret({ username: MASTER, pwd: leaked }, 'no-password'));
     const res = await invoke(makeCreateTenant(deps), { method: 'POST', path: '/tenants', body: tenantBody('no-password', 'no-password', 'nopw') });
     expect(res.status).toBe(409);
     expect(field(res.body, 'error', 'code')).toBe('CLUSTER_ADMIN_SECRET_INVALID');
@@ -161,7 +172,7 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
   });
 
   it('refuses a purge whose secret is gone before taking the tenant out of routing', async () => {
-    const arn = await rdsSecret({ username: MASTER, password: MASTER_PASSWORD });
+    const arn = await rdsSecret({ username: MASTER, password: MASTER_PASSWORD }, 'purge-gone');
     await registerCluster('purge-gone', arn);
     expect((await invoke(makeCreateTenant(deps), { method: 'POST', path: '/tenants', body: tenantBody('keep-me', 'purge-gone', 'keep') })).status).toBe(201);
     await sm.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
@@ -171,5 +182,23 @@ describeWithMoto('cluster admin credentials from Secrets Manager (moto + Postgre
     expect(field(del.body, 'error', 'code')).toBe('CLUSTER_ADMIN_SECRET_NOT_FOUND');
     expect((await deps.adapters.tenants.get('keep-me'))?.status).toBe('active');
     expect(await exists('database', 'keep_db')).toBe(true);
+  });
+
+  it('answers 409 CLUSTER_ADMIN_SECRET_NOT_OWNED for the master secret of another cluster, or an untagged secret, and never reads it', async () => {
+    const leaked = 'other-clusters-master-pw-9c2d';
+    for (const [clusterId, arn] of [
+      ['borrower', await rdsSecret({ username: MASTER, password: leaked }, 'someone-elses-cluster')],
+      ['untagged', (await sm.send(new CreateSecretCommand({ Name: `rds!cluster-${randomUUID()}`, SecretString: JSON.stringify({ username: MASTER, password: leaked }) }))).ARN!],
+    ] as const) {
+      await registerCluster(clusterId, arn);
+      const res = await invoke(makeCreateTenant(deps), { method: 'POST', path: '/tenants', body: tenantBody(`t-${clusterId}`, clusterId, clusterId) });
+      expect(res.status, clusterId).toBe(409);
+      expect(field(res.body, 'error', 'code'), clusterId).toBe('CLUSTER_ADMIN_SECRET_NOT_OWNED');
+      expect(field<string>(res.body, 'error', 'message')).toMatch(new RegExp(`not the master user secret RDS manages for DB cluster ${clusterId}`));
+      expect(await deps.adapters.tenants.get(`t-${clusterId}`)).toBeUndefined();
+      expect(await exists('role', `${clusterId}_owner`)).toBe(false);
+      expect(res.rawBody).not.toContain(leaked);
+    }
+    expect(logs).not.toContain(leaked);
   });
 });

@@ -36,9 +36,14 @@ function statementsOf(id: string): TemplateStatement[] {
 
 const secretArn = (region: string) => `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:${region}:123456789012:secret:rds!*"]]}`;
 
-it.each(['TenantsCreate', 'TenantsDelete', 'TenantsMetrics'])('%s reads rds!* secrets in the stage\'s and the clusters\' regions', (id) => {
-  const read = statementsOf(id).find((s) => s.Sid === 'ClusterAdminSecretRead');
-  expect(read && resourcesOf(read).map((r) => JSON.stringify(r))).toEqual([secretArn('eu-west-1'), secretArn('us-east-2')]);
+const rdsArn = (region: string, resource: string) => JSON.parse(`{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":rds:${region}:123456789012:${resource}"]]}`) as unknown;
+
+it.each(['TenantsCreate', 'TenantsDelete', 'TenantsMetrics'])('%s reads rds!* secrets in the stage\'s and the clusters\' regions, of the configured clusters and instances only', (id) => {
+  const aurora = statementsOf(id).find((s) => s.Sid === 'ClusterAdminSecretReadAurora');
+  const instance = statementsOf(id).find((s) => s.Sid === 'ClusterAdminSecretReadInstance');
+  for (const s of [aurora, instance]) expect(s && resourcesOf(s).map((r) => JSON.stringify(r))).toEqual([secretArn('eu-west-1'), secretArn('us-east-2')]);
+  expect(aurora?.Condition?.StringEquals?.['secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn']).toEqual([rdsArn('eu-west-1', 'cluster:orders-aurora')]);
+  expect(instance?.Condition?.StringEquals?.['secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn']).toEqual([rdsArn('us-east-2', 'db:reports-db'), rdsArn('eu-west-1', 'db:billing-db')]);
 });
 
 it.each(['TenantsCreate', 'TenantsDelete', 'TenantsMetrics'])('%s decrypts with exactly the named keys, via Secrets Manager, for rds!* secrets only', (id) => {

@@ -31,7 +31,7 @@ const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']
 const ANNOUNCE = [...WRITE, 'ssm:PutParameter', 'ssm:SendCommand'];
 const PARAMS_READ = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'];
 const RDS = ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'];
-const ADMIN_SECRET = ['secretsmanager:GetSecretValue'];
+const ADMIN_SECRET = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 
 // What each handler calls (functions/api/*.ts through shared/src/aws/*), written out by hand.
 const EXPECTED: Record<string, string[]> = {
@@ -150,18 +150,22 @@ describe('parameters and the reload push', () => {
 describe('cluster admin secrets', () => {
   const secretStatements = (id: string) => statementsOf(id).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
 
-  it('only the functions that act as a cluster\'s admin may read them: GetSecretValue on RDS-managed (rds!*) secrets of this account and region', () => {
+  it('only the functions that act as a cluster\'s admin may read them: RDS-managed (rds!*) secrets of this account and region, only those RDS tagged for a configured cluster or instance', () => {
     const readers = API_ROUTES.filter((r) => secretStatements(r.id).length > 0).map((r) => r.id).sort();
     expect(readers).toEqual(['TenantsCreate', 'TenantsDelete', 'TenantsMetrics']);
+    const rdsSecrets = '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:eu-west-1:123456789012:secret:rds!*"]]}';
+    const rdsArn = (resource: string) => `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":rds:eu-west-1:123456789012:${resource}"]]}`;
     for (const id of readers) {
-      const [s, ...more] = secretStatements(id);
-      expect(more, id).toEqual([]);
-      expect(s?.Sid).toBe('ClusterAdminSecretRead');
-      expect(actionsOf(s!)).toEqual(['secretsmanager:GetSecretValue']);
-      expect(s?.Condition).toBeUndefined();
-      expect(resourcesOf(s!).map((r) => JSON.stringify(r))).toEqual([
-        '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:eu-west-1:123456789012:secret:rds!*"]]}',
-      ]);
+      const statements = secretStatements(id);
+      expect(statements.map((s) => s.Sid), id).toEqual(['ClusterAdminSecretReadAurora', 'ClusterAdminSecretReadInstance']);
+      for (const s of statements) {
+        expect(actionsOf(s)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+        expect(resourcesOf(s).map((r) => JSON.stringify(r))).toEqual([rdsSecrets]);
+      }
+      // The stage's aurora cluster and its RDS instance; the static cluster gets no secret at all.
+      const [aurora, instance] = statements;
+      expect(JSON.stringify(aurora!.Condition)).toBe(JSON.stringify({ StringEquals: { 'secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn': [JSON.parse(rdsArn('cluster:orders-aurora'))] } }));
+      expect(JSON.stringify(instance!.Condition)).toBe(JSON.stringify({ StringEquals: { 'secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn': [JSON.parse(rdsArn('db:billing-db'))] } }));
     }
   });
 

@@ -9,9 +9,11 @@ import { mapError } from './error-response.ts';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1-AbCdEf';
 const now = '2025-01-01T00:00:00.000Z';
-const cluster = (admin: Cluster['admin']): Cluster => ({
+/** An Aurora cluster `orders` (a Secrets Manager admin needs an RDS cluster), or a static one. */
+const cluster = (admin: Cluster['admin'], kind: Cluster['kind'] = 'aurora'): Cluster => ({
   clusterId: 'main',
-  kind: 'static',
+  kind,
+  ...(kind === 'aurora' ? { rds: { clusterIdentifier: 'orders' } } : {}),
   writer: { host: 'db.internal', port: 5433 },
   readers: [],
   epoch: 0,
@@ -25,7 +27,14 @@ const box: SecretBox = {
   encrypt: () => Promise.reject(new Error('unused')),
   decrypt: (ct) => Promise.resolve(`decrypted:${ct}`),
 };
-const reader = (result: () => Promise<{ user: string; password: string }>): ClusterAdminSecrets => ({ read: () => result() });
+/** Records the owner each read names. */
+const owners: unknown[] = [];
+const reader = (result: () => Promise<{ user: string; password: string }>): ClusterAdminSecrets => ({
+  read: (_arn, owner) => {
+    owners.push(owner);
+    return result();
+  },
+});
 
 describe('clusterAdminTarget', () => {
   it('decrypts a ciphertext admin and reads a secret admin, at the writer, in the given database', async () => {
@@ -34,6 +43,18 @@ describe('clusterAdminTarget', () => {
     });
     const sources = { secrets: box, adminSecrets: reader(() => Promise.resolve({ user: 'master', password: 'pw' })) };
     expect(await clusterAdminTarget(sources, cluster({ secretArn: ARN }))).toEqual({ host: 'db.internal', port: 5433, database: 'postgres', user: 'master', password: 'pw' });
+    // The secret must be the one RDS manages for the cluster's own RDS resource.
+    expect(owners.at(-1)).toEqual({ resource: 'cluster', identifier: 'orders' });
+  });
+
+  it('never reads a secret admin for a static cluster (its writer is whatever its creator gave): 409', async () => {
+    const sources = { secrets: box, adminSecrets: reader(() => Promise.resolve({ user: 'master', password: 'pw' })) };
+    const before = owners.length;
+    const mapped = mapError(await clusterAdminTarget(sources, cluster({ secretArn: ARN }, 'static')).catch((e: unknown) => e));
+    expect(mapped.status).toBe(409);
+    expect(mapped.body.error.code).toBe('CLUSTER_ADMIN_UNAVAILABLE');
+    expect(mapped.body.error.message).toMatch(/only RDS clusters/);
+    expect(owners.length).toBe(before);
   });
 
   it('says which clusters are usable here without asking AWS', () => {
@@ -53,6 +74,7 @@ describe('clusterAdminTarget', () => {
   it.each([
     ['not-found', 409, 'CLUSTER_ADMIN_SECRET_NOT_FOUND'],
     ['invalid', 409, 'CLUSTER_ADMIN_SECRET_INVALID'],
+    ['not-owned', 409, 'CLUSTER_ADMIN_SECRET_NOT_OWNED'],
     ['denied', 502, 'CLUSTER_ADMIN_SECRET_DENIED'],
     ['unavailable', 502, 'CLUSTER_ADMIN_SECRET_UNAVAILABLE'],
   ] as const)('maps a %s secret to %i %s, naming the cluster', async (reason: AdminSecretFailure, status, code) => {

@@ -8,6 +8,7 @@
 // 409 when the secret itself must be fixed (missing, wrong shape), 502 when the control plane could
 // not read it (permissions, Secrets Manager failing). No message carries any part of the secret.
 import type { Cluster } from '../../shared/src/domain/cluster.ts';
+import type { SecretOwner } from '../../shared/src/ports/cluster-admin-secrets.ts';
 import { clusterAdminSecretContext } from '../../shared/src/domain/tenant.ts';
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import { AdminSecretError, type AdminSecretFailure } from '../../shared/src/ports/cluster-admin-secrets.ts';
@@ -29,6 +30,7 @@ export class ClusterAdminUnavailableError extends HttpError {
 const SECRET_ERRORS: Record<AdminSecretFailure, { status: number; code: string }> = {
   'not-found': { status: 409, code: 'CLUSTER_ADMIN_SECRET_NOT_FOUND' },
   invalid: { status: 409, code: 'CLUSTER_ADMIN_SECRET_INVALID' },
+  'not-owned': { status: 409, code: 'CLUSTER_ADMIN_SECRET_NOT_OWNED' },
   denied: { status: 502, code: 'CLUSTER_ADMIN_SECRET_DENIED' },
   unavailable: { status: 502, code: 'CLUSTER_ADMIN_SECRET_UNAVAILABLE' },
 };
@@ -44,6 +46,8 @@ export class ClusterAdminSecretError extends HttpError {
 }
 
 const NO_ADMIN = 'has no admin credentials';
+const NOT_RDS =
+  'keeps its admin credentials in Secrets Manager, which only RDS clusters (aurora, rds-instance) may: their writer comes from RDS and the secret must be the one RDS manages for them';
 const NO_SECRET_READER =
   'keeps its admin credentials in Secrets Manager, which this deployment (local mode) does not read; register the cluster with admin.user and admin.password';
 
@@ -67,11 +71,22 @@ export async function clusterAdminTarget(sources: AdminCredentialSources, cluste
     return { ...endpoint, user: admin.user, password };
   }
   if (!sources.adminSecrets) throw new ClusterAdminUnavailableError(cluster.clusterId, NO_SECRET_READER);
+  // Only the master secret RDS manages for this cluster's own RDS resource: never for a static
+  // cluster, whose writer is whatever address its creator gave (the password would go there).
+  const owner = secretOwner(cluster);
+  if (owner === undefined) throw new ClusterAdminUnavailableError(cluster.clusterId, NOT_RDS);
   try {
-    const { user, password } = await sources.adminSecrets.read(admin.secretArn);
+    const { user, password } = await sources.adminSecrets.read(admin.secretArn, owner);
     return { ...endpoint, user, password };
   } catch (err) {
     if (err instanceof AdminSecretError) throw new ClusterAdminSecretError(cluster.clusterId, err);
     throw err;
   }
+}
+
+/** The RDS resource whose master secret may serve as this cluster's admin, if it is an RDS cluster. */
+export function secretOwner(cluster: Pick<Cluster, 'kind' | 'rds'>): SecretOwner | undefined {
+  if (cluster.kind === 'aurora' && cluster.rds?.clusterIdentifier) return { resource: 'cluster', identifier: cluster.rds.clusterIdentifier };
+  if (cluster.kind === 'rds-instance' && cluster.rds?.instanceIdentifier) return { resource: 'db', identifier: cluster.rds.instanceIdentifier };
+  return undefined;
 }

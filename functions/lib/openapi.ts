@@ -80,7 +80,7 @@ export function buildOpenApi(): Json {
             ...common,
             '409': errorResponse(
               'ALREADY_EXISTS, LOGIN_TAKEN (client database/user pair in use), ROLE_TAKEN / DATABASE_TAKEN / SCHEMA_TAKEN on the target; ' +
-                'CLUSTER_ADMIN_UNAVAILABLE, CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID (nothing was created)',
+                'CLUSTER_ADMIN_UNAVAILABLE, CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID, CLUSTER_ADMIN_SECRET_NOT_OWNED (nothing was created)',
             ),
             '422': errorResponse('IDEMPOTENCY_KEY_REUSED'),
             '502': errorResponse('PROVISIONING_FAILED; the tenant was not kept, retry the request. CLUSTER_ADMIN_SECRET_DENIED, CLUSTER_ADMIN_SECRET_UNAVAILABLE (nothing was created)'),
@@ -126,7 +126,7 @@ export function buildOpenApi(): Json {
           responses: {
             '200': { description: 'Deleted', content: { 'application/json': { schema: { type: 'object' } } } },
             '404': errorResponse('NOT_FOUND'),
-            '409': errorResponse('VERSION_CONFLICT, DATABASE_TAKEN, ROLE_TAKEN; with purge: CLUSTER_ADMIN_UNAVAILABLE, CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID'),
+            '409': errorResponse('VERSION_CONFLICT, DATABASE_TAKEN, ROLE_TAKEN; with purge: CLUSTER_ADMIN_UNAVAILABLE, CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID, CLUSTER_ADMIN_SECRET_NOT_OWNED'),
             '502': errorResponse('PROVISIONING_FAILED during purge, CLUSTER_ADMIN_SECRET_DENIED, CLUSTER_ADMIN_SECRET_UNAVAILABLE; repeat to resume'),
             ...common,
           },
@@ -154,7 +154,7 @@ export function buildOpenApi(): Json {
           responses: {
             '200': { description: 'Target and pool figures', content: jsonContent('TenantMetrics') },
             '404': errorResponse('NOT_FOUND'),
-            '409': errorResponse('CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID'),
+            '409': errorResponse('CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID, CLUSTER_ADMIN_SECRET_NOT_OWNED'),
             '502': errorResponse('TARGET_UNAVAILABLE, CLUSTER_ADMIN_SECRET_DENIED, CLUSTER_ADMIN_SECRET_UNAVAILABLE'),
             ...common,
           },

@@ -129,6 +129,16 @@ export const createClusterRequestSchema = z
     if (c.kind === 'static' && c.writer === undefined) {
       ctx.addIssue({ code: 'custom', path: ['writer'], message: 'required for a static cluster' });
     }
+    // A Secrets Manager admin is the master secret RDS manages for the cluster's own RDS resource,
+    // and its password is only ever sent to the writer RDS reports: never to an address the caller
+    // chose (functions/lib/cluster-admin.ts).
+    if (c.admin !== undefined && 'secretArn' in c.admin) {
+      if (c.kind === 'static') {
+        ctx.addIssue({ code: 'custom', path: ['admin', 'secretArn'], message: 'only RDS clusters (aurora, rds-instance) may keep their admin in Secrets Manager; give admin.user and admin.password for a static cluster' });
+      } else if (c.writer !== undefined || c.readers !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['writer'], message: 'with admin.secretArn the writer and readers come from RDS; leave them out' });
+      }
+    }
     if (c.kind === 'aurora' && !c.rds?.clusterIdentifier) {
       ctx.addIssue({ code: 'custom', path: ['rds', 'clusterIdentifier'], message: 'an aurora cluster needs rds.clusterIdentifier' });
     }

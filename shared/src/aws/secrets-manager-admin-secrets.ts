@@ -14,12 +14,18 @@
 // metrics request; GetSecretValue allows 10,000 requests per second), so a fresh read costs
 // nothing that matters, and the password lives only as long as the request that needs it.
 //
+// Ownership: before reading the value, DescribeSecret must show the tag RDS puts on the secrets it
+// manages, `aws:rds:primaryDBClusterArn` (Aurora) or `aws:rds:primaryDBInstanceArn` (an instance),
+// naming the cluster's own RDS resource. Tag keys beginning with `aws:` are reserved for AWS and
+// cannot be set by users, so the tag proves the secret is that resource's master password, and a
+// caller who registers a cluster cannot borrow another database's master secret.
+//
 // Errors are AdminSecretError with a reason; the message names the ARN and what to fix, never any
 // part of the value (JSON.parse's own message quotes the input, so it is not passed on).
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { pgNameSchema } from '../domain/common.ts';
-import { AdminSecretError, type AdminCredentials, type AdminSecretFailure, type ClusterAdminSecrets } from '../ports/cluster-admin-secrets.ts';
+import { AdminSecretError, type AdminCredentials, type AdminSecretFailure, type ClusterAdminSecrets, type SecretOwner } from '../ports/cluster-admin-secrets.ts';
 
 /** arn:partition:secretsmanager:region:account:secret:name (Service Authorization Reference, AWS Secrets Manager). */
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+$/;
@@ -27,6 +33,18 @@ const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+
 /** The region of a Secrets Manager secret ARN, or undefined when it is not one. */
 export function secretRegion(secretArn: string): string | undefined {
   return SECRET_ARN.exec(secretArn)?.[1];
+}
+
+/** The tag RDS sets on the master user secret of a cluster / an instance (keys under `aws:` are AWS's only). */
+export const OWNER_TAG: Record<SecretOwner['resource'], string> = {
+  cluster: 'aws:rds:primaryDBClusterArn',
+  db: 'aws:rds:primaryDBInstanceArn',
+};
+
+/** Does the tag value (an RDS ARN) name `owner`? RDS identifiers compare case-insensitively. */
+export function ownerTagMatches(value: string | undefined, owner: SecretOwner): boolean {
+  const m = value === undefined ? null : /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:(cluster|db):(.+)$/.exec(value);
+  return m !== null && m[1] === owner.resource && m[2]!.toLowerCase() === owner.identifier.toLowerCase();
 }
 
 /** The RDS-managed shape; other keys are allowed and ignored. */
@@ -79,13 +97,25 @@ function failureMessage(reason: AdminSecretFailure, arn: string, awsError: strin
       return `secret ${arn} does not exist, is scheduled for deletion, or has no current value (${awsError})`;
     case 'denied':
       return (
-        `the control plane may not read secret ${arn} (${awsError}): its role may call secretsmanager:GetSecretValue on RDS-managed secrets ` +
-        '(names starting with "rds!") only, and a secret under a customer managed KMS key also needs that key listed in the stage config (adminSecretKmsKeyArn)'
+        `the control plane may not read secret ${arn} (${awsError}): its role may call secretsmanager:DescribeSecret and GetSecretValue only on the RDS-managed ` +
+        'master secrets (names starting with "rds!") of the RDS clusters and instances in the stage config, and a secret under a customer managed KMS key also needs that key listed in the stage config (adminSecretKmsKeyArn)'
       );
     case 'invalid':
+    case 'not-owned':
       return `secret ${arn} cannot be used (${awsError})`;
     case 'unavailable':
       return `Secrets Manager did not answer for secret ${arn} (${awsError}); retry`;
+  }
+}
+
+/** One Secrets Manager call; its failure as an AdminSecretError with a reason. */
+async function call<T>(secretArn: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    const name = err instanceof Error ? err.name : 'UnknownError';
+    const reason = FAILURES[name] ?? 'unavailable';
+    throw new AdminSecretError(reason, secretArn, failureMessage(reason, secretArn, name), name);
   }
 }
 
@@ -101,17 +131,20 @@ export class SecretsManagerAdminSecrets implements ClusterAdminSecrets {
     this.#clientForRegion = opts.clientForRegion ?? ((region) => new SecretsManagerClient({ region }));
   }
 
-  async read(secretArn: string): Promise<AdminCredentials> {
+  async read(secretArn: string, owner: SecretOwner): Promise<AdminCredentials> {
     const region = secretRegion(secretArn);
     if (!region) throw new AdminSecretError('not-found', secretArn, `${secretArn} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`);
-    let res;
-    try {
-      res = await this.#client(region).send(new GetSecretValueCommand({ SecretId: secretArn }));
-    } catch (err) {
-      const name = err instanceof Error ? err.name : 'UnknownError';
-      const reason = FAILURES[name] ?? 'unavailable';
-      throw new AdminSecretError(reason, secretArn, failureMessage(reason, secretArn, name), name);
+    const client = this.#client(region);
+    const meta = await call(secretArn, () => client.send(new DescribeSecretCommand({ SecretId: secretArn })));
+    const key = OWNER_TAG[owner.resource];
+    if (!ownerTagMatches(meta.Tags?.find((t) => t.Key === key)?.Value, owner)) {
+      throw new AdminSecretError(
+        'not-owned',
+        secretArn,
+        `secret ${secretArn} is not the master user secret RDS manages for ${owner.resource === 'cluster' ? 'DB cluster' : 'DB instance'} ${owner.identifier} (no ${key} tag naming it)`,
+      );
     }
+    const res = await call(secretArn, () => client.send(new GetSecretValueCommand({ SecretId: secretArn })));
     if (res.SecretString === undefined) {
       const what = res.SecretBinary !== undefined ? 'holds binary data' : 'has no value';
       throw new AdminSecretError('invalid', secretArn, `secret ${secretArn} ${what}; expected the JSON text {"username": "...", "password": "..."} as RDS stores it`);

@@ -16,9 +16,23 @@ export interface AdminCredentials {
   password: string;
 }
 
+/**
+ * The RDS resource a master user secret must belong to: `cluster` (Aurora, DBClusterIdentifier) or
+ * `db` (an RDS instance, DBInstanceIdentifier).
+ */
+export interface SecretOwner {
+  resource: 'cluster' | 'db';
+  identifier: string;
+}
+
 export interface ClusterAdminSecrets {
-  /** The secret's current value (AWSCURRENT). AdminSecretError on any failure. */
-  read(secretArn: string): Promise<AdminCredentials>;
+  /**
+   * The secret's current value (AWSCURRENT), once the secret has shown that RDS manages it for
+   * `owner` (see the adapter: the `aws:rds:primary…Arn` tag only RDS can set). Without that check
+   * any caller able to register a cluster could name any RDS master secret of the account and have
+   * its password used against a cluster of their choosing. AdminSecretError on any failure.
+   */
+  read(secretArn: string, owner: SecretOwner): Promise<AdminCredentials>;
 }
 
 /**
@@ -26,9 +40,10 @@ export interface ClusterAdminSecrets {
  * - `not-found`: no such secret, it is scheduled for deletion, or the ARN names no secret;
  * - `denied`: our role may not read it (IAM, the secret's resource policy, or its KMS key);
  * - `invalid`: it exists but does not hold `{"username", "password"}` as JSON text;
+ * - `not-owned`: it is not the master user secret RDS manages for this cluster's RDS resource;
  * - `unavailable`: Secrets Manager (or KMS behind it) failed or throttled; retrying may help.
  */
-export type AdminSecretFailure = 'not-found' | 'denied' | 'invalid' | 'unavailable';
+export type AdminSecretFailure = 'not-found' | 'denied' | 'invalid' | 'not-owned' | 'unavailable';
 
 /** Messages name the secret ARN and the reason; never any part of the secret's value. */
 export class AdminSecretError extends Error {
