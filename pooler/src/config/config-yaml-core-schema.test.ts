@@ -33,10 +33,22 @@ describe('YAML config parsing', () => {
   it('a syntax error is a ConfigError with the source, the line and the column', () => {
     const bad = 'listen:\n  host: 127.0.0.1\n   port: [7001\n';
     expect(() => parseConfig(bad, '/etc/switchyard.yaml')).toThrow(ConfigError);
-    expect(() => parseConfig(bad, '/etc/switchyard.yaml')).toThrow(/\/etc\/switchyard\.yaml: invalid YAML: bad indentation .*\(3:\d+\)/s);
+    expect(() => parseConfig(bad, '/etc/switchyard.yaml')).toThrow(/\/etc\/switchyard\.yaml: invalid YAML: bad indentation of a mapping entry \(line 3, column \d+\)$/);
   });
 
   it('a duplicate key is refused rather than silently taking the last value', () => {
     expect(() => parseConfig('log_level: warn\nlog_level: debug\n')).toThrow(/invalid YAML: .*duplic/is);
+  });
+
+  it('never quotes the file in the error: the lines around a mistake may hold a password', () => {
+    const bad = ['tenants:', '  - id: a', '    target: { host: db, password: hunter2-secret }', '    pool: { size: 2 }', '     mode: x', ''].join('\n');
+    let message = '';
+    try {
+      parseConfig(bad, 'pooler.yaml');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^pooler\.yaml: invalid YAML: .*\(line 5, column \d+\)$/);
+    expect(message).not.toContain('hunter2');
   });
 });

@@ -2,7 +2,7 @@
 // (`tenants.0.pool.size: ...`) so an operator can fix the file without reading code.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
+import { CORE_SCHEMA, load as loadYaml, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
 import { configSchema, type PoolerConfig } from './schema.ts';
 import { ConfigError } from './snapshot.ts';
@@ -25,6 +25,19 @@ function jsonOrUndefined(text: string): unknown {
   }
 }
 
+/**
+ * What went wrong and where (line:column, 1-based), without the source snippet js-yaml puts in its
+ * message: the lines around an error may hold a password, and this text is logged on a failed
+ * reload.
+ */
+function yamlErrorText(err: unknown): string {
+  if (err instanceof YAMLException) {
+    const at = err.mark ? ` (line ${err.mark.line + 1}, column ${err.mark.column + 1})` : '';
+    return `${err.reason}${at}`;
+  }
+  return (err as Error).message;
+}
+
 /** No line with content other than a comment: js-yaml refuses such input; it means "all defaults". */
 const hasContent = /^[ \t]*[^#\s]/m;
 
@@ -38,7 +51,7 @@ export function parseConfig(text: string, source = 'config'): PoolerConfig {
     // timestamps turned into Dates, no `<<` merge keys.
     raw = jsonOrUndefined(text) ?? (hasContent.test(text) ? loadYaml(text, { schema: CORE_SCHEMA }) : {});
   } catch (err) {
-    throw new ConfigError(`${source}: invalid YAML: ${(err as Error).message}`);
+    throw new ConfigError(`${source}: invalid YAML: ${yamlErrorText(err)}`);
   }
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) throw new ConfigError(`${source}: invalid configuration:\n${formatIssues(result.error)}`);
