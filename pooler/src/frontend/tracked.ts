@@ -449,8 +449,11 @@ export class TrackedSession implements ScanSink {
         fields = undefined;
       }
     }
-    // A split ErrorResponse is inspected once complete (its SQLSTATE may hint at a failover).
-    this.host.inspectOrCapture(E, 0, start, length, this.chunk);
+    // A split ErrorResponse is inspected once complete (its SQLSTATE may hint at a failover). A
+    // FATAL before the server hangs up is held back, as on the fast path: the client gets the
+    // answer onServerClosed gives (an ERROR it can survive), not the FATAL and then that answer.
+    const held = this.host.inspectOrCapture(E, 0, start, length, this.chunk);
+    if (held !== null) this.replacement = held;
     if (h === undefined || h.kind === SYNC || h.kind === BARRIER || h.kind === LOCAL) return;
     const server = this.host.server;
     // The failed request.
