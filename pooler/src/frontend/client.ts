@@ -56,6 +56,18 @@ const LISTEN_REFUSED = msg.errorResponse({
   detail: 'notifications are delivered to a server session, which in transaction mode is shared; the LISTEN was undone',
   hint: 'use a tenant in session mode for LISTEN/NOTIFY',
 });
+/**
+ * For a LISTEN whose CommandComplete reached the client before the pooler could refuse it (it was
+ * split across reads, see inspectLate): a warning, as notices may come at any time (protocol
+ * docs, "Asynchronous Operations"), since the success cannot be taken back.
+ */
+const LISTEN_UNDONE_NOTICE = msg.noticeResponse({
+  severity: 'WARNING',
+  code: '0A000',
+  message: 'LISTEN is not supported in transaction pooling mode',
+  detail: 'notifications are delivered to a server session, which in transaction mode is shared; the LISTEN will be undone and no notification will arrive',
+  hint: 'use a tenant in session mode for LISTEN/NOTIFY',
+});
 import { ProtocolError } from '../net/framer.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import { endsAllStatements, endsServerStatements, type StatementRegistry } from '../prepared/registry.ts';
@@ -474,7 +486,16 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.bytesOut += chunk.length;
     this.lastActive = coarseNow;
     // The rest of a split message first: what it changes must be known before what follows it.
-    if (this.split !== null && this.split.feed(chunk)) this.inspectLate(this.split);
+    const split = this.split;
+    if (split !== null) {
+      const end = split.missing;
+      if (split.feed(chunk)) {
+        const notice = this.inspectLate(split);
+        // Inserted right where the split message ends in this chunk (fast path; tracked mode
+        // re-frames its output and gets no notice, the server side is undone all the same).
+        if (notice !== null && this.tracked === null) (this.replacements ??= []).push(end, end, notice);
+      }
+    }
     if (this.tracked !== null) {
       let bufs: Buffer[];
       try {
@@ -661,8 +682,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (start >= 0 && start + 1 + length <= chunk.length) return this.inspect(type, first, start, length, chunk);
     if (inspectable(type, first)) {
       const c = SplitCapture.begin(type, first, start, length, chunk);
-      if (c?.complete) this.inspectLate(c);
-      else this.split = c;
+      if (c?.complete) {
+        // Whole in this chunk after all (its header was in the last one): a notice goes right after it.
+        const notice = this.inspectLate(c);
+        if (notice !== null && this.tracked === null) (this.replacements ??= []).push(start + 1 + length, start + 1 + length, notice);
+      } else this.split = c;
     }
     return null;
   }
@@ -672,12 +696,17 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
    * the state it changes is recorded (a SET marks the connection for RESET ALL, DISCARD ends the
    * statements, a ParameterStatus updates the maps, a SQLSTATE reaches the pool), but a rewrite it
    * would have had (split-capture.ts) is not possible any more, and a FATAL that already reached
-   * the client is not answered a second time.
+   * the client is not answered a second time. A LISTEN that got through gets a WARNING instead of
+   * the refusal.
    */
-  private inspectLate(c: SplitCapture): void {
+  private inspectLate(c: SplitCapture): Buffer | null {
     this.split = null;
     const fatal = this.serverFatal;
-    if (this.inspect(c.type, c.first, 0, c.bytes.length - 1, c.bytes) !== null) this.serverFatal = fatal;
+    const replacement = this.inspect(c.type, c.first, 0, c.bytes.length - 1, c.bytes);
+    if (replacement === null) return null;
+    this.serverFatal = fatal;
+    // The client was told LISTEN succeeded: at least warn it (the server side is still undone).
+    return replacement === LISTEN_REFUSED ? LISTEN_UNDONE_NOTICE : null;
   }
 
   private setParam(name: string, value: string): void {

@@ -54,6 +54,11 @@ export class SplitCapture {
     return this.#filled === this.bytes.length;
   }
 
+  /** Bytes still missing: what the next chunk gives it before its own messages begin. */
+  get missing(): number {
+    return this.bytes.length - this.#filled;
+  }
+
   /**
    * Whole already: a message whose header began in the previous chunk but whose body is all in
    * this one is complete as soon as it is begun.
