@@ -3,7 +3,8 @@
 // turned into an error. The client must still be told: a WARNING 0A000 NoticeResponse follows, and
 // the server connection is still un-listened before the next client gets it. The split is forced
 // as in protocol-split-set-does-not-leak: PostgreSQL's 8,192-byte send buffer, a padded result and
-// a pg_sleep after the LISTEN; several paddings around the exact one are tried.
+// a pg_sleep after the LISTEN (0.5 s: long enough that even a busy pooler reads the first piece alone);
+// several paddings around the exact one are tried.
 import { describe, expect, it } from 'vitest';
 import { ProtocolClient, endAll, errorFields, query, summarizeAll } from './helpers/raw-protocol.ts';
 import { poolerPerMode } from './helpers/pooler-per-mode.ts';
@@ -24,7 +25,7 @@ describe('transaction mode', () => {
       clients.push(a, b);
       let warned = 0;
       for (let n = EXACT - 3; n <= EXACT + 3; n++) {
-        const msgs = await a.request(query(`SELECT repeat('x', ${n}) AS p; LISTEN split_channel; SELECT pg_sleep(0.2)`));
+        const msgs = await a.request(query(`SELECT repeat('x', ${n}) AS p; LISTEN split_channel; SELECT pg_sleep(0.5)`));
         const told = msgs.filter((m) => (m.type === 'E' || m.type === 'N') && errorFields(m.body).C === '0A000');
         // Told every time: refused outright (ERROR) or, when split, warned (NOTICE).
         expect(told.length, `padding ${n}: ${JSON.stringify(summarizeAll(msgs))}`).toBe(1);
