@@ -489,12 +489,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const split = this.split;
     if (split !== null) {
       const end = split.missing;
-      if (split.feed(chunk)) {
-        const notice = this.inspectLate(split);
-        // Inserted right where the split message ends in this chunk (fast path; tracked mode
-        // re-frames its output and gets no notice, the server side is undone all the same).
-        if (notice !== null && this.tracked === null) (this.replacements ??= []).push(end, end, notice);
-      }
+      if (split.feed(chunk)) this.inspectLate(split, end);
     }
     if (this.tracked !== null) {
       let bufs: Buffer[];
@@ -682,11 +677,9 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (start >= 0 && start + 1 + length <= chunk.length) return this.inspect(type, first, start, length, chunk);
     if (inspectable(type, first)) {
       const c = SplitCapture.begin(type, first, start, length, chunk);
-      if (c?.complete) {
-        // Whole in this chunk after all (its header was in the last one): a notice goes right after it.
-        const notice = this.inspectLate(c);
-        if (notice !== null && this.tracked === null) (this.replacements ??= []).push(start + 1 + length, start + 1 + length, notice);
-      } else this.split = c;
+      // Whole in this chunk after all when its header was in the last one.
+      if (c?.complete) this.inspectLate(c, start + 1 + length);
+      else this.split = c;
     }
     return null;
   }
@@ -699,15 +692,18 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
    * the client is not answered a second time. A LISTEN that got through gets a WARNING instead of
    * the refusal.
    */
-  private inspectLate(c: SplitCapture): Buffer | null {
+  private inspectLate(c: SplitCapture, end: number): void {
     this.split = null;
     const fatal = this.serverFatal;
     const replacement = this.inspect(c.type, c.first, 0, c.bytes.length - 1, c.bytes);
-    if (replacement === null) return null;
+    if (replacement === null) return;
     this.serverFatal = fatal;
-    // The client was told LISTEN succeeded: at least warn it (the server side is still undone).
-    return replacement === LISTEN_REFUSED ? LISTEN_UNDONE_NOTICE : null;
+    // The client was told LISTEN succeeded: at least warn it (the server side is still undone),
+    // right where the message ends in the current chunk (`end`). Fast path only: tracked mode
+    // re-frames its output and gets no notice.
+    if (replacement === LISTEN_REFUSED && this.tracked === null) (this.replacements ??= []).push(end, end, LISTEN_UNDONE_NOTICE);
   }
+
 
   private setParam(name: string, value: string): void {
     if (this.params.get(name) === value) return;
