@@ -8,7 +8,8 @@ import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { connectAdmin, createAdminLogin, type AdminLogin } from './helpers/admin.ts';
 import { backgroundErrorsOf, connectPg, endQuietly, until, within, type PgClient } from './helpers/clients.ts';
-import { createTenant, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { destinationBackendPids } from './helpers/backends.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
 
@@ -44,10 +45,7 @@ async function connect(conn: Parameters<typeof connectPg>[0]): Promise<PgClient>
 
 /** Backends of the tenant's destination role on PostgreSQL, seen directly (not through the pooler). */
 async function backendsOf(t: TestTenant): Promise<number> {
-  const su = await connect(superuserConn(pg));
-  const r = await su.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [t.destination.user]);
-  await su.end();
-  return r.rows[0]!.n;
+  return (await destinationBackendPids(pg, t)).length;
 }
 
 async function poolRow(adm: PgClient, tenantId: string): Promise<Record<string, unknown> | undefined> {

@@ -6,7 +6,8 @@ import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { connectAdmin, createAdminLogin, type AdminLogin } from './helpers/admin.ts';
 import { backgroundErrorsOf, connectPg, endQuietly, until, type PgClient } from './helpers/clients.ts';
-import { createTenant, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { destinationBackendPids } from './helpers/backends.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
 
@@ -37,11 +38,8 @@ async function connect(conn: Parameters<typeof connectPg>[0]): Promise<PgClient>
   return c;
 }
 
-async function backendPids(): Promise<number[]> {
-  const su = await connect(superuserConn(pg));
-  const r = await su.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE usename = $1 ORDER BY pid', [tenant.destination.user]);
-  await su.end();
-  return r.rows.map((x) => x.pid);
+function backendPids(): Promise<number[]> {
+  return destinationBackendPids(pg, tenant);
 }
 
 async function pidOf(c: PgClient): Promise<number> {

@@ -19,11 +19,11 @@ import {
   destinationConn,
   poolerConn,
   scramVerifierFromPostgres,
-  superuserConn,
   testLogger,
   type TenantConfigInput,
   type TestTenant,
 } from './helpers/tenants.ts';
+import { destinationBackendPids } from './helpers/backends.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
 
@@ -62,16 +62,13 @@ function writeConfig(total: number, round: number): void {
   writeFileSync(file, toYaml({ listen: { host: '127.0.0.1', port: pooler?.port ?? 0 }, log_level: 'silent', tenants }));
 }
 
-async function serverPids(): Promise<number[]> {
-  const admin = await connectPg(superuserConn(pg));
-  try {
-    // Only the pooler logs in as the destination role while pgbench runs (the helpers' direct
-    // connections are closed); application_name follows the clients, so it cannot tell.
-    const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE usename = $1 ORDER BY pid', [bench.destination.user]);
-    return r.rows.map((x) => x.pid);
-  } finally {
-    await admin.end();
-  }
+/**
+ * The pooler's server connections of the bench tenant: only the pooler logs in as the destination
+ * role while pgbench runs (the helpers' direct connections are closed); application_name follows
+ * the clients, so it cannot tell.
+ */
+function serverPids(): Promise<number[]> {
+  return destinationBackendPids(pg, bench);
 }
 
 async function historyCount(): Promise<number> {

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { adminRows, createAdminLogin, type AdminLogin } from './helpers/admin.ts';
-import { connectPg, endQuietly, pgbench, until } from './helpers/clients.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, superuserConn, type TestTenant } from './helpers/tenants.ts';
+import { destinationBackendPids } from './helpers/backends.ts';
+import { pgbench, until } from './helpers/clients.ts';
+import { createTenant, destinationConn, poolerConfig, poolerConn, type TestTenant } from './helpers/tenants.ts';
 import { clientsPerWorker, type WorkersPooler, startWorkersPooler } from './helpers/workers.ts';
 
 const CLIENTS = 20;
@@ -40,13 +41,7 @@ afterAll(async () => {
 });
 
 async function backendsOfDestination(): Promise<number> {
-  const su = await connectPg(superuserConn(pg));
-  try {
-    const r = await su.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [tenant.destination.user]);
-    return r.rows[0]!.n;
-  } finally {
-    await endQuietly(su);
-  }
+  return (await destinationBackendPids(pg, tenant)).length;
 }
 
 it('runs two worker processes', () => {
