@@ -7,30 +7,19 @@
 // - Statements sent while there is no writer wait in the pooler; none fails; no client is lost.
 // - Every acknowledged write is on the new primary.
 // The time from the promotion to the first write on the new primary is printed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from './helpers/clients.ts';
-import { CLUSTER_ID, ep, poolerSettings, publishWriter, startPoolerProcess, startRig, stopRig, storedWrites, WriteLoop, type PoolerProcess, type Rig } from './helpers/failover-rig.ts';
+import { CLUSTER_ID, ep, poolerSettings, publishWriter, storedWrites, WriteLoop, useFailoverRig } from './helpers/failover-rig.ts';
 
-let rig: Rig | undefined;
-let pooler: PoolerProcess | undefined;
+const env = useFailoverRig('both');
 let loop: WriteLoop | undefined;
-
-beforeAll(async () => {
-  rig = await startRig({ members: 'both' });
-  pooler = await startPoolerProcess(rig.stateDir);
-}, 120_000);
-
-afterAll(async () => {
-  await loop?.end();
-  await pooler?.stop();
-  await stopRig(rig);
-});
+env.atEnd(() => loop?.end());
 
 describe('failover without a push', () => {
   it('finds the promoted standby, keeps every client and every acknowledged write', async () => {
-    const r = rig!;
+    const r = env.rig;
     const writers = [0, 1, 2, 3];
-    loop = await WriteLoop.start(poolerSettings(pooler!, r), writers.length);
+    loop = await WriteLoop.start(poolerSettings(env.pooler, r), writers.length);
     await until(() => loop!.acked.length >= 40, 30_000, 'writes on the primary');
 
     await loop.pause();
@@ -44,12 +33,12 @@ describe('failover without a push', () => {
 
     await until(() => writers.every((w) => loop!.acksAfter(stoppedAt).some((a) => a.writer === w)), 30_000, 'every writer writing on the new primary');
     const firstWrite = Math.min(...loop.acksAfter(stoppedAt).map((a) => a.at));
-    const why = (): string => `failed: ${JSON.stringify(loop!.failed.slice(0, 5))}\nlost: ${[...loop!.lost]}\n${pooler!.output().slice(-4000)}`;
+    const why = (): string => `failed: ${JSON.stringify(loop!.failed.slice(0, 5))}\nlost: ${[...loop!.lost]}\n${env.pooler.output().slice(-4000)}`;
     expect(loop.failed, why()).toEqual([]);
     expect([...loop.lost], why()).toEqual([]);
     // Nothing was published: the pooler found the writer on its own and left the stores alone.
     expect((await r.adapters.config.getClusterTargets(CLUSTER_ID))?.writer).toEqual(ep(r.primary));
-    expect(pooler!.output()).toMatch(/routing to the observed writer/);
+    expect(env.pooler.output()).toMatch(/routing to the observed writer/);
 
     // The control plane catches up later: the same writer, published and pushed. Nothing moves.
     const countBefore = loop.acked.length;

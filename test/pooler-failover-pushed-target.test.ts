@@ -7,29 +7,18 @@
 // - No client connection is lost: the same connections keep writing on the new primary.
 // - Every write acknowledged before, during and after the switch is on the new primary.
 // The time from the target change to the first write on the new primary is printed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from './helpers/clients.ts';
-import { ep, poolerSettings, publishWriter, startPoolerProcess, startRig, stopRig, storedWrites, WriteLoop, type PoolerProcess, type Rig } from './helpers/failover-rig.ts';
+import { ep, poolerSettings, publishWriter, storedWrites, WriteLoop, useFailoverRig } from './helpers/failover-rig.ts';
 
-let rig: Rig | undefined;
-let pooler: PoolerProcess | undefined;
+const env = useFailoverRig('primary-only');
 let loop: WriteLoop | undefined;
-
-beforeAll(async () => {
-  rig = await startRig({ members: 'primary-only' });
-  pooler = await startPoolerProcess(rig.stateDir);
-}, 120_000);
-
-afterAll(async () => {
-  await loop?.end();
-  await pooler?.stop();
-  await stopRig(rig);
-});
+env.atEnd(() => loop?.end());
 
 describe('failover with a pushed target change', () => {
   it('keeps every client connected and every acknowledged write, and resumes writes on the new primary', async () => {
-    const r = rig!;
-    loop = await WriteLoop.start(poolerSettings(pooler!, r), 4);
+    const r = env.rig;
+    loop = await WriteLoop.start(poolerSettings(env.pooler, r), 4);
     await until(() => loop!.acked.length >= 40, 30_000, 'writes on the primary');
 
     // The primary stops between two statements of every writer (see the report for a
@@ -53,7 +42,7 @@ describe('failover with a pushed target change', () => {
     await until(() => loop!.acksAfter(changedAt).length >= 40, 30_000, 'more writes on the new primary');
     await loop.stop();
 
-    const why = `failed: ${JSON.stringify(loop.failed.slice(0, 5))}\nlost: ${[...loop.lost]}\n${pooler!.output().slice(-4000)}`;
+    const why = `failed: ${JSON.stringify(loop.failed.slice(0, 5))}\nlost: ${[...loop.lost]}\n${env.pooler.output().slice(-4000)}`;
     expect(loop.failed, why).toEqual([]);
     expect([...loop.lost], why).toEqual([]);
     expect(loop.connectionErrors(), why).toEqual([]);

@@ -3,29 +3,18 @@
 // client holds an open transaction on the primary when it stops; after the standby is promoted
 // and pushed, that transaction has failed but the same client connection works on the new primary,
 // and the write it had not committed is nowhere.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backgroundErrorsOf, connectPg, endQuietly, pgErrorInfo, rejectionOf, within, type PgClient } from './helpers/clients.ts';
-import { ep, poolerSettings, publishWriter, startPoolerProcess, startRig, stopRig, storedWrites, type PoolerProcess, type Rig } from './helpers/failover-rig.ts';
+import { ep, poolerSettings, publishWriter, storedWrites, useFailoverRig } from './helpers/failover-rig.ts';
 
-let rig: Rig | undefined;
-let pooler: PoolerProcess | undefined;
+const env = useFailoverRig('primary-only');
 let client: PgClient | undefined;
-
-beforeAll(async () => {
-  rig = await startRig({ members: 'primary-only' });
-  pooler = await startPoolerProcess(rig.stateDir);
-}, 120_000);
-
-afterAll(async () => {
-  await endQuietly(client);
-  await pooler?.stop();
-  await stopRig(rig);
-});
+env.atEnd(() => endQuietly(client));
 
 describe('a transaction in flight at the switch', () => {
   it('fails, and the same client connection goes on writing on the new primary', async () => {
-    const r = rig!;
-    client = await connectPg(poolerSettings(pooler!, r));
+    const r = env.rig;
+    client = await connectPg(poolerSettings(env.pooler, r));
     await client.query('INSERT INTO writes (writer, seq) VALUES (9, 0)');
     await client.query('BEGIN');
     await client.query('INSERT INTO writes (writer, seq) VALUES (9, 1)');
@@ -36,7 +25,7 @@ describe('a transaction in flight at the switch', () => {
 
     // The open transaction died with the old primary: its next statement fails.
     const err = pgErrorInfo(await within(rejectionOf(client.query('INSERT INTO writes (writer, seq) VALUES (9, 2)')), 30_000, 'the in-flight transaction'));
-    const why = `error: ${JSON.stringify(err)}; background: ${backgroundErrorsOf(client).map((e) => e.message)}\n${pooler!.output().slice(-3000)}`;
+    const why = `error: ${JSON.stringify(err)}; background: ${backgroundErrorsOf(client).map((e) => e.message)}\n${env.pooler.output().slice(-3000)}`;
     expect(err.severity, why).not.toBe('FATAL');
     await client.query('ROLLBACK').catch(() => undefined);
     // Same connection, new primary.

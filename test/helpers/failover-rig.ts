@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { toYaml } from '../../shared/src/yaml.ts';
 import { clusterTargetsOf } from '../../shared/src/domain/cluster-targets.ts';
 import type { Endpoint } from '../../shared/src/domain/common.ts';
@@ -110,6 +111,46 @@ export async function startPoolerProcess(stateDir: string): Promise<PoolerProces
   const base = join(stateDir, 'pooler.yaml');
   writeFileSync(base, toYaml({ listen: { host: '127.0.0.1', port }, log_level: process.env.SWITCHYARD_TEST_LOG ?? 'info' }));
   return spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', base], port, { keepOutput: 200_000 });
+}
+
+/** A rig and its pooler for one test file (useFailoverRig). */
+export interface RigEnv {
+  /** Filled in by beforeAll. */
+  readonly rig: Rig;
+  readonly pooler: PoolerProcess;
+  /** Runs in afterAll before the pooler and the servers stop (client loops, connections). */
+  atEnd(fn: () => unknown): void;
+}
+
+/**
+ * Starts a rig and its pooler in beforeAll and stops them in afterAll. `beforePooler` runs
+ * between the two (e.g. to publish a target the pooler must see first).
+ */
+export function useFailoverRig(members: 'both' | 'primary-only', beforePooler?: (rig: Rig) => Promise<unknown>): RigEnv {
+  let rig: Rig | undefined;
+  let pooler: PoolerProcess | undefined;
+  const ends: Array<() => unknown> = [];
+  beforeAll(async () => {
+    rig = await startRig({ members });
+    await beforePooler?.(rig);
+    pooler = await startPoolerProcess(rig.stateDir);
+  }, 120_000);
+  afterAll(async () => {
+    for (const fn of ends) await fn();
+    await pooler?.stop();
+    await stopRig(rig);
+  });
+  return {
+    get rig() {
+      if (!rig) throw new Error('the rig is not running (use it inside tests)');
+      return rig;
+    },
+    get pooler() {
+      if (!pooler) throw new Error('the pooler is not running (use it inside tests)');
+      return pooler;
+    },
+    atEnd: (fn) => void ends.push(fn),
+  };
 }
 
 export function poolerSettings(p: { port: number }, rig: Rig): ConnSettings {
