@@ -4,9 +4,9 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
 import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { registerStaticCluster } from './helpers/provisioning.ts';
 
 /** Logs in over TCP (password auth), optionally writes a row, and says who and where it is. */
 async function canConnect(server: PostgresServer, user: string, password: string, database: string, write = true): Promise<string> {
@@ -40,13 +40,8 @@ describe('provisioning: database per tenant', () => {
     await t.cleanup();
   });
 
-  async function registerCluster(clusterId: string, admin: { user: string; password: string }): Promise<void> {
-    const res = await invoke(makeCreateCluster(t.deps), {
-      method: 'POST',
-      path: '/clusters',
-      body: { clusterId, kind: 'static', writer: { host: server.host, port: server.port }, admin },
-    });
-    expect(res.status).toBe(201);
+  function registerCluster(clusterId: string, admin: { user: string; password: string }): Promise<void> {
+    return registerStaticCluster(t.deps, clusterId, server, admin);
   }
 
   it('creates a role and database usable with the returned password; a replay changes nothing', async () => {

@@ -3,10 +3,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeDeleteTenant } from '../functions/api/tenants-delete.ts';
 import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { registerStaticCluster } from './helpers/provisioning.ts';
 
 describe('DELETE /tenants/{id} with and without purge', () => {
   let server: PostgresServer;
@@ -14,12 +14,7 @@ describe('DELETE /tenants/{id} with and without purge', () => {
   beforeAll(async () => {
     server = await startPostgres();
     t = await localTestDeps();
-    const res = await invoke(makeCreateCluster(t.deps), {
-      method: 'POST',
-      path: '/clusters',
-      body: { clusterId: 'pg', kind: 'static', writer: { host: server.host, port: server.port }, admin: { user: 'postgres', password: server.superuserPassword } },
-    });
-    expect(res.status).toBe(201);
+    await registerStaticCluster(t.deps, 'pg', server);
   });
   afterAll(async () => {
     await t.cleanup();

@@ -3,10 +3,10 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
 import { createPgConnect, type PgConnect } from '../functions/lib/pg-target.ts';
 import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { registerStaticCluster } from './helpers/provisioning.ts';
 
 describe('provisioning: retry after a failure', () => {
   let server: PostgresServer;
@@ -36,12 +36,7 @@ describe('provisioning: retry after a failure', () => {
       } as Awaited<ReturnType<PgConnect>>;
     };
     t = await localTestDeps({ pg: flaky });
-    const res = await invoke(makeCreateCluster(t.deps), {
-      method: 'POST',
-      path: '/clusters',
-      body: { clusterId: 'pg', kind: 'static', writer: { host: server.host, port: server.port }, admin: { user: 'postgres', password: server.superuserPassword } },
-    });
-    expect(res.status).toBe(201);
+    await registerStaticCluster(t.deps, 'pg', server);
   });
   afterEach(async () => {
     await t.cleanup();

@@ -3,9 +3,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
 import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { registerStaticCluster } from './helpers/provisioning.ts';
 
 describe('provisioning: schema per tenant', () => {
   let server: PostgresServer;
@@ -13,12 +13,7 @@ describe('provisioning: schema per tenant', () => {
   beforeAll(async () => {
     server = await startPostgres();
     t = await localTestDeps();
-    const res = await invoke(makeCreateCluster(t.deps), {
-      method: 'POST',
-      path: '/clusters',
-      body: { clusterId: 'shared', kind: 'static', writer: { host: server.host, port: server.port }, admin: { user: 'postgres', password: server.superuserPassword } },
-    });
-    expect(res.status).toBe(201);
+    await registerStaticCluster(t.deps, 'shared', server);
   });
   afterAll(async () => {
     await t.cleanup();
