@@ -206,8 +206,9 @@ export class ScramServerSession {
 
 export const SCRAM_SHA_256 = 'SCRAM-SHA-256';
 export const SCRAM_SHA_256_PLUS = 'SCRAM-SHA-256-PLUS';
-const PLAIN_ONLY: readonly string[] = [SCRAM_SHA_256];
-const WITH_PLUS: readonly string[] = [SCRAM_SHA_256_PLUS, SCRAM_SHA_256];
+/** The mechanisms offered without and with channel binding, preferred first (PostgreSQL's order). */
+export const PLAIN_ONLY: readonly string[] = [SCRAM_SHA_256];
+export const WITH_PLUS: readonly string[] = [SCRAM_SHA_256_PLUS, SCRAM_SHA_256];
 
 function negotiation(detail: string): ProtocolError {
   return new ProtocolError(`SCRAM channel binding negotiation error: ${detail}`);

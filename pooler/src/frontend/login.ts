@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { verifyMd5Response } from '../auth/md5.ts';
 import { tlsServerEndPoint } from '../auth/channel-binding.ts';
-import { ScramServerSession } from '../auth/scram-server.ts';
+import { PLAIN_ONLY, ScramServerSession, WITH_PLUS } from '../auth/scram-server.ts';
 import type { Pool } from '../backend/pool.ts';
 import { loginKey, type Snapshot, type TenantRoute } from '../config/snapshot.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
@@ -29,8 +29,8 @@ import { SSL_ACCEPTED, upgradeClientSocket, type ClientTls } from './client-tls.
 const LOGIN_TIMEOUT_MS = 30_000;
 const PASSWORD_MESSAGE = 0x70; // 'p'
 /** Messages every login sends unchanged, encoded once (a socket write never modifies its buffer). */
-const AUTH_SASL_SCRAM = msg.authenticationSasl(['SCRAM-SHA-256']);
-const AUTH_SASL_SCRAM_PLUS = msg.authenticationSasl(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256']);
+const AUTH_SASL_SCRAM = msg.authenticationSasl([...PLAIN_ONLY]);
+const AUTH_SASL_SCRAM_PLUS = msg.authenticationSasl([...WITH_PLUS]);
 const AUTH_OK = msg.authenticationOk();
 const READY_IDLE = msg.readyForQuery('I');
 /** `replication` values that mean a normal connection (PostgreSQL's boolean spellings). */
@@ -236,7 +236,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       const channelBinding = encrypted ? certificateBinding(socket as TLSSocket) : undefined;
       const scram = new ScramServerSession(verifiers, channelBinding === undefined ? { user } : { user, channelBinding });
       let step = 0;
-      socket.write(channelBinding === undefined ? AUTH_SASL_SCRAM : AUTH_SASL_SCRAM_PLUS);
+      socket.write(scram.mechanisms === WITH_PLUS ? AUTH_SASL_SCRAM_PLUS : AUTH_SASL_SCRAM);
       return (type, body) => {
         if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected SASL response, got message type "${String.fromCharCode(type)}"`);
         if (step === 0) {
