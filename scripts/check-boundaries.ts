@@ -1,4 +1,4 @@
-// Architecture rule (ARCHITECTURE.md): `functions/` and `pooler/` both import `shared/`, never each
+// Architecture rule (docs/architecture.md): `functions/` and `pooler/` both import `shared/`, never each
 // other, and `shared/` imports neither. Run by `npm test`; exits non-zero naming each violation.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';

@@ -1,4 +1,4 @@
-// Storage: where Switchyard's state lives (ARCHITECTURE.md, "Where state lives on AWS").
+// Storage: where Switchyard's state lives (docs/architecture.md, "Where state lives on AWS").
 // - The single DynamoDB table (tenants, clusters, pooler heartbeats) with the byCluster GSI.
 // - The customer-managed KMS key that encrypts destination passwords under {tenantId, clusterId}.
 // - The SSM parameter path of the stage. Its parameters are created by the control plane on first

@@ -107,7 +107,7 @@ export interface RouteSpec extends FunctionSpec {
 }
 
 // Capabilities follow what each handler calls (functions/api/*.ts through shared/src/aws/*).
-/** The control API (ARCHITECTURE.md "The parts"): one handler file per route. */
+/** The control API (docs/architecture.md "The parts"): one handler file per route. */
 export const API_ROUTES: readonly RouteSpec[] = [
   {
     route: 'POST /tenants',

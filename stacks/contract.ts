@@ -1,4 +1,4 @@
-// Names the infrastructure shares with the code it runs (ARCHITECTURE.md, "Where state lives on
+// Names the infrastructure shares with the code it runs (docs/architecture.md, "Where state lives on
 // AWS"). The functions and the pooler read these values from environment variables the stacks set,
 // so this file is the infrastructure's side of the contract; the handlers' side is the env names.
 

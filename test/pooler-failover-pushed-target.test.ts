@@ -1,4 +1,4 @@
-// Failover pushed by the control plane (ARCHITECTURE.md, "Reload semantics"): clients write
+// Failover pushed by the control plane (docs/architecture.md, "Reload semantics"): clients write
 // through a pooler running with the local source while the primary stops, the standby is
 // promoted, and the cluster's new writer is published in the local ConfigChannel and pushed
 // (SIGHUP through `<stateDir>/pooler.pid`). The pooler cannot find the new writer on its own here

@@ -1,4 +1,4 @@
-// A transaction in flight when the primary stops (ARCHITECTURE.md, "Reload semantics": only
+// A transaction in flight when the primary stops (docs/architecture.md, "Reload semantics": only
 // transactions in flight at the moment of the switch may fail; no client is disconnected). A
 // client holds an open transaction on the primary when it stops; after the standby is promoted
 // and pushed, that transaction has failed but the same client connection works on the new primary,

@@ -1,4 +1,4 @@
-// A target that is a standby is never used (ARCHITECTURE.md, "Reload semantics": the pooler notices
+// A target that is a standby is never used (docs/architecture.md, "Reload semantics": the pooler notices
 // a demoted writer on its own). The published targets name the standby as the writer — a stale or
 // wrong publish — while the primary is the real writer. The pooler's new server connections report
 // that they are in recovery, so they are closed unused, the pooler asks the local topology, and the

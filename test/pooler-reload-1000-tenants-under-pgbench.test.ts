@@ -1,4 +1,4 @@
-// Hot reload under load (ARCHITECTURE.md, "Reload semantics"): pgbench runs through the pooler on
+// Hot reload under load (docs/architecture.md, "Reload semantics"): pgbench runs through the pooler on
 // one tenant while the configuration file — 1,000 tenants, then 10,000 — is reloaded again and
 // again with tenants added, removed and changed around it. pgbench must see no error and no
 // disconnect, every transaction must commit, and the unchanged tenant's pool must keep the very

@@ -209,7 +209,7 @@ export class Pooler implements LoginHost {
    * Swaps in a new routing snapshot built from `input`. Unchanged tenants keep their pools and
    * server connections; a changed destination retires the old server connections (idle at once,
    * busy ones when their transaction ends); removed or suspended tenants' clients are closed at
-   * their next transaction boundary (ARCHITECTURE.md, "Reload semantics").
+   * their next transaction boundary (docs/architecture.md, "Reload semantics").
    */
   reload(input: PoolerConfigInput | PoolerConfig): void {
     const config = configSchema.parse(input);

@@ -1,6 +1,6 @@
 // RELOAD: re-reads the configuration through the pooler's reload hook (the same path as SIGHUP
 // and the config-version poll) and answers once it is applied; a configuration that fails
-// validation is refused and the running one stays (ARCHITECTURE.md, "Reload semantics").
+// validation is refused and the running one stays (docs/architecture.md, "Reload semantics").
 import type { AdminHost } from './host.ts';
 import { AdminError, tag, type AdminReply } from './result.ts';
 

@@ -3,7 +3,7 @@
 // checkout_timeout, while the pool opens connections up to `size`. Idle connections are reused
 // LIFO so the warmest ones stay busy and the rest can age out under idle_timeout.
 //
-// Failover (ARCHITECTURE.md, "Reload semantics"): a connect that fails for a reason that may pass
+// Failover (docs/architecture.md, "Reload semantics"): a connect that fails for a reason that may pass
 // (refused, timed out, the server shutting down or starting up, a standby instead of the writer)
 // does not fail the waiters: the pool retries with backoff until each waiter's checkout_timeout,
 // and asks its owner for fresh targets (at most once per SUSPECT_INTERVAL_MS). When a reload

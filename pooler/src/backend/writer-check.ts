@@ -1,7 +1,7 @@
 // Is a freshly opened server connection talking to the writer? After a failover the old primary
 // may come back as a standby (or a DNS name may still point at a reader): a connection there would
 // accept the login and then fail every write with 25006. Pools of cluster targets check each new
-// connection before using it (ARCHITECTURE.md, "Reload semantics": the pooler notices a demoted
+// connection before using it (docs/architecture.md, "Reload semantics": the pooler notices a demoted
 // writer on its own).
 //
 // PostgreSQL 14+ reports `in_hot_standby` as a ParameterStatus during start-up (PostgreSQL docs,

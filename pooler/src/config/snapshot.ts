@@ -1,6 +1,6 @@
 // The immutable routing snapshot the proxy reads: tenants by the (database, user) pair a client
 // asks for, with parsed verifiers and resolved destination passwords. A reload builds a new one
-// and swaps it in atomically (ARCHITECTURE.md, "Reload semantics").
+// and swaps it in atomically (docs/architecture.md, "Reload semantics").
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseVerifier } from '../../../shared/src/auth/verifier.ts';

@@ -1,6 +1,6 @@
 // A transaction whose server connection died (the primary stopped, a failover, an admin
 // terminate) while the client was inside it. In transaction mode the client keeps its connection
-// (ARCHITECTURE.md: only transactions in flight may fail): like PostgreSQL in a failed transaction
+// (docs/architecture.md: only transactions in flight may fail): like PostgreSQL in a failed transaction
 // block, the pooler answers every request with 25P02 (the first one with the reason) until the
 // client ends the block with ROLLBACK (or COMMIT/END/ABORT, which PostgreSQL also answers with
 // ROLLBACK); after that its requests go to a server connection again. Nothing of the lost

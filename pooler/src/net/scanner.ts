@@ -1,5 +1,5 @@
 // The hot path's view of a byte stream: message boundaries only. The proxy forwards whole chunks as
-// they arrive and looks at just the headers it must (ARCHITECTURE.md, "Performance facts"): the type
+// they arrive and looks at just the headers it must (docs/architecture.md, "Performance facts"): the type
 // byte, the length, and the first body byte (ReadyForQuery's transaction status, or whether a Parse
 // names its statement). Bodies are skipped without copying; nothing is allocated per message.
 //

@@ -1,4 +1,4 @@
-// Cluster: one row per target database cluster (ARCHITECTURE.md "Cluster"). The writer/readers
+// Cluster: one row per target database cluster (docs/architecture.md "Cluster"). The writer/readers
 // are what the control plane last observed; `epoch` grows by one with every writer change and
 // `lastEventTime` is the time of the event that caused the last change (see writer-change.ts).
 import { z } from 'zod';

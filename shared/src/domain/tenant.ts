@@ -1,4 +1,4 @@
-// Tenant: one row per client-facing login (ARCHITECTURE.md "Tenant"). The zod schemas are the
+// Tenant: one row per client-facing login (docs/architecture.md "Tenant"). The zod schemas are the
 // types. `tenantSchema` is the stored shape; `newTenantSchema` is what a store's `create` takes
 // (the store assigns version and timestamps); `tenantPatchSchema` is what `update` takes.
 import { z } from 'zod';

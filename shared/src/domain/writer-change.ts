@@ -1,4 +1,4 @@
-// The epoch rule (ARCHITECTURE.md "Cluster"): a cluster's epoch grows by one each time its writer
+// The epoch rule (docs/architecture.md "Cluster"): a cluster's epoch grows by one each time its writer
 // changes, and a change carries the time of the event that caused it. An event older than the
 // last applied one never moves the cluster (RDS/EventBridge deliver at least once and in no
 // guaranteed order), and re-observing the same writer never bumps the epoch — so duplicates and

@@ -1,4 +1,4 @@
-// AWS as a config source (ARCHITECTURE.md, "Where state lives on AWS"): tenants from the DynamoDB
+// AWS as a config source (docs/architecture.md, "Where state lives on AWS"): tenants from the DynamoDB
 // table, cluster targets and the config version from SSM Parameter Store, destination passwords
 // decrypted with KMS under { tenantId, clusterId } and cached in memory only, heartbeats written
 // back to the table. Environment: SWITCHYARD_TABLE, SWITCHYARD_KMS_KEY_ID, SWITCHYARD_STAGE (and

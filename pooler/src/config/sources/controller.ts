@@ -2,7 +2,7 @@
 // - full reloads on SIGHUP, the admin console's RELOAD (pooler.requestReload) and source watches;
 // - a jittered poll of the published config version (local/aws), reloading when it DIFFERS from
 //   the applied one (ports/config-channel.ts: versions are unique but may briefly go down) — the
-//   safety net for a lost push (ARCHITECTURE.md, "Where state lives on AWS");
+//   safety net for a lost push (docs/architecture.md, "Where state lives on AWS");
 // - target refreshes when a pool doubts its target (writer check, refused connects, 25006);
 // - a periodic heartbeat with the applied version and pool figures (local/aws);
 // - a reload when a password rotation's grace period ends.

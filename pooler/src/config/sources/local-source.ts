@@ -1,4 +1,4 @@
-// The local control plane as a config source (ARCHITECTURE.md, "Local mode"): tenants from the
+// The local control plane as a config source (docs/architecture.md, "Local mode"): tenants from the
 // file store in a state directory, destination passwords opened with the local key file, cluster
 // targets and the config version from `<stateDir>/config.json`, and the local topology (each
 // member asked `pg_is_in_recovery()`) when a pool finds its target is no longer the writer.

@@ -1,5 +1,5 @@
 // The pooler reads its tenants and targets from one of three sources behind this interface
-// (ARCHITECTURE.md, "Where state lives on AWS", "Local mode"):
+// (docs/architecture.md, "Where state lives on AWS", "Local mode"):
 // - file:  the YAML file (config/load.ts); SIGHUP, the admin RELOAD or a file change re-read it;
 // - local: the local control plane's stores in a state directory (shared/src/local);
 // - aws:   DynamoDB tenants, SSM cluster targets and config version, KMS-encrypted passwords.
