@@ -25,6 +25,7 @@ import { createScramVerifier } from '../shared/src/auth/verifier.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
 import { startApiServer, type ApiLambdaHandler, type ApiServer } from './api-server.ts';
+import { apiTokenPath, ensureApiToken } from './api-token.ts';
 import { ClusterNodes, type Progress } from './cluster-nodes.ts';
 import { failoverLocalCluster, type FailoverTimeline, type RdsEventLambda } from './failover.ts';
 import { ensureLayout, stateLayout, untraversableAncestor, type StateLayout } from './layout.ts';
@@ -64,6 +65,8 @@ export interface StackInfo {
   stateDir: string;
   startedAt: string;
   api: string;
+  /** The API's bearer token is in this file (mode 0600); never in stack.json itself. */
+  apiTokenFile: string;
   pooler: { host: string; port: number; pid: number };
   metrics: string;
   adminConsole: { database: string; user: string; passwordFile: string };
@@ -144,6 +147,7 @@ export class LocalStack {
       stateDir: this.layout.dir,
       startedAt: this.#startedAt.toISOString(),
       api: this.#api!.url,
+      apiTokenFile: apiTokenPath(this.layout.dir),
       pooler: { host: p.host, port: p.port, pid: p.pid },
       metrics: `http://${LOCALHOST}:${p.metricsPort}/metrics`,
       adminConsole: { database: 'switchyard', user: ADMIN_USER, passwordFile: this.layout.adminPasswordFile },
@@ -155,6 +159,21 @@ export class LocalStack {
   }
 
   #demo: { tenantId: string; psql: string } | undefined;
+  #token = '';
+
+  /** The API's bearer token (the console URL carries it in its fragment). */
+  get apiToken(): string {
+    return this.#token;
+  }
+
+  /** A request to our own API, as any client makes it: with the token, the body as JSON. */
+  #callApi(method: string, path: string, body: unknown): Promise<Response> {
+    return fetch(`${this.#api!.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#token}` },
+      body: JSON.stringify(body),
+    });
+  }
 
   /**
    * On the very first start (no tenant at all), creates a tenant "demo" through the API — the
@@ -167,11 +186,7 @@ export class LocalStack {
     const tenants = await this.#adapters!.tenants.list({ limit: 1 });
     if (tenants.items.length === 0 && !existsSync(file)) {
       progress('creating the demo tenant "demo" through the API');
-      const res = await fetch(`${this.#api!.url}/tenants`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ tenantId: DEMO_TENANT, client: { database: DEMO_TENANT, user: DEMO_TENANT }, destination: { clusterId: LOCAL_CLUSTER_ID }, provision: true }),
-      });
+      const res = await this.#callApi('POST', '/tenants', { tenantId: DEMO_TENANT, client: { database: DEMO_TENANT, user: DEMO_TENANT }, destination: { clusterId: LOCAL_CLUSTER_ID }, provision: true });
       const body = (await res.json().catch(() => ({}))) as { password?: string };
       if (res.status !== 201 || body.password === undefined) {
         this.#log?.warn({ status: res.status }, 'creating the demo tenant failed');
@@ -264,6 +279,7 @@ export class LocalStack {
     const nodePorts = { a: saved.nodes.a.port, b: saved.nodes.b.port };
     const superuserPassword = readSecret(l.superuserPasswordFile);
     const adminPassword = readSecret(l.adminPasswordFile);
+    this.#token = ensureApiToken(l.dir);
 
     const log = (this.#log = createFileLogger(l.apiLog, o.logLevel));
     const adapters = (this.#adapters = await createLocalAdapters(l.dir));
@@ -277,7 +293,7 @@ export class LocalStack {
     const primary = await nodes.start(progress, known?.writer);
 
     progress(`starting the control API on http://127.0.0.1:${o.ports.api}`);
-    this.#api = await startApiServer({ host: LOCALHOST, port: o.ports.api, routes: this.#routes(deps), log });
+    this.#api = await startApiServer({ host: LOCALHOST, port: o.ports.api, routes: this.#routes(deps), log, token: this.#token });
 
     if (!known) {
       progress(`registering cluster "${saved.clusterId}" through the API`);
@@ -310,19 +326,15 @@ export class LocalStack {
 
   async #registerCluster(clusterId: string, primary: PgNode, superuserPassword: string): Promise<void> {
     const nodes = this.nodes.nodes;
-    const res = await fetch(`${this.#api!.url}/clusters`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        clusterId,
-        kind: 'rds-instance',
-        rds: { instanceIdentifier: LOCAL_INSTANCE_IDENTIFIER },
-        // Given rather than discovered: POST /clusters probes a new cluster without credentials.
-        writer: primary.endpoint,
-        readers: [this.nodes.other(primary).endpoint],
-        members: nodes.map((n) => n.endpoint),
-        admin: { user: 'postgres', password: superuserPassword },
-      }),
+    const res = await this.#callApi('POST', '/clusters', {
+      clusterId,
+      kind: 'rds-instance',
+      rds: { instanceIdentifier: LOCAL_INSTANCE_IDENTIFIER },
+      // Given rather than discovered: POST /clusters probes a new cluster without credentials.
+      writer: primary.endpoint,
+      readers: [this.nodes.other(primary).endpoint],
+      members: nodes.map((n) => n.endpoint),
+      admin: { user: 'postgres', password: superuserPassword },
     });
     if (res.status !== 201) throw new StackError('REGISTER_FAILED', `registering cluster ${clusterId} failed: HTTP ${res.status} ${await res.text()}`);
   }
