@@ -8,7 +8,7 @@
 // registered through the API itself (first start) or reconciled (restart), then the pooler.
 // Stop order: the pooler (drains), the API, PostgreSQL (primary first); pid files go last.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
@@ -23,6 +23,7 @@ import { lambdaContext } from '../functions/lib/test-events.ts';
 import { clusterView } from '../functions/lib/views.ts';
 import { createScramVerifier } from '../shared/src/auth/verifier.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
+import { writeFileAtomic } from '../shared/src/local/atomic-file.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
 import { startApiServer, type ApiLambdaHandler, type ApiServer } from './api-server.ts';
 import { apiTokenPath, ensureApiToken } from './api-token.ts';
@@ -92,8 +93,12 @@ export interface LocalStatus {
 
 const DEMO_TENANT = 'demo';
 
+/** A generated secret in the state directory, created 0600 (and set back to 0600 if widened). */
 function readSecret(file: string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) {
+    chmodSync(file, 0o600);
+    return readFileSync(file, 'utf8').trim();
+  }
   const s = randomBytes(24).toString('base64url');
   writeFileSync(file, s + '\n', { mode: 0o600 });
   return s;
@@ -195,6 +200,7 @@ export class LocalStack {
       writeFileSync(file, body.password + '\n', { mode: 0o600 });
     }
     if (!existsSync(file) || (await this.#adapters!.tenants.get(DEMO_TENANT)) === undefined) return;
+    chmodSync(file, 0o600);
     const password = readFileSync(file, 'utf8').trim();
     const host = reachableHost(this.options.poolerHost);
     this.#demo = {
@@ -319,7 +325,9 @@ export class LocalStack {
     this.#reconcileTimer.unref();
     await this.#ensureDemoTenant(progress);
     const info = this.info;
-    writeFileSync(l.stackFile, JSON.stringify(info, null, 2) + '\n', { mode: 0o644 });
+    // 0600: it names the admin console and the demo tenant's password (psql line). Written to a
+    // new file and renamed, so a stack.json left with a wider mode does not keep that mode.
+    await writeFileAtomic(l.stackFile, JSON.stringify(info, null, 2) + '\n', 0o600);
     log.info({ api: info.api, pooler: info.pooler, nodes: info.nodes }, 'local stack started');
     return info;
   }
