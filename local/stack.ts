@@ -23,6 +23,7 @@ import { lambdaContext } from '../functions/lib/test-events.ts';
 import { clusterView } from '../functions/lib/views.ts';
 import { createScramVerifier } from '../shared/src/auth/verifier.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
+import { readLivePid } from '../shared/src/local/pid-file.ts';
 import { writeFileAtomic } from '../shared/src/local/atomic-file.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
 import { startApiServer, type ApiLambdaHandler, type ApiServer } from './api-server.ts';
@@ -228,8 +229,9 @@ export class LocalStack {
     }
     writePid(l.stackPidFile);
     this.#ownsPid = true;
-    const pooler = readPid(l.poolerPidFile);
-    if (pooler !== undefined && isOurs(pooler, ['pooler', l.dir])) {
+    // Only the very process that wrote the file: its pid may be anyone's after a crash.
+    const pooler = readLivePid(l.poolerPidFile);
+    if (pooler !== undefined) {
       progress(`stopping the pooler left running by a previous run (pid ${pooler})`);
       await terminate(pooler, 10_000);
     }
