@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../shared/src/local/atomic-file.ts';
 import { toYaml } from '../shared/src/yaml.ts';
 import type { StateLayout } from './layout.ts';
 import { LOCALHOST } from './nodes.ts';
+import { commandArgs, isAlive } from './pids.ts';
 
 const BIN = resolve(import.meta.dirname, '..', 'bin', 'switchyard.js');
 
@@ -86,10 +87,25 @@ function tail(file: string, lines = 20): string {
   }
 }
 
+function poolerArgs(layout: StateLayout): string[] {
+  return [BIN, 'pooler', '--source', 'local', '--state-dir', layout.dir, '--config', layout.poolerConfig];
+}
+
+/**
+ * A live process that is exactly the pooler `switchyard start` runs on this state directory (its
+ * arguments, not a substring of its command line). For a `pooler.pid` written before the file
+ * recorded the pooler's start time (shared/src/local/pid-file.ts).
+ */
+export function isStackPooler(pid: number, layout: StateLayout): boolean {
+  const args = isAlive(pid) ? commandArgs(pid) : undefined;
+  const want = poolerArgs(layout);
+  return args !== undefined && args.length === want.length + 1 && want.every((a, i) => args[i + 1] === a);
+}
+
 export async function startPoolerChild(layout: StateLayout, s: PoolerSettings, timeoutMs = 30_000): Promise<PoolerChild> {
   await writePoolerConfig(layout, s);
   const logFd = openSync(layout.poolerLog, 'a', 0o644);
-  const child = spawn(process.execPath, [BIN, 'pooler', '--source', 'local', '--state-dir', layout.dir, '--config', layout.poolerConfig], {
+  const child = spawn(process.execPath, poolerArgs(layout), {
     stdio: ['ignore', logFd, logFd],
     detached: true,
     env: { ...process.env, SWITCHYARD_POOLER_ID: POOLER_ID },

@@ -36,7 +36,7 @@ import { LOCALHOST, type NodeInfo, type PgNode } from './nodes.ts';
 import type { PortName, StackOptions } from './options.ts';
 import { isOurs, readPid, removePid, terminate, writePid } from './pids.ts';
 import { appliedVersionFromLog, PoolerConsole, type PoolRow } from './pooler-observer.ts';
-import { ADMIN_USER, POOLER_ID, reachableHost, startPoolerChild, type PoolerChild } from './pooler-process.ts';
+import { ADMIN_USER, isStackPooler, POOLER_ID, reachableHost, startPoolerChild, type PoolerChild } from './pooler-process.ts';
 import { apiRoutes } from './routes.ts';
 import type { Route } from './router.ts';
 
@@ -229,8 +229,10 @@ export class LocalStack {
     }
     writePid(l.stackPidFile);
     this.#ownsPid = true;
-    // Only the very process that wrote the file: its pid may be anyone's after a crash.
-    const pooler = readLivePid(l.poolerPidFile);
+    // Only the very process that wrote the file (its pid may be anyone's after a crash), or, for
+    // a file without its start time, a process whose arguments are exactly our pooler's.
+    const written = readPid(l.poolerPidFile);
+    const pooler = readLivePid(l.poolerPidFile) ?? (written !== undefined && isStackPooler(written, l) ? written : undefined);
     if (pooler !== undefined) {
       progress(`stopping the pooler left running by a previous run (pid ${pooler})`);
       await terminate(pooler, 10_000);
