@@ -133,8 +133,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       sendJson(res, 413, errorBody('PAYLOAD_TOO_LARGE', `request body larger than ${MAX_BODY_BYTES} bytes`), { connection: 'close' });
       return;
     }
+    // The token has done its job: it never reaches a handler (nor anything a handler might log).
+    const { authorization: _token, ...headers } = req.headers;
     const event = toApiEvent(
-      { method, url: req.url ?? '/', headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', protocol: `HTTP/${req.httpVersion}` },
+      { method, url: req.url ?? '/', headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', protocol: `HTTP/${req.httpVersion}` },
       found.match,
     );
     const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
