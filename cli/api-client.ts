@@ -1,8 +1,12 @@
 // The CLI's HTTP client for the control API. Where the API is: --api URL, else SWITCHYARD_API,
 // else the running local stack's address (its `stack.json`), else http://127.0.0.1:8080.
+// The local API's token: SWITCHYARD_API_TOKEN, else `<state dir>/api-token` (local/api-token.ts),
+// sent only to a loopback address unless given explicitly.
 // Every failure becomes a typed error with a stable code the commands turn into an exit status.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readApiToken } from '../local/api-token.ts';
+import { defaultStateDir } from '../local/options.ts';
 
 export const DEFAULT_API = 'http://127.0.0.1:8080';
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -38,8 +42,13 @@ export interface ApiResponse<T> {
   body: T;
 }
 
+/** The local stack's state directory: SWITCHYARD_STATE_DIR, else `.switchyard` in the checkout. */
+export function stateDirOf(env: NodeJS.ProcessEnv): string {
+  return resolve(env.SWITCHYARD_STATE_DIR || defaultStateDir());
+}
+
 function stackApi(env: NodeJS.ProcessEnv): string | undefined {
-  const dir = env.SWITCHYARD_STATE_DIR || resolve(import.meta.dirname, '..', '.switchyard');
+  const dir = stateDirOf(env);
   try {
     const info = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as { api?: unknown };
     return typeof info.api === 'string' ? info.api : undefined;
@@ -50,6 +59,23 @@ function stackApi(env: NodeJS.ProcessEnv): string | undefined {
 
 export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   return (flag || env.SWITCHYARD_API || stackApi(env) || DEFAULT_API).replace(/\/+$/, '');
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The bearer token for `apiUrl`: SWITCHYARD_API_TOKEN, else the local stack's token file — the
+ * latter only for a loopback address, so the local token never travels to another machine.
+ */
+export function resolveApiToken(apiUrl: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.SWITCHYARD_API_TOKEN) return env.SWITCHYARD_API_TOKEN;
+  return isLoopbackUrl(apiUrl) ? readApiToken(stateDirOf(env)) : undefined;
 }
 
 function errorOf(status: number, body: unknown): ApiError {
@@ -63,14 +89,23 @@ function errorOf(status: number, body: unknown): ApiError {
 
 export class ApiClient {
   readonly baseUrl: string;
-  constructor(baseUrl: string) {
+  readonly #token: string | undefined;
+  constructor(baseUrl: string, token?: string) {
     this.baseUrl = baseUrl;
+    this.#token = token;
+  }
+
+  /** The client for the API these settings name (--api flag, environment, local stack). */
+  static resolve(flag: string | undefined, env: NodeJS.ProcessEnv): ApiClient {
+    const url = resolveApiUrl(flag, env);
+    return new ApiClient(url, resolveApiToken(url, env));
   }
 
   async request<T>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
     const url = `${this.baseUrl}${path}`;
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     let res: Response;
     try {
       res = await fetch(url, {

@@ -1,7 +1,8 @@
 // The API-backed commands (tenants, clusters, status) and their exit statuses:
 //   0 done · 1 the API refused or failed (its code and message are shown) · 2 usage error ·
 //   3 the API could not be reached.
-import { ApiClient, ApiError, ApiUnreachableError, resolveApiUrl } from './api-client.ts';
+import { ApiClient, ApiError, ApiUnreachableError, stateDirOf } from './api-client.ts';
+import { apiTokenPath, readApiToken } from '../local/api-token.ts';
 import { UsageError } from './args.ts';
 import { clustersCommand } from './clusters.ts';
 import { json, type Io } from './output.ts';
@@ -20,9 +21,17 @@ function apiFlag(argv: string[]): string | undefined {
   return undefined;
 }
 
+/** Where the token the API refused came from, and how to send the right one. */
+function tokenHint(env: NodeJS.ProcessEnv): string {
+  if (env.SWITCHYARD_API_TOKEN) return 'SWITCHYARD_API_TOKEN is not this API\'s token';
+  const file = apiTokenPath(stateDirOf(env));
+  const which = 'the token is read from <state dir>/api-token (SWITCHYARD_STATE_DIR names the state dir) or SWITCHYARD_API_TOKEN';
+  return readApiToken(stateDirOf(env)) === undefined ? `no token in ${file}: ${which}` : `the token in ${file} is not this API's: ${which}`;
+}
+
 export async function apiCommand(command: 'tenants' | 'clusters' | 'status', argv: string[], io: Io): Promise<number> {
   const wantsJson = argv.includes('--json');
-  const api = (): ApiClient => new ApiClient(resolveApiUrl(apiFlag(argv), io.env));
+  const api = (): ApiClient => ApiClient.resolve(apiFlag(argv), io.env);
   try {
     switch (command) {
       case 'tenants':
@@ -41,6 +50,7 @@ export async function apiCommand(command: 'tenants' | 'clusters' | 'status', arg
       if (wantsJson) io.stdout.write(json({ error: { status: err.status, code: err.code, message: err.message, ...(err.details.length > 0 ? { details: err.details } : {}) } }));
       io.stderr.write(`switchyard: ${err.message} (${err.code})\n`);
       for (const d of err.details) if (!err.message.includes(d.message)) io.stderr.write(`  ${d.path}: ${d.message}\n`);
+      if (err.code === 'UNAUTHENTICATED') io.stderr.write(`  ${tokenHint(io.env)}\n`);
       return EXIT.failed;
     }
     if (err instanceof ApiUnreachableError) {

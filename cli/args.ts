@@ -21,7 +21,8 @@ export const COMMON: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
-export const COMMON_HELP = `  --api URL           the control API (default: SWITCHYARD_API, else the local stack's)
+export const COMMON_HELP = `  --api URL           the control API (default: SWITCHYARD_API, else the local stack's); the
+                      token is SWITCHYARD_API_TOKEN, else <state dir>/api-token
   --json              machine-readable output (the API's JSON)
 `;
 

@@ -13,7 +13,8 @@ commands:
   verifier [--md5 --user U] print a PostgreSQL verifier for a password read from stdin
 
 \`switchyard <command> --help\` for a command's options. tenants/clusters/status talk to the
-control API: --api URL, or SWITCHYARD_API (default: the local stack's, http://127.0.0.1:8080).
+control API: --api URL, or SWITCHYARD_API (default: the local stack's, http://127.0.0.1:8080),
+with the local stack's token (<state dir>/api-token, or SWITCHYARD_API_TOKEN).
 `;
 
 async function main(): Promise<number> {

@@ -2,13 +2,16 @@
 // Gateway v2 event the deployed API would send (http-event.ts) and calls the very same Lambda
 // handler (routes.ts), then writes its result back as API Gateway would.
 //
-// There is NO authentication here (on AWS the API is IAM-signed): the server refuses to listen on
-// anything but a loopback address, so only processes on this machine can reach it.
+// On AWS the API is IAM-signed; here it listens on loopback only and every request passes
+// api-guard.ts first: the Host must be this server (DNS rebinding), and an API route needs the
+// bearer token from the state directory (api-token.ts) and no foreign Origin, and a body must be
+// declared JSON — so that a web page in the user's browser cannot drive it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from '../functions/lib/test-events.ts';
 import type { Logger } from 'pino';
+import { allowedHosts, checkHost, checkMediaType, guardApiRequest, tokenDigest, type Refusal } from './api-guard.ts';
 import { fromLambdaResult, splitTarget, toApiEvent } from './http-event.ts';
 import { Router, type Route } from './router.ts';
 
@@ -20,11 +23,28 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** API Gateway HTTP APIs time out integrations after 30 s. */
 export const LAMBDA_TIMEOUT_MS = 30_000;
 
+/** A file served as is (the web console's HTML, scripts, styles). */
+export interface StaticFile {
+  body: Buffer;
+  contentType: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Static files for a GET/HEAD of a path that is no API route: they need only the Host check
+ * (a page, its scripts and styles hold no secret; the console reads the token from the URL
+ * fragment, which never reaches the server). Undefined: not one of ours (then the API's 401/404).
+ */
+export type StaticFiles = (path: string) => StaticFile | undefined | Promise<StaticFile | undefined>;
+
 export interface ApiServerOptions {
   host: string;
   port: number;
   routes: readonly Route<ApiLambdaHandler>[];
   log: Logger;
+  /** The bearer token every API request must carry (`<stateDir>/api-token`, see api-token.ts). */
+  token: string;
+  staticFiles?: StaticFiles;
 }
 
 export interface ApiServer {
@@ -37,7 +57,7 @@ export interface ApiServer {
 export class NotLoopbackError extends Error {
   readonly code = 'NOT_LOOPBACK' as const;
   constructor(host: string) {
-    super(`the local control API has no authentication and listens on loopback only; refusing host "${host}"`);
+    super(`the local control API listens on loopback only (a token keeps web pages out, not other machines); refusing host "${host}"`);
   }
 }
 
@@ -47,6 +67,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   const data = Buffer.from(JSON.stringify(body));
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': data.length, ...headers });
   res.end(data);
+}
+
+function refuse(res: ServerResponse, r: Refusal): void {
+  // The request's body (if any) is not read: close rather than drain it.
+  sendJson(res, r.status, errorBody(r.code, r.message), { ...r.headers, connection: 'close' });
+}
+
+function sendStatic(res: ServerResponse, method: string, file: StaticFile): void {
+  res.writeHead(200, { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', ...file.headers, 'content-type': file.contentType, 'content-length': file.body.length });
+  res.end(method === 'HEAD' ? undefined : file.body);
 }
 
 function errorBody(code: string, message: string): { error: { code: string; message: string } } {
@@ -69,13 +99,25 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   if (!LOOPBACK.has(opts.host)) throw new NotLoopbackError(opts.host);
+  if (opts.token.length < 32) throw new Error('the local control API needs a token of at least 32 characters');
   const router = new Router(opts.routes);
   const log = opts.log;
+  const expectedToken = tokenDigest(opts.token);
+  let hosts: ReadonlySet<string> = new Set(); // set once listening (port 0 picks the port)
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = (req.method ?? 'GET').toUpperCase();
+    const host = checkHost(req.headers, hosts);
+    if (host) return refuse(res, host);
     const { path } = splitTarget(req.url ?? '/');
     const found = router.lookup(method === 'HEAD' ? 'GET' : method, path);
+    // The one place where a request is let through without the token: a static file.
+    if (found.kind === 'not-found' && (method === 'GET' || method === 'HEAD') && opts.staticFiles) {
+      const file = await opts.staticFiles(path);
+      if (file) return sendStatic(res, method, file);
+    }
+    const denied = guardApiRequest(req.headers, expectedToken);
+    if (denied) return refuse(res, denied);
     if (found.kind === 'not-found') {
       sendJson(res, 404, errorBody('NOT_FOUND', `no route for ${method} ${path}`));
       return;
@@ -84,13 +126,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       sendJson(res, 405, errorBody('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} (allowed: ${found.allow.join(', ')})`), { allow: found.allow.join(', ') });
       return;
     }
+    const mediaType = checkMediaType(req.headers);
+    if (mediaType) return refuse(res, mediaType);
     const body = await readBody(req);
     if (body === 'too-large') {
       sendJson(res, 413, errorBody('PAYLOAD_TOO_LARGE', `request body larger than ${MAX_BODY_BYTES} bytes`), { connection: 'close' });
       return;
     }
+    // The token has done its job: it never reaches a handler (nor anything a handler might log).
+    const { authorization: _token, ...headers } = req.headers;
     const event = toApiEvent(
-      { method, url: req.url ?? '/', headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', protocol: `HTTP/${req.httpVersion}` },
+      { method, url: req.url ?? '/', headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', protocol: `HTTP/${req.httpVersion}` },
       found.match,
     );
     const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
@@ -131,6 +177,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     });
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(port);
   const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${hostInUrl}:${port}`,

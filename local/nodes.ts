@@ -5,13 +5,13 @@
 // `pg_is_in_recovery()`.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Endpoint } from '../shared/src/domain/common.ts';
 import { findPostgresBinDir, startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import type { NodeName, StateLayout } from './layout.ts';
-import { isOurs, waitForExit } from './pids.ts';
+import { commandArgs, isAlive, waitForExit } from './pids.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -52,6 +52,16 @@ export class NodeError extends Error {
   }
 }
 
+/** A live `postgres` process started with `-D dataDir`. */
+function isPostmasterOf(pid: number, dataDir: string): boolean {
+  if (!isAlive(pid)) return false;
+  const args = commandArgs(pid);
+  // Without /proc (not Linux) we cannot tell; the pid file is PostgreSQL's own and it is alive.
+  if (args === undefined) return true;
+  const d = args.indexOf('-D');
+  return basename(args[0] ?? '') === 'postgres' && d > 0 && args[d + 1] === dataDir;
+}
+
 export class PgNode {
   readonly name: NodeName;
   readonly port: number;
@@ -82,7 +92,12 @@ export class PgNode {
     return existsSync(join(this.dataDir, 'standby.signal'));
   }
 
-  /** The postmaster pid from `postmaster.pid` (first line), if that process is alive. */
+  /**
+   * The postmaster pid from `postmaster.pid` (first line), if that process is alive and is the
+   * server of this very data directory: its arguments hold `-D <dataDir>` (pg_ctl starts it so).
+   * After a crash the pid may belong to anything — another PostgreSQL, or a `tail -f` of our log
+   * whose command line also says "postgres" — and must not get the SIGINT.
+   */
   postmasterPid(): number | undefined {
     let text: string;
     try {
@@ -91,7 +106,7 @@ export class PgNode {
       return undefined;
     }
     const pid = Number(text.split('\n')[0]?.trim());
-    return Number.isInteger(pid) && pid > 1 && isOurs(pid, ['postgres']) ? pid : undefined;
+    return Number.isInteger(pid) && pid > 1 && isPostmasterOf(pid, this.dataDir) ? pid : undefined;
   }
 
   /**

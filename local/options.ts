@@ -1,5 +1,5 @@
 // Options of `switchyard start`: flags, then SWITCHYARD_* environment variables, then fixed
-// defaults. Every listener binds 127.0.0.1 (the control API has no authentication).
+// defaults. Every listener binds 127.0.0.1 (the pooler's may be moved with --pooler-host).
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -46,13 +46,19 @@ export function isAlive(pid: number): boolean {
   return !isZombie(pid);
 }
 
-/** The process's command line (arguments joined by spaces), or undefined when it is gone or unreadable. */
-export function commandLine(pid: number): string | undefined {
+/** The process's arguments (argv), or undefined when it is gone or unreadable. */
+export function commandArgs(pid: number): string[] | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw.split('\0').slice(0, raw.endsWith('\0') ? -1 : undefined);
   } catch {
     return undefined;
   }
+}
+
+/** The process's command line (arguments joined by spaces), or undefined when it is gone or unreadable. */
+export function commandLine(pid: number): string | undefined {
+  return commandArgs(pid)?.join(' ').trim();
 }
 
 /** A live process whose command line contains every one of `parts`. */

@@ -4,13 +4,15 @@
 // change), and drains on SIGTERM. It runs in a process group of its own, so a Ctrl-C in the
 // terminal reaches only `switchyard start`, which then stops the pooler first and PostgreSQL after.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from '../shared/src/local/atomic-file.ts';
 import { toYaml } from '../shared/src/yaml.ts';
 import type { StateLayout } from './layout.ts';
 import { LOCALHOST } from './nodes.ts';
+import { commandArgs, isAlive } from './pids.ts';
 
 const BIN = resolve(import.meta.dirname, '..', 'bin', 'switchyard.js');
 
@@ -44,8 +46,13 @@ export class PoolerStartError extends Error {
   readonly code = 'POOLER_START_FAILED' as const;
 }
 
-/** The pooler's settings file: listener, admin console user, metrics; tenants come from the state. */
-export function writePoolerConfig(layout: StateLayout, s: PoolerSettings): void {
+/**
+ * The pooler's settings file: listener, admin console user, metrics; tenants come from the state.
+ * Mode 0600 (it holds the admin console's SCRAM verifier, which allows an offline guess of the
+ * password), written to a new file and renamed over the old one, so a file left with a wider mode
+ * by an earlier version does not keep it.
+ */
+export async function writePoolerConfig(layout: StateLayout, s: PoolerSettings): Promise<void> {
   const config = {
     listen: { host: s.host, port: s.port },
     log_level: s.logLevel,
@@ -53,7 +60,7 @@ export function writePoolerConfig(layout: StateLayout, s: PoolerSettings): void 
     admin: { users: [{ user: ADMIN_USER, verifier: s.adminVerifier }] },
     metrics: { host: LOCALHOST, port: s.metricsPort },
   };
-  writeFileSync(layout.poolerConfig, `# Written by \`switchyard start\` at every start; edits are overwritten.\n${toYaml(config)}`, { mode: 0o644 });
+  await writeFileAtomic(layout.poolerConfig, `# Written by \`switchyard start\` at every start; edits are overwritten.\n${toYaml(config)}`, 0o600);
 }
 
 /** Where this machine reaches a listener bound to `host` (a wildcard through loopback). */
@@ -80,10 +87,25 @@ function tail(file: string, lines = 20): string {
   }
 }
 
+function poolerArgs(layout: StateLayout): string[] {
+  return [BIN, 'pooler', '--source', 'local', '--state-dir', layout.dir, '--config', layout.poolerConfig];
+}
+
+/**
+ * A live process that is exactly the pooler `switchyard start` runs on this state directory (its
+ * arguments, not a substring of its command line). For a `pooler.pid` written before the file
+ * recorded the pooler's start time (shared/src/local/pid-file.ts).
+ */
+export function isStackPooler(pid: number, layout: StateLayout): boolean {
+  const args = isAlive(pid) ? commandArgs(pid) : undefined;
+  const want = poolerArgs(layout);
+  return args !== undefined && args.length === want.length + 1 && want.every((a, i) => args[i + 1] === a);
+}
+
 export async function startPoolerChild(layout: StateLayout, s: PoolerSettings, timeoutMs = 30_000): Promise<PoolerChild> {
-  writePoolerConfig(layout, s);
+  await writePoolerConfig(layout, s);
   const logFd = openSync(layout.poolerLog, 'a', 0o644);
-  const child = spawn(process.execPath, [BIN, 'pooler', '--source', 'local', '--state-dir', layout.dir, '--config', layout.poolerConfig], {
+  const child = spawn(process.execPath, poolerArgs(layout), {
     stdio: ['ignore', logFd, logFd],
     detached: true,
     env: { ...process.env, SWITCHYARD_POOLER_ID: POOLER_ID },

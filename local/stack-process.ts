@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../shared/src/local/postgres-server.ts';
+import { readApiToken } from './api-token.ts';
 import { DEFAULT_PORTS, PORT_FLAGS, type PortName } from './options.ts';
 import { isAlive, waitForExit } from './pids.ts';
 import type { StackInfo } from './stack.ts';
@@ -27,6 +28,8 @@ export interface StackProcessOptions {
 export interface StackProcess {
   readonly child: ChildProcess;
   readonly info: StackInfo;
+  /** The API's bearer token (`<stateDir>/api-token`). */
+  readonly apiToken: string;
   output(): string;
   /** Ctrl-C (SIGINT to the process group), then waits for the group leader to exit. */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -104,9 +107,12 @@ export async function spawnStack(opts: StackProcessOptions): Promise<StackProces
     throw new StackProcessError(`switchyard start ${outcome === 'exited' ? `exited (code ${exit?.code})` : `was not ready within ${timeout / 1000} s`}:\n${out}`);
   }
   const info = JSON.parse(readFileSync(join(opts.stateDir, 'stack.json'), 'utf8')) as StackInfo;
+  const apiToken = readApiToken(opts.stateDir);
+  if (apiToken === undefined) throw new StackProcessError(`switchyard start is ready but wrote no token to ${join(opts.stateDir, 'api-token')}`);
   return {
     child,
     info,
+    apiToken,
     output: () => out,
     async stop(timeoutMs = 60_000) {
       if (exit) return exit;

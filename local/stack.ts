@@ -8,7 +8,7 @@
 // registered through the API itself (first start) or reconciled (restart), then the pooler.
 // Stop order: the pooler (drains), the API, PostgreSQL (primary first); pid files go last.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
@@ -23,8 +23,11 @@ import { lambdaContext } from '../functions/lib/test-events.ts';
 import { clusterView } from '../functions/lib/views.ts';
 import { createScramVerifier } from '../shared/src/auth/verifier.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
+import { readLivePid } from '../shared/src/local/pid-file.ts';
+import { writeFileAtomic } from '../shared/src/local/atomic-file.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
 import { startApiServer, type ApiLambdaHandler, type ApiServer } from './api-server.ts';
+import { apiTokenPath, ensureApiToken } from './api-token.ts';
 import { ClusterNodes, type Progress } from './cluster-nodes.ts';
 import { failoverLocalCluster, type FailoverTimeline, type RdsEventLambda } from './failover.ts';
 import { ensureLayout, stateLayout, untraversableAncestor, type StateLayout } from './layout.ts';
@@ -33,7 +36,7 @@ import { LOCALHOST, type NodeInfo, type PgNode } from './nodes.ts';
 import type { PortName, StackOptions } from './options.ts';
 import { isOurs, readPid, removePid, terminate, writePid } from './pids.ts';
 import { appliedVersionFromLog, PoolerConsole, type PoolRow } from './pooler-observer.ts';
-import { ADMIN_USER, POOLER_ID, reachableHost, startPoolerChild, type PoolerChild } from './pooler-process.ts';
+import { ADMIN_USER, isStackPooler, POOLER_ID, reachableHost, startPoolerChild, type PoolerChild } from './pooler-process.ts';
 import { apiRoutes } from './routes.ts';
 import type { Route } from './router.ts';
 
@@ -64,6 +67,8 @@ export interface StackInfo {
   stateDir: string;
   startedAt: string;
   api: string;
+  /** The API's bearer token is in this file (mode 0600); never in stack.json itself. */
+  apiTokenFile: string;
   pooler: { host: string; port: number; pid: number };
   metrics: string;
   adminConsole: { database: string; user: string; passwordFile: string };
@@ -89,8 +94,12 @@ export interface LocalStatus {
 
 const DEMO_TENANT = 'demo';
 
+/** A generated secret in the state directory, created 0600 (and set back to 0600 if widened). */
 function readSecret(file: string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) {
+    chmodSync(file, 0o600);
+    return readFileSync(file, 'utf8').trim();
+  }
   const s = randomBytes(24).toString('base64url');
   writeFileSync(file, s + '\n', { mode: 0o600 });
   return s;
@@ -144,6 +153,7 @@ export class LocalStack {
       stateDir: this.layout.dir,
       startedAt: this.#startedAt.toISOString(),
       api: this.#api!.url,
+      apiTokenFile: apiTokenPath(this.layout.dir),
       pooler: { host: p.host, port: p.port, pid: p.pid },
       metrics: `http://${LOCALHOST}:${p.metricsPort}/metrics`,
       adminConsole: { database: 'switchyard', user: ADMIN_USER, passwordFile: this.layout.adminPasswordFile },
@@ -155,6 +165,21 @@ export class LocalStack {
   }
 
   #demo: { tenantId: string; psql: string } | undefined;
+  #token = '';
+
+  /** The API's bearer token (the console URL carries it in its fragment). */
+  get apiToken(): string {
+    return this.#token;
+  }
+
+  /** A request to our own API, as any client makes it: with the token, the body as JSON. */
+  #callApi(method: string, path: string, body: unknown): Promise<Response> {
+    return fetch(`${this.#api!.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#token}` },
+      body: JSON.stringify(body),
+    });
+  }
 
   /**
    * On the very first start (no tenant at all), creates a tenant "demo" through the API — the
@@ -167,11 +192,7 @@ export class LocalStack {
     const tenants = await this.#adapters!.tenants.list({ limit: 1 });
     if (tenants.items.length === 0 && !existsSync(file)) {
       progress('creating the demo tenant "demo" through the API');
-      const res = await fetch(`${this.#api!.url}/tenants`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ tenantId: DEMO_TENANT, client: { database: DEMO_TENANT, user: DEMO_TENANT }, destination: { clusterId: LOCAL_CLUSTER_ID }, provision: true }),
-      });
+      const res = await this.#callApi('POST', '/tenants', { tenantId: DEMO_TENANT, client: { database: DEMO_TENANT, user: DEMO_TENANT }, destination: { clusterId: LOCAL_CLUSTER_ID }, provision: true });
       const body = (await res.json().catch(() => ({}))) as { password?: string };
       if (res.status !== 201 || body.password === undefined) {
         this.#log?.warn({ status: res.status }, 'creating the demo tenant failed');
@@ -180,6 +201,7 @@ export class LocalStack {
       writeFileSync(file, body.password + '\n', { mode: 0o600 });
     }
     if (!existsSync(file) || (await this.#adapters!.tenants.get(DEMO_TENANT)) === undefined) return;
+    chmodSync(file, 0o600);
     const password = readFileSync(file, 'utf8').trim();
     const host = reachableHost(this.options.poolerHost);
     this.#demo = {
@@ -207,8 +229,11 @@ export class LocalStack {
     }
     writePid(l.stackPidFile);
     this.#ownsPid = true;
-    const pooler = readPid(l.poolerPidFile);
-    if (pooler !== undefined && isOurs(pooler, ['pooler', l.dir])) {
+    // Only the very process that wrote the file (its pid may be anyone's after a crash), or, for
+    // a file without its start time, a process whose arguments are exactly our pooler's.
+    const written = readPid(l.poolerPidFile);
+    const pooler = readLivePid(l.poolerPidFile) ?? (written !== undefined && isStackPooler(written, l) ? written : undefined);
+    if (pooler !== undefined) {
       progress(`stopping the pooler left running by a previous run (pid ${pooler})`);
       await terminate(pooler, 10_000);
     }
@@ -264,6 +289,7 @@ export class LocalStack {
     const nodePorts = { a: saved.nodes.a.port, b: saved.nodes.b.port };
     const superuserPassword = readSecret(l.superuserPasswordFile);
     const adminPassword = readSecret(l.adminPasswordFile);
+    this.#token = ensureApiToken(l.dir);
 
     const log = (this.#log = createFileLogger(l.apiLog, o.logLevel));
     const adapters = (this.#adapters = await createLocalAdapters(l.dir));
@@ -277,7 +303,7 @@ export class LocalStack {
     const primary = await nodes.start(progress, known?.writer);
 
     progress(`starting the control API on http://127.0.0.1:${o.ports.api}`);
-    this.#api = await startApiServer({ host: LOCALHOST, port: o.ports.api, routes: this.#routes(deps), log });
+    this.#api = await startApiServer({ host: LOCALHOST, port: o.ports.api, routes: this.#routes(deps), log, token: this.#token });
 
     if (!known) {
       progress(`registering cluster "${saved.clusterId}" through the API`);
@@ -303,26 +329,24 @@ export class LocalStack {
     this.#reconcileTimer.unref();
     await this.#ensureDemoTenant(progress);
     const info = this.info;
-    writeFileSync(l.stackFile, JSON.stringify(info, null, 2) + '\n', { mode: 0o644 });
+    // 0600: it names the admin console and the demo tenant's password (psql line). Written to a
+    // new file and renamed, so a stack.json left with a wider mode does not keep that mode.
+    await writeFileAtomic(l.stackFile, JSON.stringify(info, null, 2) + '\n', 0o600);
     log.info({ api: info.api, pooler: info.pooler, nodes: info.nodes }, 'local stack started');
     return info;
   }
 
   async #registerCluster(clusterId: string, primary: PgNode, superuserPassword: string): Promise<void> {
     const nodes = this.nodes.nodes;
-    const res = await fetch(`${this.#api!.url}/clusters`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        clusterId,
-        kind: 'rds-instance',
-        rds: { instanceIdentifier: LOCAL_INSTANCE_IDENTIFIER },
-        // Given rather than discovered: POST /clusters probes a new cluster without credentials.
-        writer: primary.endpoint,
-        readers: [this.nodes.other(primary).endpoint],
-        members: nodes.map((n) => n.endpoint),
-        admin: { user: 'postgres', password: superuserPassword },
-      }),
+    const res = await this.#callApi('POST', '/clusters', {
+      clusterId,
+      kind: 'rds-instance',
+      rds: { instanceIdentifier: LOCAL_INSTANCE_IDENTIFIER },
+      // Given rather than discovered: POST /clusters probes a new cluster without credentials.
+      writer: primary.endpoint,
+      readers: [this.nodes.other(primary).endpoint],
+      members: nodes.map((n) => n.endpoint),
+      admin: { user: 'postgres', password: superuserPassword },
     });
     if (res.status !== 201) throw new StackError('REGISTER_FAILED', `registering cluster ${clusterId} failed: HTTP ${res.status} ${await res.text()}`);
   }

@@ -2,7 +2,7 @@
 // listens and what to try next, and stays in the foreground until Ctrl-C (SIGINT) or SIGTERM,
 // then stops every process it started. A second Ctrl-C while stopping skips the drain.
 import { relative, resolve } from 'node:path';
-import { DEFAULT_PORTS, parseStartOptions, START_USAGE, UsageError, wantsHelp } from './options.ts';
+import { DEFAULT_PORTS, defaultStateDir, parseStartOptions, START_USAGE, UsageError, wantsHelp } from './options.ts';
 import { LocalStack, type StackInfo } from './stack.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -23,7 +23,12 @@ function tryLines(rows: [string, string][]): string[] {
   return rows.map(([c, why]) => `  ${c.padEnd(w)}   # ${why}`);
 }
 
-export function summary(info: StackInfo, apiIsDefault: boolean): string {
+/** The console's address: the token rides in the fragment, which the browser never sends (RFC 3986 §3.5). */
+export function consoleUrl(api: string, apiToken: string): string {
+  return `${api}/#token=${apiToken}`;
+}
+
+export function summary(info: StackInfo, apiIsDefault: boolean, apiToken: string): string {
   const [a, b] = info.nodes;
   const cli = `${resolve(ROOT, 'node_modules/.bin/node')} ${resolve(ROOT, 'bin/switchyard.js')}`;
   const lines = [
@@ -31,7 +36,8 @@ export function summary(info: StackInfo, apiIsDefault: boolean): string {
     `Switchyard is running (state in ${shown(info.stateDir)})`,
     '',
     `  PostgreSQL     node a  ${a?.host}:${a?.port}   node b  ${b?.host}:${b?.port}   (cluster "${info.clusterId}": a primary and a streaming standby)`,
-    `  Control API    ${info.api}   (no authentication: listens on 127.0.0.1 only)`,
+    `  Control API    ${info.api}   (127.0.0.1 only; clients send the token in ${shown(info.apiTokenFile)})`,
+    `  Console        ${consoleUrl(info.api, apiToken)}   (the token in this address opens the API: keep it private)`,
     `  Pooler         ${info.pooler.host}:${info.pooler.port}   (admin console: dbname=${info.adminConsole.database} user=${info.adminConsole.user}, password in ${shown(info.adminConsole.passwordFile)})`,
     `  Metrics        ${info.metrics}`,
     `  Logs           ${shown(info.logs.api)}, ${shown(info.logs.pooler)}`,
@@ -41,6 +47,7 @@ export function summary(info: StackInfo, apiIsDefault: boolean): string {
     '',
     `  alias switchyard='${cli}'`,
     ...(apiIsDefault ? [] : [`  export SWITCHYARD_API=${info.api}`]),
+    ...(info.stateDir === defaultStateDir() ? [] : [`  export SWITCHYARD_STATE_DIR=${info.stateDir}   # where the CLI finds the API token`]),
     ...tryLines([
       ['switchyard tenants create acme', 'provisions a database; prints the password and a psql line'],
       ['switchyard status', 'pools, clients, the config version the pooler applied'],
@@ -99,7 +106,7 @@ export async function startCommand(argv: string[], io: StartIo = { stdout: proce
     const info = await stack.start(progress);
     starting = false;
     if (signalled === 0) {
-      io.stdout.write(summary(info, stack.options.ports.api === DEFAULT_PORTS.api));
+      io.stdout.write(summary(info, stack.options.ports.api === DEFAULT_PORTS.api, stack.apiToken));
       io.stdout.write('Switchyard is ready.\n');
       stack.onPoolerExit = (exitCode) => {
         io.stderr.write(`switchyard: the pooler exited unexpectedly (code ${exitCode}); see ${stack.layout.poolerLog}. Stopping.\n`);

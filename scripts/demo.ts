@@ -14,7 +14,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ApiClient, ApiError, resolveApiUrl } from '../cli/api-client.ts';
+import { ApiClient, ApiError } from '../cli/api-client.ts';
 import type { FailoverTimeline } from '../local/failover.ts';
 import type { LocalStatus } from '../local/stack.ts';
 import { freePorts, spawnStack, type StackProcess } from '../local/stack-process.ts';
@@ -36,14 +36,16 @@ interface Created {
 async function localStatus(api: ApiClient): Promise<LocalStatus | undefined> {
   try {
     return (await api.request<LocalStatus>('GET', '/status')).body;
-  } catch {
+  } catch (err) {
+    // A stack answers but refuses our token: say so rather than start a second one.
+    if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') throw err;
     return undefined;
   }
 }
 
 /** A running stack, or one started for the demo (stopped again at the end). */
 async function stack(): Promise<{ api: ApiClient; own?: { proc: StackProcess; dir: string } }> {
-  const api = new ApiClient(resolveApiUrl(undefined, process.env));
+  const api = ApiClient.resolve(undefined, process.env);
   if (await localStatus(api)) {
     say(`using the running local stack at ${api.baseUrl}`);
     return { api };
@@ -52,7 +54,7 @@ async function stack(): Promise<{ api: ApiClient; own?: { proc: StackProcess; di
   chmodSync(dir, 0o755);
   say(`no local stack answers at ${api.baseUrl}: starting one for this demo (state in ${dir}, free ports)`);
   const proc = await spawnStack({ via: 'node', stateDir: dir, ports: await freePorts(), onLine: (l) => l.startsWith('·') && process.stdout.write(`  ${l}\n`) });
-  return { api: new ApiClient(proc.info.api), own: { proc, dir } };
+  return { api: new ApiClient(proc.info.api, proc.apiToken), own: { proc, dir } };
 }
 
 function ms(t0: number, t: number | string | undefined): string {
@@ -82,7 +84,16 @@ async function main(): Promise<number> {
     interrupted = true;
   };
   process.on('SIGINT', onSigint);
-  const { api, own } = await stack();
+  let started: Awaited<ReturnType<typeof stack>>;
+  try {
+    started = await stack();
+  } catch (err) {
+    process.off('SIGINT', onSigint);
+    const e = err as Error;
+    process.stderr.write(`demo failed: ${e instanceof ApiError ? `${e.message} (${e.code}); set SWITCHYARD_STATE_DIR to the stack's state directory` : e.message}\n`);
+    return 1;
+  }
+  const { api, own } = started;
   const suffix = randomBytes(2).toString('hex');
   const ids = [`demo-${suffix}-shop`, `demo-${suffix}-blog`];
   const created: string[] = [];

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depsWith } from '../functions/lib/deps.ts';
 import { createPgConnect } from '../functions/lib/pg-target.ts';
 import { startApiServer, type ApiServer } from '../local/api-server.ts';
+import { ensureApiToken } from '../local/api-token.ts';
 import { apiRoutes } from '../local/routes.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
 import { freePort, run } from '../shared/src/local/postgres-server.ts';
@@ -26,7 +27,8 @@ let api: ApiServer;
 let destPasswordFile: string;
 
 function cli(args: string[], opts: { api?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return run(process.execPath, [BIN, ...args, '--api', opts.api ?? api.url], { timeoutMs: 30_000, env: { SWITCHYARD_API: '' } });
+  // The CLI finds the API's token in the state directory, as it does for `npm start`.
+  return run(process.execPath, [BIN, ...args, '--api', opts.api ?? api.url], { timeoutMs: 30_000, env: { SWITCHYARD_API: '', SWITCHYARD_API_TOKEN: '', SWITCHYARD_STATE_DIR: join(dir, 'state') } });
 }
 
 const fixedHost = (id: string, extra: string[] = []): string[] => ['tenants', 'create', id, '--host', '127.0.0.1', '--port', '5432', '--dest-password-file', destPasswordFile, ...extra];
@@ -34,7 +36,8 @@ const fixedHost = (id: string, extra: string[] = []): string[] => ['tenants', 'c
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
   adapters = await createLocalAdapters(join(dir, 'state'));
-  api = await startApiServer({ host: '127.0.0.1', port: 0, routes: apiRoutes(depsWith(adapters, { log: pino({ level: 'silent' }), pg: createPgConnect({ ssl: 'disable' }) })), log: pino({ level: 'silent' }) });
+  const token = ensureApiToken(join(dir, 'state'));
+  api = await startApiServer({ host: '127.0.0.1', port: 0, token, routes: apiRoutes(depsWith(adapters, { log: pino({ level: 'silent' }), pg: createPgConnect({ ssl: 'disable' }) })), log: pino({ level: 'silent' }) });
   destPasswordFile = join(dir, 'dest-password');
   writeFileSync(destPasswordFile, 'destination-password-1\n', { mode: 0o600 });
 });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depsWith } from '../functions/lib/deps.ts';
 import { createPgConnect } from '../functions/lib/pg-target.ts';
 import { MAX_BODY_BYTES, NotLoopbackError, startApiServer, type ApiServer } from '../local/api-server.ts';
+import { ensureApiToken } from '../local/api-token.ts';
 import { apiRoutes } from '../local/routes.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
@@ -19,6 +20,7 @@ import type { Adapters } from '../shared/src/ports/adapters.ts';
 let dir: string;
 let adapters: Adapters;
 let api: ApiServer;
+let token: string;
 
 const tenant = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   tenantId: id,
@@ -28,7 +30,7 @@ const tenant = (id: string, extra: Record<string, unknown> = {}): Record<string,
 });
 
 async function call(method: string, path: string, body?: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; headers: Headers; json: { error?: { code: string; message: string } } & Record<string, unknown> }> {
-  const res = await fetch(`${api.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const res = await fetch(`${api.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...headers }, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as never) : ({} as never) };
 }
@@ -37,7 +39,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-local-api-'));
   adapters = await createLocalAdapters(dir);
   const log = pino({ level: 'silent' });
-  api = await startApiServer({ host: '127.0.0.1', port: 0, routes: apiRoutes(depsWith(adapters, { log, pg: createPgConnect({ ssl: 'disable' }) })), log });
+  token = ensureApiToken(dir);
+  api = await startApiServer({ host: '127.0.0.1', port: 0, token, routes: apiRoutes(depsWith(adapters, { log, pg: createPgConnect({ ssl: 'disable' }) })), log });
 });
 
 afterAll(async () => {
@@ -92,7 +95,7 @@ describe('local control API: bad input', () => {
     expect(big.json.error?.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
-  it('refuses to listen beyond loopback: the local API has no authentication', async () => {
-    await expect(startApiServer({ host: '0.0.0.0', port: 0, routes: [], log: pino({ level: 'silent' }) })).rejects.toBeInstanceOf(NotLoopbackError);
+  it('refuses to listen beyond loopback: the token keeps web pages out, not other machines', async () => {
+    await expect(startApiServer({ host: '0.0.0.0', port: 0, token, routes: [], log: pino({ level: 'silent' }) })).rejects.toBeInstanceOf(NotLoopbackError);
   });
 });

@@ -22,7 +22,8 @@ let stateDir: string;
 let stack: StackProcess | undefined;
 
 function cli(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return run(process.execPath, [BIN, ...args, '--api', stack!.info.api], { input, timeoutMs: 60_000 });
+  // The CLI reads the API's token from the state directory, as after `export SWITCHYARD_STATE_DIR=...`.
+  return run(process.execPath, [BIN, ...args, '--api', stack!.info.api], { input, timeoutMs: 60_000, env: { SWITCHYARD_STATE_DIR: stateDir, SWITCHYARD_API_TOKEN: '' } });
 }
 
 /** Processes whose command line mentions the state directory (servers, pooler, the stack itself). */
@@ -128,7 +129,10 @@ describe('npm start: the whole system on one machine', () => {
     const out = s.output();
     expect(out).toContain(`Pooler         127.0.0.1:${s.info.pooler.port}`);
     expect(out).toContain(`Control API    ${s.info.api}`);
-    expect(out).toMatch(/no authentication: listens on 127\.0\.0\.1 only/);
+    expect(out).toContain(`127.0.0.1 only; clients send the token in ${join(stateDir, 'api-token')}`);
+    // The console's address carries the token in its fragment (never sent to the server).
+    expect(out).toContain(`Console        ${s.info.api}/#token=${s.apiToken}`);
+    expect(s.apiToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(out).toContain('switchyard tenants create');
 
     // A tenant through the CLI: provisioned, the password shown once with a psql line.
@@ -142,7 +146,7 @@ describe('npm start: the whole system on one machine', () => {
     const apiPassword = 'e2e-api-password-123';
     const res = await fetch(`${s.info.api}/tenants`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.apiToken}` },
       body: JSON.stringify({ tenantId: 'e2e-api', client: { database: 'appdb', user: 'appuser', password: apiPassword }, destination: { clusterId: 'local' }, provision: true }),
     });
     expect(res.status).toBe(201);

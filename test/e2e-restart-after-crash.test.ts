@@ -69,7 +69,8 @@ afterAll(async () => {
 describe('restart after a crash', () => {
   it('refuses a second start, cleans up stale processes, keeps the tenants', async () => {
     const api = first!.info.api;
-    const created = await run(process.execPath, [BIN, 'tenants', 'create', 'survivor', '--api', api], { timeoutMs: 60_000 });
+    const env = { SWITCHYARD_STATE_DIR: stateDir, SWITCHYARD_API_TOKEN: '' }; // where the CLI finds the token
+    const created = await run(process.execPath, [BIN, 'tenants', 'create', 'survivor', '--api', api], { timeoutMs: 60_000, env });
     expect(created.code, created.stderr).toBe(0);
     const password = /Password \(shown only now\): (\S+)/.exec(created.stdout)![1]!;
     const conn = { host: '127.0.0.1', port: ports.pooler, database: 'survivor', user: 'survivor', password };
@@ -94,7 +95,9 @@ describe('restart after a crash', () => {
     expect(out).toContain('stopped PostgreSQL node b left running by a previous run');
     expect(left.filter(running)).toEqual([]);
 
-    const list = await run(process.execPath, [BIN, 'tenants', 'list', '--json', '--api', second.info.api]);
+    // The token survives the restart: the same one is reused.
+    expect(second.apiToken).toBe(first!.apiToken);
+    const list = await run(process.execPath, [BIN, 'tenants', 'list', '--json', '--api', second.info.api], { env });
     expect((JSON.parse(list.stdout) as { items: { tenantId: string }[] }).items.map((t) => t.tenantId).sort()).toEqual(['demo', 'survivor']); // 'demo': created by the first start
     await until(async () => (await psql(conn, 'SELECT 1')).code === 0, 20_000, 'the tenant served after the restart');
     const who = await psql(conn, 'SELECT current_user, inet_server_port()');

@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MalformedJsonError, UnsupportedMediaTypeError } from './http-errors.ts';
 
 /** RFC 8259 §11 application/json, and structured-syntax +json suffixes (RFC 6839 §3.1). */
-const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+export const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 export interface ParsedBody {
   readonly parsedBody: unknown;

@@ -1,13 +1,14 @@
 // Local ConfigChannel: cluster targets and the config version in `<stateDir>/config.json`
 // (atomic replace, see atomic-file.ts), and a reload push that sends SIGHUP to the local pooler
-// whose pid is in `<stateDir>/pooler.pid` (the pooler writes that file when it starts).
-import { readFile } from 'node:fs/promises';
+// whose pid is in `<stateDir>/pooler.pid` (the pooler writes that file when it starts, with its
+// start time: a file left by a crash whose pid now names another process is ignored, pid-file.ts).
 import { join } from 'node:path';
 import { z } from 'zod';
 import { clusterTargetsSchema, type ClusterTargets } from '../domain/cluster-targets.ts';
 import { parseOrThrow } from '../domain/parse.ts';
 import type { ConfigChannel, ReloadPushResult } from '../ports/config-channel.ts';
 import { ensureDir, readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.ts';
+import { readLivePid } from './pid-file.ts';
 
 const configStateSchema = z.object({
   version: z.number().int().nonnegative().default(0),
@@ -71,21 +72,14 @@ export class LocalConfigChannel implements ConfigChannel {
   }
 
   async pushReload(): Promise<ReloadPushResult> {
-    let text: string;
-    try {
-      text = await readFile(join(this.stateDir, LOCAL_POOLER_PID_FILE), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { signalled: false };
-      throw err;
-    }
-    const pid = Number(text.trim());
-    // Never signal pid 0/1 or a process group (negative): a corrupt pid file must not hit init.
-    if (!Number.isInteger(pid) || pid <= 1) return { signalled: false };
+    // Absent, or stale (the pooler that wrote it is gone; its pid may be someone else's now).
+    const pid = readLivePid(join(this.stateDir, LOCAL_POOLER_PID_FILE));
+    if (pid === undefined) return { signalled: false };
     try {
       process.kill(pid, 'SIGHUP');
       return { signalled: true };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return { signalled: false }; // stale pid file
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return { signalled: false }; // exited meanwhile
       throw err;
     }
   }

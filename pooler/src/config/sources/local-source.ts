@@ -3,11 +3,13 @@
 // targets and the config version from `<stateDir>/config.json`, and the local topology (each
 // member asked `pg_is_in_recovery()`) when a pool finds its target is no longer the writer.
 // The control plane's pushReload sends SIGHUP to the pid in `<stateDir>/pooler.pid`, which the
-// CLI writes with writePidFile().
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+// CLI writes with writePidFile() — with this process's start time, so that a file left by a
+// crash never gets the process that later reuses the pid signalled (shared/src/local/pid-file.ts).
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalAdapters } from '../../../../shared/src/local/adapters.ts';
 import { LOCAL_POOLER_PID_FILE } from '../../../../shared/src/local/config-channel.ts';
+import { pidInFile, writeProcessPidFile } from '../../../../shared/src/local/pid-file.ts';
 import type { Logger } from '../../log.ts';
 import type { PoolerConfig } from '../schema.ts';
 import { StoreSource } from './store-source.ts';
@@ -39,10 +41,10 @@ export async function createLocalSource(stateDir: string, opts: LocalSourceOptio
  */
 export function writePidFile(stateDir: string, pid = process.pid): () => void {
   const file = join(stateDir, LOCAL_POOLER_PID_FILE);
-  writeFileSync(file, `${pid}\n`, { mode: 0o644 });
+  writeProcessPidFile(file, pid);
   return () => {
     try {
-      if (readFileSync(file, 'utf8').trim() === String(pid)) rmSync(file);
+      if (pidInFile(readFileSync(file, 'utf8')) === pid) rmSync(file);
     } catch {
       // already gone
     }
