@@ -120,7 +120,8 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
         case 'cancel':
           // Answered once the CancelRequest reached the server, so the relay (and the sender before
           // it) keeps its connection open until then, as PostgreSQL does.
-          void Promise.resolve(pooler.cancel(m.processId, m.secretKey)).finally(() => send({ t: 'cancelled', id: m.id }));
+          // Only keys of this worker's node: a relayed cancel is never forwarded again (no loops).
+          void pooler.cancelOwn(m.processId, m.secretKey).finally(() => send({ t: 'cancelled', id: m.id }));
           return;
         case 'fanned':
           channel.answered(m.id, m.answers);
