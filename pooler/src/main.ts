@@ -21,6 +21,7 @@ import type { SecretBox } from '../../shared/src/ports/secret-box.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startPooler, type Pooler } from './pooler.ts';
 import type { AutoNode } from './cluster/auto-node.ts';
+import type { PeerLookup } from './cluster/peer-directory.ts';
 import { parseWorkers, workerPlanFromEnv, type WorkerPlan } from './cluster/worker-plan.ts';
 
 const USAGE = `usage: switchyard pooler --config FILE [--watch] [--workers N|auto]
@@ -124,7 +125,13 @@ export async function poolerCommand(argv: string[]): Promise<number> {
   if (worker !== undefined) {
     // The supervisor asked IMDS once and passes SWITCHYARD_INSTANCE_ID on.
     const { runWorker } = await import('./cluster/worker.ts');
-    return runWorker({ plan: worker, log, source, initial, baseDir, instanceId: process.env.SWITCHYARD_INSTANCE_ID });
+    // Leased node ids (cluster.node_id auto): other machines' nodes are found in the store.
+    let peers: PeerLookup | undefined;
+    if (worker.nodeIds !== undefined && source.nodeLeases !== undefined) {
+      const { PeerDirectory } = await import('./cluster/peer-directory.ts');
+      peers = new PeerDirectory({ store: source.nodeLeases, log, own: worker.nodeIds });
+    }
+    return runWorker({ plan: worker, log, source, initial, baseDir, instanceId: process.env.SWITCHYARD_INSTANCE_ID, ...(peers ? { peers } : {}) });
   }
   const poolerId = process.env.SWITCHYARD_POOLER_ID || defaultPoolerId(initial.config.listen.port);
   // `cluster.node_id: auto`: lease a node id and open the peer port before the first client gets a key.

@@ -6,7 +6,8 @@
 //
 // Two `switchyard pooler` processes run as two instances would: with the AWS source against moto
 // and the very pooler.yaml the stack's user data writes (only ports and the private IP filled in
-// for one machine), and with the local source sharing one state directory. A long query on one
+// for one machine), and with the local source sharing one state directory (single processes, and
+// two machines of `--workers 2`, whose supervisors lease a node id per worker). A long query on one
 // instance is cancelled (57014) by a CancelRequest sent to the other; the two instances hold
 // distinct node ids leased in the store with their peer addresses; a wrong secret cancels nothing
 // however it travels; and a cancel arriving on the peer port is never forwarded again (one hop at
@@ -26,17 +27,18 @@ import { freePort, startPostgres, type PostgresServer } from '../../shared/src/l
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import { connectPg, endQuietly, pgErrorInfo, rejectionOf, until, within, type PgClient } from '../helpers/clients.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from '../helpers/moto.ts';
-import { spawnPooler, type PoolerChild } from '../helpers/pooler-process.ts';
+import { spawnPooler } from '../helpers/pooler-process.ts';
 import { sendCancel } from '../helpers/raw-protocol.ts';
 import { createDestination, randomPassword, scramVerifierFromPostgres, superuserConn, type Destination } from '../helpers/tenants.ts';
 import { sampleUserData, userDataPoolerYaml } from '../helpers/user-data.ts';
+import { startWorkersPooler } from '../helpers/workers.ts';
 
 const SLEEP_S = 30;
 /** A hang detector, far below SLEEP_S: the cancelled query must end long before it would finish. */
 const CANCEL_BOUND_MS = 15_000;
 
 interface Instance {
-  readonly proc: PoolerChild;
+  readonly proc: { readonly host: string; readonly port: number; stop(): Promise<unknown> };
   /** Where this instance takes cancels forwarded by its peers. */
   readonly peerPort: number;
 }
@@ -45,6 +47,8 @@ interface Rig {
   pg: PostgresServer;
   adapters: Adapters;
   instances: Instance[];
+  /** Node ids each instance leases: 1, or one per worker. */
+  idsPerInstance: number;
   login: { database: string; user: string; password: string };
   dest: Destination;
 }
@@ -134,9 +138,10 @@ function cancelAcrossInstances(start: () => Promise<Rig>): void {
     expect(nodes[0]).not.toBe(nodes[1]);
     const now = Date.now();
     const live = (await rig.adapters.nodes.list()).filter((l) => l.expiresAtMs > now);
-    expect(live.map((l) => l.nodeId).sort((x, y) => x - y)).toEqual([...nodes].sort((x, y) => x - y));
+    expect(live).toHaveLength(2 * rig.idsPerInstance);
     for (const [i, node] of nodes.entries()) {
       expect(live.find((l) => l.nodeId === node)).toMatchObject({ host: '127.0.0.1', port: rig.instances[i]!.peerPort });
+      expect(live.filter((l) => l.port === rig.instances[i]!.peerPort)).toHaveLength(rig.idsPerInstance);
     }
   });
 
@@ -198,7 +203,7 @@ describeWithMoto('cancel across instances: --source aws with the user data’s p
       });
       instances.push({ proc, peerPort });
     }
-    return { pg, adapters, instances, login, dest };
+    return { pg, adapters, instances, login, dest, idsPerInstance: 1 };
   });
 });
 
@@ -229,6 +234,30 @@ describe('cancel across instances: --source local, two poolers on one state dire
       const proc = await spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', file], port, { keepOutput: 20_000 });
       instances.push({ proc, peerPort });
     }
-    return { pg, adapters, instances, login, dest };
+    return { pg, adapters, instances, login, dest, idsPerInstance: 1 };
+  });
+});
+
+describe('cancel across instances: --source local, two machines with --workers 2 each', () => {
+  let stateDir: string;
+  afterAll(() => {
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  cancelAcrossInstances(async () => {
+    const pg = await startPostgres();
+    stateDir = mkdtempSync(join(tmpdir(), 'switchyard-xinst-workers-'));
+    const adapters = await createLocalAdapters(stateDir);
+    const { login, dest } = await addTenant(pg, adapters, 'local');
+    const instances: Instance[] = [];
+    for (let i = 0; i < 2; i++) {
+      const peerPort = await freePort();
+      // Each machine's supervisor leases one node id per worker and serves the peer port.
+      const proc = await startWorkersPooler({ log_level: 'info', cluster: { node_id: 'auto', peer_port: peerPort, advertise_host: '127.0.0.1' } }, stateDir, 2, {
+        sourceArgs: ['--source', 'local', '--state-dir', stateDir],
+      });
+      instances.push({ proc, peerPort });
+    }
+    return { pg, adapters, instances, login, dest, idsPerInstance: 2 };
   });
 });
