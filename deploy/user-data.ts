@@ -19,6 +19,8 @@ export interface PoolerUserDataParams {
   readonly bundleHash: string;
   readonly port: number;
   readonly healthPort: number;
+  /** Where the other instances forward CancelRequests for this instance's cancel-key node (peer port). */
+  readonly cancelPort: number;
   readonly shutdownTimeoutSeconds: number;
   readonly logGroupName: string;
 }
@@ -40,6 +42,7 @@ export function poolerUserData(p: PoolerUserDataParams): string {
     BUNDLE_HASH: p.bundleHash,
     LISTEN_PORT: String(p.port),
     HEALTH_PORT: String(p.healthPort),
+    CANCEL_PORT: String(p.cancelPort),
     SHUTDOWN_TIMEOUT: String(p.shutdownTimeoutSeconds),
     LOG_GROUP: p.logGroupName,
   };
@@ -83,9 +86,17 @@ SWITCHYARD_POOLER_ARGS=--source aws --config ${CONFIG_DIR}/pooler.yaml
 EOF
 chmod 0644 "${CONFIG_DIR}/pooler.env"
 
-# Listener, drain time and the health/metrics endpoint (the NLB health-checks /readyz on it, so
-# it listens on all interfaces; the security group admits only the NLB). Tenants and targets come
-# from AWS (--source aws), so this file lists none.
+# This instance's private IP (IMDSv2): the other instances forward CancelRequests for its clients
+# to it. Behind the NLB a CancelRequest may reach any instance; each leases its own cancel-key
+# node id from the table (cluster.node_id auto) and publishes this address with it, so identical
+# instances need no per-instance settings (docs/workers.md, "Cancel requests").
+imds_token="$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)"
+PRIVATE_IP="$(curl -fsS -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/local-ipv4)"
+
+# Listener, drain time, the health/metrics endpoint (the NLB health-checks /readyz on it, so it
+# listens on all interfaces; the security group admits only the NLB) and the cancel peer port
+# (the security group admits only the other poolers). Tenants and targets come from AWS
+# (--source aws), so this file lists none.
 cat > "${CONFIG_DIR}/pooler.yaml" <<EOF
 listen:
   host: 0.0.0.0
@@ -95,6 +106,10 @@ limits:
 metrics:
   host: 0.0.0.0
   port: $HEALTH_PORT
+cluster:
+  node_id: auto
+  peer_port: $CANCEL_PORT
+  advertise_host: $PRIVATE_IP
 EOF
 chmod 0644 "${CONFIG_DIR}/pooler.yaml"
 

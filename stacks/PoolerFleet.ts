@@ -4,6 +4,7 @@
 // Traffic is allowed hop by hop and nothing else:
 //   clients (stage config CIDRs / security groups) → NLB security group  : pooler port
 //   NLB security group → pooler security group                          : pooler port, health port
+//   pooler security group → pooler security group                       : cancel peer port
 //   pooler security group → each database (its security group or CIDR)  : the database's port
 //   pooler security group → HTTPS (AWS APIs, dnf repositories)          : 443
 // The NLB health check asks the pooler's GET /readyz, which answers 503 while draining, so an
@@ -127,6 +128,10 @@ export function PoolerFleet({ stack, app }: StackContext): PoolerFleetOutputs {
   loadBalancerSecurityGroup.addEgressRule(poolerSecurityGroup, Port.tcp(healthPort), 'health checks');
   poolerSecurityGroup.addIngressRule(loadBalancerSecurityGroup, Port.tcp(pooler.port), 'clients via the NLB');
   poolerSecurityGroup.addIngressRule(loadBalancerSecurityGroup, Port.tcp(healthPort), 'NLB health checks (/readyz)');
+  // A CancelRequest that the NLB hands to another instance is forwarded to the instance that
+  // issued the key, on its peer port; nothing but the poolers reaches that port.
+  poolerSecurityGroup.addIngressRule(poolerSecurityGroup, Port.tcp(POOLER_PORTS.cancel), 'cancels forwarded by other poolers');
+  poolerSecurityGroup.addEgressRule(poolerSecurityGroup, Port.tcp(POOLER_PORTS.cancel), 'cancels forwarded to other poolers');
   allowDatabaseAccess(stack, poolerSecurityGroup, config, `Switchyard ${app.stage} poolers`);
 
   // --- Logs, bundle, role --------------------------------------------------------------------
@@ -221,6 +226,7 @@ export function PoolerFleet({ stack, app }: StackContext): PoolerFleetOutputs {
       bundleHash: bundle.assetHash,
       port: pooler.port,
       healthPort,
+      cancelPort: POOLER_PORTS.cancel,
       shutdownTimeoutSeconds: pooler.shutdownTimeoutSeconds,
       logGroupName: logGroup.logGroupName,
     }),

@@ -45,5 +45,8 @@ export const RELOAD_DOCUMENT = 'AWS-RunShellScript';
  */
 export const STALE_POOLERS_METRIC = { namespace: 'Switchyard', name: 'StalePoolers', dimension: 'Stage' } as const;
 
-/** Pooler process ports (pooler/src/main.ts): clients, and health + Prometheus metrics. */
-export const POOLER_PORTS = { client: 5432, health: 9127 } as const;
+/**
+ * Pooler process ports (pooler/src/main.ts): clients, health + Prometheus metrics, and the peer
+ * port where the other poolers forward CancelRequests (cluster.peer_port, docs/workers.md).
+ */
+export const POOLER_PORTS = { client: 5432, health: 9127, cancel: 9128 } as const;

@@ -89,7 +89,8 @@ export const stageConfigSchema = z
       .default({ instanceType: 't4g.medium', minCapacity: 2, maxCapacity: 6, port: 5432, shutdownTimeoutSeconds: 30 })
       // A rolling replacement keeps minCapacity in service and launches the new instance first.
       .refine((p) => p.maxCapacity > p.minCapacity, { message: 'maxCapacity must exceed minCapacity (room for a rolling replacement)' })
-      .refine((p) => p.port !== 9127, { message: 'port 9127 is the pooler health port' }),
+      .refine((p) => p.port !== 9127, { message: 'port 9127 is the pooler health port' })
+      .refine((p) => p.port !== 9128, { message: 'port 9128 is the poolers’ cancel peer port' }),
     /**
      * TLS from the control plane to the databases when it provisions roles and reads metrics
      * (functions/lib/pg-target.ts). verify-full checks RDS certificates against the RDS CA bundle.

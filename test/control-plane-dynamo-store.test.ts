@@ -4,6 +4,7 @@ import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dy
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { exampleNewTenant } from '../shared/src/domain/examples.ts';
 import { documentClient } from '../shared/src/aws/adapters.ts';
+import { DynamoNodeLeaseStore } from '../shared/src/aws/dynamo-node-leases.ts';
 import { DynamoClusterStore, DynamoHeartbeatStore, DynamoTenantStore } from '../shared/src/aws/dynamo-store.ts';
 import { describeStoreContract } from '../shared/src/ports/store-contract.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from './helpers/moto.ts';
@@ -21,7 +22,7 @@ describeWithMoto('DynamoDB store (moto)', () => {
     const table = `switchyard-${n++}`;
     await createSwitchyardTable(dynamodb, table);
     const opts = { doc: documentClient(dynamodb), table };
-    return { table, tenants: new DynamoTenantStore(opts), clusters: new DynamoClusterStore(opts), heartbeats: new DynamoHeartbeatStore(opts) };
+    return { table, tenants: new DynamoTenantStore(opts), clusters: new DynamoClusterStore(opts), heartbeats: new DynamoHeartbeatStore(opts), nodes: new DynamoNodeLeaseStore(opts) };
   }
 
   // moto does not make conditional writes atomic against each other (see ContractOptions).
@@ -50,5 +51,17 @@ describeWithMoto('DynamoDB store (moto)', () => {
     await s.heartbeats.put({ poolerId: 'p1', appliedConfigVersion: 1, lastSeen: new Date().toISOString() });
     const poolerRow = await dynamodb.send(new GetItemCommand({ TableName: s.table, Key: { pk: { S: 'POOLER#p1' }, sk: { S: 'POOLER' } } }));
     expect(poolerRow.Item?.appliedConfigVersion).toEqual({ N: '1' });
+  });
+
+  it('keeps node id leases in one partition under POOLER# (the instance role writes only POOLER#*), apart from heartbeats', async () => {
+    const s = await fresh();
+    const now = Date.now();
+    await s.nodes.claim({ nodeId: 17, holder: 'h'.repeat(16), poolerId: 'p1', host: '10.0.0.5', port: 9128, expiresAtMs: now + 60_000 }, now);
+    const row = await dynamodb.send(new GetItemCommand({ TableName: s.table, Key: { pk: { S: 'POOLER#_nodes' }, sk: { S: 'NODE#0017' } } }));
+    expect(row.Item).toMatchObject({ nodeId: { N: '17' }, host: { S: '10.0.0.5' }, port: { N: '9128' }, type: { S: 'node' } });
+    expect(Number(row.Item?.ttl?.N)).toBeGreaterThan(now / 1000);
+    // A heartbeat scan (sk = POOLER) never sees lease rows.
+    await s.heartbeats.put({ poolerId: 'p1', appliedConfigVersion: 1, lastSeen: new Date().toISOString() });
+    expect((await s.heartbeats.list()).map((h) => h.poolerId)).toEqual(['p1']);
   });
 });

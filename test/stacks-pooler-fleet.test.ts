@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { actionsOf, resourcesOf, roleStatements, synthOffline, testStageConfig, type OfflineSynth } from '../stacks/offline-synth.ts';
 import { parseConfig } from '../pooler/src/config/load.ts';
 import { PoolerFleet, isArmInstanceType } from '../stacks/PoolerFleet.ts';
+import { userDataPoolerYaml } from './helpers/user-data.ts';
 
 let synth: OfflineSynth;
 let t: Template;
@@ -97,16 +98,21 @@ describe('the user data', () => {
   });
 
   it('writes a pooler.yaml the pooler accepts: all interfaces on 5432, health on 9127, no tenants (they come from AWS)', () => {
-    const s = script();
-    const heredoc = s.match(/cat > "\/etc\/switchyard\/pooler\.yaml" <<EOF\n([\s\S]*?)\nEOF\n/)?.[1];
-    expect(heredoc).toBeDefined();
-    const vars = Object.fromEntries([...s.matchAll(/^([A-Z_]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
-    const yaml = (heredoc ?? '').replace(/\$([A-Z_]+)/g, (_, name: string) => String(vars[name]));
-    const config = parseConfig(yaml, 'user-data pooler.yaml');
+    const config = parseConfig(userDataPoolerYaml(script(), { PRIVATE_IP: '10.0.1.23' }), 'user-data pooler.yaml');
     expect(config.listen).toMatchObject({ host: '0.0.0.0', port: 5432 });
     expect(config.metrics).toEqual({ host: '0.0.0.0', port: 9127 });
     expect(config.limits.shutdown_timeout).toBe(30);
     expect(config.tenants).toEqual([]);
+  });
+
+  it('gives every instance its own cancel-key node id without per-instance settings: leased from the table, peers forward to its private IP on 9128', () => {
+    const s = script();
+    const config = parseConfig(userDataPoolerYaml(s, { PRIVATE_IP: '10.0.1.23' }), 'user-data pooler.yaml');
+    expect(config.cluster).toEqual({ node_id: 'auto', peers: [], peer_port: 9128, advertise_host: '10.0.1.23' });
+    // The private IP comes from IMDSv2 (the launch template requires tokens), before the file is written.
+    expect(s).toMatch(/^imds_token="\$\(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: \d+' http:\/\/169\.254\.169\.254\/latest\/api\/token\)"$/m);
+    expect(s).toMatch(/^PRIVATE_IP="\$\(curl -fsS -H "X-aws-ec2-metadata-token: \$imds_token" http:\/\/169\.254\.169\.254\/latest\/meta-data\/local-ipv4\)"$/m);
+    expect(s.indexOf('PRIVATE_IP=')).toBeLessThan(s.indexOf('cat > "/etc/switchyard/pooler.yaml"'));
   });
 
   it('reports its exit status to CloudFormation (cfn-signal in an EXIT trap)', () => {
@@ -172,26 +178,29 @@ describe('the security groups', () => {
     expect(inline('PoolerSecurityGroup', 'SecurityGroupIngress')).toEqual([]);
   });
 
-  it('the NLB reaches the poolers on the pooler and health ports only, and the poolers admit only the NLB', () => {
+  it('the NLB reaches the poolers on the pooler and health ports only, and the poolers admit only the NLB and, on the cancel peer port, each other', () => {
     const lbToPooler = rules('AWS::EC2::SecurityGroupEgress').filter((r) => JSON.stringify(r.GroupId) === JSON.stringify(sg('LoadBalancerSecurityGroup')));
     expect(lbToPooler.map((r) => [r.FromPort, r.DestinationSecurityGroupId]).sort()).toEqual([
       [5432, sg('PoolerSecurityGroup')],
       [9127, sg('PoolerSecurityGroup')],
     ]);
     const intoPooler = rules('AWS::EC2::SecurityGroupIngress').filter((r) => JSON.stringify(r.GroupId) === JSON.stringify(sg('PoolerSecurityGroup')));
-    expect(intoPooler.map((r) => [r.FromPort, r.SourceSecurityGroupId]).sort()).toEqual([
-      [5432, sg('LoadBalancerSecurityGroup')],
-      [9127, sg('LoadBalancerSecurityGroup')],
+    expect(intoPooler.map((r) => [r.FromPort, r.ToPort, r.SourceSecurityGroupId]).sort()).toEqual([
+      [5432, 5432, sg('LoadBalancerSecurityGroup')],
+      [9127, 9127, sg('LoadBalancerSecurityGroup')],
+      [9128, 9128, sg('PoolerSecurityGroup')],
     ]);
   });
 
-  it('the poolers reach each database on its port (and the database groups admit them), plus HTTPS for AWS APIs', () => {
+  it('the poolers reach each database on its port (and the database groups admit them), plus HTTPS for AWS APIs and each other’s cancel peer port', () => {
     const out = [
       ...inline('PoolerSecurityGroup', 'SecurityGroupEgress'),
       ...rules('AWS::EC2::SecurityGroupEgress').filter((r) => JSON.stringify(r.GroupId) === JSON.stringify(sg('PoolerSecurityGroup'))),
     ];
-    const summary = out.map((r) => `${String(r.CidrIp ?? r.DestinationSecurityGroupId ?? JSON.stringify(r.DestinationSecurityGroupId))}:${String(r.FromPort)}`).sort();
-    expect(summary).toEqual(['0.0.0.0/0:443', '10.9.0.0/24:5432', 'sg-0ddddddddddddddd1:5432', 'sg-0ddddddddddddddd2:5433']);
+    const self = JSON.stringify(sg('PoolerSecurityGroup'));
+    const to = (r: Record<string, unknown>): string => (JSON.stringify(r.DestinationSecurityGroupId) === self ? 'poolers' : String(r.CidrIp ?? r.DestinationSecurityGroupId));
+    const summary = out.map((r) => `${to(r)}:${String(r.FromPort)}-${String(r.ToPort)}`).sort();
+    expect(summary).toEqual(['0.0.0.0/0:443-443', '10.9.0.0/24:5432-5432', 'poolers:9128-9128', 'sg-0ddddddddddddddd1:5432-5432', 'sg-0ddddddddddddddd2:5433-5433']);
     const dbIngress = rules('AWS::EC2::SecurityGroupIngress').filter((r) => typeof r.GroupId === 'string');
     expect(dbIngress.map((r) => [r.GroupId, r.FromPort, JSON.stringify(r.SourceSecurityGroupId)]).sort()).toEqual([
       ['sg-0ddddddddddddddd1', 5432, JSON.stringify(sg('PoolerSecurityGroup'))],

@@ -51,6 +51,11 @@ describe('rejects', () => {
     expect(bad({ pooler: { minCapacity: 2, maxCapacity: 2 } })).toThrow(/maxCapacity must exceed minCapacity/);
   });
 
+  it('a client port the pooler itself uses (health 9127, cancel peer port 9128)', () => {
+    expect(bad({ pooler: { port: 9127 } })).toThrow(/port 9127 is the pooler health port/);
+    expect(bad({ pooler: { port: 9128 } })).toThrow(/port 9128 is the poolers’ cancel peer port/);
+  });
+
   it('unknown keys (a typo must not be silently ignored)', () => {
     expect(bad({ vpcs: {} })).toThrow(StageConfigError);
     expect(bad({ vpcs: {} })).toThrow(/bad\.json/);

@@ -13,13 +13,15 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.ts';
 import type { PoolerConfig } from './config/schema.ts';
 import { loadBaseConfig } from './config/sources/base-config.ts';
-import { SourceController } from './config/sources/controller.ts';
+import { defaultPoolerId, SourceController } from './config/sources/controller.ts';
 import { FileSource } from './config/sources/file-source.ts';
 import { createLocalSource, writePidFile } from './config/sources/local-source.ts';
 import type { ConfigSource, SourceKind, SourceLoad } from './config/sources/types.ts';
 import type { SecretBox } from '../../shared/src/ports/secret-box.ts';
 import { createLogger, type Logger } from './log.ts';
-import { startPooler } from './pooler.ts';
+import { startPooler, type Pooler } from './pooler.ts';
+import type { AutoNode } from './cluster/auto-node.ts';
+import type { PeerLookup } from './cluster/peer-directory.ts';
 import { parseWorkers, workerPlanFromEnv, type WorkerPlan } from './cluster/worker-plan.ts';
 
 const USAGE = `usage: switchyard pooler --config FILE [--watch] [--workers N|auto]
@@ -123,9 +125,38 @@ export async function poolerCommand(argv: string[]): Promise<number> {
   if (worker !== undefined) {
     // The supervisor asked IMDS once and passes SWITCHYARD_INSTANCE_ID on.
     const { runWorker } = await import('./cluster/worker.ts');
-    return runWorker({ plan: worker, log, source, initial, baseDir, instanceId: process.env.SWITCHYARD_INSTANCE_ID });
+    // Leased node ids (cluster.node_id auto): other machines' nodes are found in the store.
+    let peers: PeerLookup | undefined;
+    if (worker.nodeIds !== undefined && source.nodeLeases !== undefined) {
+      const { PeerDirectory } = await import('./cluster/peer-directory.ts');
+      peers = new PeerDirectory({ store: source.nodeLeases, log, own: worker.nodeIds });
+    }
+    return runWorker({ plan: worker, log, source, initial, baseDir, instanceId: process.env.SWITCHYARD_INSTANCE_ID, ...(peers ? { peers } : {}) });
   }
-  const pooler = await startPooler(initial.config, { logger: log, baseDir });
+  const poolerId = process.env.SWITCHYARD_POOLER_ID || defaultPoolerId(initial.config.listen.port);
+  // `cluster.node_id: auto`: lease a node id and open the peer port before the first client gets a key.
+  let pooler: Pooler | undefined;
+  let auto: AutoNode | undefined;
+  try {
+    if (initial.config.cluster?.node_id === 'auto') {
+      if (source.nodeLeases === undefined) throw new Error('cluster.node_id auto needs --source local or aws: the node ids are leased from its store');
+      const { startAutoNode } = await import('./cluster/auto-node.ts');
+      auto = await startAutoNode({
+        settings: initial.config,
+        store: source.nodeLeases,
+        count: 1,
+        poolerId,
+        log,
+        deliver: (processId, secretKey) => pooler?.cancelOwn(processId, secretKey) ?? Promise.resolve(false),
+      });
+    }
+    pooler = await startPooler(initial.config, { logger: log, baseDir, ...(auto ? { nodeId: auto.ids[0]!, peers: auto.peers } : {}) });
+  } catch (err) {
+    await auto?.close();
+    await source.close().catch(() => undefined);
+    process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+    return 1;
+  }
   const instanceId = process.env.SWITCHYARD_INSTANCE_ID ?? (p.kind === 'aws' ? await (await import('./config/sources/aws-source.ts')).instanceIdFromImds() : undefined);
   const controller = new SourceController(pooler, source, initial, {
     log,
@@ -136,7 +167,7 @@ export async function poolerCommand(argv: string[]): Promise<number> {
   const removePidFile = p.kind === 'local' ? writePidFile(p.stateDir!) : undefined;
   log.info({ source: p.kind, version: initial.version, tenants: initial.config.tenants.length }, 'configuration source ready');
   // Failures are logged by the controller; the running configuration stays.
-  process.on('SIGHUP', () => void pooler.requestReload('SIGHUP').catch(() => undefined));
+  process.on('SIGHUP', () => void pooler!.requestReload('SIGHUP').catch(() => undefined));
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -144,13 +175,16 @@ export async function poolerCommand(argv: string[]): Promise<number> {
       stopping = true;
       log.info({ signal }, 'shutting down');
       removePidFile?.();
-      Promise.all([controller.stop(), pooler.close()]).then(
-        () => resolve(0),
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
+      // The peer port and the lease outlive the drain: cancels for draining clients still arrive.
+      Promise.all([controller.stop(), pooler!.close()])
+        .then(() => auto?.close())
+        .then(
+          () => resolve(0),
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            resolve(1);
+          },
+        );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './log.ts';
 import * as msg from './net/messages.ts';
 import { StatementRegistry } from './prepared/registry.ts';
 import { CancelKeys, nodeOf } from './frontend/cancel-keys.ts';
+import type { PeerLookup } from './cluster/peer-directory.ts';
 import { AdminSession } from './admin/session.ts';
 import type { AdminGroup } from './admin/host.ts';
 import { adminCredentials, type Credentials } from './admin/users.ts';
@@ -25,7 +26,14 @@ export interface PoolerOptions {
   logger?: Logger;
   /** Directory that relative paths in the config (password_file) are resolved against. */
   baseDir?: string;
+  /** The cancel-key node id when `cluster.node_id` is auto (leased: cluster/node-lease.ts). */
+  nodeId?: number;
+  /** Where other nodes take forwarded cancels, beyond `cluster.peers` (cluster/peer-directory.ts). */
+  peers?: PeerLookup;
 }
+
+/** Cancels being forwarded to peer poolers at once; more are dropped (a CancelRequest costs its sender nothing). */
+export const MAX_PEER_CANCELS_IN_FLIGHT = 256;
 
 function ignoreError(): void {}
 
@@ -40,6 +48,10 @@ export class Pooler implements LoginHost {
   private readonly server: Server;
   private readonly baseDir: string;
   private readonly cancelKeys: CancelKeys;
+  /** This process's cancel-key node (fixed for its lifetime: its clients' keys carry it). */
+  readonly nodeId: number;
+  private readonly peers: PeerLookup | undefined;
+  private peerCancelsInFlight = 0;
   private readonly sweepTimer: NodeJS.Timeout;
   draining = false;
   private version = 1;
@@ -61,7 +73,13 @@ export class Pooler implements LoginHost {
     this.baseDir = opts.baseDir ?? process.cwd();
     this.log = opts.logger ?? createLogger(config.log_level);
     this.current = buildSnapshot(config, this.version, this.baseDir);
-    this.cancelKeys = new CancelKeys(config.cluster?.node_id ?? 0);
+    const configured = config.cluster?.node_id;
+    if (configured === 'auto' && opts.nodeId === undefined) {
+      throw new ConfigError('cluster.node_id auto leases the node id from the store of the local or aws source; the file source has none: set a number');
+    }
+    this.nodeId = opts.nodeId ?? (typeof configured === 'number' ? configured : 0);
+    this.cancelKeys = new CancelKeys(this.nodeId);
+    this.peers = opts.peers;
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
     this.sweepTimer.unref();
     this.clientTls = loadClientTls(config.listen.tls, this.baseDir);
@@ -157,29 +175,50 @@ export class Pooler implements LoginHost {
    * socket open until then, as PostgreSQL does — closing earlier lets a late signal hit the next
    * query on that server connection, possibly another client's (cf. pgbouncer/pgbouncer#717).
    */
-  cancel(processId: number, secretKey: number): Promise<void> {
+  async cancel(processId: number, secretKey: number): Promise<void> {
     const owner = nodeOf(processId);
-    const cluster = this.config.cluster;
-    if (cluster !== undefined && owner !== cluster.node_id) {
-      // Another pooler issued this key: pass the CancelRequest on to it, unchanged.
-      const peer = cluster.peers.find((p) => p.node_id === owner);
-      if (peer === undefined) {
-        this.log.warn({ processId, node: owner }, 'cancel request for a node that is not a configured peer dropped');
-        return Promise.resolve();
-      }
-      return this.sendCancel(peer.host, peer.port, processId, secretKey, `peer pooler ${owner}`);
+    if (owner === this.nodeId) {
+      await this.cancelOwn(processId, secretKey);
+      return;
     }
+    // Another pooler issued this key: pass the CancelRequest on to it, unchanged, once. The peer
+    // checks the secret itself, so forwarding grants nothing a direct CancelRequest would not.
+    const peer = this.config.cluster?.peers.find((p) => p.node_id === owner) ?? (await this.peers?.peer(owner));
+    if (peer === undefined) {
+      this.log.warn({ processId, node: owner }, 'cancel request for a node that is not a known peer dropped');
+      return;
+    }
+    if (this.peerCancelsInFlight >= MAX_PEER_CANCELS_IN_FLIGHT) {
+      this.log.warn({ processId, node: owner }, 'too many cancel requests being forwarded; dropped');
+      return;
+    }
+    this.peerCancelsInFlight++;
+    try {
+      await this.sendCancel(peer.host, peer.port, processId, secretKey, `peer pooler ${owner}`);
+    } finally {
+      this.peerCancelsInFlight--;
+    }
+  }
+
+  /**
+   * A CancelRequest for a key of this node only (from a peer pooler, or relayed by this machine's
+   * supervisor): never forwarded again, so a cancel makes at most one hop between poolers and
+   * cannot loop. Keys of other nodes are dropped (resolves false).
+   */
+  async cancelOwn(processId: number, secretKey: number): Promise<boolean> {
+    if (nodeOf(processId) !== this.nodeId) return false;
     const client = this.clientsByKey.get(processId);
     if (client === undefined || client.secretKey !== secretKey) {
       this.log.debug({ processId }, 'cancel request for an unknown key dropped');
-      return Promise.resolve();
+      return true;
     }
     const server = client.server;
     if (server === null) {
       client.log.debug('cancel request while the client holds no server connection: nothing to cancel');
-      return Promise.resolve();
+      return true;
     }
-    return this.cancelServerQuery(server);
+    await this.cancelServerQuery(server);
+    return true;
   }
 
   /** Sends a CancelRequest for whatever `server` is running (protocol docs, "Canceling Requests"). */

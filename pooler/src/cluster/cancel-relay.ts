@@ -9,6 +9,12 @@
 // Like PostgreSQL (and Pooler.cancel), the relay closes the requester's connection only once the
 // cancel was delivered to the server, so the requester can tell when a late signal can no longer
 // hit its next query: the sender half-closes after the 16 bytes, and we answer the close later.
+//
+// The same listener is the peer port of `cluster.node_id: auto` (docs/workers.md): other poolers
+// forward cancels for this machine's node ids there. What arrives on a relay is delivered only to
+// the process that owns the key's node (Pooler.cancelOwn), never forwarded again: a cancel makes
+// at most one hop between poolers, so no configuration or stale view can make it loop. The
+// requester is not trusted: the owner checks the key's secret as for any CancelRequest.
 import { createServer, type Server, type Socket } from 'node:net';
 import { CANCEL_REQUEST_CODE } from '../net/startup.ts';
 import type { Logger } from '../log.ts';
@@ -18,6 +24,9 @@ const CANCEL_REQUEST_LENGTH = 16;
 
 /** Passes a cancel on; resolves false when no worker has the key's node, else once delivered. */
 export type DeliverCancel = (processId: number, secretKey: number) => Promise<boolean>;
+
+/** Connections a relay holds at once (each lives until its cancel is delivered, at most 10 s). */
+export const MAX_RELAY_CONNECTIONS = 1024;
 
 export class CancelRelay {
   readonly #server: Server;
@@ -31,11 +40,13 @@ export class CancelRelay {
     this.#server.on('error', (err) => log.error({ err: err.message }, 'cancel relay listener error'));
   }
 
-  static start(deliver: DeliverCancel, log: Logger): Promise<CancelRelay> {
+  /** Listens on `at` (default: a free loopback port, the workers' relay). */
+  static start(deliver: DeliverCancel, log: Logger, at: { host: string; port: number } = { host: '127.0.0.1', port: 0 }): Promise<CancelRelay> {
     const relay = new CancelRelay(deliver, log);
+    relay.#server.maxConnections = MAX_RELAY_CONNECTIONS;
     return new Promise((resolve, reject) => {
       relay.#server.once('error', reject);
-      relay.#server.listen(0, '127.0.0.1', () => {
+      relay.#server.listen(at.port, at.host, () => {
         relay.#server.removeListener('error', reject);
         resolve(relay);
       });
@@ -69,7 +80,7 @@ export class CancelRelay {
       deliver(processId, got.readInt32BE(12)).then(
         (sent) => {
           if (sent) this.relayed++;
-          else this.#log.warn({ processId }, 'cancel relay: no running worker has the node of this key; dropped');
+          else this.#log.warn({ processId }, 'cancel relay: the node of this key is not served here; dropped');
           socket.destroy();
         },
         () => socket.destroy(),

@@ -36,6 +36,8 @@ export interface SupervisorOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Decrypts destination passwords for every worker (`--source aws`; secret-relay.ts). */
   readonly decrypts?: SharedDecrypts;
+  /** `cluster.node_id: auto`: the node ids leased for the slots (auto-node.ts). */
+  readonly nodeIds?: readonly number[];
 }
 
 type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
@@ -89,7 +91,7 @@ export class Supervisor {
   constructor(o: SupervisorOptions) {
     this.#o = o;
     this.#log = o.log;
-    this.#nodeIds = workerNodeIds(o.settings, o.count);
+    this.#nodeIds = workerNodeIds(o.settings, o.count, o.nodeIds);
     this.#slots = Array.from({ length: o.count }, () => undefined);
     this.#youngDeaths = Array.from({ length: o.count }, () => 0);
     this.#port = o.settings.listen.port === 0 ? undefined : o.settings.listen.port;
@@ -132,7 +134,7 @@ export class Supervisor {
     // SO_REUSEPORT would let the workers join a port that another pooler's workers (same user)
     // already listen on, silently sharing its clients: make sure nobody listens there first.
     if (this.#port !== undefined) await assertPortFree(this.#o.settings.listen.host, this.#port);
-    this.#relay = await CancelRelay.start((pid, key) => this.#deliverCancel(pid, key), this.#log);
+    this.#relay = await CancelRelay.start((pid, key) => this.deliverCancel(pid, key), this.#log);
     const m = this.#o.settings.metrics;
     if (m !== undefined) {
       const metrics = this.#metrics;
@@ -182,6 +184,7 @@ export class Supervisor {
       metricsHost: m?.host,
       metricsPort: this.#http?.port,
       replay: this.#pauses.replay(),
+      nodeIds: this.#o.nodeIds,
     };
     const child = fork(this.#o.script, [...this.#o.args], {
       env: { ...(this.#o.env ?? process.env), [WORKER_ENV]: encodeWorkerPlan(plan) },
@@ -335,7 +338,7 @@ export class Supervisor {
   }
 
   /** Resolves false when no worker has the key's node; else once the worker(s) delivered it. */
-  async #deliverCancel(processId: number, secretKey: number): Promise<boolean> {
+  async deliverCancel(processId: number, secretKey: number): Promise<boolean> {
     const node = nodeOf(processId);
     // One process per slot, so normally one target; the worker checks the secret.
     const targets = [...this.#workers].filter((w) => w.nodeId === node && w.state !== 'starting');

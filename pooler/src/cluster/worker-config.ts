@@ -7,9 +7,11 @@
 //   Every worker gets at least 1 server connection and 1 client per tenant, or it could not serve
 //   the tenant at all: with size < n workers the machine may open up to n (docs/workers.md).
 // - Cancel keys: each worker is a node (frontend/cancel-keys.ts) with node id base + slot - 1,
-//   where base is cluster.node_id (default 1); the siblings are peers reached through the
-//   supervisor's loopback relay, so a CancelRequest that the kernel hands to the wrong worker
-//   still reaches the one holding the client. Configured peers (other machines) are kept.
+//   where base is cluster.node_id (default 1), or the ids the supervisor leased with `node_id:
+//   auto`; the siblings are peers reached through the supervisor's loopback relay, so a
+//   CancelRequest that the kernel hands to the wrong worker still reaches the one holding the
+//   client. Configured peers (other machines) are kept; with auto, other machines are found in
+//   the store (peer-directory.ts) and forward to the supervisor's peer port, not to a worker.
 // - The metrics endpoint is the supervisor's: workers start none.
 // - listen.port is the machine's resolved port (a configured 0 is resolved by the first worker).
 import { ConfigError } from '../config/snapshot.ts';
@@ -22,18 +24,26 @@ export function shareOf(value: number, slot: number, count: number): number {
   return Math.floor(value / count) + (slot <= value % count ? 1 : 0);
 }
 
-/** The node ids of the machine's workers: base .. base + count - 1. */
-export function workerNodeIds(config: PoolerConfig, count: number): number[] {
-  const base = config.cluster?.node_id ?? 1;
+/**
+ * The node ids of the machine's workers: base .. base + count - 1, or with `node_id: auto` the ids
+ * the supervisor leased (`leased`, one per slot).
+ */
+export function workerNodeIds(config: PoolerConfig, count: number, leased?: readonly number[]): number[] {
+  const configured = config.cluster?.node_id;
+  if (configured === 'auto' || leased !== undefined) {
+    if (leased === undefined || leased.length !== count) throw new ConfigError(`cluster.node_id auto: ${count} leased node ids needed, got ${leased?.length ?? 0}`);
+    return [...leased];
+  }
+  const base = configured ?? 1;
   if (base + count - 1 > MAX_NODE_ID) {
     throw new ConfigError(`cluster.node_id ${base} with ${count} workers needs node ids up to ${base + count - 1}; the largest is ${MAX_NODE_ID}`);
   }
   return Array.from({ length: count }, (_, i) => base + i);
 }
 
-export function workerConfig(config: PoolerConfig, plan: Pick<WorkerPlan, 'slot' | 'count' | 'listenPort' | 'relayPort'>): PoolerConfig {
+export function workerConfig(config: PoolerConfig, plan: Pick<WorkerPlan, 'slot' | 'count' | 'listenPort' | 'relayPort' | 'nodeIds'>): PoolerConfig {
   const { slot, count } = plan;
-  const ids = workerNodeIds(config, count);
+  const ids = workerNodeIds(config, count, plan.nodeIds);
   const own = new Set(ids);
   const nodeId = ids[slot - 1];
   if (nodeId === undefined) throw new ConfigError(`worker slot ${slot} of ${count}`);

@@ -22,6 +22,8 @@ export interface WorkerPlan {
   readonly metricsPort: number | undefined;
   /** Console commands to apply before accepting clients: the machine's PAUSE state (cluster/pause-log.ts). */
   readonly replay: readonly string[];
+  /** `cluster.node_id: auto`: the node ids the supervisor leased, one per slot (cluster/node-lease.ts). */
+  readonly nodeIds?: readonly number[] | undefined;
 }
 
 export function encodeWorkerPlan(plan: WorkerPlan): string {
@@ -45,6 +47,7 @@ export function workerPlanFromEnv(env: NodeJS.ProcessEnv): WorkerPlan | undefine
     metricsHost: typeof v.metricsHost === 'string' ? v.metricsHost : undefined,
     metricsPort: typeof v.metricsPort === 'number' ? v.metricsPort : undefined,
     replay: v.replay.filter((c): c is string => typeof c === 'string'),
+    nodeIds: Array.isArray(v.nodeIds) && v.nodeIds.every((n) => Number.isInteger(n)) ? v.nodeIds : undefined,
   };
 }
 

@@ -2,6 +2,7 @@
 // this worker's configuration (worker-config.ts) — the initial load, SIGHUP/RELOAD, the version
 // poll and target refreshes alike, so a reload can never undo the split or the node id.
 import type { PoolerHeartbeatInput } from '../../../shared/src/domain/heartbeat.ts';
+import type { NodeLeaseStore } from '../../../shared/src/ports/store.ts';
 import type { ConfigSource, SourceKind, SourceLoad } from '../config/sources/types.ts';
 import { workerConfig } from './worker-config.ts';
 import type { WorkerPlan } from './worker-plan.ts';
@@ -15,6 +16,7 @@ export class WorkerSource implements ConfigSource {
   routing?: () => Promise<SourceLoad>;
   watch?: (changed: (reason: string) => void) => void;
   putHeartbeat?: (heartbeat: PoolerHeartbeatInput) => Promise<void>;
+  readonly nodeLeases?: NodeLeaseStore;
 
   constructor(inner: ConfigSource, plan: WorkerPlan) {
     this.kind = inner.kind;
@@ -26,6 +28,7 @@ export class WorkerSource implements ConfigSource {
     if (inner.routing) this.routing = async () => this.#map(await inner.routing!());
     if (inner.watch) this.watch = (changed) => inner.watch!(changed);
     if (inner.putHeartbeat) this.putHeartbeat = (hb) => inner.putHeartbeat!(hb);
+    if (inner.nodeLeases) this.nodeLeases = inner.nodeLeases;
   }
 
   async load(): Promise<SourceLoad> {

@@ -16,6 +16,7 @@ import { Pooler } from '../pooler.ts';
 import { isToWorker, type FromWorker, type ToWorker } from './messages.ts';
 import { WorkerAdminGroup, WorkerChannel } from './worker-admin.ts';
 import type { WorkerPlan } from './worker-plan.ts';
+import type { PeerLookup } from './peer-directory.ts';
 
 export interface WorkerContext {
   readonly plan: WorkerPlan;
@@ -26,6 +27,8 @@ export interface WorkerContext {
   readonly initial: SourceLoad;
   readonly baseDir: string;
   readonly instanceId: string | undefined;
+  /** `cluster.node_id: auto`: the other machines' peer ports, from the store (peer-directory.ts). */
+  readonly peers?: PeerLookup;
 }
 
 /** One message to the supervisor; false when the channel is gone. */
@@ -42,7 +45,7 @@ export function send(m: FromWorker): boolean {
 /** Runs the worker until it has drained; resolves with the exit code. */
 export async function runWorker(ctx: WorkerContext): Promise<number> {
   const { plan, log } = ctx;
-  const pooler = new Pooler(ctx.initial.config, { logger: log, baseDir: ctx.baseDir });
+  const pooler = new Pooler(ctx.initial.config, { logger: log, baseDir: ctx.baseDir, ...(ctx.peers ? { peers: ctx.peers } : {}) });
   // The machine's PAUSE state, before the first client can start a transaction.
   for (const command of plan.replay) {
     await runLocalAdminCommand(pooler, command).catch((err: unknown) => log.warn({ command, err: (err as Error).message }, 'replayed admin command failed'));
@@ -120,7 +123,8 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
         case 'cancel':
           // Answered once the CancelRequest reached the server, so the relay (and the sender before
           // it) keeps its connection open until then, as PostgreSQL does.
-          void Promise.resolve(pooler.cancel(m.processId, m.secretKey)).finally(() => send({ t: 'cancelled', id: m.id }));
+          // Only keys of this worker's node: a relayed cancel is never forwarded again (no loops).
+          void pooler.cancelOwn(m.processId, m.secretKey).finally(() => send({ t: 'cancelled', id: m.id }));
           return;
         case 'fanned':
           channel.answered(m.id, m.answers);

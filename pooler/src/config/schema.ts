@@ -103,16 +103,23 @@ export const configSchema = z
     /**
      * Pooler processes that share client traffic (behind one load balancer, or the workers of one
      * machine): each has its own node_id, which its cancel keys carry, and a CancelRequest for
-     * another node's key is forwarded to that peer (frontend/cancel-keys.ts).
+     * another node's key is forwarded to that peer (frontend/cancel-keys.ts). `node_id: auto`
+     * (local/aws sources) leases a free id from the store and finds the peers there
+     * (cluster/node-lease.ts, docs/workers.md "Cancel requests").
      */
     cluster: z
       .object({
-        node_id: z.number().int().min(0).max(1023),
+        node_id: z.union([z.number().int().min(0).max(1023), z.literal('auto')]),
         peers: z
           .array(z.object({ node_id: z.number().int().min(0).max(1023), host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict())
           .default([]),
+        /** node_id auto: the port (on listen.host) where peers forward CancelRequests; 0 picks a free one. */
+        peer_port: z.number().int().min(0).max(65535).optional(),
+        /** node_id auto: the address peers reach peer_port at (default listen.host, unless that is a wildcard). */
+        advertise_host: z.string().min(1).max(255).optional(),
       })
       .strict()
+      .refine((c) => c.node_id !== 'auto' || c.peer_port !== undefined, { message: 'node_id auto needs peer_port: where the other poolers forward CancelRequests', path: ['peer_port'] })
       .optional(),
     /** Admin console users (config/admin-schema.ts, docs/admin.md). */
     admin: adminSchema.default({ users: [] }),

@@ -8,7 +8,7 @@ describe('cancel keys', () => {
       expect(nodeOf(processId)).toBe(node);
       expect(processId).toBeGreaterThan(0);
       expect(processId).toBeLessThanOrEqual(0x7fffffff);
-      expect(secretKey).toBeGreaterThanOrEqual(0);
+      expect(Number.isInteger(secretKey) && secretKey >= -0x80000000 && secretKey <= 0x7fffffff).toBe(true);
     }
   });
 
@@ -23,5 +23,34 @@ describe('cancel keys', () => {
   it('rejects node ids out of range', () => {
     expect(() => new CancelKeys(1024)).toThrow(RangeError);
     expect(() => new CancelKeys(-1)).toThrow(RangeError);
+  });
+
+  // The secret is all that stops anyone who can reach a pooler from cancelling another tenant's
+  // queries (the process ids are a counter): it must be the full 32 random bits of the protocol's
+  // Int32, fresh for every key, as PostgreSQL's own (pg_strong_random) is.
+  it('draws distinct keys and secrets that use all 32 bits, many times over', () => {
+    const DRAWS = 50_000;
+    const keys = new CancelKeys(5);
+    const pids = new Set<number>();
+    const secrets = new Set<number>();
+    let negative = 0;
+    const bitCounts = new Array<number>(32).fill(0);
+    for (let i = 0; i < DRAWS; i++) {
+      const k = keys.next(() => false);
+      pids.add(k.processId);
+      secrets.add(k.secretKey);
+      if (k.secretKey < 0) negative++;
+      for (let b = 0; b < 32; b++) if ((k.secretKey >>> b) & 1) bitCounts[b]!++;
+    }
+    expect(pids.size).toBe(DRAWS);
+    // 50,000 draws of 32 random bits collide about 0.3 times on average; 6 or more has odds below 1e-6.
+    expect(secrets.size).toBeGreaterThan(DRAWS - 6);
+    // Every bit is set about half the time (the sign bit included): ±5 % is over 20 standard deviations.
+    for (const n of bitCounts) expect(Math.abs(n / DRAWS - 0.5)).toBeLessThan(0.05);
+    expect(Math.abs(negative / DRAWS - 0.5)).toBeLessThan(0.05);
+    // Another pooler process (same node id after a restart) draws other secrets.
+    const again = new CancelKeys(5);
+    const overlap = Array.from({ length: 1000 }, () => again.next(() => false).secretKey).filter((s) => secrets.has(s));
+    expect(overlap.length).toBeLessThan(3);
   });
 });

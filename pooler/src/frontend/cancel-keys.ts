@@ -1,10 +1,16 @@
 // Pooler-issued BackendKeyData. Poolers run as a fleet behind a load balancer, so a CancelRequest
 // (which arrives on a new connection, protocol docs "Canceling Requests in Progress") can reach a
 // different pooler process than the one holding the client. The process id therefore says which
-// node issued it: bits 20..29 are the node id, bits 0..19 a per-node counter; the secret is random.
-// A node that receives a cancel for another node's key forwards the CancelRequest, unchanged, to
-// that node's client port (config `cluster.peers`).
-import { randomInt } from 'node:crypto';
+// node issued it: bits 20..29 are the node id, bits 0..19 a per-node counter. A node that receives
+// a cancel for another node's key forwards the CancelRequest, unchanged, to that node (config
+// `cluster.peers`, or the peer port leased with `cluster.node_id: auto`: cluster/node-lease.ts).
+//
+// The process id is a counter anyone can guess; the secret is what protects a tenant's queries
+// from a CancelRequest sent by anyone who can reach a pooler (directly or through a peer, which
+// forwards it unchanged and lets the owner check it). So it is the protocol's whole Int32 (32
+// bits, negative values included, as PostgreSQL's pg_strong_random key), drawn from the CSPRNG
+// for every key.
+import { randomFillSync, randomInt } from 'node:crypto';
 
 const COUNTER_BITS = 20;
 const COUNTER_MASK = (1 << COUNTER_BITS) - 1;
@@ -30,6 +36,22 @@ export class CancelKeys {
       this.counter = (this.counter % COUNTER_MASK) + 1;
       processId = (this.nodeId << COUNTER_BITS) | this.counter;
     } while (inUse(processId));
-    return { processId, secretKey: randomInt(0, 0x7fffffff) };
+    return { processId, secretKey: randomSecret() };
   }
+}
+
+/** CSPRNG bytes drawn a batch at a time (one syscall per 256 keys, not per login). */
+const pool = Buffer.alloc(1024);
+let used = pool.length;
+
+function randomSecret(): number {
+  if (used + 4 > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const v = pool.readInt32BE(used);
+  // Spent bytes are zeroed so that a later read of the pool can never see an issued secret.
+  pool.fill(0, used, used + 4);
+  used += 4;
+  return v;
 }

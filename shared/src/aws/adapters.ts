@@ -9,6 +9,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PgTopology } from '../local/pg-topology.ts';
 import type { Adapters } from '../ports/adapters.ts';
+import { DynamoNodeLeaseStore } from './dynamo-node-leases.ts';
 import { DynamoClusterStore, DynamoHeartbeatStore, DynamoTenantStore } from './dynamo-store.ts';
 import { readAwsEnv, type AwsEnv } from './env.ts';
 import { KmsSecretBox } from './kms-secret-box.ts';
@@ -55,6 +56,7 @@ export function createAwsAdapters(envOrConfig: NodeJS.ProcessEnv | AwsEnv = proc
     tenants: new DynamoTenantStore(storeOpts),
     clusters: new DynamoClusterStore(storeOpts),
     heartbeats: new DynamoHeartbeatStore(storeOpts),
+    nodes: new DynamoNodeLeaseStore(storeOpts),
     secrets,
     config: new SsmConfigChannel({ ssm: clients.ssm, doc, table: env.table, stage: env.stage, poolerTag: env.poolerTag }),
     topology: new RdsTopology({ rds: clients.rds, staticTopology: new PgTopology({ secrets }) }),

@@ -4,6 +4,9 @@
 //   login guard       pk=LOGIN#<database>#<user>    sk=LOGIN        tenantId
 //   cluster           pk=CLUSTER#<clusterId>        sk=CLUSTER
 //   pooler heartbeat  pk=POOLER#<poolerId>          sk=POOLER       ttl
+//   node id lease     pk=POOLER#_nodes              sk=NODE#<0017>  ttl (one partition: one Query lists
+//                     every lease; "_" cannot start a poolerId, so no heartbeat row ever shares it,
+//                     and the instance role's POOLER#* write condition covers it)
 //   idempotency key   pk=IDEMPOTENCY#<key>          sk=IDEMPOTENCY  tenantId, ttl
 //   config counter    pk=CONFIG#version             sk=CONFIG       n (atomic counter, see ssm-config-channel.ts)
 // `ttl` (epoch seconds) is meant for DynamoDB TTL; nothing depends on TTL being enabled.
@@ -11,6 +14,8 @@
 import { loginKey, type ClientLogin } from '../domain/tenant.ts';
 
 export const GSI_BY_CLUSTER = 'byCluster';
+/** The partition of the node id leases (dynamo-node-leases.ts). */
+export const NODE_LEASES_PK = 'POOLER#_nodes';
 
 export interface ItemKey {
   pk: string;
@@ -22,6 +27,7 @@ export const keys = {
   login: (login: ClientLogin): ItemKey => ({ pk: `LOGIN#${loginKey(login)}`, sk: 'LOGIN' }),
   cluster: (clusterId: string): ItemKey => ({ pk: `CLUSTER#${clusterId}`, sk: 'CLUSTER' }),
   pooler: (poolerId: string): ItemKey => ({ pk: `POOLER#${poolerId}`, sk: 'POOLER' }),
+  nodeLease: (nodeId: number): ItemKey => ({ pk: NODE_LEASES_PK, sk: `NODE#${String(nodeId).padStart(4, '0')}` }),
   idempotency: (key: string): ItemKey => ({ pk: `IDEMPOTENCY#${key}`, sk: 'IDEMPOTENCY' }),
   configCounter: (): ItemKey => ({ pk: 'CONFIG#version', sk: 'CONFIG' }),
 };

@@ -1,5 +1,6 @@
 // createLocalAdapters(stateDir): every port backed by files in one directory —
 //   store.json, heartbeats.json   tenants, clusters, login guards, heartbeats (file-store.ts)
+//   node-leases.json              poolers' cancel-key node ids and peer addresses (file-store.ts)
 //   secret.key                    AES-256-GCM key, mode 0600 (secret-box.ts)
 //   config.json                   cluster targets + config version (config-channel.ts)
 //   pooler.pid                    written by a local pooler; pushReload sends it SIGHUP

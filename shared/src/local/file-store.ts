@@ -1,18 +1,19 @@
-// File-backed TenantStore / ClusterStore / HeartbeatStore for local mode. State lives in
-// `<stateDir>/store.json` (tenants, login guards, idempotency keys, clusters) and
-// `<stateDir>/heartbeats.json` (written often, kept apart so heartbeats never contend with
-// control-plane writes). Every mutation is read-modify-write under a lock with an atomic replace
+// File-backed TenantStore / ClusterStore / HeartbeatStore / NodeLeaseStore for local mode. State
+// lives in `<stateDir>/store.json` (tenants, login guards, idempotency keys, clusters),
+// `<stateDir>/heartbeats.json` and `<stateDir>/node-leases.json` (written often, kept apart so
+// they never contend with control-plane writes). Every mutation is read-modify-write under a lock with an atomic replace
 // (atomic-file.ts), giving the same uniqueness and optimistic-locking semantics as DynamoDB.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { clusterSchema, type Cluster, type ClusterPatch, type NewClusterInput } from '../domain/cluster.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.ts';
 import { poolerHeartbeatSchema, type PoolerHeartbeat, type PoolerHeartbeatInput } from '../domain/heartbeat.ts';
+import { leaseLive, nodeLeaseSchema, type NodeLease } from '../domain/node-lease.ts';
 import { applyClusterPatch, applyTenantPatch, buildNewCluster, buildNewTenant } from '../domain/lifecycle.ts';
 import { pageLimit } from '../domain/paging.ts';
 import { parseOrThrow } from '../domain/parse.ts';
 import { loginKey, tenantSchema, type NewTenantInput, type Tenant, type TenantPatch } from '../domain/tenant.ts';
-import type { ClusterStore, CreateOptions, HeartbeatStore, ListOptions, Page, TenantStore } from '../ports/store.ts';
+import type { ClusterStore, CreateOptions, HeartbeatStore, ListOptions, NodeLeaseStore, Page, TenantStore } from '../ports/store.ts';
 import { ensureDir, readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
@@ -30,6 +31,10 @@ type StoreState = z.infer<typeof storeStateSchema>;
 
 const heartbeatStateSchema = z.record(z.string(), poolerHeartbeatSchema);
 type HeartbeatState = z.infer<typeof heartbeatStateSchema>;
+
+/** node id (decimal) → its lease. */
+const nodeLeaseStateSchema = z.record(z.string(), nodeLeaseSchema);
+type NodeLeaseState = z.infer<typeof nodeLeaseStateSchema>;
 
 export interface FileStoreOptions {
   now?: () => Date;
@@ -228,10 +233,39 @@ export class FileHeartbeatStore implements HeartbeatStore {
   }
 }
 
+/** Claims are read-modify-write under the file lock: the same one-winner guarantee as DynamoDB's condition. */
+export class FileNodeLeaseStore implements NodeLeaseStore {
+  readonly #doc: JsonDocument<NodeLeaseState>;
+  constructor(doc: JsonDocument<NodeLeaseState>) {
+    this.#doc = doc;
+  }
+  async claim(input: NodeLease, now: number): Promise<boolean> {
+    const lease = parseOrThrow(nodeLeaseSchema, input, 'node lease');
+    const key = String(lease.nodeId);
+    return this.#doc.mutate((s) => {
+      const held = has(s, key) ? s[key] : undefined;
+      if (held !== undefined && held.holder !== lease.holder && leaseLive(held, now)) return false;
+      s[key] = lease;
+      return true;
+    });
+  }
+  async release(nodeId: number, holder: string): Promise<void> {
+    const key = String(nodeId);
+    await this.#doc.mutate((s) => {
+      const held = has(s, key) ? s[key] : undefined;
+      if (held?.holder === holder) s[key] = { ...held, expiresAtMs: 0 };
+    });
+  }
+  async list(): Promise<NodeLease[]> {
+    return Object.values(await this.#doc.read()).sort((a, b) => a.nodeId - b.nodeId);
+  }
+}
+
 export interface FileStores {
   tenants: FileTenantStore;
   clusters: FileClusterStore;
   heartbeats: FileHeartbeatStore;
+  nodes: FileNodeLeaseStore;
 }
 
 function parseState<S extends z.ZodType>(schema: S, what: string): (raw: unknown) => z.infer<S> {
@@ -250,9 +284,11 @@ export async function createFileStores(stateDir: string, opts: FileStoreOptions 
   const now = opts.now ?? (() => new Date());
   const store = new JsonDocument(join(stateDir, 'store.json'), parseState(storeStateSchema, 'store.json'));
   const heartbeats = new JsonDocument(join(stateDir, 'heartbeats.json'), parseState(heartbeatStateSchema, 'heartbeats.json'));
+  const nodes = new JsonDocument(join(stateDir, 'node-leases.json'), parseState(nodeLeaseStateSchema, 'node-leases.json'));
   return {
     tenants: new FileTenantStore(store, now),
     clusters: new FileClusterStore(store, now),
     heartbeats: new FileHeartbeatStore(heartbeats),
+    nodes: new FileNodeLeaseStore(nodes),
   };
 }

@@ -4,13 +4,15 @@
 import type { ClusterAdminSecrets } from './cluster-admin-secrets.ts';
 import type { ConfigChannel } from './config-channel.ts';
 import type { SecretBox } from './secret-box.ts';
-import type { ClusterStore, HeartbeatStore, TenantStore } from './store.ts';
+import type { ClusterStore, HeartbeatStore, NodeLeaseStore, TenantStore } from './store.ts';
 import type { Topology } from './topology.ts';
 
 export interface Adapters {
   tenants: TenantStore;
   clusters: ClusterStore;
   heartbeats: HeartbeatStore;
+  /** Cancel-key node ids of the running poolers, with their peer addresses (pooler/src/cluster/node-lease.ts). */
+  nodes: NodeLeaseStore;
   secrets: SecretBox;
   config: ConfigChannel;
   topology: Topology;

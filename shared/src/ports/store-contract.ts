@@ -4,12 +4,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.ts';
 import { exampleNewCluster, exampleNewTenant } from '../domain/examples.ts';
-import type { ClusterStore, HeartbeatStore, TenantStore } from './store.ts';
+import type { NodeLease } from '../domain/node-lease.ts';
+import type { ClusterStore, HeartbeatStore, NodeLeaseStore, TenantStore } from './store.ts';
 
 export interface StoresUnderTest {
   tenants: TenantStore;
   clusters: ClusterStore;
   heartbeats: HeartbeatStore;
+  nodes: NodeLeaseStore;
 }
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -247,6 +249,64 @@ export function describeStoreContract(name: string, fresh: () => Promise<StoresU
       ]);
       expect(await s.heartbeats.get('p2')).toMatchObject({ instanceId: 'i-0abc', pools: {} });
       expect(await s.heartbeats.get('p3')).toBeUndefined();
+    });
+  });
+
+  describe(`${name}: node id leases`, () => {
+    let s: StoresUnderTest;
+    beforeEach(async () => {
+      s = await fresh();
+    });
+    const T0 = 1_700_000_000_000;
+    const lease = (nodeId: number, holder: string, expiresAtMs: number, port = 9128): NodeLease => ({
+      nodeId,
+      holder: holder.padEnd(16, '0'),
+      poolerId: `pooler-${holder}`,
+      host: '10.0.0.1',
+      port,
+      expiresAtMs,
+    });
+
+    it('gives a free id to the first claimant only, until its lease expires', async () => {
+      expect(await s.nodes.claim(lease(7, 'a', T0 + 60_000), T0)).toBe(true);
+      const [first, second] = await race(
+        () => s.nodes.claim(lease(7, 'b', T0 + 61_000), T0 + 1000),
+        () => s.nodes.claim(lease(7, 'c', T0 + 61_000), T0 + 1000),
+      );
+      expect([first, second].map((r) => r?.status === 'fulfilled' && r.value)).toEqual([false, false]);
+      // Expired: the next claimant takes it over, and the old holder can no longer renew.
+      expect(await s.nodes.claim(lease(7, 'b', T0 + 120_000), T0 + 60_000)).toBe(true);
+      expect(await s.nodes.claim(lease(7, 'a', T0 + 121_000), T0 + 61_000)).toBe(false);
+      expect(await s.nodes.list()).toEqual([lease(7, 'b', T0 + 120_000)]);
+    });
+
+    it('lets the holder renew and move its address, and two racers for one free id cannot both win', async () => {
+      expect(await s.nodes.claim(lease(3, 'a', T0 + 60_000), T0)).toBe(true);
+      expect(await s.nodes.claim(lease(3, 'a', T0 + 80_000, 9200), T0 + 20_000)).toBe(true);
+      expect((await s.nodes.list())[0]).toEqual(lease(3, 'a', T0 + 80_000, 9200));
+      const results = await race(
+        () => s.nodes.claim(lease(4, 'x', T0 + 60_000), T0),
+        () => s.nodes.claim(lease(4, 'y', T0 + 60_000), T0),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled' && r.value)).toHaveLength(1);
+    });
+
+    it('release ends only the holder’s own lease, at once', async () => {
+      await s.nodes.claim(lease(5, 'a', T0 + 60_000), T0);
+      await s.nodes.release(5, 'b'.padEnd(16, '0'));
+      expect((await s.nodes.list())[0]?.expiresAtMs).toBe(T0 + 60_000);
+      await s.nodes.release(5, 'a'.padEnd(16, '0'));
+      expect((await s.nodes.list())[0]?.expiresAtMs).toBe(0);
+      expect(await s.nodes.claim(lease(5, 'b', T0 + 70_000), T0 + 10_000)).toBe(true);
+      await s.nodes.release(9, 'a'.padEnd(16, '0'));
+      expect((await s.nodes.list()).map((l) => l.nodeId)).toEqual([5]);
+    });
+
+    it('lists every lease by node id, and refuses ids outside 1..1023', async () => {
+      for (const id of [1023, 1, 512]) await s.nodes.claim(lease(id, `h${id}`, T0 + 60_000), T0);
+      expect((await s.nodes.list()).map((l) => l.nodeId)).toEqual([1, 512, 1023]);
+      expect(await rejection(s.nodes.claim(lease(0, 'z', T0 + 60_000), T0))).toBeInstanceOf(ValidationError);
+      expect(await rejection(s.nodes.claim(lease(1024, 'z', T0 + 60_000), T0))).toBeInstanceOf(ValidationError);
     });
   });
 }

@@ -7,6 +7,7 @@
 // - input is validated with the domain schemas (ValidationError).
 import type { Cluster, ClusterPatch, NewClusterInput } from '../domain/cluster.ts';
 import type { PoolerHeartbeat, PoolerHeartbeatInput } from '../domain/heartbeat.ts';
+import type { NodeLease } from '../domain/node-lease.ts';
 import type { NewTenantInput, Tenant, TenantPatch } from '../domain/tenant.ts';
 
 export interface CreateOptions {
@@ -60,4 +61,21 @@ export interface HeartbeatStore {
   get(poolerId: string): Promise<PoolerHeartbeat | undefined>;
   /** Every pooler's last heartbeat; callers judge staleness by `lastSeen`. */
   list(): Promise<PoolerHeartbeat[]>;
+}
+
+/**
+ * Cancel-key node id leases (shared/src/domain/node-lease.ts). A lease row per node id; writes are
+ * conditional, so two poolers can never both hold a live lease on one id.
+ */
+export interface NodeLeaseStore {
+  /**
+   * Writes `lease` if its node id is free: no row, an expired row (expiresAtMs <= now), or a row
+   * of the same holder (a renewal). Resolves false, writing nothing, when another holder's lease
+   * is live at `now`.
+   */
+  claim(lease: NodeLease, now: number): Promise<boolean>;
+  /** Ends the lease at once if `holder` still has it (shutdown); otherwise does nothing. */
+  release(nodeId: number, holder: string): Promise<void>;
+  /** Every lease row, live or expired, by node id; callers judge liveness by expiresAtMs. */
+  list(): Promise<NodeLease[]>;
 }

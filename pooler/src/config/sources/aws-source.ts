@@ -5,11 +5,14 @@
 // AWS_REGION / the usual credential chain; AWS_ENDPOINT_URL for an emulator) — see
 // shared/src/aws/env.ts. The pooler does not describe RDS itself: the control plane's failover
 // handler publishes new targets, and a doubting pool re-reads them from SSM.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { createAwsAdapters, type AwsAdaptersOptions } from '../../../../shared/src/aws/adapters.ts';
+import { createAwsAdapters, documentClient, type AwsAdaptersOptions } from '../../../../shared/src/aws/adapters.ts';
+import { DynamoNodeLeaseStore } from '../../../../shared/src/aws/dynamo-node-leases.ts';
 import { readAwsEnv, type AwsEnv } from '../../../../shared/src/aws/env.ts';
 import { KmsSecretBox } from '../../../../shared/src/aws/kms-secret-box.ts';
 import type { SecretBox } from '../../../../shared/src/ports/secret-box.ts';
+import type { NodeLeaseStore } from '../../../../shared/src/ports/store.ts';
 import type { Logger } from '../../log.ts';
 import type { PoolerConfig } from '../schema.ts';
 import { StoreSource } from './store-source.ts';
@@ -44,6 +47,12 @@ export function createAwsSource(opts: AwsSourceOptions): StoreSource {
 export function createAwsSecretBox(env: NodeJS.ProcessEnv = process.env): { box: SecretBox; close: () => void } {
   const kms = new KMSClient({});
   return { box: new KmsSecretBox(kms, readAwsEnv(env).kmsKeyId), close: () => kms.destroy() };
+}
+
+/** The table's node id leases, for a supervisor that leases its workers' ids (`cluster.node_id: auto`). */
+export function createAwsNodeLeaseStore(env: NodeJS.ProcessEnv = process.env): { store: NodeLeaseStore; close: () => void } {
+  const dynamodb = new DynamoDBClient({});
+  return { store: new DynamoNodeLeaseStore({ doc: documentClient(dynamodb), table: readAwsEnv(env).table }), close: () => dynamodb.destroy() };
 }
 
 function isAwsEnv(e: NodeJS.ProcessEnv | AwsEnv | undefined): e is AwsEnv {

@@ -21,6 +21,7 @@ import { sameEndpoint, type Endpoint } from '../../../../shared/src/domain/commo
 import type { PoolerHeartbeatInput } from '../../../../shared/src/domain/heartbeat.ts';
 import type { Tenant } from '../../../../shared/src/domain/tenant.ts';
 import type { Adapters } from '../../../../shared/src/ports/adapters.ts';
+import type { NodeLeaseStore } from '../../../../shared/src/ports/store.ts';
 import type { Logger } from '../../log.ts';
 import type { PoolerConfig, TenantConfig } from '../schema.ts';
 import { PasswordCache } from './password-cache.ts';
@@ -29,7 +30,7 @@ import type { ConfigSource, SourceKind, SourceLoad } from './types.ts';
 
 export interface StoreSourceOptions {
   kind: Exclude<SourceKind, 'file'>;
-  adapters: Pick<Adapters, 'tenants' | 'clusters' | 'heartbeats' | 'secrets' | 'config' | 'topology'>;
+  adapters: Pick<Adapters, 'tenants' | 'clusters' | 'heartbeats' | 'nodes' | 'secrets' | 'config' | 'topology'>;
   /** The listener/limits/log settings (re-read on every full load); tenants are replaced. */
   base: () => PoolerConfig;
   log: Logger;
@@ -70,6 +71,10 @@ export class StoreSource implements ConfigSource {
   #lastGood = new Map<string, TenantConfig>();
   readonly #refreshing = new Map<string, Promise<boolean>>();
   readonly #refreshedAt = new Map<string, number>();
+
+  get nodeLeases(): NodeLeaseStore {
+    return this.#o.adapters.nodes;
+  }
 
   constructor(opts: StoreSourceOptions) {
     this.kind = opts.kind;

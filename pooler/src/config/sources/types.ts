@@ -5,6 +5,7 @@
 // - aws:   DynamoDB tenants, SSM cluster targets and config version, KMS-encrypted passwords.
 // A SourceController (controller.ts) drives a source for a running Pooler.
 import type { PoolerHeartbeatInput } from '../../../../shared/src/domain/heartbeat.ts';
+import type { NodeLeaseStore } from '../../../../shared/src/ports/store.ts';
 import type { PoolerConfig } from '../schema.ts';
 
 export type SourceKind = 'file' | 'local' | 'aws';
@@ -38,5 +39,7 @@ export interface ConfigSource {
   watch?(changed: (reason: string) => void): void;
   /** Records this pooler's heartbeat (local/aws HeartbeatStore). */
   putHeartbeat?(heartbeat: PoolerHeartbeatInput): Promise<void>;
+  /** The store's cancel-key node id leases (local/aws), for `cluster.node_id: auto` (cluster/node-lease.ts). */
+  readonly nodeLeases?: NodeLeaseStore;
   close(): Promise<void>;
 }
