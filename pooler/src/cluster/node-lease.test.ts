@@ -117,7 +117,7 @@ describe('keeping and giving back a lease', () => {
 });
 
 describe('a store that does not answer', () => {
-  const bound = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000).unref())]);
+  const bound = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref())]);
 
   it('gives up a renewal after the call deadline, so the next renewal runs (a hung call must not stop renewing for good)', async () => {
     let now = T0;
@@ -131,7 +131,7 @@ describe('a store that does not answer', () => {
         return hang ? new Promise<boolean>(() => undefined) : store.claim(l, at);
       },
     };
-    const lease = await NodeIdLease.acquire({ store: hanging, count: 1, poolerId: 'p', address, log, ttlMs: 60_000, now: () => now, callTimeoutMs: 200 });
+    const lease = await NodeIdLease.acquire({ store: hanging, count: 1, poolerId: 'p', address, log, ttlMs: 60_000, now: () => now, callTimeoutMs: 3_000 });
     const id = lease.ids[0]!;
     hang = true;
     expect(await bound(lease.renew())).toBeUndefined();

@@ -79,8 +79,8 @@ describe('a store that does not answer', () => {
     let calls = 0;
     // The first Query never answers (a black-holed connection: the AWS SDK sets no request timeout).
     const hanging = { list: () => (++calls === 1 ? new Promise<NodeLease[]>(() => undefined) : store.list()) };
-    const dir = new PeerDirectory({ store: hanging, log, own: [], now: () => now, callTimeoutMs: 200 });
-    const bound = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000).unref())]);
+    const dir = new PeerDirectory({ store: hanging, log, own: [], now: () => now, callTimeoutMs: 3_000 });
+    const bound = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref())]);
     expect(await bound(dir.peer(3))).toBeUndefined();
     now += 1000;
     expect(await bound(dir.peer(3))).toEqual({ host: '10.0.0.3', port: 9128 });
