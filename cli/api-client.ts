@@ -1,7 +1,8 @@
 // The CLI's HTTP client for the control API. Where the API is: --api URL, else SWITCHYARD_API,
 // else the running local stack's address (its `stack.json`), else http://127.0.0.1:8080.
 // The local API's token: SWITCHYARD_API_TOKEN, else `<state dir>/api-token` (local/api-token.ts),
-// sent only to a loopback address unless given explicitly.
+// sent only to the API of the stack running on that state directory (its `stack.json`) unless
+// given explicitly.
 // Every failure becomes a typed error with a stable code the commands turn into an exit status.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -61,9 +62,9 @@ export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv):
   return (flag || env.SWITCHYARD_API || stackApi(env) || DEFAULT_API).replace(/\/+$/, '');
 }
 
-function isLoopbackUrl(url: string): boolean {
+function sameOrigin(a: string, b: string): boolean {
   try {
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname.toLowerCase());
+    return new URL(a).origin === new URL(b).origin;
   } catch {
     return false;
   }
@@ -71,11 +72,15 @@ function isLoopbackUrl(url: string): boolean {
 
 /**
  * The bearer token for `apiUrl`: SWITCHYARD_API_TOKEN, else the local stack's token file — the
- * latter only for a loopback address, so the local token never travels to another machine.
+ * latter only for the address of the stack running on that state directory (`stack.json`, 0600,
+ * removed at stop). Not to any loopback address: while the stack is stopped, another user's
+ * process may listen on its port (or the one mistyped) and would keep the token, which stays
+ * valid across restarts.
  */
 export function resolveApiToken(apiUrl: string, env: NodeJS.ProcessEnv): string | undefined {
   if (env.SWITCHYARD_API_TOKEN) return env.SWITCHYARD_API_TOKEN;
-  return isLoopbackUrl(apiUrl) ? readApiToken(stateDirOf(env)) : undefined;
+  const stack = stackApi(env);
+  return stack !== undefined && sameOrigin(stack, apiUrl) ? readApiToken(stateDirOf(env)) : undefined;
 }
 
 function errorOf(status: number, body: unknown): ApiError {
@@ -93,6 +98,11 @@ export class ApiClient {
   constructor(baseUrl: string, token?: string) {
     this.baseUrl = baseUrl;
     this.#token = token;
+  }
+
+  /** Whether requests carry a bearer token. */
+  get hasToken(): boolean {
+    return this.#token !== undefined;
   }
 
   /** The client for the API these settings name (--api flag, environment, local stack). */

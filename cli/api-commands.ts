@@ -22,11 +22,13 @@ function apiFlag(argv: string[]): string | undefined {
 }
 
 /** Where the token the API refused came from, and how to send the right one. */
-function tokenHint(env: NodeJS.ProcessEnv): string {
+function tokenHint(env: NodeJS.ProcessEnv, api: ApiClient): string {
   if (env.SWITCHYARD_API_TOKEN) return 'SWITCHYARD_API_TOKEN is not this API\'s token';
   const file = apiTokenPath(stateDirOf(env));
   const which = 'the token is read from <state dir>/api-token (SWITCHYARD_STATE_DIR names the state dir) or SWITCHYARD_API_TOKEN';
-  return readApiToken(stateDirOf(env)) === undefined ? `no token in ${file}: ${which}` : `the token in ${file} is not this API's: ${which}`;
+  if (readApiToken(stateDirOf(env)) === undefined) return `no token in ${file}: ${which}`;
+  if (!api.hasToken) return `the token in ${file} is sent only to the API of the stack running on that state dir (its stack.json), not to ${api.baseUrl}: ${which}`;
+  return `the token in ${file} is not this API's: ${which}`;
 }
 
 export async function apiCommand(command: 'tenants' | 'clusters' | 'status', argv: string[], io: Io): Promise<number> {
@@ -50,7 +52,7 @@ export async function apiCommand(command: 'tenants' | 'clusters' | 'status', arg
       if (wantsJson) io.stdout.write(json({ error: { status: err.status, code: err.code, message: err.message, ...(err.details.length > 0 ? { details: err.details } : {}) } }));
       io.stderr.write(`switchyard: ${err.message} (${err.code})\n`);
       for (const d of err.details) if (!err.message.includes(d.message)) io.stderr.write(`  ${d.path}: ${d.message}\n`);
-      if (err.code === 'UNAUTHENTICATED') io.stderr.write(`  ${tokenHint(io.env)}\n`);
+      if (err.code === 'UNAUTHENTICATED') io.stderr.write(`  ${tokenHint(io.env, api())}\n`);
       return EXIT.failed;
     }
     if (err instanceof ApiUnreachableError) {

@@ -38,6 +38,8 @@ beforeAll(async () => {
   adapters = await createLocalAdapters(join(dir, 'state'));
   const token = ensureApiToken(join(dir, 'state'));
   api = await startApiServer({ host: '127.0.0.1', port: 0, token, routes: apiRoutes(depsWith(adapters, { log: pino({ level: 'silent' }), pg: createPgConnect({ ssl: 'disable' }) })), log: pino({ level: 'silent' }) });
+  // What a running stack records: the CLI sends the state directory's token to that address only.
+  writeFileSync(join(dir, 'state', 'stack.json'), JSON.stringify({ api: api.url }), { mode: 0o600 });
   destPasswordFile = join(dir, 'dest-password');
   writeFileSync(destPasswordFile, 'destination-password-1\n', { mode: 0o600 });
 });

@@ -34,6 +34,11 @@ export interface PoolerOptions {
 
 /** Cancels being forwarded to peer poolers at once; more are dropped (a CancelRequest costs its sender nothing). */
 export const MAX_PEER_CANCELS_IN_FLIGHT = 256;
+/**
+ * Of those, to one peer address: a peer that does not answer (gone, within the directory's grace)
+ * holds each forward for the 5 s cancel timeout, and must not take every other peer's cancels down.
+ */
+export const MAX_PEER_CANCELS_IN_FLIGHT_PER_PEER = 32;
 
 function ignoreError(): void {}
 
@@ -52,6 +57,8 @@ export class Pooler implements LoginHost {
   readonly nodeId: number;
   private readonly peers: PeerLookup | undefined;
   private peerCancelsInFlight = 0;
+  /** `host:port` → forwards open to it (entries removed at 0: at most MAX_PEER_CANCELS_IN_FLIGHT). */
+  private readonly peerCancelsByAddress = new Map<string, number>();
   private readonly sweepTimer: NodeJS.Timeout;
   draining = false;
   private version = 1;
@@ -188,15 +195,21 @@ export class Pooler implements LoginHost {
       this.log.warn({ processId, node: owner }, 'cancel request for a node that is not a known peer dropped');
       return;
     }
-    if (this.peerCancelsInFlight >= MAX_PEER_CANCELS_IN_FLIGHT) {
+    const to = `${peer.host}:${peer.port}`;
+    const toPeer = this.peerCancelsByAddress.get(to) ?? 0;
+    if (this.peerCancelsInFlight >= MAX_PEER_CANCELS_IN_FLIGHT || toPeer >= MAX_PEER_CANCELS_IN_FLIGHT_PER_PEER) {
       this.log.warn({ processId, node: owner }, 'too many cancel requests being forwarded; dropped');
       return;
     }
     this.peerCancelsInFlight++;
+    this.peerCancelsByAddress.set(to, toPeer + 1);
     try {
       await this.sendCancel(peer.host, peer.port, processId, secretKey, `peer pooler ${owner}`);
     } finally {
       this.peerCancelsInFlight--;
+      const left = this.peerCancelsByAddress.get(to)! - 1;
+      if (left === 0) this.peerCancelsByAddress.delete(to);
+      else this.peerCancelsByAddress.set(to, left);
     }
   }
 

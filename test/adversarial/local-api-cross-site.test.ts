@@ -74,6 +74,8 @@ beforeAll(async () => {
   const log = pino({ level: 'silent' });
   api = await startApiServer({ host: '127.0.0.1', port: 0, token, routes: apiRoutes(depsWith(adapters, { log, pg: createPgConnect({ ssl: 'disable' }) })), log });
   own = `http://127.0.0.1:${api.port}`;
+  // What a running stack records: the CLI sends the state directory's token to that address only.
+  writeFileSync(join(stateDir, 'stack.json'), JSON.stringify({ api: api.url }), { mode: 0o600 });
   // A tenant whose password a hostile page would like to rotate.
   const seeded = await send('POST', '/tenants', { ...json, ...bearer(), origin: own }, tenant('victim'));
   expect(seeded.status, JSON.stringify(seeded.body)).toBe(201);

@@ -89,6 +89,8 @@ describe('a stale pid file never gets an unrelated process signalled', () => {
     const token = ensureApiToken(stateDir);
     const log = pino({ level: 'silent' });
     api = await startApiServer({ host: '127.0.0.1', port: 0, token, routes: apiRoutes(depsWith(adapters, { log, pg: createPgConnect({ ssl: 'disable' }) })), log });
+    // What a running stack records: the CLI sends the state directory's token to that address only.
+    writeFileSync(join(stateDir, 'stack.json'), JSON.stringify({ api: api.url }), { mode: 0o600 });
     const destPw = join(dir, 'dest-password');
     writeFileSync(destPw, 'destination-password-1\n', { mode: 0o600 });
     const create = (id: string) =>

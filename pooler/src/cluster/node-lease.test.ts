@@ -115,3 +115,34 @@ describe('keeping and giving back a lease', () => {
     expect(rows.find((r) => r.nodeId === lost)?.expiresAtMs).toBeGreaterThan(Date.now());
   });
 });
+
+describe('a store that does not answer', () => {
+  const bound = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref())]);
+
+  it('gives up a renewal after the call deadline, so the next renewal runs (a hung call must not stop renewing for good)', async () => {
+    let now = T0;
+    let hang = false;
+    let claims = 0;
+    const hanging = {
+      list: () => store.list(),
+      release: (id: number, holder: string) => (hang ? new Promise<void>(() => undefined) : store.release(id, holder)),
+      claim: (l: NodeLease, at: number) => {
+        claims++;
+        return hang ? new Promise<boolean>(() => undefined) : store.claim(l, at);
+      },
+    };
+    const lease = await NodeIdLease.acquire({ store: hanging, count: 1, poolerId: 'p', address, log, ttlMs: 60_000, now: () => now, callTimeoutMs: 3_000 });
+    const id = lease.ids[0]!;
+    hang = true;
+    expect(await bound(lease.renew())).toBeUndefined();
+    hang = false;
+    now += 20_000;
+    const before = claims;
+    expect(await bound(lease.renew())).toBeUndefined();
+    expect(claims).toBe(before + 1);
+    expect((await store.list()).find((r) => r.nodeId === id)?.expiresAtMs).toBe(now + 60_000);
+    // Shutdown does not hang on a store that stopped answering either.
+    hang = true;
+    expect(await bound(lease.release())).toBeUndefined();
+  });
+});

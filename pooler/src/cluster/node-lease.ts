@@ -19,6 +19,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { leaseLive, MAX_NODE_ID, MIN_LEASED_NODE_ID, type NodeLease } from '../../../shared/src/domain/node-lease.ts';
 import type { NodeLeaseStore } from '../../../shared/src/ports/store.ts';
 import type { Logger } from '../log.ts';
+import { STORE_CALL_TIMEOUT_MS, withDeadline } from './store-deadline.ts';
 
 /** A lease lives this long after its last renewal. */
 export const LEASE_TTL_MS = 60_000;
@@ -38,6 +39,18 @@ export interface NodeLeaseOptions {
   log: Logger;
   ttlMs?: number;
   now?: () => number;
+  /** A store call that takes longer is given up (store-deadline.ts): a renewal fails and the next one runs. */
+  callTimeoutMs?: number;
+}
+
+/** The store's calls, each with a deadline: one hung call must not stop the renewals or the shutdown for good. */
+function boundedStore(o: NodeLeaseOptions): NodeLeaseStore {
+  const ms = o.callTimeoutMs ?? STORE_CALL_TIMEOUT_MS;
+  return {
+    claim: (lease, now) => withDeadline(o.store.claim(lease, now), ms, `claiming node id ${lease.nodeId}`),
+    release: (nodeId, holder) => withDeadline(o.store.release(nodeId, holder), ms, `releasing node id ${nodeId}`),
+    list: () => withDeadline(o.store.list(), ms, 'reading the node id leases'),
+  };
 }
 
 export class NodeIdLease {
@@ -61,7 +74,8 @@ export class NodeIdLease {
   }
 
   /** Leases `count` free node ids; rejects (having released any it got) when there are not enough. */
-  static async acquire(o: NodeLeaseOptions): Promise<NodeIdLease> {
+  static async acquire(options: NodeLeaseOptions): Promise<NodeIdLease> {
+    const o = { ...options, store: boundedStore(options) };
     const holder = randomBytes(18).toString('base64url');
     const ttl = o.ttlMs ?? LEASE_TTL_MS;
     const now = o.now ?? Date.now;

@@ -71,3 +71,19 @@ describe('peer directory', () => {
     expect(await dir.peer(7)).toEqual({ host: '10.0.0.7', port: 9128 });
   });
 });
+
+describe('a store that does not answer', () => {
+  it('answers a look-up within the call deadline, and reads again later instead of waiting on the hung read forever', async () => {
+    await store.claim(lease(3, '10.0.0.3', T0 + 60_000), T0);
+    let now = T0;
+    let calls = 0;
+    // The first Query never answers (a black-holed connection: the AWS SDK sets no request timeout).
+    const hanging = { list: () => (++calls === 1 ? new Promise<NodeLease[]>(() => undefined) : store.list()) };
+    const dir = new PeerDirectory({ store: hanging, log, own: [], now: () => now, callTimeoutMs: 3_000 });
+    const bound = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref())]);
+    expect(await bound(dir.peer(3))).toBeUndefined();
+    now += 1000;
+    expect(await bound(dir.peer(3))).toEqual({ host: '10.0.0.3', port: 9128 });
+    expect(calls).toBe(2);
+  });
+});

@@ -11,6 +11,7 @@
 import { leaseLive } from '../../../shared/src/domain/node-lease.ts';
 import type { NodeLeaseStore } from '../../../shared/src/ports/store.ts';
 import type { Logger } from '../log.ts';
+import { STORE_CALL_TIMEOUT_MS, withDeadline } from './store-deadline.ts';
 
 export interface PeerAddress {
   host: string;
@@ -37,6 +38,8 @@ export interface PeerDirectoryOptions {
   now?: () => number;
   maxAgeMs?: number;
   minGapMs?: number;
+  /** A store read that takes longer is given up (store-deadline.ts); the last view stays. */
+  callTimeoutMs?: number;
 }
 
 export class PeerDirectory implements PeerLookup {
@@ -70,7 +73,7 @@ export class PeerDirectory implements PeerLookup {
   async #read(): Promise<void> {
     this.reads++;
     try {
-      const leases = await this.#o.store.list();
+      const leases = await withDeadline(this.#o.store.list(), this.#o.callTimeoutMs ?? STORE_CALL_TIMEOUT_MS, 'reading the node id leases');
       const now = this.#now();
       const view = new Map<number, PeerAddress>();
       for (const l of leases) {
