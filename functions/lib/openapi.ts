@@ -137,6 +137,10 @@ export function buildOpenApi(): Json {
         post: {
           operationId: 'rotateTenantPassword',
           summary: 'New client password (returned once); the previous one stays valid for graceSeconds',
+          description:
+            'During the grace period (default 3600 s, at most 7 days) both the previous and the new password log in through the pooler ' +
+            '(the new SCRAM verifier keeps the previous salt and iteration count so that one SCRAM exchange can try both; md5 verifiers, salted ' +
+            'by the user name only, are both kept). graceSeconds 0 ends the previous password at once. A second rotation replaces the previous password.',
           parameters: [ifMatch(false)],
           requestBody: { required: false, content: jsonContent('RotatePasswordRequest') },
           responses: {
