@@ -27,7 +27,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
 
 const errorSchema = z.object({
   error: z.object({
-    code: z.string().meta({ description: 'Stable machine-readable code, e.g. INVALID_REQUEST, NOT_FOUND, LOGIN_TAKEN, VERSION_CONFLICT, INTERNAL' }),
+    code: z.string().meta({ description: 'Stable machine-readable code, e.g. INVALID_REQUEST, INVALID_CHARACTER, NOT_FOUND, LOGIN_TAKEN, VERSION_CONFLICT, INTERNAL' }),
     message: z.string(),
     details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
@@ -45,7 +45,9 @@ const ifMatch = (required: boolean) => ({
   schema: { type: 'string' },
 });
 const common = {
-  '400': errorResponse('Malformed JSON, unknown field or invalid value (INVALID_REQUEST, MALFORMED_JSON)'),
+  '400': errorResponse(
+    'Malformed JSON, unknown field or invalid value (INVALID_REQUEST, MALFORMED_JSON); a control character (U+0000–U+001F, U+007F–U+009F) or unpaired surrogate in any string (INVALID_CHARACTER)',
+  ),
   '500': errorResponse('Unexpected failure (INTERNAL); no detail is disclosed'),
 };
 
