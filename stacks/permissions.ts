@@ -120,6 +120,20 @@ export function parametersWrite(stack: Stack, stage: string): PolicyStatement {
 }
 
 /**
+ * Delete a cluster's published targets (DELETE /clusters/{id}): only the `clusters/<id>` parameters
+ * of this stage, never the config version.
+ */
+export function clusterTargetsDelete(stack: Stack, stage: string): PolicyStatement {
+  const path = parameterPath(stage).replace(/^\/|\/$/g, '');
+  return new PolicyStatement({
+    sid: 'ClusterTargetsDelete',
+    effect: Effect.ALLOW,
+    actions: ['ssm:DeleteParameter'],
+    resources: [Arn.format({ service: 'ssm', resource: 'parameter', resourceName: `${path}/clusters/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack)],
+  });
+}
+
+/**
  * SendCommand needs permission on the document and on every target instance (Systems Manager
  * user guide, "Restricting Run Command access based on tags"). Instances qualify only when they
  * carry both the pooler role tag and this stage's tag.

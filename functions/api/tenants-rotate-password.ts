@@ -12,7 +12,7 @@
 import { createMd5Verifier, createScramVerifier, parseVerifier } from '../../shared/src/auth/verifier.ts';
 import { VersionConflictError } from '../../shared/src/domain/errors.ts';
 import type { ClientAuth } from '../../shared/src/domain/tenant.ts';
-import { announceChange } from '../lib/announce.ts';
+import { announceCommitted } from '../lib/announce.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
 import { generatePassword } from '../lib/passwords.ts';
@@ -48,9 +48,10 @@ export async function rotatePassword(req: ApiRequest, deps: Deps): Promise<ApiRe
   }
 
   const updated = await deps.adapters.tenants.update(tenantId, expected, { clientAuth });
-  await announceChange(deps.adapters, req.log);
+  // Committed: from here the answer is 200 with the password, whatever the announce does.
+  const warning = await announceCommitted(deps.adapters, req.log);
   req.log.info({ version: updated.version, graceSeconds: body.graceSeconds }, 'tenant password rotated');
-  return { status: 200, body: { tenant: tenantView(updated), password }, headers: { etag: etag(updated.version) } };
+  return { status: 200, body: { tenant: tenantView(updated), password, ...(warning ? { warning } : {}) }, headers: { etag: etag(updated.version) } };
 }
 
 export function makeHandler(deps: DepsSource<Deps>) {
