@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { invalidTextIn } from '../../shared/src/domain/text.ts';
+import { redactText } from '../../shared/src/redact-text.ts';
 import { mapError } from './error-response.ts';
 import { InvalidCharacterError } from './http-errors.ts';
 import { jsonBody, type ParsedBody } from './json-body.ts';
@@ -111,7 +112,7 @@ export function apiHandler<D extends { log: Logger }>(
           }
         } else {
           // The deps (and so the logger) could not be built: stderr is all there is.
-          console.error('switchyard: request failed before a logger existed:', request.error instanceof Error ? request.error.message : 'unknown error');
+          console.error('switchyard: request failed before a logger existed:', request.error instanceof Error ? redactText(request.error.message) : 'unknown error');
         }
         request.response = toLambdaResult({ status: mapped.status, body: mapped.body });
       },
