@@ -16,8 +16,12 @@ const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbf
 export const CONTROL_CHARACTER_MESSAGE = 'must not contain control characters (U+0000 to U+001F, U+007F to U+009F)';
 export const UNPAIRED_SURROGATE_MESSAGE = 'must be well-formed Unicode (no unpaired surrogate)';
 
+/** One cheap scan for the common case (no control character, no surrogate at all). */
+const SUSPECT = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
+
 /** Why `s` is not plain text, or undefined when it is. The message never quotes `s`. */
 export function textProblem(s: string): string | undefined {
+  if (!SUSPECT.test(s)) return undefined;
   if (CONTROL.test(s)) return CONTROL_CHARACTER_MESSAGE;
   if (UNPAIRED_SURROGATE.test(s)) return UNPAIRED_SURROGATE_MESSAGE;
   return undefined;
