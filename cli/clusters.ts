@@ -1,17 +1,18 @@
-// `switchyard clusters list | failover <id>`. Failover exists on the local stack only
+// `switchyard clusters list | delete <id> | failover <id>`. Failover exists on the local stack only
 // (POST /clusters/{id}/failover, local/failover.ts); on AWS, RDS fails over and its event drives
 // the same handler.
 import type { ClusterView } from '../functions/lib/views.ts';
 import type { FailoverTimeline } from '../local/failover.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
 import { COMMON_HELP, parse, UsageError } from './args.ts';
-import { endpoint, json, offset, table, type Io } from './output.ts';
+import { endpoint, json, offset, table, warnIfAny, type Io } from './output.ts';
 import { withProgress } from './progress.ts';
 
 export const CLUSTERS_USAGE = `usage: switchyard clusters <command> [options]
 
 commands:
   list                    every cluster: kind, writer, readers, epoch
+  delete <id>             remove a cluster no tenant uses (refused while tenants do: CLUSTER_IN_USE)
   failover <id>           local stack only: stop the primary, promote the standby, deliver the
                           RDS failover event to the failover handler, and show the timeline
 
@@ -36,6 +37,16 @@ async function list(api: ApiClient, argv: string[], io: Io): Promise<number> {
       body.items.map((c) => [c.clusterId, c.kind, endpoint(c.writer), c.readers.map(endpoint).join(',') || '-', String(c.epoch), c.lastEventTime]),
     ),
   );
+  return 0;
+}
+
+async function remove(api: ApiClient, argv: string[], io: Io): Promise<number> {
+  const p = parse(argv, {}, CLUSTERS_USAGE, { min: 1, max: 1 });
+  if (p.values.help) return help(io);
+  const id = p.positionals[0]!;
+  const res = await withProgress(io.stderr, `deleting cluster ${id}`, api.request<unknown>('DELETE', `/clusters/${encodeURIComponent(id)}`));
+  warnIfAny(io, res.body);
+  io.stdout.write(p.values.json ? json(res.body) : `Deleted cluster ${id}.\n`);
   return 0;
 }
 
@@ -86,6 +97,9 @@ export async function clustersCommand(api: () => ApiClient, argv: string[], io: 
     case 'list':
     case 'ls':
       return list(api(), rest, io);
+    case 'delete':
+    case 'rm':
+      return remove(api(), rest, io);
     case 'failover':
       return failover(api(), rest, io);
     case undefined:

@@ -24,6 +24,15 @@ export function endpoint(e: { host: string; port: number } | undefined): string 
   return e ? `${e.host}:${e.port}` : '-';
 }
 
+/**
+ * A 2xx answer whose change is stored but not yet announced to the poolers carries `warning`
+ * (functions/lib/announce.ts): say so on stderr, so it is seen even when stdout is parsed.
+ */
+export function warnIfAny(io: Io, body: unknown): void {
+  const w = body !== null && typeof body === 'object' ? (body as { warning?: { code?: unknown; message?: unknown } }).warning : undefined;
+  if (w && typeof w.message === 'string') io.stderr.write(`switchyard: warning: ${w.message} (${String(w.code)})\n`);
+}
+
 /** "+123 ms" relative to `t0` (ISO strings). */
 export function offset(t0: string, t: string | undefined): string {
   if (t === undefined) return '';

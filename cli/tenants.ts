@@ -3,7 +3,7 @@
 import type { TenantView } from '../functions/lib/views.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
 import { COMMON_HELP, int, parse, secretFrom, str, UsageError } from './args.ts';
-import { json, table, type Io } from './output.ts';
+import { json, table, warnIfAny, type Io } from './output.ts';
 import { withProgress } from './progress.ts';
 
 export const TENANTS_USAGE = `usage: switchyard tenants <command> [options]
@@ -160,6 +160,7 @@ async function create(api: ApiClient, argv: string[], io: Io): Promise<number> {
     provision ? `creating tenant ${id} (provisioning its database)` : `creating tenant ${id}`,
     api.request<WithPassword>('POST', '/tenants', { body, ...(key !== undefined ? { headers: { 'idempotency-key': key } } : {}) }),
   );
+  warnIfAny(io, res.body);
   // The API answers a repeated create with the same settings as a replay (200). Without an
   // Idempotency-Key the user did not ask for a retry, so for them the tenant already exists.
   if (res.status === 200 && key === undefined) {
@@ -223,6 +224,7 @@ async function remove(api: ApiClient, argv: string[], io: Io): Promise<number> {
   const id = p.positionals[0]!;
   const purge = p.values.purge === true;
   const res = await withProgress(io.stderr, `deleting tenant ${id}`, api.request<unknown>('DELETE', `${path(id)}${purge ? '?purge=true' : ''}`));
+  warnIfAny(io, res.body);
   if (p.values.json) io.stdout.write(json(res.body));
   else io.stdout.write(`Deleted tenant ${id}${purge ? '; its database and role were dropped' : ' (its database and role were kept; --purge drops them)'}.\n`);
   return 0;
@@ -238,6 +240,7 @@ async function rotate(api: ApiClient, argv: string[], io: Io): Promise<number> {
   const pwFile = str(p, 'password-file');
   if (pwFile !== undefined) body.password = await secretFrom(pwFile, io.stdin, TENANTS_USAGE);
   const res = await withProgress(io.stderr, `rotating the password of ${id}`, api.request<WithPassword>('POST', `${path(id)}/rotate-password`, { body }));
+  warnIfAny(io, res.body);
   if (p.values.json) {
     io.stdout.write(json(res.body));
     return 0;

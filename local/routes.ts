@@ -4,6 +4,7 @@
 // differ (local files and keys instead of DynamoDB, KMS and SSM). Local-only routes (status,
 // failover) are added by the stack.
 import { makeHandler as clustersCreate } from '../functions/api/clusters-create.ts';
+import { makeHandler as clustersDelete } from '../functions/api/clusters-delete.ts';
 import { makeHandler as clustersList } from '../functions/api/clusters-list.ts';
 import { makeHandler as openApi } from '../functions/api/openapi.ts';
 import { makeHandler as poolersList } from '../functions/api/poolers-list.ts';
@@ -31,6 +32,7 @@ export const API_ROUTE_FACTORIES: ReadonlyArray<readonly [string, Factory]> = [
   ['GET /tenants/{id}/metrics', tenantsMetrics],
   ['POST /clusters', clustersCreate],
   ['GET /clusters', clustersList],
+  ['DELETE /clusters/{id}', clustersDelete],
   ['GET /poolers', poolersList],
   ['GET /openapi.json', openApi],
 ];

@@ -3,7 +3,7 @@
 // check every role against the same table the stacks were built from.
 import type { Stack } from 'aws-cdk-lib';
 import type { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { clusterAdminSecretRead, keyDecrypt, keyEncrypt, parametersRead, parametersWrite, rdsDescribe, sendReloadCommand, tableRead, tableWrite } from './permissions.ts';
+import { clusterAdminSecretRead, clusterTargetsDelete, keyDecrypt, keyEncrypt, parametersRead, parametersWrite, rdsDescribe, sendReloadCommand, tableRead, tableWrite } from './permissions.ts';
 import { WILDCARDS, type Wildcard } from './nag.ts';
 import type { StageConfig } from './settings.ts';
 import type { StorageOutputs } from './Storage.ts';
@@ -25,6 +25,8 @@ export type Capability =
   | 'parameters:read'
   /** Write cluster targets and bump the config version. */
   | 'parameters:write'
+  /** Delete a cluster's published targets (`clusters/<id>` parameters only). */
+  | 'parameters:delete-cluster-targets'
   /** SendCommand AWS-RunShellScript (`systemctl reload switchyard`) to this stage's poolers. */
   | 'poolers:reload'
   /** Describe the configured RDS clusters and instances to find the writer. */
@@ -61,6 +63,8 @@ export function statementsFor(capabilities: readonly Capability[], ctx: Capabili
         return [parametersRead(ctx.stack, ctx.stage)];
       case 'parameters:write':
         return [parametersWrite(ctx.stack, ctx.stage)];
+      case 'parameters:delete-cluster-targets':
+        return [clusterTargetsDelete(ctx.stack, ctx.stage)];
       case 'poolers:reload':
         return sendReloadCommand(ctx.stack, ctx.stage);
       case 'rds:describe':
@@ -76,6 +80,7 @@ export function wildcardsFor(capabilities: readonly Capability[]): Wildcard[] {
   const out = new Set<Wildcard>();
   for (const c of capabilities) {
     if (c === 'parameters:read' || c === 'parameters:write') out.add(WILDCARDS.parameterPath);
+    if (c === 'parameters:delete-cluster-targets') out.add(WILDCARDS.clusterTargetParameters);
     if (c === 'poolers:reload') out.add(WILDCARDS.poolerInstances);
     if (c === 'rds:describe') out.add(WILDCARDS.rdsInstances);
     if (c === 'secrets:read-cluster-admin') out.add(WILDCARDS.rdsManagedSecrets);
@@ -148,8 +153,16 @@ export const API_ROUTES: readonly RouteSpec[] = [
     route: 'POST /clusters',
     id: 'ClustersCreate',
     handler: 'functions/api/clusters-create.handler',
-    // Describes the cluster to find its writer, publishes its targets, encrypts its admin password.
-    capabilities: ['table:read', ...announce, 'parameters:read', 'key:encrypt-cluster', 'rds:describe'],
+    // Describes the cluster to find its writer, publishes its targets, encrypts its admin password;
+    // decrypts it again to compare an idempotent replay.
+    capabilities: ['table:read', ...announce, 'parameters:read', 'key:encrypt-cluster', 'key:decrypt-cluster', 'rds:describe'],
+  },
+  {
+    route: 'DELETE /clusters/{id}',
+    id: 'ClustersDelete',
+    handler: 'functions/api/clusters-delete.handler',
+    // Lists the cluster's tenants (byCluster index), deletes its targets parameter and its row.
+    capabilities: ['table:read', ...announce, 'parameters:delete-cluster-targets'],
   },
   { route: 'GET /clusters', id: 'ClustersList', handler: 'functions/api/clusters-list.handler', capabilities: ['table:read'] },
   { route: 'GET /poolers', id: 'PoolersList', handler: 'functions/api/poolers-list.handler', capabilities: ['table:read', 'parameters:read'] },

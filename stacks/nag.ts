@@ -35,6 +35,10 @@ export const WILDCARDS = {
     appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:ssm:[a-z0-9-]+:\\d{12}:parameter\\/switchyard\\/[A-Za-z0-9-]+\\/\\*$/' },
     reason: 'Scoped to this stage\'s parameter path /switchyard/<stage>/*: cluster targets are one parameter per cluster, created as clusters are added, so their names are not known at deploy time.',
   },
+  clusterTargetParameters: {
+    appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:ssm:[a-z0-9-]+:\\d{12}:parameter\\/switchyard\\/[A-Za-z0-9-]+\\/clusters\\/\\*$/' },
+    reason: 'ssm:DeleteParameter on this stage\'s cluster target parameters /switchyard/<stage>/clusters/*: one per cluster, named after clusters registered at run time; the config version and other parameters are not included.',
+  },
   poolerInstances: {
     appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:ec2:[a-z0-9-]+:\\d{12}:instance\\/\\*$/' },
     reason: 'SendCommand targets Auto Scaling instances whose ids change; the statement is conditioned on ssm:resourceTag/switchyard:role=pooler and switchyard:stage=<stage>, so only this stage\'s poolers qualify.',

@@ -55,12 +55,17 @@ export function tableHeartbeatWrite(table: ITable, partitionKeyPattern: string):
  * Context conditions shared by encrypt and decrypt: the request must carry an encryption context
  * (`Null` guards the empty set, which `ForAllValues` would otherwise accept) made only of our keys,
  * and must name the key that scopes the secret (tenantId for tenant passwords, clusterId for
- * cluster admin credentials). KMS developer guide, "kms:EncryptionContextKeys" and
- * "kms:EncryptionContext:context-key".
+ * cluster admin credentials). A cluster-scoped grant also requires tenantId to be ABSENT: tenant
+ * contexts are { tenantId, clusterId } (shared/src/domain/tenant.ts), so "clusterId present" alone
+ * would let a function that may open cluster admin credentials open every tenant's password on
+ * that cluster too. KMS developer guide, "kms:EncryptionContextKeys",
+ * "kms:EncryptionContext:context-key"; IAM user guide, "Null condition operator" ('true' = the key
+ * is absent from the request).
  */
 function contextConditions(required: readonly ('tenantId' | 'clusterId')[]): Record<string, Record<string, unknown>> {
   const isNull: Record<string, string> = { 'kms:EncryptionContextKeys': 'false' };
   for (const key of required) isNull[`kms:EncryptionContext:${key}`] = 'false';
+  if (!required.includes('tenantId')) isNull['kms:EncryptionContext:tenantId'] = 'true';
   return {
     'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...ENCRYPTION_CONTEXT_KEYS] },
     Null: isNull,
@@ -111,6 +116,20 @@ export function parametersWrite(stack: Stack, stage: string): PolicyStatement {
     effect: Effect.ALLOW,
     actions: ['ssm:PutParameter'],
     resources: parameterArns(stack, stage).slice(1),
+  });
+}
+
+/**
+ * Delete a cluster's published targets (DELETE /clusters/{id}): only the `clusters/<id>` parameters
+ * of this stage, never the config version.
+ */
+export function clusterTargetsDelete(stack: Stack, stage: string): PolicyStatement {
+  const path = parameterPath(stage).replace(/^\/|\/$/g, '');
+  return new PolicyStatement({
+    sid: 'ClusterTargetsDelete',
+    effect: Effect.ALLOW,
+    actions: ['ssm:DeleteParameter'],
+    resources: [Arn.format({ service: 'ssm', resource: 'parameter', resourceName: `${path}/clusters/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack)],
   });
 }
 

@@ -118,6 +118,25 @@ describe('switchyard CLI: bad input', () => {
     expect(r.stderr).toContain('(FAILOVER_UNSUPPORTED)');
   });
 
+  it('clusters delete: an unknown cluster is NOT_FOUND, one in use CLUSTER_IN_USE (exit 1); an unused one is deleted (exit 0)', async () => {
+    const unknown = await cli(['clusters', 'delete', 'no-such-cluster']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('switchyard: cluster no-such-cluster not found (NOT_FOUND)\n');
+    await adapters.clusters.create({ clusterId: 'cli-used', kind: 'static', writer: { host: '127.0.0.1', port: 5432 } });
+    await adapters.clusters.create({ clusterId: 'cli-unused', kind: 'static', writer: { host: '127.0.0.1', port: 5432 } });
+    const t = await cli(['tenants', 'create', 'on-cli-used', '--cluster', 'cli-used', '--no-provision', '--dest-password-file', destPasswordFile]);
+    expect(t.code, t.stderr).toBe(0);
+    const used = await cli(['clusters', 'delete', 'cli-used']);
+    expect(used.code).toBe(1);
+    expect(used.stderr).toContain('(CLUSTER_IN_USE)');
+    const ok = await cli(['clusters', 'delete', 'cli-unused']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe('Deleted cluster cli-unused.\n');
+    expect(await adapters.clusters.get('cli-unused')).toBeUndefined();
+    const usage = await cli(['clusters', 'delete']);
+    expect(usage.code).toBe(2);
+  });
+
   it('an API that does not answer: exit 3 and what to do', async () => {
     const r = await cli(['tenants', 'list'], { api: `http://127.0.0.1:${await freePort()}` });
     expect(r.code).toBe(3);

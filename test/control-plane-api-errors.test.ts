@@ -2,12 +2,12 @@
 // unexpected failure — always `{ error: { code, message } }`, never an internal detail or a secret
 // (in the response or in the logs).
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeCreate } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeGet } from '../functions/api/tenants-get.ts';
 import { makeHandler as makeList } from '../functions/api/tenants-list.ts';
 import { makeHandler as makeUpdate } from '../functions/api/tenants-update.ts';
+import { createLogger } from '../functions/lib/logger.ts';
 import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
 
 const validBody = {
@@ -27,7 +27,8 @@ describe('API errors', () => {
         cb();
       },
     });
-    t = await localTestDeps({ log: pino({ level: 'debug' }, sink) });
+    // The production logger (its redaction is what is under test), writing to the sink.
+    t = await localTestDeps({ log: createLogger({ level: 'debug', destination: sink }) });
   });
   afterEach(async () => {
     await t.cleanup();
@@ -93,6 +94,9 @@ describe('API errors', () => {
     expect(logs).toContain('"tenantId":"acme-prod"');
     expect(logs).not.toContain('client-password-123');
     expect(logs).not.toContain('destination-password-456');
+    // The error's own text quoted a password: logged redacted (test/adversarial/secrets-not-in-logs.test.ts has more).
+    expect(logs).not.toContain('hunter2-internal');
+    expect(logs).toContain('connection to 10.1.2.3 failed: password=[redacted]');
   });
 
   it('a successful create logs the request id and tenant id but no password, verifier or ciphertext', async () => {

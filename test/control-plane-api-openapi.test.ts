@@ -17,6 +17,7 @@ const routes: Record<string, string> = {
   'GET /tenants/{id}/metrics': 'tenants-metrics',
   'POST /clusters': 'clusters-create',
   'GET /clusters': 'clusters-list',
+  'DELETE /clusters/{id}': 'clusters-delete',
   'GET /poolers': 'poolers-list',
   'GET /openapi.json': 'openapi',
 };

@@ -1,7 +1,7 @@
 // POST /tenants/{id}/rotate-password: the new password is returned once; the previous verifiers
 // stay accepted until graceSeconds have passed (clientAuth.previous.expiresAt).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createScramVerifier, parseVerifier } from '../shared/src/auth/verifier.ts';
+import { createMd5Verifier, createScramVerifier, parseVerifier } from '../shared/src/auth/verifier.ts';
 import { makeHandler as makeCreate } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeRotate } from '../functions/api/tenants-rotate-password.ts';
 import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
@@ -40,9 +40,24 @@ describe('POST /tenants/{id}/rotate-password', () => {
     const stored = await t.deps.adapters.tenants.get('acme-prod');
     expect(stored && verifies(stored.clientAuth.scram, newPassword)).toBe(true);
     expect(stored?.clientAuth.previous && verifies(stored.clientAuth.previous.scram, oldPassword)).toBe(true);
-    expect(stored?.clientAuth.previous?.md5).toMatch(/^md5/);
-    expect(stored?.clientAuth.md5).not.toBe(stored?.clientAuth.previous?.md5);
+    // md5's only salt is the user name: the old verifier is kept exactly, the new one is over the new password.
+    expect(stored?.clientAuth.previous?.md5).toBe(createMd5Verifier(oldPassword, 'app'));
+    expect(stored?.clientAuth.md5).toBe(createMd5Verifier(newPassword, 'app'));
     expect(await t.deps.adapters.config.getConfigVersion()).toBe(before + 1);
+  });
+
+  it('keeps the SCRAM salt and iteration count during a grace period (one SCRAM exchange can then try both), draws a fresh salt without one', async () => {
+    const saltOf = async (which: 'current' | 'previous') => {
+      const a = (await t.deps.adapters.tenants.get('acme-prod'))?.clientAuth;
+      const v = parseVerifier((which === 'current' ? a?.scram : a?.previous?.scram) ?? '');
+      return v.kind === 'scram' ? `${v.iterations}:${v.salt.toString('base64')}` : 'not scram';
+    };
+    const original = await saltOf('current');
+    await rotate({ graceSeconds: 60 });
+    expect(await saltOf('current')).toBe(original);
+    expect(await saltOf('previous')).toBe(original);
+    await rotate({ graceSeconds: 0 });
+    expect(await saltOf('current')).not.toBe(original);
   });
 
   it('takes a given password, a custom grace, and graceSeconds 0 drops the old one at once', async () => {

@@ -56,6 +56,30 @@ describeWithMoto('SSM config channel (moto)', () => {
     expect(await channel.getConfigVersion()).toBe(4);
   });
 
+  it('catchUpConfigVersion publishes a version that a bump allocated but failed to publish (SSM throttled), once', async () => {
+    // A channel whose PutParameter always fails, like SSM under throttling; DynamoDB works.
+    const throttled = new SSMClient({});
+    throttled.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutParameterCommand') throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const failing = new SsmConfigChannel({ ssm: throttled, doc: documentClient(dynamodb), table: 'switchyard', stage: 'test', poolerTag: parsePoolerTag('switchyard:role=pooler') });
+    try {
+      const published = await channel.getConfigVersion();
+      expect(await channel.catchUpConfigVersion()).toBeUndefined();
+      await expect(failing.bumpConfigVersion()).rejects.toThrow(/Rate exceeded/);
+      expect(await channel.getConfigVersion()).toBe(published);
+      expect(await channel.catchUpConfigVersion()).toBe(published + 1);
+      expect(await channel.getConfigVersion()).toBe(published + 1);
+      expect(await channel.catchUpConfigVersion()).toBeUndefined();
+    } finally {
+      throttled.destroy();
+    }
+  });
+
   it('sends "systemctl reload switchyard" with AWS-RunShellScript to the stage’s poolers (role and stage tags)', async () => {
     const { commandId } = await channel.pushReload();
     expect(commandId).toBeTruthy();

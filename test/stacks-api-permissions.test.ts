@@ -42,7 +42,8 @@ const EXPECTED: Record<string, string[]> = {
   TenantsDelete: [...READ, ...ANNOUNCE, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   TenantsRotatePassword: [...READ, ...ANNOUNCE],
   TenantsMetrics: [...READ, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
-  ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'kms:Encrypt', ...RDS],
+  ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'kms:Encrypt', 'kms:Decrypt', ...RDS],
+  ClustersDelete: [...READ, ...ANNOUNCE, 'ssm:DeleteParameter'],
   ClustersList: READ,
   PoolersList: [...READ, ...PARAMS_READ],
   OpenApi: [],
@@ -109,11 +110,23 @@ describe('the credentials key', () => {
     const required = (id: string, action: string) =>
       statementsOf(id)
         .filter((s) => actionsOf(s).includes(action))
-        .map((s) => Object.keys(s.Condition?.Null ?? {}).filter((k) => k.startsWith('kms:EncryptionContext:')).sort());
+        .map((s) => Object.entries(s.Condition?.Null ?? {}).filter(([k, v]) => k.startsWith('kms:EncryptionContext:') && v === 'false').map(([k]) => k).sort());
     expect(required('TenantsCreate', 'kms:Encrypt')).toEqual([['kms:EncryptionContext:tenantId']]);
     expect(required('TenantsCreate', 'kms:Decrypt')).toEqual(expect.arrayContaining([['kms:EncryptionContext:tenantId'], ['kms:EncryptionContext:clusterId']]));
     expect(required('ClustersCreate', 'kms:Encrypt')).toEqual([['kms:EncryptionContext:clusterId']]);
+    expect(required('ClustersCreate', 'kms:Decrypt')).toEqual([['kms:EncryptionContext:clusterId']]);
     expect(required('TenantsDelete', 'kms:Decrypt')).toEqual([['kms:EncryptionContext:clusterId']]);
+  });
+
+  it('a cluster-scoped grant cannot open a tenant secret: it requires tenantId to be ABSENT from the context', () => {
+    // Tenant contexts are { tenantId, clusterId }: without this, "clusterId present" alone would let
+    // a function that may decrypt cluster admin credentials decrypt every tenant's password too.
+    const grants = kmsStatements().map(({ spec, s }) => ({ id: spec.id, isNull: s.Condition?.Null ?? {} }));
+    const clusterScoped = grants.filter((g) => g.isNull['kms:EncryptionContext:clusterId'] === 'false');
+    expect(clusterScoped.map((g) => g.id).sort()).toEqual(['ClustersCreate', 'ClustersCreate', 'TenantsCreate', 'TenantsDelete', 'TenantsMetrics']);
+    for (const g of clusterScoped) expect(g.isNull['kms:EncryptionContext:tenantId'], g.id).toBe('true');
+    // And the tenant-scoped grants require it present (not both at once in one statement).
+    for (const g of grants.filter((x) => x.isNull['kms:EncryptionContext:clusterId'] === undefined)) expect(g.isNull['kms:EncryptionContext:tenantId'], g.id).toBe('false');
   });
 });
 
@@ -125,6 +138,14 @@ describe('parameters and the reload push', () => {
         if (actionsOf(s).includes('ssm:PutParameter')) expect(resourcesOf(s)).toHaveLength(1);
       }
     }
+  });
+
+  it('DeleteParameter: only ClustersDelete, only this stage\'s clusters/<id> parameters (never the config version)', () => {
+    const deleters = API_ROUTES.filter((r) => statementsOf(r.id).some((s) => actionsOf(s).includes('ssm:DeleteParameter'))).map((r) => r.id);
+    expect(deleters).toEqual(['ClustersDelete']);
+    const [del] = statementsOf('ClustersDelete').filter((s) => actionsOf(s).includes('ssm:DeleteParameter'));
+    expect(actionsOf(del!)).toEqual(['ssm:DeleteParameter']);
+    expect(resourcesOf(del!).map((r) => JSON.stringify(r))).toEqual([expect.stringMatching(/:ssm:eu-west-1:123456789012:parameter\/switchyard\/test\/clusters\/\*"\]\]\}$/)]);
   });
 
   it('SendCommand reaches only AWS-RunShellScript and instances tagged as this stage\'s poolers', () => {

@@ -33,6 +33,7 @@ const EXPECTED_ROUTES = [
   'GET /tenants/{id}/metrics',
   'POST /clusters',
   'GET /clusters',
+  'DELETE /clusters/{id}',
   'GET /poolers',
   'GET /openapi.json',
 ];

@@ -19,11 +19,14 @@
 //   tenantId, or for the same tenantId with a different request, is 422 IDEMPOTENCY_KEY_REUSED
 //   (draft-ietf-httpapi-idempotency-key-header §2.7).
 // - A generated password cannot be shown again on a replay: if the 201 was lost, rotate it.
+// - Once the tenant is stored (and provisioned) the answer is 201 even if the config version cannot
+//   be bumped (functions/lib/announce.ts, after bounded retries): the body then carries
+//   `warning: { code: "CONFIG_NOT_PUBLISHED" }`, and a replay of the same request announces again.
 import { createMd5Verifier, createScramVerifier, parseVerifier } from '../../shared/src/auth/verifier.ts';
 import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import { ConflictError } from '../../shared/src/domain/errors.ts';
 import { poolSettingsSchema, tenantSecretContext, type ClientAuth, type NewTenantInput, type PoolSettings, type Tenant } from '../../shared/src/domain/tenant.ts';
-import { announceChange } from '../lib/announce.ts';
+import { announceCommitted } from '../lib/announce.ts';
 import { clusterAdminTarget } from '../lib/cluster-admin.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { HttpError, InvalidRequestError, ProvisioningError } from '../lib/http-errors.ts';
@@ -130,11 +133,11 @@ async function replay(deps: Deps, req: ApiRequest, existing: Tenant, body: Creat
       await provision(deps, req, existing, cluster, admin, password);
     }
   }
-  await announceChange(deps.adapters, req.log);
+  const warning = await announceCommitted(deps.adapters, req.log);
   req.log.info('tenant create replayed');
   return {
     status: 200,
-    body: { tenant: tenantView(existing) },
+    body: { tenant: tenantView(existing), ...(warning ? { warning } : {}) },
     headers: { location: `/tenants/${existing.tenantId}`, etag: etag(existing.version), 'idempotent-replayed': 'true' },
   };
 }
@@ -205,11 +208,13 @@ export async function createTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
       throw err;
     }
   }
-  await announceChange(deps.adapters, req.log);
+  // Committed (and provisioned): from here the answer is 201 with the password, whatever the
+  // announce does — a 500 would lose the password for good (a replay answers without it).
+  const warning = await announceCommitted(deps.adapters, req.log);
   req.log.info({ clusterId: tenant.destination.clusterId, provisioned: body.provision }, 'tenant created');
   return {
     status: 201,
-    body: { tenant: tenantView(tenant), password },
+    body: { tenant: tenantView(tenant), password, ...(warning ? { warning } : {}) },
     headers: { location: `/tenants/${tenant.tenantId}`, etag: etag(tenant.version) },
   };
 }

@@ -6,12 +6,16 @@
 //   3. the row is deleted.
 // A purge that cannot start (no cluster, admin credentials or their secret unusable) is refused
 // before step 1, so the tenant stays as it was. A failure in step 2 leaves the tenant `deleting`
-// (still unrouted); repeating the DELETE resumes.
+// (still unrouted); repeating the DELETE resumes, announcing step 1 again.
+// When step 1 is stored but cannot be announced (functions/lib/announce.ts, after bounded retries),
+// poolers may still route the tenant: a purge is then refused with 503 CONFIG_NOT_PUBLISHED before
+// it drops anything (repeat the DELETE); without purge the row is deleted and the 200 carries
+// `warning: { code: "CONFIG_NOT_PUBLISHED" }` (poolers drop the tenant at the next published change).
 // If-Match is optional; when given, a stale version is 409.
 import { VersionConflictError } from '../../shared/src/domain/errors.ts';
 import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import type { Tenant } from '../../shared/src/domain/tenant.ts';
-import { announceChange } from '../lib/announce.ts';
+import { announceCommitted } from '../lib/announce.ts';
 import { clusterAdminTarget } from '../lib/cluster-admin.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { HttpError, ProvisioningError } from '../lib/http-errors.ts';
@@ -20,6 +24,13 @@ import { sqlState, type PgTarget } from '../lib/pg-target.ts';
 import { purgeTenant, type PurgeResult } from '../lib/provision.ts';
 import { deleteTenantQuerySchema, expectedVersion, parseRequest, tenantIdParam } from '../lib/schemas.ts';
 import { loadTenant } from '../lib/tenants.ts';
+
+/** The tenant is stored as `deleting` but the poolers could not be told, so its data is not dropped yet. */
+export class ConfigNotPublishedError extends HttpError {
+  constructor(tenantId: string) {
+    super(503, 'CONFIG_NOT_PUBLISHED', `tenant ${tenantId} is marked deleting, but poolers could not be told yet, so its data was not dropped; repeat the DELETE`);
+  }
+}
 
 export class PurgeNeedsClusterError extends HttpError {
   constructor() {
@@ -72,15 +83,15 @@ export async function deleteTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   if (expected !== undefined && expected !== t.version) throw new VersionConflictError('tenant', tenantId, expected, t.version);
 
   const target = wantPurge ? await purgeTarget(deps, t) : undefined;
-  if (t.status !== 'deleting') {
-    t = await deps.adapters.tenants.update(tenantId, t.version, { status: 'deleting' });
-    await announceChange(deps.adapters, req.log);
-  }
+  if (t.status !== 'deleting') t = await deps.adapters.tenants.update(tenantId, t.version, { status: 'deleting' });
+  // Also when resuming: the first attempt may have stored `deleting` without announcing it.
+  const warning = await announceCommitted(deps.adapters, req.log);
+  if (warning && target) throw new ConfigNotPublishedError(tenantId);
   let purged: PurgeResult | undefined;
   if (target) purged = await purge(deps, req, t, target);
   await deps.adapters.tenants.delete(tenantId, t.version);
   req.log.info({ purge: wantPurge, ...purged }, 'tenant deleted');
-  return { status: 200, body: { tenantId, deleted: true, purged: purged ?? null } };
+  return { status: 200, body: { tenantId, deleted: true, purged: purged ?? null, ...(warning ? { warning } : {}) } };
 }
 
 export function makeHandler(deps: DepsSource<Deps>) {

@@ -5,7 +5,7 @@
 // next transaction boundary).
 import { VersionConflictError } from '../../shared/src/domain/errors.ts';
 import { poolSettingsSchema, type PoolSettings, type TenantPatch } from '../../shared/src/domain/tenant.ts';
-import { announceChange } from '../lib/announce.ts';
+import { announceCommitted } from '../lib/announce.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { InvalidRequestError, PreconditionRequiredError } from '../lib/http-errors.ts';
 import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
@@ -39,9 +39,9 @@ export async function updateTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   if (Object.keys(patch).length === 0) throw new InvalidRequestError('nothing to update: give pool and/or status');
 
   const updated = await deps.adapters.tenants.update(tenantId, expected, patch);
-  await announceChange(deps.adapters, req.log);
+  const warning = await announceCommitted(deps.adapters, req.log);
   req.log.info({ version: updated.version, status: updated.status }, 'tenant updated');
-  return { status: 200, body: tenantView(updated), headers: { etag: etag(updated.version) } };
+  return { status: 200, body: { ...tenantView(updated), ...(warning ? { warning } : {}) }, headers: { etag: etag(updated.version) } };
 }
 
 export function makeHandler(deps: DepsSource<Deps>) {

@@ -1,13 +1,15 @@
 // Scheduled every minute: for every RDS-backed or member-probed cluster, compare the Topology with
 // the stored writer and repair drift exactly like an event would (event time = now), and republish
 // targets that lag behind the store. One config bump + push for the whole run. A lost or filtered
-// RDS event therefore delays a failover by at most a minute; it never loses it.
+// RDS event therefore delays a failover by at most a minute; it never loses it. It also publishes a
+// config version that a bump allocated but could not publish (ConfigChannel.catchUpConfigVersion:
+// an API change whose announce failed after its retries), so that change reaches the poolers too.
 // Failures of single clusters do not stop the others; the run throws at the end so the Lambda
 // Errors metric (and alarms on it) see them.
 // Every run also publishes the StalePoolers metric (stale-poolers-metric.ts) as an EMF log line.
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { announceChange } from '../lib/announce.ts';
+import { announceChange, errSummary } from '../lib/announce.ts';
 import { defaultDeps } from '../lib/deps.ts';
 import { stdoutEmfWriter, type EmfWriter } from '../lib/emf.ts';
 import { resolveDeps, type DepsSource } from '../lib/http.ts';
@@ -62,7 +64,21 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   }
   const result: ReconcileResult = { checked: clusters.length, changed: outcomes.filter((o) => o.changed).map((o) => o.clusterId), failed, clusters: outcomes };
   if (stalePoolers !== undefined) result.stalePoolers = stalePoolers;
-  if (outcomes.some((o) => o.published)) result.configVersion = (await announceChange(deps.adapters, log)).configVersion;
+  let caughtUp: number | undefined;
+  try {
+    caughtUp = await deps.adapters.config.catchUpConfigVersion();
+  } catch (err) {
+    log.error({ err }, 'catching up the published config version failed');
+    failures.push(err);
+  }
+  if (outcomes.some((o) => o.published)) {
+    // A fresh bump covers a version left behind as well.
+    result.configVersion = (await announceChange(deps.adapters, log)).configVersion;
+  } else if (caughtUp !== undefined) {
+    log.warn({ configVersion: caughtUp }, 'published a config version a failed bump had left behind');
+    result.configVersion = caughtUp;
+    await deps.adapters.config.pushReload().catch((err: unknown) => log.warn({ err: errSummary(err) }, 'reload push failed; poolers will pick the change up by polling'));
+  }
   log.info({ checked: result.checked, changed: result.changed, failed, stalePoolers }, 'reconcile done');
   if (failures.length > 0) throw new AggregateError(failures, `reconcile: ${failures.length} step(s) failed (clusters: ${failed.join(', ') || 'none'})`);
   return result;

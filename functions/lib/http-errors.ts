@@ -41,6 +41,17 @@ export class InvalidRequestError extends HttpError {
   }
 }
 
+/**
+ * A string in the request (body, path or query) holds a control character or an unpaired
+ * surrogate (shared/src/domain/text.ts). Checked on every request before its schema, so the code
+ * is the same whichever field it is; the details name the fields, never their values.
+ */
+export class InvalidCharacterError extends HttpError {
+  constructor(details: readonly ErrorDetail[]) {
+    super(400, 'INVALID_CHARACTER', `invalid request: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
+  }
+}
+
 /** A precondition such as If-Match is missing where the operation requires one (RFC 6585 §3). */
 export class PreconditionRequiredError extends HttpError {
   constructor(message: string) {

@@ -4,7 +4,10 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { invalidTextIn } from '../../shared/src/domain/text.ts';
+import { redactText } from '../../shared/src/redact-text.ts';
 import { mapError } from './error-response.ts';
+import { InvalidCharacterError } from './http-errors.ts';
 import { jsonBody, type ParsedBody } from './json-body.ts';
 import type { Logger } from './logger.ts';
 
@@ -70,6 +73,7 @@ export function apiHandler<D extends { log: Logger }>(
   const core = async (event: ApiEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const st = state.get(event);
     if (!st) throw new Error('request state missing');
+    rejectControlCharacters(event);
     const req: ApiRequest = {
       method: event.requestContext?.http?.method ?? 'GET',
       path: event.rawPath,
@@ -108,12 +112,26 @@ export function apiHandler<D extends { log: Logger }>(
           }
         } else {
           // The deps (and so the logger) could not be built: stderr is all there is.
-          console.error('switchyard: request failed before a logger existed:', request.error instanceof Error ? request.error.message : 'unknown error');
+          console.error('switchyard: request failed before a logger existed:', request.error instanceof Error ? redactText(request.error.message) : 'unknown error');
         }
         request.response = toLambdaResult({ status: mapped.status, body: mapped.body });
       },
     })
     .handler(core);
+}
+
+/**
+ * Plain text only, in every route: a control character or an unpaired surrogate in the body, a
+ * path parameter or a query parameter is a 400 INVALID_CHARACTER (shared/src/domain/text.ts says
+ * why). Before the route's schema, so no field can forget it.
+ */
+function rejectControlCharacters(event: ApiEvent): void {
+  const issues = [
+    ...invalidTextIn(event.parsedBody),
+    ...invalidTextIn(event.pathParameters ?? {}).map((i) => ({ ...i, path: `path.${i.path}` })),
+    ...invalidTextIn(event.queryStringParameters ?? {}).map((i) => ({ ...i, path: `query.${i.path}` })),
+  ];
+  if (issues.length > 0) throw new InvalidCharacterError(issues);
 }
 
 function requestIdOf(event: ApiEvent, context: Context | undefined): string {

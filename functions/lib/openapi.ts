@@ -9,10 +9,14 @@ import {
   updateTenantRequestSchema,
 } from './schemas.ts';
 import {
+  clusterCreatedSchema,
+  clusterDeletedSchema,
   clusterViewSchema,
   poolersResponseSchema,
   tenantMetricsSchema,
   tenantPageSchema,
+  tenantDeletedSchema,
+  tenantUpdatedSchema,
   tenantViewSchema,
   tenantWithPasswordSchema,
 } from './views.ts';
@@ -27,7 +31,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
 
 const errorSchema = z.object({
   error: z.object({
-    code: z.string().meta({ description: 'Stable machine-readable code, e.g. INVALID_REQUEST, NOT_FOUND, LOGIN_TAKEN, VERSION_CONFLICT, INTERNAL' }),
+    code: z.string().meta({ description: 'Stable machine-readable code, e.g. INVALID_REQUEST, INVALID_CHARACTER, NOT_FOUND, LOGIN_TAKEN, VERSION_CONFLICT, INTERNAL' }),
     message: z.string(),
     details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
@@ -37,15 +41,21 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const jsonContent = (name: string) => ({ 'application/json': { schema: ref(name) } });
 const errorResponse = (description: string) => ({ description, content: jsonContent('Error') });
 const tenantIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{2,62}$' } };
-const ifMatch = (required: boolean) => ({
+const clusterIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } };
+const ifMatch = (required: boolean, what = 'tenant', inBody = true) => ({
   name: 'If-Match',
   in: 'header',
   required,
-  description: 'The tenant version you read, as an entity tag ("3"). May be given as body field `version` instead.',
+  description: `The ${what} version you read, as an entity tag ("3").${inBody ? ' May be given as body field `version` instead.' : ''}`,
   schema: { type: 'string' },
 });
+const committed =
+  'Once the change is stored the answer is 2xx even if the poolers cannot be told (the config version bump is retried, bounded): ' +
+  'the body then carries `warning` (CONFIG_NOT_PUBLISHED) and poolers load the change with the next published change or the scheduled reconcile.';
 const common = {
-  '400': errorResponse('Malformed JSON, unknown field or invalid value (INVALID_REQUEST, MALFORMED_JSON)'),
+  '400': errorResponse(
+    'Malformed JSON, unknown field or invalid value (INVALID_REQUEST, MALFORMED_JSON); a control character (U+0000–U+001F, U+007F–U+009F) or unpaired surrogate in any string (INVALID_CHARACTER)',
+  ),
   '500': errorResponse('Unexpected failure (INTERNAL); no detail is disclosed'),
 };
 
@@ -71,7 +81,8 @@ export function buildOpenApi(): Json {
             '(then the new role gets the client password, so the returned password also works directly against the database). ' +
             'Idempotent: repeating the same request for an existing tenantId answers 200 without a password (header Idempotent-Replayed: true) ' +
             'and resumes provisioning; a different request for an existing tenantId is 409 ALREADY_EXISTS. An Idempotency-Key header is honoured ' +
-            'for 24 hours; reusing it for a different request is 422 IDEMPOTENCY_KEY_REUSED.',
+            'for 24 hours; reusing it for a different request is 422 IDEMPOTENCY_KEY_REUSED. ' +
+            committed,
           parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
           requestBody: { required: true, content: jsonContent('CreateTenantRequest') },
           responses: {
@@ -111,8 +122,9 @@ export function buildOpenApi(): Json {
           summary: 'Change pool settings or suspend/resume, under an optimistic lock',
           parameters: [ifMatch(false)],
           requestBody: { required: true, content: jsonContent('UpdateTenantRequest') },
+          description: committed,
           responses: {
-            '200': { description: 'Updated', content: jsonContent('Tenant') },
+            '200': { description: 'Updated', content: jsonContent('TenantUpdated') },
             '404': errorResponse('NOT_FOUND'),
             '409': errorResponse('VERSION_CONFLICT, TENANT_DELETING'),
             '428': errorResponse('PRECONDITION_REQUIRED: no version given'),
@@ -123,11 +135,15 @@ export function buildOpenApi(): Json {
           operationId: 'deleteTenant',
           summary: 'Remove from routing and delete; with purge=true also drop its database (or schema) and role',
           parameters: [ifMatch(false), { name: 'purge', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } }],
+          description:
+            'The tenant is first marked deleting and the poolers told; a purge then drops its data. If the poolers cannot be told, a purge is refused ' +
+            'with 503 CONFIG_NOT_PUBLISHED before anything is dropped (repeat the DELETE); without purge the tenant is deleted and the 200 carries `warning`.',
           responses: {
-            '200': { description: 'Deleted', content: { 'application/json': { schema: { type: 'object' } } } },
+            '200': { description: 'Deleted', content: jsonContent('TenantDeleted') },
             '404': errorResponse('NOT_FOUND'),
             '409': errorResponse('VERSION_CONFLICT, DATABASE_TAKEN, ROLE_TAKEN; with purge: CLUSTER_ADMIN_UNAVAILABLE, CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID, CLUSTER_ADMIN_SECRET_NOT_OWNED'),
             '502': errorResponse('PROVISIONING_FAILED during purge, CLUSTER_ADMIN_SECRET_DENIED, CLUSTER_ADMIN_SECRET_UNAVAILABLE; repeat to resume'),
+            '503': errorResponse('CONFIG_NOT_PUBLISHED: with purge, the poolers could not be told the tenant is being deleted; nothing was dropped, repeat the DELETE'),
             ...common,
           },
         },
@@ -137,6 +153,11 @@ export function buildOpenApi(): Json {
         post: {
           operationId: 'rotateTenantPassword',
           summary: 'New client password (returned once); the previous one stays valid for graceSeconds',
+          description:
+            'During the grace period (default 3600 s, at most 7 days) both the previous and the new password log in through the pooler ' +
+            '(the new SCRAM verifier keeps the previous salt and iteration count so that one SCRAM exchange can try both; md5 verifiers, salted ' +
+            'by the user name only, are both kept). graceSeconds 0 ends the previous password at once. A second rotation replaces the previous password. ' +
+            committed,
           parameters: [ifMatch(false)],
           requestBody: { required: false, content: jsonContent('RotatePasswordRequest') },
           responses: {
@@ -163,17 +184,38 @@ export function buildOpenApi(): Json {
       '/clusters': {
         post: {
           operationId: 'createCluster',
-          description: 'writer is required for kind static; for aurora / rds-instance it is discovered through the RDS API when absent.',
+          description:
+            'writer is required for kind static; for aurora / rds-instance it is discovered through the RDS API when absent. ' +
+            'Idempotent: the same request for an existing clusterId answers 200 (header Idempotent-Replayed: true) and publishes the cluster\'s targets ' +
+            'and the config version again, so a create whose publish failed is finished by repeating it; a different request is 409 ALREADY_EXISTS ' +
+            '(same = kind, rds, members, admin — the password compared with the stored one — and, while the cluster is at epoch 0, an explicit writer/readers). ' +
+            committed,
           requestBody: { required: true, content: jsonContent('CreateClusterRequest') },
           responses: {
-            '201': { description: 'Created', content: jsonContent('Cluster') },
-            '409': errorResponse('ALREADY_EXISTS, WRITER_UNKNOWN'),
+            '201': { description: 'Created', content: jsonContent('ClusterCreated') },
+            '200': { description: 'Replay of an earlier identical create; targets and config version published again', content: jsonContent('ClusterCreated') },
+            '409': errorResponse('ALREADY_EXISTS (a different cluster under this id), WRITER_UNKNOWN'),
             ...common,
           },
         },
         get: {
           operationId: 'listClusters',
           responses: { '200': { description: 'All clusters', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: ref('Cluster') } } } } } }, ...common },
+        },
+      },
+      '/clusters/{id}': {
+        parameters: [clusterIdParameter],
+        delete: {
+          operationId: 'deleteCluster',
+          summary: 'Delete a cluster no tenant uses, with its published targets',
+          description: 'Refused with 409 CLUSTER_IN_USE while any tenant (in any status) has the cluster as its destination. ' + committed,
+          parameters: [ifMatch(false, 'cluster', false)],
+          responses: {
+            '200': { description: 'Deleted', content: jsonContent('ClusterDeleted') },
+            '404': errorResponse('NOT_FOUND'),
+            '409': errorResponse('CLUSTER_IN_USE, VERSION_CONFLICT'),
+            ...common,
+          },
         },
       },
       '/poolers': {
@@ -201,7 +243,11 @@ export function buildOpenApi(): Json {
         TenantWithPassword: jsonSchema(tenantWithPasswordSchema, 'output'),
         TenantPage: jsonSchema(tenantPageSchema, 'output'),
         TenantMetrics: jsonSchema(tenantMetricsSchema, 'output'),
+        TenantUpdated: jsonSchema(tenantUpdatedSchema, 'output'),
+        TenantDeleted: jsonSchema(tenantDeletedSchema, 'output'),
         Cluster: jsonSchema(clusterViewSchema, 'output'),
+        ClusterCreated: jsonSchema(clusterCreatedSchema, 'output'),
+        ClusterDeleted: jsonSchema(clusterDeletedSchema, 'output'),
         Poolers: jsonSchema(poolersResponseSchema, 'output'),
       },
     },

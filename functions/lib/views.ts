@@ -150,8 +150,32 @@ export type TenantMetrics = z.infer<typeof tenantMetricsSchema>;
 
 export const tenantPageSchema = z.object({ items: z.array(tenantViewSchema), cursor: z.string().optional() });
 
+/**
+ * A 2xx response whose change is stored but could not be announced to the poolers
+ * (functions/lib/announce.ts): the change stands; poolers load it with the next published change.
+ */
+export const apiWarningSchema = z
+  .object({ code: z.literal('CONFIG_NOT_PUBLISHED'), message: z.string() })
+  .meta({ description: 'Present only when the change is stored but the poolers could not be told yet (docs/errors.md, "Warnings")' });
+
 export const tenantWithPasswordSchema = z.object({
   tenant: tenantViewSchema,
   /** The client password; shown in this response only. */
   password: z.string().optional(),
+  warning: apiWarningSchema.optional(),
 });
+
+/** PATCH /tenants/{id}: the tenant, and a warning when the change could not be announced. */
+export const tenantUpdatedSchema = tenantViewSchema.extend({ warning: apiWarningSchema.optional() });
+
+export const tenantDeletedSchema = z.object({
+  tenantId: tenantIdSchema,
+  deleted: z.literal(true),
+  purged: z.object({}).passthrough().nullable(),
+  warning: apiWarningSchema.optional(),
+});
+
+/** POST /clusters: the cluster, and a warning when its targets or the version could not be published. */
+export const clusterCreatedSchema = clusterViewSchema.extend({ warning: apiWarningSchema.optional() });
+
+export const clusterDeletedSchema = z.object({ clusterId: clusterIdSchema, deleted: z.literal(true), warning: apiWarningSchema.optional() });

@@ -14,7 +14,7 @@
 // from its version poll. The stage tag matters twice: the control plane's IAM policy allows
 // SendCommand only on instances with both tags (stacks/permissions.ts), and one stage must never
 // reload another stage's fleet in a shared account.
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { clusterTargetsSchema, type ClusterTargets } from '../domain/cluster-targets.ts';
 import { parseOrThrow } from '../domain/parse.ts';
@@ -95,6 +95,19 @@ export class SsmConfigChannel implements ConfigChannel {
     );
     const n = res.Attributes?.n;
     if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new Error('config version counter returned no number');
+    await this.#put(configVersionParameter(this.#o.stage), String(n), 'Switchyard fleet config version');
+    return n;
+  }
+
+  async catchUpConfigVersion(): Promise<number | undefined> {
+    // Strongly consistent: an eventually consistent read could miss the allocation we look for.
+    const res = await this.#o.doc.send(new GetCommand({ TableName: this.#o.table, Key: keys.configCounter(), ConsistentRead: true }));
+    const n: unknown = res.Item?.n;
+    if (n === undefined) return undefined;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new Error('config version counter holds no number');
+    // A bump in flight (allocated, not yet published) looks the same; publishing its number early
+    // is harmless: its change is already stored (ordering contract), and the number is unique.
+    if (n <= (await this.getConfigVersion())) return undefined;
     await this.#put(configVersionParameter(this.#o.stage), String(n), 'Switchyard fleet config version');
     return n;
   }

@@ -3,9 +3,21 @@
 import { clusterPatchSchema, clusterSchema, newClusterSchema, type Cluster, type ClusterPatch, type NewClusterInput } from './cluster.ts';
 import { ValidationError } from './errors.ts';
 import { parseOrThrow } from './parse.ts';
+import { invalidTextIn } from './text.ts';
 import { newTenantSchema, tenantPatchSchema, tenantSchema, type NewTenantInput, type Tenant, type TenantPatch } from './tenant.ts';
 
+/**
+ * Every write refuses strings that are not plain text (domain/text.ts), whoever calls the store.
+ * Reads stay lenient: a row written before this check still loads, so one bad row cannot make a
+ * whole listing (and with it every pooler's reload) fail.
+ */
+function assertPlainText(value: unknown, what: string): void {
+  const issues = invalidTextIn(value);
+  if (issues.length > 0) throw new ValidationError(`invalid ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+}
+
 export function buildNewTenant(input: NewTenantInput, now: Date): Tenant {
+  assertPlainText(input, 'tenant');
   const t = parseOrThrow(newTenantSchema, input, 'tenant');
   const ts = now.toISOString();
   return parseOrThrow(tenantSchema, { ...t, version: 1, createdAt: ts, updatedAt: ts }, 'tenant');
@@ -13,6 +25,7 @@ export function buildNewTenant(input: NewTenantInput, now: Date): Tenant {
 
 /** The next version of `current` with `patch` applied; fields in the patch replace whole. */
 export function applyTenantPatch(current: Tenant, patch: TenantPatch, now: Date): Tenant {
+  assertPlainText(patch, 'tenant update');
   const p = parseOrThrow(tenantPatchSchema, patch, 'tenant update');
   return parseOrThrow(
     tenantSchema,
@@ -22,6 +35,7 @@ export function applyTenantPatch(current: Tenant, patch: TenantPatch, now: Date)
 }
 
 export function buildNewCluster(input: NewClusterInput, now: Date): Cluster {
+  assertPlainText(input, 'cluster');
   const c = parseOrThrow(newClusterSchema, input, 'cluster');
   const ts = now.toISOString();
   return parseOrThrow(
@@ -33,6 +47,7 @@ export function buildNewCluster(input: NewClusterInput, now: Date): Cluster {
 
 /** Refuses to move the epoch backwards: that would let poolers accept stale targets. */
 export function applyClusterPatch(current: Cluster, patch: ClusterPatch, now: Date): Cluster {
+  assertPlainText(patch, 'cluster update');
   const p = parseOrThrow(clusterPatchSchema, patch, 'cluster update');
   if (p.epoch !== undefined && p.epoch < current.epoch) {
     throw new ValidationError(`invalid cluster update: epoch may not decrease (${current.epoch} → ${p.epoch})`, [

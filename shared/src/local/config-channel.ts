@@ -67,6 +67,11 @@ export class LocalConfigChannel implements ConfigChannel {
     return this.#mutate((s) => (s.version += 1));
   }
 
+  async catchUpConfigVersion(): Promise<number | undefined> {
+    // The bump allocates and publishes in one atomic file write: nothing is ever left behind.
+    return undefined;
+  }
+
   async getConfigVersion(): Promise<number> {
     return (await this.#read()).version;
   }

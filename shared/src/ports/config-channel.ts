@@ -27,6 +27,14 @@ export interface ConfigChannel {
   deleteClusterTargets(clusterId: string): Promise<void>;
   /** Allocates a new, never-reused config version and publishes it; returns it. */
   bumpConfigVersion(): Promise<number>;
+  /**
+   * Publishes the newest ALLOCATED version when the published one is behind it — a bump that got
+   * its number but failed to publish it (SSM throttling) — and returns it; undefined when nothing
+   * was behind. The scheduled reconcile calls it, so such a change reaches the poolers within
+   * minutes even if nobody changes anything else. Where allocating and publishing are one atomic
+   * write (local), nothing can be behind.
+   */
+  catchUpConfigVersion(): Promise<number | undefined>;
   /** The published config version; 0 before the first bump. */
   getConfigVersion(): Promise<number>;
   /** Asks every pooler to reload now (best effort: poolers also poll the version). */
