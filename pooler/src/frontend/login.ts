@@ -221,7 +221,8 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           framer = undefined;
           onMessage = undefined;
         },
-        (err: Error) => end(new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed'),
+        (err: Error) =>
+          end(err instanceof PoolerError ? err : new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed'),
       );
     };
 
