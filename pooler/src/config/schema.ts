@@ -82,6 +82,12 @@ export const tenantSchema = z
     user: nameString,
     /** PostgreSQL-format verifiers (SCRAM-SHA-256$... or md5...); several during a password rotation. */
     verifiers: z.array(z.string().min(1)).min(1),
+    /**
+     * What clients are asked for (the protocol lets the server pick one method): `md5` offers
+     * AuthenticationMD5Password, checked against the md5 verifiers (for clients that cannot do
+     * SCRAM); `scram-sha-256` offers SASL. Absent: SCRAM when there is a SCRAM verifier, else md5.
+     */
+    auth_method: z.enum(['scram-sha-256', 'md5']).optional(),
     target: targetSchema,
     /** Becomes the server connection's search_path. */
     schema: nameString.optional(),

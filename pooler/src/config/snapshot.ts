@@ -21,6 +21,8 @@ export interface TenantRoute {
   readonly scram: readonly ScramVerifier[];
   /** md5 hashes ("md5" + hex), newest first. */
   readonly md5: readonly string[];
+  /** The method clients are asked for (frontend/login.ts). */
+  readonly authMethod: 'scram-sha-256' | 'md5';
 }
 
 /** A tenant of the configuration that is not served, and why (config/validate.ts, buildSnapshot). */
@@ -94,6 +96,10 @@ function buildRoute(t: TenantConfig, baseDir: string, caCache: Map<string, strin
     if (parsed.kind === 'scram') scram.push(parsed);
     else md5.push(`md5${parsed.hash}`);
   });
+  const authMethod = t.auth_method ?? (scram.length > 0 ? 'scram-sha-256' : 'md5');
+  if ((authMethod === 'md5' ? md5 : scram).length === 0) {
+    throw new ConfigError(`tenants.${t.id}.auth_method: ${authMethod} needs a${authMethod === 'md5' ? 'n md5' : ' SCRAM-SHA-256'} verifier`);
+  }
   return {
     id: t.id,
     database: t.database,
@@ -111,6 +117,7 @@ function buildRoute(t: TenantConfig, baseDir: string, caCache: Map<string, strin
     },
     scram,
     md5,
+    authMethod,
   };
 }
 
