@@ -782,17 +782,19 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery(inTransaction ? 'E' : 'I'));
       this.pending = 0;
       this.socket.write(Buffer.concat(out));
-      if (inTransaction) this.lost = new LostTransaction(this.host.maxMessageSize, null, this.preparedText);
+      if (inTransaction) this.lost = new LostTransaction(this.host.maxMessageSize, null, this.preparedText());
     } else if (inTransaction) {
       // Idle inside the transaction: the reason comes with the answer to its next request.
-      this.lost = new LostTransaction(this.host.maxMessageSize, error, this.preparedText);
+      this.lost = new LostTransaction(this.host.maxMessageSize, error, this.preparedText());
     }
     this.txStatus = inTransaction ? 0x45 /* E */ : IDLE;
     if (this.closeAfter !== null && this.lost === null) this.fail(this.closeAfter.err, this.closeAfter.reason, true);
   }
 
-  /** A named statement's text, for a lost transaction block ended by executing it. */
-  private readonly preparedText = (name: string): Buffer | undefined => this.tracked?.statements.get(name)?.rest;
+  /** Named statements' texts, for a lost transaction block ended by executing one (made only on a loss). */
+  private preparedText(): (name: string) => Buffer | undefined {
+    return (name) => this.tracked?.statements.get(name)?.rest;
+  }
 
   private onLostTransactionData(chunk: Buffer): void {
     let r: ReturnType<LostTransaction['onClientData']>;
