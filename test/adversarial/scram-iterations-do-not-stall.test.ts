@@ -83,12 +83,14 @@ describe('limits.max_server_scram_iterations raised to 1,000,000', () => {
       const h = await connectPg(poolerConn(pooler, heavy));
       clients.push(v, h);
       await v.query('SELECT 1');
-      const latencies: number[] = [];
+      /** The victim's queries and the heavy tenant's logins, as [start, end] in ms. */
+      const victimQueries: [number, number][] = [];
+      const heavyLogins: [number, number][] = [];
       const victimLoop = (async () => {
         while (!stop) {
           const t = performance.now();
           await v.query('SELECT 1');
-          latencies.push(performance.now() - t);
+          victimQueries.push([t, performance.now()]);
         }
       })();
 
@@ -99,10 +101,12 @@ describe('limits.max_server_scram_iterations raised to 1,000,000', () => {
         let pid: number | undefined;
         for (let attempt = 0; pid === undefined && attempt < 5; attempt++) {
           // The first query after the kill may meet the dead connection (an error); the next logs in.
+          const t = performance.now();
           pid = await h.query<{ pid: number }>('SELECT pg_backend_pid() AS pid').then(
             (r) => r.rows[0]!.pid,
             () => undefined,
           );
+          if (pid !== undefined) heavyLogins.push([t, performance.now()]);
         }
         expect(pid, `round ${i}: the heavy tenant logged in again`).toBeDefined();
         pids.add(pid!);
@@ -111,17 +115,21 @@ describe('limits.max_server_scram_iterations raised to 1,000,000', () => {
       await victimLoop;
       expect(pids.size).toBe(ROUNDS);
 
-      const sorted = [...latencies].sort((a, b) => a - b);
-      const max = sorted.at(-1)!;
-      const p50 = sorted[Math.floor(sorted.length / 2)]!;
-      const slow = latencies.filter((ms) => ms > derivationMs / 2).length;
+      // A victim query stalled by a derivation is slow and overlaps a heavy login. Counting only
+      // those keeps a loaded machine's own hiccups (elsewhere in the run) out of the figure.
+      const latency = ([a, b]: [number, number]): number => b - a;
+      const overlapsLogin = ([a, b]: [number, number]): boolean => heavyLogins.some(([c, d]) => a < d && c < b);
+      const sorted = victimQueries.map(latency).sort((a, b) => a - b);
+      const stalled = victimQueries.filter((q) => latency(q) > derivationMs / 2 && overlapsLogin(q)).length;
+      const slowAnywhere = victimQueries.filter((q) => latency(q) > derivationMs / 2).length;
       console.info(
-        `victim SELECT 1 during ${ROUNDS} heavy logins: n=${latencies.length} p50=${p50.toFixed(1)} ms max=${max.toFixed(1)} ms; ` +
-          `slower than half a derivation (${Math.round(derivationMs / 2)} ms): ${slow}`,
+        `victim SELECT 1 during ${ROUNDS} heavy logins: n=${sorted.length} p50=${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} ms ` +
+          `max=${sorted.at(-1)!.toFixed(1)} ms; slower than half a derivation (${Math.round(derivationMs / 2)} ms): ${slowAnywhere}, ` +
+          `of which during a heavy login: ${stalled}`,
       );
       // On the event loop, nearly every heavy login held a victim query for a whole derivation
       // (4 of 5 before the fix); two allow for a loaded machine's own hiccups.
-      expect(slow).toBeLessThanOrEqual(2);
+      expect(stalled).toBeLessThanOrEqual(2);
     } finally {
       stop = true;
       await Promise.all(clients.map((c) => endQuietly(c)));
