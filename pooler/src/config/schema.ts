@@ -2,6 +2,7 @@
 // control plane, AWS) produces this same shape; `snapshot.ts` turns it into the immutable routing
 // snapshot the proxy reads. Durations are in seconds (as in PgBouncer), sizes in bytes.
 import { z } from 'zod';
+import { textProblem } from '../../../shared/src/domain/text.ts';
 import { DEFAULT_MAX_SERVER_SCRAM_ITERATIONS } from '../auth/scram-keys.ts';
 import { adminSchema } from './admin-schema.ts';
 import { metricsSchema } from './metrics-schema.ts';
@@ -51,13 +52,16 @@ export const poolSettingsSchema = z
 
 /**
  * A name sent in a start-up packet (a C string: NUL would cut it, and two tenants ("a\0b", "c") and
- * ("a", "b\0c") would claim one login) or logged: no NUL, no control characters.
+ * ("a", "b\0c") would claim one login) or logged: plain text as the control plane stores it
+ * (shared/src/domain/text.ts: no control characters, no unpaired surrogates).
  */
 const nameString = z
   .string()
   .min(1)
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^\x00-\x1f\x7f]*$/, 'must not contain NUL or control characters');
+  .superRefine((s, ctx) => {
+    const problem = textProblem(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const targetSchema = z
   .object({
