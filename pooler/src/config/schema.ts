@@ -2,6 +2,7 @@
 // control plane, AWS) produces this same shape; `snapshot.ts` turns it into the immutable routing
 // snapshot the proxy reads. Durations are in seconds (as in PgBouncer), sizes in bytes.
 import { z } from 'zod';
+import { MAX_DURATION_SECONDS } from '../../../shared/src/domain/tenant.ts';
 import { textProblem } from '../../../shared/src/domain/text.ts';
 import { DEFAULT_MAX_SERVER_SCRAM_ITERATIONS } from '../auth/scram-keys.ts';
 import { adminSchema } from './admin-schema.ts';
@@ -10,9 +11,9 @@ import { listenTlsSchema, targetTlsSchema } from './tls-schema.ts';
 
 /**
  * The longest a duration may be: 2^31-1 ms, the longest a Node.js timer waits (a longer delay fires
- * at once, after a warning), in whole seconds: about 24.8 days.
+ * at once, after a warning), in whole seconds: about 24.8 days. The control plane's bound too.
  */
-export const MAX_DURATION_SECONDS = 2_147_483;
+export { MAX_DURATION_SECONDS };
 const seconds = z
   .number()
   .nonnegative()
