@@ -68,6 +68,13 @@ it.each([
   ['an unknown pool mode', (t: Record<string, unknown>) => (t.pool = { mode: 'statement' }), 'tenants.0.pool.mode'],
   ['an invalid tenant id', (t: Record<string, unknown>) => (t.id = 'Not A Slug'), 'tenants.0.id'],
   ['a target port out of range', (t: Record<string, unknown>) => (t.target = { host: 'h', port: 70000, database: 'd', user: 'u' }), 'tenants.0.target.port'],
+  // Above 2^31-1 ms a Node.js timer fires at once: every server connect would time out at once.
+  [
+    'a connect_timeout no timer can wait',
+    (t: Record<string, unknown>) => (t.pool = { connect_timeout: 3_000_000 }),
+    'tenants.0.pool.connect_timeout: must be at most 2147483 seconds',
+  ],
+  ['a client user name with NUL', (t: Record<string, unknown>) => (t.user = 'ali\0ce'), 'tenants.0.user: must not contain control characters'],
 ])('rejects %s, naming %s', async (_what, mutate, key) => {
   const r = await runWithConfig(await configWith(mutate));
   expect(r.signal, r.out).toBeNull();

@@ -14,6 +14,8 @@ export const errorCatalog = {
   TOO_MANY_CLIENTS: { sqlstate: '53300', fatal: true },
   CHECKOUT_TIMEOUT: { sqlstate: '53300', fatal: false },
   SERVER_CONNECT_FAILED: { sqlstate: '08006', fatal: false },
+  /** The destination's verifier asks for more SCRAM iterations than limits.max_server_scram_iterations. */
+  SERVER_SCRAM_ITERATIONS: { sqlstate: '08004', fatal: false },
   SERVER_LOST: { sqlstate: '08006', fatal: true },
   FEATURE_NOT_SUPPORTED: { sqlstate: '0A000', fatal: true },
   SHUTTING_DOWN: { sqlstate: '57P01', fatal: true },

@@ -2,12 +2,15 @@
 // cancel-key registry, reload and drain.
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { Pool, type PoolHooks, type PoolStats, type TargetSuspicion } from './backend/pool.ts';
-import { buildSnapshot, ConfigError, type Snapshot, type TenantRoute } from './config/snapshot.ts';
-import { configSchema, type PoolerConfig, type PoolerConfigInput } from './config/schema.ts';
+import { buildSnapshot, ConfigError, type SkippedTenant, type Snapshot, type TenantRoute } from './config/snapshot.ts';
+import type { PoolerConfig, PoolerConfigInput } from './config/schema.ts';
+import { validateConfig } from './config/validate.ts';
+import { serverScramKeys } from './auth/scram-keys.ts';
 import { PoolerError, type DisconnectReason } from './errors.ts';
 import type { ClientConnection } from './frontend/client.ts';
 import type { ServerConnection } from './backend/server.ts';
 import { acceptClient, type LoginHost } from './frontend/login.ts';
+import { Admission, type Refusal } from './frontend/admission.ts';
 import { CLIENT_TLS_DISABLED, loadClientTls, type ClientTls } from './frontend/client-tls.ts';
 import { createLogger, type Logger } from './log.ts';
 import * as msg from './net/messages.ts';
@@ -75,11 +78,14 @@ export class Pooler implements LoginHost {
     suspectTarget: (pool, reason) => this.targetSuspectHandler?.(pool.tenantId, reason),
   };
 
-  constructor(config: PoolerConfig, opts: PoolerOptions = {}) {
+  constructor(input: PoolerConfigInput | PoolerConfig, opts: PoolerOptions = {}) {
+    const { config, skipped } = validateConfig(input);
     this.config = config;
     this.baseDir = opts.baseDir ?? process.cwd();
     this.log = opts.logger ?? createLogger(config.log_level);
-    this.current = buildSnapshot(config, this.version, this.baseDir);
+    serverScramKeys.maxIterations = config.limits.max_server_scram_iterations;
+    this.current = buildSnapshot(config, this.version, this.baseDir, undefined, skipped);
+    this.reportSkipped(this.current);
     const configured = config.cluster?.node_id;
     if (configured === 'auto' && opts.nodeId === undefined) {
       throw new ConfigError('cluster.node_id auto leases the node id from the store of the local or aws source; the file source has none: set a number');
@@ -131,7 +137,34 @@ export class Pooler implements LoginHost {
     // Never an unhandled 'error' before the client's own listeners are in place; one shared
     // function rather than a closure per connection (memory per idle client).
     socket.on('error', ignoreError);
+    const refusal = this.admission.admit(socket, this.config.limits);
+    if (refusal !== undefined) return this.refuseConnection(socket, refusal);
     acceptClient(socket, this);
+  }
+
+  /** Connections open and not yet logged in, per address (frontend/admission.ts). */
+  private readonly admission = new Admission();
+
+  /**
+   * Answers FATAL 53300 before the start-up packet, as PostgreSQL does when it is full ("sorry,
+   * too many clients already"), and closes: nothing of the client is read or kept.
+   */
+  private refuseConnection(socket: Socket, refusal: Refusal): void {
+    this.refusedByLimit.set(refusal.limit, (this.refusedByLimit.get(refusal.limit) ?? 0) + 1);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ limit: refusal.limit, address: socket.remoteAddress }, 'connection refused');
+    socket.end(msg.errorResponse({ severity: 'FATAL', code: '53300', message: refusal.message }));
+    // A peer that never reads must not keep the socket: 'end' flushes, destroy() after a bound.
+    socket.setTimeout(5000, () => socket.destroy());
+  }
+
+  private readonly refusedByLimit = new Map<string, number>();
+
+  refusedConnections(): ReadonlyMap<string, number> {
+    return this.refusedByLimit;
+  }
+
+  skippedTenantCount(): number {
+    return this.current.skipped?.length ?? 0;
   }
 
   // ---- LoginHost ----------------------------------------------------------------------
@@ -156,6 +189,7 @@ export class Pooler implements LoginHost {
       throw new PoolerError('TOO_MANY_CLIENTS', `too many client connections for tenant "${route.id}" (max_clients ${route.pool.max_clients})`);
     }
     this.clientCounts.set(route.id, n + 1);
+    this.admission.loggedIn(client.socket);
     client.route = route;
     // Process ids are unique per pooler process and name its node (frontend/cancel-keys.ts).
     const key = this.cancelKeys.next((pid) => this.clientsByKey.has(pid));
@@ -264,12 +298,14 @@ export class Pooler implements LoginHost {
    * their next transaction boundary (docs/architecture.md, "Reload semantics").
    */
   reload(input: PoolerConfigInput | PoolerConfig): void {
-    const config = configSchema.parse(input);
-    const next = buildSnapshot(config, this.version + 1, this.baseDir);
+    const { config, skipped } = validateConfig(input);
+    const next = buildSnapshot(config, this.version + 1, this.baseDir, this.current, skipped);
     this.version++;
     this.reloadCount++;
     this.config = config;
     this.current = next;
+    serverScramKeys.maxIterations = config.limits.max_server_scram_iterations;
+    this.reportSkipped(next);
     this.reloadClientTls(config);
     for (const [id, pool] of this.pools) {
       const route = next.byId.get(id);
@@ -288,7 +324,17 @@ export class Pooler implements LoginHost {
       else if (route.user !== client.route!.user || route.database !== client.route!.database) client.closeAtBoundary(new PoolerError('TENANT_REMOVED', 'the tenant login changed'), 'tenant_removed');
       else client.route = route;
     }
-    this.log.info({ version: this.version, tenants: next.byId.size }, 'configuration reloaded');
+    this.log.info({ version: this.version, tenants: next.byId.size, skipped: next.skipped?.length ?? 0 }, 'configuration reloaded');
+  }
+
+  /** One warning per tenant left out of the snapshot (also in SHOW CONFIG and the metrics). */
+  private reportSkipped(snapshot: Snapshot): void {
+    for (const t of snapshot.skipped ?? []) this.log.warn({ tenant: t.id, reason: t.reason }, 'tenant skipped: not served by this configuration');
+  }
+
+  /** Tenants of the configuration in use that are not served (invalid, or in conflict). */
+  skippedTenants(): readonly SkippedTenant[] {
+    return this.current.skipped ?? [];
   }
 
   /**
@@ -433,6 +479,7 @@ export class Pooler implements LoginHost {
   }
 
   startAdminSession(client: ClientConnection, params: Record<string, string>, rest: Buffer): void {
+    this.admission.loggedIn(client.socket);
     this.handedToAdmin.add(client);
     const session = new AdminSession(client.socket, this, params);
     this.adminSessions.add(session);
@@ -535,7 +582,7 @@ export class Pooler implements LoginHost {
 }
 
 export async function startPooler(input: PoolerConfigInput, opts: PoolerOptions = {}): Promise<Pooler> {
-  const pooler = new Pooler(configSchema.parse(input), opts);
+  const pooler = new Pooler(input, opts);
   await pooler.listen();
   try {
     await pooler.startMetrics();

@@ -38,7 +38,9 @@ function login(port: number, user: string, password: string): Promise<LoginResul
               expect(req.mechanisms).toContain('SCRAM-SHA-256');
               scram = new ScramClientSession(password);
               socket.write(msg.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst()));
-            } else if (req.kind === 'sasl-continue') socket.write(msg.saslResponse((scram as ScramClientSession).serverFirst(req.data ?? '')));
+            } else if (req.kind === 'sasl-continue') {
+              (scram as ScramClientSession).serverFirst(req.data ?? '').then((r) => socket.write(msg.saslResponse(r)), reject);
+            }
             else if (req.kind === 'sasl-final') (scram as ScramClientSession).serverFinal(req.data ?? '');
             else if (req.kind === 'ok' && scram && !scram.completed) throw new Error('AuthenticationOk before the server proved itself');
           } else if (type === 'E') {

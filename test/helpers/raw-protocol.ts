@@ -426,7 +426,7 @@ export class ProtocolClient {
           else if (kind === 10) {
             scram = new ScramClientSession(c.password);
             await this.send(wire.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst()));
-          } else if (kind === 11) await this.send(wire.saslResponse(scram!.serverFirst(m.body.toString('utf8', 4))));
+          } else if (kind === 11) await this.send(wire.saslResponse(await scram!.serverFirst(m.body.toString('utf8', 4))));
           else if (kind === 12) scram!.serverFinal(m.body.toString('utf8', 4));
           else if (kind !== 0) throw new Error(`unsupported authentication request ${kind}`);
           break;

@@ -9,7 +9,16 @@ import { cols, rows, TEXT, type AdminReply, type Cell } from './result.ts';
 export const SHOW_CONFIG_COLUMNS = cols(['key', TEXT], ['value', TEXT], ['default', TEXT], ['changeable', TEXT]);
 
 /** Settings read afresh after a reload; everything else is fixed at start-up. */
-const CHANGEABLE = new Set(['limits.max_message_size', 'limits.shutdown_timeout', 'admin.users', 'tenants']);
+const CHANGEABLE = new Set([
+  'limits.max_message_size',
+  'limits.shutdown_timeout',
+  'limits.max_client_conn',
+  'limits.max_unauthenticated_per_address',
+  'limits.max_server_scram_iterations',
+  'admin.users',
+  'tenants',
+  'tenants.skipped',
+]);
 /** Never shown, at any depth: anything named like a secret (file paths such as tls.key_file are fine). */
 const HIDDEN = /(password|secret|token|verifier|passphrase|credential)[^.]*$/i;
 
@@ -41,6 +50,9 @@ function settings(config: PoolerConfig): Map<string, string> {
 export function showConfig(host: AdminHost): AdminReply {
   const current = settings(host.config);
   const defaults = settings(configSchema.parse({}));
+  // Tenants of the configuration that are not served (config/snapshot.ts): id (reason); ...
+  current.set('tenants.skipped', (host.snapshot().skipped ?? []).map((t) => `${t.id} (${t.reason})`).join('; '));
+  defaults.set('tenants.skipped', '');
   const keys = [...new Set([...current.keys(), ...defaults.keys()])].sort();
   const data: Cell[][] = keys.map((k) => [k, current.get(k) ?? null, defaults.get(k) ?? null, CHANGEABLE.has(k) ? 'yes' : 'no']);
   return rows(SHOW_CONFIG_COLUMNS, data);

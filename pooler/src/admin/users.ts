@@ -18,6 +18,8 @@ export interface Credentials {
   readonly scram: readonly ScramVerifier[];
   /** "md5" + hex, computed over password || admin user name. */
   readonly md5: readonly string[];
+  /** `md5` asks for an md5 password even when SCRAM verifiers exist (tenants' auth_method). */
+  readonly authMethod?: 'scram-sha-256' | 'md5';
 }
 
 type AdminConfig = PoolerConfig['admin'];

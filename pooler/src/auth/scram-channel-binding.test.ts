@@ -13,10 +13,10 @@ const certHash = Buffer.alloc(32, 7);
 const otherHash = Buffer.alloc(32, 8);
 
 /** A whole exchange; returns the server's verdict or the error it threw. */
-function exchange(server: ScramServerSession, client: ScramClientSession, mechanism = client.mechanism): unknown {
+async function exchange(server: ScramServerSession, client: ScramClientSession, mechanism = client.mechanism): Promise<unknown> {
   try {
     const serverFirst = server.clientFirst(Buffer.from(client.clientFirst()), mechanism);
-    const r = server.clientFinal(Buffer.from(client.serverFirst(serverFirst)));
+    const r = server.clientFinal(Buffer.from(await client.serverFirst(serverFirst)));
     if (r.ok) client.serverFinal(r.serverFinal);
     return r.ok;
   } catch (err) {
@@ -30,20 +30,20 @@ describe('SCRAM-SHA-256-PLUS', () => {
     expect(new ScramServerSession(v).mechanisms).toEqual([SCRAM_SHA_256]);
   });
 
-  it('authenticates when both sides bind to the same certificate hash', () => {
+  it('authenticates when both sides bind to the same certificate hash', async () => {
     const client = new ScramClientSession(password, { channelBinding: certHash });
     expect(client.mechanism).toBe(SCRAM_SHA_256_PLUS);
-    expect(exchange(new ScramServerSession(v, { channelBinding: certHash }), client)).toBe(true);
+    expect(await exchange(new ScramServerSession(v, { channelBinding: certHash }), client)).toBe(true);
     expect(client.completed).toBe(true);
   });
 
-  it('refuses a client that saw another certificate (a relay in the middle)', () => {
+  it('refuses a client that saw another certificate (a relay in the middle)', async () => {
     const client = new ScramClientSession(password, { channelBinding: otherHash });
-    expect(exchange(new ScramServerSession(v, { channelBinding: certHash }), client)).toBe('SCRAM channel binding check failed');
+    expect(await exchange(new ScramServerSession(v, { channelBinding: certHash }), client)).toBe('SCRAM channel binding check failed');
   });
 
-  it('still accepts plain SCRAM-SHA-256 ("n": the client does not bind) on a connection that could', () => {
-    expect(exchange(new ScramServerSession(v, { channelBinding: certHash }), new ScramClientSession(password))).toBe(true);
+  it('still accepts plain SCRAM-SHA-256 ("n": the client does not bind) on a connection that could', async () => {
+    expect(await exchange(new ScramServerSession(v, { channelBinding: certHash }), new ScramClientSession(password))).toBe(true);
   });
 
   it('refuses "y" when the server did offer binding (the offer was stripped on the way)', () => {
@@ -71,11 +71,11 @@ describe('SCRAM-SHA-256-PLUS', () => {
     );
   });
 
-  it('refuses a PLUS client whose c= leaves the binding data out', () => {
+  it('refuses a PLUS client whose c= leaves the binding data out', async () => {
     const server = new ScramServerSession(v, { channelBinding: certHash });
     const client = new ScramClientSession(password, { channelBinding: certHash });
     const first = server.clientFirst(Buffer.from(client.clientFirst()), SCRAM_SHA_256_PLUS);
-    const final = client.serverFirst(first).replace(/^c=[^,]*/, `c=${Buffer.from('p=tls-server-end-point,,').toString('base64')}`);
+    const final = (await client.serverFirst(first)).replace(/^c=[^,]*/, `c=${Buffer.from('p=tls-server-end-point,,').toString('base64')}`);
     expect(() => server.clientFinal(Buffer.from(final))).toThrow('SCRAM channel binding check failed');
   });
 });

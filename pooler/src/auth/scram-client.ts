@@ -2,60 +2,26 @@
 // as libpq does it (src/interfaces/libpq/fe-auth-scram.c): no channel binding ("n,,"), an empty
 // user name in the message (PostgreSQL uses the StartupMessage's user), SASLprep'd password.
 //
-// Usage: clientFirst() → SASLInitialResponse; serverFirst(SASLContinue data) → SASLResponse;
-// serverFinal(SASLFinal data) verifies the server's signature. The caller must also refuse an
-// AuthenticationOk that arrives before serverFinal() succeeded (`completed`), or a server that
-// never proved it knows the verifier could skip the last step.
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  constantTimeEqual,
-  decodeBase64Strict,
-  hi,
-  hmac,
-  normalizePassword,
-  type ScramKeys,
-  scramKeys,
-  xor,
-} from '../../../shared/src/auth/scram-crypto.ts';
+// Usage: clientFirst() → SASLInitialResponse; await serverFirst(SASLContinue data) → SASLResponse;
+// serverFinal(SASLFinal data) verifies the server's signature. serverFirst is asynchronous: the
+// salted password is derived off the event loop, capped and cached (scram-keys.ts). The caller
+// must also refuse an AuthenticationOk that arrives before serverFinal() succeeded (`completed`),
+// or a server that never proved it knows the verifier could skip the last step.
+import { randomBytes } from 'node:crypto';
+import { constantTimeEqual, decodeBase64Strict, hmac, xor } from '../../../shared/src/auth/scram-crypto.ts';
 import { ProtocolError } from '../net/framer.ts';
+import { serverScramKeys, type ScramKeyCache } from './scram-keys.ts';
 
 /** libpq's SCRAM_RAW_NONCE_LEN. */
 const CLIENT_NONCE_BYTES = 18;
-/**
- * Hi() runs synchronously on the event loop, so refuse absurd iteration counts from a server
- * (PostgreSQL's default is 4096; 1,000,000 costs about half a second, once per cached key).
- */
-export const MAX_SERVER_ITERATIONS = 1_000_000;
 
 export class ScramClientError extends Error {
-  readonly code: 'SCRAM_SERVER_SIGNATURE_MISMATCH' | 'SCRAM_SERVER_ERROR' | 'SCRAM_ITERATIONS_TOO_HIGH';
+  readonly code: 'SCRAM_SERVER_SIGNATURE_MISMATCH' | 'SCRAM_SERVER_ERROR';
   constructor(code: ScramClientError['code'], message: string) {
     super(message);
     this.name = 'ScramClientError';
     this.code = code;
   }
-}
-
-/**
- * Derived keys per (password, salt, iterations): a server's salt and iteration count are fixed by
- * its stored verifier, so every new connection to it would otherwise recompute the same PBKDF2.
- * Bounded; keyed by a hash, so the map's keys do not hold the password.
- */
-const KEY_CACHE_MAX = 256;
-const keyCache = new Map<string, ScramKeys>();
-
-function derivedKeys(password: string, salt: Buffer, iterations: number): ScramKeys {
-  const id = createHash('sha256').update(password, 'utf8').update('\0').update(salt).update(`\0${iterations}`).digest('base64');
-  let keys = keyCache.get(id);
-  if (keys === undefined) {
-    keys = scramKeys(hi(normalizePassword(password), salt, iterations));
-    if (keyCache.size >= KEY_CACHE_MAX) {
-      const oldest = keyCache.keys().next().value;
-      if (oldest !== undefined) keyCache.delete(oldest);
-    }
-    keyCache.set(id, keys);
-  }
-  return keys;
 }
 
 export class ScramClientSession {
@@ -69,9 +35,11 @@ export class ScramClientSession {
   private readonly channelBinding: Buffer | undefined;
   /** gs2 header: "n,," without channel binding, "p=tls-server-end-point,," with it. */
   private readonly gs2Header: string;
+  private readonly keys: ScramKeyCache;
 
-  constructor(password: string, opts: { clientNonce?: string; channelBinding?: Buffer | undefined } = {}) {
+  constructor(password: string, opts: { clientNonce?: string; channelBinding?: Buffer | undefined; keys?: ScramKeyCache } = {}) {
     this.password = password;
+    this.keys = opts.keys ?? serverScramKeys;
     this.clientNonce = opts.clientNonce ?? randomBytes(CLIENT_NONCE_BYTES).toString('base64');
     this.channelBinding = opts.channelBinding;
     this.gs2Header = opts.channelBinding === undefined ? 'n,,' : 'p=tls-server-end-point,,';
@@ -95,8 +63,12 @@ export class ScramClientSession {
     return `${this.gs2Header}${this.clientFirstBare}`;
   }
 
-  /** Takes the server-first-message (SASLContinue); returns the client-final-message (SASLResponse). */
-  serverFirst(data: string): string {
+  /**
+   * Takes the server-first-message (SASLContinue); resolves to the client-final-message
+   * (SASLResponse). Rejects with ScramIterationsError when the server asks for more iterations than
+   * the cache's limit, ProtocolError when the message is malformed.
+   */
+  async serverFirst(data: string): Promise<string> {
     if (this.state !== 'first-sent') throw new ProtocolError('unexpected SCRAM server-first-message');
     this.state = 'final-sent';
     const attrs = data.split(',');
@@ -113,11 +85,8 @@ export class ScramClientSession {
     if (salt === undefined || salt.length === 0) throw new ProtocolError('invalid SCRAM server-first-message: malformed salt');
     if (!/^[1-9][0-9]{0,9}$/.test(i.slice(2))) throw new ProtocolError('invalid SCRAM server-first-message: malformed iteration count');
     const iterations = Number(i.slice(2));
-    if (iterations > MAX_SERVER_ITERATIONS) {
-      throw new ScramClientError('SCRAM_ITERATIONS_TOO_HIGH', `server asks for ${iterations} SCRAM iterations; at most ${MAX_SERVER_ITERATIONS} are allowed`);
-    }
 
-    const { clientKey, storedKey, serverKey } = derivedKeys(this.password, salt, iterations);
+    const { clientKey, storedKey, serverKey } = await this.keys.derive(this.password, salt, iterations);
     // c= is base64 of the gs2 header we sent ("biws" for "n,,"), followed with channel binding by
     // the binding data (RFC 5802 §7, cbind-input): the server must see the same certificate hash.
     const header = Buffer.from(this.gs2Header, 'latin1');

@@ -7,6 +7,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tlsServerEndPoint } from '../auth/channel-binding.ts';
 import { md5Response } from '../auth/md5.ts';
 import { ScramClientSession } from '../auth/scram-client.ts';
+import { ScramIterationsError } from '../auth/scram-keys.ts';
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseAuthRequest, parseBackendKeyData, parseErrorFields, parseParameterStatus } from '../net/parse.ts';
@@ -47,6 +48,13 @@ export class ServerConnectError extends Error {
  * the pooler cannot complete): waiting clients get the error at once instead of at checkout_timeout.
  */
 export class PermanentConnectError extends ServerConnectError {}
+
+/** The server asks for more SCRAM iterations than limits.max_server_scram_iterations (auth/scram-keys.ts). */
+export class ScramIterationsConnectError extends PermanentConnectError {
+  constructor(message: string, cause: ScramIterationsError) {
+    super(message, undefined, cause);
+  }
+}
 
 const ignoreError = (): void => {};
 
@@ -129,9 +137,15 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       raw.write(msg.sslRequest());
     });
 
+    /** Set while the SCRAM keys are derived (off the event loop): the server waits for our answer. */
+    let deriving = false;
     const onData = (chunk: Buffer): void => {
+      framer.push(chunk);
+      if (!deriving) processMessages();
+    };
+
+    const processMessages = (): void => {
       try {
-        framer.push(chunk);
         for (let m = framer.next(); m; m = framer.next()) {
           switch (m.type) {
             case 0x52 /* R */: {
@@ -159,10 +173,21 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
                   socket.write(msg.saslInitialResponse(scram.mechanism, scram.clientFirst()));
                   break;
                 }
-                case 'sasl-continue':
+                case 'sasl-continue': {
                   if (!scram) throw new ServerConnectError('unexpected SASLContinue');
-                  socket.write(msg.saslResponse(scram.serverFirst(req.data ?? '')));
-                  break;
+                  const session = scram;
+                  deriving = true;
+                  session.serverFirst(req.data ?? '').then(
+                    (response) => {
+                      if (settled) return;
+                      deriving = false;
+                      socket.write(msg.saslResponse(response));
+                      processMessages();
+                    },
+                    (err: unknown) => fail(startupError(target, err)),
+                  );
+                  return;
+                }
                 case 'sasl-final':
                   if (!scram) throw new ServerConnectError('unexpected SASLFinal');
                   scram.serverFinal(req.data ?? '');
@@ -208,10 +233,18 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
           }
         }
       } catch (err) {
-        fail(err instanceof ServerConnectError ? err : new ServerConnectError(`start-up with ${target.host}:${target.port} failed: ${(err as Error).message}`, undefined, err));
+        fail(startupError(target, err));
       }
     };
   });
+}
+
+/** A start-up failure as the pool sees it: permanent when waiting cannot cure it. */
+function startupError(target: ServerTarget, err: unknown): ServerConnectError {
+  if (err instanceof ServerConnectError) return err;
+  // The server's verifier asks for more SCRAM iterations than allowed: it will ask again.
+  if (err instanceof ScramIterationsError) return new ScramIterationsConnectError(`cannot log in to ${target.host}:${target.port}: ${err.message}`, err);
+  return new ServerConnectError(`start-up with ${target.host}:${target.port} failed: ${(err as Error).message}`, undefined, err);
 }
 
 /** tls-server-end-point data of the certificate the server presented, if it allows binding. */

@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { DisconnectReason } from '../errors.ts';
 import { PoolerError } from '../errors.ts';
 import type { PoolSettings } from '../config/schema.ts';
-import { connectServer, PermanentConnectError, ServerConnectError, type ServerTarget } from './connect.ts';
+import { connectServer, PermanentConnectError, ScramIterationsConnectError, ServerConnectError, type ServerTarget } from './connect.ts';
 import { ServerConnection, type ServerOwner } from './server.ts';
 import { checkWriter, NotWriterError } from './writer-check.ts';
 
@@ -251,12 +251,15 @@ export class Pool implements ServerOwner {
       this.scheduleRetry();
       return;
     }
-    this.flushParamWaiters(err);
     // Fail the waiters that cannot be served by connections still opening.
     const failing = this.waiters.length - this.connectingNow;
-    const e = new PoolerError('SERVER_CONNECT_FAILED', `cannot connect to the database of tenant "${this.tenantId}"`, {
-      detail: err.serverSqlstate ? `the server answered SQLSTATE ${err.serverSqlstate}` : undefined,
-    });
+    const e =
+      err instanceof ScramIterationsConnectError
+        ? new PoolerError('SERVER_SCRAM_ITERATIONS', `cannot log in to the database of tenant "${this.tenantId}": ${(err.cause as Error).message}`)
+        : new PoolerError('SERVER_CONNECT_FAILED', `cannot connect to the database of tenant "${this.tenantId}"`, {
+            detail: err.serverSqlstate ? `the server answered SQLSTATE ${err.serverSqlstate}` : undefined,
+          });
+    this.flushParamWaiters(e.code === 'SERVER_SCRAM_ITERATIONS' ? e : err);
     for (let k = 0; k < failing && this.all.size === 0; k++) {
       this.waiters.shift()?.client.checkoutFailed(e);
     }

@@ -39,6 +39,13 @@ describe('workerConfig', () => {
     expect(pools.every((p) => p.mode === 'transaction')).toBe(true);
   });
 
+  it('splits limits.max_client_conn and max_unauthenticated_per_address between the workers, at least one each', () => {
+    const limits = [1, 2, 3].map((slot) => workerConfig(config({ limits: { max_client_conn: 10, max_unauthenticated_per_address: 2 } }), plan(slot, 3)).limits);
+    expect(limits.map((l) => l.max_client_conn)).toEqual([4, 3, 3]);
+    expect(limits.map((l) => l.max_unauthenticated_per_address)).toEqual([1, 1, 1]);
+    expect(limits.every((l) => l.max_server_scram_iterations === 100_000)).toBe(true);
+  });
+
   it('gives every worker at least one server connection and one client', () => {
     const pools = [1, 2, 3, 4].map((slot) => workerConfig(config({}, { size: 2, max_clients: 1 }), plan(slot, 4)).tenants[0]!.pool);
     expect(pools.map((p) => p.size)).toEqual([1, 1, 1, 1]);

@@ -6,6 +6,7 @@
 //   the database sees at most the configured number of server connections from this machine.
 //   Every worker gets at least 1 server connection and 1 client per tenant, or it could not serve
 //   the tenant at all: with size < n workers the machine may open up to n (docs/workers.md).
+// - limits.max_client_conn and limits.max_unauthenticated_per_address are shared the same way.
 // - Cancel keys: each worker is a node (frontend/cancel-keys.ts) with node id base + slot - 1,
 //   where base is cluster.node_id (default 1), or the ids the supervisor leased with `node_id:
 //   auto`; the siblings are peers reached through the supervisor's loopback relay, so a
@@ -55,6 +56,13 @@ export function workerConfig(config: PoolerConfig, plan: Pick<WorkerPlan, 'slot'
   return {
     ...rest,
     listen: { ...config.listen, port: plan.listenPort ?? config.listen.port },
+    // The machine's connection limits too (frontend/admission.ts): the kernel spreads even one
+    // address's connections over the workers.
+    limits: {
+      ...config.limits,
+      max_client_conn: Math.max(1, shareOf(config.limits.max_client_conn, slot, count)),
+      max_unauthenticated_per_address: Math.max(1, shareOf(config.limits.max_unauthenticated_per_address, slot, count)),
+    },
     cluster: { node_id: nodeId, peers },
     tenants: config.tenants.map((t) => ({
       ...t,

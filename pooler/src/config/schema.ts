@@ -2,11 +2,22 @@
 // control plane, AWS) produces this same shape; `snapshot.ts` turns it into the immutable routing
 // snapshot the proxy reads. Durations are in seconds (as in PgBouncer), sizes in bytes.
 import { z } from 'zod';
+import { MAX_DURATION_SECONDS } from '../../../shared/src/domain/tenant.ts';
+import { textProblem } from '../../../shared/src/domain/text.ts';
+import { DEFAULT_MAX_SERVER_SCRAM_ITERATIONS } from '../auth/scram-keys.ts';
 import { adminSchema } from './admin-schema.ts';
 import { metricsSchema } from './metrics-schema.ts';
 import { listenTlsSchema, targetTlsSchema } from './tls-schema.ts';
 
-const seconds = z.number().nonnegative();
+/**
+ * The longest a duration may be: 2^31-1 ms, the longest a Node.js timer waits (a longer delay fires
+ * at once, after a warning), in whole seconds: about 24.8 days. The control plane's bound too.
+ */
+export { MAX_DURATION_SECONDS };
+const seconds = z
+  .number()
+  .nonnegative()
+  .max(MAX_DURATION_SECONDS, `must be at most ${MAX_DURATION_SECONDS} seconds (about 24.8 days, the longest a timer can wait)`);
 
 export const poolSettingsSchema = z
   .object({
@@ -40,12 +51,25 @@ export const poolSettingsSchema = z
   })
   .strict();
 
+/**
+ * A name sent in a start-up packet (a C string: NUL would cut it, and two tenants ("a\0b", "c") and
+ * ("a", "b\0c") would claim one login) or logged: plain text as the control plane stores it
+ * (shared/src/domain/text.ts: no control characters, no unpaired surrogates).
+ */
+const nameString = z
+  .string()
+  .min(1)
+  .superRefine((s, ctx) => {
+    const problem = textProblem(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const targetSchema = z
   .object({
     host: z.string().min(1),
     port: z.number().int().min(1).max(65535).default(5432),
-    database: z.string().min(1),
-    user: z.string().min(1),
+    database: nameString,
+    user: nameString,
     /** The destination password; prefer password_file so the config holds no secret. */
     password: z.string().optional(),
     password_file: z.string().optional(),
@@ -58,16 +82,47 @@ export const tenantSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{2,62}$/, 'must be a slug: [a-z0-9][a-z0-9-]{2,62}'),
     /** The database name the client puts in its connection string. */
-    database: z.string().min(1),
+    database: nameString,
     /** The user name the client puts in its connection string. */
-    user: z.string().min(1),
+    user: nameString,
     /** PostgreSQL-format verifiers (SCRAM-SHA-256$... or md5...); several during a password rotation. */
     verifiers: z.array(z.string().min(1)).min(1),
+    /**
+     * What clients are asked for (the protocol lets the server pick one method): `md5` offers
+     * AuthenticationMD5Password, checked against the md5 verifiers (for clients that cannot do
+     * SCRAM); `scram-sha-256` offers SASL. Absent: SCRAM when there is a SCRAM verifier, else md5.
+     */
+    auth_method: z.enum(['scram-sha-256', 'md5']).optional(),
     target: targetSchema,
     /** Becomes the server connection's search_path. */
-    schema: z.string().min(1).optional(),
+    schema: nameString.optional(),
     status: z.enum(['active', 'suspended']).default('active'),
     pool: poolSettingsSchema.default(() => poolSettingsSchema.parse({})),
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    /** Largest protocol message accepted from a client (length field), bytes. */
+    max_message_size: z.number().int().min(1024).default(256 * 1024 * 1024),
+    /** Seconds SIGTERM waits for transactions to finish before closing everything. */
+    shutdown_timeout: seconds.default(30),
+    /**
+     * Client connections open at once, logged in or not (PgBouncer's max_client_conn): more get
+     * FATAL 53300 at once. Each costs a file descriptor; keep it below `ulimit -n`.
+     */
+    max_client_conn: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Connections from one address (IPv4, or IPv6 /64) that have not logged in yet; more get FATAL
+     * 53300 at once. Bounds what one host can hold with connections that never authenticate.
+     */
+    max_unauthenticated_per_address: z.number().int().min(1).max(1_000_000).default(100),
+    /**
+     * Most SCRAM iterations the pooler computes to log in to a destination (auth/scram-keys.ts):
+     * the destination's stored verifier chooses the count (PostgreSQL's default is 4096), and a
+     * tenant that controls its role's verifier would otherwise choose the pooler's CPU cost.
+     */
+    max_server_scram_iterations: z.number().int().min(4096).max(10_000_000).default(DEFAULT_MAX_SERVER_SCRAM_ITERATIONS),
   })
   .strict();
 
@@ -83,15 +138,7 @@ export const configSchema = z
       .strict()
       .default({ host: '127.0.0.1', port: 6432 }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    limits: z
-      .object({
-        /** Largest protocol message accepted from a client (length field), bytes. */
-        max_message_size: z.number().int().min(1024).default(256 * 1024 * 1024),
-        /** Seconds SIGTERM waits for transactions to finish before closing everything. */
-        shutdown_timeout: seconds.default(30),
-      })
-      .strict()
-      .default({ max_message_size: 256 * 1024 * 1024, shutdown_timeout: 30 }),
+    limits: limitsSchema.default(() => limitsSchema.parse({})),
     /** Named prepared statements in transaction mode (frontend/tracked.ts). */
     prepared_statements: z
       .object({

@@ -21,12 +21,23 @@ export interface TenantRoute {
   readonly scram: readonly ScramVerifier[];
   /** md5 hashes ("md5" + hex), newest first. */
   readonly md5: readonly string[];
+  /** The method clients are asked for (frontend/login.ts). */
+  readonly authMethod: 'scram-sha-256' | 'md5';
+}
+
+/** A tenant of the configuration that is not served, and why (config/validate.ts, buildSnapshot). */
+export interface SkippedTenant {
+  /** The tenant's id, or `tenants.<index>` when it has no valid one. */
+  readonly id: string;
+  readonly reason: string;
 }
 
 export interface Snapshot {
   readonly version: number;
   readonly byLogin: ReadonlyMap<string, TenantRoute>;
   readonly byId: ReadonlyMap<string, TenantRoute>;
+  /** Tenants of the configuration left out of this snapshot (invalid, or in conflict with another). */
+  readonly skipped?: readonly SkippedTenant[];
 }
 
 export class ConfigError extends Error {
@@ -72,46 +83,103 @@ function readServerTls(t: TenantConfig, baseDir: string, caCache: Map<string, st
   return { mode: cfg.mode, ca };
 }
 
-export function buildSnapshot(config: PoolerConfig, version: number, baseDir = process.cwd()): Snapshot {
+function buildRoute(t: TenantConfig, baseDir: string, caCache: Map<string, string>): TenantRoute {
+  const scram: ScramVerifier[] = [];
+  const md5: string[] = [];
+  t.verifiers.forEach((v, i) => {
+    let parsed: ReturnType<typeof parseVerifier>;
+    try {
+      parsed = parseVerifier(v);
+    } catch {
+      throw new ConfigError(`tenants.${t.id}.verifiers.${i}: not a PostgreSQL SCRAM-SHA-256 or md5 verifier`);
+    }
+    if (parsed.kind === 'scram') scram.push(parsed);
+    else md5.push(`md5${parsed.hash}`);
+  });
+  const authMethod = t.auth_method ?? (scram.length > 0 ? 'scram-sha-256' : 'md5');
+  if ((authMethod === 'md5' ? md5 : scram).length === 0) {
+    throw new ConfigError(`tenants.${t.id}.auth_method: ${authMethod} needs a${authMethod === 'md5' ? 'n md5' : ' SCRAM-SHA-256'} verifier`);
+  }
+  return {
+    id: t.id,
+    database: t.database,
+    user: t.user,
+    status: t.status,
+    pool: t.pool,
+    target: {
+      host: t.target.host,
+      port: t.target.port,
+      database: t.target.database,
+      user: t.target.user,
+      password: readPassword(t, baseDir),
+      schema: t.schema,
+      tls: readServerTls(t, baseDir, caCache),
+    },
+    scram,
+    md5,
+    authMethod,
+  };
+}
+
+/**
+ * Builds the routing snapshot. One bad tenant never fails the others: a tenant whose files cannot
+ * be read or whose verifier is invalid is skipped, and so are tenants in conflict — every tenant
+ * of an id that appears twice, and every claimant of a (database, user) login that several
+ * tenants claim, except the one `previous` already serves it to (a new row cannot take a login
+ * over, nor knock out its incumbent). `invalid` lists tenants already refused by validation.
+ */
+export function buildSnapshot(
+  config: PoolerConfig,
+  version: number,
+  baseDir = process.cwd(),
+  previous?: Snapshot,
+  invalid: readonly SkippedTenant[] = [],
+): Snapshot {
+  const skipped: SkippedTenant[] = [...invalid];
+  const caCache = new Map<string, string>();
+  const idCount = new Map<string, number>();
+  for (const t of config.tenants) idCount.set(t.id, (idCount.get(t.id) ?? 0) + 1);
+  const claims = new Map<string, TenantRoute[]>();
+  for (const t of config.tenants) {
+    if (idCount.get(t.id)! > 1) {
+      skipped.push({ id: t.id, reason: `tenant id "${t.id}" appears ${idCount.get(t.id)} times in the configuration` });
+      continue;
+    }
+    let route: TenantRoute;
+    try {
+      route = buildRoute(t, baseDir, caCache);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      skipped.push({ id: t.id, reason: err.message });
+      continue;
+    }
+    const key = loginKey(t.database, t.user);
+    const list = claims.get(key);
+    if (list === undefined) claims.set(key, [route]);
+    else list.push(route);
+  }
   const byLogin = new Map<string, TenantRoute>();
   const byId = new Map<string, TenantRoute>();
-  const caCache = new Map<string, string>();
-  for (const t of config.tenants) {
-    if (byId.has(t.id)) throw new ConfigError(`tenants: duplicate tenant id "${t.id}"`);
-    const key = loginKey(t.database, t.user);
-    if (byLogin.has(key)) throw new ConfigError(`tenants.${t.id}: database "${t.database}" and user "${t.user}" are already used by tenant "${byLogin.get(key)!.id}"`);
-    const scram: ScramVerifier[] = [];
-    const md5: string[] = [];
-    t.verifiers.forEach((v, i) => {
-      let parsed: ReturnType<typeof parseVerifier>;
-      try {
-        parsed = parseVerifier(v);
-      } catch {
-        throw new ConfigError(`tenants.${t.id}.verifiers.${i}: not a PostgreSQL SCRAM-SHA-256 or md5 verifier`);
+  for (const [key, list] of claims) {
+    let winner: TenantRoute | undefined = list[0];
+    if (list.length > 1) {
+      const incumbent = previous?.byLogin.get(key)?.id;
+      winner = list.find((r) => r.id === incumbent);
+      const ids = list.map((r) => `"${r.id}"`).join(', ');
+      for (const r of list) {
+        if (r === winner) continue;
+        skipped.push({
+          id: r.id,
+          reason:
+            winner === undefined
+              ? `database "${r.database}" and user "${r.user}" are claimed by several tenants (${ids}); none is served`
+              : `database "${r.database}" and user "${r.user}" are already used by tenant "${winner.id}"`,
+        });
       }
-      if (parsed.kind === 'scram') scram.push(parsed);
-      else md5.push(`md5${parsed.hash}`);
-    });
-    const route: TenantRoute = {
-      id: t.id,
-      database: t.database,
-      user: t.user,
-      status: t.status,
-      pool: t.pool,
-      target: {
-        host: t.target.host,
-        port: t.target.port,
-        database: t.target.database,
-        user: t.target.user,
-        password: readPassword(t, baseDir),
-        schema: t.schema,
-        tls: readServerTls(t, baseDir, caCache),
-      },
-      scram,
-      md5,
-    };
-    byLogin.set(key, route);
-    byId.set(t.id, route);
+    }
+    if (winner === undefined) continue;
+    byLogin.set(key, winner);
+    byId.set(winner.id, winner);
   }
-  return { version, byLogin, byId };
+  return { version, byLogin, byId, skipped };
 }

@@ -50,11 +50,13 @@ it('reads a target CA file once into the snapshot and names the key when it is m
   writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
   const ok = buildSnapshot(configSchema.parse({ tenants: [tenant({ mode: 'verify-full', ca_file: 'ca.pem' })] }), 1, dir);
   expect(ok.byId.get('tls-cfg')!.target.tls).toEqual({ mode: 'verify-full', ca: readFileSync(caFile, 'utf8') });
-  expect(() => buildSnapshot(configSchema.parse({ tenants: [tenant({ mode: 'verify-ca', ca_file: 'missing.pem' })] }), 1, dir)).toThrow(
-    /^tenants\.tls-cfg\.target\.tls\.ca_file: cannot read .*missing\.pem/,
-  );
+  // The tenant is skipped (not served), the reason naming the key; the other tenants are not affected.
+  const missing = buildSnapshot(configSchema.parse({ tenants: [tenant({ mode: 'verify-ca', ca_file: 'missing.pem' })] }), 1, dir);
+  expect(missing.byId.size).toBe(0);
+  expect(missing.skipped).toEqual([{ id: 'tls-cfg', reason: expect.stringMatching(/^tenants\.tls-cfg\.target\.tls\.ca_file: cannot read .*missing\.pem/) }]);
   writeFileSync(join(dir, 'not-pem.txt'), 'hello');
-  expect(() => buildSnapshot(configSchema.parse({ tenants: [tenant({ mode: 'require', ca_file: 'not-pem.txt' })] }), 1, dir)).toThrow(ConfigError);
+  const notPem = buildSnapshot(configSchema.parse({ tenants: [tenant({ mode: 'require', ca_file: 'not-pem.txt' })] }), 1, dir);
+  expect(notPem.skipped?.[0]?.reason).toMatch(/^tenants\.tls-cfg\.target\.tls\.ca_file: .*not-pem\.txt holds no PEM certificate/);
 });
 
 it('reports unreadable or unusable listener certificate files by key, without their contents', () => {

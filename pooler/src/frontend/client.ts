@@ -782,13 +782,18 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery(inTransaction ? 'E' : 'I'));
       this.pending = 0;
       this.socket.write(Buffer.concat(out));
-      if (inTransaction) this.lost = new LostTransaction(this.host.maxMessageSize, null);
+      if (inTransaction) this.lost = new LostTransaction(this.host.maxMessageSize, null, this.preparedText());
     } else if (inTransaction) {
       // Idle inside the transaction: the reason comes with the answer to its next request.
-      this.lost = new LostTransaction(this.host.maxMessageSize, error);
+      this.lost = new LostTransaction(this.host.maxMessageSize, error, this.preparedText());
     }
     this.txStatus = inTransaction ? 0x45 /* E */ : IDLE;
     if (this.closeAfter !== null && this.lost === null) this.fail(this.closeAfter.err, this.closeAfter.reason, true);
+  }
+
+  /** Named statements' texts, for a lost transaction block ended by executing one (made only on a loss). */
+  private preparedText(): (name: string) => Buffer | undefined {
+    return (name) => this.tracked?.statements.get(name)?.rest;
   }
 
   private onLostTransactionData(chunk: Buffer): void {

@@ -221,12 +221,14 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           framer = undefined;
           onMessage = undefined;
         },
-        (err: Error) => end(new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed'),
+        (err: Error) =>
+          end(err instanceof PoolerError ? err : new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed'),
       );
     };
 
-    // SCRAM when the tenant has a SCRAM verifier (or is unknown: mock exchange); md5 otherwise.
-    if (creds === undefined || creds.scram.length > 0) {
+    // SCRAM when the tenant has a SCRAM verifier (or is unknown: mock exchange), unless it asks for
+    // md5 (auth_method); md5 otherwise.
+    if (creds === undefined || (creds.scram.length > 0 && creds.authMethod !== 'md5')) {
       // During a password rotation the new verifier reuses the old salt, so one exchange can accept both.
       const first = creds?.scram[0];
       const all = creds?.scram;

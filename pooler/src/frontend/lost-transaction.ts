@@ -2,76 +2,280 @@
 // terminate) while the client was inside it. In transaction mode the client keeps its connection
 // (docs/architecture.md: only transactions in flight may fail): like PostgreSQL in a failed transaction
 // block, the pooler answers every request with 25P02 (the first one with the reason) until the
-// client ends the block with ROLLBACK (or COMMIT/END/ABORT, which PostgreSQL also answers with
-// ROLLBACK); after that its requests go to a server connection again. Nothing of the lost
-// transaction can be replayed, so nothing is sent to a server meanwhile.
-import { MessageFramer } from '../net/framer.ts';
+// client ends the block; after that its requests go to a server connection again. Nothing of the
+// lost transaction can be replayed, so nothing is sent to a server meanwhile, and nothing the
+// client sends before the end of the block may run outside it: the outcome is all or nothing.
+//
+// What ends the block (transaction-exit.ts): a bare ROLLBACK/ABORT/COMMIT/END [WORK|TRANSACTION]
+// [AND NO CHAIN], answered ROLLBACK as PostgreSQL answers it in a failed block, by simple Query or
+// by Parse/Bind/Execute of the unnamed statement (or of a named one prepared before the loss).
+// Differences from PostgreSQL, all on the side of keeping the block failed:
+// - ROLLBACK TO SAVEPOINT fails with 25P02 (the savepoints died with the server connection);
+// - PREPARE TRANSACTION fails with 25P02 (PostgreSQL answers ROLLBACK and ends the block);
+// - ... AND CHAIN ends the block with ROLLBACK, but the chained transaction cannot be begun on a
+//   server with the lost one's characteristics (isolation level, read-only), so the new block is
+//   failed at once: ROLLBACK, then 25P02, then ReadyForQuery 'E'. The client ends it with ROLLBACK;
+// - Parse of a named statement, Bind to a named portal and Close of a named statement or portal
+//   fail with 25P02 (the client's statement names are tracked against server connections).
+import { CLOSE_COMPLETE, PARSE_COMPLETE, decodeBindNames, decodeParse, decodeTarget } from '../net/extended.ts';
+import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
+import { firstStatement, type ExitKind, type FirstStatement } from './transaction-exit.ts';
 
-const ENDS_BLOCK = /^\s*(rollback|abort|commit|end)\b/i;
-const ABORTED = {
+const ABORTED_MESSAGE = 'current transaction is aborted, commands ignored until end of transaction block';
+const ABORTED = msg.errorResponse({ severity: 'ERROR', code: '25P02', message: ABORTED_MESSAGE });
+const SAVEPOINT_LOST = msg.errorResponse({
   severity: 'ERROR',
   code: '25P02',
-  message: 'current transaction is aborted, commands ignored until end of transaction block',
-} as const;
+  message: ABORTED_MESSAGE,
+  detail: 'The savepoint was lost with the server connection of the transaction.',
+  hint: 'End the transaction block with ROLLBACK.',
+});
+const CHAIN_FAILED = msg.errorResponse({
+  severity: 'ERROR',
+  code: '25P02',
+  message: ABORTED_MESSAGE,
+  detail: 'The chained transaction could not be begun: the server connection of the previous one was lost.',
+  hint: 'End the transaction block with ROLLBACK.',
+});
+const ROLLBACK = msg.commandComplete('ROLLBACK');
+const READY_FAILED = msg.readyForQuery('E');
+const READY_IDLE = msg.readyForQuery('I');
+const EMPTY_QUERY = msg.emptyQueryResponse();
+const BIND_COMPLETE = Buffer.from([0x32, 0, 0, 0, 4]);
+const NO_DATA = Buffer.from([0x6e, 0, 0, 0, 4]);
+/** ParameterDescription with no parameters. */
+const NO_PARAMETERS = Buffer.from([0x74, 0, 0, 0, 6, 0, 0]);
+
+const Q = 0x51;
+const P = 0x50;
+const B = 0x42;
+const D = 0x44;
+const E = 0x45;
+const C = 0x43;
+const S = 0x53;
+const H = 0x48;
+const X = 0x58;
+const F = 0x46;
+
+/** An exit statement's effect: 'end' or 'chain'. */
+type Exit = 'end' | 'chain';
+
+/**
+ * The Parse body after the statement name (query text, NUL, parameter types) of a named statement
+ * the client prepared before the loss, or undefined.
+ */
+export type PreparedText = (name: string) => Buffer | undefined;
+
+export interface LostReply {
+  replies: Buffer[];
+  /** The block has ended: `rest` is to be handled normally. */
+  ended: boolean;
+  rest: Buffer;
+  terminated: boolean;
+}
 
 export class LostTransaction {
   private readonly framer: MessageFramer;
-  /** The reason, told with the first answer. */
+  /** The reason, told with the first error answer. */
   private reason: Buffer | null;
-  /** Extended-protocol messages since the last Sync include an error answer already. */
+  private readonly prepared: PreparedText;
+  /** An error was answered since the last Sync: PostgreSQL discards messages up to Sync. */
   private erroredSinceSync = false;
+  /** What the unnamed statement and the unnamed portal are, if Parse/Bind made them an exit statement here. */
+  private unnamedStatement: Exit | null = null;
+  private unnamedPortal: Exit | null = null;
 
-  constructor(maxMessageSize: number, reason: Buffer | null) {
+  constructor(maxMessageSize: number, reason: Buffer | null, prepared: PreparedText = () => undefined) {
     this.framer = new MessageFramer(maxMessageSize);
     this.reason = reason;
+    this.prepared = prepared;
   }
 
   /**
    * Answers what the client sent. Returns the replies and, once the block has ended, the bytes
    * that followed (to be handled normally); `ended` is false while the block is still open.
    */
-  onClientData(chunk: Buffer): { replies: Buffer[]; ended: boolean; rest: Buffer; terminated: boolean } {
+  onClientData(chunk: Buffer): LostReply {
     this.framer.push(chunk);
     const replies: Buffer[] = [];
     for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
+      if (m.type === X) return { replies, ended: true, rest: Buffer.alloc(0), terminated: true };
+      if (m.type === S) {
+        // A pending reason is told even to a lone Sync; otherwise Sync just reports the state.
+        if (this.reason !== null) replies.push(this.error(ABORTED));
+        this.erroredSinceSync = false;
+        replies.push(READY_FAILED);
+        continue;
+      }
+      if (this.erroredSinceSync) continue;
       switch (m.type) {
-        case 0x51 /* Query */: {
-          const sql = m.body.toString('utf8', 0, Math.max(0, m.body.length - 1));
-          if (ENDS_BLOCK.test(sql)) {
-            replies.push(msg.commandComplete('ROLLBACK'), msg.readyForQuery('I'));
-            return { replies, ended: true, rest: this.framer.takeRest(), terminated: false };
+        case Q: {
+          const end = m.body.indexOf(0);
+          const first = firstStatement(m.body, 0, end < 0 ? m.body.length : end);
+          if (first.kind === 'end') {
+            replies.push(ROLLBACK);
+            const rest = this.framer.takeRest();
+            if (!first.more) {
+              replies.push(READY_IDLE);
+              return { replies, ended: true, rest, terminated: false };
+            }
+            // "ROLLBACK; INSERT ...": PostgreSQL runs the statements after it outside the ended
+            // block, in one implicit transaction, as the server will run this Query of them.
+            const more = queryOf(m.body.subarray(first.restStart, end < 0 ? m.body.length : end));
+            return { replies, ended: true, rest: rest.length === 0 ? more : Buffer.concat([more, rest]), terminated: false };
           }
-          replies.push(this.error(), msg.readyForQuery('E'));
+          if (first.kind === 'empty') replies.push(EMPTY_QUERY, READY_FAILED);
+          else if (first.kind === 'chain') replies.push(ROLLBACK, this.chainFailed(), READY_FAILED);
+          else replies.push(this.error(errorFor(first.kind)), READY_FAILED);
           break;
         }
-        case 0x53 /* Sync */:
-          if (!this.erroredSinceSync) replies.push(this.error());
-          this.erroredSinceSync = false;
-          replies.push(msg.readyForQuery('E'));
+        case F:
+          replies.push(this.error(ABORTED), READY_FAILED);
           break;
-        case 0x58 /* Terminate */:
-          return { replies, ended: true, rest: Buffer.alloc(0), terminated: true };
-        case 0x48 /* Flush */:
+        case P: {
+          const { name, rest } = decodeParse(m.body);
+          const first = firstStatement(rest, 0, textEnd(rest));
+          const exit = exitOf(first);
+          if (name === '') this.unnamedStatement = exit;
+          if (exit !== null && name === '') replies.push(PARSE_COMPLETE);
+          else this.fail(replies, errorFor(first.kind));
+          break;
+        }
+        case B: {
+          const { statement, portalEnd, statementEnd } = decodeBindNames(m.body);
+          const exit = this.statement(statement);
+          // An exit statement takes no parameters: the parameter count after the format codes must be 0.
+          if (exit !== null && portalEnd === 0 && bindHasNoParameters(m.body, statementEnd + 1)) {
+            this.unnamedPortal = exit;
+            replies.push(BIND_COMPLETE);
+          } else {
+            if (portalEnd === 0) this.unnamedPortal = null;
+            this.fail(replies, ABORTED);
+          }
+          break;
+        }
+        case D: {
+          const { kind, name } = decodeTarget(m.body);
+          if (kind === S && this.statement(name) !== null) replies.push(NO_PARAMETERS, NO_DATA);
+          else if (kind === P && name === '' && this.unnamedPortal !== null) replies.push(NO_DATA);
+          else this.fail(replies, ABORTED);
+          break;
+        }
+        case E: {
+          const portalEnd = m.body.indexOf(0);
+          const exit = portalEnd === 0 ? this.unnamedPortal : null;
+          if (exit === null) {
+            this.fail(replies, ABORTED);
+            break;
+          }
+          replies.push(ROLLBACK);
+          this.unnamedPortal = null;
+          if (exit === 'chain') {
+            replies.push(this.chainFailed());
+            this.erroredSinceSync = true;
+            break;
+          }
+          // The block ends here, at Execute, as in PostgreSQL (finish_xact_command); what follows
+          // up to Sync runs in a new implicit transaction on a server connection.
+          return this.endAtExecute(replies);
+        }
+        case C: {
+          const { kind, name } = decodeTarget(m.body);
+          if (name !== '') this.fail(replies, ABORTED);
+          else {
+            if (kind === S) this.unnamedStatement = null;
+            else this.unnamedPortal = null;
+            replies.push(CLOSE_COMPLETE);
+          }
+          break;
+        }
+        case H:
+          break;
+        case 0x64 /* CopyData */:
+        case 0x63 /* CopyDone */:
+        case 0x66 /* CopyFail */:
+          // Ignored outside COPY, as PostgreSQL does (a COPY that failed while data was in flight).
           break;
         default:
-          // Parse/Bind/Describe/Execute/Close...: the first one of a pipeline gets the error, the
-          // rest are skipped up to Sync, as PostgreSQL does.
-          if (!this.erroredSinceSync) {
-            replies.push(this.error());
-            this.erroredSinceSync = true;
-          }
+          this.fail(replies, ABORTED);
       }
     }
     return { replies, ended: false, rest: Buffer.alloc(0), terminated: false };
   }
 
-  private error(): Buffer {
+  /** After an Execute that ended the block: ReadyForQuery now if Sync follows, else the rest goes on. */
+  private endAtExecute(replies: Buffer[]): LostReply {
+    // Waiting here for the next message would need a state of its own; handing it on is the same
+    // to the client (a lone Sync is answered ReadyForQuery 'I' by the server).
+    const next = this.framer.next();
+    if (next === undefined) return { replies, ended: true, rest: this.framer.takeRest(), terminated: false };
+    if (next.type === S) {
+      replies.push(READY_IDLE);
+      return { replies, ended: true, rest: this.framer.takeRest(), terminated: false };
+    }
+    return { replies, ended: true, rest: Buffer.concat([next.raw, this.framer.takeRest()]), terminated: false };
+  }
+
+  /** What statement `name` is (the unnamed one, or a named one prepared before the loss). */
+  private statement(name: string): Exit | null {
+    if (name === '') return this.unnamedStatement;
+    const text = this.prepared(name);
+    return text === undefined ? null : exitOf(firstStatement(text, 0, textEnd(text)));
+  }
+
+  /** Answers an extended-protocol message with an error; the rest is skipped up to Sync. */
+  private fail(replies: Buffer[], err: Buffer): void {
+    replies.push(this.error(err));
+    this.erroredSinceSync = true;
+  }
+
+  private chainFailed(): Buffer {
+    this.reason = null;
+    return CHAIN_FAILED;
+  }
+
+  private error(err: Buffer): Buffer {
     const r = this.reason;
     if (r !== null) {
       this.reason = null;
       return r;
     }
-    return msg.errorResponse(ABORTED);
+    return err;
   }
+}
+
+function errorFor(kind: ExitKind): Buffer {
+  return kind === 'savepoint' ? SAVEPOINT_LOST : ABORTED;
+}
+
+/** The statement text of a Parse body's rest (text, NUL, parameter types). */
+function textEnd(rest: Buffer): number {
+  const end = rest.indexOf(0);
+  if (end < 0) throw new ProtocolError('unterminated query text in Parse');
+  return end;
+}
+
+/** 'end'/'chain' when a statement's text is exactly one exit statement, else null. */
+function exitOf(first: FirstStatement): Exit | null {
+  if (first.more) return null;
+  return first.kind === 'end' || first.kind === 'chain' ? first.kind : null;
+}
+
+/** Bind after the names: Int16 format count, formats, then Int16 parameter count. */
+function bindHasNoParameters(body: Buffer, at: number): boolean {
+  if (at + 2 > body.length) return false;
+  const formats = body.readInt16BE(at);
+  const countAt = at + 2 + 2 * Math.max(0, formats);
+  return countAt + 2 <= body.length && body.readInt16BE(countAt) === 0;
+}
+
+/** A Query message of these bytes of SQL text. */
+function queryOf(sql: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(1 + 4 + sql.length + 1);
+  out[0] = Q;
+  out.writeInt32BE(4 + sql.length + 1, 1);
+  sql.copy(out, 5);
+  out[5 + sql.length] = 0;
+  return out;
 }

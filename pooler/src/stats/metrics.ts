@@ -27,6 +27,10 @@ export interface MetricsSource {
   /** Client disconnects by reason since start. */
   disconnectCounts(): ReadonlyMap<string, number>;
   isPaused(tenantId: string): boolean;
+  /** How many tenants of the configuration in use are not served (invalid, or in conflict). */
+  skippedTenantCount?(): number;
+  /** Client connections refused at accept, by limit (max_client_conn, max_unauthenticated_per_address). */
+  refusedConnections?(): ReadonlyMap<string, number>;
 }
 
 /** Seconds; from sub-millisecond (a server released just in time) to the default checkout_timeout. */
@@ -201,6 +205,27 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     aggregator: 'min',
     collect() {
       this.set(src.publishedVersion ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_config_skipped_tenants',
+    help: 'Tenants of the configuration in use that are not served, being invalid or in conflict with another (the log and SHOW CONFIG say why)',
+    registers,
+    aggregator: 'max',
+    collect() {
+      this.set(src.skippedTenantCount?.() ?? 0);
+    },
+  });
+
+  new Counter({
+    name: 'switchyard_client_connections_refused_total',
+    help: 'Client connections refused with 53300 when accepted, by limit: max_client_conn or max_unauthenticated_per_address',
+    labelNames: ['limit'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [limit, n] of src.refusedConnections?.() ?? []) this.inc({ limit }, n);
     },
   });
 

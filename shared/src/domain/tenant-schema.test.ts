@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
 import { exampleNewTenant } from './examples.ts';
 import { buildNewTenant, applyTenantPatch } from './lifecycle.ts';
-import { clusterAdminSecretContext, loginKey, newTenantSchema, poolSettingsSchema, tenantSecretContext } from './tenant.ts';
+import { clusterAdminSecretContext, loginKey, MAX_DURATION_SECONDS, newTenantSchema, poolSettingsSchema, tenantSecretContext } from './tenant.ts';
 
 const NOW = new Date('2025-02-01T00:00:00.000Z');
 
@@ -53,6 +53,13 @@ describe('tenant schema', () => {
     expect((err as ValidationError).code).toBe('VALIDATION');
     expect((err as Error).message).not.toContain('hunter2');
     expect((err as ValidationError).issues.map((i) => i.path)).toContain('clientAuth.scram');
+  });
+
+  it('refuses a duration no timer can wait (the pooler would have to skip the tenant)', () => {
+    const r = poolSettingsSchema.safeParse({ connectTimeout: MAX_DURATION_SECONDS + 1 });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toBe('must be at most 2147483 seconds (about 24.8 days, the longest a timer can wait)');
+    expect(poolSettingsSchema.parse({ maxLifetime: MAX_DURATION_SECONDS }).maxLifetime).toBe(MAX_DURATION_SECONDS);
   });
 
   it('refuses minIdle above size', () => {

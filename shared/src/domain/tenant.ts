@@ -74,7 +74,16 @@ export const destinationSchema = z
   });
 export type Destination = z.infer<typeof destinationSchema>;
 
-const seconds = z.number().nonnegative();
+/**
+ * The longest duration: 2^31-1 ms in whole seconds (about 24.8 days), the longest a Node.js timer
+ * waits; a longer delay fires at once. The pooler's config (pooler/src/config/schema.ts) has the
+ * same bound, so a tenant the API accepts is never one the pooler must skip.
+ */
+export const MAX_DURATION_SECONDS = 2_147_483;
+const seconds = z
+  .number()
+  .nonnegative()
+  .max(MAX_DURATION_SECONDS, `must be at most ${MAX_DURATION_SECONDS} seconds (about 24.8 days, the longest a timer can wait)`);
 
 /**
  * Pool settings; the same meaning and defaults as `pool` in pooler/src/config/schema.ts (there in

@@ -100,14 +100,25 @@ describe('SourceController', () => {
     expect(pooler.snapshot()).toBe(before);
     expect(controller.appliedVersion).toBe(1);
     await expect(pooler.requestReload('admin')).rejects.toThrow('store unreachable');
-    // Two tenants with the same login: the snapshot refuses it.
+    // Invalid settings outside the tenants: the whole configuration is refused.
     source.fail = undefined;
-    const dup = config(['ten-one', 'ten-two']);
-    dup.tenants[1] = { ...dup.tenants[1]!, database: dup.tenants[0]!.database, user: dup.tenants[0]!.user };
-    source.next = { config: dup, version: 2 };
+    const bad = config(['ten-one']);
+    source.next = { config: { ...bad, limits: { ...bad.limits, max_client_conn: 0 } }, version: 2 };
     await expect(controller.reload('test')).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     expect(pooler.snapshot()).toBe(before);
     expect(controller.appliedVersion).toBe(1);
+  });
+
+  it('applies a configuration with a conflicting tenant, skipping only that tenant', async () => {
+    const { source, controller, pooler } = setup();
+    // A new tenant claiming the login of one already served: the incumbent keeps it.
+    const dup = config(['ten-one', 'ten-two', 'ten-three']);
+    dup.tenants[1] = { ...dup.tenants[1]!, database: dup.tenants[0]!.database, user: dup.tenants[0]!.user };
+    source.next = { config: dup, version: 2 };
+    await controller.reload('test');
+    expect(controller.appliedVersion).toBe(2);
+    expect([...pooler.snapshot().byId.keys()].sort()).toEqual(['ten-one', 'ten-three']);
+    expect(pooler.skippedTenants()).toEqual([{ id: 'ten-two', reason: 'database "db0" and user "u0" are already used by tenant "ten-one"' }]);
   });
 
   it('shares one queued reload among requests that arrive while one is running', async () => {

@@ -8,7 +8,7 @@ import type { Tenant } from '../../../../shared/src/domain/tenant.ts';
 import { tenantSchema } from '../schema.ts';
 import { buildSnapshot } from '../snapshot.ts';
 import { configSchema } from '../schema.ts';
-import { activeVerifiers, graceEndsAt, tenantToConfig, TenantNotRoutableError } from './tenant-config.ts';
+import { activeVerifiers, authMethodOf, graceEndsAt, tenantToConfig, TenantNotRoutableError } from './tenant-config.ts';
 
 const NOW = new Date('2030-06-01T12:00:00.000Z');
 const writers: Record<string, { host: string; port: number }> = { main: { host: '10.1.0.5', port: 5433 } };
@@ -113,5 +113,28 @@ describe('verifiers during a password rotation', () => {
   it('lists only the SCRAM verifier when there is no md5 one', () => {
     const { md5: _m, ...scramOnly } = current;
     expect(activeVerifiers(scramOnly, NOW)).toEqual([current.scram]);
+  });
+});
+
+describe('authMethodOf (which method clients are asked for)', () => {
+  const current = exampleNewTenant().clientAuth;
+  const { md5: _m, ...scramOnly } = current;
+  const grace = '2030-06-01T12:05:00.000Z';
+  const over = '2030-06-01T11:59:59.999Z';
+
+  it('md5 for a tenant stored with an md5 verifier (the API’s md5: true), SCRAM without', () => {
+    expect(authMethodOf(current, NOW)).toBe('md5');
+    expect(authMethodOf(scramOnly, NOW)).toBe('scram-sha-256');
+    expect(tenantToConfig(tenant({ clientAuth: current }), conv).auth_method).toBe('md5');
+    expect(tenantToConfig(tenant({ clientAuth: scramOnly }), conv).auth_method).toBe('scram-sha-256');
+  });
+
+  it('mid-rotation, md5 only when the previous password has an md5 verifier too', () => {
+    expect(authMethodOf({ ...current, previous: { scram: oldScram, md5: oldMd5, expiresAt: grace } }, NOW)).toBe('md5');
+    // md5 just turned on: the previous password can only answer SCRAM until its grace period ends.
+    expect(authMethodOf({ ...current, previous: { scram: oldScram, expiresAt: grace } }, NOW)).toBe('scram-sha-256');
+    expect(authMethodOf({ ...current, previous: { scram: oldScram, expiresAt: over } }, NOW)).toBe('md5');
+    // md5 turned off: SCRAM.
+    expect(authMethodOf({ ...scramOnly, previous: { scram: oldScram, md5: oldMd5, expiresAt: grace } }, NOW)).toBe('scram-sha-256');
   });
 });

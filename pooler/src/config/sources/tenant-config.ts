@@ -3,6 +3,7 @@
 // and the writer of the tenant's cluster, so this is the one place the mapping is decided:
 // - verifiers: the current SCRAM (and md5) verifier, then the previous ones while the rotation
 //   grace period lasts (clientAuth.previous.expiresAt in the future);
+// - auth_method: md5 when every password accepted now has an md5 verifier (authMethodOf);
 // - target: the cluster's writer for a cluster destination, else the fixed host (port 5432 when
 //   absent, as libpq defaults);
 // - status: only `active` serves; `suspended` and `deleting` become suspended (clients are closed
@@ -50,6 +51,19 @@ export function activeVerifiers(auth: Tenant['clientAuth'], now: Date): string[]
   return out;
 }
 
+/**
+ * md5 when the tenant stores an md5 verifier for every password it accepts now (the API's
+ * `md5: true`, "for clients that cannot do SCRAM"): the server picks one method for all clients,
+ * and md5 is the one those clients can answer. Mid-rotation, when the previous password has no md5
+ * verifier (md5 just turned on), SCRAM, so both passwords keep working until the grace period ends.
+ */
+export function authMethodOf(auth: Tenant['clientAuth'], now: Date): 'scram-sha-256' | 'md5' {
+  if (auth.md5 === undefined) return 'scram-sha-256';
+  const prev = auth.previous;
+  const prevActive = prev !== undefined && Date.parse(prev.expiresAt) > now.getTime();
+  return prevActive && prev.md5 === undefined ? 'scram-sha-256' : 'md5';
+}
+
 /** When the routing built at `now` goes stale by itself (a rotation grace period ends), else undefined. */
 export function graceEndsAt(t: Pick<Tenant, 'clientAuth'>, now: Date): number | undefined {
   const prev = t.clientAuth.previous;
@@ -74,6 +88,7 @@ export function tenantToConfig(t: Tenant, c: TenantConversion): TenantConfig {
     database: t.client.database,
     user: t.client.user,
     verifiers: activeVerifiers(t.clientAuth, c.now),
+    auth_method: authMethodOf(t.clientAuth, c.now),
     target: { host: endpoint.host, port: endpoint.port, database: d.database, user: d.user, password: c.password, ...(c.tls !== undefined ? { tls: c.tls } : {}) },
     ...(d.schema !== undefined ? { schema: d.schema } : {}),
     status: t.status === 'active' ? 'active' : 'suspended',
