@@ -12,7 +12,10 @@ export interface SeriesSpec {
 
 const HEIGHT = 150;
 /** The window shown, in seconds: a steady time axis however many samples there are yet. */
-const WINDOW_S = 120;
+const WINDOW_S = 90;
+
+/** uPlot draws null as a gap; NaN (no value yet, e.g. the first rate) would break its scales. */
+const gaps = (data: number[][]): uPlot.AlignedData => data.map((ys, i) => (i === 0 ? ys : ys.map((v) => (Number.isFinite(v) ? v : null)))) as uPlot.AlignedData;
 
 const clock = (u: uPlot, splits: number[]): string[] => splits.map((s) => new Date(s * 1000).toLocaleTimeString(undefined, { hour12: false }));
 
@@ -34,7 +37,7 @@ export function Chart({ title, series, data, unit, digits = 0 }: { title: string
         ],
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: true, size: 4 }, spanGaps: false }))],
       },
-      data as uPlot.AlignedData,
+      gaps(data),
       el,
     );
     plot.current = u;
@@ -46,7 +49,7 @@ export function Chart({ title, series, data, unit, digits = 0 }: { title: string
     };
   }, []);
   useEffect(() => {
-    plot.current?.setData(data as uPlot.AlignedData);
+    plot.current?.setData(gaps(data));
   }, [data]);
   const last = series.map((s, i) => {
     const ys = data[i + 1] ?? [];
