@@ -3,6 +3,7 @@
 // which is part of this build (no CDN).
 import scalarUrl from '@scalar/api-reference/browser/standalone.js?url';
 import { api, captureTokenFromUrl } from './api.ts';
+import { detectEnv } from './env.ts';
 
 declare global {
   interface Window {
@@ -24,6 +25,8 @@ function loadScript(src: string): Promise<void> {
 }
 
 try {
+  // Deployed: signs the request like the console does (the sign-in is shared through sessionStorage).
+  await detectEnv();
   const [spec] = await Promise.all([api<Record<string, unknown>>('GET', '/openapi.json'), loadScript(scalarUrl)]);
   el.textContent = '';
   window.Scalar!.createApiReference(el, {
