@@ -3,7 +3,8 @@
 // the console and connect through the pooler with the connection string it shows; watch the
 // client count move on the tenant's page; rotate, suspend, resume; a failed API call shows its
 // code and message; fail the cluster over and see the timeline; the fleet and API pages render;
-// delete with purge. No page error or CSP violation is allowed on the way.
+// delete with purge; a tab without the token is told where to get it. No page error or CSP
+// violation is allowed on the way.
 // Screenshots go to $SWITCHYARD_SCREENSHOTS_DIR (default: a temporary directory); the README's come
 // from `SWITCHYARD_SCREENSHOTS_DIR=docs/screenshots vitest run test/web-console-browser.test.ts`.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -107,6 +108,18 @@ describe('web console (Chromium against the local stack)', () => {
     console.log(`console: first render with data ${firstRenderMs} ms after navigation start`);
     expect(page.url()).not.toContain('token=');
     await shot('tenants');
+  });
+
+  it('without the token (another tab), says to open the link npm start printed', async () => {
+    const other = await context.newPage();
+    try {
+      await other.goto(`${stack!.info.api}/`);
+      const alert = other.getByRole('alert').first();
+      await alert.waitFor();
+      expect(await alert.textContent()).toMatch(/^UNAUTHENTICATED \(HTTP 401\).*Open the link printed by `npm start`/s);
+    } finally {
+      await other.close();
+    }
   });
 
   it('creates a tenant, shows its password once with a connection string that logs in through the pooler', async () => {

@@ -1,6 +1,6 @@
 // Where the console runs: the local stack (same origin, GET /status answers) or a deployed stage
 // (/config.json written by the stacks). Read once at start.
-import { api, setTransport } from './api.ts';
+import { api, setTransport, TOKEN_KEY } from './api.ts';
 
 export interface ConsoleEnv {
   kind: 'local' | 'deployed';
@@ -26,8 +26,9 @@ interface LocalStatus {
 
 export async function detectEnv(): Promise<ConsoleEnv> {
   // Deployed sites have /config.json; the local API answers it with an API error (no such route).
+  // A local API token in this tab means the local stack: no need to ask.
   let cfg: DeployedConfig | undefined;
-  try {
+  if (!sessionStorage.getItem(TOKEN_KEY)) try {
     const r = await fetch('/config.json', { cache: 'no-store', credentials: 'omit' });
     if (r.ok && (r.headers.get('content-type') ?? '').includes('json')) {
       const j = (await r.json()) as Partial<DeployedConfig>;
