@@ -169,7 +169,7 @@ describe('web console (Chromium against the local stack)', () => {
     await expect.poll(async () => clientsActive.textContent(), { timeout: 20_000 }).toBe('active 0');
   });
 
-  it('rotates the password: the new one is shown once and logs in', async () => {
+  it('rotates the password with a grace period: the new one is shown once and logs in, the old one still does', async () => {
     await page.getByRole('button', { name: `Rotate password of ${TENANT}` }).click();
     const dialog = page.getByRole('dialog', { name: `Rotate the password of ${TENANT}` });
     await dialog.getByLabel('Grace period for the old password').selectOption('300');
@@ -180,8 +180,11 @@ describe('web console (Chromium against the local stack)', () => {
     await expect.poll(async () => dialog.textContent()).toContain('The previous password keeps working until');
     await shot('tenant-rotated');
     await dialog.getByRole('button', { name: 'Done' }).click();
+    const previous = connectionString;
     connectionString = withPassword(connectionString, password);
     await until(async () => (await login(connectionString)) === 'ok', 30_000, 'the new password logs in');
+    // The grace period chosen in the dialog: the old password still works.
+    expect(await login(previous)).toBe('ok');
   });
 
   it('suspends (logins refused with 57P03) and resumes the tenant', async () => {
