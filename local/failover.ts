@@ -16,6 +16,8 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { RdsEventResult } from '../functions/failover/rds-event.ts';
 import { HttpError } from '../functions/lib/http-errors.ts';
+import { VersionConflictError } from '../shared/src/domain/errors.ts';
+import { annotateFailover } from '../shared/src/domain/failover-history.ts';
 import { lambdaContext, rdsEvent } from '../functions/lib/test-events.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
 import type { PgNode } from './nodes.ts';
@@ -194,5 +196,33 @@ export async function failoverLocalCluster(ctx: FailoverContext, clusterId: stri
   if (outcome) timeline.epoch = outcome.epoch;
   if (switchedAt !== undefined) timeline.poolerSwitchedAt = iso(switchedAt);
   if (appliedAt !== undefined) timeline.poolerAppliedAt = iso(appliedAt);
+  if (outcome?.writerChanged) await recordPhases(ctx.adapters.clusters, clusterId, timeline);
   return timeline;
+}
+
+/**
+ * Adds the phases only this stack sees to the cluster's failover history record that the handler
+ * wrote for this epoch (shared/src/domain/failover-history.ts), so the console's timeline shows
+ * the whole failover. Best effort: the failover itself has succeeded either way.
+ */
+async function recordPhases(clusters: FailoverContext['adapters']['clusters'], clusterId: string, t: FailoverTimeline): Promise<void> {
+  if (t.epoch === undefined) return;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const c = await clusters.get(clusterId);
+    const failovers = annotateFailover(c?.failovers, t.epoch, {
+      startedAt: t.startedAt,
+      primaryStoppedAt: t.primaryStoppedAt,
+      promotedAt: t.promotedAt,
+      poolersSwitchedAt: t.poolerSwitchedAt,
+      poolersAppliedAt: t.poolerAppliedAt,
+      configVersion: t.event.configVersion,
+    });
+    if (!c || !failovers) return;
+    try {
+      await clusters.update(clusterId, c.version, { failovers });
+      return;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError)) return;
+    }
+  }
 }

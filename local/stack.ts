@@ -19,6 +19,8 @@ import { depsWith, type Deps } from '../functions/lib/deps.ts';
 import { HttpError } from '../functions/lib/http-errors.ts';
 import { apiHandler } from '../functions/lib/http.ts';
 import { createPgConnect } from '../functions/lib/pg-target.ts';
+import { tenantIdParam } from '../functions/lib/schemas.ts';
+import { loadTenant } from '../functions/lib/tenants.ts';
 import { lambdaContext } from '../functions/lib/test-events.ts';
 import { clusterView } from '../functions/lib/views.ts';
 import { createScramVerifier } from '../shared/src/auth/verifier.ts';
@@ -29,7 +31,9 @@ import type { Adapters } from '../shared/src/ports/adapters.ts';
 import { startApiServer, type ApiLambdaHandler, type ApiServer } from './api-server.ts';
 import { apiTokenPath, ensureApiToken } from './api-token.ts';
 import { ClusterNodes, type Progress } from './cluster-nodes.ts';
+import { consoleFiles } from './console-static.ts';
 import { failoverLocalCluster, type FailoverTimeline, type RdsEventLambda } from './failover.ts';
+import { scrapePoolStats } from './pool-stats.ts';
 import { ensureLayout, stateLayout, untraversableAncestor, type StateLayout } from './layout.ts';
 import { createFileLogger } from './log.ts';
 import { LOCALHOST, type NodeInfo, type PgNode } from './nodes.ts';
@@ -303,7 +307,7 @@ export class LocalStack {
     const primary = await nodes.start(progress, known?.writer);
 
     progress(`starting the control API on http://127.0.0.1:${o.ports.api}`);
-    this.#api = await startApiServer({ host: LOCALHOST, port: o.ports.api, routes: this.#routes(deps), log, token: this.#token });
+    this.#api = await startApiServer({ host: LOCALHOST, port: o.ports.api, routes: this.#routes(deps), log, token: this.#token, staticFiles: consoleFiles() });
 
     if (!known) {
       progress(`registering cluster "${saved.clusterId}" through the API`);
@@ -374,9 +378,22 @@ export class LocalStack {
         this.#failing = undefined;
       }
     });
+    const poolStats = apiHandler(deps, async (req) => {
+      const id = tenantIdParam(req.pathParameters.id);
+      await loadTenant(deps.adapters, id);
+      let stats;
+      try {
+        stats = await scrapePoolStats(`http://${LOCALHOST}:${this.#pooler!.metricsPort}/metrics`, id);
+      } catch (err) {
+        throw new HttpError(503, 'POOLER_UNAVAILABLE', `cannot read the pooler's metrics: ${(err as Error).message}`);
+      }
+      if (!stats) throw new HttpError(404, 'NO_POOL', `the pooler has no pool for tenant ${id} (not applied yet, or removed)`);
+      return { status: 200, body: stats, headers: { 'cache-control': 'no-store' } };
+    });
     return [
       ...apiRoutes(deps),
       { routeKey: 'GET /status', handler: status as unknown as ApiLambdaHandler },
+      { routeKey: 'GET /tenants/{id}/pool-stats', handler: poolStats as unknown as ApiLambdaHandler },
       { routeKey: 'POST /clusters/{id}/failover', handler: failover as unknown as ApiLambdaHandler },
     ];
   }

@@ -11,6 +11,8 @@ command -v pgbench >/dev/null 2>&1 || need_apt="$need_apt postgresql-contrib"
 if [ "${SWITCHYARD_SETUP_TEST_EXTRAS:-}" = 1 ]; then
   python3 -c 'import psycopg' >/dev/null 2>&1 || need_apt="$need_apt python3-psycopg"
   python3 -c 'import asyncpg' >/dev/null 2>&1 || need_apt="$need_apt python3-asyncpg"
+  # The web console's browser tests drive Debian's Chromium (playwright-core, no browser download).
+  command -v chromium >/dev/null 2>&1 || need_apt="$need_apt chromium"
 fi
 if [ -n "$need_apt" ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -30,4 +32,13 @@ fi
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund >&2
+fi
+
+# The web console (web/, served by the local API at /): rebuilt when a source file, the Vite config
+# or the lockfile is newer than the last build. Vite 8 needs Node 22: the pinned one.
+stamp=web/dist/.built
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ -n "$(find web -path web/dist -prune -o -type f -newer "$stamp" -print 2>/dev/null | head -n 1)" ]; then
+  echo "setup: building the web console (web/dist)" >&2
+  node_modules/.bin/node node_modules/vite/bin/vite.js build --config web/vite.config.ts >&2
+  touch "$stamp"
 fi

@@ -10,6 +10,7 @@ import { Api as SstApi, use, type Function as SstFunction, type StackContext } f
 import { API_ROUTES, statementsFor, wildcardsFor } from './capabilities.ts';
 import { switchyardEnvironment } from './environment.ts';
 import { switchyardFunction } from './function.ts';
+import { Console } from './Console.ts';
 import { WILDCARDS, suppressWildcards } from './nag.ts';
 import { allowDatabaseAccess, importStageNetwork } from './network.ts';
 import { useSettings } from './settings.ts';
@@ -23,6 +24,7 @@ export interface ApiOutputs {
 
 export function Api({ stack, app }: StackContext): ApiOutputs {
   const storage = use(Storage);
+  const consoleSite = use(Console);
   const { config } = useSettings(app);
   const logRetention = config.logRetentionDays as RetentionDays;
   const environment = switchyardEnvironment(storage, app.stage);
@@ -62,8 +64,13 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
 
   const accessLogs = new LogGroup(stack, 'ApiAccessLogs', { retention: logRetention, removalPolicy: storage.removalPolicy });
   const api = new SstApi(stack, 'Api', {
-    // A machine-to-machine API signed with SigV4: no browser callers, so no CORS.
-    cors: false,
+    // SigV4-signed callers: the CLI, and the web console from its own origin only (Console.ts).
+    cors: {
+      allowOrigins: [consoleSite.origin],
+      allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      allowHeaders: ['authorization', 'content-type', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256', 'if-match'],
+      maxAge: '10 minutes',
+    },
     accessLog: { destinationArn: accessLogs.logGroupArn },
     defaults: { authorizer: 'iam' },
     routes: Object.fromEntries(
@@ -94,6 +101,8 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
   });
 
   suppressWildcards(operatorPolicy, [WILDCARDS.executeApiPathParameters]);
+  // Signed-in console users (Cognito identity pool) get exactly what an operator gets.
+  operatorPolicy.attachToRole(consoleSite.operatorRole);
 
   stack.addOutputs({
     ApiEndpoint: api.url,

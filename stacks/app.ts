@@ -2,6 +2,7 @@
 // tests synthesize is what `sst deploy` deploys.
 import type { App } from 'sst/constructs';
 import { Api } from './Api.ts';
+import { Console } from './Console.ts';
 import { Failover } from './Failover.ts';
 import { Monitoring } from './Monitoring.ts';
 import { applyAwsSolutionsChecks, suppressSstInternals } from './nag.ts';
@@ -10,7 +11,7 @@ import { provideSettings, type SwitchyardSettings } from './settings.ts';
 import { Storage } from './Storage.ts';
 
 /** Stacks in dependency order: each one only `use()`s stacks listed before it. */
-export const STACKS = [Storage, Api, Failover, PoolerFleet, Monitoring] as const;
+export const STACKS = [Storage, Console, Api, Failover, PoolerFleet, Monitoring] as const;
 
 export function switchyardApp(app: App, settings: SwitchyardSettings): void {
   provideSettings(app, settings);

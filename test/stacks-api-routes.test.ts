@@ -68,8 +68,14 @@ describe('the HTTP API', () => {
     expect(targets.size).toBe(API_ROUTES.length);
   });
 
-  it('has no CORS configuration (SigV4 callers are not browsers) and writes access logs', () => {
-    t.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP', CorsConfiguration: Match.absent() });
+  it('allows cross-origin calls from the web console\'s distribution only, and writes access logs', () => {
+    const api = ofType('AWS::ApiGatewayV2::Api')[0]?.[1];
+    const cors = api?.Properties.CorsConfiguration as { AllowOrigins: unknown[]; AllowCredentials?: boolean; AllowMethods: string[] };
+    expect(cors.AllowOrigins).toHaveLength(1);
+    expect(JSON.stringify(cors.AllowOrigins[0])).toMatch(/test-switchyard-Console:ExportsOutputFnGetAttConsoleDistribution[0-9A-F]+DomainName/);
+    // No cookies: every call carries its own SigV4 signature.
+    expect(cors.AllowCredentials).not.toBe(true);
+    expect([...cors.AllowMethods].sort()).toEqual(['DELETE', 'GET', 'PATCH', 'POST']);
     const stage = ofType('AWS::ApiGatewayV2::Stage')[0]?.[1];
     expect(stage?.Properties.StageName).toBe('$default');
     expect(JSON.stringify(stage?.Properties.AccessLogSettings)).toContain('ApiAccessLogs');

@@ -1,5 +1,5 @@
 // sst.config.ts through SST's own loader (the one `sst deploy` uses): the shallow load reads the
-// app name and region without evaluating any stack, and the full load composes the five stacks in
+// app name and region without evaluating any stack, and the full load composes the six stacks in
 // dependency order from the stage config.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,16 +39,16 @@ it('the shallow load reads name and region and strips the stacks method', () => 
   expect(project.stacks).toBeUndefined();
 });
 
-it('the full load deploys five stacks, named for the stage, each depending only on those before it', () => {
+it('the full load deploys six stacks, named for the stage, each depending only on those before it', () => {
   const names = assembly.stacks.map((s) => s.stackName);
-  const order = ['Storage', 'Api', 'Failover', 'PoolerFleet', 'Monitoring'].map((n) => `ci-switchyard-${n}`);
+  const order = ['Storage', 'Console', 'Api', 'Failover', 'PoolerFleet', 'Monitoring'].map((n) => `ci-switchyard-${n}`);
   expect([...names].sort()).toEqual([...order].sort());
   for (const s of assembly.stacks) {
     const deps = s.dependencies.map((d) => d.id).filter((id) => id.startsWith('ci-'));
     for (const d of deps) expect(order.indexOf(d), `${s.stackName} -> ${d}`).toBeLessThan(order.indexOf(s.stackName));
   }
   const deps = (name: string) => assembly.getStackByName(`ci-switchyard-${name}`).dependencies.map((d) => d.id).sort();
-  expect(deps('Api')).toContain('ci-switchyard-Storage');
+  expect(deps('Api')).toEqual(expect.arrayContaining(['ci-switchyard-Storage', 'ci-switchyard-Console']));
   expect(deps('Monitoring')).toEqual(expect.arrayContaining(['ci-switchyard-Failover', 'ci-switchyard-PoolerFleet']));
 });
 

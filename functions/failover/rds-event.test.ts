@@ -61,6 +61,33 @@ describe('RDS event handler', () => {
     expect(r.configVersion).toBe(1);
   });
 
+  it('records each writer change in the cluster\'s failover history (cause, event time, received, applied), once per event', async () => {
+    observed.set('aur', { writer: ep('aur-2.abc.rds.amazonaws.com'), readers: [ep('aur-1.abc.rds.amazonaws.com')] });
+    const event = rdsEvent({ eventId: 'RDS-EVENT-0071', sourceId: 'aur-cluster', date: '2030-01-01T11:59:00.000Z' });
+    expect((await handleRdsEvent(event, deps)).clusters[0]).toMatchObject({ writerChanged: true, epoch: 1 });
+    expect((await handleRdsEvent(event, deps)).clusters[0]).toMatchObject({ changed: false, epoch: 1 });
+    const stored = await t.deps.adapters.clusters.get('aur');
+    expect(stored?.failovers).toEqual([
+      {
+        epoch: 1,
+        from: ep('aur-1.abc.rds.amazonaws.com'),
+        to: ep('aur-2.abc.rds.amazonaws.com'),
+        cause: 'RDS-EVENT-0071',
+        eventTime: '2030-01-01T11:59:00.000Z',
+        receivedAt: '2030-01-01T12:00:00.000Z',
+        appliedAt: expect.any(String),
+      },
+    ]);
+    // A change found by the scheduled reconcile is recorded too, after the first.
+    observed.set('aur', { writer: ep('aur-1.abc.rds.amazonaws.com'), readers: [ep('aur-2.abc.rds.amazonaws.com')] });
+    clock = new Date('2030-01-01T12:05:00.000Z');
+    await handleRdsEvent(rdsEvent({ eventId: 'RDS-EVENT-0071', sourceId: 'aur-cluster', date: '2030-01-01T12:04:00.000Z' }), deps);
+    expect((await t.deps.adapters.clusters.get('aur'))?.failovers?.map((f) => [f.epoch, f.to.host])).toEqual([
+      [1, 'aur-2.abc.rds.amazonaws.com'],
+      [2, 'aur-1.abc.rds.amazonaws.com'],
+    ]);
+  });
+
   it('starts a new epoch for a Multi-AZ failover (same endpoint, new server) exactly once per event', async () => {
     const event = rdsEvent({ eventId: 'RDS-EVENT-0049', sourceId: 'inst-db', sourceType: 'DB_INSTANCE', date: '2030-01-01T11:59:00.000Z' });
     const first = await handleRdsEvent(event, deps);

@@ -107,6 +107,7 @@ export function clustersForEvent(info: RdsEventInfo, sourceId: string | undefine
 }
 
 export async function handleRdsEvent(raw: unknown, deps: FailoverDeps): Promise<RdsEventResult> {
+  const receivedAt = deps.now();
   const parsed = rdsEventSchema.safeParse(raw);
   if (!parsed.success) {
     deps.log.warn({ issues: parsed.error.issues.length }, 'not an RDS event; ignored');
@@ -131,7 +132,7 @@ export async function handleRdsEvent(raw: unknown, deps: FailoverDeps): Promise<
   const failures: unknown[] = [];
   for (const c of targets) {
     try {
-      outcomes.push(await syncCluster(deps.adapters, c, eventTime, log.child({ clusterId: c.clusterId }), { forceNewEpoch: named && info.sameEndpointSwitch }));
+      outcomes.push(await syncCluster(deps.adapters, c, eventTime, log.child({ clusterId: c.clusterId }), { forceNewEpoch: named && info.sameEndpointSwitch, cause: eventId, receivedAt }));
     } catch (err) {
       log.error({ clusterId: c.clusterId, err }, 'cluster sync failed');
       failures.push(err);

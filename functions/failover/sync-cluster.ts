@@ -12,6 +12,7 @@ import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import { clusterTargetsOf } from '../../shared/src/domain/cluster-targets.ts';
 import { sameEndpoint, sameEndpoints } from '../../shared/src/domain/common.ts';
 import { VersionConflictError } from '../../shared/src/domain/errors.ts';
+import { appendFailover } from '../../shared/src/domain/failover-history.ts';
 import { applyWriterChange, type ObservedTopology, type WriterChangeResult } from '../../shared/src/domain/writer-change.ts';
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -24,6 +25,13 @@ export interface SyncOptions {
    * does not bump twice. See RdsEventInfo.sameEndpointSwitch.
    */
   forceNewEpoch?: boolean;
+  /**
+   * Recorded with a writer change in the cluster's failover history (shared/src/domain/
+   * failover-history.ts): the RDS event id (default `reconcile`) and when it was received
+   * (default: now).
+   */
+  cause?: string;
+  receivedAt?: Date;
 }
 
 export interface SyncOutcome {
@@ -72,11 +80,23 @@ export async function syncCluster(
     const r = decide(cluster, observed, eventTime, opts);
     if (!r.changed) break;
     try {
+      const failovers = r.writerChanged
+        ? appendFailover(cluster.failovers, {
+            epoch: r.cluster.epoch,
+            from: { ...cluster.writer },
+            to: { ...r.cluster.writer },
+            cause: opts.cause ?? 'reconcile',
+            eventTime: r.cluster.lastEventTime,
+            receivedAt: (opts.receivedAt ?? new Date()).toISOString(),
+            appliedAt: new Date().toISOString(),
+          })
+        : undefined;
       cluster = await adapters.clusters.update(clusterId, cluster.version, {
         writer: r.cluster.writer,
         readers: r.cluster.readers,
         epoch: r.cluster.epoch,
         lastEventTime: r.cluster.lastEventTime,
+        ...(failovers ? { failovers } : {}),
       });
       changed = true;
       writerChanged = r.writerChanged;

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { clusterKindSchema, rdsIdentifiersSchema, type Cluster } from '../../shared/src/domain/cluster.ts';
 import { clusterIdSchema, endpointSchema, isoTimestampSchema, pgNameSchema, portSchema, tenantIdSchema, versionSchema } from '../../shared/src/domain/common.ts';
+import { failoverHistorySchema } from '../../shared/src/domain/failover-history.ts';
 import type { PoolerStanding } from '../../shared/src/domain/fleet-convergence.ts';
 import type { PoolerHeartbeat } from '../../shared/src/domain/heartbeat.ts';
 import { poolFiguresSchema } from '../../shared/src/domain/heartbeat.ts';
@@ -67,6 +68,8 @@ export const clusterViewSchema = z.object({
   admin: z.union([z.object({ user: pgNameSchema }), z.object({ secretArn: z.string() })]).optional(),
   epoch: z.number().int().nonnegative(),
   lastEventTime: isoTimestampSchema,
+  /** The last writer changes, oldest first: what found each one and when each phase happened. */
+  failovers: failoverHistorySchema.optional(),
   version: versionSchema,
   createdAt: isoTimestampSchema,
   updatedAt: isoTimestampSchema,
@@ -87,6 +90,7 @@ export function clusterView(c: Cluster): ClusterView {
   };
   if (c.members) v.members = c.members.map((m) => ({ ...m }));
   if (c.rds) v.rds = { ...c.rds };
+  if (c.failovers) v.failovers = c.failovers.map((f) => ({ ...f, from: { ...f.from }, to: { ...f.to } }));
   if (c.admin) v.admin = 'secretArn' in c.admin ? { secretArn: c.admin.secretArn } : { user: c.admin.user };
   return v;
 }

@@ -3,6 +3,7 @@
 // `lastEventTime` is the time of the event that caused the last change (see writer-change.ts).
 import { z } from 'zod';
 import { clusterIdSchema, endpointSchema, isoTimestampSchema, pgNameSchema, versionSchema } from './common.ts';
+import { failoverHistorySchema } from './failover-history.ts';
 
 export const clusterKindSchema = z.enum(['aurora', 'rds-instance', 'static']);
 export type ClusterKind = z.infer<typeof clusterKindSchema>;
@@ -61,6 +62,8 @@ export const clusterSchema = z
     epoch: z.number().int().nonnegative(),
     /** Time of the event behind the last change; older events are ignored. */
     lastEventTime: isoTimestampSchema,
+    /** The last writer changes, oldest first (failover-history.ts). */
+    failovers: failoverHistorySchema.optional(),
     version: versionSchema,
     createdAt: isoTimestampSchema,
     updatedAt: isoTimestampSchema,
@@ -91,6 +94,7 @@ export const clusterPatchSchema = z
     rds: rdsIdentifiersSchema,
     epoch: z.number().int().nonnegative(),
     lastEventTime: isoTimestampSchema,
+    failovers: failoverHistorySchema,
   })
   .partial()
   .strict();
