@@ -42,7 +42,7 @@ const EXPECTED: Record<string, string[]> = {
   TenantsDelete: [...READ, ...ANNOUNCE, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   TenantsRotatePassword: [...READ, ...ANNOUNCE],
   TenantsMetrics: [...READ, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
-  ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'kms:Encrypt', 'kms:Decrypt', ...RDS],
+  ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'ssm:DeleteParameter', 'kms:Encrypt', 'kms:Decrypt', ...RDS],
   ClustersDelete: [...READ, ...ANNOUNCE, 'ssm:DeleteParameter'],
   ClustersList: READ,
   PoolersList: [...READ, ...PARAMS_READ],
@@ -162,12 +162,14 @@ describe('parameters and the reload push', () => {
     }
   });
 
-  it('DeleteParameter: only ClustersDelete, only this stage\'s clusters/<id> parameters (never the config version)', () => {
+  it('DeleteParameter: only ClustersDelete and ClustersCreate (targets a deleted cluster of the same id left), only this stage\'s clusters/<id> parameters (never the config version)', () => {
     const deleters = API_ROUTES.filter((r) => statementsOf(r.id).some((s) => actionsOf(s).includes('ssm:DeleteParameter'))).map((r) => r.id);
-    expect(deleters).toEqual(['ClustersDelete']);
-    const [del] = statementsOf('ClustersDelete').filter((s) => actionsOf(s).includes('ssm:DeleteParameter'));
-    expect(actionsOf(del!)).toEqual(['ssm:DeleteParameter']);
-    expect(resourcesOf(del!).map((r) => JSON.stringify(r))).toEqual([expect.stringMatching(/:ssm:eu-west-1:123456789012:parameter\/switchyard\/test\/clusters\/\*"\]\]\}$/)]);
+    expect(deleters.sort()).toEqual(['ClustersCreate', 'ClustersDelete']);
+    for (const id of deleters) {
+      const [del] = statementsOf(id).filter((s) => actionsOf(s).includes('ssm:DeleteParameter'));
+      expect(actionsOf(del!)).toEqual(['ssm:DeleteParameter']);
+      expect(resourcesOf(del!).map((r) => JSON.stringify(r))).toEqual([expect.stringMatching(/:ssm:eu-west-1:123456789012:parameter\/switchyard\/test\/clusters\/\*"\]\]\}$/)]);
+    }
   });
 
   it('SendCommand reaches only AWS-RunShellScript and instances tagged as this stage\'s poolers', () => {
