@@ -154,8 +154,9 @@ export const API_ROUTES: readonly RouteSpec[] = [
     id: 'ClustersCreate',
     handler: 'functions/api/clusters-create.handler',
     // Describes the cluster to find its writer, publishes its targets, encrypts its admin password;
-    // decrypts it again to compare an idempotent replay.
-    capabilities: ['table:read', ...announce, 'parameters:read', 'key:encrypt-cluster', 'key:decrypt-cluster', 'rds:describe'],
+    // decrypts it again to compare an idempotent replay; deletes targets a deleted cluster of the
+    // same id left behind.
+    capabilities: ['table:read', ...announce, 'parameters:read', 'parameters:delete-cluster-targets', 'key:encrypt-cluster', 'key:decrypt-cluster', 'rds:describe'],
   },
   {
     route: 'DELETE /clusters/{id}',

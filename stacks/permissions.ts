@@ -72,10 +72,16 @@ function contextConditions(required: readonly ('tenantId' | 'clusterId')[]): Rec
   };
 }
 
+/** "Tenant", "Cluster" (or both) for a statement id: which secrets the grant opens. */
+function scopeSuffix(required: readonly ('tenantId' | 'clusterId')[]): string {
+  return required.map((k) => (k === 'tenantId' ? 'Tenant' : 'Cluster')).join('');
+}
+
 /** Encrypt destination passwords under the credentials key, only with our encryption context. */
 export function keyEncrypt(key: IKey, required: readonly ('tenantId' | 'clusterId')[]): PolicyStatement {
   return new PolicyStatement({
-    sid: 'KeyEncrypt',
+    // Unique per policy (IAM "Sid" element): a role may hold both a tenant and a cluster grant.
+    sid: `KeyEncrypt${scopeSuffix(required)}`,
     effect: Effect.ALLOW,
     actions: ['kms:Encrypt'],
     resources: [key.keyArn],
@@ -86,7 +92,7 @@ export function keyEncrypt(key: IKey, required: readonly ('tenantId' | 'clusterI
 /** Decrypt destination passwords, only with our encryption context. */
 export function keyDecrypt(key: IKey, required: readonly ('tenantId' | 'clusterId')[]): PolicyStatement {
   return new PolicyStatement({
-    sid: 'KeyDecrypt',
+    sid: `KeyDecrypt${scopeSuffix(required)}`,
     effect: Effect.ALLOW,
     actions: ['kms:Decrypt'],
     resources: [key.keyArn],

@@ -62,6 +62,20 @@ describe('POST /clusters is idempotent', () => {
 });
 
 describe('DELETE /clusters/{id}', () => {
+
+  it('a cluster registered again under a deleted id replaces targets its previous life left behind', async () => {
+    const config = t.deps.adapters.config;
+    expect((await post(body)).status).toBe(201);
+    expect((await del('main')).status).toBe(200);
+    // A reconcile that listed the old cluster before the DELETE republishes its targets after it
+    // (functions/failover/sync-cluster.ts: "never published" counts as lagging): epoch 3, old writer.
+    expect(await config.publishClusterTargets('main', { writer: { host: '10.9.9.9', port: 5432 }, readers: [], epoch: 3, eventTime: '2020-01-01T00:00:00.000Z' })).toBe(true);
+    const again = await post({ ...body, writer: { host: '10.0.0.5', port: 5432 } });
+    expect(again.status, again.rawBody).toBe(201);
+    expect(again.body).not.toHaveProperty('warning');
+    // Not the old cluster's writer: the new cluster's tenants must not be sent there.
+    expect(await config.getClusterTargets('main')).toMatchObject({ writer: { host: '10.0.0.5', port: 5432 }, epoch: 0 });
+  });
   it('refuses while a tenant uses the cluster (409 CLUSTER_IN_USE), then deletes it and its targets', async () => {
     expect((await post(body)).status).toBe(201);
     const tenant = await invoke(makeCreateTenant(t.deps), {

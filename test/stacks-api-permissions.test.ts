@@ -42,7 +42,7 @@ const EXPECTED: Record<string, string[]> = {
   TenantsDelete: [...READ, ...ANNOUNCE, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   TenantsRotatePassword: [...READ, ...ANNOUNCE],
   TenantsMetrics: [...READ, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
-  ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'kms:Encrypt', 'kms:Decrypt', ...RDS],
+  ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'ssm:DeleteParameter', 'kms:Encrypt', 'kms:Decrypt', ...RDS],
   ClustersDelete: [...READ, ...ANNOUNCE, 'ssm:DeleteParameter'],
   ClustersList: READ,
   PoolersList: [...READ, ...PARAMS_READ],
@@ -94,6 +94,28 @@ describe('the table', () => {
 });
 
 describe('the credentials key', () => {
+  it('statement ids are unique within each policy (IAM rejects a policy with a repeated Sid)', () => {
+    // IAM user guide, "IAM JSON policy elements: Sid": "In IAM, the Sid value must be unique within
+    // a JSON policy." A role with both a tenant- and a cluster-scoped decrypt grant had two KeyDecrypt.
+    const docs: { where: string; statements: { Sid?: string }[] }[] = [];
+    const resources = (t.toJSON().Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    for (const [id, r] of Object.entries(resources)) {
+      if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
+        docs.push({ where: id, statements: (r.Properties?.PolicyDocument as { Statement: { Sid?: string }[] }).Statement });
+      }
+      if (r.Type === 'AWS::IAM::Role') {
+        for (const p of (r.Properties?.Policies ?? []) as { PolicyName: string; PolicyDocument: { Statement: { Sid?: string }[] } }[]) {
+          docs.push({ where: `${id}/${p.PolicyName}`, statements: p.PolicyDocument.Statement });
+        }
+      }
+    }
+    expect(docs.length).toBeGreaterThan(0);
+    for (const d of docs) {
+      const sids = d.statements.flatMap((st) => (st.Sid === undefined ? [] : [st.Sid]));
+      expect(sids.filter((x, i) => sids.indexOf(x) !== i), d.where).toEqual([]);
+    }
+  });
+
   const kmsStatements = () => API_ROUTES.flatMap((spec) => statementsOf(spec.id).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:'))).map((s) => ({ spec, s })));
 
   it('is the only key, used only with an encryption context made of tenantId/clusterId', () => {
@@ -140,12 +162,14 @@ describe('parameters and the reload push', () => {
     }
   });
 
-  it('DeleteParameter: only ClustersDelete, only this stage\'s clusters/<id> parameters (never the config version)', () => {
+  it('DeleteParameter: only ClustersDelete and ClustersCreate (targets a deleted cluster of the same id left), only this stage\'s clusters/<id> parameters (never the config version)', () => {
     const deleters = API_ROUTES.filter((r) => statementsOf(r.id).some((s) => actionsOf(s).includes('ssm:DeleteParameter'))).map((r) => r.id);
-    expect(deleters).toEqual(['ClustersDelete']);
-    const [del] = statementsOf('ClustersDelete').filter((s) => actionsOf(s).includes('ssm:DeleteParameter'));
-    expect(actionsOf(del!)).toEqual(['ssm:DeleteParameter']);
-    expect(resourcesOf(del!).map((r) => JSON.stringify(r))).toEqual([expect.stringMatching(/:ssm:eu-west-1:123456789012:parameter\/switchyard\/test\/clusters\/\*"\]\]\}$/)]);
+    expect(deleters.sort()).toEqual(['ClustersCreate', 'ClustersDelete']);
+    for (const id of deleters) {
+      const [del] = statementsOf(id).filter((s) => actionsOf(s).includes('ssm:DeleteParameter'));
+      expect(actionsOf(del!)).toEqual(['ssm:DeleteParameter']);
+      expect(resourcesOf(del!).map((r) => JSON.stringify(r))).toEqual([expect.stringMatching(/:ssm:eu-west-1:123456789012:parameter\/switchyard\/test\/clusters\/\*"\]\]\}$/)]);
+    }
   });
 
   it('SendCommand reaches only AWS-RunShellScript and instances tagged as this stage\'s poolers', () => {

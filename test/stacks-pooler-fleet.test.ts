@@ -240,7 +240,7 @@ describe('the instance role', () => {
   });
 
   it('decrypts only under the encryption-context condition, and only tenant passwords', () => {
-    expect(bySid('KeyDecrypt')?.Condition).toEqual({
+    expect(bySid('KeyDecryptTenant')?.Condition).toEqual({
       'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'clusterId'] },
       Null: { 'kms:EncryptionContextKeys': 'false', 'kms:EncryptionContext:tenantId': 'false' },
     });

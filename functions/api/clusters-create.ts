@@ -76,8 +76,21 @@ async function sameRequest(deps: Deps, existing: Cluster, body: CreateClusterReq
 
 /** Targets, then the config version (ports/config-channel.ts ordering); a warning if either fails. */
 async function publish(deps: Deps, req: ApiRequest, cluster: Cluster): Promise<ApiWarning | undefined> {
+  const config = deps.adapters.config;
   try {
-    await withRetries(() => deps.adapters.config.publishClusterTargets(cluster.clusterId, clusterTargetsOf(cluster)), req.log, 'publishing cluster targets');
+    const published = await withRetries(() => config.publishClusterTargets(cluster.clusterId, clusterTargetsOf(cluster)), req.log, 'publishing cluster targets');
+    if (!published) {
+      // Refused: targets with a higher epoch are published. Ours if they come from an event of
+      // this cluster's life; from before it was created, they are what a cluster deleted under the
+      // same id left behind (a reconcile that raced DELETE /clusters republishes them), and would
+      // send this cluster's tenants to the old one's writer: replace them.
+      const held = await config.getClusterTargets(cluster.clusterId);
+      if (held !== undefined && Date.parse(held.eventTime) < Date.parse(cluster.createdAt)) {
+        req.log.warn({ epoch: held.epoch }, 'replacing targets left behind by a deleted cluster of the same id');
+        await withRetries(() => config.deleteClusterTargets(cluster.clusterId), req.log, 'deleting stale cluster targets');
+        await withRetries(() => config.publishClusterTargets(cluster.clusterId, clusterTargetsOf(cluster)), req.log, 'publishing cluster targets');
+      }
+    }
   } catch (err) {
     req.log.error({ err: errSummary(err), warning: CONFIG_NOT_PUBLISHED.code }, 'publishing cluster targets failed after every attempt; the cluster is stored, the reconcile will republish');
     return CONFIG_NOT_PUBLISHED;

@@ -17,6 +17,17 @@ describe('redactText', () => {
     ['Authorization: Bearer eyJhbGciOi.abc.def', 'Authorization: Bearer [redacted]'],
     ['PGPASSWORD=abc123 psql', 'PGPASSWORD=[redacted] psql'],
     ['db_password: x1, adminPassword=x2', 'db_password: [redacted], adminPassword=[redacted]'],
+    // A raw '@' in the password: URL parsers (WHATWG, pg-connection-string) take the LAST '@' of the authority.
+    ['postgresql://user:p@ss@host/db', 'postgresql://user:[redacted]@host/db'],
+    // JSON inside a JSON string (a logged body or message that was itself serialized).
+    ['{"msg":"{\\"password\\":\\"hunter2 x\\",\\"u\\":1}"}', '{"msg":"{\\"password\\":[redacted],\\"u\\":1}"}'],
+    // libpq conninfo: a backslash escapes the next character in a value, quoted or not.
+    ['password=a\\ b host=h', 'password=[redacted] host=h'],
+    // SQL escape string: a backslash escapes the quote.
+    ["ALTER ROLE r PASSWORD E'ab\\'c d' VALID", 'ALTER ROLE r PASSWORD [redacted] VALID'],
+    ["ALTER ROLE r PASSWORD 'ends in \\' VALID", 'ALTER ROLE r PASSWORD [redacted] VALID'],
+    // HTTP Basic credentials are base64(user:password) (RFC 7617).
+    ['Authorization: Basic dXNlcjpwYXNzd29yZA==', 'Authorization: Basic [redacted]'],
   ])('%s', (input, expected) => {
     expect(redactText(input)).toBe(expected);
   });

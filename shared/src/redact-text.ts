@@ -8,7 +8,7 @@
 //                                      api_key, access_key, ssl_key, private_key, credentials:
 //                                      PGPASSWORD=, sslpassword=, db_password: …)
 //   PASSWORD 'PASS' (SQL literal)   → PASSWORD [redacted]
-//   Bearer TOKEN                    → Bearer [redacted]
+//   Bearer TOKEN, Basic CREDENTIALS → Bearer [redacted], Basic [redacted]
 //   SCRAM-SHA-256$4096:salt$k:k     → SCRAM-SHA-256$[redacted]          (a verifier is a secret)
 //   md5 + 32 hex                    → md5[redacted]                     (a password equivalent)
 //   ≥ 40 base64 characters that look random — digits, and upper and lower case each at least a
@@ -22,17 +22,22 @@ export const MAX_TEXT = 16 * 1024;
 const MAX_DEPTH = 8;
 
 const RULES: readonly [RegExp, string][] = [
-  // scheme://user:password@ — the user stays (it says which login), the password goes.
-  [/\b([a-z][a-z0-9+.-]{0,30}:\/\/[^\s:@/?#]*):[^\s@/?#]*@/gi, `$1:${CENSOR}@`],
-  // key=value / key: value / "key": "value", in conninfo strings, URLs, JSON and messages; not an
-  // ARN segment (`…:secret:rds!cluster-…` names a secret, it is not one).
+  // scheme://user:password@ — the user stays (it says which login), the password goes, up to the
+  // LAST '@' of the authority: URL parsers take that one (WHATWG URL "authority state"), so a raw
+  // '@' may sit in the password.
+  [/\b([a-z][a-z0-9+.-]{0,30}:\/\/[^\s:@/?#]*):[^\s/?#]*@/gi, `$1:${CENSOR}@`],
+  // key=value / key: value / "key": "value", in conninfo strings, URLs, JSON and messages — also
+  // JSON serialized inside a JSON string (\"key\":\"value\"), and libpq's backslash escapes in
+  // values (libpq "Keyword/Value Connection Strings"); not an ARN segment (`…:secret:rds!cluster-…`
+  // names a secret, it is not one).
   [
-    /(?<!:)\b(\w*?(?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?key|ssl[_-]?key|private[_-]?key|credentials?)["']?\s*[=:]\s*)("(?:[^"\\\n]|\\.){0,1024}"|'(?:[^'\\\n]|\\.){0,1024}'|[^\s,;&)}\]"']+)/gi,
+    /(?<!:)\b(\w*?(?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?key|ssl[_-]?key|private[_-]?key|credentials?)(?:\\?["'])?\s*[=:]\s*)("(?:[^"\\\n]|\\.){0,1024}"|'(?:[^'\\\n]|\\.){0,1024}'|\\"(?:[^"\\\n]|\\(?!")){0,1024}\\"|(?:[^\s,;&)}\]"'\\]|\\.)+)/gi,
     `$1${CENSOR}`,
   ],
-  // SQL: CREATE/ALTER ROLE ... PASSWORD 'literal' (or E'literal').
-  [/\b(PASSWORD\s+)E?'(?:[^']|''){0,1024}'/gi, `$1${CENSOR}`],
-  [/\b(Bearer\s+)[A-Za-z0-9._~+/-]+=*/g, `$1${CENSOR}`],
+  // SQL: CREATE/ALTER ROLE ... PASSWORD 'literal' ('' escapes a quote), or E'literal' (so does \').
+  [/\b(PASSWORD\s+)(?:E'(?:[^'\\]|''|\\.){0,1024}'|'(?:[^']|''){0,1024}')/gi, `$1${CENSOR}`],
+  // HTTP credentials; Basic is base64(user:password) (RFC 7617).
+  [/\b((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/-]+=*/g, `$1${CENSOR}`],
   [/SCRAM-SHA-256\$[A-Za-z0-9+/=:$]+/g, `SCRAM-SHA-256$${CENSOR}`],
   [/\bmd5[0-9a-fA-F]{32}\b/g, `md5${CENSOR}`],
 ];

@@ -102,6 +102,25 @@ describe('StoreSource', () => {
     expect(await targetOf()).toMatchObject(B);
   });
 
+  it('forgets the targets of a deleted cluster: a cluster re-created under the same id starts again at epoch 0', async () => {
+    // DELETE /clusters/{id} then POST /clusters with the same id (functions/api/clusters-*.ts): the
+    // new cluster's epoch restarts at 0, and held targets of the old one (epoch 5, writer B) must
+    // not outrank it — its tenants would be sent to the old cluster's server.
+    published = targets(B, 5);
+    await source.load();
+    expect(await targetOf()).toMatchObject(B);
+    const old = await local.clusters.get('main');
+    await local.tenants.delete('on-cluster');
+    await local.clusters.delete('main');
+    // A new incarnation: created in a later millisecond than the old one.
+    while (new Date().toISOString() === old!.createdAt) await new Promise((r) => setImmediate(r));
+    await local.clusters.create({ clusterId: 'main', kind: 'static', writer: C, readers: [], members: [C] });
+    await addTenant('on-cluster', 'one', { clusterId: 'main', database: 'd1', user: 'r1' });
+    published = targets(C, 0);
+    await source.load();
+    expect(await targetOf()).toMatchObject(C);
+  });
+
   it('refreshes to moved targets, or to the writer the topology observes until a newer epoch is published', async () => {
     await source.load();
     // Nothing moved, the topology agrees: no change.

@@ -6,7 +6,9 @@
 // during a load makes the next poll see a newer version and load again; nothing is missed.
 //
 // Targets: published targets with a lower epoch than the ones held are ignored (a late writer
-// never moves us back). When a pool reports that its target is not the writer and the published
+// never moves us back) — within one life of the cluster: a cluster deleted and registered again
+// under the same id (its createdAt changes) starts again at epoch 0, so what is held for it is
+// forgotten. When a pool reports that its target is not the writer and the published
 // targets have not moved, a source with a Topology (local) asks the cluster's members itself and
 // routes to the observed writer in memory only; the control plane's failover handler remains the
 // one that updates the stores. Such an override ends as soon as the control plane publishes a
@@ -66,6 +68,8 @@ export class StoreSource implements ConfigSource {
   #clusterOf = new Map<string, string>();
   #passwordOf = new Map<string, string>();
   readonly #targets = new Map<string, ClusterTargets>();
+  /** createdAt of each cluster at the last load: a change means deleted and registered again. */
+  #bornAt = new Map<string, string>();
   readonly #overrides = new Map<string, Override>();
   /** Last routing built per tenant: the fallback when a tenant cannot be converted this time. */
   #lastGood = new Map<string, TenantConfig>();
@@ -93,12 +97,27 @@ export class StoreSource implements ConfigSource {
     const version = await adapters.config.getConfigVersion();
     const base = this.#o.base();
     const tenants = await listAllTenants(adapters);
+    // Read before the targets: a cluster re-created in between is noticed at the next load.
+    const clusters = await adapters.clusters.list();
     const clusterIds = [...new Set(tenants.flatMap((t) => (t.destination.clusterId === undefined ? [] : [t.destination.clusterId])))];
     const published = await Promise.all(clusterIds.map((id) => adapters.config.getClusterTargets(id)));
     const passwords = await this.#passwords.resolve(tenants);
 
     // Everything read: commit to the new state.
     this.#base = base;
+    // Epochs count within one cluster's life: DELETE /clusters/{id} and a new POST under the same
+    // id start again at 0, so what is held for a cluster that is gone, or was registered again,
+    // must not outrank the new one's targets (its tenants would go to the old cluster's server).
+    const bornAt = new Map(clusters.map((c) => [c.clusterId, c.createdAt] as const));
+    for (const id of new Set([...this.#targets.keys(), ...this.#overrides.keys()])) {
+      if (bornAt.get(id) !== this.#bornAt.get(id)) {
+        this.#targets.delete(id);
+        this.#overrides.delete(id);
+        // Nor may a tenant's last routing through it serve as the fallback.
+        for (const [tenantId, clusterId] of this.#clusterOf) if (clusterId === id) this.#lastGood.delete(tenantId);
+      }
+    }
+    this.#bornAt = bornAt;
     clusterIds.forEach((id, i) => {
       const p = published[i];
       if (p !== undefined) this.#acceptTargets(id, p);
