@@ -173,7 +173,9 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
                   // SCRAM-SHA-256-PLUS (libpq's channel_binding=prefer): a relay with another
                   // certificate could then not pass our proof on.
                   const binding = socket !== raw && req.mechanisms.includes('SCRAM-SHA-256-PLUS') ? peerBinding(socket as TLSSocket) : undefined;
-                  scram = new ScramClientSession(target.password, { channelBinding: binding });
+                  // The destination (its role's verifier) chooses the PBKDF2 cost: derivations take turns per destination.
+                  const owner = `${target.user}@${target.host}:${target.port}`;
+                  scram = new ScramClientSession(target.password, { channelBinding: binding, owner });
                   socket.write(msg.saslInitialResponse(scram.mechanism, scram.clientFirst()));
                   break;
                 }
