@@ -45,6 +45,9 @@ export const MAX_PEER_CANCELS_IN_FLIGHT_PER_PEER = 32;
 
 function ignoreError(): void {}
 
+/** How long a refused connection may take to receive its 53300 before it is destroyed. */
+const REFUSED_LINGER_MS = 5000;
+
 export class Pooler implements LoginHost {
   readonly log: Logger;
   config: PoolerConfig;
@@ -153,8 +156,11 @@ export class Pooler implements LoginHost {
     this.refusedByLimit.set(refusal.limit, (this.refusedByLimit.get(refusal.limit) ?? 0) + 1);
     if (this.log.isLevelEnabled('debug')) this.log.debug({ limit: refusal.limit, address: socket.remoteAddress }, 'connection refused');
     socket.end(msg.errorResponse({ severity: 'FATAL', code: '53300', message: refusal.message }));
-    // A peer that never reads must not keep the socket: 'end' flushes, destroy() after a bound.
-    socket.setTimeout(5000, () => socket.destroy());
+    // A peer that never reads, or keeps its half open, must not keep the socket (refused ones are
+    // counted nowhere): 'end' flushes, destroy() after a fixed bound. Not an idle timeout, which
+    // a byte now and then from the peer would keep resetting.
+    const linger = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+    socket.once('close', () => clearTimeout(linger));
   }
 
   private readonly refusedByLimit = new Map<string, number>();

@@ -133,4 +133,21 @@ describe('limits.max_client_conn', () => {
     sockets[0]!.destroy();
     await until(async () => (await probe('127.0.2.1')) === 'accepted', WAIT_MS, 'a free slot');
   });
+
+  it('a refused connection is closed within a bound even if its peer keeps it busy', async () => {
+    // Refused connections are not counted: if a peer could keep one open (half-open, trickling a
+    // byte now and then so an idle timer never fires), it could hold descriptors past the cap.
+    for (let i = 0; i < MAX_CLIENT_CONN; i++) expect(await open(`127.0.3.${i + 1}`)).toBe('accepted');
+    const s = connect({ host: pooler!.host, port: pooler!.port, localAddress: '127.0.4.1', allowHalfOpen: true });
+    sockets.push(s);
+    s.on('error', () => undefined);
+    let closed = false;
+    s.once('close', () => (closed = true));
+    const trickle = setInterval(() => s.writable && s.write(Buffer.from([0])), 200);
+    try {
+      await until(async () => closed, WAIT_MS, 'the pooler to close the refused connection');
+    } finally {
+      clearInterval(trickle);
+    }
+  });
 });

@@ -36,10 +36,16 @@ export class ScramClientSession {
   /** gs2 header: "n,," without channel binding, "p=tls-server-end-point,," with it. */
   private readonly gs2Header: string;
   private readonly keys: ScramKeyCache;
+  /** Who chose the iteration count (the destination), for ScramKeyCache's turns. */
+  private readonly owner: string;
 
-  constructor(password: string, opts: { clientNonce?: string; channelBinding?: Buffer | undefined; keys?: ScramKeyCache } = {}) {
+  constructor(
+    password: string,
+    opts: { clientNonce?: string; channelBinding?: Buffer | undefined; keys?: ScramKeyCache; owner?: string } = {},
+  ) {
     this.password = password;
     this.keys = opts.keys ?? serverScramKeys;
+    this.owner = opts.owner ?? '';
     this.clientNonce = opts.clientNonce ?? randomBytes(CLIENT_NONCE_BYTES).toString('base64');
     this.channelBinding = opts.channelBinding;
     this.gs2Header = opts.channelBinding === undefined ? 'n,,' : 'p=tls-server-end-point,,';
@@ -86,7 +92,7 @@ export class ScramClientSession {
     if (!/^[1-9][0-9]{0,9}$/.test(i.slice(2))) throw new ProtocolError('invalid SCRAM server-first-message: malformed iteration count');
     const iterations = Number(i.slice(2));
 
-    const { clientKey, storedKey, serverKey } = await this.keys.derive(this.password, salt, iterations);
+    const { clientKey, storedKey, serverKey } = await this.keys.derive(this.password, salt, iterations, this.owner);
     // c= is base64 of the gs2 header we sent ("biws" for "n,,"), followed with channel binding by
     // the binding data (RFC 5802 §7, cbind-input): the server must see the same certificate hash.
     const header = Buffer.from(this.gs2Header, 'latin1');

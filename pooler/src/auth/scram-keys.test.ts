@@ -72,12 +72,27 @@ describe('ScramKeyCache', () => {
 
   it('runs at most `concurrency` derivations at once; the others queue', async () => {
     const c = new ScramKeyCache({ concurrency: 2 });
-    const inside = c as unknown as { running: number; queue: unknown[] };
+    const inside = c as unknown as { running: number };
     const all = [1, 2, 3, 4, 5].map((n) => c.derive('pw', salt(n), 20_000));
     expect(inside.running).toBe(2);
-    expect(inside.queue).toHaveLength(3);
+    expect(c.queued).toBe(3);
     await Promise.all(all);
     expect(inside.running).toBe(0);
-    expect(inside.queue).toHaveLength(0);
+    expect(c.queued).toBe(0);
+  });
+
+  it('serves the owners of queued derivations in turn: one destination cannot hold back the others', async () => {
+    // A tenant's own server can ask for a new salt at every login, and its pool opens many
+    // connections at once: a first-come queue would make every other tenant's server login wait
+    // for all of them.
+    const c = new ScramKeyCache({ concurrency: 1 });
+    const done: string[] = [];
+    const hostile = [1, 2, 3, 4, 5, 6].map((n) => c.derive('pw', salt(n), 50_000, 'hostile').then(() => done.push(`hostile-${n}`)));
+    const victim = c.derive('pw', salt(100), 4096, 'victim').then(() => done.push('victim'));
+    await Promise.all([...hostile, victim]);
+    // The hostile one that was running when the victim came, at most one more (the hostile
+    // owner's turn came first), then the victim: not after all six (first come, first served).
+    expect(done.indexOf('victim')).toBeLessThanOrEqual(2);
+    expect(done.filter((d) => d.startsWith('hostile'))).toEqual([1, 2, 3, 4, 5, 6].map((n) => `hostile-${n}`));
   });
 });

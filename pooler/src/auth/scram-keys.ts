@@ -4,6 +4,10 @@
 // controls that cost, so:
 // - it is computed off the event loop (crypto.pbkdf2 runs in libuv's thread pool), at most
 //   CONCURRENCY at a time, so other work of the pool (DNS look-ups, file reads) keeps threads;
+// - derivations waiting for a thread are served per owner (the destination that chose the cost)
+//   in turn, not first come first served: a tenant whose server asks for a new salt at every
+//   login and whose pool opens many connections at once delays another tenant's login by one
+//   derivation, not by all of its own;
 // - counts above `maxIterations` (config limits.max_server_scram_iterations) are refused before any
 //   work, with an error naming the limit (PostgreSQL's default is 4096);
 // - the keys are cached per (password, salt, iterations) in a bounded LRU: a server's salt and
@@ -46,7 +50,9 @@ export class ScramKeyCache {
   private readonly entries = new Map<string, ScramKeys>();
   private readonly computing = new Map<string, Promise<ScramKeys>>();
   private running = 0;
-  private readonly queue: (() => void)[] = [];
+  /** Per owner, derivations waiting for a thread; the Map's order is the round-robin order. */
+  private readonly queues = new Map<string, (() => void)[]>();
+  private waiting = 0;
   /** Counters (metrics, tests). */
   hits = 0;
   misses = 0;
@@ -62,6 +68,11 @@ export class ScramKeyCache {
     return this.entries.size;
   }
 
+  /** Derivations waiting for a thread. */
+  get queued(): number {
+    return this.waiting;
+  }
+
   /** Throws ScramIterationsError above maxIterations (checked before anything is computed). */
   checkIterations(iterations: number): void {
     if (iterations > this.maxIterations) {
@@ -70,8 +81,11 @@ export class ScramKeyCache {
     }
   }
 
-  /** The keys for `password` under the server's salt and iteration count. */
-  derive(password: string, salt: Buffer, iterations: number): Promise<ScramKeys> {
+  /**
+   * The keys for `password` under the server's salt and iteration count. `owner` names who chose
+   * the cost (backend/connect.ts: the destination), for taking turns while waiting for a thread.
+   */
+  derive(password: string, salt: Buffer, iterations: number, owner = ''): Promise<ScramKeys> {
     try {
       this.checkIterations(iterations);
     } catch (err) {
@@ -88,14 +102,14 @@ export class ScramKeyCache {
     let p = this.computing.get(id);
     if (p === undefined) {
       this.misses++;
-      p = this.compute(id, password, salt, iterations).finally(() => this.computing.delete(id));
+      p = this.compute(id, password, salt, iterations, owner).finally(() => this.computing.delete(id));
       this.computing.set(id, p);
     }
     return p;
   }
 
-  private async compute(id: string, password: string, salt: Buffer, iterations: number): Promise<ScramKeys> {
-    await this.acquire();
+  private async compute(id: string, password: string, salt: Buffer, iterations: number, owner: string): Promise<ScramKeys> {
+    await this.acquire(owner);
     let salted: Buffer;
     try {
       salted = await new Promise<Buffer>((resolve, reject) =>
@@ -113,18 +127,32 @@ export class ScramKeyCache {
     return keys;
   }
 
-  private acquire(): Promise<void> {
+  private acquire(owner: string): Promise<void> {
     if (this.running < this.concurrency) {
       this.running++;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.queue.push(resolve));
+    this.waiting++;
+    return new Promise((resolve) => {
+      const q = this.queues.get(owner);
+      if (q === undefined) this.queues.set(owner, [resolve]);
+      else q.push(resolve);
+    });
   }
 
+  /** Hands the thread to the next owner in turn (then to the back of the line), or frees it. */
   private release(): void {
-    const next = this.queue.shift();
-    if (next !== undefined) next();
-    else this.running--;
+    const first = this.queues.entries().next();
+    if (first.done === true) {
+      this.running--;
+      return;
+    }
+    const [owner, q] = first.value;
+    const next = q.shift()!;
+    this.queues.delete(owner);
+    if (q.length > 0) this.queues.set(owner, q);
+    this.waiting--;
+    next();
   }
 }
 

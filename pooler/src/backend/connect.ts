@@ -137,7 +137,11 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       raw.write(msg.sslRequest());
     });
 
-    /** Set while the SCRAM keys are derived (off the event loop): the server waits for our answer. */
+    /**
+     * Set while the SCRAM keys are derived (off the event loop): the server waits for our answer,
+     * and the socket is paused meanwhile, so a server that sends anyway (a tenant's own host) fills
+     * the kernel's buffers, not ours, however long the derivation waits for a thread.
+     */
     let deriving = false;
     const onData = (chunk: Buffer): void => {
       framer.push(chunk);
@@ -169,7 +173,9 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
                   // SCRAM-SHA-256-PLUS (libpq's channel_binding=prefer): a relay with another
                   // certificate could then not pass our proof on.
                   const binding = socket !== raw && req.mechanisms.includes('SCRAM-SHA-256-PLUS') ? peerBinding(socket as TLSSocket) : undefined;
-                  scram = new ScramClientSession(target.password, { channelBinding: binding });
+                  // The destination (its role's verifier) chooses the PBKDF2 cost: derivations take turns per destination.
+                  const owner = `${target.user}@${target.host}:${target.port}`;
+                  scram = new ScramClientSession(target.password, { channelBinding: binding, owner });
                   socket.write(msg.saslInitialResponse(scram.mechanism, scram.clientFirst()));
                   break;
                 }
@@ -177,10 +183,12 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
                   if (!scram) throw new ServerConnectError('unexpected SASLContinue');
                   const session = scram;
                   deriving = true;
+                  socket.pause();
                   session.serverFirst(req.data ?? '').then(
                     (response) => {
                       if (settled) return;
                       deriving = false;
+                      socket.resume();
                       socket.write(msg.saslResponse(response));
                       processMessages();
                     },
