@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { PoolerError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { OUTPUT_HIGH_WATER } from '../net/backpressure.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { runAdminCommand } from './dispatch.ts';
@@ -45,6 +46,8 @@ export class AdminSession implements AdminSessionView {
   private busy = false;
   /** After an extended-protocol message: discard until Sync. */
   private skipToSync = false;
+  /** Not reading: the client has not taken its replies yet (net/backpressure.ts); 'drain' resumes. */
+  private awaitingDrain = false;
   private closed = false;
 
   constructor(socket: Socket, host: AdminSessionHost, params: Readonly<Record<string, string>>) {
@@ -88,9 +91,14 @@ export class AdminSession implements AdminSessionView {
     }
   }
 
+  /**
+   * Runs the commands received so far, one at a time, while the client takes its replies: past
+   * OUTPUT_HIGH_WATER of unread replies it stops, and stops reading, until the client catches up.
+   */
   private pump(): void {
     try {
       while (!this.busy && !this.closed) {
+        if (this.socket.writableLength > OUTPUT_HIGH_WATER) return this.awaitDrain();
         const m = this.framer.next();
         if (m === undefined) return;
         this.handle(m.type, m.body);
@@ -99,6 +107,18 @@ export class AdminSession implements AdminSessionView {
       const message = err instanceof ProtocolError ? err.message : 'invalid message';
       this.terminate(new PoolerError('PROTOCOL_VIOLATION', message));
     }
+  }
+
+  private awaitDrain(): void {
+    this.socket.pause();
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    this.socket.once('drain', () => {
+      this.awaitingDrain = false;
+      if (this.busy || this.closed) return;
+      this.socket.resume();
+      this.pump();
+    });
   }
 
   private handle(type: number, body: Buffer): void {
@@ -147,7 +167,7 @@ export class AdminSession implements AdminSessionView {
       .finally(() => {
         this.busy = false;
         if (this.closed) return;
-        this.socket.resume();
+        if (!this.awaitingDrain) this.socket.resume();
         this.pump();
       });
   }

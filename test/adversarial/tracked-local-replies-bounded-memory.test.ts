@@ -1,0 +1,69 @@
+// A transaction-mode client that uses named statements (tracked mode, frontend/tracked.ts) gets
+// some replies from the pooler itself: a Parse of a statement its server connection already has
+// is answered ParseComplete, a Close is answered CloseComplete, without a server round trip. A
+// client that pipelines such messages and never reads must not grow the pooler without bound: the
+// pooler stops reading it once its unread replies pass a high-water mark (as PostgreSQL, whose
+// writes then block, stops reading its input), and other tenants are served meanwhile.
+// The pooler runs as a child process so its RSS (/proc/<pid>/status) is its own.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
+import { describeAttack, floodWithoutReading, MiB, repeatTo, sampleRss, serveThroughout } from '../helpers/hostile.ts';
+import { close, parse, ProtocolClient, startPoolerProcess, summarizeAll, sync, type PoolerProcess } from '../helpers/raw-protocol.ts';
+import { createTenant, poolerConfig, poolerConn, type TestTenant } from '../helpers/tenants.ts';
+
+const RSS_BOUND_KB = 128 * 1024;
+
+let pg: PostgresServer;
+let pooler: PoolerProcess;
+let dir: string;
+let hostile: TestTenant;
+let victim: TestTenant;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  hostile = await createTenant(pg, { id: 'hostile-tracked', pool: { mode: 'transaction', size: 1 } });
+  victim = await createTenant(pg, { id: 'victim-tracked', pool: { mode: 'transaction', size: 2 } });
+  dir = mkdtempSync(join(tmpdir(), 'switchyard-adv-'));
+  pooler = await startPoolerProcess({ ...poolerConfig([hostile.config, victim.config]), log_level: 'warn' }, dir);
+}, 60_000);
+
+afterAll(async () => {
+  await pooler?.stop();
+  await pg?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+it('a client pipelining locally answered Parse/Close without reading is stopped at a bounded memory, and another tenant is served', async () => {
+  const attacker = await ProtocolClient.connect(poolerConn(pooler, hostile));
+  const other = await ProtocolClient.connect(poolerConn(pooler, victim));
+  try {
+    // The first named Parse makes the client tracked and prepares the statement on the tenant's
+    // only server connection: from then on its Parse and Close are answered by the pooler.
+    expect(summarizeAll(await attacker.request(parse('s1', 'SELECT 1'), sync()))).toEqual(['1', 'Z:I']);
+    const rss = sampleRss(pooler);
+    const served = serveThroughout(async () => {
+      expect(await other.simple('SELECT 1')).toEqual([['1']]);
+    });
+    const flood = await floodWithoutReading(attacker.socket, repeatTo(Buffer.concat([close('S', 's1'), parse('s1', 'SELECT 1')]), MiB), {
+      maxBytes: 512 * MiB,
+      stallMs: 3000,
+      deadlineMs: 15_000,
+    });
+    const mem = rss.stop();
+    const victimView = await served.stop();
+    console.info(describeAttack('tracked Parse/Close flood', flood, mem, victimView));
+    expect(victimView.error).toBeUndefined();
+    expect(victimView.served).toBeGreaterThan(0);
+    expect(victimView.maxMs).toBeLessThan(5000);
+    expect(mem.maxKb - mem.baselineKb, `pooler RSS grew by ${(mem.maxKb - mem.baselineKb) >> 10} MiB`).toBeLessThan(RSS_BOUND_KB);
+    expect(flood.stalled, 'the pooler kept reading a client that reads none of its replies').toBe(true);
+    expect(pooler.child.exitCode).toBeNull();
+    expect(await other.simple('SELECT 2')).toEqual([['2']]);
+  } finally {
+    attacker.destroy();
+    await other.end();
+  }
+}, 60_000);
