@@ -99,8 +99,8 @@ export interface ClientHost {
   readonly log: Logger;
   readonly maxMessageSize: number;
   readonly draining: boolean;
-  /** Named prepared statements shared by all clients of this process (transaction mode). */
-  readonly registry: StatementRegistry;
+  /** A tenant's named prepared statements, shared by its clients (transaction mode). */
+  statementRegistry(tenantId: string): StatementRegistry;
   /** Server-side prepared statements kept per server connection (LRU). */
   readonly preparedCacheSize: number;
   clientGone(client: ClientConnection, reason: DisconnectReason): void;
@@ -359,7 +359,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   // ---- TrackedHost ------------------------------------------------------------------------
 
   get registry(): StatementRegistry {
-    return this.host.registry;
+    return this.host.statementRegistry(this.route!.id);
   }
 
   get cacheSize(): number {
@@ -866,7 +866,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
 
   /** Named statements' texts, for a lost transaction block ended by executing one (made only on a loss). */
   private preparedText(): (name: string) => Buffer | undefined {
-    return (name) => this.tracked?.statements.get(name)?.rest;
+    return (name) => {
+      const s = this.tracked?.statements.get(name);
+      return s === undefined ? undefined : Buffer.from(s.key, 'latin1');
+    };
   }
 
   private onLostTransactionData(chunk: Buffer): void {
@@ -920,6 +923,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       this.waiting = false;
       this.pool?.cancelWait(this);
     }
+    // Its statement names no longer hold their statements (nor the tenant's budget).
+    this.tracked?.statements.clear();
     const server = this.server;
     if (server !== null) {
       this.unlinkServer(server);
