@@ -149,6 +149,10 @@ describe('the registry keeps a tenant within its byte budget', () => {
         'Z:I',
       ]);
       expect(errorCodes(await c.request(bind('', 'late'), execute(), sync()))).toEqual(['26000']);
+      // In a transaction that has already failed, PostgreSQL answers any Parse with 25P02: so does
+      // the refusal.
+      const failed = await c.request(query('BEGIN'), query('SELECT 1/0'), parse('late', bigText(1000)), sync(), query('ROLLBACK'));
+      expect(summarizeAll(failed).map((s) => s.replace(/^E:ERROR:(\w+):.*$/, 'E:$1'))).toEqual(['C:BEGIN', 'Z:T', 'E:22012', 'Z:E', 'E:25P02', 'Z:E', 'C:ROLLBACK', 'Z:I']);
       // The statements already defined still run; another tenant is not affected.
       expect(rows(await c.request(bind('', 'keep3'), execute(), sync()))).toEqual([['3', String(TEXT_BYTES)]]);
       expect(rows(await other.request(parse('x', bigText(7)), bind('', 'x'), execute(), sync()))).toEqual([['7', String(TEXT_BYTES)]]);

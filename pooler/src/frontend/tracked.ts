@@ -503,8 +503,9 @@ export class TrackedSession implements ScanSink {
       fields.M = fields.M.split(`"${h.stmt.serverName}"`).join(`"${h.name}"`);
       this.replacement = encodeErrorFields(E, fields);
     }
-    // A Parse refused for the budget: the server's syntax error stands for the budget error.
-    if (h.bytes !== null && fields?.C === SYNTAX_ERROR) this.replacement = h.bytes;
+    // A Parse refused for the budget: the server's syntax error stands for the budget error (in a
+    // failed transaction, for 25P02, which PostgreSQL reports for any Parse there).
+    if (h.bytes !== null && fields?.C === SYNTAX_ERROR) this.replacement = this.host.txStatus === E ? ABORTED_ERROR : h.bytes;
     if (fields?.C === '0A000' && h.stmt !== null && /cached plan must not change result type/.test(fields.M ?? '')) {
       // The statement's result type changed under it (ALTER TABLE): give it a new server name so
       // the next use prepares it afresh. The client sees this one error; the retry succeeds.

@@ -138,14 +138,16 @@ export class StatementRegistry {
   /** Makes room for `n` more bytes, forgetting idle statements; false if they do not suffice. */
   private reserve(n: number): boolean {
     const budget = this.budget();
-    for (const s of this.idle.values()) {
-      if (this.used + n <= budget) break;
-      this.idle.delete(s.key);
-      this.byKey.delete(s.key);
-      s.registered = false;
-      this.used -= statementBytes(s.key);
+    if (this.used + n > budget) {
+      for (const s of this.idle.values()) {
+        this.idle.delete(s.key);
+        this.byKey.delete(s.key);
+        s.registered = false;
+        this.used -= statementBytes(s.key);
+        if (this.used + n <= budget) break;
+      }
+      if (this.used + n > budget) return false;
     }
-    if (this.used + n > budget) return false;
     this.used += n;
     return true;
   }
