@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { adminConn, createAdminLogin, type AdminLogin } from '../helpers/admin.ts';
+import { until } from '../helpers/clients.ts';
 import { describeAttack, floodWithoutReading, MiB, repeatTo, sampleRss, serveThroughout } from '../helpers/hostile.ts';
-import { parse, ProtocolClient, query, startPoolerProcess, summarizeAll, sync, type PoolerProcess } from '../helpers/raw-protocol.ts';
+import { errorCodes, parse, ProtocolClient, query, rows, startPoolerProcess, summarizeAll, sync, type PoolerProcess } from '../helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, type TestTenant } from '../helpers/tenants.ts';
 
 const RSS_BOUND_KB = 128 * 1024;
@@ -104,6 +105,48 @@ describe('a client sending while it waits for a server connection is stopped at 
       attacker.destroy();
       await console_.simple(`RESUME ${tenants.paused.id}`);
       await console_.end();
+    }
+  }, 60_000);
+});
+
+describe('a well-behaved client that pipelines more than the high-water mark while it waits', () => {
+  it.each([
+    { what: 'fast path', tenant: 'checkout', tracked: false },
+    { what: 'tracked mode', tenant: 'tracked', tracked: true },
+  ] as const)('gets every answer once a server connection comes ($what)', async ({ tenant, tracked }) => {
+    const holder = await ProtocolClient.connect(poolerConn(pooler, tenants[tenant]));
+    const c = await ProtocolClient.connect(poolerConn(pooler, tenants[tenant]));
+    try {
+      if (tracked) expect(summarizeAll(await c.request(parse('w1', 'SELECT 1'), sync()))).toEqual(['1', 'Z:I']);
+      await holder.simple('BEGIN');
+      // 16,000 queries of 1 KiB: far beyond the mark (and the kernel's socket buffers), so the
+      // pooler stops reading this client while it waits, and must read it again once the server
+      // connection comes.
+      const n = 16_000;
+      const pad = 'x'.repeat(1000);
+      const all = Buffer.concat(Array.from({ length: n }, (_, i) => query(`SELECT ${i} -- ${pad}`)));
+      const answers = c.untilReady(n);
+      // Written 64 KiB at a time, each once the kernel took the previous one: the writes stall
+      // when the pooler stops reading.
+      let written = 0;
+      let progressAt = Date.now();
+      const sent = (async () => {
+        for (let off = 0; off < all.length; off += 64 * 1024) {
+          await c.send(all.subarray(off, off + 64 * 1024));
+          written = off + 64 * 1024;
+          progressAt = Date.now();
+        }
+      })();
+      await until(() => written < all.length && Date.now() - progressAt > 1500, 20_000, 'the pooler to stop reading the waiting client');
+      await holder.simple('COMMIT');
+      await sent;
+      const msgs = await answers;
+      expect(errorCodes(msgs)).toEqual([]);
+      expect(rows(msgs)).toEqual(Array.from({ length: n }, (_, i) => [String(i)]));
+      expect(await c.simple('SELECT 2')).toEqual([['2']]);
+    } finally {
+      await c.end();
+      await holder.end();
     }
   }, 60_000);
 });
