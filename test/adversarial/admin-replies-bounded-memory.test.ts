@@ -52,7 +52,7 @@ describe('an admin console client pipelining without reading is stopped at a bou
       console.info(describeAttack(`admin ${what} flood`, flood, mem, victimView));
       expect(victimView.error).toBeUndefined();
       expect(victimView.served).toBeGreaterThan(0);
-      expect(victimView.maxMs).toBeLessThan(5000);
+      expect(victimView.maxMs, 'the other tenant waited too long for an answer').toBeLessThan(10_000);
       expect(mem.maxKb - mem.baselineKb, `pooler RSS grew by ${(mem.maxKb - mem.baselineKb) >> 10} MiB`).toBeLessThan(RSS_BOUND_KB);
       expect(flood.stalled, 'the console kept reading a client that reads none of its replies').toBe(true);
       expect(pooler.child.exitCode).toBeNull();

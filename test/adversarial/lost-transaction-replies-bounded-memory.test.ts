@@ -60,7 +60,7 @@ it('a client answered 25P02 after its server connection died, flooding without r
     console.info(describeAttack('lost-transaction flood', flood, mem, victimView));
     expect(victimView.error).toBeUndefined();
     expect(victimView.served).toBeGreaterThan(0);
-    expect(victimView.maxMs).toBeLessThan(5000);
+    expect(victimView.maxMs, 'the other tenant waited too long for an answer').toBeLessThan(10_000);
     expect(mem.maxKb - mem.baselineKb, `pooler RSS grew by ${(mem.maxKb - mem.baselineKb) >> 10} MiB`).toBeLessThan(RSS_BOUND_KB);
     expect(flood.stalled, 'the pooler kept reading a client that reads none of its replies').toBe(true);
     expect(pooler.child.exitCode).toBeNull();

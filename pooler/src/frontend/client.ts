@@ -19,9 +19,14 @@ import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
 
 const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
 
-/** Writes several buffers as one writev; returns false when the socket wants the caller to wait. */
+/**
+ * Writes several buffers as one writev (many, e.g. tracked mode's 5-byte local replies, as one
+ * buffer: each buffer queued in a socket costs far more than its bytes); returns false when the
+ * socket wants the caller to wait.
+ */
 function writeAll(socket: Socket, bufs: Buffer[]): boolean {
   if (bufs.length === 1) return socket.write(bufs[0]!);
+  if (bufs.length > 16) return socket.write(Buffer.concat(bufs));
   socket.cork();
   let ok = true;
   for (const b of bufs) ok = socket.write(b);
