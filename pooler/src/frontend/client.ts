@@ -412,6 +412,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       }
       return;
     }
+    this.queue(chunk);
+  }
+
+  /** Holds `chunk` until a server connection comes (asking the pool for one), within INPUT_HIGH_WATER. */
+  private queue(chunk: Buffer): void {
     if (this.queued === null) this.queued = [chunk];
     else this.queued.push(chunk);
     this.queuedBytes += chunk.length;
