@@ -23,6 +23,8 @@ export const errorCatalog = {
   QUERY_TIMEOUT: { sqlstate: '57014', fatal: false },
   IDLE_IN_TRANSACTION_TIMEOUT: { sqlstate: '25P03', fatal: true },
   CLIENT_IDLE_TIMEOUT: { sqlstate: '57P05', fatal: true },
+  /** configuration_limit_exceeded: a configured budget, not the machine's memory, ran out. */
+  PREPARED_STATEMENTS_BUDGET: { sqlstate: '53400', fatal: false },
 } as const;
 
 export type PoolerErrorCode = keyof typeof errorCatalog;

@@ -14,7 +14,7 @@ import { Admission, type Refusal } from './frontend/admission.ts';
 import { CLIENT_TLS_DISABLED, loadClientTls, type ClientTls } from './frontend/client-tls.ts';
 import { createLogger, type Logger } from './log.ts';
 import * as msg from './net/messages.ts';
-import { StatementRegistry } from './prepared/registry.ts';
+import { StatementRegistries, type StatementRegistry } from './prepared/registry.ts';
 import { CancelKeys, nodeOf } from './frontend/cancel-keys.ts';
 import type { PeerLookup } from './cluster/peer-directory.ts';
 import { AdminSession } from './admin/session.ts';
@@ -105,8 +105,12 @@ export class Pooler implements LoginHost {
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
   }
 
-  /** Named prepared statements shared by every client of this process. */
-  readonly registry = new StatementRegistry();
+  /** Named prepared statements, one registry per tenant (prepared/registry.ts). */
+  private readonly statements = new StatementRegistries(() => this.config.prepared_statements.max_bytes_per_tenant);
+
+  statementRegistry(tenantId: string): StatementRegistry {
+    return this.statements.forTenant(tenantId);
+  }
 
   get preparedCacheSize(): number {
     return this.config.prepared_statements.cache_size;
@@ -319,6 +323,7 @@ export class Pooler implements LoginHost {
         pool.close();
         this.totals.poolGone(pool);
         this.pools.delete(id);
+        this.statements.drop(id);
       } else {
         pool.retarget(route.target, route.pool);
       }

@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { PoolerError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { OUTPUT_HIGH_WATER } from '../net/backpressure.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { runAdminCommand } from './dispatch.ts';
@@ -45,6 +46,14 @@ export class AdminSession implements AdminSessionView {
   private busy = false;
   /** After an extended-protocol message: discard until Sync. */
   private skipToSync = false;
+  /** Not reading: the client has not taken its replies yet (net/backpressure.ts); 'drain' resumes. */
+  private awaitingDrain = false;
+  /**
+   * Replies of the messages handled in one pump(), written as one buffer: queued in the socket
+   * one by one, thousands of 6-byte ReadyForQuery would each cost far more than their bytes.
+   */
+  private out: Buffer[] = [];
+  private outBytes = 0;
   private closed = false;
 
   constructor(socket: Socket, host: AdminSessionHost, params: Readonly<Record<string, string>>) {
@@ -88,34 +97,71 @@ export class AdminSession implements AdminSessionView {
     }
   }
 
+  /**
+   * Runs the commands received so far, one at a time, while the client takes its replies: past
+   * OUTPUT_HIGH_WATER of unread replies it stops, and stops reading, until the client catches up.
+   */
   private pump(): void {
     try {
       while (!this.busy && !this.closed) {
+        if (this.socket.writableLength + this.outBytes > OUTPUT_HIGH_WATER) {
+          this.flush();
+          return this.awaitDrain();
+        }
         const m = this.framer.next();
-        if (m === undefined) return;
+        if (m === undefined) break;
         this.handle(m.type, m.body);
       }
+      this.flush();
     } catch (err) {
+      this.flush();
       const message = err instanceof ProtocolError ? err.message : 'invalid message';
       this.terminate(new PoolerError('PROTOCOL_VIOLATION', message));
     }
   }
 
+  private reply(b: Buffer): void {
+    this.out.push(b);
+    this.outBytes += b.length;
+  }
+
+  private flush(): void {
+    if (this.out.length === 0) return;
+    if (!this.closed) this.socket.write(this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out));
+    this.out = [];
+    this.outBytes = 0;
+  }
+
+  private awaitDrain(): void {
+    this.socket.pause();
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    this.socket.once('drain', () => {
+      this.awaitingDrain = false;
+      if (this.busy || this.closed) return;
+      this.socket.resume();
+      this.pump();
+    });
+  }
+
   private handle(type: number, body: Buffer): void {
-    if (type === X) return this.close();
+    if (type === X) {
+      this.flush();
+      return this.close();
+    }
     if (type === S) {
       this.skipToSync = false;
-      this.socket.write(msg.readyForQuery('I'));
+      this.reply(msg.readyForQuery('I'));
       return;
     }
     if (this.skipToSync || COPY.has(type)) return;
     if (type === Q) return this.runQuery(body);
     if (EXTENDED.has(type) || type === F) {
-      this.socket.write(
+      this.reply(
         this.errorMessage(new AdminError('EXTENDED_PROTOCOL', 'the admin console supports only the simple query protocol', 'send the command as a simple query (psql does)')),
       );
       // A FunctionCall has no Sync: it gets its ReadyForQuery at once.
-      if (type === F) this.socket.write(msg.readyForQuery('I'));
+      if (type === F) this.reply(msg.readyForQuery('I'));
       else this.skipToSync = true;
       return;
     }
@@ -147,7 +193,7 @@ export class AdminSession implements AdminSessionView {
       .finally(() => {
         this.busy = false;
         if (this.closed) return;
-        this.socket.resume();
+        if (!this.awaitingDrain) this.socket.resume();
         this.pump();
       });
   }

@@ -144,9 +144,19 @@ export const configSchema = z
       .object({
         /** Server-side statements kept per server connection; the least recently used are closed beyond it. */
         cache_size: z.number().int().min(1).default(500),
+        /**
+         * Memory for one tenant's statements (texts, and the client names that refer to them), bytes:
+         * unused statements are forgotten beyond it, and a Parse that needs more is refused (53400).
+         */
+        max_bytes_per_tenant: z
+          .number()
+          .int()
+          .min(16 * 1024)
+          .max(1024 * 1024 * 1024)
+          .default(16 * 1024 * 1024),
       })
       .strict()
-      .default({ cache_size: 500 }),
+      .default({ cache_size: 500, max_bytes_per_tenant: 16 * 1024 * 1024 }),
     /**
      * Pooler processes that share client traffic (behind one load balancer, or the workers of one
      * machine): each has its own node_id, which its cancel keys carry, and a CancelRequest for

@@ -19,9 +19,14 @@ import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
 
 const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
 
-/** Writes several buffers as one writev; returns false when the socket wants the caller to wait. */
+/**
+ * Writes several buffers as one writev (many, e.g. tracked mode's 5-byte local replies, as one
+ * buffer: each buffer queued in a socket costs far more than its bytes); returns false when the
+ * socket wants the caller to wait.
+ */
 function writeAll(socket: Socket, bufs: Buffer[]): boolean {
   if (bufs.length === 1) return socket.write(bufs[0]!);
+  if (bufs.length > 16) return socket.write(Buffer.concat(bufs));
   socket.cork();
   let ok = true;
   for (const b of bufs) ok = socket.write(b);
@@ -75,6 +80,7 @@ import { TrackedSession, type TrackedHost } from './tracked.ts';
 import { LostTransaction } from './lost-transaction.ts';
 import { SplitCapture } from './split-capture.ts';
 import { encodeErrorFields } from '../net/extended.ts';
+import { INPUT_HIGH_WATER, OUTPUT_HIGH_WATER, OUTSTANDING_HIGH_WATER, OUTSTANDING_LOW_WATER } from '../net/backpressure.ts';
 
 const Q = 0x51;
 const S = 0x53;
@@ -83,6 +89,8 @@ const X = 0x58;
 const P = 0x50;
 const Z = 0x5a;
 const E = 0x45;
+/** Flush: makes the server send the replies it holds back (protocol docs, "Extended Query"). */
+const FLUSH = Buffer.from([0x48, 0, 0, 0, 4]);
 const CC = 0x43; // CommandComplete (server) / Close (client)
 const IDLE = 0x49; // 'I'
 
@@ -96,8 +104,8 @@ export interface ClientHost {
   readonly log: Logger;
   readonly maxMessageSize: number;
   readonly draining: boolean;
-  /** Named prepared statements shared by all clients of this process (transaction mode). */
-  readonly registry: StatementRegistry;
+  /** A tenant's named prepared statements, shared by its clients (transaction mode). */
+  statementRegistry(tenantId: string): StatementRegistry;
   /** Server-side prepared statements kept per server connection (LRU). */
   readonly preparedCacheSize: number;
   clientGone(client: ClientConnection, reason: DisconnectReason): void;
@@ -144,6 +152,12 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   private scanner: Scanner;
   /** Chunks waiting for a server connection; null when none (never an empty array). */
   private queued: Buffer[] | null = null;
+  /** Bytes in `queued`. */
+  private queuedBytes = 0;
+  /** Not read because its backlog passed a high-water mark (net/backpressure.ts). */
+  private throttled = false;
+  private drainHooked = false;
+  private unthrottleFn: (() => void) | null = null;
   private waiting = false;
   private releaseAfterWrite = false;
   /** An intercepted message (Terminate, unsupported Parse) and its offset in the current chunk. */
@@ -190,7 +204,9 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   }
 
   private get resumeClient(): () => void {
-    return (this.resumeClientFn ??= () => this.socket.resume());
+    return (this.resumeClientFn ??= () => {
+      if (!this.throttled) this.socket.resume();
+    });
   }
 
   get log(): Logger {
@@ -324,18 +340,31 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   }
 
   private onTrackedClientData(chunk: Buffer): void {
+    const tracked = this.tracked!;
     try {
-      this.tracked!.onClientData(chunk);
+      tracked.onClientData(chunk);
     } catch (err) {
       if (err instanceof ProtocolError) return this.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', false);
       throw err;
+    }
+    if (this.closed) return;
+    // The pooler's own replies, the requests awaiting replies, and the bytes held without a
+    // server connection are bounded: past a high-water mark, stop reading the client.
+    if (tracked.outstanding > OUTSTANDING_HIGH_WATER && this.server !== null) {
+      // The server may hold back replies to those requests until a Sync or Flush the client has
+      // not sent yet (it flushes when its buffer fills, or at Sync/Flush): ask for them, so that the
+      // outstanding requests can drain while the client is not read. No reply, harmless in COPY.
+      this.writeToServer([FLUSH]);
+      this.throttle();
+    } else if (this.socket.writableLength > OUTPUT_HIGH_WATER || (this.server === null && tracked.framer.buffered > INPUT_HIGH_WATER)) {
+      this.throttle();
     }
   }
 
   // ---- TrackedHost ------------------------------------------------------------------------
 
   get registry(): StatementRegistry {
-    return this.host.registry;
+    return this.host.statementRegistry(this.route!.id);
   }
 
   get cacheSize(): number {
@@ -383,8 +412,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       }
       return;
     }
+    this.queue(chunk);
+  }
+
+  /** Holds `chunk` until a server connection comes (asking the pool for one), within INPUT_HIGH_WATER. */
+  private queue(chunk: Buffer): void {
     if (this.queued === null) this.queued = [chunk];
     else this.queued.push(chunk);
+    this.queuedBytes += chunk.length;
+    if (this.queuedBytes > INPUT_HIGH_WATER) this.throttle();
     if (!this.waiting) {
       this.waiting = true;
       this.pool!.acquire(this);
@@ -442,15 +478,59 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.waiting = false;
     this.server = server;
     server.link = this;
-    if (this.tracked !== null) {
-      this.tracked.drain();
-      return;
+    if (this.tracked !== null) this.tracked.drain();
+    else {
+      const q = this.queued;
+      if (q !== null) {
+        this.dropQueued();
+        for (const c of q) this.forward(c);
+      }
     }
-    const q = this.queued;
-    if (q !== null) {
-      this.queued = null;
-      for (const c of q) this.forward(c);
+    if (this.throttled) this.unthrottle();
+  }
+
+  private dropQueued(): void {
+    this.queued = null;
+    this.queuedBytes = 0;
+  }
+
+  // ---- backpressure on the client (net/backpressure.ts) ---------------------------------
+
+  /** Stops reading the client until unthrottle() finds its backlog gone. */
+  private throttle(): void {
+    if (!this.throttled) {
+      this.throttled = true;
+      this.socket.pause();
     }
+    this.awaitClientDrain();
+  }
+
+  /** Calls unthrottle() once the client has taken every reply written to it ('drain'). */
+  private awaitClientDrain(): void {
+    if (this.drainHooked || !this.socket.writableNeedDrain) return;
+    this.drainHooked = true;
+    this.socket.once(
+      'drain',
+      (this.unthrottleFn ??= () => {
+        this.drainHooked = false;
+        this.unthrottle();
+      }),
+    );
+  }
+
+  /** Reads the client again if it was throttled and every backlog is below its low-water mark. */
+  private unthrottle(): void {
+    if (!this.throttled || this.closed) return;
+    if (this.socket.writableLength > OUTPUT_HIGH_WATER / 4) return this.awaitClientDrain();
+    const server = this.server;
+    const tracked = this.tracked;
+    if (tracked !== null) {
+      if (tracked.outstanding > OUTSTANDING_LOW_WATER || (server === null && tracked.framer.buffered > INPUT_HIGH_WATER)) return;
+    } else if (this.queuedBytes > INPUT_HIGH_WATER) return;
+    this.throttled = false;
+    // A full server socket keeps the client paused; its 'drain' resumes it (as in forward()).
+    if (server !== null && server.socket.writableNeedDrain) server.socket.once('drain', this.resumeClient);
+    else this.socket.resume();
   }
 
   checkoutFailed(err: PoolerError): void {
@@ -468,7 +548,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       streamAtBoundary = this.carry === null && this.scanner.atBoundary();
     }
     if (err.fatal || this.pending === 0 || !streamAtBoundary) return this.fail(err, 'connect_failed');
-    this.queued = null;
+    this.dropQueued();
     const out: Buffer[] = [];
     for (let i = 0; i < this.pending; i++) {
       if (i === 0) out.push(msg.errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
@@ -477,6 +557,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.pending = 0;
     this.log.warn({ code: err.code }, err.message);
     this.socket.write(Buffer.concat(out));
+    if (this.throttled) this.unthrottle();
   }
 
   // ---- server → client ------------------------------------------------------------------
@@ -500,6 +581,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         return;
       }
       this.writeToClient(bufs);
+      if (this.throttled) this.unthrottle();
       if (this.tracked.idleAfterChunk) {
         this.transactions++;
         this.releaseAfterWrite = this.transactionMode || this.closeAfter !== null;
@@ -744,7 +826,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (this.resumeClientFn !== null) server.socket.removeListener('drain', this.resumeClientFn);
     if (this.resumeServerFn !== null) this.socket.removeListener('drain', this.resumeServerFn);
     server.socket.resume();
-    this.socket.resume();
+    if (this.throttled) this.unthrottle();
+    else this.socket.resume();
   }
 
   private releaseServer(): void {
@@ -776,7 +859,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         : msg.errorResponse({ severity: 'ERROR', code: '08006', message: 'the server connection was lost', detail: `reason: ${reason}` });
     const inTransaction = this.txStatus !== IDLE;
     this.log.warn({ reason, inTransaction, pending: this.pending }, 'server connection lost; the client stays connected');
-    this.queued = null;
+    this.dropQueued();
     if (this.pending > 0) {
       const out: Buffer[] = [error];
       for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery(inTransaction ? 'E' : 'I'));
@@ -793,7 +876,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
 
   /** Named statements' texts, for a lost transaction block ended by executing one (made only on a loss). */
   private preparedText(): (name: string) => Buffer | undefined {
-    return (name) => this.tracked?.statements.get(name)?.rest;
+    return (name) => {
+      const s = this.tracked?.statements.get(name);
+      return s === undefined ? undefined : Buffer.from(s.key, 'latin1');
+    };
   }
 
   private onLostTransactionData(chunk: Buffer): void {
@@ -806,7 +892,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     }
     if (r.replies.length > 0) this.socket.write(r.replies.length === 1 ? r.replies[0]! : Buffer.concat(r.replies));
     if (r.terminated) return this.close('client_terminate', true);
-    if (!r.ended) return;
+    if (!r.ended) {
+      // Every reply here is the pooler's own: stop reading a client that does not take them.
+      if (this.socket.writableLength > OUTPUT_HIGH_WATER) this.throttle();
+      return;
+    }
     this.lost = null;
     this.txStatus = IDLE;
     if (this.closeAfter !== null) return this.fail(this.closeAfter.err, this.closeAfter.reason, true);
@@ -843,6 +933,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       this.waiting = false;
       this.pool?.cancelWait(this);
     }
+    // Its statement names no longer hold their statements (nor the tenant's budget).
+    this.tracked?.statements.clear();
     const server = this.server;
     if (server !== null) {
       this.unlinkServer(server);

@@ -6,6 +6,7 @@
 // statement) are hidden. Protocol docs, "Extended Query" and "Message Flow": one reply per Parse,
 // Bind, Describe, Close and Execute; after an ErrorResponse the server discards messages until Sync.
 import type { ServerConnection } from '../backend/server.ts';
+import { PoolerError } from '../errors.ts';
 import {
   CLOSE_COMPLETE,
   PARSE_COMPLETE,
@@ -21,6 +22,7 @@ import { MessageFramer, type Message } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import type { ScanSink } from '../net/scanner.ts';
+import { ClientStatements } from '../prepared/client-names.ts';
 import type { Statement, StatementRegistry } from '../prepared/registry.ts';
 
 // Entry kinds.
@@ -60,6 +62,7 @@ interface Entry {
 
 export interface TrackedHost {
   readonly server: ServerConnection | null;
+  /** The tenant's statements (one registry per tenant). */
   readonly registry: StatementRegistry;
   readonly cacheSize: number;
   txStatus: number;
@@ -87,11 +90,33 @@ const DEALLOCATE_ALL = /^\s*deallocate\s+(?:prepare\s+)?all\s*;?\s*$/i;
 const DEALLOCATE_ONE = /^\s*deallocate\s+(?:prepare\s+)?(?:"((?:[^"]|"")+)"|([^\s;"]+))\s*;?\s*$/i;
 const DISCARD_ALL = /^\s*discard\s+all\s*;?\s*$/i;
 
+/**
+ * A Parse refused for the tenant's statement budget goes to the server as this Parse, which fails
+ * there with a syntax error (42601), so the transaction state and the skip to Sync are the
+ * server's own; the client gets 53400 instead (budgetError). Named: the client's unnamed statement
+ * stays; nothing is defined. The text is what the server's log shows.
+ */
+const REFUSED_PARSE = encodeParse('sy_refused', Buffer.from('SWITCHYARD_PREPARED_STATEMENT_BUDGET_EXCEEDED\0\0\0', 'latin1'));
+const SYNTAX_ERROR = '42601';
+
+/** The answer to a Parse refused for the tenant's statement budget (docs/errors.md). */
+function budgetError(budget: number): Buffer {
+  const e = new PoolerError(
+    'PREPARED_STATEMENTS_BUDGET',
+    `prepared statements of this tenant exceed their memory budget (prepared_statements.max_bytes_per_tenant = ${budget} bytes)`,
+    {
+      detail: 'the statement was not prepared: statements the tenant\'s clients still use fill the budget',
+      hint: 'close (deallocate) prepared statements that are no longer needed, or ask the operator to raise the budget',
+    },
+  );
+  return msg.errorResponse({ severity: 'ERROR', code: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint });
+}
+
 export class TrackedSession implements ScanSink {
   private readonly host: TrackedHost;
   readonly framer: MessageFramer;
-  /** The client's statement names → shared statements. */
-  readonly statements = new Map<string, Statement>();
+  /** The client's statement names → its tenant's shared statements. */
+  readonly statements: ClientStatements;
   /** Client names whose Parse has not been answered yet (a pipelined re-Parse replaces them). */
   private readonly unconfirmed = new Set<string>();
   private entries: Entry[] = [];
@@ -115,6 +140,7 @@ export class TrackedSession implements ScanSink {
   constructor(host: TrackedHost, maxMessageSize: number, inFlight: number) {
     this.host = host;
     this.framer = new MessageFramer(maxMessageSize);
+    this.statements = new ClientStatements(host.registry);
     if (inFlight > 0) this.push(BARRIER, 0, null, null, null, false, inFlight);
   }
 
@@ -188,8 +214,12 @@ export class TrackedSession implements ScanSink {
           this.push(PASS, P, existing, name, null, false, DUPLICATE);
           break;
         }
-        const stmt = this.host.registry.get(rest);
-        this.statements.set(name, stmt);
+        const stmt = this.statements.define(name, rest);
+        if (stmt === null) {
+          out.push(REFUSED_PARSE);
+          this.push(PASS, P, null, null, budgetError(this.statements.registry.budgetBytes));
+          break;
+        }
         this.unconfirmed.add(name);
         if (server.statements.has(stmt.serverName)) this.push(LOCAL, P, stmt, name, PARSE_COMPLETE);
         else this.prepare(server, stmt, out, PASS, name);
@@ -273,7 +303,7 @@ export class TrackedSession implements ScanSink {
       out.push(encodeTarget(C, S, old));
       this.push(HIDE, C, null, old, null);
     }
-    out.push(stmt.parse);
+    out.push(this.statements.registry.parseMessage(stmt));
     server.statements.add(stmt.serverName);
     this.push(kind, P, stmt, clientName, null);
   }
@@ -383,7 +413,11 @@ export class TrackedSession implements ScanSink {
       case 0x73: // PortalSuspended
         if (h !== undefined && (h.kind === PASS || h.kind === HIDE) && completes(h.req, type)) {
           hide = h.kind === HIDE;
-          if (h.req === P && h.name !== null) this.unconfirmed.delete(h.name);
+          if (h.req === P) {
+            if (h.name !== null) this.unconfirmed.delete(h.name);
+            // The server accepted the text: only now may other clients of the tenant find it.
+            if (h.stmt !== null) this.statements.registry.confirm(h.stmt);
+          }
           this.pop();
         }
         if (type === 0x43) this.replacement = this.host.inspectOrCapture(type, first, start, length, this.chunk);
@@ -435,6 +469,7 @@ export class TrackedSession implements ScanSink {
       }
       out.push(h.bytes!);
       if (h.req === P && h.name !== null) this.unconfirmed.delete(h.name);
+      if (h.req === P && h.stmt !== null) this.statements.registry.confirm(h.stmt);
       if (h.withReady) out.push(msg.readyForQuery(String.fromCharCode(this.host.txStatus) as 'I' | 'T' | 'E'));
       this.pop();
     }
@@ -468,10 +503,13 @@ export class TrackedSession implements ScanSink {
       fields.M = fields.M.split(`"${h.stmt.serverName}"`).join(`"${h.name}"`);
       this.replacement = encodeErrorFields(E, fields);
     }
+    // A Parse refused for the budget: the server's syntax error stands for the budget error (in a
+    // failed transaction, for 25P02, which PostgreSQL reports for any Parse there).
+    if (h.bytes !== null && fields?.C === SYNTAX_ERROR) this.replacement = this.host.txStatus === E ? ABORTED_ERROR : h.bytes;
     if (fields?.C === '0A000' && h.stmt !== null && /cached plan must not change result type/.test(fields.M ?? '')) {
       // The statement's result type changed under it (ALTER TABLE): give it a new server name so
       // the next use prepares it afresh. The client sees this one error; the retry succeeds.
-      this.host.registry.invalidate(h.stmt);
+      this.statements.registry.invalidate(h.stmt);
     }
     // The server now discards everything up to the next Sync: so do we.
     this.skipToSync(server);

@@ -1,45 +1,102 @@
-// Named prepared statements in transaction mode: every distinct statement (query text + parameter
-// types) gets one pooler-chosen server-side name, shared by all clients and all server
-// connections of this process. Clients keep their own names (frontend/tracked.ts maps them); each
-// server connection remembers which server-side names it has prepared (ServerStatements).
-import { encodeParse } from '../net/extended.ts';
+// Named prepared statements in transaction mode: one registry per tenant. Every distinct statement
+// (query text + parameter types) of a tenant gets one pooler-chosen server-side name, shared by the
+// tenant's clients and server connections. Clients keep their own names (client-names.ts maps
+// them; frontend/tracked.ts rewrites the messages); each server connection remembers which
+// server-side names it has prepared (ServerStatements).
+//
+// Bounds (docs/transaction-mode.md, "Named prepared statements"):
+// - a byte budget per tenant (`prepared_statements.max_bytes_per_tenant`) covers the statement
+//   texts and every client name that refers to one. Statements no client refers to any more are
+//   forgotten least recently used first to make room; when the statements in use fill the budget,
+//   a Parse that needs more is refused (53400, tracked.ts);
+// - a statement enters the registry only once a server answered its Parse with ParseComplete, so
+//   texts the server rejected are not kept;
+// - server-side names are `sy_` + a keyed hash (HMAC-SHA-256 with a per-process random secret and
+//   the tenant) of the text: the same text gets unrelated names in two tenants, and a name tells
+//   nothing about how many statements anyone prepared or which texts another tenant uses (a
+//   counter shared by all tenants did: a low number for a new text meant someone had it already).
+import { createHmac, randomBytes } from 'node:crypto';
 
 export interface Statement {
   /** The name used on server connections; changes when the statement is invalidated. */
   serverName: string;
-  /** A ready-to-send Parse message under serverName. */
-  parse: Buffer;
-  /** Query text, NUL, parameter count and types: the Parse body after the name. */
-  readonly rest: Buffer;
+  /** The Parse body after the name (query text, NUL, parameter count and types), as latin1. */
+  readonly key: string;
+  /** Client names (of any client of the tenant) that refer to it. */
+  refs: number;
+  /** In the registry's lookup: a server answered its Parse with ParseComplete. */
+  registered: boolean;
 }
 
-export class StatementRegistry {
-  private readonly byKey = new Map<string, Statement>();
-  private nextId = 1;
-  private readonly maxEntries: number;
+/** Approximate memory of one statement besides its text: object, server name, map entries. */
+const STATEMENT_OVERHEAD = 200;
+/** Approximate memory of one client name besides its characters: string header, map entry. */
+const NAME_OVERHEAD = 80;
 
-  constructor(maxEntries = 100_000) {
-    this.maxEntries = maxEntries;
+function statementBytes(key: string): number {
+  return key.length + STATEMENT_OVERHEAD;
+}
+
+function nameBytes(name: string): number {
+  return name.length + NAME_OVERHEAD;
+}
+
+/** One tenant's statements. */
+export class StatementRegistry {
+  /** Registered statements by text. */
+  private readonly byKey = new Map<string, Statement>();
+  /** Registered statements no client name refers to, least recently released first. */
+  private readonly idle = new Map<string, Statement>();
+  private readonly hmacKey: Buffer;
+  private readonly budget: () => number;
+  private used = 0;
+  /** Invalidations so far: each gives its statement a name never used before in this registry. */
+  private invalidations = 0;
+
+  /** `hmacKey`: secret, per tenant; `budget`: the current byte budget (it follows reloads). */
+  constructor(hmacKey: Buffer, budget: () => number) {
+    this.hmacKey = hmacKey;
+    this.budget = budget;
   }
 
-  /** The shared statement for this Parse body (query text + parameter types). */
-  get(rest: Buffer): Statement {
+  /**
+   * A client's Parse defines `name` as the statement `rest` (the Parse body after the name):
+   * returns the statement, with the name's reference counted, or null when the tenant's budget
+   * is spent even after forgetting every statement no client refers to.
+   */
+  acquire(rest: Buffer, name: string): Statement | null {
     const key = rest.toString('latin1');
     let s = this.byKey.get(key);
-    if (s === undefined) {
-      const serverName = `sy_${this.nextId++}`;
-      // Copy: `rest` is a view into a network buffer.
-      const own = Buffer.from(rest);
-      s = { serverName, parse: encodeParse(serverName, own), rest: own };
-      this.byKey.set(key, s);
-      if (this.byKey.size > this.maxEntries) {
-        // Forgetting the oldest entry is safe: its clients keep their Statement objects, and a
-        // new entry for the same text simply gets a new server-side name.
-        const oldest = this.byKey.keys().next().value;
-        if (oldest !== undefined) this.byKey.delete(oldest);
-      }
+    // An idle statement being taken again must not be forgotten to make room for itself.
+    const wasIdle = s !== undefined && s.refs === 0;
+    if (wasIdle) this.idle.delete(key);
+    if (!this.reserve(nameBytes(name) + (s === undefined ? statementBytes(key) : 0))) {
+      if (wasIdle) this.idle.set(key, s!);
+      return null;
     }
+    s ??= { serverName: this.nameFor(key, 0), key, refs: 0, registered: false };
+    s.refs++;
     return s;
+  }
+
+  /**
+   * A server answered a Parse of `s` with ParseComplete: other clients may now find it. Not when
+   * its name was closed before the answer came (its bytes are already given back; the next Parse
+   * of the text makes it again, under the same server-side name).
+   */
+  confirm(s: Statement): void {
+    if (s.registered || s.refs === 0 || this.byKey.has(s.key)) return;
+    s.registered = true;
+    this.byKey.set(s.key, s);
+  }
+
+  /** The client name `name` no longer refers to `s` (Close, DEALLOCATE, failed Parse, client gone). */
+  release(s: Statement, name: string): void {
+    this.used -= nameBytes(name);
+    if (--s.refs > 0) return;
+    if (s.registered) this.idle.set(s.key, s);
+    // Never confirmed (its Parse failed), or a twin of a statement registered meanwhile.
+    else this.used -= statementBytes(s.key);
   }
 
   /**
@@ -48,12 +105,82 @@ export class StatementRegistry {
    * out of their LRU.
    */
   invalidate(s: Statement): void {
-    s.serverName = `sy_${this.nextId++}`;
-    s.parse = encodeParse(s.serverName, s.rest);
+    s.serverName = this.nameFor(s.key, ++this.invalidations);
   }
 
+  /** A Parse message of `s` under its server-side name (built when a server connection needs it). */
+  parseMessage(s: Statement): Buffer {
+    const nameLen = Buffer.byteLength(s.serverName);
+    const out = Buffer.allocUnsafe(1 + 4 + nameLen + 1 + s.key.length);
+    out[0] = 0x50;
+    out.writeInt32BE(4 + nameLen + 1 + s.key.length, 1);
+    out.write(s.serverName, 5, 'utf8');
+    out[5 + nameLen] = 0;
+    out.write(s.key, 6 + nameLen, 'latin1');
+    return out;
+  }
+
+  /** The tenant's budget now (config `prepared_statements.max_bytes_per_tenant`). */
+  get budgetBytes(): number {
+    return this.budget();
+  }
+
+  /** Bytes counted against the budget now. */
+  get bytes(): number {
+    return this.used;
+  }
+
+  /** Registered statements (in use or idle). */
   get size(): number {
     return this.byKey.size;
+  }
+
+  /** Makes room for `n` more bytes, forgetting idle statements; false if they do not suffice. */
+  private reserve(n: number): boolean {
+    const budget = this.budget();
+    if (this.used + n > budget) {
+      for (const s of this.idle.values()) {
+        this.idle.delete(s.key);
+        this.byKey.delete(s.key);
+        s.registered = false;
+        this.used -= statementBytes(s.key);
+        if (this.used + n <= budget) break;
+      }
+      if (this.used + n > budget) return false;
+    }
+    this.used += n;
+    return true;
+  }
+
+  /** 128 bits of HMAC-SHA-256 over the invalidation generation and the text, base64url: 25 characters. */
+  private nameFor(key: string, generation: number): string {
+    const mac = createHmac('sha256', this.hmacKey).update(`${generation}\0`).update(key, 'latin1').digest();
+    return `sy_${mac.toString('base64url', 0, 16)}`;
+  }
+}
+
+/** The registries of one pooler process: one per tenant, under one secret drawn at start. */
+export class StatementRegistries {
+  private readonly secret = randomBytes(32);
+  private readonly byTenant = new Map<string, StatementRegistry>();
+  private readonly budget: () => number;
+
+  constructor(budget: () => number) {
+    this.budget = budget;
+  }
+
+  forTenant(tenantId: string): StatementRegistry {
+    let r = this.byTenant.get(tenantId);
+    if (r === undefined) {
+      r = new StatementRegistry(createHmac('sha256', this.secret).update(tenantId).digest(), this.budget);
+      this.byTenant.set(tenantId, r);
+    }
+    return r;
+  }
+
+  /** The tenant is gone: its clients keep what they hold, new ones will start afresh. */
+  drop(tenantId: string): void {
+    this.byTenant.delete(tenantId);
   }
 }
 
