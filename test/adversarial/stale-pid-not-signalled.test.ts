@@ -11,6 +11,7 @@
 // postmaster (`postgres -D <that data dir>`); a stale one counts as absent. Controls show the same
 // commands do signal the real process.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -152,6 +153,8 @@ describe('a stale pid file never gets an unrelated process signalled', () => {
     await until(() => readFileSync(`/proc/${postmaster.pid}/cmdline`, 'utf8').includes(node.dataDir), 10_000, 'the stand-in postmaster started');
     writeFileSync(join(node.dataDir, 'postmaster.pid'), `${postmaster.pid}\n${node.dataDir}\n`);
     expect(await node.stopLeftover()).toBe(true);
+    // stopLeftover saw the pid gone from /proc; the child's exit event may still be on its way.
+    if (postmaster.exitCode === null && postmaster.signalCode === null) await once(postmaster, 'exit');
     expect(postmaster.signalCode).toBe('SIGINT');
     expect(watcher.ended()).toBeUndefined();
   });

@@ -229,6 +229,10 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
     child.on('error', reject);
+    // A child that exits before reading its input (psql refused at once) closes the pipe: the
+    // write fails with EPIPE, which would otherwise be an uncaught exception. The exit code says
+    // what happened.
+    child.stdin.on('error', () => {});
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
       resolve({ code, stdout, stderr });
