@@ -525,7 +525,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server;
     const tracked = this.tracked;
     if (tracked !== null) {
-      if (tracked.outstanding > OUTSTANDING_LOW_WATER || (server === null && tracked.framer.buffered > INPUT_HIGH_WATER)) return;
+      if (tracked.outstanding > OUTSTANDING_LOW_WATER) {
+        // Their replies may be held by the server until a Sync or Flush that this unread client
+        // has not got through (e.g. requests sent by linkServer's drain): ask for them, else
+        // neither side moves. Only while throttled, at most once per server chunk or 'drain'
+        // (written as is: this client is paused already, and resumed below, not by 'drain').
+        if (server !== null) server.socket.write(FLUSH);
+        return;
+      }
+      if (server === null && tracked.framer.buffered > INPUT_HIGH_WATER) return;
     } else if (this.queuedBytes > INPUT_HIGH_WATER) return;
     this.throttled = false;
     // A full server socket keeps the client paused; its 'drain' resumes it (as in forward()).
