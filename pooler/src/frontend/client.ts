@@ -734,9 +734,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         if (tag === 'SET' || tag === 'RESET') {
           if (this.transactionMode && server !== null) server.dirty = true;
         } else if (endsServerStatements(tag)) {
-          server?.statements.clear();
           // However it was sent (simple query or extended protocol), it ends the client's names too.
-          if (endsAllStatements(tag)) this.tracked?.statements.clear();
+          if (endsAllStatements(tag)) {
+            server?.statements.clear();
+            this.tracked?.statements.clear();
+          } else server?.statements.forgetUnsure();
         }
         else if (tag === 'LISTEN' && this.transactionMode && server !== null) {
           server.listened = true;
