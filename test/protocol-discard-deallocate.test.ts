@@ -94,3 +94,24 @@ describe.each(MODES)('%s mode', (mode) => {
     }
   });
 });
+
+// DEALLOCATE of a statement the client made with SQL PREPARE (not one of its protocol-level names)
+// reaches the server and reports the tag "DEALLOCATE", which does not say which statement went.
+// The pooler-named statements on that connection are still there: preparing one again there must
+// not fail with 42P05 "already exists" (it did, for every later use of the text on that connection).
+describe.each(MODES)('%s mode', (mode) => {
+  it('DEALLOCATE of an SQL-prepared statement leaves the named protocol statements usable', async () => {
+    const t = tenants[mode];
+    const script: Step[] = [
+      ...prepareEverywhere('a'),
+      { label: 'PREPARE foo; DEALLOCATE foo', bytes: query('PREPARE foo AS SELECT 1; DEALLOCATE foo'), move: true },
+      { label: 'run s1, s2', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+      { label: 'run s1, s2 on the other server', bytes: Buffer.concat([run('s1'), run('s2')]), move: true },
+      { label: 'Parse s3 (a text already prepared as s1)', bytes: prep('s3', `SELECT 'v1-s1'::text AS v, 'a'::text AS who`), move: true },
+      { label: 'run s3', bytes: run('s3'), move: true },
+    ];
+    const r = await scenarioVersusPostgres({ direct: destinationConn(t), pooled: pooled(t), scripts: [script], moveBetweenServers: mode === 'transaction' });
+    expect(r.expected[0]!.join('\n')).not.toContain('E:');
+    expect(r.transcripts[0]).toEqual(r.expected[0]);
+  });
+});

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { adminConn, createAdminLogin, type AdminLogin } from '../helpers/admin.ts';
-import { until } from '../helpers/clients.ts';
+import { until, within } from '../helpers/clients.ts';
 import { describeAttack, floodWithoutReading, MiB, repeatTo, sampleRss, serveThroughout } from '../helpers/hostile.ts';
-import { errorCodes, parse, ProtocolClient, query, rows, startPoolerProcess, summarizeAll, sync, type PoolerProcess } from '../helpers/raw-protocol.ts';
+import { bind, close, errorCodes, execute, parse, ProtocolClient, query, rows, startPoolerProcess, summarizeAll, sync, type PoolerProcess } from '../helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, type TestTenant } from '../helpers/tenants.ts';
 
 const RSS_BOUND_KB = 128 * 1024;
@@ -149,4 +149,52 @@ describe('a well-behaved client that pipelines more than the high-water mark whi
       await holder.end();
     }
   }, 60_000);
+});
+
+describe('a tracked client that pipelines locally answered messages behind replies the server holds, while it waits', () => {
+  it('gets every answer once a server connection comes (no deadlock)', async () => {
+    const holder = await ProtocolClient.connect(poolerConn(pooler, tenants.tracked));
+    const c = await ProtocolClient.connect(poolerConn(pooler, tenants.tracked));
+    try {
+      expect(summarizeAll(await c.request(parse('w2', 'SELECT 1'), sync()))).toEqual(['1', 'Z:I']);
+      await holder.simple('BEGIN');
+      // Bind/Execute, whose replies PostgreSQL holds until Sync or Flush, then 100,000 small Closes
+      // (1.1 MB) and 16,000 large ones (16 MB: beyond the kernel's socket buffers) that the pooler
+      // answers itself once those replies are out, then the Sync. Past the held-input mark the
+      // pooler stops reading, before the Sync. When the server connection comes, the ~100,000
+      // Closes it holds wait behind the server's replies: it must get them out (Flush), else
+      // neither side moves again.
+      const small = 100_000;
+      const large = 16_000;
+      const all = Buffer.concat([
+        bind('', 'w2'),
+        execute(),
+        repeatTo(close('S', 'nope'), small * close('S', 'nope').length),
+        repeatTo(close('S', 'x'.repeat(1000)), large * close('S', 'x'.repeat(1000)).length),
+        sync(),
+      ]);
+      const closes = small + large;
+      const answers = c.untilReady(1);
+      answers.catch(() => undefined);
+      let written = 0;
+      let progressAt = Date.now();
+      const sent = (async () => {
+        for (let off = 0; off < all.length; off += 64 * 1024) {
+          await c.send(all.subarray(off, off + 64 * 1024));
+          written = off + 64 * 1024;
+          progressAt = Date.now();
+        }
+      })();
+      await until(() => written < all.length && Date.now() - progressAt > 1500, 20_000, 'the pooler to stop reading the waiting client');
+      await holder.simple('COMMIT');
+      await within(sent, 30_000, 'the pooler to read the rest of the pipeline');
+      const msgs = await within(answers, 30_000, 'every answer of the pipeline');
+      expect(msgs.length).toBe(3 + closes + 1);
+      expect(summarizeAll(msgs.slice(0, 4))).toEqual(['2', 'D:["1"]', 'C:SELECT 1', '3']);
+      expect(summarizeAll(msgs.slice(-2))).toEqual(['3', 'Z:I']);
+    } finally {
+      c.destroy();
+      await holder.end();
+    }
+  }, 90_000);
 });

@@ -7,7 +7,7 @@
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseParameterStatus } from '../net/parse.ts';
-import { endsServerStatements } from '../prepared/registry.ts';
+import { endsAllStatements, endsServerStatements } from '../prepared/registry.ts';
 import type { DisconnectReason } from '../errors.ts';
 import type { Pool } from './pool.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
@@ -52,7 +52,8 @@ export function runHidden(
             failed = true;
           } else if (m.type === 0x43 /* CommandComplete */) {
             const tag = m.body.toString('latin1', 0, m.body.length - 1);
-            if (endsServerStatements(tag)) server.statements.clear();
+            if (endsAllStatements(tag)) server.statements.clear();
+            else if (endsServerStatements(tag)) server.statements.forgetUnsure();
           } else if (m.type === 0x5a /* ReadyForQuery */) {
             awaiting--;
             if (awaiting === 0) finish(!failed && m.body[0] === 0x49 && framer.buffered === 0);

@@ -525,7 +525,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server;
     const tracked = this.tracked;
     if (tracked !== null) {
-      if (tracked.outstanding > OUTSTANDING_LOW_WATER || (server === null && tracked.framer.buffered > INPUT_HIGH_WATER)) return;
+      if (tracked.outstanding > OUTSTANDING_LOW_WATER) {
+        // Their replies may be held by the server until a Sync or Flush that this unread client
+        // has not got through (e.g. requests sent by linkServer's drain): ask for them, else
+        // neither side moves. Only while throttled, at most once per server chunk or 'drain'
+        // (written as is: this client is paused already, and resumed below, not by 'drain').
+        if (server !== null) server.socket.write(FLUSH);
+        return;
+      }
+      if (server === null && tracked.framer.buffered > INPUT_HIGH_WATER) return;
     } else if (this.queuedBytes > INPUT_HIGH_WATER) return;
     this.throttled = false;
     // A full server socket keeps the client paused; its 'drain' resumes it (as in forward()).
@@ -726,9 +734,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         if (tag === 'SET' || tag === 'RESET') {
           if (this.transactionMode && server !== null) server.dirty = true;
         } else if (endsServerStatements(tag)) {
-          server?.statements.clear();
           // However it was sent (simple query or extended protocol), it ends the client's names too.
-          if (endsAllStatements(tag)) this.tracked?.statements.clear();
+          if (endsAllStatements(tag)) {
+            server?.statements.clear();
+            this.tracked?.statements.clear();
+          } else server?.statements.forgetUnsure();
         }
         else if (tag === 'LISTEN' && this.transactionMode && server !== null) {
           server.listened = true;

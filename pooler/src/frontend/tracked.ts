@@ -303,6 +303,11 @@ export class TrackedSession implements ScanSink {
       out.push(encodeTarget(C, S, old));
       this.push(HIDE, C, null, old, null);
     }
+    if (server.statements.unsure) {
+      // After a DEALLOCATE of an unknown name the server may still have it (ServerStatements).
+      out.push(encodeTarget(C, S, stmt.serverName));
+      this.push(HIDE, C, null, null, null);
+    }
     out.push(this.statements.registry.parseMessage(stmt));
     server.statements.add(stmt.serverName);
     this.push(kind, P, stmt, clientName, null);

@@ -187,6 +187,8 @@ export class StatementRegistries {
 /** The server-side names prepared on one server connection, least recently used first. */
 export class ServerStatements {
   private readonly names = new Map<string, true>();
+  /** Names not in `names` may still exist on the server (forgetUnsure). */
+  unsure = false;
 
   has(name: string): boolean {
     if (!this.names.has(name)) return false;
@@ -206,6 +208,17 @@ export class ServerStatements {
 
   clear(): void {
     this.names.clear();
+    this.unsure = false;
+  }
+
+  /**
+   * The server reported a DEALLOCATE of one name, which the tag does not give: forget every name,
+   * but the server may still have any of them, so each is closed before it is prepared again
+   * (a Parse of a name that exists fails with 42P05).
+   */
+  forgetUnsure(): void {
+    this.names.clear();
+    this.unsure = true;
   }
 
   /** Removes and returns the least recently used names beyond `limit`. */
