@@ -42,8 +42,12 @@ export class Canary {
   private loop: Promise<void> | undefined;
   private readonly durations: number[] = [];
   readonly failures: CanaryFailure[] = [];
+  /** Called after each failed step (the fuzzer then records what PostgreSQL and the pooler look like). */
+  onFailure: (() => void) | undefined;
   private steps = 0;
   private committed = 0;
+  /** After a failed step a transaction may or may not have committed: count the rows again. */
+  private recount = false;
   private logins = 0;
 
   constructor(conn: ConnSettings, opts: { boundMs: number; intervalMs?: number }) {
@@ -62,7 +66,7 @@ export class Canary {
     return c;
   }
 
-  private async step(n: number): Promise<string> {
+  private async step(n: number): Promise<void> {
     if (n % 50 === 49) {
       const fresh = await this.connect();
       try {
@@ -71,7 +75,7 @@ export class Canary {
       } finally {
         await fresh.end();
       }
-      return 'fresh login';
+      return;
     }
     this.client ??= await this.connect();
     const c = this.client;
@@ -79,22 +83,26 @@ export class Canary {
       case 0: {
         const r = await c.simple('SELECT 1');
         if (r[0]?.[0] !== '1') throw new Error(`SELECT 1 gave ${JSON.stringify(r)}`);
-        return 'SELECT 1';
+        return;
       }
       case 1: {
+        if (this.recount) {
+          this.committed = Number((await c.simple('SELECT count(*) FROM canary_log'))[0]?.[0]);
+          this.recount = false;
+        }
         await c.simple('BEGIN');
         await c.simple(`INSERT INTO canary_log (n) VALUES (${n})`);
         const count = Number((await c.simple('SELECT count(*) FROM canary_log'))[0]?.[0]);
         await c.simple('COMMIT');
         this.committed++;
         if (count !== this.committed) throw new Error(`transaction: ${count} rows inside it, expected ${this.committed}`);
-        return 'transaction';
+        return;
       }
       default: {
         const msgs = await c.request(parse('', 'SELECT $1::int + 1'), bind('', '', [String(n)]), execute(), sync());
         const got = rows(msgs)[0]?.[0];
         if (got !== String(n + 1)) throw new Error(`extended query gave ${JSON.stringify(summarizeAll(msgs))}`);
-        return 'extended query';
+        return;
       }
     }
   }
@@ -102,12 +110,14 @@ export class Canary {
   private async run(): Promise<void> {
     for (let n = 0; !this.stopped; n++) {
       const started = Date.now();
-      let what = `step ${n}`;
+      const what = `step ${n} (${n % 50 === 49 ? 'fresh login' : ['SELECT 1', 'transaction', 'extended query'][n % 3]})`;
       try {
-        what = await bounded(this.step(n), this.boundMs, what);
+        await bounded(this.step(n), this.boundMs, what);
         this.durations.push(Date.now() - started);
       } catch (err) {
         this.failures.push({ at: started, step: what, error: (err as Error).message });
+        this.onFailure?.();
+        this.recount = true;
         this.client?.destroy();
         this.client = undefined;
       }

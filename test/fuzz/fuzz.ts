@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { freePort, startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { createAdminLogin } from '../helpers/admin.ts';
 import { connectPg } from '../helpers/clients.ts';
+import { ProtocolClient } from '../helpers/raw-protocol.ts';
 import { issueServerCert, makeCa } from '../helpers/tls.ts';
 import { createTenant, destinationConn, poolerConfig, type TestTenant } from '../helpers/tenants.ts';
 import { Canary, type CanaryReport } from './canary.ts';
@@ -63,6 +64,8 @@ export interface FuzzReport {
   badBackendStreams: number;
   rss: { startMb: number; peakMb: number; limitMb: number; samples: number };
   canary: CanaryReport;
+  /** Snapshots taken at the first canary failures (PostgreSQL sessions, the pooler's pools). */
+  diagnostics: string[];
   /** Rows in the canary's table: must equal canary.committed when the canary never failed. */
   canaryRows: number;
   driverErrors: string[];
@@ -117,6 +120,29 @@ async function setUp(maxMessageSize: number): Promise<Environment> {
   return { dir, pg, pooler, canaryTenant, targets };
 }
 
+/** PostgreSQL's sessions by role and state, and SHOW POOLS, as one line. */
+async function diagnose(env: Environment): Promise<string> {
+  const parts: string[] = [];
+  try {
+    parts.push(
+      `pg_stat_activity: ${await env.pg.psql("SELECT string_agg(format('%s/%s/%s', usename, coalesce(state, '-'), n), ', ') FROM (SELECT usename, state, count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2 ORDER BY 1, 2) s")}`,
+    );
+  } catch (err) {
+    parts.push(`pg_stat_activity: ${(err as Error).message}`);
+  }
+  try {
+    const c = await ProtocolClient.connect({ host: env.targets.host, port: env.targets.port, ...env.targets.admin });
+    try {
+      parts.push(`SHOW POOLS: ${JSON.stringify(await c.simple('SHOW POOLS'))}`);
+    } finally {
+      await c.end();
+    }
+  } catch (err) {
+    parts.push(`SHOW POOLS: ${(err as Error).message}`);
+  }
+  return parts.join('; ');
+}
+
 export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   // The default limit: what a production pooler runs with (config/schema.ts).
   const env = await setUp(256 * 1024 * 1024);
@@ -164,6 +190,14 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
     { host: targets.host, port: targets.port, database: env.canaryTenant.clientDatabase, user: env.canaryTenant.clientUser, password: env.canaryTenant.clientPassword },
     { boundMs: opts.canaryBoundMs },
   );
+  // On the first canary failures: what PostgreSQL's sessions and the pooler's pools looked like.
+  const snapshots: string[] = [];
+  canary.onFailure = () => {
+    if (snapshots.length >= 3) return;
+    snapshots.push('(pending)');
+    const i = snapshots.length - 1;
+    void diagnose(env).then((d) => (snapshots[i] = `${new Date().toISOString()} ${d}`));
+  };
   canary.start();
 
   const progress = setInterval(() => {
@@ -221,6 +255,7 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
     badBackendStreams: observed.badBackendStreams,
     rss: { startMb: pooler.rssStartKb / 1024, peakMb: pooler.rssPeakKb / 1024, limitMb: opts.rssLimitMb, samples: pooler.rssSamples },
     canary: canaryReport,
+    diagnostics: snapshots,
     canaryRows,
     driverErrors: ctx.driverErrors,
   };
@@ -244,6 +279,15 @@ export function formatReport(r: FuzzReport): string {
     lines.push(c.tail);
   }
   for (const l of r.errorLines.slice(0, 20)) lines.push(`ERROR LOG: ${l}`);
+  if (r.canary.failures.length > 0) {
+    const kinds = new Map<string, number>();
+    for (const f of r.canary.failures) {
+      const k = `${f.step.replace(/\d+/g, 'N')}: ${f.error.replace(/\d+/g, 'N')}`;
+      kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    }
+    lines.push(`CANARY FAILURES by kind: ${[...kinds].map(([k, n]) => `${n}× ${k}`).join('; ')}`);
+  }
+  for (const d of r.diagnostics) lines.push(`AT A CANARY FAILURE: ${d}`);
   for (const f of r.canary.failures.slice(0, 20)) lines.push(`CANARY FAILURE at ${new Date(f.at).toISOString()}: ${f.step}: ${f.error}`);
   for (const e of r.driverErrors.slice(0, 10)) lines.push(`DRIVER ERROR: ${e}`);
   return lines.join('\n');
