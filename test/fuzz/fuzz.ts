@@ -64,6 +64,8 @@ export interface FuzzReport {
   badBackendStreams: number;
   rss: { startMb: number; peakMb: number; limitMb: number; samples: number };
   canary: CanaryReport;
+  /** Server connections of fuzz tenants terminated, and SIGHUP reloads, during the run. */
+  chaos: { terminated: number; reloads: number };
   /** Snapshots taken at the first canary failures (PostgreSQL sessions, the pooler's pools). */
   diagnostics: string[];
   /** Rows in the canary's table: must equal canary.committed when the canary never failed. */
@@ -77,6 +79,8 @@ interface Environment {
   pooler: PoolerUnderTest;
   canaryTenant: TestTenant;
   targets: FuzzTargets;
+  /** The fuzz tenants' destination roles (never the canary's). */
+  fuzzRoles: string[];
 }
 
 /** Owns the fuzz tables and bounds every statement of a fuzz role (the fuzzer is not a load test of PostgreSQL). */
@@ -117,7 +121,7 @@ async function setUp(maxMessageSize: number): Promise<Environment> {
     admin: { user: admin.user, database: 'switchyard', password: admin.password },
     tls: true,
   };
-  return { dir, pg, pooler, canaryTenant, targets };
+  return { dir, pg, pooler, canaryTenant, targets, fuzzRoles: [scram, md5, session].map((t) => t.destination.user) };
 }
 
 /** PostgreSQL's sessions by role and state, and SHOW POOLS, as one line. */
@@ -200,6 +204,21 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
   };
   canary.start();
 
+  // Chaos beside the input: a fuzz tenant's server connection terminated every 1.5 s (its client
+  // then goes on in the lost-transaction state, or loses its session), a SIGHUP reload every 10 s.
+  const chaos = { terminated: 0, reloads: 0 };
+  const killer = setInterval(() => {
+    void env.pg
+      .psql(
+        `SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE usename IN (${env.fuzzRoles.map((r) => `'${r}'`).join(', ')}) ORDER BY random() LIMIT 1) s`,
+      )
+      .then((n) => (chaos.terminated += Number(n) || 0))
+      .catch(() => undefined);
+  }, 1500);
+  const reloader = setInterval(() => {
+    if (pooler.alive && process.kill(pooler.pid, 'SIGHUP')) chaos.reloads++;
+  }, 10_000);
+
   const progress = setInterval(() => {
     const s = (Date.now() - started) / 1000;
     opts.progress?.(
@@ -223,6 +242,8 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
   } finally {
     stop = true;
     clearInterval(progress);
+    clearInterval(killer);
+    clearInterval(reloader);
   }
   const seconds = (Date.now() - started) / 1000;
   const canaryReport = await canary.stop();
@@ -256,6 +277,7 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
     rss: { startMb: pooler.rssStartKb / 1024, peakMb: pooler.rssPeakKb / 1024, limitMb: opts.rssLimitMb, samples: pooler.rssSamples },
     canary: canaryReport,
     diagnostics: snapshots,
+    chaos,
     canaryRows,
     driverErrors: ctx.driverErrors,
   };
@@ -265,6 +287,7 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
 export function formatReport(r: FuzzReport): string {
   const lines = [
     `fuzz seed ${r.seed}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${r.rate.toFixed(0)} inputs/s), ${r.connections} connections (${r.logins} logged in), ${r.batches} batches, ${(r.bytesOut / 1024 / 1024).toFixed(1)} MiB sent`,
+    `  chaos: ${r.chaos.terminated} fuzz server connections terminated, ${r.chaos.reloads} SIGHUP reloads`,
     `  scenarios: ${Object.entries(r.byScenario).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  responses: ${Object.entries(r.responses).slice(0, 25).map(([k, v]) => `${k} ×${v}`).join(', ')}`,
     `  waits: ${Object.entries(r.waits).map(([k, w]) => `${k} ${w.n}×${(w.ms / Math.max(1, w.n)).toFixed(0)} ms`).join(', ')}`,
