@@ -3,7 +3,7 @@
 // committed exactly once), or a parameterised extended-protocol query; every 50th step a fresh
 // login. Each step must succeed, with the right answer, within `boundMs`. Its results are the
 // evidence that the fuzzed pooler kept serving everyone else.
-import { ProtocolClient, bind, execute, parse, rows, summarizeAll, sync } from '../helpers/raw-protocol.ts';
+import { ProtocolClient, bind, execute, parse, query, rows, summarizeAll, sync } from '../helpers/raw-protocol.ts';
 import type { ConnSettings } from '../helpers/tenants.ts';
 
 export interface CanaryFailure {
@@ -46,6 +46,8 @@ export class Canary {
   onFailure: (() => void) | undefined;
   private steps = 0;
   private committed = 0;
+  /** The steps whose transaction committed, and when (to name any that went missing). */
+  private readonly committedSteps: { n: number; at: string }[] = [];
   /** After a failed step a transaction may or may not have committed: count the rows again. */
   private recount = false;
   private logins = 0;
@@ -90,12 +92,34 @@ export class Canary {
           this.committed = Number((await c.simple('SELECT count(*) FROM canary_log'))[0]?.[0]);
           this.recount = false;
         }
-        await c.simple('BEGIN');
-        await c.simple(`INSERT INTO canary_log (n) VALUES (${n})`);
-        const count = Number((await c.simple('SELECT count(*) FROM canary_log'))[0]?.[0]);
-        await c.simple('COMMIT');
+        // Each statement must run inside the one transaction on one server connection: the
+        // ReadyForQuery status says 'T' until the COMMIT, the backend never changes, and no
+        // notice (e.g. 25P01 "there is no transaction in progress") comes.
+        const pids: string[] = [];
+        const trail: string[] = [];
+        const step = async (sql: string, status: string): Promise<(string | null)[][]> => {
+          const msgs = await c.request(query(sql));
+          const got = summarizeAll(msgs);
+          trail.push(`${sql} → ${got.join(' ')}`);
+          if (got.at(-1) !== `Z:${status}` || msgs.some((m) => m.type === 'E' || m.type === 'N')) {
+            throw new Error(`transaction: ${trail.join(' | ')}`);
+          }
+          return rows(msgs);
+        };
+        pids.push((await step('BEGIN; SELECT pg_backend_pid()', 'T'))[0]![0]!);
+        pids.push((await step(`INSERT INTO canary_log (n) VALUES (${n}) RETURNING pg_backend_pid()`, 'T'))[0]![0]!);
+        const inside = await step('SELECT count(*), pg_backend_pid() FROM canary_log', 'T');
+        pids.push(inside[0]![1]!);
+        await step('COMMIT', 'I');
         this.committed++;
-        if (count !== this.committed) throw new Error(`transaction: ${count} rows inside it, expected ${this.committed}`);
+        this.committedSteps.push({ n, at: new Date().toISOString() });
+        const count = Number(inside[0]![0]);
+        if (new Set(pids).size !== 1) throw new Error(`transaction moved between backends ${pids.join(', ')}: ${trail.join(' | ')}`);
+        if (count !== this.committed) {
+          const present = new Set((await c.simple('SELECT n FROM canary_log')).map((r) => Number(r[0])));
+          const missing = this.committedSteps.filter((s) => !present.has(s.n)).map((s) => `${s.n} (committed ${s.at})`);
+          throw new Error(`transaction: ${count} rows inside it, expected ${this.committed}; missing: ${missing.join(', ')}: ${trail.join(' | ')}`);
+        }
         return;
       }
       default: {

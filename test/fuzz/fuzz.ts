@@ -49,6 +49,8 @@ export interface FuzzReport {
   inputs: number;
   rate: number;
   connections: number;
+  /** Connections that stopped reading their replies. */
+  nonReading: number;
   logins: number;
   batches: number;
   bytesOut: number;
@@ -64,6 +66,10 @@ export interface FuzzReport {
   badBackendStreams: number;
   rss: { startMb: number; peakMb: number; limitMb: number; samples: number };
   canary: CanaryReport;
+  /** Warning lines the pooler logged (not findings: checkout timeouts, lost server connections…). */
+  warnings: number;
+  /** Those about the canary's tenant (there should be none). */
+  canaryWarnings: string[];
   /** Server connections of fuzz tenants terminated, and SIGHUP reloads, during the run. */
   chaos: { terminated: number; reloads: number };
   /** Snapshots taken at the first canary failures (PostgreSQL sessions, the pooler's pools). */
@@ -104,7 +110,7 @@ async function setUp(maxMessageSize: number): Promise<Environment> {
   const ca = makeCa(dir, 'fuzz-ca');
   const cert = issueServerCert(ca, 'fuzz-listener', { dns: ['localhost'], ips: ['127.0.0.1'] });
   const config = poolerConfig([scram.config, md5.config, session.config, canaryTenant.config], {
-    log_level: 'error',
+    log_level: 'warn',
     limits: { max_message_size: maxMessageSize },
     admin: { users: [admin.config] },
   });
@@ -161,7 +167,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 
 async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
   const { pooler, targets } = env;
-  const counters: Counters = { inputs: 0, connections: 0, logins: 0, batches: 0, bytesOut: 0, byScenario: new Map() };
+  const counters: Counters = { inputs: 0, nonReading: 0, connections: 0, logins: 0, batches: 0, bytesOut: 0, byScenario: new Map() };
   const observed: Observed = { errors: new Map(), internal: new Map(), badBackendStreams: 0, waits: new Map() };
   const recent: ConnRecord[] = [];
   const started = Date.now();
@@ -181,6 +187,7 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
     },
   };
 
+  pooler.watch = `"tenant":"${env.canaryTenant.id}"`;
   // Which connections were in flight when the pooler died, taken at once (lanes keep going).
   const suspects = new Map<Crash, CrashReport['suspects']>();
   pooler.onCrash = (c) => {
@@ -264,6 +271,7 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
     inputs: counters.inputs,
     rate: counters.inputs / seconds,
     connections: counters.connections,
+    nonReading: counters.nonReading,
     logins: counters.logins,
     batches: counters.batches,
     bytesOut: counters.bytesOut,
@@ -277,6 +285,8 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
     rss: { startMb: pooler.rssStartKb / 1024, peakMb: pooler.rssPeakKb / 1024, limitMb: opts.rssLimitMb, samples: pooler.rssSamples },
     canary: canaryReport,
     diagnostics: snapshots,
+    warnings: pooler.warnings,
+    canaryWarnings: pooler.watched,
     chaos,
     canaryRows,
     driverErrors: ctx.driverErrors,
@@ -286,13 +296,13 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
 /** The report as text: the figures first, then any finding in full. */
 export function formatReport(r: FuzzReport): string {
   const lines = [
-    `fuzz seed ${r.seed}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${r.rate.toFixed(0)} inputs/s), ${r.connections} connections (${r.logins} logged in), ${r.batches} batches, ${(r.bytesOut / 1024 / 1024).toFixed(1)} MiB sent`,
+    `fuzz seed ${r.seed}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${r.rate.toFixed(0)} inputs/s), ${r.connections} connections (${r.logins} logged in, ${r.nonReading} stopped reading), ${r.batches} batches, ${(r.bytesOut / 1024 / 1024).toFixed(1)} MiB sent`,
     `  chaos: ${r.chaos.terminated} fuzz server connections terminated, ${r.chaos.reloads} SIGHUP reloads`,
     `  scenarios: ${Object.entries(r.byScenario).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  responses: ${Object.entries(r.responses).slice(0, 25).map(([k, v]) => `${k} ×${v}`).join(', ')}`,
     `  waits: ${Object.entries(r.waits).map(([k, w]) => `${k} ${w.n}×${(w.ms / Math.max(1, w.n)).toFixed(0)} ms`).join(', ')}`,
     `  internal errors received: ${r.internalErrors.length === 0 ? 'none' : r.internalErrors.join(' | ')}`,
-    `  crashes: ${r.crashes.length}; error-level log lines: ${r.errorLines.length}; malformed backend streams: ${r.badBackendStreams}`,
+    `  crashes: ${r.crashes.length}; error-level log lines: ${r.errorLines.length} (warnings: ${r.warnings}, about the canary's tenant: ${r.canaryWarnings.length}); malformed backend streams: ${r.badBackendStreams}`,
     `  pooler RSS: ${r.rss.startMb.toFixed(0)} MiB at start, peak ${r.rss.peakMb.toFixed(0)} MiB (bound ${r.rss.limitMb} MiB, ${r.rss.samples} samples)`,
     `  canary: ${r.canary.steps} steps, ${r.canary.failures.length} failures, ${r.canary.committed} transactions committed (${r.canaryRows} rows), ${r.canary.logins} logins, latency p50 ${r.canary.p50Ms} ms, p99 ${r.canary.p99Ms} ms, max ${r.canary.maxMs} ms`,
   ];
@@ -310,6 +320,7 @@ export function formatReport(r: FuzzReport): string {
     }
     lines.push(`CANARY FAILURES by kind: ${[...kinds].map(([k, n]) => `${n}× ${k}`).join('; ')}`);
   }
+  for (const w of r.canaryWarnings.slice(0, 20)) lines.push(`CANARY TENANT WARNING: ${w}`);
   for (const d of r.diagnostics) lines.push(`AT A CANARY FAILURE: ${d}`);
   for (const f of r.canary.failures.slice(0, 20)) lines.push(`CANARY FAILURE at ${new Date(f.at).toISOString()}: ${f.step}: ${f.error}`);
   for (const e of r.driverErrors.slice(0, 10)) lines.push(`DRIVER ERROR: ${e}`);

@@ -59,6 +59,8 @@ export interface FuzzTargets {
 
 export interface Counters {
   inputs: number;
+  /** Connections that stopped reading their replies. */
+  nonReading: number;
   connections: number;
   logins: number;
   batches: number;
@@ -286,6 +288,11 @@ class ConnectionRun {
     await this.enter(state);
     const n = r.size(40) + 1;
     const mutateOdds = r.pick([0.1, 0.3, 0.6, 0.9]);
+    // Some clients stop reading: the pooler must hold back (backpressure), not buffer for them.
+    if (r.chance(0.08)) {
+      c.socket.pause();
+      this.ctx.counters.nonReading++;
+    }
     for (let i = 0; i < n && !c.isClosed && !this.ctx.stopping(); i++) {
       if (i > 0 && r.chance(0.15) && state !== 'admin' && !this.offBoundary) await this.enter(state);
       let units = this.corpus.batch(state, named);

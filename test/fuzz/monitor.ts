@@ -100,7 +100,17 @@ export class PoolerUnderTest {
       return this.keep(`stdout: ${line}`);
     }
     if (level >= 50) this.keep(line);
+    else if (level >= 40) {
+      this.warnings++;
+      if (this.watch !== undefined && line.includes(this.watch) && this.watched.length < 200) this.watched.push(line);
+    }
   }
+
+  /** Warning lines logged (level 40). */
+  warnings = 0;
+  /** Warning lines that mention `watch` (the canary's tenant), for the report. */
+  readonly watched: string[] = [];
+  watch: string | undefined;
 
   private keep(line: string): void {
     if (this.errorLines.length < 1000) this.errorLines.push(line.length > 4000 ? `${line.slice(0, 4000)}…` : line);
