@@ -238,7 +238,7 @@ export async function login(conn: FuzzConn, t: LoginTarget, hook: AuthHook | nul
           const b = f.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst());
           await conn.write(hook ? hook('sasl-initial', b) : b);
         } else if (kind === 11) {
-          const b = f.saslResponse(scram!.serverFirst(m.body.toString('utf8', 4)));
+          const b = f.saslResponse(await scram!.serverFirst(m.body.toString('utf8', 4)));
           await conn.write(hook ? hook('sasl-response', b) : b);
         } else if (kind === 12) {
           scram!.serverFinal(m.body.toString('utf8', 4));

@@ -83,5 +83,4 @@ describe('cancel keys over many draws', () => {
     expect(rising / N).toBeGreaterThan(0.49);
     expect(rising / N).toBeLessThan(0.51);
   });
-
 });
