@@ -5,9 +5,9 @@
 // error-level log lines, peak RSS against the bound, and the canary's record.
 // Run by `npm test` for a bounded time (test/adversarial/protocol-fuzz.test.ts) and for longer by
 // `npm run fuzz` (test/fuzz/run.ts). README: test/fuzz/README.md.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort, startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { createAdminLogin } from '../helpers/admin.ts';
 import { connectPg } from '../helpers/clients.ts';
@@ -65,6 +65,8 @@ export interface FuzzReport {
   errorLines: string[];
   badBackendStreams: number;
   rss: { startMb: number; peakMb: number; limitMb: number; samples: number };
+  /** Backend crashes of the fuzz tenants' PostgreSQL (its log lines): PostgreSQL's bugs, not the pooler's. */
+  postgresCrashes: string[];
   canary: CanaryReport;
   /** Warning lines the pooler logged (not findings: checkout timeouts, lost server connections…). */
   warnings: number;
@@ -81,7 +83,14 @@ export interface FuzzReport {
 
 interface Environment {
   dir: string;
+  /** The fuzz tenants' PostgreSQL. */
   pg: PostgresServer;
+  /**
+   * The canary's PostgreSQL, a server of its own: fuzz input has crashed PostgreSQL 15's own
+   * backends (a segfault restarts every backend of that server), which is no fault of the pooler
+   * and must not read as one. What the canary proves is about the pooler process they share.
+   */
+  canaryPg: PostgresServer;
   pooler: PoolerUnderTest;
   canaryTenant: TestTenant;
   targets: FuzzTargets;
@@ -99,13 +108,14 @@ async function prepareDestination(pg: PostgresServer, t: TestTenant, table: stri
 async function setUp(maxMessageSize: number): Promise<Environment> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-fuzz-'));
   const pg = await startPostgres();
+  const canaryPg = await startPostgres();
   const pool = { size: 8, checkout_timeout: 5 };
   const scram = await createTenant(pg, { id: 'fz-scram', clientAuth: 'scram', pool });
   const md5 = await createTenant(pg, { id: 'fz-md5', clientAuth: 'md5', pool });
   const session = await createTenant(pg, { id: 'fz-session', pool: { ...pool, size: 4, mode: 'session' } });
-  const canaryTenant = await createTenant(pg, { id: 'fz-canary', pool: { size: 2, min_idle: 1, checkout_timeout: 5 } });
+  const canaryTenant = await createTenant(canaryPg, { id: 'fz-canary', pool: { size: 2, min_idle: 1, checkout_timeout: 5 } });
   for (const t of [scram, md5, session]) await prepareDestination(pg, t, 'fz_copy (a int, b text)');
-  await pg.psql(`CREATE TABLE canary_log (n int NOT NULL); ALTER TABLE canary_log OWNER TO ${canaryTenant.destination.user}`, canaryTenant.destination.database);
+  await canaryPg.psql(`CREATE TABLE canary_log (n int NOT NULL); ALTER TABLE canary_log OWNER TO ${canaryTenant.destination.user}`, canaryTenant.destination.database);
   const admin = await createAdminLogin(pg, 'fz_admin');
   const ca = makeCa(dir, 'fuzz-ca');
   const cert = issueServerCert(ca, 'fuzz-listener', { dns: ['localhost'], ips: ['127.0.0.1'] });
@@ -127,18 +137,20 @@ async function setUp(maxMessageSize: number): Promise<Environment> {
     admin: { user: admin.user, database: 'switchyard', password: admin.password },
     tls: true,
   };
-  return { dir, pg, pooler, canaryTenant, targets, fuzzRoles: [scram, md5, session].map((t) => t.destination.user) };
+  return { dir, pg, canaryPg, pooler, canaryTenant, targets, fuzzRoles: [scram, md5, session].map((t) => t.destination.user) };
 }
 
 /** PostgreSQL's sessions by role and state, and SHOW POOLS, as one line. */
 async function diagnose(env: Environment): Promise<string> {
   const parts: string[] = [];
-  try {
-    parts.push(
-      `pg_stat_activity: ${await env.pg.psql("SELECT string_agg(format('%s/%s/%s', usename, coalesce(state, '-'), n), ', ') FROM (SELECT usename, state, count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2 ORDER BY 1, 2) s")}`,
-    );
-  } catch (err) {
-    parts.push(`pg_stat_activity: ${(err as Error).message}`);
+  for (const [name, server] of [['fuzz', env.pg], ['canary', env.canaryPg]] as const) {
+    try {
+      parts.push(
+        `pg_stat_activity (${name}): ${await server.psql("SELECT string_agg(format('%s/%s/%s', usename, coalesce(state, '-'), n), ', ') FROM (SELECT usename, state, count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2 ORDER BY 1, 2) s")}`,
+      );
+    } catch (err) {
+      parts.push(`pg_stat_activity (${name}): ${(err as Error).message}`);
+    }
   }
   try {
     const c = await ProtocolClient.connect({ host: env.targets.host, port: env.targets.port, ...env.targets.admin });
@@ -161,6 +173,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   } finally {
     await env.pooler.stop().catch(() => undefined);
     await env.pg.stop().catch(() => undefined);
+    await env.canaryPg.stop().catch(() => undefined);
     rmSync(env.dir, { recursive: true, force: true });
   }
 }
@@ -264,6 +277,10 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
     await admin.end();
   }
 
+  // PostgreSQL's own crashes (its log: "server process … was terminated by signal"), reported, not the pooler's.
+  const pgLog = join(dirname(env.pg.dataDir), 'postgres.log');
+  const postgresCrashes = existsSync(pgLog) ? readFileSync(pgLog, 'utf8').split('\n').filter((l) => / was terminated by signal /.test(l)) : [];
+
   const crashes: CrashReport[] = pooler.crashes.map((c) => ({ ...c, suspects: suspects.get(c) ?? [] }));
   return {
     seed: opts.seed,
@@ -283,6 +300,7 @@ async function fuzz(env: Environment, opts: FuzzOptions): Promise<FuzzReport> {
     errorLines: pooler.errorLines,
     badBackendStreams: observed.badBackendStreams,
     rss: { startMb: pooler.rssStartKb / 1024, peakMb: pooler.rssPeakKb / 1024, limitMb: opts.rssLimitMb, samples: pooler.rssSamples },
+    postgresCrashes,
     canary: canaryReport,
     diagnostics: snapshots,
     warnings: pooler.warnings,
@@ -303,6 +321,7 @@ export function formatReport(r: FuzzReport): string {
     `  waits: ${Object.entries(r.waits).map(([k, w]) => `${k} ${w.n}×${(w.ms / Math.max(1, w.n)).toFixed(0)} ms`).join(', ')}`,
     `  internal errors received: ${r.internalErrors.length === 0 ? 'none' : r.internalErrors.join(' | ')}`,
     `  crashes: ${r.crashes.length}; error-level log lines: ${r.errorLines.length} (warnings: ${r.warnings}, about the canary's tenant: ${r.canaryWarnings.length}); malformed backend streams: ${r.badBackendStreams}`,
+    `  PostgreSQL (the fuzz tenants' server) backend crashes: ${r.postgresCrashes.length}${r.postgresCrashes.length > 0 ? ` — ${r.postgresCrashes[0]}` : ''}`,
     `  pooler RSS: ${r.rss.startMb.toFixed(0)} MiB at start, peak ${r.rss.peakMb.toFixed(0)} MiB (bound ${r.rss.limitMb} MiB, ${r.rss.samples} samples)`,
     `  canary: ${r.canary.steps} steps, ${r.canary.failures.length} failures, ${r.canary.committed} transactions committed (${r.canaryRows} rows), ${r.canary.logins} logins, latency p50 ${r.canary.p50Ms} ms, p99 ${r.canary.p99Ms} ms, max ${r.canary.maxMs} ms`,
   ];
