@@ -1,10 +1,16 @@
 // POST /tenants/{id}/rotate-password: the new password is returned once; the previous verifiers
 // stay accepted until graceSeconds have passed (clientAuth.previous.expiresAt).
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMd5Verifier, createScramVerifier, parseVerifier } from '../shared/src/auth/verifier.ts';
+import { createScramVerifier, parseVerifier } from '../shared/src/auth/verifier.ts';
 import { makeHandler as makeCreate } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeRotate } from '../functions/api/tenants-rotate-password.ts';
 import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+
+/** PostgreSQL's md5 verifier, 'md5' || md5(password || user), computed here independently of the code under test. */
+function md5Verifier(password: string, user: string): string {
+  return 'md5' + createHash('md5').update(password + user).digest('hex');
+}
 
 function verifies(verifier: string, password: string): boolean {
   const v = parseVerifier(verifier);
@@ -41,8 +47,8 @@ describe('POST /tenants/{id}/rotate-password', () => {
     expect(stored && verifies(stored.clientAuth.scram, newPassword)).toBe(true);
     expect(stored?.clientAuth.previous && verifies(stored.clientAuth.previous.scram, oldPassword)).toBe(true);
     // md5's only salt is the user name: the old verifier is kept exactly, the new one is over the new password.
-    expect(stored?.clientAuth.previous?.md5).toBe(createMd5Verifier(oldPassword, 'app'));
-    expect(stored?.clientAuth.md5).toBe(createMd5Verifier(newPassword, 'app'));
+    expect(stored?.clientAuth.previous?.md5).toBe(md5Verifier(oldPassword, 'app'));
+    expect(stored?.clientAuth.md5).toBe(md5Verifier(newPassword, 'app'));
     expect(await t.deps.adapters.config.getConfigVersion()).toBe(before + 1);
   });
 

@@ -3,7 +3,7 @@
 // the next client necessarily gets that same connection, so any leaked state (an open or aborted
 // transaction, in session mode a SET) would show up in its queries.
 import { describe, expect, it } from 'vitest';
-import { connectPg, endQuietly, sleep, socketOf, within, type PgClient } from './helpers/clients.ts';
+import { connectPg, endQuietly, socketOf, until, within, type PgClient } from './helpers/clients.ts';
 import { destinationConn, type TestTenant } from './helpers/tenants.ts';
 import { poolerPerMode } from './helpers/pooler-per-mode.ts';
 
@@ -26,6 +26,20 @@ const tenants = env.tenants;
 /** Destroys the client's socket without a Terminate message, as a crashed process would. */
 function vanish(client: PgClient): void {
   socketOf(client).destroy();
+}
+
+/** Whether a pg_sleep runs on one of the tenant's backends now (seen from PostgreSQL). */
+async function sleepRunning(t: TestTenant): Promise<boolean> {
+  const admin = await connectPg(destinationConn(t));
+  try {
+    const r = await admin.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()",
+      [t.destination.user],
+    );
+    return (r.rows[0]?.n ?? 0) > 0;
+  } finally {
+    await admin.end();
+  }
 }
 
 /** The next client on the (single) server connection: it must find a clean, idle session. */
@@ -71,7 +85,8 @@ describe.each(['transaction', 'session'] as const)('%s mode, one server connecti
       await a.query('INSERT INTO rows_written (who) VALUES ($1)', [who]);
       // Session state that must not reach the next client (only meaningful in session mode).
       await a.query("SET statement_timeout = '4321ms'");
-      await sleep(20); // so that a leaked transaction's now() differs from the next statement's
+      // So that a leaked transaction's now() differs from the next statement's: the clock has moved.
+      await until(async () => (await a.query<{ moved: boolean }>("SELECT clock_timestamp() - now() > interval '1 millisecond' AS moved")).rows[0]!.moved, HANG_MS, 'the clock to move past the transaction start');
       vanish(a);
     } finally {
       await endQuietly(a);
@@ -102,7 +117,7 @@ describe.each(['transaction', 'session'] as const)('%s mode, one server connecti
       await a.query('BEGIN');
       await a.query('INSERT INTO rows_written (who) VALUES ($1)', [who]);
       const running = a.query('SELECT pg_sleep(1)').catch(() => undefined);
-      await sleep(100);
+      await until(() => sleepRunning(t), HANG_MS, 'the pg_sleep to be running on the server');
       vanish(a);
       await running;
     } finally {

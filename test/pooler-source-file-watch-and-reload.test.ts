@@ -10,7 +10,7 @@ import { SourceController } from '../pooler/src/config/sources/controller.ts';
 import { FileSource } from '../pooler/src/config/sources/file-source.ts';
 import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { connectPg, endQuietly, until, type PgClient } from './helpers/clients.ts';
+import { connectPg, endQuietly, pgErrorInfo, until, type PgClient } from './helpers/clients.ts';
 import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
@@ -31,15 +31,22 @@ function writeFile(text: string): void {
   renameSync(tmp, file);
 }
 
+/**
+ * Logs in and runs a query: true when served, false when refused as a login the pooler does not
+ * know (FATAL 28P01, which is also what a wrong password gets). Any other failure is an error.
+ */
 async function canLogIn(t: TestTenant): Promise<boolean> {
+  let c: PgClient;
   try {
-    const c = await connectPg(poolerConn(pooler!, t));
-    clients.push(c);
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
+    c = await connectPg(poolerConn(pooler!, t));
+  } catch (err) {
+    const e = pgErrorInfo(err);
+    if (e.code === '28P01' && e.severity === 'FATAL') return false;
+    throw err;
   }
+  clients.push(c);
+  expect((await c.query<{ db: string }>('SELECT current_database() AS db')).rows).toEqual([{ db: t.destination.database }]);
+  return true;
 }
 
 beforeAll(async () => {

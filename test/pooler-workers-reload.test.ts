@@ -12,7 +12,7 @@ import { toYaml } from '../shared/src/yaml.ts';
 import { nodeOf } from '../pooler/src/frontend/cancel-keys.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { adminRows, connectAdmin, createAdminLogin, type AdminLogin } from './helpers/admin.ts';
-import { connectPg, endQuietly, until, type PgClient } from './helpers/clients.ts';
+import { connectPg, endQuietly, pgErrorInfo, until, type PgClient } from './helpers/clients.ts';
 import { scrape, valueOf } from './helpers/metrics.ts';
 import { createTenant, poolerConfig, poolerConn, type TenantConfigInput, type TestTenant } from './helpers/tenants.ts';
 import { startWorkersPooler, type WorkersPooler } from './helpers/workers.ts';
@@ -53,13 +53,18 @@ function addTenant(t: TenantConfigInput): void {
   writeFileSync(pooler!.file, toYaml(config), { mode: 0o600 });
 }
 
-/** Connects once, runs a query; the worker (node) that served it, or undefined if the login failed. */
+/**
+ * Connects once, runs a query; the worker (node) that served it, or undefined if the login was
+ * refused as one the pooler does not know (FATAL 28P01). Any other failure is an error.
+ */
 async function serveOnce(t: TestTenant): Promise<number | undefined> {
   let c: PgClient;
   try {
     c = await connectPg(poolerConn(pooler!, t));
-  } catch {
-    return undefined;
+  } catch (err) {
+    const e = pgErrorInfo(err);
+    if (e.code === '28P01' && e.severity === 'FATAL') return undefined;
+    throw err;
   }
   try {
     const r = await c.query<{ db: string }>('SELECT current_database() AS db');

@@ -2,6 +2,7 @@
 // PostgreSQL, a tenant per pool mode (`<id>-txn`, `<id>-session`) and one in-process pooler
 // serving both, started in beforeAll and stopped in afterAll of the calling test file.
 import { afterAll, beforeAll } from 'vitest';
+import type { PoolStats } from '../../pooler/src/backend/pool.ts';
 import { startPooler } from '../../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { createTenant, poolerConfig, poolerConn, testLogger, type ConnSettings, type PoolSettingsInput, type TestTenant } from './tenants.ts';
@@ -18,6 +19,8 @@ export interface PoolerPerMode {
   pooled(t: TestTenant): ConnSettings;
   /** The PostgreSQL server (after beforeAll). */
   readonly pg: PostgresServer;
+  /** The pooler's view of `t`'s pool now (server connections open, waiting clients…). */
+  poolStats(t: TestTenant): PoolStats;
 }
 
 /**
@@ -52,6 +55,11 @@ export function poolerPerMode(
     get pg(): PostgresServer {
       if (pg === undefined) throw new Error('PostgreSQL has not started (beforeAll failed?)');
       return pg;
+    },
+    poolStats: (t) => {
+      const s = pooler?.poolStats().find((p) => p.tenantId === t.id);
+      if (s === undefined) throw new Error(`no pool for tenant ${t.id}`);
+      return s;
     },
     pooled: (t) => {
       if (pooler === undefined) throw new Error('the pooler has not started (beforeAll failed?)');

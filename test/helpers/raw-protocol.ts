@@ -255,6 +255,8 @@ export class ProtocolClient {
   secretKey = 0;
   /** Authentication request codes received during login (0 ok, 3 cleartext, 5 md5, 10 SASL, ...). */
   readonly authRequests: number[] = [];
+  /** The bodies of those requests after the code (mechanism list, SCRAM server messages, md5 salt). */
+  readonly authData: Buffer[] = [];
   private readonly framer = new MessageFramer(0x7fffffff);
   private readonly queue: Msg[] = [];
   private waiter: (() => void) | undefined;
@@ -421,6 +423,7 @@ export class ProtocolClient {
         case 'R': {
           const kind = m.body.readInt32BE(0);
           this.authRequests.push(kind);
+          this.authData.push(Buffer.from(m.body.subarray(4)));
           if (kind === 3) await this.send(wire.passwordMessage(c.password));
           else if (kind === 5) await this.send(wire.passwordMessage(md5Response(c.password, c.user, m.body.subarray(4, 8))));
           else if (kind === 10) {

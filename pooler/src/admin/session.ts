@@ -170,6 +170,13 @@ export class AdminSession implements AdminSessionView {
 
   private runQuery(body: Buffer): void {
     const end = body.length > 0 && body[body.length - 1] === 0 ? body.length - 1 : body.length;
+    const nul = body.indexOf(0);
+    if (nul >= 0 && nul < end) {
+      // A NUL inside the text: PostgreSQL's "invalid message format" (pq_getmsgend), an ERROR. The
+      // text must not reach an error message either, which cannot carry a NUL.
+      this.socket.write(Buffer.concat([msg.errorResponse({ severity: 'ERROR', code: '08P01', message: 'invalid message format' }), msg.readyForQuery('I')]));
+      return;
+    }
     const text = body.toString('utf8', 0, end);
     this.lastRequestAt = Date.now();
     this.busy = true;

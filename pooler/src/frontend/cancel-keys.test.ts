@@ -54,3 +54,33 @@ describe('cancel keys', () => {
     expect(overlap.length).toBeLessThan(3);
   });
 });
+
+describe('cancel keys over many draws', () => {
+  it('never repeat a process id among live clients, and their secrets do not repeat or follow a pattern', () => {
+    const keys = new CancelKeys(7);
+    const live = new Set<number>();
+    const secrets = new Set<number>();
+    const N = 100_000;
+    let rising = 0;
+    let previous = -1;
+    let repeatedPid = 0;
+    for (let i = 0; i < N; i++) {
+      const k = keys.next((p) => live.has(p));
+      if (live.has(k.processId)) repeatedPid++;
+      live.add(k.processId);
+      secrets.add(k.secretKey);
+      if (k.secretKey > previous) rising++;
+      previous = k.secretKey;
+      // The id a CancelRequest names is only as good as the node it routes to.
+      if (nodeOf(k.processId) !== 7) throw new Error(`key ${k.processId} names node ${nodeOf(k.processId)}`);
+    }
+    expect(repeatedPid).toBe(0);
+    expect(live.size).toBe(N);
+    // 31-bit random secrets: N²/2³² ≈ 2.3 repeats are expected among 100,000 draws; a clock or a
+    // small generator would repeat far more (and a counter is caught below).
+    expect(N - secrets.size).toBeLessThan(20);
+    // Independent draws rise about half the time (a counter: always; a sorted pool: never).
+    expect(rising / N).toBeGreaterThan(0.49);
+    expect(rising / N).toBeLessThan(0.51);
+  });
+});

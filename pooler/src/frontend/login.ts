@@ -240,7 +240,8 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       let step = 0;
       socket.write(scram.mechanisms === WITH_PLUS ? AUTH_SASL_SCRAM_PLUS : AUTH_SASL_SCRAM);
       return (type, body) => {
-        if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected SASL response, got message type "${String.fromCharCode(type)}"`);
+        // The type as a number, as PostgreSQL says it (auth.c): a byte like NUL cannot go into an error text.
+        if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected SASL response, got message type ${type}`);
         if (step === 0) {
           const initial = parseSaslInitialResponse(body);
           if (!scram.mechanisms.includes(initial.mechanism)) {
@@ -261,7 +262,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     const salt = randomBytes(4);
     socket.write(msg.authenticationMd5(salt));
     return (type, body) => {
-      if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected password message, got message type "${String.fromCharCode(type)}"`);
+      if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected password message, got message type ${type}`);
       const raw = parsePasswordMessage(body);
       // The password message is a NUL-terminated string.
       const response = raw.toString('utf8').replace(/\0$/, '');

@@ -18,7 +18,7 @@ import {
   encodeErrorFields,
   encodeTarget,
 } from '../net/extended.ts';
-import { MessageFramer, type Message } from '../net/framer.ts';
+import { MessageFramer, ProtocolError, type Message } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import type { ScanSink } from '../net/scanner.ts';
@@ -173,8 +173,22 @@ export class TrackedSession implements ScanSink {
     else if (this.framer.buffered > 0) this.host.requestServer();
   }
 
-  /** Processes every complete client message against the attached server connection. */
+  /**
+   * Processes every complete client message against the attached server connection. A malformed
+   * message (an impossible length, an unterminated name) ends the client with FATAL 08P01 here:
+   * drain() also runs when a server connection is handed over by another client's release
+   * (client.ts linkServer), where nothing above would catch the error and the process would die.
+   */
   drain(): void {
+    try {
+      this.drainMessages();
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.host.protocolViolation(err.message);
+    }
+  }
+
+  private drainMessages(): void {
     const server = this.host.server;
     if (server === null) return;
     const out: Buffer[] = [];
@@ -360,8 +374,15 @@ export class TrackedSession implements ScanSink {
    */
   discardQueued(): number {
     let owed = 0;
-    for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
-      if (m.type === Q || m.type === S || m.type === F) owed++;
+    try {
+      for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
+        if (m.type === Q || m.type === S || m.type === F) owed++;
+      }
+    } catch (err) {
+      // An impossible length: called from the pool's timer, so end the client here (see drain).
+      if (!(err instanceof ProtocolError)) throw err;
+      this.host.protocolViolation(err.message);
+      return -1;
     }
     return this.framer.buffered === 0 ? owed : -1;
   }

@@ -101,7 +101,8 @@ export class Scanner {
       if (length < 4 || length > this.maxLength) {
         throw new ScanError(
           length < 4
-            ? `invalid message length ${length} for message type "${String.fromCharCode(type)}"`
+            ? // The type in hex, as framer.ts does: a NUL (or any byte) must not reach the error text.
+              `invalid message length ${length} for message type 0x${type.toString(16).padStart(2, '0')}`
             : `message of ${length} bytes exceeds the limit of ${this.maxLength} bytes`,
         );
       }
