@@ -6,7 +6,7 @@
 // closed instead.
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
-import { parseParameterStatus } from '../net/parse.ts';
+import { parseErrorFields, parseParameterStatus } from '../net/parse.ts';
 import { endsAllStatements, endsServerStatements } from '../prepared/registry.ts';
 import type { DisconnectReason } from '../errors.ts';
 import type { Pool } from './pool.ts';
@@ -14,29 +14,44 @@ import type { ServerConnection, ServerLink } from './server.ts';
 
 const HIDDEN_TIMEOUT_MS = 5000;
 
+/** How runHidden's statements went. */
+export interface HiddenOutcome {
+  /** Every statement answered without error and the connection is idle ('I'). */
+  ok: boolean;
+  /** The fields of the first ErrorResponse, when a statement failed. */
+  error?: Record<string, string>;
+}
+
 /**
- * Runs `queries` on an otherwise unlinked server connection and calls `done(true)` once every one
- * has answered with ReadyForQuery 'I' and no error, `done(false)` otherwise (the connection is then
- * closed). `onParameter` sees each ParameterStatus the server reports.
+ * Runs `queries` on an otherwise unlinked server connection and calls `done` once every one has
+ * answered with ReadyForQuery. Each query is its own Query message (its own implicit transaction),
+ * all sent in one write. A connection that does not come back clean ('I', nothing more buffered)
+ * is closed; with `keepOnError`, one whose statements the server merely refused (ErrorResponse,
+ * then ReadyForQuery 'I') stays open for the caller to release. `onParameter` sees each
+ * ParameterStatus the server reports.
  */
 export function runHidden(
   server: ServerConnection,
   queries: string[],
-  done: (ok: boolean) => void,
+  done: (outcome: HiddenOutcome) => void,
   onParameter?: (name: string, value: string) => void,
+  keepOnError = false,
 ): void {
   let awaiting = queries.length;
-  let failed = false;
+  let error: Record<string, string> | undefined;
   const framer = new MessageFramer(64 * 1024 * 1024);
   const timer = setTimeout(() => finish(false), HIDDEN_TIMEOUT_MS);
   let finished = false;
-  function finish(ok: boolean): void {
+  /** `clean`: the connection is idle and at a message boundary (whether or not a statement failed). */
+  function finish(clean: boolean): void {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
     if (server.link === link) server.link = null;
-    if (!ok) server.close('reset_failed');
-    done(ok && !server.closed);
+    if (!clean || (error !== undefined && !keepOnError)) server.close('reset_failed');
+    const outcome: HiddenOutcome = { ok: clean && error === undefined && !server.closed };
+    if (error !== undefined) outcome.error = error;
+    done(outcome);
   }
   const link: ServerLink = {
     onServerData(chunk) {
@@ -49,14 +64,14 @@ export function runHidden(
             server.paramsFor = null;
             onParameter?.(p.name, p.value);
           } else if (m.type === 0x45 /* ErrorResponse */) {
-            failed = true;
+            error ??= parseErrorFields(m.body);
           } else if (m.type === 0x43 /* CommandComplete */) {
             const tag = m.body.toString('latin1', 0, m.body.length - 1);
             if (endsAllStatements(tag)) server.statements.clear();
             else if (endsServerStatements(tag)) server.statements.forgetUnsure();
           } else if (m.type === 0x5a /* ReadyForQuery */) {
             awaiting--;
-            if (awaiting === 0) finish(!failed && m.body[0] === 0x49 && framer.buffered === 0);
+            if (awaiting === 0) finish(m.body[0] === 0x49 && framer.buffered === 0);
           }
         }
       } catch {
@@ -91,7 +106,7 @@ export function resetServer(server: ServerConnection, pool: Pool, what: { rollba
   }
   server.dirty = false;
   server.listened = false;
-  runHidden(server, queries, (ok) => {
-    if (ok) pool.release(server);
+  runHidden(server, queries, (outcome) => {
+    if (outcome.ok) pool.release(server);
   });
 }

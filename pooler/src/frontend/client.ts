@@ -16,8 +16,11 @@ import type { TenantRoute } from '../config/snapshot.ts';
 import { resetServer, runHidden } from '../backend/reset.ts';
 import { parseParameterStatus } from '../net/parse.ts';
 import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
+import { replayFatal } from './startup-check.ts';
 
 const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
+/** Server connections that may break while a client's parameters are applied before it gets an error. */
+const MAX_REPLAY_ATTEMPTS = 3;
 
 /**
  * Writes several buffers as one writev (many, e.g. tracked mode's 5-byte local replies, as one
@@ -177,6 +180,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   params: ReadonlyMap<string, string> = NO_PARAMS;
   /** The values it was told at login: what RESET and DISCARD ALL return it to. */
   defaults: ReadonlyMap<string, string> = NO_PARAMS;
+  /** Server connections that broke while its session parameters were applied, in a row. */
+  private replayFailures = 0;
   /** Set while the client is inside a transaction whose server connection died. */
   private lost: LostTransaction | null = null;
   /** A FATAL ErrorResponse the linked server sent just before closing (transaction mode). */
@@ -460,22 +465,28 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     runHidden(
       server,
       sets,
-      (ok) => {
-        if (this.closed) {
-          if (ok) this.pool!.release(server);
-          return;
-        }
-        if (ok) return this.linkServer(server);
-        // That connection failed while being prepared: wait for another one.
-        this.pool!.acquire(this);
+      (outcome) => {
+        if (outcome.ok && !this.closed) return this.linkServer(server);
+        // A refused SET leaves the connection clean: back to the pool.
+        if (!server.closed) this.pool!.release(server);
+        if (this.closed) return;
+        // The server refuses a value this session has (e.g. after a move to another database):
+        // the session cannot go on there. One error, never a retry (issue 10: a re-queue per
+        // refusal opened server sessions without end).
+        if (outcome.error !== undefined) return this.failWith(replayFatal(outcome.error), 'invalid_parameter');
+        // That connection broke while being prepared: another one, a bounded number of times.
+        if (++this.replayFailures < MAX_REPLAY_ATTEMPTS) return this.pool!.acquire(this);
+        this.checkoutFailed(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while applying the session parameters' }));
       },
       // The server's normalised spelling is what the client now has.
       (name, value) => this.setParam(name, value),
+      true,
     );
   }
 
   private linkServer(server: ServerConnection): void {
     this.waiting = false;
+    this.replayFailures = 0;
     this.server = server;
     server.link = this;
     if (this.tracked !== null) this.tracked.drain();
@@ -920,6 +931,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (this.closed) return;
     if (this.pending === 0 && this.txStatus === IDLE && !this.waiting && this.clientAtBoundary()) return this.fail(err, reason, true);
     this.closeAfter = { err, reason };
+  }
+
+  /** Sends `errorResponse` (a FATAL) and closes the client. */
+  failWith(errorResponse: Buffer, reason: DisconnectReason): void {
+    if (this.closed) return;
+    this.log.info({ reason }, 'client ended with the server’s error');
+    if (this.socket.writable) this.socket.write(errorResponse);
+    this.close(reason, true);
   }
 
   /** Sends a FATAL (or ERROR for non-fatal codes, then closes anyway) and closes the client. */
