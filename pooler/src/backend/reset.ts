@@ -1,9 +1,9 @@
 // Statements the pooler runs on a server connection on its own behalf, replies hidden from every
-// client: ROLLBACK and DISCARD ALL / RESET ALL before a connection is reused, and the SETs that
-// give a client its own session parameters on checkout (frontend/session-params.ts). Each runs as
-// its own Query (DISCARD ALL cannot run inside a transaction block). ParameterStatus replies keep
-// the connection's parameter map current. A connection that does not come back clean in time is
-// closed instead.
+// client: the reset before a connection is reused (resetServer: DISCARD ALL), and the SETs that
+// give a client its own session parameters on checkout (frontend/session-params.ts). Each is its
+// own Query, all sent in one write (DISCARD ALL cannot run inside a transaction block).
+// ParameterStatus replies keep the connection's parameter map current. A connection that does
+// not come back clean in time is closed instead.
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields, parseParameterStatus } from '../net/parse.ts';
@@ -11,6 +11,7 @@ import { endsAllStatements, endsServerStatements } from '../prepared/registry.ts
 import type { DisconnectReason } from '../errors.ts';
 import type { Pool } from './pool.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
+import { settingsToApply } from '../frontend/session-params.ts';
 
 const HIDDEN_TIMEOUT_MS = 5000;
 
@@ -86,27 +87,51 @@ export function runHidden(
   server.socket.write(queries.length === 1 ? msg.query(queries[0]!) : Buffer.concat(queries.map((q) => msg.query(q))));
 }
 
+// ---- the reset between clients -----------------------------------------------------------
+
 /**
- * Cleans a server connection whose client is done with it, then returns it to the pool:
- * ROLLBACK an open transaction; DISCARD ALL in session mode (the session was the client's);
- * RESET ALL after a session-level SET in transaction mode (so it does not leak to the next client).
+ * Cleans a server connection whose client is done with it, then returns it to the pool: ROLLBACK
+ * when a transaction is open, then DISCARD ALL, then one Query setting the tracked parameters the
+ * connection had back (they follow each client, session-params.ts: the next client with the same
+ * values needs no SET at checkout) — one write, one round trip. The connection goes back only
+ * once all of it has answered: should the reset fail (a statement_timeout or lock the client left
+ * behind, a cancel arriving late), the connection is closed and nothing of another client has
+ * been sent on it.
+ *
+ * DISCARD ALL is PostgreSQL's own complete reset: role and session authorization, every setting
+ * (also those set with set_config in a SELECT or a DO block), temporary tables, advisory locks,
+ * LISTEN, prepared statements, cursors, sequence state and cached plans. It also drops the
+ * pooler's own named statements: the connection forgets them when the server reports DISCARD ALL
+ * (runHidden), and they are prepared again when next used.
+ *
+ * In transaction mode this runs after every transaction that ran anything at all (`dirty`: a
+ * statement executed, a portal bound, a function called, an error): a client can hide session
+ * state in a SELECT or a DO block, so no statement counts as harmless. Session mode resets when
+ * the client leaves (`discardAll`). docs/transaction-mode.md has the measured cost.
  */
 export function resetServer(server: ServerConnection, pool: Pool, what: { rollback: boolean; discardAll: boolean }): void {
-  // The common case, once per transaction: nothing to clean.
-  if (!what.rollback && !what.discardAll && !server.dirty && !server.listened) {
+  // Nothing ran (a Parse or Describe only, an empty query): nothing to clean.
+  if (!what.rollback && !what.discardAll && !server.dirty) {
     pool.release(server);
     return;
   }
-  const queries: string[] = [];
-  if (what.rollback) queries.push('ROLLBACK');
-  if (what.discardAll) queries.push('DISCARD ALL');
-  else {
-    if (server.dirty) queries.push('RESET ALL');
-    if (server.listened) queries.push('UNLISTEN *');
-  }
   server.dirty = false;
-  server.listened = false;
+  const queries = what.rollback ? ['ROLLBACK', 'DISCARD ALL'] : ['DISCARD ALL'];
+  const matched = server.paramsFor;
+  let restore = matched === null ? undefined : restoreQueries.get(matched);
+  if (restore === undefined) {
+    const sets = settingsToApply(server.params, server.defaults);
+    restore = sets.length === 0 ? null : sets.join('; ');
+    if (matched !== null) restoreQueries.set(matched, restore);
+  }
+  if (restore !== null) queries.push(restore);
   runHidden(server, queries, (outcome) => {
     if (outcome.ok) pool.release(server);
   });
 }
+
+/**
+ * The SETs giving a connection its tracked parameters back, per client parameter map it matched
+ * (shared and immutable, session-params.ts); null when none differ from the connection defaults.
+ */
+const restoreQueries = new WeakMap<ReadonlyMap<string, string>, string | null>();

@@ -688,14 +688,20 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   /** Fast-path inspection of one server message (called through ServerSink). */
   onServerMessage(type: number, first: number, start: number, length: number): void {
     switch (type) {
+      case 0x32: // BindComplete: planning may have run functions (constant folding)
+      case 0x73: // PortalSuspended
+        this.server!.dirty = true;
+        if (this.owed > 0) this.owed--;
+        return;
       case 0x31: // ParseComplete
-      case 0x32: // BindComplete
       case 0x33: // CloseComplete
       case 0x6e: // NoData
       case 0x54: // RowDescription
       case 0x49: // EmptyQueryResponse
-      case 0x73: // PortalSuspended
         if (this.owed > 0) this.owed--;
+        return;
+      case 0x56: // FunctionCallResponse
+        this.server!.dirty = true;
         return;
       case Z:
         this.owed = 0;
@@ -709,10 +715,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       case CC:
       case E:
       case S: {
-        // CommandComplete ends an Execute; after an ErrorResponse the server skips to Sync.
+        // CommandComplete ends an Execute; after an ErrorResponse the server skips to Sync. Either
+        // means a statement ran: the session may hold state the next client must not see.
         if (type === CC) {
           if (this.owed > 0) this.owed--;
-        } else if (type === E) this.owed = 0;
+          this.server!.dirty = true;
+        } else if (type === E) {
+          this.owed = 0;
+          this.server!.dirty = true;
+        }
         const r = this.inspectOrCapture(type, first, start, length, this.serverChunk);
         if (r !== null) (this.replacements ??= []).push(start, start + 1 + length, r);
         return;
@@ -742,17 +753,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       if (type === S) return this.onParameterStatus(body);
       if (type === CC) {
         const tag = body.toString('latin1', 0, body.length - 1);
-        if (tag === 'SET' || tag === 'RESET') {
-          if (this.transactionMode && server !== null) server.dirty = true;
-        } else if (endsServerStatements(tag)) {
+        if (endsServerStatements(tag)) {
           // However it was sent (simple query or extended protocol), it ends the client's names too.
           if (endsAllStatements(tag)) {
             server?.statements.clear();
             this.tracked?.statements.clear();
           } else server?.statements.forgetUnsure();
-        }
-        else if (tag === 'LISTEN' && this.transactionMode && server !== null) {
-          server.listened = true;
+        } else if (tag === 'LISTEN' && this.transactionMode && server !== null) {
+          // Undone by the DISCARD ALL at release (the CommandComplete marked the connection dirty).
           return LISTEN_REFUSED;
         }
         return null;
@@ -855,7 +863,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server;
     if (server === null) return;
     this.unlinkServer(server);
-    // RESET ALL / UNLISTEN * first when this client left session state behind; else straight back.
+    // DISCARD ALL first when this client ran anything (backend/reset.ts); else straight back.
     resetServer(server, this.pool!, NOTHING_TO_UNDO);
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
   }
