@@ -14,6 +14,7 @@ import * as msg from '../net/messages.ts';
 import { ScanError, Scanner, type ScanSink } from '../net/scanner.ts';
 import type { TenantRoute } from '../config/snapshot.ts';
 import { resetServer, runHidden } from '../backend/reset.ts';
+import { abandonServer } from '../backend/abandon.ts';
 import { parseParameterStatus } from '../net/parse.ts';
 import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
 import { replayFatal } from './startup-check.ts';
@@ -975,12 +976,17 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server;
     if (server !== null) {
       this.unlinkServer(server);
-      if (streamClean && this.pending === 0 && (this.tracked === null || this.tracked.outstanding === 0)) {
+      const busy = this.pending > 0 || (this.tracked === null ? this.unsynced : this.tracked.outstanding > 0);
+      if (streamClean && !busy) {
         // Roll back an open transaction (and in session mode discard session state) before reuse.
         resetServer(server, this.pool!, { rollback: this.txStatus !== IDLE, discardAll: !this.transactionMode });
-      } else {
-        server.link = null;
+      } else if (!busy) {
+        // Waiting for input: the backend ends as soon as its socket closes.
         server.close('unclean_release');
+      } else {
+        // Still running something for this client: cancel it, and keep the slot until the server
+        // is idle again (or closed). Tracked mode sends whole messages only.
+        abandonServer(server, this.pool!, { requests: this.pending, atBoundary: streamClean || this.tracked !== null, session: !this.transactionMode });
       }
     }
     if (!this.socket.destroyed) this.socket.end();
