@@ -88,10 +88,12 @@ describe('transaction mode', () => {
     const t = tenants.transaction;
     const a = await ProtocolClient.connect(pooled(t));
     const before = a.params.get('DateStyle');
-    await a.simple("SET DateStyle = 'SQL, DMY'");
+    // A's SET is in force on the server connection while B logs in (A's transaction is open).
+    await a.simple("BEGIN; SET DateStyle = 'SQL, DMY'");
     const b = await ProtocolClient.connect(pooled(t), { application_name: 'a_later_login' });
     try {
-      expect(b.params.get('DateStyle')).toBe(before);
+      expect(b.params.get('DateStyle'), 'DateStyle B was told at login').toBe(before);
+      await a.simple('COMMIT');
       expect(await b.simple('SHOW DateStyle')).toEqual([[before]]);
     } finally {
       await endAll([a, b]);
