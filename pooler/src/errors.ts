@@ -70,5 +70,7 @@ export const disconnectReasons = [
   'idle_in_transaction_timeout',
   'client_idle_timeout',
   'target_changed',
+  /** The server refused one of the client's session parameters (start-up value or replayed SET). */
+  'invalid_parameter',
 ] as const;
 export type DisconnectReason = (typeof disconnectReasons)[number];

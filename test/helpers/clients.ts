@@ -47,11 +47,11 @@ export interface ProcessResult {
 export function psql(
   c: ConnSettings,
   script: string,
-  opts: { stopOnError?: boolean; args?: string[]; timeoutMs?: number } = {},
+  opts: { stopOnError?: boolean; args?: string[]; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<ProcessResult> {
   const args = ['-X', '-w', '-A', '-t', '-q', '-v', `ON_ERROR_STOP=${opts.stopOnError === false ? 0 : 1}`, ...(opts.args ?? []), '-f', '-', conninfo(c)];
   return run(pgBinary('psql'), args, {
-    env: { PGPASSWORD: c.password, PGAPPNAME: 'switchyard-test-psql', LC_ALL: 'C' },
+    env: { PGPASSWORD: c.password, PGAPPNAME: 'switchyard-test-psql', LC_ALL: 'C', ...opts.env },
     input: script,
     timeoutMs: opts.timeoutMs ?? 60_000,
   });

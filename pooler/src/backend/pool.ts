@@ -219,7 +219,8 @@ export class Pool implements ServerOwner {
           this.all.add(server);
           this.retryDelayMs = RETRY_MIN_MS;
           if (target === this.target) {
-            this.serverParams ??= hs.params;
+            // A copy: the connection's own map changes with every SET run on it.
+            this.serverParams ??= new Map(hs.params);
             this.lastConnectError = undefined;
             this.flushParamWaiters();
           }

@@ -1,42 +1,58 @@
 // Statements the pooler runs on a server connection on its own behalf, replies hidden from every
-// client: ROLLBACK and DISCARD ALL / RESET ALL before a connection is reused, and the SETs that
-// give a client its own session parameters on checkout (frontend/session-params.ts). Each runs as
-// its own Query (DISCARD ALL cannot run inside a transaction block). ParameterStatus replies keep
-// the connection's parameter map current. A connection that does not come back clean in time is
-// closed instead.
+// client: the reset before a connection is reused (resetServer: DISCARD ALL), and the SETs that
+// give a client its own session parameters on checkout (frontend/session-params.ts). Each is its
+// own Query, all sent in one write (DISCARD ALL cannot run inside a transaction block).
+// ParameterStatus replies keep the connection's parameter map current. A connection that does
+// not come back clean in time is closed instead.
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
-import { parseParameterStatus } from '../net/parse.ts';
+import { parseErrorFields, parseParameterStatus } from '../net/parse.ts';
 import { endsAllStatements, endsServerStatements } from '../prepared/registry.ts';
 import type { DisconnectReason } from '../errors.ts';
 import type { Pool } from './pool.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
+import { settingsToApply } from '../frontend/session-params.ts';
 
 const HIDDEN_TIMEOUT_MS = 5000;
 
+/** How runHidden's statements went. */
+export interface HiddenOutcome {
+  /** Every statement answered without error and the connection is idle ('I'). */
+  ok: boolean;
+  /** The fields of the first ErrorResponse, when a statement failed. */
+  error?: Record<string, string>;
+}
+
 /**
- * Runs `queries` on an otherwise unlinked server connection and calls `done(true)` once every one
- * has answered with ReadyForQuery 'I' and no error, `done(false)` otherwise (the connection is then
- * closed). `onParameter` sees each ParameterStatus the server reports.
+ * Runs `queries` on an otherwise unlinked server connection and calls `done` once every one has
+ * answered with ReadyForQuery. Each query is its own Query message (its own implicit transaction),
+ * all sent in one write. A connection that does not come back clean ('I', nothing more buffered)
+ * is closed; with `keepOnError`, one whose statements the server merely refused (ErrorResponse,
+ * then ReadyForQuery 'I') stays open for the caller to release. `onParameter` sees each
+ * ParameterStatus the server reports.
  */
 export function runHidden(
   server: ServerConnection,
   queries: string[],
-  done: (ok: boolean) => void,
+  done: (outcome: HiddenOutcome) => void,
   onParameter?: (name: string, value: string) => void,
+  keepOnError = false,
 ): void {
   let awaiting = queries.length;
-  let failed = false;
+  let error: Record<string, string> | undefined;
   const framer = new MessageFramer(64 * 1024 * 1024);
   const timer = setTimeout(() => finish(false), HIDDEN_TIMEOUT_MS);
   let finished = false;
-  function finish(ok: boolean): void {
+  /** `clean`: the connection is idle and at a message boundary (whether or not a statement failed). */
+  function finish(clean: boolean): void {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
     if (server.link === link) server.link = null;
-    if (!ok) server.close('reset_failed');
-    done(ok && !server.closed);
+    if (!clean || (error !== undefined && !keepOnError)) server.close('reset_failed');
+    const outcome: HiddenOutcome = { ok: clean && error === undefined && !server.closed };
+    if (error !== undefined) outcome.error = error;
+    done(outcome);
   }
   const link: ServerLink = {
     onServerData(chunk) {
@@ -49,14 +65,14 @@ export function runHidden(
             server.paramsFor = null;
             onParameter?.(p.name, p.value);
           } else if (m.type === 0x45 /* ErrorResponse */) {
-            failed = true;
+            error ??= parseErrorFields(m.body);
           } else if (m.type === 0x43 /* CommandComplete */) {
             const tag = m.body.toString('latin1', 0, m.body.length - 1);
             if (endsAllStatements(tag)) server.statements.clear();
             else if (endsServerStatements(tag)) server.statements.forgetUnsure();
           } else if (m.type === 0x5a /* ReadyForQuery */) {
             awaiting--;
-            if (awaiting === 0) finish(!failed && m.body[0] === 0x49 && framer.buffered === 0);
+            if (awaiting === 0) finish(m.body[0] === 0x49 && framer.buffered === 0);
           }
         }
       } catch {
@@ -71,27 +87,51 @@ export function runHidden(
   server.socket.write(queries.length === 1 ? msg.query(queries[0]!) : Buffer.concat(queries.map((q) => msg.query(q))));
 }
 
+// ---- the reset between clients -----------------------------------------------------------
+
 /**
- * Cleans a server connection whose client is done with it, then returns it to the pool:
- * ROLLBACK an open transaction; DISCARD ALL in session mode (the session was the client's);
- * RESET ALL after a session-level SET in transaction mode (so it does not leak to the next client).
+ * Cleans a server connection whose client is done with it, then returns it to the pool: ROLLBACK
+ * when a transaction is open, then DISCARD ALL, then one Query setting the tracked parameters the
+ * connection had back (they follow each client, session-params.ts: the next client with the same
+ * values needs no SET at checkout) — one write, one round trip. The connection goes back only
+ * once all of it has answered: should the reset fail (a statement_timeout or lock the client left
+ * behind, a cancel arriving late), the connection is closed and nothing of another client has
+ * been sent on it.
+ *
+ * DISCARD ALL is PostgreSQL's own complete reset: role and session authorization, every setting
+ * (also those set with set_config in a SELECT or a DO block), temporary tables, advisory locks,
+ * LISTEN, prepared statements, cursors, sequence state and cached plans. It also drops the
+ * pooler's own named statements: the connection forgets them when the server reports DISCARD ALL
+ * (runHidden), and they are prepared again when next used.
+ *
+ * In transaction mode this runs after every transaction that ran anything at all (`dirty`: a
+ * statement executed, a portal bound, a function called, an error): a client can hide session
+ * state in a SELECT or a DO block, so no statement counts as harmless. Session mode resets when
+ * the client leaves (`discardAll`). docs/transaction-mode.md has the measured cost.
  */
 export function resetServer(server: ServerConnection, pool: Pool, what: { rollback: boolean; discardAll: boolean }): void {
-  // The common case, once per transaction: nothing to clean.
-  if (!what.rollback && !what.discardAll && !server.dirty && !server.listened) {
+  // Nothing ran (a Parse or Describe only, an empty query): nothing to clean.
+  if (!what.rollback && !what.discardAll && !server.dirty) {
     pool.release(server);
     return;
   }
-  const queries: string[] = [];
-  if (what.rollback) queries.push('ROLLBACK');
-  if (what.discardAll) queries.push('DISCARD ALL');
-  else {
-    if (server.dirty) queries.push('RESET ALL');
-    if (server.listened) queries.push('UNLISTEN *');
-  }
   server.dirty = false;
-  server.listened = false;
-  runHidden(server, queries, (ok) => {
-    if (ok) pool.release(server);
+  const queries = what.rollback ? ['ROLLBACK', 'DISCARD ALL'] : ['DISCARD ALL'];
+  const matched = server.paramsFor;
+  let restore = matched === null ? undefined : restoreQueries.get(matched);
+  if (restore === undefined) {
+    const sets = settingsToApply(server.params, server.defaults);
+    restore = sets.length === 0 ? null : sets.join('; ');
+    if (matched !== null) restoreQueries.set(matched, restore);
+  }
+  if (restore !== null) queries.push(restore);
+  runHidden(server, queries, (outcome) => {
+    if (outcome.ok) pool.release(server);
   });
 }
+
+/**
+ * The SETs giving a connection its tracked parameters back, per client parameter map it matched
+ * (shared and immutable, session-params.ts); null when none differ from the connection defaults.
+ */
+const restoreQueries = new WeakMap<ReadonlyMap<string, string>, string | null>();

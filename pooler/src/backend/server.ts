@@ -33,10 +33,11 @@ export class ServerConnection implements ScanSink {
   /** Server → client stream position; persists across clients. */
   readonly scanner: Scanner;
   link: ServerLink | null = null;
-  /** A client ran a session-level SET here: RESET ALL before the next client (transaction mode). */
+  /**
+   * A client ran something here that may have left session state behind (a statement executed,
+   * a portal bound, a function called, an error): DISCARD ALL before the next client (reset.ts).
+   */
   dirty = false;
-  /** A client ran LISTEN here (refused in transaction mode): UNLISTEN * before the next client. */
-  listened = false;
   /** A client parameter map this connection's tracked parameters are known to match (fast checkout). */
   paramsFor: ReadonlyMap<string, string> | null = null;
   /** The session defaults this connection reported at start-up (what RESET returns to). */

@@ -14,10 +14,14 @@ import * as msg from '../net/messages.ts';
 import { ScanError, Scanner, type ScanSink } from '../net/scanner.ts';
 import type { TenantRoute } from '../config/snapshot.ts';
 import { resetServer, runHidden } from '../backend/reset.ts';
+import { abandonServer } from '../backend/abandon.ts';
 import { parseParameterStatus } from '../net/parse.ts';
 import { TRACKED_PARAMETERS, settingsToApply } from './session-params.ts';
+import { replayFatal } from './startup-check.ts';
 
 const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
+/** Server connections that may break while a client's parameters are applied before it gets an error. */
+const MAX_REPLAY_ATTEMPTS = 3;
 
 /**
  * Writes several buffers as one writev (many, e.g. tracked mode's 5-byte local replies, as one
@@ -177,6 +181,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   params: ReadonlyMap<string, string> = NO_PARAMS;
   /** The values it was told at login: what RESET and DISCARD ALL return it to. */
   defaults: ReadonlyMap<string, string> = NO_PARAMS;
+  /** Server connections that broke while its session parameters were applied, in a row. */
+  private replayFailures = 0;
   /** Set while the client is inside a transaction whose server connection died. */
   private lost: LostTransaction | null = null;
   /** A FATAL ErrorResponse the linked server sent just before closing (transaction mode). */
@@ -460,22 +466,28 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     runHidden(
       server,
       sets,
-      (ok) => {
-        if (this.closed) {
-          if (ok) this.pool!.release(server);
-          return;
-        }
-        if (ok) return this.linkServer(server);
-        // That connection failed while being prepared: wait for another one.
-        this.pool!.acquire(this);
+      (outcome) => {
+        if (outcome.ok && !this.closed) return this.linkServer(server);
+        // A refused SET leaves the connection clean: back to the pool.
+        if (!server.closed) this.pool!.release(server);
+        if (this.closed) return;
+        // The server refuses a value this session has (e.g. after a move to another database):
+        // the session cannot go on there. One error, never a retry (issue 10: a re-queue per
+        // refusal opened server sessions without end).
+        if (outcome.error !== undefined) return this.failWith(replayFatal(outcome.error), 'invalid_parameter');
+        // That connection broke while being prepared: another one, a bounded number of times.
+        if (++this.replayFailures < MAX_REPLAY_ATTEMPTS) return this.pool!.acquire(this);
+        this.checkoutFailed(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while applying the session parameters' }));
       },
       // The server's normalised spelling is what the client now has.
       (name, value) => this.setParam(name, value),
+      true,
     );
   }
 
   private linkServer(server: ServerConnection): void {
     this.waiting = false;
+    this.replayFailures = 0;
     this.server = server;
     server.link = this;
     if (this.tracked !== null) this.tracked.drain();
@@ -677,14 +689,20 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   /** Fast-path inspection of one server message (called through ServerSink). */
   onServerMessage(type: number, first: number, start: number, length: number): void {
     switch (type) {
+      case 0x32: // BindComplete: planning may have run functions (constant folding)
+      case 0x73: // PortalSuspended
+        this.server!.dirty = true;
+        if (this.owed > 0) this.owed--;
+        return;
       case 0x31: // ParseComplete
-      case 0x32: // BindComplete
       case 0x33: // CloseComplete
       case 0x6e: // NoData
       case 0x54: // RowDescription
       case 0x49: // EmptyQueryResponse
-      case 0x73: // PortalSuspended
         if (this.owed > 0) this.owed--;
+        return;
+      case 0x56: // FunctionCallResponse
+        this.server!.dirty = true;
         return;
       case Z:
         this.owed = 0;
@@ -698,10 +716,15 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       case CC:
       case E:
       case S: {
-        // CommandComplete ends an Execute; after an ErrorResponse the server skips to Sync.
+        // CommandComplete ends an Execute; after an ErrorResponse the server skips to Sync. Either
+        // means a statement ran: the session may hold state the next client must not see.
         if (type === CC) {
           if (this.owed > 0) this.owed--;
-        } else if (type === E) this.owed = 0;
+          this.server!.dirty = true;
+        } else if (type === E) {
+          this.owed = 0;
+          this.server!.dirty = true;
+        }
         const r = this.inspectOrCapture(type, first, start, length, this.serverChunk);
         if (r !== null) (this.replacements ??= []).push(start, start + 1 + length, r);
         return;
@@ -731,17 +754,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       if (type === S) return this.onParameterStatus(body);
       if (type === CC) {
         const tag = body.toString('latin1', 0, body.length - 1);
-        if (tag === 'SET' || tag === 'RESET') {
-          if (this.transactionMode && server !== null) server.dirty = true;
-        } else if (endsServerStatements(tag)) {
+        if (endsServerStatements(tag)) {
           // However it was sent (simple query or extended protocol), it ends the client's names too.
           if (endsAllStatements(tag)) {
             server?.statements.clear();
             this.tracked?.statements.clear();
           } else server?.statements.forgetUnsure();
-        }
-        else if (tag === 'LISTEN' && this.transactionMode && server !== null) {
-          server.listened = true;
+        } else if (tag === 'LISTEN' && this.transactionMode && server !== null) {
+          // Undone by the DISCARD ALL at release (the CommandComplete marked the connection dirty).
           return LISTEN_REFUSED;
         }
         return null;
@@ -844,7 +864,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server;
     if (server === null) return;
     this.unlinkServer(server);
-    // RESET ALL / UNLISTEN * first when this client left session state behind; else straight back.
+    // DISCARD ALL first when this client ran anything (backend/reset.ts); else straight back.
     resetServer(server, this.pool!, NOTHING_TO_UNDO);
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
   }
@@ -922,6 +942,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.closeAfter = { err, reason };
   }
 
+  /** Sends `errorResponse` (a FATAL) and closes the client. */
+  failWith(errorResponse: Buffer, reason: DisconnectReason): void {
+    if (this.closed) return;
+    this.log.info({ reason }, 'client ended with the server’s error');
+    if (this.socket.writable) this.socket.write(errorResponse);
+    this.close(reason, true);
+  }
+
   /** Sends a FATAL (or ERROR for non-fatal codes, then closes anyway) and closes the client. */
   fail(err: PoolerError, reason: DisconnectReason, streamClean = false): void {
     if (this.closed) return;
@@ -948,12 +976,17 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server;
     if (server !== null) {
       this.unlinkServer(server);
-      if (streamClean && this.pending === 0 && (this.tracked === null || this.tracked.outstanding === 0)) {
+      const busy = this.pending > 0 || (this.tracked === null ? this.unsynced : this.tracked.outstanding > 0);
+      if (streamClean && !busy) {
         // Roll back an open transaction (and in session mode discard session state) before reuse.
         resetServer(server, this.pool!, { rollback: this.txStatus !== IDLE, discardAll: !this.transactionMode });
-      } else {
-        server.link = null;
+      } else if (!busy) {
+        // Waiting for input: the backend ends as soon as its socket closes.
         server.close('unclean_release');
+      } else {
+        // Still running something for this client: cancel it, and keep the slot until the server
+        // is idle again (or closed). Tracked mode sends whole messages only.
+        abandonServer(server, this.pool!, { requests: this.pending, atBoundary: streamClean || this.tracked !== null, session: !this.transactionMode });
       }
     }
     if (!this.socket.destroyed) this.socket.end();

@@ -19,7 +19,8 @@ import { parsePasswordMessage, parseSaslInitialResponse, parseSaslResponse } fro
 import { StartupFramer } from '../net/startup.ts';
 import { isAdminDatabase, type Credentials } from '../admin/users.ts';
 import { ClientConnection, type ClientHost } from './client.ts';
-import { sharedClientParams } from './session-params.ts';
+import { sharedClientParams, startupValuesToCheck } from './session-params.ts';
+import { checkStartupValues, startupFatal } from './startup-check.ts';
 
 function encodeParameters(params: ReadonlyMap<string, string>): Buffer {
   return Buffer.concat([...params].map(([name, value]) => msg.parameterStatus(name, value)));
@@ -70,6 +71,14 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     clearTimeout(timer);
     socket.removeListener('data', onData);
     client.fail(err, reason);
+  };
+  /** Ends the login with an ErrorResponse the server wrote (a start-up value it refused). */
+  const refuse = (fatal: Buffer): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    client.failWith(fatal, 'invalid_parameter');
   };
   const timer = setTimeout(() => end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time'), 'startup_timeout'), LOGIN_TIMEOUT_MS);
   timer.unref();
@@ -198,11 +207,21 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       authenticated = true;
       socket.write(authOk);
       const pool = host.poolFor(route);
-      pool.ensureServerParams().then(
-        (serverParams) => {
+      pool
+        .ensureServerParams()
+        .then(async (serverParams) => {
           if (done) return;
+          // Start-up values PostgreSQL would have to apply: a server of the pool judges them.
+          const check = startupValuesToCheck(serverParams, params);
+          let checked: ReadonlyMap<string, string> | undefined;
+          if (check.sets.length > 0) {
+            const verdict = await checkStartupValues(pool, serverParams, check);
+            if (done) return;
+            if ('error' in verdict) return refuse(startupFatal(verdict.error));
+            checked = verdict.values;
+          }
           const out: Buffer[] = [];
-          const reported = sharedClientParams(serverParams, params, encodeParameters);
+          const reported = sharedClientParams(serverParams, params, encodeParameters, checked);
           client.params = reported.params;
           client.defaults = reported.params;
           out.push(reported.encoded);
@@ -220,10 +239,11 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           client.enterReady(route, pool, framer!.takeRest());
           framer = undefined;
           onMessage = undefined;
-        },
-        (err: Error) =>
-          end(err instanceof PoolerError ? err : new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed'),
-      );
+        })
+        .catch((err: Error) => {
+          if (done) return client.log.error({ err }, 'unexpected error after login');
+          end(err instanceof PoolerError ? err : new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed');
+        });
     };
 
     // SCRAM when the tenant has a SCRAM verifier (or is unknown: mock exchange), unless it asks for

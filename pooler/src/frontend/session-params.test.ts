@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialClientParams, settingsToApply } from './session-params.ts';
+import { initialClientParams, settingsToApply, startupValuesToCheck } from './session-params.ts';
 
 describe('session parameters', () => {
   const server = new Map([
@@ -27,5 +27,18 @@ describe('session parameters', () => {
     client.set('server_version', '99');
     expect(settingsToApply(client, server)).toEqual([`SET "TimeZone" TO E'O''Brien\\\\Zone'`]);
     expect(settingsToApply(server, server)).toEqual([]);
+  });
+
+  it('checks the start-up values that differ from the server, never application_name', () => {
+    const c = startupValuesToCheck(server, { user: 'u', timezone: 'Not/AZone', DateStyle: 'ISO, MDY', application_name: 'anything' });
+    expect(c.names).toEqual(['TimeZone']);
+    expect(c.sets).toEqual([`SET "TimeZone" TO E'Not/AZone'`]);
+    expect(startupValuesToCheck(server, { user: 'u', TimeZone: 'Not/AZone', application_name: 'other' }).key).toBe(c.key);
+    expect(startupValuesToCheck(server, { user: 'u', application_name: 'x' }).sets).toEqual([]);
+  });
+
+  it('tells the client the server’s spelling of a checked value', () => {
+    const p = initialClientParams(server, { user: 'u', timezone: 'utc' }, new Map([['TimeZone', 'UTC']]));
+    expect(p.get('TimeZone')).toBe('UTC');
   });
 });

@@ -26,15 +26,45 @@ function trackedIndex(key: string): number | undefined {
   return nameToIndex.get(key.toLowerCase());
 }
 
-/** What a new client is told at login: the server's values, overridden by its own start-up settings. */
-export function initialClientParams(server: ReadonlyMap<string, string>, startup: Readonly<Record<string, string>>): Map<string, string> {
+/**
+ * What a new client is told at login: the server's values, overridden by its own start-up settings
+ * — in the server's spelling where `checked` has it (frontend/startup-check.ts).
+ */
+export function initialClientParams(
+  server: ReadonlyMap<string, string>,
+  startup: Readonly<Record<string, string>>,
+  checked?: ReadonlyMap<string, string>,
+): Map<string, string> {
   const out = new Map(server);
   const own = startupValues(startup);
   TRACKED_PARAMETERS.forEach((name, i) => {
-    const v = own[i];
+    const v = checked?.get(name) ?? own[i];
     if (v !== undefined) out.set(name, v);
   });
   return out;
+}
+
+/**
+ * The client's own tracked start-up values that differ from the server's: the SETs a server must
+ * accept for the login to be valid (PostgreSQL refuses a start-up packet whose values it cannot
+ * apply), their names, and a key naming them. application_name is left out: PostgreSQL takes any
+ * value, and clients vary it (host names, process ids), so it must not cost a check per login.
+ */
+export function startupValuesToCheck(server: ReadonlyMap<string, string>, startup: Readonly<Record<string, string>>): { key: string; names: string[]; sets: string[] } {
+  const own = startupValues(startup);
+  let key = '';
+  const names: string[] = [];
+  const sets: string[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const v = own[i];
+    if (i === APPLICATION_NAME || v === undefined) continue;
+    const name = TRACKED_PARAMETERS[i]!;
+    if (v === server.get(name)) continue;
+    key += `${name}\u0000${v}\u0000`;
+    names.push(name);
+    sets.push(setStatement(name, v));
+  }
+  return { key, names, sets };
 }
 
 /**
@@ -69,6 +99,7 @@ export function sharedClientParams(
   server: ReadonlyMap<string, string>,
   startup: Readonly<Record<string, string>>,
   encode: (params: ReadonlyMap<string, string>) => Buffer,
+  checked?: ReadonlyMap<string, string>,
 ): { params: ReadonlyMap<string, string>; encoded: Buffer } {
   // The key needs only the client's own values; the map is built once per distinct key.
   const own = startupValues(startup);
@@ -81,8 +112,9 @@ export function sharedClientParams(
   if (byKey === undefined) shared.set(server, (byKey = new Map()));
   let entry = byKey.get(key);
   if (entry === undefined) {
-    // Bounded: distinct start-up settings are few in practice; past that, stop caching.
-    const params = initialClientParams(server, startup);
+    // Bounded: distinct start-up settings are few in practice; past that, stop caching. (The
+    // server's spelling of the values, `checked`, follows from the values: the key covers it.)
+    const params = initialClientParams(server, startup, checked);
     entry = { params, encoded: encode(params) };
     if (byKey.size < 1000) byKey.set(key, entry);
   }
@@ -99,7 +131,11 @@ export function settingsToApply(client: ReadonlyMap<string, string>, server: Rea
   const out: string[] = [];
   for (const name of TRACKED_PARAMETERS) {
     const want = client.get(name);
-    if (want !== undefined && want !== server.get(name)) out.push(`SET "${name}" TO ${literal(want)}`);
+    if (want !== undefined && want !== server.get(name)) out.push(setStatement(name, want));
   }
   return out;
+}
+
+function setStatement(name: string, value: string): string {
+  return `SET "${name}" TO ${literal(value)}`;
 }

@@ -420,6 +420,8 @@ export class TrackedSession implements ScanSink {
     if (this.localDue) this.emitLocals(this.out);
     const h = this.peek();
     let hide = false;
+    // A statement ran (or a portal was bound, a function called): reset before the next client.
+    if (type === 0x43 || type === E || type === 0x32 || type === 0x73 || type === 0x56) this.host.server!.dirty = true;
     switch (type) {
       case Z:
         if (h !== undefined && (h.kind === SYNC || h.kind === BARRIER)) {

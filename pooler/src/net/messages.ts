@@ -299,6 +299,13 @@ export function sync(): Buffer {
   return typed('S', 0);
 }
 
+/** CopyFail: ends a COPY FROM STDIN with an error (ignored by a server that is not in COPY). */
+export function copyFail(reason: string): Buffer {
+  const buf = typed('f', cstringLength(reason));
+  putCstring(buf, 5, reason);
+  return buf;
+}
+
 export function terminate(): Buffer {
   return typed('X', 0);
 }

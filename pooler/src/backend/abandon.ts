@@ -1,0 +1,143 @@
+// A client left while its server connection was busy: a query running, replies still owed.
+// PostgreSQL notices a closed client socket only when it next reads or writes, so closing the
+// server connection then would leave the query running while the pool opens another connection
+// in its place: with pool size 1, fifteen busy backends were seen (issue 10). Instead the
+// connection keeps its slot until the backend is really free:
+// - the running query is cancelled (CancelRequest with the backend's key);
+// - when the bytes sent so far end at a message boundary, the pooler appends CopyFail (ends a COPY
+//   FROM STDIN; ignored outside COPY), Sync (ends an extended-protocol batch), ROLLBACK, and a
+//   `SET application_name` to a random marker. The ParameterStatus carrying the marker, then
+//   ReadyForQuery, show that everything the client sent has been answered and the backend is
+//   idle: the connection is reset and goes back to the pool;
+// - otherwise (the client's stream was cut mid-message, nothing can follow it) the connection is
+//   closed once the cancel has been delivered;
+// - either way, a backend that does not come back within ABANDON_WAIT_MS is closed, and only then
+//   is its slot free.
+// Protocol docs: "Canceling Requests in Progress", "COPY Operations", "Extended Query".
+import { randomBytes } from 'node:crypto';
+import type { DisconnectReason } from '../errors.ts';
+import * as msg from '../net/messages.ts';
+import { cancelServerRequest } from './cancel.ts';
+import type { Pool } from './pool.ts';
+import { resetServer } from './reset.ts';
+import type { ServerConnection, ServerLink } from './server.ts';
+
+/** How long an abandoned backend may take to become idle before its connection is closed. */
+export const ABANDON_WAIT_MS = 10_000;
+/** Cancels sent per abandoned connection at most. */
+const MAX_CANCELS = 10;
+/** While the client's requests are still running, a cancel this often. */
+const CANCEL_REPEAT_MS = 500;
+const COPY_FAIL = msg.copyFail('the client disconnected');
+const SYNC = msg.sync();
+const ROLLBACK = msg.query('ROLLBACK');
+
+export interface Abandoned {
+  /** Requests (Query, Sync, FunctionCall) sent whose ReadyForQuery has not come back. */
+  requests: number;
+  /** The bytes sent to the server end at a message boundary. */
+  atBoundary: boolean;
+  /** Session mode: the session ends, DISCARD ALL as on any client exit. */
+  session: boolean;
+}
+
+export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned): void {
+  let cancels = 1;
+  const delivered = cancelServerRequest(server);
+  let done = false;
+  let link: ServerLink | null = null;
+  const timer = setTimeout(() => finish('unclean_release'), ABANDON_WAIT_MS);
+  let repeat: NodeJS.Timeout | undefined;
+  /** `reason` undefined: the backend answered everything, reset it (`rollback`: a transaction is open); else close. */
+  function finish(reason?: DisconnectReason, rollback = false): void {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    clearInterval(repeat);
+    if (server.link === link) server.link = null;
+    if (server.closed) return;
+    if (reason !== undefined) return server.close(reason);
+    server.dirty = true;
+    resetServer(server, pool, { rollback, discardAll: a.session });
+  }
+  if (!a.atBoundary) {
+    // The slot stays taken (the connection is neither idle nor closed) until the cancel is in.
+    link = { onServerData: () => undefined, onServerClosed: () => finish('server_lost') };
+    server.link = link;
+    void delivered.then(() => finish('unclean_release'));
+    return;
+  }
+  /** ReadyForQuery messages so far: the client's requests', then the one of the Sync appended. */
+  let readies = 0;
+  // A cancel that reaches the backend while it is between two of the client's requests is ignored
+  // (PostgreSQL drops a cancel that arrives while it reads a command): repeat it, bounded.
+  const cancelAgain = (): void => {
+    if (done || cancels >= MAX_CANCELS) return;
+    cancels++;
+    void cancelServerRequest(server);
+  };
+  // Until the appended Sync is answered, something of the client's may still run.
+  repeat = setInterval(() => {
+    if (readies <= a.requests) cancelAgain();
+  }, CANCEL_REPEAT_MS);
+  repeat.unref();
+  const marker = `switchyard-drain-${randomBytes(8).toString('hex')}`;
+  const skim = new ReplySkimmer();
+  let marked = false;
+  link = {
+    onServerData(chunk) {
+      skim.feed(chunk, (type, body) => {
+        if (type === 0x53 /* ParameterStatus */ && body !== null && body.toString('latin1') === `application_name\0${marker}\0`) marked = true;
+        else if (type === 0x5a /* ReadyForQuery */) {
+          if (marked) return finish(undefined, body?.[0] !== 0x49);
+          // One of the client's requests ended; if more of them are queued, cancel the next.
+          if (++readies < a.requests) cancelAgain();
+        }
+      });
+    },
+    onServerClosed() {
+      finish('server_lost');
+    },
+  };
+  server.link = link;
+  server.socket.write(Buffer.concat([COPY_FAIL, SYNC, ROLLBACK, msg.query(`SET application_name = '${marker}'`)]));
+}
+
+/**
+ * Follows the message boundaries of a server stream without keeping whole messages: only the
+ * bodies of ParameterStatus and ReadyForQuery (small) are collected; a large result streaming
+ * back from a cancelled query costs no memory.
+ */
+class ReplySkimmer {
+  private readonly header = Buffer.alloc(5);
+  private headerLength = 0;
+  private type = 0;
+  private remaining = 0;
+  private body: Buffer[] | null = null;
+
+  feed(chunk: Buffer, onMessage: (type: number, body: Buffer | null) => void): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.headerLength < 5) {
+        const n = Math.min(5 - this.headerLength, chunk.length - at);
+        chunk.copy(this.header, this.headerLength, at, at + n);
+        this.headerLength += n;
+        at += n;
+        if (this.headerLength < 5) return;
+        this.type = this.header[0]!;
+        this.remaining = Math.max(0, this.header.readInt32BE(1) - 4);
+        this.body = this.type === 0x53 || this.type === 0x5a ? [] : null;
+      }
+      const n = Math.min(this.remaining, chunk.length - at);
+      if (this.body !== null && n > 0) this.body.push(chunk.subarray(at, at + n));
+      this.remaining -= n;
+      at += n;
+      if (this.remaining === 0) {
+        const body = this.body === null ? null : Buffer.concat(this.body);
+        this.headerLength = 0;
+        this.body = null;
+        onMessage(this.type, body);
+      }
+    }
+  }
+}
