@@ -22,6 +22,7 @@ import { MessageFramer, ProtocolError, type Message } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import type { ScanSink } from '../net/scanner.ts';
+import { PORTAL_GONE_PARSE } from './unnamed-portal.ts';
 import { ClientStatements } from '../prepared/client-names.ts';
 import type { Statement, StatementRegistry } from '../prepared/registry.ts';
 
@@ -67,6 +68,10 @@ export interface TrackedHost {
   readonly cacheSize: number;
   txStatus: number;
   pending: number;
+  /** A Bind to '' reached this connection since the last Query (unnamed-portal.ts). */
+  unnamedPortal: boolean;
+  /** Stand-in Parses whose refusal is answered as 34000 (unnamed-portal.ts). */
+  portalGone: number;
   writeToServer(bufs: Buffer[]): void;
   writeToClient(bufs: Buffer[]): void;
   requestServer(): void;
@@ -240,6 +245,7 @@ export class TrackedSession implements ScanSink {
         break;
       }
       case B: {
+        if (m.body[0] === 0) this.host.unnamedPortal = true;
         const b = decodeBindNames(m.body);
         const stmt = b.statement === '' ? undefined : this.statements.get(b.statement);
         if (stmt === undefined) {
@@ -257,6 +263,7 @@ export class TrackedSession implements ScanSink {
         break;
       }
       case D: {
+        if (this.portalGone(m, out)) break;
         const t = decodeTarget(m.body);
         const stmt = t.kind === S && t.name !== '' ? this.statements.get(t.name) : undefined;
         if (stmt === undefined) {
@@ -283,6 +290,7 @@ export class TrackedSession implements ScanSink {
         break;
       }
       case E:
+        if (this.portalGone(m, out)) break;
         out.push(m.raw);
         this.push(PASS, E, this.lastBound, this.lastBoundName, null);
         break;
@@ -293,6 +301,8 @@ export class TrackedSession implements ScanSink {
         this.host.pending++;
         break;
       case Q:
+        // Destroys the unnamed portal (protocol docs, "Extended Query"), even one answered here.
+        this.host.unnamedPortal = false;
         if (this.interceptQuery(m.body)) break;
         out.push(m.raw);
         this.push(SYNC, Q, null, null, null);
@@ -308,6 +318,19 @@ export class TrackedSession implements ScanSink {
         this.host.protocolViolation(`invalid frontend message type ${m.type}`);
         return false;
     }
+    return true;
+  }
+
+  /**
+   * An Execute/Describe of '' with no Bind to '' since the last Query on this connection goes as
+   * PORTAL_GONE_PARSE, whose refusal the host answers as 34000 (unnamed-portal.ts).
+   */
+  private portalGone(m: Message, out: Buffer[]): boolean {
+    if (this.host.unnamedPortal || !(m.body.length === (m.type === E ? 5 : 2) && m.body[m.type === E ? 0 : 1] === 0)) return false;
+    if (m.type === D && m.body[0] !== P) return false;
+    out.push(PORTAL_GONE_PARSE);
+    this.push(PASS, P, null, null, null);
+    this.host.portalGone++;
     return true;
   }
 
