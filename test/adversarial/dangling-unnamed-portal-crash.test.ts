@@ -81,6 +81,41 @@ describe('Execute/Describe of a dangling unnamed portal never reaches the server
           await run(c, [[query('BEGIN')], [query('ROLLBACK TO SAVEPOINT nope')], [query('SELECT 1')]]);
           expect(summarizeAll(await sendByteByByte(c, Buffer.concat([execute('', 0), sync()])))).toEqual([PORTAL_GONE, 'Z:E']);
           expect(await run(c, [[query('ROLLBACK')]])).toEqual([['C:ROLLBACK', 'Z:I']]);
+          // A failed Bind to '' leaves the dangling portal in place: pipelined in one write, the
+          // Execute after its Sync is sent before the Bind's error is known.
+          const oneWrite = Buffer.concat([
+            query('BEGIN'),
+            query('ROLLBACK TO SAVEPOINT nope'),
+            query("SELECT pg_notify('c','y')"),
+            bind('', ''),
+            sync(),
+            execute('', 0),
+            sync(),
+            describeMsg('P', ''),
+            sync(),
+            query('ROLLBACK'),
+          ]);
+          expect(summarizeAll(await within(c.request(oneWrite), 30_000, 'reply')).slice(-8)).toEqual([
+            'E:ERROR:26000:unnamed prepared statement does not exist',
+            'Z:E',
+            PORTAL_GONE,
+            'Z:E',
+            PORTAL_GONE,
+            'Z:E',
+            'C:ROLLBACK',
+            'Z:I',
+          ]);
+          // The same with the extended protocol only.
+          const got2 = await run(c, [
+            [query('BEGIN')],
+            [parse('', 'ROLLBACK TO SAVEPOINT nope'), bind('', ''), execute('', 0), sync()],
+            [parse('', 'SELECT 1'), sync()],
+            [execute('', 0), sync()],
+            [query('ROLLBACK')],
+          ]);
+          expect(got2.slice(1, 4).map((r) => r.at(-1))).toEqual(['Z:E', 'Z:E', 'Z:E']);
+          expect(got2[3]![0]).toMatch(/^E:ERROR:(34000|55000|25P02):/);
+          expect(got2[4]).toEqual(['C:ROLLBACK', 'Z:I']);
         });
         expect(await bystander.simple('SELECT 7')).toEqual([['7']]);
         expect(await bystander.simple('COMMIT')).toEqual([]);

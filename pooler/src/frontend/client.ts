@@ -83,7 +83,7 @@ import { endsAllStatements, endsServerStatements, type StatementRegistry } from 
 import { TrackedSession, type TrackedHost } from './tracked.ts';
 import { LostTransaction } from './lost-transaction.ts';
 import { SplitCapture } from './split-capture.ts';
-import { PORTAL_GONE_ERROR, PORTAL_GONE_PARSE, isPortalGoneRefusal, targetsUnnamedPortal } from './unnamed-portal.ts';
+import { PORTAL_BATCH, PORTAL_EARLIER, PORTAL_GONE_ERROR, PORTAL_GONE_PARSE, PORTAL_NONE, isPortalGoneRefusal, targetsUnnamedPortal, unnamedPortalSafe } from './unnamed-portal.ts';
 import { encodeErrorFields } from '../net/extended.ts';
 import { INPUT_HIGH_WATER, OUTPUT_HIGH_WATER, OUTSTANDING_HIGH_WATER, OUTSTANDING_LOW_WATER } from '../net/backpressure.ts';
 
@@ -140,10 +140,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   /** Fast path: header bytes of a message at the end of the last chunk, not yet forwarded. */
   private carry: Buffer | null = null;
   /**
-   * A Bind to the unnamed portal went to the server since the last Query (or since the client got
-   * that server connection): only then may an Execute/Describe of '' reach it (unnamed-portal.ts).
+   * Whether a Bind to the unnamed portal went to the server since the last Query (or since the
+   * client got that server connection), and before or after the last Sync: PORTAL_NONE, _BATCH or
+   * _EARLIER. Decides whether an Execute/Describe of '' may reach it (unnamed-portal.ts).
    */
-  unnamedPortal = false;
+  unnamedPortal = PORTAL_NONE;
   /** Fast path: [start, end] of each Execute/Describe of '' in the current chunk to send as PORTAL_GONE_PARSE. */
   private portalSwaps: number[] | null = null;
   /** Fast path: bytes at the start of the next chunk(s) that belong to a message already replaced. */
@@ -301,7 +302,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       case Q:
         // A simple Query destroys the unnamed portal (protocol docs, "Extended Query").
         this.pending++;
-        this.unnamedPortal = false;
+        this.unnamedPortal = PORTAL_NONE;
         return;
       case F:
         this.pending++;
@@ -309,6 +310,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       case S:
         this.pending++;
         this.unsynced = false;
+        if (this.unnamedPortal === PORTAL_BATCH) this.unnamedPortal = PORTAL_EARLIER;
         return;
       case X:
         this.stopType = X;
@@ -326,13 +328,13 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         this.owed++;
         return;
       case 0x42: // Bind
-        if (first === 0) this.unnamedPortal = true;
+        if (first === 0) this.unnamedPortal = PORTAL_BATCH;
         this.unsynced = true;
         this.owed++;
         return;
       case 0x44: // Describe
       case 0x45: // Execute
-        if (!this.unnamedPortal && targetsUnnamedPortal(type, first, length)) {
+        if (targetsUnnamedPortal(type, first, length) && !unnamedPortalSafe(this.unnamedPortal, this.pending, this.txStatus)) {
           (this.portalSwaps ??= []).push(start, start + 1 + length);
           this.portalGone++;
         }
@@ -942,7 +944,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (server === null) return;
     this.unlinkServer(server);
     // Every request has had its reply: the transaction ended, and with it any portal.
-    this.unnamedPortal = false;
+    this.unnamedPortal = PORTAL_NONE;
     this.portalGone = 0;
     // DISCARD ALL first when this client ran anything (backend/reset.ts); else straight back.
     resetServer(server, this.pool!, NOTHING_TO_UNDO);
@@ -952,7 +954,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   onServerClosed(server: ServerConnection, reason: DisconnectReason): void {
     if (this.server !== server) return;
     this.unlinkServer(server);
-    this.unnamedPortal = false;
+    this.unnamedPortal = PORTAL_NONE;
     this.portalGone = 0;
     const fatal = this.serverFatal;
     this.serverFatal = null;

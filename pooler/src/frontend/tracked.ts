@@ -22,7 +22,7 @@ import { MessageFramer, ProtocolError, type Message } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import type { ScanSink } from '../net/scanner.ts';
-import { PORTAL_GONE_PARSE } from './unnamed-portal.ts';
+import { PORTAL_BATCH, PORTAL_EARLIER, PORTAL_GONE_PARSE, PORTAL_NONE, unnamedPortalSafe } from './unnamed-portal.ts';
 import { ClientStatements } from '../prepared/client-names.ts';
 import type { Statement, StatementRegistry } from '../prepared/registry.ts';
 
@@ -69,7 +69,7 @@ export interface TrackedHost {
   txStatus: number;
   pending: number;
   /** A Bind to '' reached this connection since the last Query (unnamed-portal.ts). */
-  unnamedPortal: boolean;
+  unnamedPortal: number;
   /** Stand-in Parses whose refusal is answered as 34000 (unnamed-portal.ts). */
   portalGone: number;
   writeToServer(bufs: Buffer[]): void;
@@ -245,7 +245,7 @@ export class TrackedSession implements ScanSink {
         break;
       }
       case B: {
-        if (m.body[0] === 0) this.host.unnamedPortal = true;
+        if (m.body[0] === 0) this.host.unnamedPortal = PORTAL_BATCH;
         const b = decodeBindNames(m.body);
         const stmt = b.statement === '' ? undefined : this.statements.get(b.statement);
         if (stmt === undefined) {
@@ -296,13 +296,14 @@ export class TrackedSession implements ScanSink {
         break;
       case S:
       case F:
+        if (m.type === S && this.host.unnamedPortal === PORTAL_BATCH) this.host.unnamedPortal = PORTAL_EARLIER;
         out.push(m.raw);
         this.push(SYNC, m.type, null, null, null);
         this.host.pending++;
         break;
       case Q:
         // Destroys the unnamed portal (protocol docs, "Extended Query"), even one answered here.
-        this.host.unnamedPortal = false;
+        this.host.unnamedPortal = PORTAL_NONE;
         if (this.interceptQuery(m.body)) break;
         out.push(m.raw);
         this.push(SYNC, Q, null, null, null);
@@ -326,7 +327,8 @@ export class TrackedSession implements ScanSink {
    * PORTAL_GONE_PARSE, whose refusal the host answers as 34000 (unnamed-portal.ts).
    */
   private portalGone(m: Message, out: Buffer[]): boolean {
-    if (this.host.unnamedPortal || !(m.body.length === (m.type === E ? 5 : 2) && m.body[m.type === E ? 0 : 1] === 0)) return false;
+    const h = this.host;
+    if (unnamedPortalSafe(h.unnamedPortal, h.pending, h.txStatus) || !(m.body.length === (m.type === E ? 5 : 2) && m.body[m.type === E ? 0 : 1] === 0)) return false;
     if (m.type === D && m.body[0] !== P) return false;
     out.push(PORTAL_GONE_PARSE);
     this.push(PASS, P, null, null, null);
