@@ -83,6 +83,7 @@ import { endsAllStatements, endsServerStatements, type StatementRegistry } from 
 import { TrackedSession, type TrackedHost } from './tracked.ts';
 import { LostTransaction } from './lost-transaction.ts';
 import { SplitCapture } from './split-capture.ts';
+import { PORTAL_BATCH, PORTAL_EARLIER, PORTAL_GONE_ERROR, PORTAL_GONE_PARSE, PORTAL_NONE, isPortalGoneRefusal, targetsUnnamedPortal, unnamedPortalSafe } from './unnamed-portal.ts';
 import { encodeErrorFields } from '../net/extended.ts';
 import { INPUT_HIGH_WATER, OUTPUT_HIGH_WATER, OUTSTANDING_HIGH_WATER, OUTSTANDING_LOW_WATER } from '../net/backpressure.ts';
 
@@ -138,6 +139,18 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   private owed = 0;
   /** Fast path: header bytes of a message at the end of the last chunk, not yet forwarded. */
   private carry: Buffer | null = null;
+  /**
+   * Whether a Bind to the unnamed portal went to the server since the last Query (or since the
+   * client got that server connection), and before or after the last Sync: PORTAL_NONE, _BATCH or
+   * _EARLIER. Decides whether an Execute/Describe of '' may reach it (unnamed-portal.ts).
+   */
+  unnamedPortal = PORTAL_NONE;
+  /** Fast path: [start, end] of each Execute/Describe of '' in the current chunk to send as PORTAL_GONE_PARSE. */
+  private portalSwaps: number[] | null = null;
+  /** Fast path: bytes at the start of the next chunk(s) that belong to a message already replaced. */
+  private swallow = 0;
+  /** Stand-in Parses sent whose refusal (42601) is still to be answered as 34000. */
+  portalGone = 0;
   /** Set once the client uses named prepared statements in transaction mode. */
   private tracked: TrackedSession | null = null;
   /**
@@ -250,17 +263,29 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const pendingBefore = this.pending;
     const unsyncedBefore = this.unsynced;
     const owedBefore = this.owed;
+    const portalBefore = this.unnamedPortal;
     try {
       this.scanner.scan(chunk, this);
     } catch (err) {
       if (err instanceof ScanError) return this.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
       throw err;
     }
-    if (this.stopType === P) return this.startTracking(chunk, pendingBefore, unsyncedBefore && owedBefore > 0);
+    if (this.stopType === P) {
+      // Tracked mode re-frames this chunk from its start and sees its Binds and Queries again.
+      this.unnamedPortal = portalBefore;
+      this.portalSwaps = null;
+      return this.startTracking(chunk, pendingBefore, unsyncedBefore && owedBefore > 0);
+    }
     if (this.stopType !== 0) return this.onIntercepted(chunk);
     // Hold back a message header split at the end of the chunk: the message may still be one we
     // intercept, and its first bytes must not have reached the server by then.
     const held = this.scanner.heldBytes();
+    if (held > chunk.length) {
+      // A header split over three or more reads: all of it is still held back.
+      this.carry = this.carry === null ? Buffer.from(chunk) : Buffer.concat([this.carry, chunk]);
+      return;
+    }
+    if (this.portalSwaps !== null || this.swallow > 0) return this.forwardSwapped(chunk, chunk.length - held);
     if (this.carry !== null) {
       this.forward(this.carry);
       this.carry = null;
@@ -272,15 +297,20 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     }
   }
 
-  onMessage(type: number, first: number, start: number): boolean | void {
+  onMessage(type: number, first: number, start: number, length: number): boolean | void {
     switch (type) {
       case Q:
+        // A simple Query destroys the unnamed portal (protocol docs, "Extended Query").
+        this.pending++;
+        this.unnamedPortal = PORTAL_NONE;
+        return;
       case F:
         this.pending++;
         return;
       case S:
         this.pending++;
         this.unsynced = false;
+        if (this.unnamedPortal === PORTAL_BATCH) this.unnamedPortal = PORTAL_EARLIER;
         return;
       case X:
         this.stopType = X;
@@ -298,9 +328,20 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         this.owed++;
         return;
       case 0x42: // Bind
-      case 0x43: // Close
+        if (first === 0) this.unnamedPortal = PORTAL_BATCH;
+        this.unsynced = true;
+        this.owed++;
+        return;
       case 0x44: // Describe
       case 0x45: // Execute
+        if (targetsUnnamedPortal(type, first, length) && !unnamedPortalSafe(this.unnamedPortal, this.pending, this.txStatus)) {
+          (this.portalSwaps ??= []).push(start, start + 1 + length);
+          this.portalGone++;
+        }
+        this.unsynced = true;
+        this.owed++;
+        return;
+      case 0x43: // Close
         this.unsynced = true;
         this.owed++;
         return;
@@ -342,6 +383,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.tracked = new TrackedSession(this, this.host.maxMessageSize, pendingBefore);
     const carry = this.carry;
     this.carry = null;
+    if (this.swallow > 0) {
+      // The rest of a message already sent as PORTAL_GONE_PARSE (no carry then: it began earlier).
+      chunk = chunk.subarray(this.swallow);
+      this.swallow = 0;
+    }
     this.onTrackedClientData(carry === null ? chunk : Buffer.concat([carry, chunk]));
   }
 
@@ -421,6 +467,32 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.queue(chunk);
   }
 
+  /**
+   * Slow path of onClientData: forwards chunk[0, end) with each Execute/Describe of '' recorded in
+   * portalSwaps sent as PORTAL_GONE_PARSE instead, and keeps chunk[end..] as the carry. A replaced
+   * message may have begun in the held-back carry (start < 0) or end in a later chunk (swallow).
+   */
+  private forwardSwapped(chunk: Buffer, end: number): void {
+    const swaps = this.portalSwaps ?? [];
+    this.portalSwaps = null;
+    const parts: Buffer[] = [];
+    let at = Math.min(this.swallow, end);
+    this.swallow -= at;
+    if (this.carry !== null && !(swaps.length > 0 && swaps[0]! < 0)) parts.push(this.carry);
+    this.carry = null;
+    for (let i = 0; i < swaps.length; i += 2) {
+      const s = Math.max(swaps[i]!, 0);
+      const e = swaps[i + 1]!;
+      if (s > at) parts.push(chunk.subarray(at, s));
+      parts.push(PORTAL_GONE_PARSE);
+      at = Math.min(e, chunk.length);
+      if (e > chunk.length) this.swallow = e - chunk.length;
+    }
+    if (end > at) parts.push(chunk.subarray(at, end));
+    if (end < chunk.length) this.carry = Buffer.from(chunk.subarray(end));
+    if (parts.length > 0) this.forward(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
   /** Holds `chunk` until a server connection comes (asking the pool for one), within INPUT_HIGH_WATER. */
   private queue(chunk: Buffer): void {
     if (this.queued === null) this.queued = [chunk];
@@ -438,7 +510,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const at = this.stopAt;
     // Forward what preceded the intercepted message. Held-back header bytes belong to it when it
     // began in the previous chunk (at < 0); either way nothing of it reached the server.
-    if (at >= 0) {
+    if (this.portalSwaps !== null || this.swallow > 0) {
+      if (at >= 0) this.forwardSwapped(chunk, at);
+      else this.portalSwaps = null;
+    } else if (at >= 0) {
       if (this.carry !== null) this.forward(this.carry);
       if (at > 0) this.forward(chunk.subarray(0, at));
     }
@@ -767,6 +842,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         return null;
       }
       const f = parseErrorFields(body);
+      if (this.portalGone > 0 && isPortalGoneRefusal(f)) {
+        this.portalGone--;
+        return PORTAL_GONE_ERROR;
+      }
       if (f.C !== undefined) this.pool?.onServerSqlstate(f.C);
       if (this.transactionMode && (f.S === 'FATAL' || f.S === 'PANIC')) {
         // The server is about to hang up (admin shutdown, failover): the client decides nothing
@@ -864,6 +943,9 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server;
     if (server === null) return;
     this.unlinkServer(server);
+    // Every request has had its reply: the transaction ended, and with it any portal.
+    this.unnamedPortal = PORTAL_NONE;
+    this.portalGone = 0;
     // DISCARD ALL first when this client ran anything (backend/reset.ts); else straight back.
     resetServer(server, this.pool!, NOTHING_TO_UNDO);
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
@@ -872,6 +954,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   onServerClosed(server: ServerConnection, reason: DisconnectReason): void {
     if (this.server !== server) return;
     this.unlinkServer(server);
+    this.unnamedPortal = PORTAL_NONE;
+    this.portalGone = 0;
     const fatal = this.serverFatal;
     this.serverFatal = null;
     // In transaction mode the client outlives its server connection when both streams stand at a

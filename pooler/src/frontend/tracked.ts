@@ -22,6 +22,7 @@ import { MessageFramer, ProtocolError, type Message } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import type { ScanSink } from '../net/scanner.ts';
+import { PORTAL_BATCH, PORTAL_EARLIER, PORTAL_GONE_PARSE, PORTAL_NONE, unnamedPortalSafe } from './unnamed-portal.ts';
 import { ClientStatements } from '../prepared/client-names.ts';
 import type { Statement, StatementRegistry } from '../prepared/registry.ts';
 
@@ -67,6 +68,10 @@ export interface TrackedHost {
   readonly cacheSize: number;
   txStatus: number;
   pending: number;
+  /** A Bind to '' reached this connection since the last Query (unnamed-portal.ts). */
+  unnamedPortal: number;
+  /** Stand-in Parses whose refusal is answered as 34000 (unnamed-portal.ts). */
+  portalGone: number;
   writeToServer(bufs: Buffer[]): void;
   writeToClient(bufs: Buffer[]): void;
   requestServer(): void;
@@ -240,6 +245,7 @@ export class TrackedSession implements ScanSink {
         break;
       }
       case B: {
+        if (m.body[0] === 0) this.host.unnamedPortal = PORTAL_BATCH;
         const b = decodeBindNames(m.body);
         const stmt = b.statement === '' ? undefined : this.statements.get(b.statement);
         if (stmt === undefined) {
@@ -257,6 +263,7 @@ export class TrackedSession implements ScanSink {
         break;
       }
       case D: {
+        if (this.portalGone(m, out)) break;
         const t = decodeTarget(m.body);
         const stmt = t.kind === S && t.name !== '' ? this.statements.get(t.name) : undefined;
         if (stmt === undefined) {
@@ -283,16 +290,20 @@ export class TrackedSession implements ScanSink {
         break;
       }
       case E:
+        if (this.portalGone(m, out)) break;
         out.push(m.raw);
         this.push(PASS, E, this.lastBound, this.lastBoundName, null);
         break;
       case S:
       case F:
+        if (m.type === S && this.host.unnamedPortal === PORTAL_BATCH) this.host.unnamedPortal = PORTAL_EARLIER;
         out.push(m.raw);
         this.push(SYNC, m.type, null, null, null);
         this.host.pending++;
         break;
       case Q:
+        // Destroys the unnamed portal (protocol docs, "Extended Query"), even one answered here.
+        this.host.unnamedPortal = PORTAL_NONE;
         if (this.interceptQuery(m.body)) break;
         out.push(m.raw);
         this.push(SYNC, Q, null, null, null);
@@ -308,6 +319,20 @@ export class TrackedSession implements ScanSink {
         this.host.protocolViolation(`invalid frontend message type ${m.type}`);
         return false;
     }
+    return true;
+  }
+
+  /**
+   * An Execute/Describe of '' with no Bind to '' since the last Query on this connection goes as
+   * PORTAL_GONE_PARSE, whose refusal the host answers as 34000 (unnamed-portal.ts).
+   */
+  private portalGone(m: Message, out: Buffer[]): boolean {
+    const h = this.host;
+    if (unnamedPortalSafe(h.unnamedPortal, h.pending, h.txStatus) || !(m.body.length === (m.type === E ? 5 : 2) && m.body[m.type === E ? 0 : 1] === 0)) return false;
+    if (m.type === D && m.body[0] !== P) return false;
+    out.push(PORTAL_GONE_PARSE);
+    this.push(PASS, P, null, null, null);
+    this.host.portalGone++;
     return true;
   }
 
