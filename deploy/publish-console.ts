@@ -14,16 +14,8 @@ import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CONSOLE_CONTENT_TYPES } from '../local/console-static.ts';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json; charset=utf-8',
-  '.woff2': 'font/woff2',
-  '.png': 'image/png',
-};
 
 export interface UploadItem {
   key: string;
@@ -77,7 +69,7 @@ export function uploadPlan(distDir: string, config: ConsoleConfig): UploadItem[]
         items.push({
           key,
           file: p,
-          contentType: TYPES[extname(name)] ?? 'application/octet-stream',
+          contentType: CONSOLE_CONTENT_TYPES[extname(name)] ?? 'application/octet-stream',
           cacheControl: key.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
         });
       }
@@ -85,7 +77,7 @@ export function uploadPlan(distDir: string, config: ConsoleConfig): UploadItem[]
   };
   walk(distDir);
   if (!items.some((i) => i.key === 'index.html')) throw new Error(`${distDir} has no index.html: run \`sh scripts/setup.sh\` to build the console`);
-  items.push({ key: 'config.json', body: JSON.stringify(config, null, 2) + '\n', contentType: TYPES['.json']!, cacheControl: 'no-cache' });
+  items.push({ key: 'config.json', body: JSON.stringify(config, null, 2) + '\n', contentType: CONSOLE_CONTENT_TYPES['.json']!, cacheControl: 'no-cache' });
   return items;
 }
 

@@ -15,7 +15,8 @@ import type { StaticFile, StaticFiles } from './api-server.ts';
 
 export const CONSOLE_DIST = resolve(import.meta.dirname, '..', 'web', 'dist');
 
-const TYPES: Record<string, string> = {
+/** Content types of the console's build output, shared with the S3 upload (deploy/publish-console.ts). */
+export const CONSOLE_CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -87,7 +88,7 @@ export function consoleFiles(dist: string = CONSOLE_DIST): StaticFiles {
       headers['content-security-policy'] = CSP;
       headers['x-frame-options'] = 'SAMEORIGIN';
     }
-    const file: StaticFile = { body: await readFile(join(dist, rel)), contentType: TYPES[extname(rel)] ?? 'application/octet-stream', headers };
+    const file: StaticFile = { body: await readFile(join(dist, rel)), contentType: CONSOLE_CONTENT_TYPES[extname(rel)] ?? 'application/octet-stream', headers };
     cache.set(rel, { file, mtimeMs: st.mtimeMs });
     return file;
   };
