@@ -5,7 +5,9 @@
 // connection keeps its slot until the backend is really free:
 // - the running query is cancelled (CancelRequest with the backend's key);
 // - when the bytes sent so far end at a message boundary, the pooler appends CopyFail (ends a COPY
-//   FROM STDIN; ignored outside COPY), Sync (ends an extended-protocol batch), ROLLBACK, and a
+//   FROM STDIN; ignored outside COPY), a Parse the server refuses (ABORT_BATCH: an extended-protocol
+//   batch the client never synced must not commit, as it would not have had the client's
+//   connection simply ended), Sync (ends the batch, now failed), ROLLBACK, and a
 //   `SET application_name` to a random marker. The ParameterStatus carrying the marker, then
 //   ReadyForQuery, show that everything the client sent has been answered and the backend is
 //   idle: the connection is reset and goes back to the pool;
@@ -16,6 +18,7 @@
 // Protocol docs: "Canceling Requests in Progress", "COPY Operations", "Extended Query".
 import { randomBytes } from 'node:crypto';
 import type { DisconnectReason } from '../errors.ts';
+import { encodeParse } from '../net/extended.ts';
 import * as msg from '../net/messages.ts';
 import { cancelServerRequest } from './cancel.ts';
 import type { Pool } from './pool.ts';
@@ -29,6 +32,14 @@ const MAX_CANCELS = 10;
 /** While the client's requests are still running, a cancel this often. */
 const CANCEL_REPEAT_MS = 500;
 const COPY_FAIL = msg.copyFail('the client disconnected');
+/**
+ * A Parse that fails (syntax error, 42601) before it defines anything: the implicit transaction of
+ * an unsynced batch is aborted, and the server skips to the Sync that follows (protocol docs,
+ * "Extended Query": "When an error is detected while processing any extended-query message, the
+ * backend ... reads and discards messages until a Sync is reached"). A Sync alone would commit
+ * statements the client executed but never synced.
+ */
+const ABORT_BATCH = encodeParse('', Buffer.from('SWITCHYARD_CLIENT_GONE\0\0\0', 'latin1'));
 const SYNC = msg.sync();
 const ROLLBACK = msg.query('ROLLBACK');
 
@@ -100,7 +111,7 @@ export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned
     },
   };
   server.link = link;
-  server.socket.write(Buffer.concat([COPY_FAIL, SYNC, ROLLBACK, msg.query(`SET application_name = '${marker}'`)]));
+  server.socket.write(Buffer.concat([COPY_FAIL, ABORT_BATCH, SYNC, ROLLBACK, msg.query(`SET application_name = '${marker}'`)]));
 }
 
 /**
