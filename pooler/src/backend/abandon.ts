@@ -12,7 +12,7 @@
 //   ReadyForQuery, show that everything the client sent has been answered and the backend is
 //   idle: the connection is reset and goes back to the pool;
 // - otherwise (the client's stream was cut mid-message, nothing can follow it) the connection is
-//   closed once the cancel has been delivered;
+//   half-closed once the cancel has been delivered, and its slot is free when the backend exits;
 // - either way, a backend that does not come back within ABANDON_WAIT_MS is closed, and only then
 //   is its slot free.
 // Protocol docs: "Canceling Requests in Progress", "COPY Operations", "Extended Query".
@@ -67,19 +67,14 @@ export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned
     clearInterval(repeat);
     if (server.link === link) server.link = null;
     if (server.closed) return;
-    if (reason !== undefined) return server.close(reason);
+    if (reason !== undefined) {
+      // Cut mid-message: no Terminate may follow (it would complete the message).
+      if (!a.atBoundary && !server.socket.destroyed) server.socket.end();
+      return server.close(reason);
+    }
     server.dirty = true;
     resetServer(server, pool, { rollback, discardAll: a.session });
   }
-  if (!a.atBoundary) {
-    // The slot stays taken (the connection is neither idle nor closed) until the cancel is in.
-    link = { onServerData: () => undefined, onServerClosed: () => finish('server_lost') };
-    server.link = link;
-    void delivered.then(() => finish('unclean_release'));
-    return;
-  }
-  /** ReadyForQuery messages so far: the client's requests', then the one of the Sync appended. */
-  let readies = 0;
   // A cancel that reaches the backend while it is between two of the client's requests is ignored
   // (PostgreSQL drops a cancel that arrives while it reads a command): repeat it, bounded.
   const cancelAgain = (): void => {
@@ -87,6 +82,23 @@ export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned
     cancels++;
     void cancelServerRequest(server);
   };
+  if (!a.atBoundary) {
+    // Nothing can follow a message cut short. Closing at once would free the slot while the
+    // requests already sent (queued in the backend's socket) still run. Instead the pooler only
+    // half-closes (FIN, no Terminate: it would be read as the rest of the cut message): the backend
+    // reads what was sent, meets end-of-file in the middle of a message and exits. The slot stays
+    // taken until it does (the server closes its end), or until ABANDON_WAIT_MS.
+    link = { onServerData: () => undefined, onServerClosed: () => finish('server_lost') };
+    server.link = link;
+    void delivered.then(() => {
+      if (!done) server.socket.end();
+    });
+    repeat = setInterval(cancelAgain, CANCEL_REPEAT_MS);
+    repeat.unref();
+    return;
+  }
+  /** ReadyForQuery messages so far: the client's requests', then the one of the Sync appended. */
+  let readies = 0;
   // Until the appended Sync is answered, something of the client's may still run.
   repeat = setInterval(() => {
     if (readies <= a.requests) cancelAgain();
