@@ -55,6 +55,15 @@ export interface Abandoned {
 export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned): void {
   let cancels = 1;
   const delivered = cancelServerRequest(server);
+  // Every cancel sent, until delivered: one still travelling when the connection goes to the next
+  // client would cancel that client's query instead (a CancelRequest has its own connection and
+  // can arrive late).
+  const inFlight = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    inFlight.add(p);
+    void p.then(() => inFlight.delete(p));
+  };
+  track(delivered);
   let done = false;
   let link: ServerLink | null = null;
   const timer = setTimeout(() => finish('unclean_release'), ABANDON_WAIT_MS);
@@ -73,14 +82,20 @@ export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned
       return server.close(reason);
     }
     server.dirty = true;
-    resetServer(server, pool, { rollback, discardAll: a.session });
+    // The slot stays taken (neither idle nor closed) until the last cancel is in; a cancel that
+    // lands on the reset fails it, and the connection is closed rather than reused.
+    const reset = (): void => {
+      if (!server.closed) resetServer(server, pool, { rollback, discardAll: a.session });
+    };
+    if (inFlight.size === 0) return reset();
+    void Promise.all(inFlight).then(reset);
   }
   // A cancel that reaches the backend while it is between two of the client's requests is ignored
   // (PostgreSQL drops a cancel that arrives while it reads a command): repeat it, bounded.
   const cancelAgain = (): void => {
     if (done || cancels >= MAX_CANCELS) return;
     cancels++;
-    void cancelServerRequest(server);
+    track(cancelServerRequest(server));
   };
   if (!a.atBoundary) {
     // Nothing can follow a message cut short. Closing at once would free the slot while the
