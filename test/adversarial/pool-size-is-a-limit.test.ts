@@ -24,6 +24,9 @@ const ABANDONS: { name: string; bytes: () => Buffer; sleeps: number }[] = [
   { name: 'a simple query', bytes: () => query(SLEEP), sleeps: 1 },
   { name: 'an extended-protocol Execute with no Sync yet', bytes: () => Buffer.concat([parse('', SLEEP), bind('', ''), execute(), flush()]), sleeps: 1 },
   { name: 'two pipelined queries', bytes: () => Buffer.concat([query(SLEEP), query(SLEEP)]), sleeps: 2 },
+  // The stream ends in the middle of a message: nothing can be appended, yet the second sleep,
+  // already sent, must not run on after the slot is given to the next client.
+  { name: 'two pipelined queries and a message cut short', bytes: () => Buffer.concat([query(SLEEP), query(SLEEP), query('SELECT 1').subarray(0, 8)]), sleeps: 2 },
 ];
 
 /**

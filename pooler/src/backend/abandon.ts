@@ -5,17 +5,20 @@
 // connection keeps its slot until the backend is really free:
 // - the running query is cancelled (CancelRequest with the backend's key);
 // - when the bytes sent so far end at a message boundary, the pooler appends CopyFail (ends a COPY
-//   FROM STDIN; ignored outside COPY), Sync (ends an extended-protocol batch), ROLLBACK, and a
+//   FROM STDIN; ignored outside COPY), a Parse the server refuses (ABORT_BATCH: an extended-protocol
+//   batch the client never synced must not commit, as it would not have had the client's
+//   connection simply ended), Sync (ends the batch, now failed), ROLLBACK, and a
 //   `SET application_name` to a random marker. The ParameterStatus carrying the marker, then
 //   ReadyForQuery, show that everything the client sent has been answered and the backend is
 //   idle: the connection is reset and goes back to the pool;
 // - otherwise (the client's stream was cut mid-message, nothing can follow it) the connection is
-//   closed once the cancel has been delivered;
+//   half-closed once the cancel has been delivered, and its slot is free when the backend exits;
 // - either way, a backend that does not come back within ABANDON_WAIT_MS is closed, and only then
 //   is its slot free.
 // Protocol docs: "Canceling Requests in Progress", "COPY Operations", "Extended Query".
 import { randomBytes } from 'node:crypto';
 import type { DisconnectReason } from '../errors.ts';
+import { encodeParse } from '../net/extended.ts';
 import * as msg from '../net/messages.ts';
 import { cancelServerRequest } from './cancel.ts';
 import type { Pool } from './pool.ts';
@@ -29,6 +32,14 @@ const MAX_CANCELS = 10;
 /** While the client's requests are still running, a cancel this often. */
 const CANCEL_REPEAT_MS = 500;
 const COPY_FAIL = msg.copyFail('the client disconnected');
+/**
+ * A Parse that fails (syntax error, 42601) before it defines anything: the implicit transaction of
+ * an unsynced batch is aborted, and the server skips to the Sync that follows (protocol docs,
+ * "Extended Query": "When an error is detected while processing any extended-query message, the
+ * backend ... reads and discards messages until a Sync is reached"). A Sync alone would commit
+ * statements the client executed but never synced.
+ */
+const ABORT_BATCH = encodeParse('', Buffer.from('SWITCHYARD_CLIENT_GONE\0\0\0', 'latin1'));
 const SYNC = msg.sync();
 const ROLLBACK = msg.query('ROLLBACK');
 
@@ -44,6 +55,15 @@ export interface Abandoned {
 export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned): void {
   let cancels = 1;
   const delivered = cancelServerRequest(server);
+  // Every cancel sent, until delivered: one still travelling when the connection goes to the next
+  // client would cancel that client's query instead (a CancelRequest has its own connection and
+  // can arrive late).
+  const inFlight = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    inFlight.add(p);
+    void p.then(() => inFlight.delete(p));
+  };
+  track(delivered);
   let done = false;
   let link: ServerLink | null = null;
   const timer = setTimeout(() => finish('unclean_release'), ABANDON_WAIT_MS);
@@ -56,26 +76,44 @@ export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned
     clearInterval(repeat);
     if (server.link === link) server.link = null;
     if (server.closed) return;
-    if (reason !== undefined) return server.close(reason);
+    if (reason !== undefined) {
+      // Cut mid-message: no Terminate may follow (it would complete the message).
+      if (!a.atBoundary && !server.socket.destroyed) server.socket.end();
+      return server.close(reason);
+    }
     server.dirty = true;
-    resetServer(server, pool, { rollback, discardAll: a.session });
+    // The slot stays taken (neither idle nor closed) until the last cancel is in; a cancel that
+    // lands on the reset fails it, and the connection is closed rather than reused.
+    const reset = (): void => {
+      if (!server.closed) resetServer(server, pool, { rollback, discardAll: a.session });
+    };
+    if (inFlight.size === 0) return reset();
+    void Promise.all(inFlight).then(reset);
   }
-  if (!a.atBoundary) {
-    // The slot stays taken (the connection is neither idle nor closed) until the cancel is in.
-    link = { onServerData: () => undefined, onServerClosed: () => finish('server_lost') };
-    server.link = link;
-    void delivered.then(() => finish('unclean_release'));
-    return;
-  }
-  /** ReadyForQuery messages so far: the client's requests', then the one of the Sync appended. */
-  let readies = 0;
   // A cancel that reaches the backend while it is between two of the client's requests is ignored
   // (PostgreSQL drops a cancel that arrives while it reads a command): repeat it, bounded.
   const cancelAgain = (): void => {
     if (done || cancels >= MAX_CANCELS) return;
     cancels++;
-    void cancelServerRequest(server);
+    track(cancelServerRequest(server));
   };
+  if (!a.atBoundary) {
+    // Nothing can follow a message cut short. Closing at once would free the slot while the
+    // requests already sent (queued in the backend's socket) still run. Instead the pooler only
+    // half-closes (FIN, no Terminate: it would be read as the rest of the cut message): the backend
+    // reads what was sent, meets end-of-file in the middle of a message and exits. The slot stays
+    // taken until it does (the server closes its end), or until ABANDON_WAIT_MS.
+    link = { onServerData: () => undefined, onServerClosed: () => finish('server_lost') };
+    server.link = link;
+    void delivered.then(() => {
+      if (!done) server.socket.end();
+    });
+    repeat = setInterval(cancelAgain, CANCEL_REPEAT_MS);
+    repeat.unref();
+    return;
+  }
+  /** ReadyForQuery messages so far: the client's requests', then the one of the Sync appended. */
+  let readies = 0;
   // Until the appended Sync is answered, something of the client's may still run.
   repeat = setInterval(() => {
     if (readies <= a.requests) cancelAgain();
@@ -100,7 +138,7 @@ export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned
     },
   };
   server.link = link;
-  server.socket.write(Buffer.concat([COPY_FAIL, SYNC, ROLLBACK, msg.query(`SET application_name = '${marker}'`)]));
+  server.socket.write(Buffer.concat([COPY_FAIL, ABORT_BATCH, SYNC, ROLLBACK, msg.query(`SET application_name = '${marker}'`)]));
 }
 
 /**
