@@ -1,5 +1,5 @@
 // Small building blocks: error box, modal dialog (native <dialog>: focus trap, Esc, inert page),
-// copyable field, status badge.
+// copyable field, status badge, the error-and-buttons foot of a dialog's form.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.ts';
@@ -90,4 +90,21 @@ export function useInterval(fn: () => void, ms: number, deps: unknown[] = []): v
     const t = setInterval(() => saved.current(), ms);
     return () => clearInterval(t);
   }, [ms, ...deps]);
+}
+
+/** The foot of a dialog's form: the API error (if any), Cancel, and the submit button. */
+export function FormFoot({ error, busy, onCancel, label, busyLabel, kind = 'primary', disabled = false }: { error: unknown; busy: boolean; onCancel: () => void; label: string; busyLabel: string; kind?: 'primary' | 'danger'; disabled?: boolean }) {
+  return (
+    <>
+      <ErrorBox error={error} />
+      <div class="dialog-foot">
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" class={kind} disabled={busy || disabled}>
+          {busy ? busyLabel : label}
+        </button>
+      </div>
+    </>
+  );
 }

@@ -3,7 +3,7 @@
 // and the tenant page; every API error is shown in the dialog with its code and message.
 import { useState } from 'preact/hooks';
 import { api, type Tenant } from '../api.ts';
-import { CopyField, ErrorBox, Modal } from '../components.tsx';
+import { CopyField, ErrorBox, FormFoot, Modal } from '../components.tsx';
 import { connectionString, psqlLine } from '../connection.ts';
 import type { ConsoleEnv } from '../env.ts';
 
@@ -106,15 +106,7 @@ function RotateDialog({ env, tenant, onClose, onChanged }: { env: ConsoleEnv; te
             <option value="86400">1 day</option>
             <option value="604800">7 days (longest)</option>
           </select>
-          <ErrorBox error={error} />
-          <div class="dialog-foot">
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" class="primary" disabled={busy}>
-              {busy ? 'Rotating…' : 'Rotate'}
-            </button>
-          </div>
+          <FormFoot error={error} busy={busy} onCancel={onClose} label="Rotate" busyLabel="Rotating…" />
         </form>
       )}
     </Modal>
@@ -169,15 +161,7 @@ function PoolDialog({ tenant, onClose, onChanged }: { tenant: Tenant; onClose: (
             <input id={`pool-${k}`} inputMode="decimal" value={values[k]} onInput={(e) => setValues({ ...values, [k]: (e.target as HTMLInputElement).value })} />
           </>
         ))}
-        <ErrorBox error={error} />
-        <div class="dialog-foot">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <FormFoot error={error} busy={busy} onCancel={onClose} label="Save" busyLabel="Saving…" />
       </form>
     </Modal>
   );
@@ -214,15 +198,7 @@ function DeleteDialog({ tenant, onClose, onDeleted }: { tenant: Tenant; onClose:
           Type <code>{tenant.tenantId}</code> to confirm
         </label>
         <input id="confirm-id" autoComplete="off" value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
-        <ErrorBox error={error} />
-        <div class="dialog-foot">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="danger" disabled={busy || typed !== tenant.tenantId}>
-            {busy ? 'Deleting…' : purge ? 'Delete and purge' : 'Delete'}
-          </button>
-        </div>
+        <FormFoot error={error} busy={busy} onCancel={onClose} label={purge ? 'Delete and purge' : 'Delete'} busyLabel="Deleting…" kind="danger" disabled={typed !== tenant.tenantId} />
       </form>
     </Modal>
   );

@@ -3,7 +3,7 @@
 // tenant's actions (tenant-actions.tsx).
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, type Cluster, type CreatedTenant, type Tenant, type TenantPage } from '../api.ts';
-import { Badge, ErrorBox, Modal } from '../components.tsx';
+import { Badge, ErrorBox, FormFoot, Modal } from '../components.tsx';
 import type { ConsoleEnv } from '../env.ts';
 import { PasswordOnce, TenantActions } from './tenant-actions.tsx';
 
@@ -222,15 +222,7 @@ function CreateDialog({ env, onClose, onCreated }: { env: ConsoleEnv; onClose: (
         <label class="check">
           <input type="checkbox" checked={f.md5} onChange={set('md5')} /> Also allow md5 logins (old clients)
         </label>
-        <ErrorBox error={error} />
-        <div class="dialog-foot">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create'}
-          </button>
-        </div>
+        <FormFoot error={error} busy={busy} onCancel={onClose} label="Create" busyLabel="Creating…" />
       </form>
     </Modal>
   );
