@@ -7,11 +7,14 @@
 // bound, and a canary client on another tenant must get every answer right within 10 s throughout
 // (a hang detector on a machine whose two cores the rest of the suite shares; the report gives the
 // canary's p50/p99/max latency).
-// The seed is printed (SWITCHYARD_FUZZ_SEED=… replays the run's inputs); longer runs: `npm run fuzz`.
-import { randomBytes } from 'node:crypto';
+// The seed is fixed, so that every run of `npm test` throws the same inputs (the timing between
+// connections still varies): a new finding must not appear as a failure of someone else's change.
+// New seeds are explored with `npm run fuzz` (a random seed each run, or --seed), and each finding
+// becomes a test of its own under test/adversarial/. SWITCHYARD_FUZZ_SEED=… runs another seed here.
 import { expect, it } from 'vitest';
 import { formatReport, runFuzz } from '../fuzz/fuzz.ts';
 
+const SUITE_SEED = 'c5c31c6bf461';
 const SECONDS = Number(process.env.SWITCHYARD_FUZZ_SECONDS ?? 60);
 const RSS_LIMIT_MB = 384;
 const CANARY_BOUND_MS = 10_000;
@@ -19,7 +22,7 @@ const CANARY_BOUND_MS = 10_000;
 it(
   `fuzzes the pooler for ${SECONDS} s: no crash, no error logged, RSS below ${RSS_LIMIT_MB} MiB, the canary always served within ${CANARY_BOUND_MS / 1000} s`,
   async () => {
-    const seed = process.env.SWITCHYARD_FUZZ_SEED ?? randomBytes(6).toString('hex');
+    const seed = process.env.SWITCHYARD_FUZZ_SEED ?? SUITE_SEED;
     console.info(`protocol fuzz: seed ${seed} (SWITCHYARD_FUZZ_SEED=${seed} to run the same inputs again)`);
     const r = await runFuzz({ seed, seconds: SECONDS, lanes: 12, rssLimitMb: RSS_LIMIT_MB, canaryBoundMs: CANARY_BOUND_MS });
     const report = formatReport(r);

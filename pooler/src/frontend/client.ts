@@ -85,7 +85,13 @@ import { LostTransaction } from './lost-transaction.ts';
 import { SplitCapture } from './split-capture.ts';
 import { PORTAL_BATCH, PORTAL_EARLIER, PORTAL_GONE_ERROR, PORTAL_GONE_PARSE, PORTAL_NONE, isPortalGoneRefusal, targetsUnnamedPortal, unnamedPortalSafe } from './unnamed-portal.ts';
 import { encodeErrorFields } from '../net/extended.ts';
-import { INPUT_HIGH_WATER, OUTPUT_HIGH_WATER, OUTSTANDING_HIGH_WATER, OUTSTANDING_LOW_WATER } from '../net/backpressure.ts';
+import {
+  INPUT_HIGH_WATER,
+  OUTPUT_HIGH_WATER,
+  OUTSTANDING_HIGH_WATER,
+  OUTSTANDING_LOW_WATER,
+  onceDrain,
+} from '../net/backpressure.ts';
 
 const Q = 0x51;
 const S = 0x53;
@@ -264,6 +270,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const unsyncedBefore = this.unsynced;
     const owedBefore = this.owed;
     const portalBefore = this.unnamedPortal;
+    const tailBefore = this.scanner.bodyRemaining();
     try {
       this.scanner.scan(chunk, this);
     } catch (err) {
@@ -274,7 +281,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       // Tracked mode re-frames this chunk from its start and sees its Binds and Queries again.
       this.unnamedPortal = portalBefore;
       this.portalSwaps = null;
-      return this.startTracking(chunk, pendingBefore, unsyncedBefore && owedBefore > 0);
+      return this.startTracking(chunk, pendingBefore, unsyncedBefore && owedBefore > 0, tailBefore);
     }
     if (this.stopType !== 0) return this.onIntercepted(chunk);
     // Hold back a message header split at the end of the chunk: the message may still be one we
@@ -363,9 +370,10 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   /**
    * Switches to tracked mode at the first named Parse. The current chunk (and any held-back header
    * bytes) has not been forwarded yet, so it is re-framed from its start; replies to requests
-   * forwarded earlier pass through a barrier that waits for their ReadyForQuery.
+   * forwarded earlier pass through a barrier that waits for their ReadyForQuery. `tailBefore`: the
+   * chunk begins with that many bytes of a message whose start went before (forwarded or queued).
    */
-  private startTracking(chunk: Buffer, pendingBefore: number, repliesInFlight: boolean): void {
+  private startTracking(chunk: Buffer, pendingBefore: number, repliesInFlight: boolean, tailBefore: number): void {
     this.stopType = 0;
     if (repliesInFlight) {
       // Earlier extended-protocol messages still await replies, with no Sync after them: their
@@ -387,6 +395,11 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
       // The rest of a message already sent as PORTAL_GONE_PARSE (no carry then: it began earlier).
       chunk = chunk.subarray(this.swallow);
       this.swallow = 0;
+    } else if (tailBefore > 0) {
+      // The rest of a message whose start went to the server (or its queue) in an earlier read:
+      // it follows its start as is; tracked framing begins at the first message starting here.
+      this.forward(chunk.subarray(0, tailBefore));
+      chunk = chunk.subarray(tailBefore);
     }
     this.onTrackedClientData(carry === null ? chunk : Buffer.concat([carry, chunk]));
   }
@@ -427,7 +440,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     const server = this.server!;
     if (!writeAll(server.socket, bufs)) {
       this.socket.pause();
-      server.socket.once('drain', this.resumeClient);
+      onceDrain(server.socket, this.resumeClient);
     }
   }
 
@@ -435,7 +448,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (bufs.length === 0) return;
     if (!writeAll(this.socket, bufs) && this.server !== null) {
       this.server.socket.pause();
-      this.socket.once('drain', this.resumeServer);
+      onceDrain(this.socket, this.resumeServer);
     }
   }
 
@@ -460,7 +473,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     if (server !== null) {
       if (!server.socket.write(chunk)) {
         this.socket.pause();
-        server.socket.once('drain', this.resumeClient);
+        onceDrain(server.socket, this.resumeClient);
       }
       return;
     }
@@ -565,14 +578,14 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     this.replayFailures = 0;
     this.server = server;
     server.link = this;
-    if (this.tracked !== null) this.tracked.drain();
-    else {
-      const q = this.queued;
-      if (q !== null) {
-        this.dropQueued();
-        for (const c of q) this.forward(c);
-      }
+    // Bytes queued before the client turned tracked (whole messages, or the start of one whose
+    // rest startTracking queued after them) go first; the tracked session's messages follow.
+    const q = this.queued;
+    if (q !== null) {
+      this.dropQueued();
+      for (const c of q) this.forward(c);
     }
+    if (this.tracked !== null) this.tracked.drain();
     if (this.throttled) this.unthrottle();
   }
 
@@ -624,7 +637,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     } else if (this.queuedBytes > INPUT_HIGH_WATER) return;
     this.throttled = false;
     // A full server socket keeps the client paused; its 'drain' resumes it (as in forward()).
-    if (server !== null && server.socket.writableNeedDrain) server.socket.once('drain', this.resumeClient);
+    if (server !== null && server.socket.writableNeedDrain) onceDrain(server.socket, this.resumeClient);
     else this.socket.resume();
   }
 
@@ -636,7 +649,9 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     let streamAtBoundary: boolean;
     if (this.tracked !== null) {
       const owed = this.tracked.discardQueued();
-      streamAtBoundary = owed >= 0;
+      // Bytes queued before the client turned tracked (see linkServer) are not counted in `owed`:
+      // with any, end the client rather than answer a wrong number of requests.
+      streamAtBoundary = owed >= 0 && this.queued === null;
       if (owed >= 0) this.pending = owed;
     } else {
       // The queued chunks are dropped below; what matters is that they end between messages.
@@ -699,7 +714,7 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
         // Backpressure: stop reading from the server until the client catches up, so a large result
         // to a slow client costs a bounded amount of memory.
         server.socket.pause();
-        this.socket.once('drain', this.resumeServer);
+        onceDrain(this.socket, this.resumeServer);
       }
     }
     if (this.pending === 0) this.busySince = 0;

@@ -22,3 +22,12 @@ export const INPUT_HIGH_WATER = 1024 * 1024;
  */
 export const OUTSTANDING_HIGH_WATER = 16_384;
 export const OUTSTANDING_LOW_WATER = 4_096;
+
+/**
+ * Calls `fn` at `socket`'s next 'drain', unless it is already waiting for it. Each write that
+ * finds a socket full would otherwise add one more listener (a burst of replies, a server chunk
+ * per message): harmless copies at best, and past ten Node warns of a leak.
+ */
+export function onceDrain(socket: NodeJS.EventEmitter, fn: () => void): void {
+  if (!socket.listeners('drain').includes(fn)) socket.once('drain', fn);
+}

@@ -47,6 +47,11 @@ export class Scanner {
     return this.remaining === 0 && this.headerLen === 0 && this.pendingType === -1;
   }
 
+  /** Body bytes of a message already begun that the next chunk starts with (0 at a boundary). */
+  bodyRemaining(): number {
+    return this.remaining;
+  }
+
   /**
    * Bytes at the end of the last chunk that belong to a message whose header (and first body
    * byte) is not complete yet. A proxy that may still intercept that message holds them back.
