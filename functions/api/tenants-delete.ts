@@ -3,7 +3,7 @@
 //      clients at their next transaction boundary and stop accepting new ones;
 //   2. with purge=true only: drop the destination database (or, schema-per-tenant, the schema)
 //      and the role on the cluster — unless another tenant still uses them;
-//   3. the row is deleted.
+//   3. the row is deleted, and that announced too (poolers forget the tenant).
 // A purge that cannot start (no cluster, admin credentials or their secret unusable) is refused
 // before step 1, so the tenant stays as it was. A failure in step 2 leaves the tenant `deleting`
 // (still unrouted); repeating the DELETE resumes, announcing step 1 again.
@@ -90,8 +90,12 @@ export async function deleteTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   let purged: PurgeResult | undefined;
   if (target) purged = await purge(deps, req, t, target);
   await deps.adapters.tenants.delete(tenantId, t.version);
+  // 4. The removal announced too: else poolers keep the tenant as `deleting` (57P03, its pool in
+  //    memory) until some unrelated change is published.
+  const removedWarning = await announceCommitted(deps.adapters, req.log);
   req.log.info({ purge: wantPurge, ...purged }, 'tenant deleted');
-  return { status: 200, body: { tenantId, deleted: true, purged: purged ?? null, ...(warning ? { warning } : {}) } };
+  const anyWarning = warning ?? removedWarning;
+  return { status: 200, body: { tenantId, deleted: true, purged: purged ?? null, ...(anyWarning ? { warning: anyWarning } : {}) } };
 }
 
 export function makeHandler(deps: DepsSource<Deps>) {
