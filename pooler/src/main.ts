@@ -4,8 +4,9 @@
 //   switchyard pooler --source aws [--config F]                    DynamoDB + SSM + KMS (env: SWITCHYARD_TABLE,
 //                                                                  SWITCHYARD_KMS_KEY_ID, SWITCHYARD_STAGE, AWS_REGION)
 // With local/aws the optional file holds only listen/limits/log settings (config/sources/base-config.ts).
-// SIGHUP re-reads the source (as does the admin console's RELOAD); SIGTERM/SIGINT drain (stop
-// accepting, let transactions finish within shutdown_timeout) and exit.
+// SIGHUP re-reads the source (SourceController.reload, as do the admin console's RELOAD and a
+// pushed config version: docs/architecture.md, "A reload"); SIGTERM/SIGINT drain (stop accepting,
+// let transactions finish within shutdown_timeout) and exit.
 // --workers N (or auto: one per core) runs N worker processes on the same port under a supervisor
 // that makes them one pooler for reload, drain, the admin console and metrics (cluster/,
 // docs/workers.md). Without it (N = 1) nothing of that is loaded: the process is the pooler.
@@ -167,7 +168,7 @@ export async function poolerCommand(argv: string[]): Promise<number> {
   const removePidFile = p.kind === 'local' ? writePidFile(p.stateDir!) : undefined;
   log.info({ source: p.kind, version: initial.version, tenants: initial.config.tenants.length }, 'configuration source ready');
   // Failures are logged by the controller; the running configuration stays.
-  process.on('SIGHUP', () => void pooler!.requestReload('SIGHUP').catch(() => undefined));
+  process.on('SIGHUP', () => void controller.reload('SIGHUP').catch(() => undefined));
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

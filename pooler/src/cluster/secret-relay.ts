@@ -13,17 +13,15 @@
 // other workers' loads of the same wave, short enough that a rotated password does not linger.
 import { SecretError } from '../../../shared/src/domain/errors.ts';
 import type { EncryptionContext, SecretBox } from '../../../shared/src/ports/secret-box.ts';
-import type { FromWorker, ToWorker } from './messages.ts';
+import type { DecryptResult, FromWorker, ToWorker } from './messages.ts';
+import { PendingRequests, RequestFailed } from './pending-requests.ts';
 
 /** How long the supervisor shares one KMS answer between workers. */
 const SHARE_MS = 60_000;
 /** A worker's wait for the supervisor's answer before its load fails (and is retried later). */
 const ANSWER_TIMEOUT_MS = 30_000;
-
-export type DecryptResult =
-  | { readonly ok: true; readonly plaintext: string }
-  /** `secret`: the ciphertext does not open under this context (a per-tenant SecretError); otherwise an outage. */
-  | { readonly ok: false; readonly secret: boolean; readonly message: string };
+/** Decrypts one worker has outstanding at once (a load runs 16: password-cache.ts). */
+const MAX_OUTSTANDING = 1024;
 
 function keyOf(ciphertext: string, context: EncryptionContext): string {
   // Sorted, so equal contexts built in a different key order share one call.
@@ -85,8 +83,7 @@ export class SharedDecrypts {
 export class RelayedSecretBox implements SecretBox {
   readonly #send: (m: FromWorker) => boolean;
   readonly #timeoutMs: number;
-  readonly #pending = new Map<number, { resolve: (r: DecryptResult) => void; timer: NodeJS.Timeout }>();
-  #nextId = 1;
+  readonly #pending = new PendingRequests<DecryptResult>(MAX_OUTSTANDING);
   #listening = false;
 
   constructor(send: (m: FromWorker) => boolean, timeoutMs = ANSWER_TIMEOUT_MS) {
@@ -105,38 +102,28 @@ export class RelayedSecretBox implements SecretBox {
   }
 
   #ask(ciphertext: string, context: EncryptionContext): Promise<DecryptResult> {
-    const id = this.#nextId++;
-    return new Promise<DecryptResult>((resolve) => {
-      const timer = setTimeout(() => this.#settle(id, { ok: false, secret: false, message: `no answer within ${this.#timeoutMs} ms` }), this.#timeoutMs);
-      this.#pending.set(id, { resolve, timer });
-      this.#listen();
-      if (!this.#send({ t: 'decrypt', id, ciphertext, context: { ...context } })) {
-        this.#settle(id, { ok: false, secret: false, message: 'the supervisor is gone' });
-      }
-    });
+    this.#listen();
+    return this.#pending
+      .ask((id) => this.#send({ t: 'decrypt', id, ciphertext, context: { ...context } }), this.#timeoutMs)
+      .catch((err: unknown): DecryptResult => {
+        const reason = err instanceof RequestFailed ? err.reason : 'gone';
+        return { ok: false, secret: false, message: reason === 'gone' ? 'the supervisor is gone' : (err as Error).message };
+      })
+      .finally(() => {
+        if (this.#pending.size === 0) this.#unlisten();
+      });
   }
 
   /** Delivers an answer (also the entry point for tests). */
   answered(m: Extract<ToWorker, { t: 'decrypted' }>): void {
-    this.#settle(m.id, m.result);
-  }
-
-  #settle(id: number, r: DecryptResult): void {
-    const p = this.#pending.get(id);
-    if (p === undefined) return;
-    this.#pending.delete(id);
-    clearTimeout(p.timer);
-    if (this.#pending.size === 0) this.#unlisten();
-    p.resolve(r);
+    this.#pending.answer(m.id, m.result);
   }
 
   readonly #onMessage = (m: unknown): void => {
     if (typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'decrypted') this.answered(m as Extract<ToWorker, { t: 'decrypted' }>);
   };
 
-  readonly #onDisconnect = (): void => {
-    for (const id of [...this.#pending.keys()]) this.#settle(id, { ok: false, secret: false, message: 'the supervisor is gone' });
-  };
+  readonly #onDisconnect = (): void => this.#pending.failAll();
 
   #listen(): void {
     if (this.#listening) return;

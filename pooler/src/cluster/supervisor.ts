@@ -2,7 +2,8 @@
 // each run the pooler on the same client port (SO_REUSEPORT: the kernel spreads connections; the
 // supervisor is never in a client's path), and makes the machine behave as one pooler:
 //
-// - reload (SIGHUP): the console's RELOAD runs on every worker, each re-reading the source;
+// - reload (SIGHUP, the console's RELOAD through a worker): a typed `reload` to every worker, whose
+//   source controller re-reads the source (docs/architecture.md, "A reload");
 // - drain (SIGTERM / console SHUTDOWN): every worker drains; the supervisor exits when all have;
 // - a worker that exits unasked is restarted in its slot (same node id), with a backoff when it
 //   keeps dying young; it replays the machine's PAUSE state before it accepts clients;
@@ -18,9 +19,10 @@ import type { Logger } from '../log.ts';
 import { MetricsHttpServer } from '../stats/http.ts';
 import { CancelRelay } from './cancel-relay.ts';
 import { MachineMetrics } from './machine-metrics.ts';
-import { isFromWorker, type FanOutScope, type FromWorker, type MetricsJson, type ToWorker } from './messages.ts';
+import { isFromWorker, type DecryptResult, type FanOutScope, type FromWorker, type MetricsJson, type ToWorker } from './messages.ts';
 import { PauseLog } from './pause-log.ts';
-import type { DecryptResult, SharedDecrypts } from './secret-relay.ts';
+import { PendingRequests } from './pending-requests.ts';
+import type { SharedDecrypts } from './secret-relay.ts';
 import { workerNodeIds } from './worker-config.ts';
 import { encodeWorkerPlan, WORKER_ENV, type WorkerPlan } from './worker-plan.ts';
 
@@ -51,7 +53,8 @@ interface Worker {
   /** The reload count when it was forked: a reload during its start is applied once it is ready. */
   readonly reloadsAtFork: number;
   lastMetrics: MetricsJson | undefined;
-  readonly pending: Map<number, (m: FromWorker | undefined) => void>;
+  /** Requests to this worker waiting for their answer. */
+  readonly pending: PendingRequests<FromWorker>;
 }
 
 /** A worker that lived less than this before exiting counts as dying young (backoff). */
@@ -61,6 +64,11 @@ const MAX_BACKOFF_MS = 30_000;
 const ANSWER_TIMEOUT_MS = 10_000;
 /** Pooler.cancel gives up on an unreachable server after 5 s; a little more here. */
 const CANCEL_TIMEOUT_MS = 6_000;
+/**
+ * Requests one worker has outstanding at once: relayed cancels (at most MAX_RELAY_CONNECTIONS),
+ * scrapes, console commands and reloads. Beyond it a request fails as a worker that does not answer.
+ */
+const MAX_OUTSTANDING_PER_WORKER = 4096;
 
 export class Supervisor {
   readonly #o: SupervisorOptions;
@@ -75,7 +83,6 @@ export class Supervisor {
   #relay: CancelRelay | undefined;
   #http: MetricsHttpServer | undefined;
   #port: number | undefined;
-  #nextRequest = 1;
   #reloads = 0;
   #restarts = 0;
   #started = false;
@@ -200,7 +207,7 @@ export class Supervisor {
       state: 'starting',
       reloadsAtFork: this.#reloads,
       lastMetrics: undefined,
-      pending: new Map(),
+      pending: new PendingRequests(MAX_OUTSTANDING_PER_WORKER),
     };
     this.#workers.add(w);
     this.#slots[slot - 1] = w;
@@ -224,35 +231,35 @@ export class Supervisor {
 
   /** Sends a request and waits for the answer with the same id (undefined if the worker exits or times out). */
   #ask(w: Worker, make: (id: number) => ToWorker, timeoutMs: number | undefined): Promise<FromWorker | undefined> {
-    const id = this.#nextRequest++;
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (m: FromWorker | undefined): void => {
-        clearTimeout(timer);
-        w.pending.delete(id);
-        resolve(m);
-      };
-      w.pending.set(id, settle);
-      if (timeoutMs !== undefined) timer = setTimeout(() => settle(undefined), timeoutMs);
-      if (!this.#send(w, make(id))) settle(undefined);
-    });
+    return w.pending.ask((id) => this.#send(w, make(id)), timeoutMs).catch(() => undefined);
   }
 
   async #runOn(w: Worker, command: string, timeoutMs: number | undefined): Promise<WorkerAnswer> {
     const r = await this.#ask(w, (id) => ({ t: 'run', id, command }), timeoutMs);
-    if (r?.t === 'ran') return r.answer;
+    return r?.t === 'ran' ? r.answer : this.#noAnswer(w);
+  }
+
+  /** One worker's reload (its SourceController.reload): the RELOAD reply, or the error that kept its configuration. */
+  async #reloadOn(w: Worker, reason: string): Promise<WorkerAnswer> {
+    const r = await this.#ask(w, (id) => ({ t: 'reload', id, reason }), undefined);
+    return r?.t === 'reloaded' ? r.answer : this.#noAnswer(w);
+  }
+
+  #noAnswer(w: Worker): WorkerAnswer {
     const why = w.state === 'exited' ? 'exited' : 'did not answer';
     return { worker: w.slot, ok: false, error: { code: undefined, message: `worker ${w.slot} ${why}`, hint: undefined } };
   }
 
   /** Runs a console command on the workers in `scope`, in slot order. */
   async fanOut(command: string, scope: FanOutScope): Promise<WorkerAnswer[]> {
-    const targets = [...this.#workers]
-      .filter((w) => w.state === 'ready' || (scope === 'all' && w.state === 'draining'))
-      .sort((a, b) => a.slot - b.slot);
     // SHOW answers at once; PAUSE legitimately waits for transactions to end, as on one process.
     const timeout = scope === 'all' ? ANSWER_TIMEOUT_MS : undefined;
-    return Promise.all(targets.map((w) => this.#runOn(w, command, timeout)));
+    return Promise.all(this.#targets(scope).map((w) => this.#runOn(w, command, timeout)));
+  }
+
+  /** The workers a command in `scope` runs on, in slot order. */
+  #targets(scope: FanOutScope): Worker[] {
+    return [...this.#workers].filter((w) => w.state === 'ready' || (scope === 'all' && w.state === 'draining')).sort((a, b) => a.slot - b.slot);
   }
 
   #onMessage(w: Worker, m: FromWorker): void {
@@ -272,15 +279,19 @@ export class Supervisor {
         if (w.state !== 'exited') w.state = 'draining';
         return;
       case 'ran':
+      case 'reloaded':
       case 'metrics':
       case 'cancelled':
-        w.pending.get(m.id)?.(m);
+        w.pending.answer(m.id, m);
         return;
       case 'fanout':
         void this.fanOut(m.command, m.scope).then((answers) => {
           this.#recordPause(m.command, answers);
           this.#send(w, { t: 'fanned', id: m.id, answers });
         });
+        return;
+      case 'reloadAll':
+        void this.reload(m.reason).then((answers) => this.#send(w, { t: 'fanned', id: m.id, answers }));
         return;
       case 'shutdown':
         this.#log.info({ worker: w.slot }, 'admin console SHUTDOWN: draining every worker');
@@ -309,7 +320,7 @@ export class Supervisor {
   #onExit(w: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     const was = w.state;
     w.state = 'exited';
-    for (const settle of [...w.pending.values()]) settle(undefined);
+    w.pending.failAll();
     this.#workers.delete(w);
     if (this.#slots[w.slot - 1] === w) this.#slots[w.slot - 1] = undefined;
     if (w.lastMetrics !== undefined) void this.#metrics.retire(w.lastMetrics);
@@ -364,18 +375,21 @@ export class Supervisor {
   }
 
   async #reloadOne(w: Worker, reason: string): Promise<void> {
-    const a = await this.#runOn(w, 'RELOAD', undefined);
+    const a = await this.#reloadOn(w, reason);
     if (!a.ok) this.#log.error({ worker: w.slot, reason, err: a.error.message }, 'worker reload failed');
   }
 
-  /** SIGHUP: every serving worker re-reads the configuration source (a starting one does once it serves). */
-  async reload(reason: string): Promise<boolean> {
+  /**
+   * The machine's reload (SIGHUP, the console's RELOAD): every serving worker's source controller
+   * re-reads the source; a starting one does once it serves. Resolves with each worker's answer.
+   */
+  async reload(reason: string): Promise<WorkerAnswer[]> {
     this.#reloads++;
-    const answers = await this.fanOut('RELOAD', 'serving');
+    const answers = await Promise.all(this.#targets('serving').map((w) => this.#reloadOn(w, reason)));
     const failed = answers.filter((a) => !a.ok);
     for (const a of failed) if (!a.ok) this.#log.error({ worker: a.worker, reason, err: a.error.message }, 'worker reload failed; it keeps its configuration');
     if (failed.length === 0) this.#log.info({ reason, workers: answers.length }, 'every worker reloaded');
-    return failed.length === 0;
+    return answers;
   }
 
   /**

@@ -1,20 +1,28 @@
 // A worker's side of the machine-wide admin console: the console session lives on whichever worker
 // the kernel gave its connection to; commands about the machine go to the supervisor, which runs
 // them on every worker (`run`) and hands back each worker's answer (`fanned`); the answers are
-// merged here (admin/fan-out.ts).
+// merged here (admin/fan-out.ts). RELOAD goes to the supervisor's reload (`reloadAll`), which
+// asks every worker's source controller with a typed `reload` message.
 import { fanOutOf, mergeAction, mergeShow, type WorkerAnswer } from '../admin/fan-out.ts';
 import type { Outcome } from '../admin/dispatch.ts';
 import { runLocalAdminCommand } from '../admin/dispatch.ts';
 import type { AdminGroup, AdminHost } from '../admin/host.ts';
 import { tag, type AdminReply, type Cell } from '../admin/result.ts';
 import type { FanOutScope, FromWorker } from './messages.ts';
+import { PendingRequests, RequestFailed } from './pending-requests.ts';
 import type { WorkerPlan } from './worker-plan.ts';
+
+/**
+ * Console requests a worker has outstanding with the supervisor at once. Each waits for a console
+ * session's command (a session runs one at a time); a worker has at most limits.max_client_conn
+ * sessions, so this bound is only reached by a supervisor that stopped answering.
+ */
+const MAX_OUTSTANDING = 4096;
 
 /** The worker's end of the IPC channel: sends, and matches `fanned` answers to requests. */
 export class WorkerChannel {
   readonly #send: (m: FromWorker) => boolean;
-  #next = 1;
-  readonly #waiting = new Map<number, { resolve: (a: readonly WorkerAnswer[]) => void; reject: (e: Error) => void }>();
+  readonly #pending = new PendingRequests<readonly WorkerAnswer[]>(MAX_OUTSTANDING);
 
   constructor(send: (m: FromWorker) => boolean) {
     this.#send = send;
@@ -24,27 +32,32 @@ export class WorkerChannel {
     return this.#send(m);
   }
 
+  /**
+   * Runs `command` on every worker in `scope`. No timeout, as on one process: a PAUSE waits for
+   * transactions to end; the supervisor answers once every worker answered or exited (supervisor.ts).
+   */
   fanOut(command: string, scope: FanOutScope): Promise<readonly WorkerAnswer[]> {
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      if (!this.#send({ t: 'fanout', id, command, scope })) {
-        this.#waiting.delete(id);
-        reject(new Error('the supervisor is gone'));
-      }
+    return this.#ask((id) => this.#send({ t: 'fanout', id, command, scope }));
+  }
+
+  /** Every worker reloads (the supervisor's reload, as on SIGHUP); their answers. */
+  reloadAll(reason: string): Promise<readonly WorkerAnswer[]> {
+    return this.#ask((id) => this.#send({ t: 'reloadAll', id, reason }));
+  }
+
+  #ask(send: (id: number) => boolean): Promise<readonly WorkerAnswer[]> {
+    return this.#pending.ask(send, undefined).catch((err: unknown) => {
+      throw new Error(err instanceof RequestFailed && err.reason === 'busy' ? `too many console commands in flight: ${err.message}` : 'the supervisor is gone');
     });
   }
 
   answered(id: number, answers: readonly WorkerAnswer[]): void {
-    const w = this.#waiting.get(id);
-    this.#waiting.delete(id);
-    w?.resolve(answers);
+    this.#pending.answer(id, answers);
   }
 
   /** The supervisor went away: nothing pending will be answered. */
   closed(): void {
-    for (const w of this.#waiting.values()) w.reject(new Error('the supervisor is gone'));
-    this.#waiting.clear();
+    this.#pending.failAll();
   }
 }
 
@@ -71,6 +84,8 @@ export class WorkerAdminGroup implements AdminGroup {
       case 'show':
         return { reply: mergeShow(f.what, await this.#channel.fanOut(query, 'all')) };
       case 'action':
+        // RELOAD is no text command for the workers: the supervisor's reload runs on every one.
+        if (f.verb === 'RELOAD') return { reply: mergeAction('RELOAD', await this.#channel.reloadAll('admin')) };
         return { reply: mergeAction(f.verb, await this.#channel.fanOut(query, 'serving')) };
       case 'shutdown':
         // As on one process: answer first, then drain — here the whole machine (the supervisor

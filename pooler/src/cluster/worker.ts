@@ -1,6 +1,6 @@
 // One worker process of `switchyard pooler --workers N` (docs/workers.md): today's pooler with its
 // own config source controller, bound to the machine's client port with SO_REUSEPORT, answering
-// the supervisor over IPC (console commands run here, metrics scrapes, relayed cancels, stop).
+// the supervisor over IPC (console commands run here, reloads, metrics scrapes, relayed cancels, stop).
 // Nothing of this touches the proxy's hot path: clients are served exactly as by one process.
 //
 // Signals: SIGTERM drains this worker and exits (the supervisor starts a fresh one in its slot: a
@@ -9,10 +9,12 @@
 // and the worker drains and exits rather than live on unsupervised.
 import { errorData, type WorkerAnswer } from '../admin/fan-out.ts';
 import { runLocalAdminCommand } from '../admin/dispatch.ts';
+import { reloadReply } from '../admin/reload.ts';
 import { defaultPoolerId, SourceController } from '../config/sources/controller.ts';
 import type { ConfigSource, SourceLoad } from '../config/sources/types.ts';
 import type { Logger } from '../log.ts';
 import { Pooler } from '../pooler.ts';
+import type { AdminReply } from '../admin/result.ts';
 import { isToWorker, type FromWorker, type ToWorker } from './messages.ts';
 import { WorkerAdminGroup, WorkerChannel } from './worker-admin.ts';
 import type { WorkerPlan } from './worker-plan.ts';
@@ -95,7 +97,12 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
       if (process.connected) process.disconnect();
       resolve(code);
     };
-    const answer = (id: number, a: WorkerAnswer): void => void send({ t: 'ran', id, answer: a });
+    /** A console reply (or its error) as it crosses to the supervisor. */
+    const answerOf = (reply: Promise<AdminReply | null>): Promise<WorkerAnswer> =>
+      reply.then(
+        (r): WorkerAnswer => ({ worker: plan.slot, ok: true, reply: r }),
+        (err: unknown): WorkerAnswer => ({ worker: plan.slot, ok: false, error: errorData(err) }),
+      );
     const onMessage = (m: unknown): void => {
       if (!isToWorker(m)) return;
       handle(m);
@@ -103,10 +110,11 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
     const handle = (m: ToWorker): void => {
       switch (m.t) {
         case 'run':
-          runLocalAdminCommand(pooler, m.command).then(
-            (out) => answer(m.id, { worker: plan.slot, ok: true, reply: out.reply }),
-            (err: unknown) => answer(m.id, { worker: plan.slot, ok: false, error: errorData(err) }),
-          );
+          void answerOf(runLocalAdminCommand(pooler, m.command).then((out) => out.reply)).then((a) => send({ t: 'ran', id: m.id, answer: a }));
+          return;
+        case 'reload':
+          // The one reload entry point (SIGHUP's and RELOAD's on a single process too).
+          void answerOf(reloadReply(() => controller.reload(m.reason))).then((a) => send({ t: 'reloaded', id: m.id, answer: a }));
           return;
         case 'metrics':
           pooler

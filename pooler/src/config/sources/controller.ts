@@ -1,5 +1,8 @@
 // Drives a ConfigSource for a running Pooler:
-// - full reloads on SIGHUP, the admin console's RELOAD (pooler.requestReload) and source watches;
+// - full reloads: reload() is the one entry point of every reload — SIGHUP (main.ts; a pushed
+//   config version is a SIGHUP too), the admin console's RELOAD (pooler.requestReload), the
+//   supervisor's `reload` message to a worker (cluster/worker.ts), source watches, the version
+//   poll (docs/architecture.md, "A reload");
 // - a jittered poll of the published config version (local/aws), reloading when it DIFFERS from
 //   the applied one (ports/config-channel.ts: versions are unique but may briefly go down) — the
 //   safety net for a lost push (docs/architecture.md, "Where state lives on AWS");
@@ -32,8 +35,6 @@ export const MAX_HEARTBEAT_POOLS = 1000;
 export class SourceController {
   readonly pooler: Pooler;
   readonly source: ConfigSource;
-  /** The published version of the configuration applied last (local/aws). */
-  appliedVersion: number | undefined;
   /** Milliseconds the last full load took: reading the source, then swapping the snapshot. */
   lastLoadMs = 0;
   lastSwapMs = 0;
@@ -50,11 +51,18 @@ export class SourceController {
   constructor(pooler: Pooler, source: ConfigSource, initial: SourceLoad, opts: SourceControllerOptions) {
     this.pooler = pooler;
     this.source = source;
-    this.appliedVersion = initial.version;
-    pooler.publishedVersion = initial.version;
+    pooler.appliedConfigVersion = initial.version;
     this.#o = opts;
     this.#log = opts.log.child({ source: source.kind });
     this.#scheduleStale(initial.staleAt);
+  }
+
+  /**
+   * The published version of the configuration applied last (local/aws): kept by the pooler, which
+   * shows it in the metric switchyard_applied_config_version and SHOW CONFIG's applied_config_version.
+   */
+  get appliedConfigVersion(): number | undefined {
+    return this.pooler.appliedConfigVersion;
   }
 
   /** Hooks the pooler (RELOAD, target doubts) and starts the watch, the poll and the heartbeat. */
@@ -118,10 +126,7 @@ export class SourceController {
       this.#log.error({ reason, err: (err as Error).message }, 'invalid configuration from source; keeping the current configuration');
       throw err;
     }
-    if (loaded.version !== undefined) {
-      this.appliedVersion = loaded.version;
-      this.pooler.publishedVersion = loaded.version;
-    }
+    if (loaded.version !== undefined) this.pooler.appliedConfigVersion = loaded.version;
     this.#scheduleStale(loaded.staleAt);
   }
 
@@ -135,8 +140,8 @@ export class SourceController {
       this.#log.warn({ err: (err as Error).message }, 'cannot read the published config version');
       return;
     }
-    if (published !== this.appliedVersion) {
-      this.#log.info({ published, applied: this.appliedVersion }, 'published config version differs; reloading');
+    if (published !== this.appliedConfigVersion) {
+      this.#log.info({ published, applied: this.appliedConfigVersion }, 'published config version differs; reloading');
       await this.reload('version poll').catch(() => undefined);
     }
   }
@@ -223,7 +228,7 @@ export class SourceController {
     return {
       poolerId: this.#o.poolerId ?? defaultPoolerId(this.pooler.port),
       ...(this.#o.instanceId !== undefined ? { instanceId: this.#o.instanceId } : {}),
-      appliedConfigVersion: this.appliedVersion ?? 0,
+      appliedConfigVersion: this.appliedConfigVersion ?? 0,
       lastSeen: now.toISOString(),
       pools: Object.fromEntries(figures),
     };
