@@ -38,8 +38,8 @@ export interface FailoverContext {
   clusterId: string;
   rdsEventHandler: RdsEventLambda;
   console: PoolerConsole | undefined;
-  /** The published config version the pooler has applied (pooler-observer.ts). */
-  appliedVersion(): number | undefined;
+  /** The published config version the pooler has applied (SHOW CONFIG, pooler-observer.ts); undefined when it cannot tell. */
+  appliedConfigVersion(): Promise<number | undefined>;
   /** Rebuilds `oldPrimary` as a standby of `newPrimary` (runs in the background). */
   rebuild(oldPrimary: PgNode, newPrimary: PgNode): void;
 }
@@ -170,7 +170,7 @@ export async function failoverLocalCluster(ctx: FailoverContext, clusterId: stri
   if (result.configVersion !== undefined) {
     const deadline = Date.now() + SWITCH_WATCH_MS;
     while (Date.now() < deadline) {
-      const v = ctx.appliedVersion();
+      const v = await ctx.appliedConfigVersion().catch(() => undefined);
       if (v !== undefined && v >= result.configVersion) {
         appliedAt = Date.now();
         break;

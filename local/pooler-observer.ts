@@ -1,7 +1,8 @@
 // What the local stack reads from its pooler: the admin console (docs/admin.md; PgBouncer's
 // SHOW commands over the simple query protocol, as the `admin` user whose password is in
-// `<stateDir>/admin.password`) and the metrics endpoint (docs/metrics.md).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+// `<stateDir>/admin.password`) and the metrics endpoint (docs/metrics.md). The config version the
+// pooler applied is read from the console (SHOW CONFIG's applied_config_version, the value of the
+// metric switchyard_applied_config_version), never from its log.
 import pg from 'pg';
 import { ADMIN_USER } from './pooler-process.ts';
 
@@ -80,46 +81,20 @@ export class PoolerConsole {
     return new Map(dbs.map((d) => [String(d.name), Number(d.port)]));
   }
 
+  /**
+   * The control plane's published config version the pooler applied last (SHOW CONFIG
+   * `applied_config_version`; pooler/src/admin/show-config.ts), undefined when SHOW CONFIG has no
+   * such row.
+   */
+  async appliedConfigVersion(): Promise<number | undefined> {
+    const row = (await this.query('SHOW CONFIG')).find((r) => r.key === 'applied_config_version');
+    const v = Number(row?.value);
+    return row !== undefined && Number.isSafeInteger(v) ? v : undefined;
+  }
+
   async close(): Promise<void> {
     const c = this.#client;
     this.#client = undefined;
     await c?.end().catch(() => undefined);
   }
-}
-
-/**
- * The published config version the pooler has applied, from its own log: the controller logs every
- * load from the source with the version it read ("configuration source ready" at start,
- * "configuration loaded from source" on each reload; pooler/src/config/sources/controller.ts and
- * main.ts). Fresher than the heartbeat (every 15 s); the pooler's /metrics gauge
- * `switchyard_config_version` counts routing snapshots instead, so it cannot say this.
- */
-export function appliedVersionFromLog(logFile: string, pid: number, maxBytes = 512 * 1024): number | undefined {
-  let text: string;
-  try {
-    const fd = openSync(logFile, 'r');
-    try {
-      const size = fstatSync(fd).size;
-      const len = Math.min(size, maxBytes);
-      const buf = Buffer.alloc(len);
-      readSync(fd, buf, 0, len, size - len);
-      text = buf.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-  const lines = text.split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    if (!line.includes('"version"') || !line.includes('"source"')) continue;
-    try {
-      const o = JSON.parse(line) as { pid?: unknown; version?: unknown; source?: unknown };
-      if (o.pid === pid && typeof o.version === 'number' && typeof o.source === 'string') return o.version;
-    } catch {
-      // a partial first line, or not JSON
-    }
-  }
-  return undefined;
 }

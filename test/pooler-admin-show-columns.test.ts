@@ -150,6 +150,8 @@ describe('SHOW rows', () => {
       expect(byKey.get('listen.port')).toMatchObject({ value: '0', default: '6432', changeable: 'no' });
       expect(byKey.get('admin.users')).toMatchObject({ value: admin.user });
       expect(byKey.get('tenants')).toMatchObject({ value: '1' });
+      // No configuration source: no published version applied (the metric says 0 too).
+      expect(byKey.get('applied_config_version')).toMatchObject({ value: '0', default: '0', changeable: 'yes' });
       expect(JSON.stringify(cfg)).not.toContain(admin.config.verifier);
       expect(JSON.stringify(cfg)).not.toContain(tenant.destination.password);
     } finally {

@@ -107,7 +107,7 @@ describeWithMoto('pooler with the AWS source (moto)', () => {
     expect(pooler.configVersion).toBe(snapshotBefore);
     const version = await a.config.bumpConfigVersion();
     await controller.poll();
-    expect(controller.appliedVersion).toBe(version);
+    expect(controller.appliedConfigVersion).toBe(version);
     const c = await login('aws_second', second.password);
     expect(await whoAmI(c)).toEqual({ user: second.dest.user, db: second.dest.database });
     expect(source.decrypts).toBe(decrypts + 1);

@@ -363,8 +363,8 @@ export class Pooler implements LoginHost {
     }
   }
 
-  /** The control plane's published config version applied last (set by the source controller). */
-  publishedVersion: number | undefined;
+  /** The control plane's published config version applied last (set by the source controller; metric and SHOW CONFIG). */
+  appliedConfigVersion: number | undefined;
 
   get configVersion(): number {
     return this.version;

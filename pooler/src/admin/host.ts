@@ -25,6 +25,8 @@ export interface AdminHost {
   /** The PostgreSQL listener's port. */
   readonly port: number;
   readonly configVersion: number;
+  /** The control plane's published config version applied last (local/aws sources); SHOW CONFIG. */
+  readonly appliedConfigVersion: number | undefined;
   readonly draining: boolean;
   snapshot(): Snapshot;
   /** The tenant's pool, if one was created (pools appear on first login). */

@@ -2,6 +2,9 @@
 // columns). Keys are our config keys, dotted (listen.port, limits.shutdown_timeout, ...). Tenants
 // are summarised (SHOW DATABASES lists them); secrets — verifiers, destination passwords, TLS keys —
 // are never shown: only admin user names appear. `changeable` says whether a reload applies it.
+// `applied_config_version` is the control plane's published config version applied last (local/aws
+// sources; 0 with a file source): the same value, under the same name, as the metric
+// switchyard_applied_config_version and the heartbeat's appliedConfigVersion.
 import { configSchema, type PoolerConfig } from '../config/schema.ts';
 import type { AdminHost } from './host.ts';
 import { cols, rows, TEXT, type AdminReply, type Cell } from './result.ts';
@@ -18,6 +21,7 @@ const CHANGEABLE = new Set([
   'admin.users',
   'tenants',
   'tenants.skipped',
+  'applied_config_version',
 ]);
 /** Never shown, at any depth: anything named like a secret (file paths such as tls.key_file are fine). */
 const HIDDEN = /(password|secret|token|verifier|passphrase|credential)[^.]*$/i;
@@ -53,6 +57,8 @@ export function showConfig(host: AdminHost): AdminReply {
   // Tenants of the configuration that are not served (config/snapshot.ts): id (reason); ...
   current.set('tenants.skipped', (host.snapshot().skipped ?? []).map((t) => `${t.id} (${t.reason})`).join('; '));
   defaults.set('tenants.skipped', '');
+  current.set('applied_config_version', String(host.appliedConfigVersion ?? 0));
+  defaults.set('applied_config_version', '0');
   const keys = [...new Set([...current.keys(), ...defaults.keys()])].sort();
   const data: Cell[][] = keys.map((k) => [k, current.get(k) ?? null, defaults.get(k) ?? null, CHANGEABLE.has(k) ? 'yes' : 'no']);
   return rows(SHOW_CONFIG_COLUMNS, data);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics, type MetricsSource } from './metrics.ts';
 
-function source(publishedVersion: number | undefined): MetricsSource {
+function source(appliedConfigVersion: number | undefined): MetricsSource {
   return {
     configVersion: 3,
-    publishedVersion,
+    appliedConfigVersion,
     draining: false,
     reloadCount: 2,
     tenantIds: () => [],

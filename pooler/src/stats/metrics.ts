@@ -15,7 +15,7 @@ import type { TenantTotals } from './totals.ts';
 export interface MetricsSource {
   readonly configVersion: number;
   /** The control plane's published config version applied last (local/aws sources), if any. */
-  readonly publishedVersion: number | undefined;
+  readonly appliedConfigVersion: number | undefined;
   readonly draining: boolean;
   readonly reloadCount: number;
   /** Tenant ids of the current routing snapshot. */
@@ -204,7 +204,8 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     registers,
     aggregator: 'min',
     collect() {
-      this.set(src.publishedVersion ?? 0);
+      // The same value as SHOW CONFIG's applied_config_version (admin/show-config.ts).
+      this.set(src.appliedConfigVersion ?? 0);
     },
   });
 

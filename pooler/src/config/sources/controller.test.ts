@@ -81,13 +81,13 @@ describe('SourceController', () => {
     source.published = 7;
     source.next = { config: config(['ten-one', 'ten-two']), version: 7 };
     await controller.poll();
-    expect(controller.appliedVersion).toBe(7);
+    expect(controller.appliedConfigVersion).toBe(7);
     expect(ids(pooler)).toEqual(['ten-one', 'ten-two']);
     // Concurrent bumps may publish 6 after 7 (ports/config-channel.ts): still a change.
     source.published = 6;
     source.next = { config: config(['ten-two']), version: 6 };
     await controller.poll();
-    expect(controller.appliedVersion).toBe(6);
+    expect(controller.appliedConfigVersion).toBe(6);
     expect(ids(pooler)).toEqual(['ten-two']);
   });
 
@@ -98,7 +98,7 @@ describe('SourceController', () => {
     source.fail = new Error('store unreachable');
     await controller.poll();
     expect(pooler.snapshot()).toBe(before);
-    expect(controller.appliedVersion).toBe(1);
+    expect(controller.appliedConfigVersion).toBe(1);
     await expect(pooler.requestReload('admin')).rejects.toThrow('store unreachable');
     // Invalid settings outside the tenants: the whole configuration is refused.
     source.fail = undefined;
@@ -106,7 +106,7 @@ describe('SourceController', () => {
     source.next = { config: { ...bad, limits: { ...bad.limits, max_client_conn: 0 } }, version: 2 };
     await expect(controller.reload('test')).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     expect(pooler.snapshot()).toBe(before);
-    expect(controller.appliedVersion).toBe(1);
+    expect(controller.appliedConfigVersion).toBe(1);
   });
 
   it('applies a configuration with a conflicting tenant, skipping only that tenant', async () => {
@@ -116,7 +116,7 @@ describe('SourceController', () => {
     dup.tenants[1] = { ...dup.tenants[1]!, database: dup.tenants[0]!.database, user: dup.tenants[0]!.user };
     source.next = { config: dup, version: 2 };
     await controller.reload('test');
-    expect(controller.appliedVersion).toBe(2);
+    expect(controller.appliedConfigVersion).toBe(2);
     expect([...pooler.snapshot().byId.keys()].sort()).toEqual(['ten-one', 'ten-three']);
     expect(pooler.skippedTenants()).toEqual([{ id: 'ten-two', reason: 'database "db0" and user "u0" are already used by tenant "ten-one"' }]);
   });
@@ -154,7 +154,7 @@ describe('SourceController', () => {
     await controller.refresh('ten-one', 'not_writer');
     expect(pooler.snapshot().byId.get('ten-one')?.target.port).toBe(2);
     // A refresh does not change the applied version.
-    expect(controller.appliedVersion).toBe(1);
+    expect(controller.appliedConfigVersion).toBe(1);
     expect(source.refreshes).toBe(2);
   });
 
