@@ -1,50 +1,12 @@
-// Pid files of the processes the local stack starts, and the clean-up of ones a previous run left
-// behind (a `kill -9`, a crash, a power cut). A pid is only trusted when the process behind it is
-// still what we started: pids are recycled, so we look at /proc/<pid>/cmdline before signalling.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The processes the local stack starts, and the clean-up of ones a previous run left behind (a
+// `kill -9`, a crash, a power cut). A pid is only trusted when the process behind it is still what
+// we started: pids are recycled, so we look at /proc/<pid>/cmdline before signalling. The pid
+// files themselves (format, read, write, remove) are shared/src/local/pid-file.ts.
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlive } from '../shared/src/local/pid-file.ts';
 
-export function readPid(file: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const pid = Number(text.split('\n')[0]?.trim());
-  // Never 0/1 or a negative number: kill() would hit a process group or init.
-  return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-}
-
-export function writePid(file: string, pid = process.pid): void {
-  writeFileSync(file, `${pid}\n`, { mode: 0o644 });
-}
-
-/** Removes the pid file if it still names `pid`. */
-export function removePid(file: string, pid = process.pid): void {
-  if (readPid(file) === pid) rmSync(file, { force: true });
-}
-
-/** A zombie has exited; only its parent (or init) has yet to collect its status. */
-function isZombie(pid: number): boolean {
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ..." — comm may contain spaces, so read after the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return !isZombie(pid);
-}
+export { isAlive };
 
 /** The process's arguments (argv), or undefined when it is gone or unreadable. */
 export function commandArgs(pid: number): string[] | undefined {

@@ -25,7 +25,7 @@ import { lambdaContext } from '../functions/lib/test-events.ts';
 import { clusterView } from '../functions/lib/views.ts';
 import { createScramVerifier } from '../shared/src/auth/verifier.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
-import { readLivePid } from '../shared/src/local/pid-file.ts';
+import { readLivePid, readPidFile, removePidFile, writePidFile } from '../shared/src/local/pid-file.ts';
 import { writeFileAtomic } from '../shared/src/local/atomic-file.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
 import { startApiServer, type ApiLambdaHandler, type ApiServer } from './api-server.ts';
@@ -38,8 +38,8 @@ import { ensureLayout, stateLayout, untraversableAncestor, type StateLayout } fr
 import { createFileLogger } from './log.ts';
 import { LOCALHOST, type NodeInfo, type PgNode } from './nodes.ts';
 import type { PortName, StackOptions } from './options.ts';
-import { isOurs, readPid, removePid, terminate, writePid } from './pids.ts';
-import { appliedVersionFromLog, PoolerConsole, type PoolRow } from './pooler-observer.ts';
+import { isOurs, terminate } from './pids.ts';
+import { PoolerConsole, type PoolRow } from './pooler-observer.ts';
 import { ADMIN_USER, isStackPooler, POOLER_ID, reachableHost, startPoolerChild, type PoolerChild } from './pooler-process.ts';
 import { apiRoutes } from './routes.ts';
 import type { Route } from './router.ts';
@@ -227,15 +227,15 @@ export class LocalStack {
   /** Refuses to run twice on one state directory; cleans up what a crashed run left behind. */
   async #claimStateDir(progress: Progress): Promise<void> {
     const l = this.layout;
-    const other = readPid(l.stackPidFile);
+    const other = readPidFile(l.stackPidFile);
     if (other !== undefined && other !== process.pid && isOurs(other, ['switchyard', 'start'])) {
       throw new StackError('ALREADY_RUNNING', `Switchyard is already running on ${l.dir} (pid ${other}); stop it with Ctrl-C in its terminal or \`kill ${other}\``);
     }
-    writePid(l.stackPidFile);
+    writePidFile(l.stackPidFile);
     this.#ownsPid = true;
     // Only the very process that wrote the file (its pid may be anyone's after a crash), or, for
     // a file without its start time, a process whose arguments are exactly our pooler's.
-    const written = readPid(l.poolerPidFile);
+    const written = readPidFile(l.poolerPidFile);
     const pooler = readLivePid(l.poolerPidFile) ?? (written !== undefined && isStackPooler(written, l) ? written : undefined);
     if (pooler !== undefined) {
       progress(`stopping the pooler left running by a previous run (pid ${pooler})`);
@@ -406,7 +406,7 @@ export class LocalStack {
         clusterId: LOCAL_CLUSTER_ID,
         rdsEventHandler: this.#rdsEvent!,
         console: this.#console,
-        appliedVersion: () => (this.#pooler ? appliedVersionFromLog(this.layout.poolerLog, this.#pooler.pid) : undefined),
+        appliedConfigVersion: async () => this.#console?.appliedConfigVersion(),
         rebuild: (oldPrimary, newPrimary) => this.#rebuild(oldPrimary, newPrimary),
       },
       clusterId,
@@ -429,10 +429,16 @@ export class LocalStack {
   async status(): Promise<LocalStatus> {
     const a = this.#adapters!;
     const p = this.#pooler!;
-    const [configVersion, clusters, nodes, heartbeats] = await Promise.all([a.config.getConfigVersion(), a.clusters.list(), this.nodes.info(), a.heartbeats.list()]);
-    const fromLog = appliedVersionFromLog(this.layout.poolerLog, p.pid);
+    const [configVersion, clusters, nodes, heartbeats, fromConsole] = await Promise.all([
+      a.config.getConfigVersion(),
+      a.clusters.list(),
+      this.nodes.info(),
+      a.heartbeats.list(),
+      // The pooler's own answer (SHOW CONFIG); the heartbeat (up to 15 s old) when the console is unreachable.
+      this.#console?.appliedConfigVersion().catch(() => undefined),
+    ]);
     const fromHeartbeat = heartbeats.find((h) => h.poolerId === POOLER_ID)?.appliedConfigVersion;
-    const applied = fromLog ?? fromHeartbeat;
+    const applied = fromConsole ?? fromHeartbeat;
     const s: LocalStatus = {
       stateDir: this.layout.dir,
       startedAt: this.#startedAt.toISOString(),
@@ -494,7 +500,7 @@ export class LocalStack {
     // must not remove the running stack's files.
     if (this.#ownsPid) {
       rmSync(this.layout.stackFile, { force: true });
-      removePid(this.layout.stackPidFile);
+      removePidFile(this.layout.stackPidFile);
     }
     if (errors.length > 0) throw new AggregateError(errors, 'the local stack did not stop cleanly');
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalConfigChannel } from './config-channel.ts';
-import { writeProcessPidFile } from './pid-file.ts';
+import { writePidFile } from './pid-file.ts';
 
 const targets = (epoch: number, host = '10.0.0.1') => ({
   writer: { host, port: 5432 },
@@ -61,7 +61,7 @@ describe('local config channel', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       await ready;
-      writeProcessPidFile(join(dir, 'pooler.pid'), child.pid);
+      writePidFile(join(dir, 'pooler.pid'), child.pid);
       expect(await new LocalConfigChannel(dir).pushReload()).toEqual({ signalled: true });
       expect(await exited).toBe(0);
       expect(lines).toContain('reloaded');

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pidInFile, processIdentity, readLivePid, writeProcessPidFile } from './pid-file.ts';
+import { pidInFile, processIdentity, readLivePid, readPidFile, removePidFile, writePidFile } from './pid-file.ts';
 
 describe('pid files that name one process', () => {
   let dir: string;
@@ -15,14 +15,14 @@ describe('pid files that name one process', () => {
   it('trusts the pid while the process that wrote it lives, and not after it exited', async () => {
     const file = join(dir, 'x.pid');
     expect(readLivePid(file)).toBeUndefined();
-    writeProcessPidFile(file);
+    writePidFile(file);
     expect(readLivePid(file)).toBe(process.pid);
     expect(pidInFile('123\nstart whatever\n')).toBe(123);
 
     const child = spawn('sleep', ['300'], { stdio: 'ignore' });
     const exited = new Promise((r) => child.once('exit', r));
     try {
-      writeProcessPidFile(file, child.pid!);
+      writePidFile(file, child.pid!);
       expect(readLivePid(file)).toBe(child.pid);
     } finally {
       child.kill('SIGKILL');
@@ -40,5 +40,18 @@ describe('pid files that name one process', () => {
       writeFileSync(file, text);
       expect(readLivePid(file), JSON.stringify(text)).toBeUndefined();
     }
+  });
+
+  it('removes the file only while it names the writer (another process may have claimed it)', () => {
+    const file = join(dir, 'x.pid');
+    expect(readPidFile(file)).toBeUndefined();
+    const remove = writePidFile(file);
+    expect(readPidFile(file)).toBe(process.pid);
+    writePidFile(file, process.ppid); // claimed by another process meanwhile
+    remove();
+    expect(readPidFile(file)).toBe(process.ppid);
+    removePidFile(file, process.ppid);
+    expect(existsSync(file)).toBe(false);
+    remove(); // already gone: nothing to do
   });
 });

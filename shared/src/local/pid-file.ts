@@ -1,4 +1,7 @@
-// Pid files that name one process, not just a number. Pids are recycled: after a crash (kill -9,
+// Pid files that name one process, not just a number — the one pid-file protocol of the project:
+// the pooler's `<stateDir>/pooler.pid` (written by the pooler or its supervisor, read by the local
+// control plane's reload push and by `switchyard start`) and the local stack's `switchyard.pid`.
+// Pids are recycled: after a crash (kill -9,
 // OOM, power cut) the pid in a left-behind file soon belongs to some unrelated process, and a
 // SIGHUP or SIGTERM meant for the dead process would hit it. So the file records, beside the pid,
 // what identifies that process for as long as it lives — the boot id
@@ -10,7 +13,7 @@
 //   start 8d3c...-boot-id 987654
 //
 // Without /proc (not Linux) only the pid is written and a reader trusts a live pid, as before.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 function bootId(): string | undefined {
   try {
@@ -43,8 +46,24 @@ export function pidFileText(pid: number): string {
   return id === undefined ? `${pid}\n` : `${pid}\nstart ${id}\n`;
 }
 
-export function writeProcessPidFile(file: string, pid = process.pid): void {
+/** Writes `pid`'s pid file; returns a function that removes it if it still names `pid`. */
+export function writePidFile(file: string, pid = process.pid): () => void {
   writeFileSync(file, pidFileText(pid), { mode: 0o644 });
+  return () => removePidFile(file, pid);
+}
+
+/** Removes the pid file if it still names `pid` (another process may have claimed it since). */
+export function removePidFile(file: string, pid = process.pid): void {
+  if (readPidFile(file) === pid) rmSync(file, { force: true });
+}
+
+/** The pid written in `file`, whether or not that process still runs; undefined without a readable file. */
+export function readPidFile(file: string): number | undefined {
+  try {
+    return pidInFile(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The pid written in the file (first line), whether or not that process still runs. */
@@ -54,14 +73,25 @@ export function pidInFile(text: string): number | undefined {
   return Number.isInteger(pid) && pid > 1 ? pid : undefined;
 }
 
-/** Whether a signal to `pid` reaches a live process (EPERM: it exists but is someone else's). */
-function alive(pid: number): boolean {
+/** A zombie has exited; only its parent (or init) has yet to collect its status. */
+function isZombie(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ..." — comm may contain spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` is a live process (EPERM: it exists but is someone else's; a zombie has exited). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !isZombie(pid);
 }
 
 /**
@@ -79,7 +109,7 @@ export function readLivePid(file: string): number | undefined {
   }
   const pid = pidInFile(text);
   if (pid === undefined) return undefined;
-  if (bootId() === undefined) return alive(pid) ? pid : undefined; // no /proc: cannot tell
+  if (bootId() === undefined) return isAlive(pid) ? pid : undefined; // no /proc: cannot tell
   const recorded = /^start (.+)$/m.exec(text)?.[1]?.trim();
   return recorded !== undefined && processIdentity(pid) === recorded ? pid : undefined;
 }

@@ -4,12 +4,12 @@
 // member asked `pg_is_in_recovery()`) when a pool finds its target is no longer the writer.
 // The control plane's pushReload sends SIGHUP to the pid in `<stateDir>/pooler.pid`, which the
 // CLI writes with writePidFile() — with this process's start time, so that a file left by a
-// crash never gets the process that later reuses the pid signalled (shared/src/local/pid-file.ts).
-import { readFileSync, rmSync } from 'node:fs';
+// crash never gets the process that later reuses the pid signalled (shared/src/local/pid-file.ts,
+// the one pid-file protocol; this file only names where the pooler's pid file is).
 import { join } from 'node:path';
 import { createLocalAdapters } from '../../../../shared/src/local/adapters.ts';
 import { LOCAL_POOLER_PID_FILE } from '../../../../shared/src/local/config-channel.ts';
-import { pidInFile, writeProcessPidFile } from '../../../../shared/src/local/pid-file.ts';
+import { writePidFile as writeProcessPidFile } from '../../../../shared/src/local/pid-file.ts';
 import type { Logger } from '../../log.ts';
 import type { PoolerConfig } from '../schema.ts';
 import { StoreSource } from './store-source.ts';
@@ -40,13 +40,5 @@ export async function createLocalSource(stateDir: string, opts: LocalSourceOptio
  * returns a function that removes the file if it still names this process.
  */
 export function writePidFile(stateDir: string, pid = process.pid): () => void {
-  const file = join(stateDir, LOCAL_POOLER_PID_FILE);
-  writeProcessPidFile(file, pid);
-  return () => {
-    try {
-      if (pidInFile(readFileSync(file, 'utf8')) === pid) rmSync(file);
-    } catch {
-      // already gone
-    }
-  };
+  return writeProcessPidFile(join(stateDir, LOCAL_POOLER_PID_FILE), pid);
 }
