@@ -170,11 +170,14 @@ describe('npm start: the whole system on one machine', () => {
 
     const fo = await cli(['clusters', 'failover', 'local', '--json']);
     expect(fo.code, fo.stderr).toBe(0);
-    const t = JSON.parse(fo.stdout) as { from: { port: number }; to: { port: number }; primaryStoppedAt: string; event: { status: string }; poolerSwitchedAt?: string };
+    const t = JSON.parse(fo.stdout) as { from: { port: number }; to: { port: number }; primaryStoppedAt: string; event: { status: string; configVersion?: number }; poolerSwitchedAt?: string; poolerAppliedAt?: string };
     expect(t.from.port).toBe(a!.port);
     expect(t.to.port).toBe(b!.port);
     expect(t.event.status).toBe('applied');
     expect(t.poolerSwitchedAt).toBeDefined();
+    // The stack waited for the pooler to apply the failover's config version (read from SHOW CONFIG).
+    expect(t.event.configVersion).toBeDefined();
+    expect(t.poolerAppliedAt).toBeDefined();
     const stoppedAt = Date.parse(t.primaryStoppedAt);
 
     await until(() => Array.from({ length: clients }, (_, i) => i).every((i) => loop.acks.some((x) => x.client === i && x.port === b!.port)), 30_000, 'every client writing on the new primary');
