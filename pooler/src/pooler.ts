@@ -71,7 +71,7 @@ export class Pooler implements LoginHost {
   /** The listener's TLS mode and SecureContext (docs/tls.md); rebuilt by reloadClientTls(). */
   clientTls: ClientTls = CLIENT_TLS_DISABLED;
   /**
-   * How requestReload() (SIGHUP, the admin console's RELOAD) re-reads the configuration: set by
+   * How requestReload() (the admin console's RELOAD) re-reads the configuration: SourceController.reload, set by
    * the config source controller (config/sources/controller.ts).
    */
   reloadHandler: ((reason: string) => Promise<void>) | undefined;
