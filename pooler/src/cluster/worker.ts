@@ -10,11 +10,11 @@
 import { errorData, type WorkerAnswer } from '../admin/fan-out.ts';
 import { runLocalAdminCommand } from '../admin/dispatch.ts';
 import { reloadReply } from '../admin/reload.ts';
+import type { AdminReply } from '../admin/result.ts';
 import { defaultPoolerId, SourceController } from '../config/sources/controller.ts';
 import type { ConfigSource, SourceLoad } from '../config/sources/types.ts';
 import type { Logger } from '../log.ts';
 import { Pooler } from '../pooler.ts';
-import type { AdminReply } from '../admin/result.ts';
 import { isToWorker, type FromWorker, type ToWorker } from './messages.ts';
 import { WorkerAdminGroup, WorkerChannel } from './worker-admin.ts';
 import type { WorkerPlan } from './worker-plan.ts';
