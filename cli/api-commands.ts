@@ -3,7 +3,7 @@
 //   3 the API could not be reached.
 import { ApiClient, ApiError, ApiUnreachableError, stateDirOf } from './api-client.ts';
 import { apiTokenPath, readApiToken } from '../local/api-token.ts';
-import { UsageError } from './args.ts';
+import { UsageError } from '../shared/src/usage-error.ts';
 import { clustersCommand } from './clusters.ts';
 import { json, type Io } from './output.ts';
 import { statusCommand } from './status.ts';
@@ -45,7 +45,7 @@ export async function apiCommand(command: 'tenants' | 'clusters' | 'status', arg
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`switchyard ${command}: ${err.message}\n\n${err.usage}`);
+      io.stderr.write(`switchyard ${command}: ${err.message}\n\n${err.usage ?? ''}`);
       return EXIT.usage;
     }
     if (err instanceof ApiError) {

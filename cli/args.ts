@@ -2,16 +2,8 @@
 // --json, --help) added, and every mistake reported as a UsageError (exit status 2).
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../shared/src/usage-error.ts';
 
-export class UsageError extends Error {
-  readonly code = 'USAGE' as const;
-  readonly usage: string;
-  constructor(message: string, usage: string) {
-    super(message);
-    this.name = 'UsageError';
-    this.usage = usage;
-  }
-}
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -4,7 +4,8 @@
 import type { ClusterView } from '../functions/lib/views.ts';
 import type { FailoverTimeline } from '../local/failover.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
-import { COMMON_HELP, parse, UsageError } from './args.ts';
+import { UsageError } from '../shared/src/usage-error.ts';
+import { COMMON_HELP, parse } from './args.ts';
 import { endpoint, json, offset, table, warnIfAny, type Io } from './output.ts';
 import { withProgress } from './progress.ts';
 

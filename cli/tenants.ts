@@ -2,7 +2,8 @@
 // (functions/api/tenants-*.ts). Passwords the API generates are shown once, as the API returns them.
 import type { TenantView } from '../functions/lib/views.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
-import { COMMON_HELP, int, parse, secretFrom, str, UsageError } from './args.ts';
+import { UsageError } from '../shared/src/usage-error.ts';
+import { COMMON_HELP, int, parse, secretFrom, str } from './args.ts';
 import { json, table, warnIfAny, type Io } from './output.ts';
 import { withProgress } from './progress.ts';
 

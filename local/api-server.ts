@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { lambdaContext } from '../functions/lib/test-events.ts';
+import { lambdaContext } from '../functions/lib/lambda-events.ts';
 import type { Logger } from 'pino';
 import { allowedHosts, checkHost, checkMediaType, guardApiRequest, tokenDigest, type Refusal } from './api-guard.ts';
 import { fromLambdaResult, splitTarget, toApiEvent } from './http-event.ts';
@@ -140,8 +140,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       found.match,
     );
     const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
-    const context = lambdaContext({
-      functionName: `switchyard-local-${found.match.routeKey.replace(/[^A-Za-z0-9]+/g, '-')}`,
+    const context = lambdaContext(`switchyard-local-${found.match.routeKey.replace(/[^A-Za-z0-9]+/g, '-')}`, {
       awsRequestId: event.requestContext.requestId,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     });

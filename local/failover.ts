@@ -18,7 +18,7 @@ import type { RdsEventResult } from '../functions/failover/rds-event.ts';
 import { HttpError } from '../functions/lib/http-errors.ts';
 import { VersionConflictError } from '../shared/src/domain/errors.ts';
 import { annotateFailover } from '../shared/src/domain/failover-history.ts';
-import { lambdaContext, rdsEvent } from '../functions/lib/test-events.ts';
+import { lambdaContext, rdsEvent } from '../functions/lib/lambda-events.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
 import type { PgNode } from './nodes.ts';
 import type { ClusterNodes } from './cluster-nodes.ts';
@@ -157,7 +157,7 @@ export async function failoverLocalCluster(ctx: FailoverContext, clusterId: stri
   });
   let result: RdsEventResult;
   try {
-    result = await ctx.rdsEventHandler(event as unknown as EventBridgeEvent<string, unknown>, lambdaContext({ functionName: 'switchyard-local-rds-event' }));
+    result = await ctx.rdsEventHandler(event, lambdaContext('switchyard-local-rds-event'));
   } catch (err) {
     watcher.stop();
     ctx.rebuild(primary, standby);

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../shared/src/usage-error.ts';
 
 export const DEFAULT_PORTS = {
   /** PostgreSQL node a (the first primary). */
@@ -50,10 +51,6 @@ options (environment variable in brackets):
                        0.0.0.0 serves other machines — the control API stays on 127.0.0.1)
   --log-level LEVEL    API and pooler log level [SWITCHYARD_LOG_LEVEL] (default info)
 `;
-
-export class UsageError extends Error {
-  readonly code = 'USAGE' as const;
-}
 
 function port(raw: string, what: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) throw new UsageError(`${what}: "${raw}" is not a port (1-65535)`);

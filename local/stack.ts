@@ -21,7 +21,7 @@ import { apiHandler } from '../functions/lib/http.ts';
 import { createPgConnect } from '../functions/lib/pg-target.ts';
 import { tenantIdParam } from '../functions/lib/schemas.ts';
 import { loadTenant } from '../functions/lib/tenants.ts';
-import { lambdaContext } from '../functions/lib/test-events.ts';
+import { lambdaContext, scheduledEvent } from '../functions/lib/lambda-events.ts';
 import { clusterView } from '../functions/lib/views.ts';
 import { createScramVerifier } from '../shared/src/auth/verifier.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
@@ -298,7 +298,7 @@ export class LocalStack {
     const log = (this.#log = createFileLogger(l.apiLog, o.logLevel));
     const adapters = (this.#adapters = await createLocalAdapters(l.dir));
     const deps = (this.#deps = depsWith(adapters, { log, pg: createPgConnect({ ssl: 'disable' }) }));
-    this.#rdsEvent = makeRdsEventHandler(deps) as unknown as RdsEventLambda;
+    this.#rdsEvent = makeRdsEventHandler(deps);
 
     const nodes = (this.#nodes = new ClusterNodes(l, nodePorts, superuserPassword));
     await nodes.stopLeftovers(progress);
@@ -359,7 +359,7 @@ export class LocalStack {
   async reconcile(): Promise<void> {
     if (this.#failing || this.#rebuilds.size > 0 || this.#stopping) return;
     const handler = makeReconcileHandler(this.#deps!);
-    await handler({} as never, lambdaContext({ functionName: 'switchyard-local-reconcile' })).catch((err: unknown) => {
+    await handler(scheduledEvent('arn:aws:events:us-east-1:123456789012:rule/switchyard-local-reconcile'), lambdaContext('switchyard-local-reconcile')).catch((err: unknown) => {
       this.#log?.warn({ err }, 'reconcile failed');
     });
   }
@@ -392,9 +392,9 @@ export class LocalStack {
     });
     return [
       ...apiRoutes(deps),
-      { routeKey: 'GET /status', handler: status as unknown as ApiLambdaHandler },
-      { routeKey: 'GET /tenants/{id}/pool-stats', handler: poolStats as unknown as ApiLambdaHandler },
-      { routeKey: 'POST /clusters/{id}/failover', handler: failover as unknown as ApiLambdaHandler },
+      { routeKey: 'GET /status', handler: status },
+      { routeKey: 'GET /tenants/{id}/pool-stats', handler: poolStats },
+      { routeKey: 'POST /clusters/{id}/failover', handler: failover },
     ];
   }
 

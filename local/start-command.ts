@@ -2,7 +2,8 @@
 // listens and what to try next, and stays in the foreground until Ctrl-C (SIGINT) or SIGTERM,
 // then stops every process it started. A second Ctrl-C while stopping skips the drain.
 import { relative, resolve } from 'node:path';
-import { DEFAULT_PORTS, defaultStateDir, parseStartOptions, START_USAGE, UsageError, wantsHelp } from './options.ts';
+import { UsageError } from '../shared/src/usage-error.ts';
+import { DEFAULT_PORTS, defaultStateDir, parseStartOptions, START_USAGE, wantsHelp } from './options.ts';
 import { LocalStack, type StackInfo } from './stack.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

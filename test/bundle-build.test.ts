@@ -54,3 +54,10 @@ it.skipIf(!hasPooler)('runs from a directory without node_modules: no arguments 
   expect(status).toBe(2);
   expect(stderr).toMatch(/usage:/);
 });
+
+it.skipIf(!hasPooler)('carries no test support: no testing/ folder, test file, test/ helper or vitest among its sources', () => {
+  const sources = (JSON.parse(readFileSync(`${first.entry}.map`, 'utf8')) as { sources: string[] }).sources;
+  expect(sources.length).toBeGreaterThan(100);
+  expect(sources.some((s) => s.includes('pooler/src/main.ts'))).toBe(true);
+  expect(sources.filter((s) => /(^|\/)testing\/|\.test\.ts$|(^|\/)test\/|vitest/.test(s))).toEqual([]);
+});

@@ -6,7 +6,7 @@ import { makeHandler as makeCreateCluster } from '../functions/api/clusters-crea
 import { makeHandler as makeDeleteCluster } from '../functions/api/clusters-delete.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeDeleteTenant } from '../functions/api/tenants-delete.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 
 let t: LocalTestDeps;
 beforeEach(async () => {

@@ -5,7 +5,7 @@ import { clusterAdminSecretContext } from '../shared/src/domain/tenant.ts';
 import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeListClusters } from '../functions/api/clusters-list.ts';
 import { makeHandler as makePoolers } from '../functions/api/poolers-list.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 
 describe('clusters and poolers', () => {
   let t: LocalTestDeps;

@@ -8,7 +8,7 @@ import { makeHandler as makeGet } from '../functions/api/tenants-get.ts';
 import { makeHandler as makeList } from '../functions/api/tenants-list.ts';
 import { makeHandler as makeUpdate } from '../functions/api/tenants-update.ts';
 import { createLogger } from '../functions/lib/logger.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 
 const validBody = {
   tenantId: 'acme-prod',

@@ -6,7 +6,7 @@ import { startPostgres, type PostgresServer } from '../shared/src/local/postgres
 import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeMetrics } from '../functions/api/tenants-metrics.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 
 describe('GET /tenants/{id}/metrics', () => {
   let server: PostgresServer;

@@ -10,7 +10,7 @@ import { makeHandler as makeCreate } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeGet } from '../functions/api/tenants-get.ts';
 import { makeHandler as makeUpdate } from '../functions/api/tenants-update.ts';
 import type { Deps } from '../functions/lib/deps.ts';
-import { awsTestDeps, field, invoke } from '../functions/lib/test-deps.ts';
+import { awsTestDeps, field, invoke } from '../functions/testing/test-deps.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from './helpers/moto.ts';
 
 describeWithMoto('control-plane API on the AWS adapters (moto)', () => {

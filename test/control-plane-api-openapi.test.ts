@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeHandler } from '../functions/api/openapi.ts';
 import { createLogger } from '../functions/lib/logger.ts';
-import { field, invoke } from '../functions/lib/test-deps.ts';
+import { field, invoke } from '../functions/testing/test-deps.ts';
 
 const routes: Record<string, string> = {
   'POST /tenants': 'tenants-create',

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createScramVerifier, parseVerifier } from '../shared/src/auth/verifier.ts';
 import { makeHandler as makeCreate } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeRotate } from '../functions/api/tenants-rotate-password.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 
 /** PostgreSQL's md5 verifier, 'md5' || md5(password || user), computed here independently of the code under test. */
 function md5Verifier(password: string, user: string): string {

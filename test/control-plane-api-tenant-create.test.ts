@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseVerifier } from '../shared/src/auth/verifier.ts';
 import { tenantSecretContext } from '../shared/src/domain/tenant.ts';
 import { makeHandler } from '../functions/api/tenants-create.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 
 const route = { method: 'POST', path: '/tenants', routeKey: 'POST /tenants' };
 const request = {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeCreate } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeGet } from '../functions/api/tenants-get.ts';
 import { makeHandler as makeList } from '../functions/api/tenants-list.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 
 describe('GET /tenants and GET /tenants/{id}', () => {
   let t: LocalTestDeps;

@@ -6,7 +6,7 @@ import { CreateDBClusterCommand, CreateDBInstanceCommand, FailoverDBClusterComma
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAwsAdapters } from '../shared/src/aws/adapters.ts';
 import { clusterTargetsOf } from '../shared/src/domain/cluster-targets.ts';
-import { exampleNewTenant } from '../shared/src/domain/examples.ts';
+import { exampleNewTenant } from '../shared/src/testing/examples.ts';
 import { tenantSecretContext } from '../shared/src/domain/tenant.ts';
 import { applyWriterChange } from '../shared/src/domain/writer-change.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';

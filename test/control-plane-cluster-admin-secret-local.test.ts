@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-6a1e4c5b-2f3d-4e5f-8a9b-0c1d2e3f4a5b-Ab12Cd';
 

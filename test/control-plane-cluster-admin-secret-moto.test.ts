@@ -18,7 +18,7 @@ import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create
 import { makeHandler as makeDeleteTenant } from '../functions/api/tenants-delete.ts';
 import { makeHandler as makeMetrics } from '../functions/api/tenants-metrics.ts';
 import type { Deps } from '../functions/lib/deps.ts';
-import { awsTestDeps, field, invoke } from '../functions/lib/test-deps.ts';
+import { awsTestDeps, field, invoke } from '../functions/testing/test-deps.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from './helpers/moto.ts';
 

@@ -2,11 +2,11 @@
 // plus the item layout the stack and operators rely on.
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { exampleNewTenant } from '../shared/src/domain/examples.ts';
+import { exampleNewTenant } from '../shared/src/testing/examples.ts';
 import { documentClient } from '../shared/src/aws/adapters.ts';
 import { DynamoNodeLeaseStore } from '../shared/src/aws/dynamo-node-leases.ts';
 import { DynamoClusterStore, DynamoHeartbeatStore, DynamoTenantStore } from '../shared/src/aws/dynamo-store.ts';
-import { describeStoreContract } from '../shared/src/ports/store-contract.ts';
+import { describeStoreContract } from '../shared/src/testing/store-contract.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from './helpers/moto.ts';
 
 describeWithMoto('DynamoDB store (moto)', () => {

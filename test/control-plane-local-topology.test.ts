@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterAdminSecretContext } from '../shared/src/domain/tenant.ts';
-import { exampleCluster } from '../shared/src/domain/examples.ts';
+import { exampleCluster } from '../shared/src/testing/examples.ts';
 import { PgTopology } from '../shared/src/local/pg-topology.ts';
 import { freePort, startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { LocalSecretBox } from '../shared/src/local/secret-box.ts';

@@ -4,7 +4,7 @@ import { CreateDBClusterCommand, CreateDBInstanceCommand, DescribeDBInstancesCom
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RdsTopology } from '../shared/src/aws/rds-topology.ts';
 import { applyWriterChange } from '../shared/src/domain/writer-change.ts';
-import { exampleCluster } from '../shared/src/domain/examples.ts';
+import { exampleCluster } from '../shared/src/testing/examples.ts';
 import { describeWithMoto, useMoto } from './helpers/moto.ts';
 
 describeWithMoto('RDS topology (moto)', () => {

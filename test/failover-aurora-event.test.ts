@@ -10,8 +10,8 @@ import { makeHandler as makeCreateCluster } from '../functions/api/clusters-crea
 import { makeHandler as makeRdsEvent } from '../functions/failover/rds-event.ts';
 import { makeHandler as makeReconcile } from '../functions/failover/reconcile.ts';
 import type { Deps } from '../functions/lib/deps.ts';
-import { awsTestDeps, field, invoke } from '../functions/lib/test-deps.ts';
-import { lambdaContext, rdsEvent } from '../functions/lib/test-events.ts';
+import { awsTestDeps, field, invoke } from '../functions/testing/test-deps.ts';
+import { lambdaContext, rdsEvent } from '../functions/testing/test-events.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from './helpers/moto.ts';
 
 describeWithMoto('failover: Aurora cluster failover event against moto', () => {

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeHandler as makeCreateCluster } from '../functions/api/clusters-create.ts';
 import { makeHandler as makeRdsEvent } from '../functions/failover/rds-event.ts';
 import type { Deps } from '../functions/lib/deps.ts';
-import { awsTestDeps, field, invoke } from '../functions/lib/test-deps.ts';
-import { lambdaContext, rdsEvent } from '../functions/lib/test-events.ts';
+import { awsTestDeps, field, invoke } from '../functions/testing/test-deps.ts';
+import { lambdaContext, rdsEvent } from '../functions/testing/test-events.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from './helpers/moto.ts';
 
 describeWithMoto('failover: Multi-AZ DB instance against moto', () => {

@@ -56,6 +56,9 @@ it('counts pgbench traffic per tenant and reports the pool', async () => {
   expect(r.code, r.stderr).toBe(0);
   expect(r.processed).toBe(CLIENTS * PER_CLIENT);
 
+  // pgbench can exit before its last server connection is back in the pool: a connection a client
+  // used is reset (DISCARD ALL, backend/reset.ts) after the client has its reply. Wait for that.
+  await until(async () => valueOf(await scrape(pooler!.metricsPort), 'switchyard_pool_servers', { tenant: bench.id, state: 'active' }) === 0, HANG_MS, 'the last server connection back in the pool');
   const e = await scrape(pooler!.metricsPort);
   const tenant = { tenant: bench.id };
   expect(e.types.get('switchyard_transactions_total')).toBe('counter');

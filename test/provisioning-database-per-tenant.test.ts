@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 import { registerStaticCluster } from './helpers/provisioning.ts';
 
 /** Logs in over TCP (password auth), optionally writes a row, and says who and where it is. */

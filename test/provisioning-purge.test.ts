@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeDeleteTenant } from '../functions/api/tenants-delete.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 import { registerStaticCluster } from './helpers/provisioning.ts';
 
 describe('DELETE /tenants/{id} with and without purge', () => {

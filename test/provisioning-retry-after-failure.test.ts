@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import { makeHandler as makeCreateTenant } from '../functions/api/tenants-create.ts';
 import { createPgConnect, type PgConnect } from '../functions/lib/pg-target.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/testing/test-deps.ts';
 import { registerStaticCluster } from './helpers/provisioning.ts';
 
 describe('provisioning: retry after a failure', () => {

@@ -9,8 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RdsTopology } from '../../shared/src/aws/rds-topology.ts';
 import { SsmConfigChannel } from '../../shared/src/aws/ssm-config-channel.ts';
-import { localTestDeps, type LocalTestDeps } from '../lib/test-deps.ts';
-import { rdsEvent } from '../lib/test-events.ts';
+import { localTestDeps, type LocalTestDeps } from '../testing/test-deps.ts';
+import { rdsEvent } from '../testing/test-events.ts';
 import { handleRdsEvent } from './rds-event.ts';
 
 describe('RDS event → AWS requests', () => {

@@ -4,9 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../shared/src/domain/common.ts';
 import type { ObservedTopology } from '../../shared/src/domain/writer-change.ts';
 import { classifyRdsEvent } from '../../shared/src/domain/rds-events.ts';
-import { exampleCluster } from '../../shared/src/domain/examples.ts';
-import { localTestDeps, type LocalTestDeps } from '../lib/test-deps.ts';
-import { rdsEvent } from '../lib/test-events.ts';
+import { exampleCluster } from '../../shared/src/testing/examples.ts';
+import { localTestDeps, type LocalTestDeps } from '../testing/test-deps.ts';
+import { rdsEvent } from '../testing/test-events.ts';
 import { clustersForEvent, eventTimeOf, handleRdsEvent, sourceIdentifierOf, type FailoverDeps } from './rds-event.ts';
 
 const ep = (host: string): Endpoint => ({ host, port: 5432 });

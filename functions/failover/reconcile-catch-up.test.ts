@@ -3,7 +3,7 @@
 // bumps nothing. The channel's own catch-up is tested against moto (test/control-plane-ssm.test.ts);
 // here a local channel reports what an SSM channel with a lagging parameter would.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { localTestDeps, type LocalTestDeps } from '../lib/test-deps.ts';
+import { localTestDeps, type LocalTestDeps } from '../testing/test-deps.ts';
 import { reconcile } from './reconcile.ts';
 
 describe('reconcile: config version left behind', () => {

@@ -2,7 +2,7 @@
 // within 300 s) whose applied config version differs from the fleet's, zero included.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HeartbeatStore } from '../../shared/src/ports/store.ts';
-import { localTestDeps, type LocalTestDeps } from '../lib/test-deps.ts';
+import { localTestDeps, type LocalTestDeps } from '../testing/test-deps.ts';
 import { reconcile } from './reconcile.ts';
 
 const now = new Date('2030-03-01T10:00:00.000Z');

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../shared/src/domain/common.ts';
 import type { ClusterStore } from '../../shared/src/ports/store.ts';
 import { createLogger } from '../lib/logger.ts';
-import { localTestDeps, type LocalTestDeps } from '../lib/test-deps.ts';
+import { localTestDeps, type LocalTestDeps } from '../testing/test-deps.ts';
 import { syncCluster } from './sync-cluster.ts';
 
 const ep = (host: string): Endpoint => ({ host, port: 5432 });

@@ -8,9 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeCreateCluster } from '../../functions/api/clusters-create.ts';
 import { makeHandler as makeCreate } from '../../functions/api/tenants-create.ts';
 import { makeHandler as makeRotate } from '../../functions/api/tenants-rotate-password.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../../functions/testing/test-deps.ts';
 import { ValidationError } from '../../shared/src/domain/errors.ts';
-import { exampleNewTenant } from '../../shared/src/domain/examples.ts';
+import { exampleNewTenant } from '../../shared/src/testing/examples.ts';
 
 let t: LocalTestDeps;
 beforeEach(async () => {

@@ -9,7 +9,7 @@ import { makeHandler as makeCreate } from '../../functions/api/tenants-create.ts
 import { makeHandler as makeDelete } from '../../functions/api/tenants-delete.ts';
 import { makeHandler as makeRotate } from '../../functions/api/tenants-rotate-password.ts';
 import { makeHandler as makeUpdate } from '../../functions/api/tenants-update.ts';
-import { field, invoke, localTestDeps, type InvokeResult, type LocalTestDeps } from '../../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type InvokeResult, type LocalTestDeps } from '../../functions/testing/test-deps.ts';
 import { createScramVerifier, parseVerifier } from '../../shared/src/auth/verifier.ts';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { connectPg, endQuietly, pgErrorInfo, until } from '../helpers/clients.ts';

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler as makeCreate } from '../../functions/api/tenants-create.ts';
 import { makeHandler as makeRotate } from '../../functions/api/tenants-rotate-password.ts';
-import { field, invoke, localTestDeps, type LocalTestDeps } from '../../functions/lib/test-deps.ts';
+import { field, invoke, localTestDeps, type LocalTestDeps } from '../../functions/testing/test-deps.ts';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { connectPg, endQuietly, pgErrorInfo, rejectionOf, until } from '../helpers/clients.ts';
 import { startPoolerProcess, type PoolerProcess } from '../helpers/failover-rig.ts';

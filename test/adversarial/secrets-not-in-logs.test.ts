@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeCreate } from '../../functions/api/tenants-create.ts';
 import { reconcile } from '../../functions/failover/reconcile.ts';
 import { createLogger } from '../../functions/lib/logger.ts';
-import { invoke, localTestDeps, type LocalTestDeps } from '../../functions/lib/test-deps.ts';
+import { invoke, localTestDeps, type LocalTestDeps } from '../../functions/testing/test-deps.ts';
 import { createMd5Verifier, createScramVerifier } from '../../shared/src/auth/verifier.ts';
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 

@@ -3,7 +3,7 @@
 import { expect } from 'vitest';
 import { makeHandler as makeCreateCluster } from '../../functions/api/clusters-create.ts';
 import type { Deps } from '../../functions/lib/deps.ts';
-import { invoke } from '../../functions/lib/test-deps.ts';
+import { invoke } from '../../functions/testing/test-deps.ts';
 import type { PostgresServer } from '../../shared/src/local/postgres-server.ts';
 
 export async function registerStaticCluster(

@@ -405,7 +405,6 @@ export class Pool implements ServerOwner {
   }
 
   stats(): PoolStats {
-    const now = Date.now();
     return {
       tenantId: this.tenantId,
       mode: this.settings.mode,
@@ -414,7 +413,8 @@ export class Pool implements ServerOwner {
       serversIdle: this.idle.length,
       serversConnecting: this.connecting,
       clientsWaiting: this.waiters.length,
-      maxWaitMs: this.waiters.length > 0 ? now - (this.waiters[0]!.deadline - this.settings.checkout_timeout * 1000) : 0,
+      // From the oldest waiter's enqueue time, not its deadline: a reload may change checkout_timeout.
+      maxWaitMs: this.waiters.length > 0 ? performance.now() - this.waiters[0]!.since : 0,
       totalCheckouts: this.totalCheckouts,
       totalCheckoutTimeouts: this.totalCheckoutTimeouts,
       totalServerConnects: this.totalServerConnects,

@@ -1,5 +1,5 @@
 // Node id leases against the real file store (shared/src/local/file-store.ts, the same contract as
-// DynamoDB's: shared/src/ports/store-contract.ts): unique ids for poolers starting at once, the
+// DynamoDB's: shared/src/testing/store-contract.ts): unique ids for poolers starting at once, the
 // reuse order after a pooler dies, renewal, a lease lost while the store was unreachable, release.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

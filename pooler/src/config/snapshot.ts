@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseVerifier } from '../../../shared/src/auth/verifier.ts';
+import { ConfigError } from '../../../shared/src/config-error.ts';
 import type { ServerTarget } from '../backend/connect.ts';
 import type { ServerTls } from '../backend/server-tls.ts';
 import type { PoolSettings, PoolerConfig, TenantConfig } from './schema.ts';
@@ -40,9 +41,9 @@ export interface Snapshot {
   readonly skipped?: readonly SkippedTenant[];
 }
 
-export class ConfigError extends Error {
-  readonly code = 'INVALID_CONFIG';
-}
+// The pooler's modules import ConfigError from here; the class is shared with the AWS adapters
+// (a missing SWITCHYARD_* variable is the same error as an invalid config file).
+export { ConfigError };
 
 export function loginKey(database: string, user: string): string {
   return `${database}\u0000${user}`;

@@ -1,7 +1,7 @@
 // One bad tenant never fails a whole configuration (issue 10, item 8): validateConfig leaves out
 // invalid tenants, buildSnapshot tenants in conflict, both with a reason.
 import { describe, expect, it } from 'vitest';
-import { exampleScramVerifier } from '../../../shared/src/domain/examples.ts';
+import { exampleScramVerifier } from '../../../shared/src/testing/examples.ts';
 import { MAX_DURATION_SECONDS } from './schema.ts';
 import { buildSnapshot, ConfigError } from './snapshot.ts';
 import { validateConfig } from './validate.ts';

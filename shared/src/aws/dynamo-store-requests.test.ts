@@ -5,7 +5,7 @@ import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, VersionConflictError } from '../domain/errors.ts';
-import { exampleNewTenant } from '../domain/examples.ts';
+import { exampleNewTenant } from '../testing/examples.ts';
 import { buildNewTenant } from '../domain/lifecycle.ts';
 import { documentClient } from './adapters.ts';
 import { DynamoTenantStore } from './dynamo-store.ts';

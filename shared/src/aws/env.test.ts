@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, clusterTargetsParameter, configVersionParameter, parsePoolerTag, readAwsEnv } from './env.ts';
+import { ConfigError } from '../config-error.ts';
+import { clusterTargetsParameter, configVersionParameter, parsePoolerTag, readAwsEnv } from './env.ts';
 
 describe('AWS adapter environment', () => {
   const base = { SWITCHYARD_TABLE: 't', SWITCHYARD_KMS_KEY_ID: 'alias/k', SWITCHYARD_STAGE: 'prod' };

@@ -6,13 +6,7 @@
 //                           split at the FIRST '=' (tag keys with '=' are not supported)
 // AWS_REGION and AWS_ENDPOINT_URL are read by the SDK itself.
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG' as const;
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from '../config-error.ts';
 
 export interface PoolerTag {
   key: string;

@@ -1,7 +1,7 @@
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { exampleCluster } from '../domain/examples.ts';
+import { exampleCluster } from '../testing/examples.ts';
 import { RdsTopology } from './rds-topology.ts';
 
 describe('RDS topology requests', () => {

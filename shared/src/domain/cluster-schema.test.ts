@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newClusterSchema } from './cluster.ts';
 import { ValidationError } from './errors.ts';
-import { exampleNewCluster } from './examples.ts';
+import { exampleNewCluster } from '../testing/examples.ts';
 import { applyClusterPatch, buildNewCluster } from './lifecycle.ts';
 
 const NOW = new Date('2025-02-01T00:00:00.000Z');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
-import { exampleNewTenant } from './examples.ts';
+import { exampleNewTenant } from '../testing/examples.ts';
 import { buildNewTenant, applyTenantPatch } from './lifecycle.ts';
 import { clusterAdminSecretContext, loginKey, MAX_DURATION_SECONDS, newTenantSchema, poolSettingsSchema, tenantSecretContext } from './tenant.ts';
 

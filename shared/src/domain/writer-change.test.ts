@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exampleCluster } from './examples.ts';
+import { exampleCluster } from '../testing/examples.ts';
 import { applyWriterChange } from './writer-change.ts';
 
 const A = { host: '10.0.0.1', port: 5432 };

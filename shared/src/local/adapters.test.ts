@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exampleNewTenant } from '../domain/examples.ts';
+import { exampleNewTenant } from '../testing/examples.ts';
 import { tenantSecretContext } from '../domain/tenant.ts';
 import { createLocalAdapters } from './adapters.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../domain/errors.ts';
-import { exampleNewTenant } from '../domain/examples.ts';
+import { exampleNewTenant } from '../testing/examples.ts';
 import { createFileStores, IDEMPOTENCY_TTL_MS } from './file-store.ts';
 
 describe('file store persistence', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { describeStoreContract } from '../ports/store-contract.ts';
+import { describeStoreContract } from '../testing/store-contract.ts';
 import { createFileStores } from './file-store.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'switchyard-file-store-'));

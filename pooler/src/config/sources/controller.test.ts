@@ -5,7 +5,7 @@
 // only when the source says the routing moved.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exampleScramVerifier } from '../../../../shared/src/domain/examples.ts';
+import { exampleScramVerifier } from '../../../../shared/src/testing/examples.ts';
 import { Pooler } from '../../pooler.ts';
 import { configSchema, type PoolerConfig } from '../schema.ts';
 import { SourceController } from './controller.ts';

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createScramVerifier } from '../../../../shared/src/auth/verifier.ts';
 import type { ClusterTargets } from '../../../../shared/src/domain/cluster-targets.ts';
 import type { Endpoint } from '../../../../shared/src/domain/common.ts';
-import { exampleNewTenant } from '../../../../shared/src/domain/examples.ts';
+import { exampleNewTenant } from '../../../../shared/src/testing/examples.ts';
 import { tenantSecretContext } from '../../../../shared/src/domain/tenant.ts';
 import { createLocalAdapters } from '../../../../shared/src/local/adapters.ts';
 import type { Adapters } from '../../../../shared/src/ports/adapters.ts';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMd5Verifier, createScramVerifier } from '../../../../shared/src/auth/verifier.ts';
 import { buildNewTenant } from '../../../../shared/src/domain/lifecycle.ts';
-import { exampleNewTenant } from '../../../../shared/src/domain/examples.ts';
+import { exampleNewTenant } from '../../../../shared/src/testing/examples.ts';
 import type { Tenant } from '../../../../shared/src/domain/tenant.ts';
 import { tenantSchema } from '../schema.ts';
 import { buildSnapshot } from '../snapshot.ts';

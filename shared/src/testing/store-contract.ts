@@ -3,9 +3,9 @@
 // (test/control-plane-dynamo-store.test.ts) both run it, so the two cannot drift apart.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.ts';
-import { exampleNewCluster, exampleNewTenant } from '../domain/examples.ts';
+import { exampleNewCluster, exampleNewTenant } from './examples.ts';
 import type { NodeLease } from '../domain/node-lease.ts';
-import type { ClusterStore, HeartbeatStore, NodeLeaseStore, TenantStore } from './store.ts';
+import type { ClusterStore, HeartbeatStore, NodeLeaseStore, TenantStore } from '../ports/store.ts';
 
 export interface StoresUnderTest {
   tenants: TenantStore;

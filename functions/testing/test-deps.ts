@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createLocalAdapters } from '../../shared/src/local/adapters.ts';
-import { depsWith, type Deps } from './deps.ts';
-import type { ApiLambda } from './http.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { createPgConnect } from './pg-target.ts';
+import { depsWith, type Deps } from '../lib/deps.ts';
+import type { ApiLambda } from '../lib/http.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { createPgConnect } from '../lib/pg-target.ts';
 import { apiEvent, lambdaContext, type ApiEventInit } from './test-events.ts';
 
 export interface LocalTestDeps {

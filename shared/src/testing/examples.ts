@@ -1,7 +1,7 @@
 // Valid example records for tests (and as living documentation of the shapes).
 import { createMd5Verifier, createScramVerifier } from '../auth/verifier.ts';
-import type { Cluster, NewClusterInput } from './cluster.ts';
-import type { NewTenantInput } from './tenant.ts';
+import type { Cluster, NewClusterInput } from '../domain/cluster.ts';
+import type { NewTenantInput } from '../domain/tenant.ts';
 
 let cachedScram: string | undefined;
 /** A real SCRAM verifier (computed once: PBKDF2 is deliberately slow). */
