@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeCreate } from '../functions/api/tenants-create.ts';
 import { makeHandler as makeUpdate } from '../functions/api/tenants-update.ts';
+import { openApiDocument } from '../functions/lib/openapi.ts';
 import { field, invoke, localTestDeps, type LocalTestDeps } from '../functions/lib/test-deps.ts';
 import { SecretError } from '../shared/src/domain/errors.ts';
 import { tenantSecretContext } from '../shared/src/domain/tenant.ts';
@@ -115,5 +116,28 @@ describe('PATCH /tenants/{id} destination (moving a tenant)', () => {
     const none = await patch({ destination: { clusterId: 'blue' } });
     expect(none.status).toBe(428);
     expect((await stored()).destination.host).toBe('old.db.internal');
+  });
+
+  it('asks for the password (409 DESTINATION_PASSWORD_REQUIRED) when the stored one cannot be opened to re-encrypt it, and moves with it given', async () => {
+    // A ciphertext that does not open under this tenant's context (e.g. copied from another tenant).
+    const foreign = await t.deps.adapters.secrets.encrypt('someone-elses', tenantSecretContext('other-tenant', {}));
+    const s = await stored();
+    await t.deps.adapters.tenants.update(TENANT, s.version, { destination: { ...s.destination, passwordCiphertext: foreign } });
+    const refused = await patch({ version: 2, destination: { clusterId: 'blue' } });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+    expect(field(refused.body, 'error', 'code')).toBe('DESTINATION_PASSWORD_REQUIRED');
+    expect((await stored()).version).toBe(2);
+    const given = await patch({ version: 2, destination: { clusterId: 'blue', password: 'blue-destination-password' } });
+    expect(given.status, JSON.stringify(given.body)).toBe(200);
+    expect(await passwordUnder('blue')).toBe('blue-destination-password');
+  });
+
+  it('is in the OpenAPI document: the destination fields and the new error codes of updateTenant', () => {
+    const doc = openApiDocument() as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>; components: { schemas: Record<string, { properties: Record<string, { properties?: Record<string, unknown> }> }> } };
+    const props = doc.components.schemas.UpdateTenantRequest!.properties.destination?.properties ?? {};
+    expect(Object.keys(props).sort()).toEqual(['clusterId', 'database', 'host', 'password', 'port', 'schema', 'user']);
+    const responses = doc.paths['/tenants/{id}']!.patch!.responses;
+    expect(responses['400']!.description).toContain('UNKNOWN_CLUSTER');
+    expect(responses['409']!.description).toContain('DESTINATION_PASSWORD_REQUIRED');
   });
 });
