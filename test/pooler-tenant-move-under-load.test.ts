@@ -13,8 +13,8 @@
 // - Blue ends with no server connection of the tenant's role, while the load still runs.
 // Half the writers use a named prepared statement, which must be prepared again on green.
 import { describe, expect, it } from 'vitest';
-import { backgroundErrorsOf, connectPg, endQuietly, pgErrorInfo, sleep, until, type PgClient } from './helpers/clients.ts';
-import { createMoveDestination, createTenantViaApi, moveTenant, sessionsOf, useMoveRig, writesOn } from './helpers/move-rig.ts';
+import { backgroundErrorsOf, connectPg, endQuietly, until, type PgClient } from './helpers/clients.ts';
+import { createMoveDestination, createTenantViaApi, moveTenant, sessionsOf, TxLoop, useMoveRig, writesOn } from './helpers/move-rig.ts';
 import type { ConnSettings, Destination } from './helpers/tenants.ts';
 
 const TENANT = 'medplum';
@@ -31,46 +31,6 @@ const env = useMoveRig(async (r) => {
   // Fewer server connections than writers: clients also wait for a checkout during the move.
   client = await createTenantViaApi(r.cp, { tenantId: TENANT, clusterId: 'blue', destination: blueDest, pool: { mode: 'transaction', size: 4, checkoutTimeout: 60, connectTimeout: 10 } });
 });
-
-interface Commit {
-  writer: number;
-  seq: number;
-  port: number;
-  at: number;
-}
-
-class TxLoop {
-  readonly commits: Commit[] = [];
-  readonly failures: string[] = [];
-  #stopped = false;
-  #loops: Promise<void>[] = [];
-  constructor(clients: PgClient[]) {
-    this.#loops = clients.map((c, i) => this.#run(c, i));
-  }
-
-  async #run(c: PgClient, writer: number): Promise<void> {
-    const text = 'INSERT INTO writes (writer, seq) VALUES ($1, $2) RETURNING port';
-    for (let seq = 0; !this.#stopped; seq++) {
-      try {
-        await c.query('BEGIN');
-        const values = [writer, seq];
-        const r = await c.query<{ port: number }>(writer % 2 === 1 ? { name: 'move-insert', text, values } : { text, values });
-        await c.query('COMMIT');
-        this.commits.push({ writer, seq, port: r.rows[0]!.port, at: Date.now() });
-      } catch (err) {
-        const e = pgErrorInfo(err);
-        this.failures.push(`writer ${writer} seq ${seq}: ${e.code ?? ''} ${e.message}`);
-        return;
-      }
-      await sleep(2);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await Promise.all(this.#loops);
-  }
-}
 
 describe('moving a tenant to another cluster under load (transaction mode)', () => {
   it('switches every client to the new cluster with no client error, drains the old one, and keeps every commit', async () => {
