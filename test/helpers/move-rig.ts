@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { makeHandler as makeCreateTenant } from '../../functions/api/tenants-create.ts';
 import { makeHandler as makeUpdateTenant } from '../../functions/api/tenants-update.ts';
+import type { Deps } from '../../functions/lib/deps.ts';
 import { invoke, localTestDeps, type InvokeResult, type LocalTestDeps } from '../../functions/lib/test-deps.ts';
 import type { PoolSettingsInput } from '../../shared/src/domain/tenant.ts';
 import { freePort, startPostgres, type PostgresServer, type PostgresServerOptions } from '../../shared/src/local/postgres-server.ts';
@@ -43,7 +44,7 @@ export async function createMoveDestination(server: PostgresServer, name: string
 
 /** Creates a tenant through POST /tenants on `clusterId`; returns the client's connection settings (pooler port filled in by the caller). */
 export async function createTenantViaApi(
-  cp: LocalTestDeps,
+  cp: { deps: Deps },
   opts: { tenantId: string; clusterId: string; destination: Destination; pool: PoolSettingsInput },
 ): Promise<Omit<ConnSettings, 'host' | 'port'>> {
   const client = { database: `app_${opts.tenantId.replaceAll('-', '_')}`, user: `usr_${opts.tenantId.replaceAll('-', '_')}`, password: randomPassword('cli') };
@@ -62,7 +63,7 @@ export async function createTenantViaApi(
 }
 
 /** PATCH /tenants/{id} with a destination change, under If-Match. */
-export function moveTenant(cp: LocalTestDeps, tenantId: string, version: number, destination: Record<string, unknown>): Promise<InvokeResult> {
+export function moveTenant(cp: { deps: Deps }, tenantId: string, version: number, destination: Record<string, unknown>): Promise<InvokeResult> {
   return invoke(makeUpdateTenant(cp.deps), {
     method: 'PATCH',
     path: `/tenants/${tenantId}`,
