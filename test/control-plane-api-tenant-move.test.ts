@@ -1,8 +1,9 @@
 // PATCH /tenants/{id} with `destination`: moving a tenant (another cluster, a fixed host, another
 // database/role/schema) and changing its destination password, on the local adapters. The
 // ciphertext is bound to { tenantId, clusterId }: after a move it opens under the NEW context only
-// (re-encrypted when no new password is given); an unknown cluster is 400 UNKNOWN_CLUSTER as on
-// create; bad combinations are 400 INVALID_REQUEST; the optimistic lock and the announce are as
+// (re-encrypted when no new password is given between clusters; a new fixed address needs the
+// password given); an unknown cluster is 400 UNKNOWN_CLUSTER as on create; bad combinations are
+// 400 INVALID_REQUEST; the optimistic lock and the announce are as
 // for any PATCH. The pooler side (drain and switch under load) is in pooler-tenant-move-*.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeCreate } from '../functions/api/tenants-create.ts';
@@ -73,15 +74,30 @@ describe('PATCH /tenants/{id} destination (moving a tenant)', () => {
     expect(await passwordUnder(undefined)).toBe('rotated-destination-password');
   });
 
-  it('moves a cluster tenant back to a fixed host (the static context again) and keeps a ciphertext as is when the context stays', async () => {
+  it('moves a cluster tenant back to a fixed host only with the password given, and keeps a ciphertext as is when the place stays', async () => {
     expect((await patch({ version: 1, destination: { clusterId: 'blue' } })).status).toBe(200);
-    const back = await patch({ version: 2, destination: { host: 'new.db.internal' } });
+    // The stored password is never sent to an address the caller just typed.
+    const refused = await patch({ version: 2, destination: { host: 'new.db.internal' } });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(field(refused.body, 'error', 'code')).toBe('DESTINATION_PASSWORD_REQUIRED');
+    const back = await patch({ version: 2, destination: { host: 'new.db.internal', password: 'host-destination-password' } });
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     expect(field(back.body, 'destination')).toEqual({ host: 'new.db.internal', database: 'medplum', user: 'medplum', schema: 'app' });
-    expect(await passwordUnder(undefined)).toBe(OLD_PASSWORD);
+    expect(await passwordUnder(undefined)).toBe('host-destination-password');
     const ciphertext = (await stored()).destination.passwordCiphertext;
-    expect((await patch({ version: 3, destination: { database: 'medplum2' } })).status).toBe(200);
+    expect((await patch({ version: 3, destination: { database: 'medplum2', user: 'medplum2' } })).status).toBe(200);
     expect((await stored()).destination.passwordCiphertext).toBe(ciphertext);
+  });
+
+  it.each([
+    ['another host', { host: 'elsewhere.internal' }],
+    ['the same host on another port', { host: 'old.db.internal', port: 5432 }],
+  ])('refuses to carry the stored password to %s (400 DESTINATION_PASSWORD_REQUIRED), and changes nothing', async (_what, destination) => {
+    const res = await patch({ version: 1, destination });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(field(res.body, 'error', 'code')).toBe('DESTINATION_PASSWORD_REQUIRED');
+    expect(field<{ path: string }[]>(res.body, 'error', 'details').map((d) => d.path)).toEqual(['destination.password']);
+    expect((await stored()).version).toBe(1);
   });
 
   it('refuses an unknown cluster with 400 UNKNOWN_CLUSTER (as POST /tenants) and changes nothing', async () => {
@@ -118,13 +134,13 @@ describe('PATCH /tenants/{id} destination (moving a tenant)', () => {
     expect((await stored()).destination.host).toBe('old.db.internal');
   });
 
-  it('asks for the password (409 DESTINATION_PASSWORD_REQUIRED) when the stored one cannot be opened to re-encrypt it, and moves with it given', async () => {
+  it('asks for the password (400 DESTINATION_PASSWORD_REQUIRED) when the stored one cannot be opened to re-encrypt it, and moves with it given', async () => {
     // A ciphertext that does not open under this tenant's context (e.g. copied from another tenant).
     const foreign = await t.deps.adapters.secrets.encrypt('someone-elses', tenantSecretContext('other-tenant', {}));
     const s = await stored();
     await t.deps.adapters.tenants.update(TENANT, s.version, { destination: { ...s.destination, passwordCiphertext: foreign } });
     const refused = await patch({ version: 2, destination: { clusterId: 'blue' } });
-    expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
     expect(field(refused.body, 'error', 'code')).toBe('DESTINATION_PASSWORD_REQUIRED');
     expect((await stored()).version).toBe(2);
     const given = await patch({ version: 2, destination: { clusterId: 'blue', password: 'blue-destination-password' } });
@@ -138,6 +154,6 @@ describe('PATCH /tenants/{id} destination (moving a tenant)', () => {
     expect(Object.keys(props).sort()).toEqual(['clusterId', 'database', 'host', 'password', 'port', 'schema', 'user']);
     const responses = doc.paths['/tenants/{id}']!.patch!.responses;
     expect(responses['400']!.description).toContain('UNKNOWN_CLUSTER');
-    expect(responses['409']!.description).toContain('DESTINATION_PASSWORD_REQUIRED');
+    expect(responses['400']!.description).toContain('DESTINATION_PASSWORD_REQUIRED');
   });
 });

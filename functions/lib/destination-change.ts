@@ -4,9 +4,14 @@
 // The ciphertext is bound to { tenantId, clusterId } (tenantSecretContext, shared/src/domain/
 // tenant.ts): a ciphertext of the old cluster does not decrypt under the new one. So:
 // - a new password is encrypted under the NEW context;
-// - a change of context (another cluster, cluster ↔ fixed host) without a new password re-encrypts
-//   the stored one: decrypted under the old context, encrypted under the new;
-// - otherwise the ciphertext stays as it is (no KMS call).
+// - a move to another registered cluster without a new password re-encrypts the stored one:
+//   decrypted under the old context, encrypted under the new;
+// - a move to a fixed host/port other than the current one needs the password in the request
+//   (400 DESTINATION_PASSWORD_REQUIRED): the pooler answers whatever authentication the server asks
+//   for, cleartext included, so carrying the stored password to an address the caller just typed
+//   would let a caller allowed to PATCH (but not to decrypt) collect it. A cluster's address comes
+//   from its registration (POST /clusters) or from RDS instead;
+// - otherwise (same place; database, role or schema changed) the ciphertext stays as it is.
 // The poolers then drain and switch on their own (pooler/src/backend/pool.ts, retarget): idle
 // server connections to the old destination close at once, busy ones when their transaction ends.
 import type { Cluster } from '../../shared/src/domain/cluster.ts';
@@ -16,10 +21,10 @@ import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import { HttpError, UnknownClusterError } from './http-errors.ts';
 import { parseRequest, type DestinationPatch } from './schemas.ts';
 
-/** The stored password cannot be carried to the new encryption context: the caller must give it. */
+/** This change cannot carry the stored destination password: the caller must give it. */
 export class DestinationPasswordRequiredError extends HttpError {
-  constructor(tenantId: string) {
-    super(409, 'DESTINATION_PASSWORD_REQUIRED', `the stored destination password of tenant ${tenantId} cannot be decrypted to re-encrypt it for the new destination; give destination.password`);
+  constructor(message: string) {
+    super(400, 'DESTINATION_PASSWORD_REQUIRED', `${message}; give destination.password`, [{ path: 'destination.password', message: 'required for this change' }]);
   }
 }
 
@@ -69,8 +74,12 @@ export async function changeDestination(
   const oldContext = tenantSecretContext(tenant.tenantId, tenant.destination);
   const newContext = tenantSecretContext(tenant.tenantId, next);
   const contextChanged = oldContext.clusterId !== newContext.clusterId;
+  const newAddress = next.host !== undefined && (next.host !== tenant.destination.host || next.port !== tenant.destination.port);
   let passwordCiphertext = tenant.destination.passwordCiphertext;
   let reEncrypted = false;
+  if (newAddress && patch.password === undefined) {
+    throw new DestinationPasswordRequiredError('the stored destination password is not sent to a new fixed host or port');
+  }
   if (patch.password !== undefined) {
     passwordCiphertext = await adapters.secrets.encrypt(patch.password, newContext);
   } else if (contextChanged) {
@@ -78,7 +87,7 @@ export async function changeDestination(
     try {
       password = await adapters.secrets.decrypt(tenant.destination.passwordCiphertext, oldContext);
     } catch (err) {
-      if (err instanceof SecretError) throw new DestinationPasswordRequiredError(tenant.tenantId);
+      if (err instanceof SecretError) throw new DestinationPasswordRequiredError(`the stored destination password of tenant ${tenant.tenantId} cannot be decrypted to re-encrypt it for cluster ${next.clusterId ?? ''}`);
       throw err;
     }
     passwordCiphertext = await adapters.secrets.encrypt(password, newContext);
