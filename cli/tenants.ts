@@ -41,6 +41,7 @@ move options (what is not given stays):
   --dest-user NAME        destination role
   --schema NAME           schema-per-tenant schema; --no-schema: the whole database
   --dest-password-file F  the destination password ("-": stdin); default: the stored one
+                          (re-encrypted for a new --cluster; required with a new --host/--port)
   --if-version N          refuse (409) unless the tenant is still at version N (default: the
                           version read just before the change)
 
