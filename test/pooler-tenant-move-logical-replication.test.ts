@@ -78,7 +78,7 @@ describe('the blue/green recipe: logical replication, then a paused cut-over wit
     await adminRows(r.pooler, admin, `RESUME ${TENANT}`);
     const resumedAt = Date.now();
 
-    await until(() => loop.failures.length > 0 || loop.allOn(WRITERS, r.green.port), 60_000, 'every writer committing on green');
+    await until(() => loop.failures.length > 0 || loop.allOn(r.green.port), 60_000, 'every writer committing on green');
     const greenFrom = loop.commits.length;
     await until(() => loop.commits.length >= greenFrom + 40 || loop.failures.length > 0, 60_000, 'more commits on green');
     await loop.stop();

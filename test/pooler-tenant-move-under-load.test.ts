@@ -101,4 +101,50 @@ describe('moving a tenant to another cluster under load (transaction mode)', () 
         `blue drained ${drained - movedAt} ms; ${loop.commits.length} transactions committed by ${WRITERS} clients, 0 failed, 0 disconnected`,
     );
   }, 240_000);
+
+  it('then moves it to another database and role of the same server (new password) under load, again with no client error', async () => {
+    const r = env.rig;
+    const v2 = await createMoveDestination(r.green, 'medplum_v2');
+    const conn: ConnSettings = { host: r.pooler.host, port: r.pooler.port, ...client };
+    const clients: PgClient[] = [];
+    env.atEnd(() => Promise.all(clients.map((c) => endQuietly(c))));
+    for (let i = 0; i < WRITERS; i++) clients.push(await connectPg(conn, { application_name: `mover-v2-${i}` }));
+    // Writers 10.. so their keys never meet the first test's rows in green's medplum.
+    const loop = new TxLoop(clients, 10);
+    let stopped = false;
+    env.atEnd(() => (stopped ? undefined : loop.stop()));
+    await until(() => loop.commits.length >= 30 || loop.failures.length > 0, 60_000, 'commits in medplum on green');
+
+    const movedAt = Date.now();
+    const res = await moveTenant(r.cp, TENANT, 2, { database: v2.database, user: v2.user, password: v2.password });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const inV2 = (w: number) => loop.commits.some((c) => c.writer === w && c.db === v2.database);
+    await until(() => loop.failures.length > 0 || loop.writers.every(inV2), 60_000, 'every writer committing in medplum_v2');
+    await until(async () => (await sessionsOf(r.green, blueDest.user)) === 0, 60_000, 'no server connection of the old role left');
+    const drained = Date.now();
+    const before = loop.commits.length;
+    await until(() => loop.commits.length >= before + 30 || loop.failures.length > 0, 60_000, 'more commits in medplum_v2');
+    await loop.stop();
+    stopped = true;
+
+    const why = `failures: ${loop.failures.slice(0, 5).join('\n')}\n${r.pooler.output().slice(-4000)}`;
+    expect(loop.failures, why).toEqual([]);
+    expect(clients.flatMap((c) => backgroundErrorsOf(c).map((e) => e.message)), why).toEqual([]);
+    expect(new Set(loop.commits.map((c) => c.port))).toEqual(new Set([r.green.port]));
+    for (const w of loop.writers) {
+      const dbs = loop.commits.filter((c) => c.writer === w).sort((a, b) => a.seq - b.seq).map((c) => c.db);
+      const first = dbs.indexOf(v2.database);
+      expect(first, `writer ${w}`).toBeGreaterThan(0);
+      expect(dbs.slice(first).every((d) => d === v2.database), `writer ${w} went back: ${dbs.join(',')}`).toBe(true);
+    }
+    // Every commit is stored once, in the database it reported; nothing else of these writers is.
+    const key = (x: { writer: number; seq: number }, db: string) => `${x.writer}:${x.seq}@${db}`;
+    const mine = (x: { writer: number }) => loop.writers.includes(x.writer);
+    const stored = [
+      ...(await writesOn(r.green, blueDest.database)).filter(mine).map((x) => key(x, blueDest.database)),
+      ...(await writesOn(r.green, v2.database)).map((x) => key(x, v2.database)),
+    ];
+    expect(stored.sort()).toEqual(loop.commits.map((c) => key(c, c.db)).sort());
+    console.info(`tenant move to another database: every writer there ${Math.max(...loop.writers.map((w) => Math.min(...loop.commits.filter((c) => c.writer === w && c.db === v2.database).map((c) => c.at)))) - movedAt} ms after the PATCH, old role drained ${drained - movedAt} ms; ${loop.commits.length} transactions, 0 failed`);
+  }, 240_000);
 });

@@ -140,6 +140,8 @@ export interface Commit {
   writer: number;
   seq: number;
   port: number;
+  /** current_database() of the server connection that ran it. */
+  db: string;
   /** When the transaction's BEGIN was sent, and when its COMMIT was acknowledged. */
   began: number;
   at: number;
@@ -155,20 +157,23 @@ export class TxLoop {
   readonly failures: string[] = [];
   #stopped = false;
   #loops: Promise<void>[] = [];
-  constructor(clients: PgClient[]) {
-    this.#loops = clients.map((c, i) => this.#run(c, i));
+  /** Writer ids are firstWriter, firstWriter + 1, ... (distinct keys for a second loop on the same table). */
+  readonly firstWriter: number;
+  constructor(clients: PgClient[], firstWriter = 0) {
+    this.firstWriter = firstWriter;
+    this.#loops = clients.map((c, i) => this.#run(c, firstWriter + i));
   }
 
   async #run(c: PgClient, writer: number): Promise<void> {
-    const text = 'INSERT INTO writes (writer, seq) VALUES ($1, $2) RETURNING port';
+    const text = 'INSERT INTO writes (writer, seq) VALUES ($1, $2) RETURNING port, current_database() AS db';
     for (let seq = 0; !this.#stopped; seq++) {
       const began = Date.now();
       try {
         await c.query('BEGIN');
         const values = [writer, seq];
-        const r = await c.query<{ port: number }>(writer % 2 === 1 ? { name: 'move-insert', text, values } : { text, values });
+        const r = await c.query<{ port: number; db: string }>(writer % 2 === 1 ? { name: 'move-insert', text, values } : { text, values });
         await c.query('COMMIT');
-        this.commits.push({ writer, seq, port: r.rows[0]!.port, began, at: Date.now() });
+        this.commits.push({ writer, seq, port: r.rows[0]!.port, db: r.rows[0]!.db, began, at: Date.now() });
       } catch (err) {
         const e = pgErrorInfo(err);
         this.failures.push(`writer ${writer} seq ${seq}: ${e.code ?? ''} ${e.message}`);
@@ -178,9 +183,14 @@ export class TxLoop {
     }
   }
 
-  /** Has every one of the first `n` writers committed on `port` (after `since`)? */
-  allOn(n: number, port: number, since = 0): boolean {
-    return Array.from({ length: n }, (_, w) => w).every((w) => this.commits.some((c) => c.writer === w && c.port === port && c.began >= since));
+  /** The writer ids of this loop. */
+  get writers(): number[] {
+    return this.#loops.map((_, i) => this.firstWriter + i);
+  }
+
+  /** Has every writer committed on `port` (BEGIN sent at or after `since`)? */
+  allOn(port: number, since = 0): boolean {
+    return this.writers.every((w) => this.commits.some((c) => c.writer === w && c.port === port && c.began >= since));
   }
 
   async stop(): Promise<void> {
