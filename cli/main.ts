@@ -6,7 +6,7 @@ const usage = `usage: switchyard <command> [options]
 commands:
   start                     run the whole system on this machine (PostgreSQL primary + standby,
                             control API, pooler); Ctrl-C stops it
-  tenants ...               create | list | show | delete | rotate-password
+  tenants ...               create | list | show | move | delete | rotate-password
   clusters ...              list | delete <id> | failover <id>
   status                    pools, clients, the config version the pooler applied
   pooler --config FILE      run the pooler

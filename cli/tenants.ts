@@ -1,4 +1,4 @@
-// `switchyard tenants create | list | show | delete | rotate-password` over the control API
+// `switchyard tenants create | list | show | move | delete | rotate-password` over the control API
 // (functions/api/tenants-*.ts). Passwords the API generates are shown once, as the API returns them.
 import type { TenantView } from '../functions/lib/views.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
@@ -13,6 +13,8 @@ commands:
   create <id>             create a tenant (and, on a cluster, its database and role)
   list                    every tenant
   show <id>               one tenant
+  move <id>               point the tenant at another cluster, host, database or role, or change its
+                          destination password (PATCH; copy the data first: docs/deploy.md)
   delete <id> [--purge]   remove a tenant (--purge also drops its database and role)
   rotate-password <id>    a new client password (the old one keeps working for --grace seconds)
 
@@ -32,6 +34,17 @@ create options:
   --pool-size N           server connections (default 20)
   --max-clients N         client connections (default 1000)
   --idempotency-key KEY   make a retried create safe (Idempotency-Key header)
+
+move options (what is not given stays):
+  --cluster ID            the destination cluster
+  --host HOST --port N    a fixed destination server instead (port default 5432)
+  --dest-database NAME    destination database
+  --dest-user NAME        destination role
+  --schema NAME           schema-per-tenant schema; --no-schema: the whole database
+  --dest-password-file F  the destination password ("-": stdin); default: the stored one
+                          (re-encrypted for a new --cluster; required with a new --host/--port)
+  --if-version N          refuse (409) unless the tenant is still at version N (default: the
+                          version read just before the change)
 
 rotate-password options:
   --grace SECONDS         how long the previous password keeps working (default 3600; 0 = at once)
@@ -219,6 +232,65 @@ async function show(api: ApiClient, argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+async function move(api: ApiClient, argv: string[], io: Io): Promise<number> {
+  const p = parse(
+    argv,
+    {
+      cluster: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'dest-database': { type: 'string' },
+      'dest-user': { type: 'string' },
+      schema: { type: 'string' },
+      'no-schema': { type: 'boolean' },
+      'dest-password-file': { type: 'string' },
+      'if-version': { type: 'string' },
+    },
+    TENANTS_USAGE,
+    { min: 1, max: 1 },
+  );
+  if (p.values.help) return help(io);
+  const id = p.positionals[0]!;
+  const host = str(p, 'host');
+  const cluster = str(p, 'cluster');
+  const port = int(p, 'port', TENANTS_USAGE, { min: 1, max: 65535 });
+  if (host !== undefined && cluster !== undefined) throw new UsageError('give either --cluster or --host, not both', TENANTS_USAGE);
+  if (port !== undefined && host === undefined) throw new UsageError('--port goes with --host', TENANTS_USAGE);
+  if (str(p, 'schema') !== undefined && p.values['no-schema'] === true) throw new UsageError('give either --schema or --no-schema, not both', TENANTS_USAGE);
+  const destination: Record<string, unknown> = {};
+  if (cluster !== undefined) destination.clusterId = cluster;
+  if (host !== undefined) destination.host = host;
+  if (port !== undefined) destination.port = port;
+  for (const [flag, key] of [
+    ['dest-database', 'database'],
+    ['dest-user', 'user'],
+    ['schema', 'schema'],
+  ] as const) {
+    const v = str(p, flag);
+    if (v !== undefined) destination[key] = v;
+  }
+  if (p.values['no-schema'] === true) destination.schema = null;
+  const pwFile = str(p, 'dest-password-file');
+  if (pwFile !== undefined) destination.password = await secretFrom(pwFile, io.stdin, TENANTS_USAGE);
+  if (Object.keys(destination).length === 0) throw new UsageError('nothing to change: give --cluster, --host, --dest-database, --dest-user, --schema/--no-schema or --dest-password-file', TENANTS_USAGE);
+  const version = int(p, 'if-version', TENANTS_USAGE, { min: 1, max: Number.MAX_SAFE_INTEGER }) ?? (await api.request<TenantView>('GET', path(id))).body.version;
+  const res = await withProgress(
+    io.stderr,
+    `moving tenant ${id}`,
+    api.request<TenantView>('PATCH', path(id), { body: { destination }, headers: { 'if-match': `"${version}"` } }),
+  );
+  warnIfAny(io, res.body);
+  if (p.values.json) {
+    io.stdout.write(json(res.body));
+    return 0;
+  }
+  io.stdout.write(
+    `Tenant ${id} now goes to ${destinationOf(res.body)} (version ${res.body.version}).\n` +
+      'Poolers switch on reload: each transaction-mode client at its next transaction, each session-mode client at its next session.\n',
+  );
+  return 0;
+}
+
 async function remove(api: ApiClient, argv: string[], io: Io): Promise<number> {
   const p = parse(argv, { purge: { type: 'boolean' } }, TENANTS_USAGE, { min: 1, max: 1 });
   if (p.values.help) return help(io);
@@ -269,6 +341,8 @@ export async function tenantsCommand(api: () => ApiClient, argv: string[], io: I
     case 'show':
     case 'get':
       return show(api(), rest, io);
+    case 'move':
+      return move(api(), rest, io);
     case 'delete':
     case 'rm':
       return remove(api(), rest, io);

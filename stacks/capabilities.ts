@@ -126,7 +126,14 @@ export const API_ROUTES: readonly RouteSpec[] = [
   },
   { route: 'GET /tenants', id: 'TenantsList', handler: 'functions/api/tenants-list.handler', capabilities: ['table:read'] },
   { route: 'GET /tenants/{id}', id: 'TenantsGet', handler: 'functions/api/tenants-get.handler', capabilities: ['table:read'] },
-  { route: 'PATCH /tenants/{id}', id: 'TenantsUpdate', handler: 'functions/api/tenants-update.handler', capabilities: ['table:read', ...announce] },
+  {
+    route: 'PATCH /tenants/{id}',
+    id: 'TenantsUpdate',
+    handler: 'functions/api/tenants-update.handler',
+    // A destination change encrypts the new password under { tenantId, clusterId }; a move to
+    // another cluster without one decrypts the stored password (old context) to re-encrypt it.
+    capabilities: ['table:read', ...announce, 'key:encrypt-tenant', 'key:decrypt-tenant'],
+  },
   {
     route: 'DELETE /tenants/{id}',
     id: 'TenantsDelete',

@@ -1,6 +1,7 @@
 // The tenant handlers on the AWS adapters against moto (DynamoDB, KMS, SSM): a created tenant is a
 // row in the table holding verifiers and a KMS ciphertext only; a duplicate (database, user) is 409;
-// the config version parameter moves; the idempotent replay works through DynamoDB too.
+// the config version parameter moves; the idempotent replay works through DynamoDB too; a move to
+// another cluster re-encrypts the destination password with KMS under the new encryption context.
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -11,6 +12,8 @@ import { makeHandler as makeGet } from '../functions/api/tenants-get.ts';
 import { makeHandler as makeUpdate } from '../functions/api/tenants-update.ts';
 import type { Deps } from '../functions/lib/deps.ts';
 import { awsTestDeps, field, invoke } from '../functions/testing/test-deps.ts';
+import { SecretError } from '../shared/src/domain/errors.ts';
+import { tenantSecretContext } from '../shared/src/domain/tenant.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from './helpers/moto.ts';
 
 describeWithMoto('control-plane API on the AWS adapters (moto)', () => {
@@ -84,5 +87,34 @@ describeWithMoto('control-plane API on the AWS adapters (moto)', () => {
     const stale = await update('"1"');
     expect(stale.status).toBe(409);
     expect(field(stale.body, 'error', 'code')).toBe('VERSION_CONFLICT');
+  });
+
+  it('moves a tenant onto a cluster and on to another: KMS ciphertexts re-encrypted under { tenantId, clusterId } of the new cluster', async () => {
+    for (const clusterId of ['moto-blue', 'moto-green']) {
+      await deps.adapters.clusters.create({ clusterId, kind: 'static', writer: { host: `${clusterId}.internal`, port: 5432 } });
+    }
+    expect((await invoke(makeCreate(deps), { method: 'POST', path: '/tenants', body: body('mover', 'moverdb') })).status).toBe(201);
+    const move = (version: number, destination: unknown) =>
+      invoke(makeUpdate(deps), { method: 'PATCH', path: '/tenants/mover', pathParameters: { id: 'mover' }, headers: { 'if-match': `"${version}"` }, body: { destination } });
+    const ciphertext = async () => (await deps.adapters.tenants.get('mover'))!.destination.passwordCiphertext;
+    const open = async (clusterId: string | undefined) => deps.adapters.secrets.decrypt(await ciphertext(), tenantSecretContext('mover', clusterId === undefined ? {} : { clusterId }));
+
+    // No new password: KMS decrypts under the old context and encrypts under the new one.
+    const first = await move(1, { clusterId: 'moto-blue' });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(await open('moto-blue')).toBe('destination-password-1');
+    await expect(open(undefined)).rejects.toBeInstanceOf(SecretError);
+
+    // A new password is encrypted under the new cluster's context only.
+    const second = await move(2, { clusterId: 'moto-green', password: 'destination-password-2' });
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(await open('moto-green')).toBe('destination-password-2');
+    await expect(open('moto-blue')).rejects.toBeInstanceOf(SecretError);
+    const items = (await DynamoDBDocumentClient.from(dynamodb).send(new ScanCommand({ TableName: table }))).Items ?? [];
+    expect(JSON.stringify(items)).not.toContain('destination-password-2');
+
+    const unknown = await move(3, { clusterId: 'moto-nowhere' });
+    expect(unknown.status).toBe(400);
+    expect(field(unknown.body, 'error', 'code')).toBe('UNKNOWN_CLUSTER');
   });
 });

@@ -60,7 +60,7 @@ describe('PATCH /tenants/{id}', () => {
     expect((await patch({ version: 2, status: 'suspended' }, { 'If-Match': '"1"' })).status).toBe(400);
     expect((await patch({ version: 1, pool: { minIdle: 50 } })).status).toBe(400);
     expect((await patch({ version: 1, status: 'deleting' })).status).toBe(400);
-    expect((await patch({ version: 1, destination: { host: 'evil' } })).status).toBe(400);
+    expect((await patch({ version: 1, destination: { host: 'evil', clusterId: 'main' } })).status).toBe(400);
     expect((await patch({ version: 1 })).status).toBe(400);
   });
 });

@@ -38,7 +38,7 @@ const EXPECTED: Record<string, string[]> = {
   TenantsCreate: [...READ, ...ANNOUNCE, 'kms:Encrypt', 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   TenantsList: READ,
   TenantsGet: READ,
-  TenantsUpdate: [...READ, ...ANNOUNCE],
+  TenantsUpdate: [...READ, ...ANNOUNCE, 'kms:Encrypt', 'kms:Decrypt'],
   TenantsDelete: [...READ, ...ANNOUNCE, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   TenantsRotatePassword: [...READ, ...ANNOUNCE],
   TenantsMetrics: [...READ, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
@@ -138,6 +138,9 @@ describe('the credentials key', () => {
     expect(required('ClustersCreate', 'kms:Encrypt')).toEqual([['kms:EncryptionContext:clusterId']]);
     expect(required('ClustersCreate', 'kms:Decrypt')).toEqual([['kms:EncryptionContext:clusterId']]);
     expect(required('TenantsDelete', 'kms:Decrypt')).toEqual([['kms:EncryptionContext:clusterId']]);
+    // Moving a tenant re-encrypts its own destination password: tenant-scoped only.
+    expect(required('TenantsUpdate', 'kms:Encrypt')).toEqual([['kms:EncryptionContext:tenantId']]);
+    expect(required('TenantsUpdate', 'kms:Decrypt')).toEqual([['kms:EncryptionContext:tenantId']]);
   });
 
   it('a cluster-scoped grant cannot open a tenant secret: it requires tenantId to be ABSENT from the context', () => {

@@ -29,7 +29,7 @@ import { poolSettingsSchema, tenantSecretContext, type ClientAuth, type NewTenan
 import { announceCommitted } from '../lib/announce.ts';
 import { clusterAdminTarget } from '../lib/cluster-admin.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
-import { HttpError, InvalidRequestError, ProvisioningError } from '../lib/http-errors.ts';
+import { HttpError, InvalidRequestError, ProvisioningError, UnknownClusterError } from '../lib/http-errors.ts';
 import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
 import { generatePassword, sameSecret } from '../lib/passwords.ts';
 import { sqlState, type PgTarget } from '../lib/pg-target.ts';
@@ -41,12 +41,6 @@ import { tenantView } from '../lib/views.ts';
 export class IdempotencyKeyReusedError extends HttpError {
   constructor() {
     super(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request');
-  }
-}
-
-export class UnknownClusterError extends HttpError {
-  constructor(clusterId: string) {
-    super(400, 'UNKNOWN_CLUSTER', `cluster ${clusterId} does not exist`);
   }
 }
 

@@ -1,11 +1,15 @@
-// PATCH /tenants/{id} — pool settings and suspend/resume, under an optimistic lock: the caller
-// names the version it read (If-Match: "<version>" or body `version`); a stale version is 409
-// VERSION_CONFLICT, none at all is 428 (RFC 6585 §3). Then the config version is bumped and a
-// reload pushed, so poolers apply the new settings (suspended tenants' clients are closed at their
-// next transaction boundary).
+// PATCH /tenants/{id} — pool settings, suspend/resume and the destination (moving the tenant to
+// another cluster, host, database or role, or changing its destination password), under an
+// optimistic lock: the caller names the version it read (If-Match: "<version>" or body `version`);
+// a stale version is 409 VERSION_CONFLICT, none at all is 428 (RFC 6585 §3). Then the config
+// version is bumped and a reload pushed, so poolers apply the change: suspended tenants' clients
+// are closed at their next transaction boundary; a moved tenant's idle server connections close at
+// once and busy ones when their transaction (session mode: session) ends, and new transactions go
+// to the new destination (functions/lib/destination-change.ts, docs/deploy.md "Moving a tenant").
 import { VersionConflictError } from '../../shared/src/domain/errors.ts';
 import { poolSettingsSchema, type PoolSettings, type TenantPatch } from '../../shared/src/domain/tenant.ts';
 import { announceCommitted } from '../lib/announce.ts';
+import { changeDestination } from '../lib/destination-change.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { InvalidRequestError, PreconditionRequiredError } from '../lib/http-errors.ts';
 import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
@@ -36,11 +40,20 @@ export async function updateTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   const patch: TenantPatch = {};
   if (body.pool !== undefined) patch.pool = mergePool(current.pool, body.pool);
   if (body.status !== undefined) patch.status = body.status;
-  if (Object.keys(patch).length === 0) throw new InvalidRequestError('nothing to update: give pool and/or status');
+  let move: { moved: boolean; reEncrypted: boolean } | undefined;
+  if (body.destination !== undefined) {
+    const changed = await changeDestination(deps.adapters, current, body.destination);
+    patch.destination = changed.destination;
+    move = { moved: changed.moved, reEncrypted: changed.reEncrypted };
+  }
+  if (Object.keys(patch).length === 0) throw new InvalidRequestError('nothing to update: give pool, status and/or destination');
 
   const updated = await deps.adapters.tenants.update(tenantId, expected, patch);
   const warning = await announceCommitted(deps.adapters, req.log);
-  req.log.info({ version: updated.version, status: updated.status }, 'tenant updated');
+  req.log.info(
+    { version: updated.version, status: updated.status, ...(move ? { destinationMoved: move.moved, passwordReEncrypted: move.reEncrypted, clusterId: updated.destination.clusterId } : {}) },
+    'tenant updated',
+  );
   return { status: 200, body: { ...tenantView(updated), ...(warning ? { warning } : {}) }, headers: { etag: etag(updated.version) } };
 }
 

@@ -72,3 +72,10 @@ export class TargetUnavailableError extends HttpError {
     super(502, 'TARGET_UNAVAILABLE', message);
   }
 }
+
+/** A destination names a cluster that is not registered (POST /tenants, PATCH /tenants/{id}). */
+export class UnknownClusterError extends HttpError {
+  constructor(clusterId: string) {
+    super(400, 'UNKNOWN_CLUSTER', `cluster ${clusterId} does not exist`);
+  }
+}

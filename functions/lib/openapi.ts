@@ -119,16 +119,27 @@ export function buildOpenApi(): Json {
         },
         patch: {
           operationId: 'updateTenant',
-          summary: 'Change pool settings or suspend/resume, under an optimistic lock',
+          summary: 'Change pool settings, suspend/resume, or move the tenant (destination), under an optimistic lock',
           parameters: [ifMatch(false)],
           requestBody: { required: true, content: jsonContent('UpdateTenantRequest') },
-          description: committed,
+          description:
+            '`destination` moves the tenant: `clusterId` alone, or `host` with an optional `port` (the location moves as a whole), and/or `database`, `user`, ' +
+            '`schema` (null drops it), `password`. The destination password is encrypted under { tenantId, clusterId } of the new destination; without a ' +
+            'new password it is re-encrypted from the stored one for a move between registered clusters; a move to a new fixed host or port needs the password. Poolers drain and switch: idle server connections to the old destination close at once, ' +
+            'busy ones when their transaction ends (session mode: when the session ends); new transactions go to the new destination. Copying the data is ' +
+            'the caller\'s job (docs/deploy.md, "Moving a tenant"). ' +
+            committed,
           responses: {
             '200': { description: 'Updated', content: jsonContent('TenantUpdated') },
+            ...common,
+            '400': errorResponse(
+              'INVALID_REQUEST (also: clusterId and host together, port without host, an empty destination), MALFORMED_JSON, INVALID_CHARACTER; ' +
+                'UNKNOWN_CLUSTER: the destination clusterId is not registered; DESTINATION_PASSWORD_REQUIRED: a move to a new fixed host or port, ' +
+                'or a stored password that cannot be decrypted to re-encrypt it for the new cluster, needs destination.password (nothing was changed)',
+            ),
             '404': errorResponse('NOT_FOUND'),
             '409': errorResponse('VERSION_CONFLICT, TENANT_DELETING'),
             '428': errorResponse('PRECONDITION_REQUIRED: no version given'),
-            ...common,
           },
         },
         delete: {

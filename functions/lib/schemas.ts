@@ -79,12 +79,45 @@ export const poolPatchSchema = z.strictObject({
 });
 export type PoolPatch = z.infer<typeof poolPatchSchema>;
 
+/**
+ * A destination change in a PATCH (moving a tenant, or rotating its destination password). The
+ * location moves as a whole: `clusterId` alone, or `host` with an optional `port`; when neither is
+ * given the tenant stays where it is. database, user and password replace the stored ones when
+ * given; `schema: null` drops the schema (the whole database is the tenant's). The password is
+ * re-encrypted whenever the encryption context changes (functions/api/tenants-update.ts).
+ */
+export const destinationPatchSchema = z
+  .strictObject({
+    clusterId: clusterIdSchema.optional(),
+    host: z.string().min(1).max(255).optional(),
+    port: portSchema.optional(),
+    database: pgIdentifierSchema.optional(),
+    user: pgIdentifierSchema.optional(),
+    schema: pgIdentifierSchema.nullable().optional(),
+    /** The destination role's password; kept (re-encrypted if need be) when absent. */
+    password: passwordSchema.optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.clusterId !== undefined && d.host !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clusterId'], message: 'give clusterId or host, not both' });
+    }
+    if (d.port !== undefined && d.host === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['port'], message: 'port is only allowed with host (the location moves as a whole)' });
+    }
+    if (Object.values(d).every((v) => v === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'give at least one destination field' });
+    }
+  });
+export type DestinationPatch = z.infer<typeof destinationPatchSchema>;
+
 export const updateTenantRequestSchema = z.strictObject({
   /** The version the change is based on; or send it as `If-Match: "<version>"`. */
   version: versionSchema.optional(),
   pool: poolPatchSchema.optional(),
   /** suspend (`suspended`) or resume (`active`). */
   status: z.enum(['active', 'suspended']).optional(),
+  /** Move the tenant (another cluster, host, database, role) and/or change its destination password. */
+  destination: destinationPatchSchema.optional(),
 });
 export type UpdateTenantRequest = z.infer<typeof updateTenantRequestSchema>;
 

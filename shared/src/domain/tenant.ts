@@ -163,7 +163,7 @@ export function loginKey(login: ClientLogin): string {
  * `{ tenantId, clusterId }`, with clusterId = "static" for a fixed-host destination. KMS rejects
  * empty context values, hence a literal rather than ''. Binding the ciphertext to both means a
  * ciphertext copied to another tenant, or a tenant re-pointed to another cluster, fails to decrypt
- * (re-encrypt on a destination change).
+ * (a destination change re-encrypts: functions/lib/destination-change.ts).
  */
 export function tenantSecretContext(tenantId: string, destination: Pick<Destination, 'clusterId'>): EncryptionContext {
   return { tenantId, clusterId: destination.clusterId ?? STATIC_DESTINATION_CLUSTER_ID };
