@@ -7,7 +7,7 @@ import { kill } from './kill.ts';
 import { pause, resume } from './pause.ts';
 import { reconnect } from './reconnect.ts';
 import { reload } from './reload.ts';
-import { AdminError, type AdminReply } from './result.ts';
+import { AdminError, type AdminReply, type Outcome } from './result.ts';
 import { showClients } from './show-clients.ts';
 import { showConfig } from './show-config.ts';
 import { showDatabases } from './show-databases.ts';
@@ -18,12 +18,6 @@ import { showServers } from './show-servers.ts';
 import { showStats, showStatsAverages, showStatsTotals } from './show-stats.ts';
 import { showVersion } from './show-version.ts';
 import { shutdown } from './shutdown.ts';
-
-/** What running a command yields: a reply, or nothing for an empty query; `after` runs once the reply is sent. */
-export interface Outcome {
-  reply: AdminReply | null;
-  after?: () => void;
-}
 
 const SHOW: Record<string, (host: AdminHost) => AdminReply> = {
   POOLS: showPools,

@@ -6,7 +6,7 @@ import type { PoolerConfig } from '../config/schema.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { ClientConnection } from '../frontend/client.ts';
 import type { TenantTotals } from '../stats/totals.ts';
-import type { Outcome } from './dispatch.ts';
+import type { Outcome } from './result.ts';
 
 /** One logged-in admin console session, as SHOW CLIENTS lists it. */
 export interface AdminSessionView {

@@ -25,6 +25,16 @@ export interface ResultSet {
 /** What a command answers: a result set, or just a command tag (PAUSE, RESUME, ...). */
 export type AdminReply = { readonly kind: 'rows'; readonly result: ResultSet } | { readonly kind: 'tag'; readonly tag: string; readonly notices?: readonly string[] };
 
+/**
+ * What running a command yields: a reply, or nothing for an empty query; `after` runs once the
+ * reply is sent. Here rather than in dispatch.ts so that admin/host.ts (which dispatch.ts and every
+ * command import) needs nothing from dispatch.ts: no import cycle.
+ */
+export interface Outcome {
+  reply: AdminReply | null;
+  after?: () => void;
+}
+
 export function rows(columns: readonly Column[], data: readonly (readonly Cell[])[]): AdminReply {
   return { kind: 'rows', result: { columns, rows: data } };
 }

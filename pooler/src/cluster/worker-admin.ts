@@ -4,10 +4,9 @@
 // merged here (admin/fan-out.ts). RELOAD goes to the supervisor's reload (`reloadAll`), which
 // asks every worker's source controller with a typed `reload` message.
 import { fanOutOf, mergeAction, mergeShow, type WorkerAnswer } from '../admin/fan-out.ts';
-import type { Outcome } from '../admin/dispatch.ts';
 import { runLocalAdminCommand } from '../admin/dispatch.ts';
 import type { AdminGroup, AdminHost } from '../admin/host.ts';
-import { tag, type AdminReply, type Cell } from '../admin/result.ts';
+import { tag, type AdminReply, type Cell, type Outcome } from '../admin/result.ts';
 import type { FanOutScope, FromWorker } from './messages.ts';
 import { PendingRequests, RequestFailed } from './pending-requests.ts';
 import type { WorkerPlan } from './worker-plan.ts';
