@@ -1,25 +1,26 @@
-// The pooler process: the client listener, the current routing snapshot, one pool per tenant, the
-// cancel-key registry, reload and drain.
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+// The pooler process: the client listener and the tenant registry — the current routing snapshot,
+// one pool per tenant, the logged-in clients — with reload and drain. Beside it: cancel routing
+// (cancel-router.ts) and the admin console (admin-console.ts); a connection's login is
+// frontend/login.ts, which hands an authenticated tenant login back here to become a client.
+import { createServer, type Server, type Socket } from 'node:net';
 import { Pool, type PoolHooks, type PoolStats, type TargetSuspicion } from './backend/pool.ts';
 import { buildSnapshot, ConfigError, type SkippedTenant, type Snapshot, type TenantRoute } from './config/snapshot.ts';
 import type { PoolerConfig, PoolerConfigInput } from './config/schema.ts';
 import { validateConfig } from './config/validate.ts';
 import { serverScramKeys } from './auth/scram-keys.ts';
 import { PoolerError, type DisconnectReason } from './errors.ts';
-import type { ClientConnection } from './frontend/client.ts';
+import { ClientConnection, type ClientHost } from './frontend/client.ts';
 import type { ServerConnection } from './backend/server.ts';
-import { acceptClient, type LoginHost } from './frontend/login.ts';
+import { acceptClient, type AuthenticatedLogin, type LoginHost } from './frontend/login.ts';
 import { Admission, type Refusal } from './frontend/admission.ts';
 import { CLIENT_TLS_DISABLED, loadClientTls, type ClientTls } from './frontend/client-tls.ts';
 import { createLogger, type Logger } from './log.ts';
 import * as msg from './net/messages.ts';
 import { StatementRegistries, type StatementRegistry } from './prepared/registry.ts';
-import { CancelKeys, nodeOf } from './frontend/cancel-keys.ts';
 import type { PeerLookup } from './cluster/peer-directory.ts';
-import { AdminSession } from './admin/session.ts';
-import type { AdminGroup } from './admin/host.ts';
-import { adminCredentials, type Credentials } from './admin/users.ts';
+import type { Credentials } from './admin/users.ts';
+import { AdminConsole, type AdminRegistry } from './admin-console.ts';
+import { CancelRouter } from './cancel-router.ts';
 import { MetricsHttpServer } from './stats/http.ts';
 import { createMetrics, type PoolerMetrics } from './stats/metrics.ts';
 import { StatsPeriod } from './stats/averages.ts';
@@ -35,36 +36,24 @@ export interface PoolerOptions {
   peers?: PeerLookup;
 }
 
-/** Cancels being forwarded to peer poolers at once; more are dropped (a CancelRequest costs its sender nothing). */
-export const MAX_PEER_CANCELS_IN_FLIGHT = 256;
-/**
- * Of those, to one peer address: a peer that does not answer (gone, within the directory's grace)
- * holds each forward for the 5 s cancel timeout, and must not take every other peer's cancels down.
- */
-export const MAX_PEER_CANCELS_IN_FLIGHT_PER_PEER = 32;
-
 function ignoreError(): void {}
 
 /** How long a refused connection may take to receive its 53300 before it is destroyed. */
 const REFUSED_LINGER_MS = 5000;
 
-export class Pooler implements LoginHost {
+export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   readonly log: Logger;
   config: PoolerConfig;
   private current: Snapshot;
   private readonly pools = new Map<string, Pool>();
   private readonly clients = new Set<ClientConnection>();
-  private readonly clientsByKey = new Map<number, ClientConnection>();
   private readonly clientCounts = new Map<string, number>();
   private readonly server: Server;
   private readonly baseDir: string;
-  private readonly cancelKeys: CancelKeys;
-  /** This process's cancel-key node (fixed for its lifetime: its clients' keys carry it). */
-  readonly nodeId: number;
-  private readonly peers: PeerLookup | undefined;
-  private peerCancelsInFlight = 0;
-  /** `host:port` → forwards open to it (entries removed at 0: at most MAX_PEER_CANCELS_IN_FLIGHT). */
-  private readonly peerCancelsByAddress = new Map<string, number>();
+  /** Where CancelRequests go; issues the clients' cancel keys. */
+  readonly cancels: CancelRouter;
+  /** The admin console: its sessions and the commands' view of this pooler. */
+  readonly admin: AdminConsole;
   private readonly sweepTimer: NodeJS.Timeout;
   draining = false;
   private version = 1;
@@ -93,9 +82,8 @@ export class Pooler implements LoginHost {
     if (configured === 'auto' && opts.nodeId === undefined) {
       throw new ConfigError('cluster.node_id auto leases the node id from the store of the local or aws source; the file source has none: set a number');
     }
-    this.nodeId = opts.nodeId ?? (typeof configured === 'number' ? configured : 0);
-    this.cancelKeys = new CancelKeys(this.nodeId);
-    this.peers = opts.peers;
+    this.cancels = new CancelRouter(opts.nodeId ?? (typeof configured === 'number' ? configured : 0), this.log, () => this.config.cluster, opts.peers);
+    this.admin = new AdminConsole(this);
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
     this.sweepTimer.unref();
     this.clientTls = loadClientTls(config.listen.tls, this.baseDir);
@@ -120,15 +108,31 @@ export class Pooler implements LoginHost {
     return this.config.limits.max_message_size;
   }
 
-  listen(): Promise<void> {
+  /**
+   * Binds the listener. `reusePort`, for a worker of `--workers N`: with SO_REUSEPORT every worker
+   * binds the same port and the kernel spreads new connections across them (Linux >= 3.9, Node >=
+   * 22.12), so no process sits in the accept path and a worker that dies leaves the others listening.
+   */
+  listen(opts: { reusePort?: boolean } = {}): Promise<void> {
+    const reusePort = opts.reusePort === true;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.config.listen.port, this.config.listen.host, () => {
+      this.server.listen({ port: this.config.listen.port, host: this.config.listen.host, ...(reusePort ? { reusePort } : {}) }, () => {
         this.server.removeListener('error', reject);
-        this.log.info({ host: this.host, port: this.port, tenants: this.current.byId.size }, 'pooler listening');
+        this.log.info({ host: this.host, port: this.port, tenants: this.current.byId.size }, reusePort ? 'pooler worker listening' : 'pooler listening');
         resolve();
       });
     });
+  }
+
+  /** listen() for a worker of `--workers N` (cluster/worker.ts). */
+  listenShared(): Promise<void> {
+    return this.listen({ reusePort: true });
+  }
+
+  /** This process's cancel-key node (fixed for its lifetime: its clients' keys carry it). */
+  get nodeId(): number {
+    return this.cancels.nodeId;
   }
 
   get port(): number {
@@ -177,7 +181,7 @@ export class Pooler implements LoginHost {
     return this.current.skipped?.length ?? 0;
   }
 
-  // ---- LoginHost ----------------------------------------------------------------------
+  // ---- the tenant registry (LoginHost, ClientHost) ------------------------------------------
 
   snapshot(): Snapshot {
     return this.current;
@@ -193,109 +197,58 @@ export class Pooler implements LoginHost {
     return pool;
   }
 
-  admitClient(client: ClientConnection, route: TenantRoute): void {
+  admitClient(login: AuthenticatedLogin): ClientConnection {
+    const route = login.route;
     const n = this.clientCounts.get(route.id) ?? 0;
     if (n >= route.pool.max_clients) {
       throw new PoolerError('TOO_MANY_CLIENTS', `too many client connections for tenant "${route.id}" (max_clients ${route.pool.max_clients})`);
     }
     this.clientCounts.set(route.id, n + 1);
-    this.admission.loggedIn(client.socket);
-    client.route = route;
-    // Process ids are unique per pooler process and name its node (frontend/cancel-keys.ts).
-    const key = this.cancelKeys.next((pid) => this.clientsByKey.has(pid));
-    client.processId = key.processId;
-    client.secretKey = key.secretKey;
+    this.admission.loggedIn(login.socket);
+    const client = new ClientConnection(login.socket, this, route, this.poolFor(route));
+    this.cancels.register(client);
     this.clients.add(client);
-    this.clientsByKey.set(client.processId, client);
+    return client;
+  }
+
+  loginEnded(reason: DisconnectReason): void {
+    this.disconnects.set(reason, (this.disconnects.get(reason) ?? 0) + 1);
   }
 
   clientGone(client: ClientConnection, reason: DisconnectReason): void {
-    this.countDisconnect(client, reason);
-    if (!this.clients.delete(client)) return;
-    this.clientsByKey.delete(client.processId);
+    this.disconnects.set(reason, (this.disconnects.get(reason) ?? 0) + 1);
+    if (!this.clients.has(client)) return;
+    this.totals.clientGone(client);
+    this.clients.delete(client);
+    this.cancels.unregister(client);
     const id = client.route?.id;
     if (id !== undefined) this.clientCounts.set(id, (this.clientCounts.get(id) ?? 1) - 1);
     client.log.debug({ reason }, 'client disconnected');
     if (this.draining && this.clients.size === 0) this.drainResolve?.();
   }
 
-  /**
-   * Forwards a CancelRequest to the server connection the client holds right now, if any (or to
-   * the peer pooler that issued the key). Resolves when the forwarded connection has closed: the
-   * server closes it only after signalling the backend, and the caller keeps the requester's
-   * socket open until then, as PostgreSQL does — closing earlier lets a late signal hit the next
-   * query on that server connection, possibly another client's (cf. pgbouncer/pgbouncer#717).
-   */
-  async cancel(processId: number, secretKey: number): Promise<void> {
-    const owner = nodeOf(processId);
-    if (owner === this.nodeId) {
-      await this.cancelOwn(processId, secretKey);
-      return;
-    }
-    // Another pooler issued this key: pass the CancelRequest on to it, unchanged, once. The peer
-    // checks the secret itself, so forwarding grants nothing a direct CancelRequest would not.
-    const peer = this.config.cluster?.peers.find((p) => p.node_id === owner) ?? (await this.peers?.peer(owner));
-    if (peer === undefined) {
-      this.log.warn({ processId, node: owner }, 'cancel request for a node that is not a known peer dropped');
-      return;
-    }
-    const to = `${peer.host}:${peer.port}`;
-    const toPeer = this.peerCancelsByAddress.get(to) ?? 0;
-    if (this.peerCancelsInFlight >= MAX_PEER_CANCELS_IN_FLIGHT || toPeer >= MAX_PEER_CANCELS_IN_FLIGHT_PER_PEER) {
-      this.log.warn({ processId, node: owner }, 'too many cancel requests being forwarded; dropped');
-      return;
-    }
-    this.peerCancelsInFlight++;
-    this.peerCancelsByAddress.set(to, toPeer + 1);
-    try {
-      await this.sendCancel(peer.host, peer.port, processId, secretKey, `peer pooler ${owner}`);
-    } finally {
-      this.peerCancelsInFlight--;
-      const left = this.peerCancelsByAddress.get(to)! - 1;
-      if (left === 0) this.peerCancelsByAddress.delete(to);
-      else this.peerCancelsByAddress.set(to, left);
-    }
+  cancel(processId: number, secretKey: number): Promise<void> {
+    return this.cancels.cancel(processId, secretKey);
   }
 
-  /**
-   * A CancelRequest for a key of this node only (from a peer pooler, or relayed by this machine's
-   * supervisor): never forwarded again, so a cancel makes at most one hop between poolers and
-   * cannot loop. Keys of other nodes are dropped (resolves false).
-   */
-  async cancelOwn(processId: number, secretKey: number): Promise<boolean> {
-    if (nodeOf(processId) !== this.nodeId) return false;
-    const client = this.clientsByKey.get(processId);
-    if (client === undefined || client.secretKey !== secretKey) {
-      this.log.debug({ processId }, 'cancel request for an unknown key dropped');
-      return true;
-    }
-    const server = client.server;
-    if (server === null) {
-      client.log.debug('cancel request while the client holds no server connection: nothing to cancel');
-      return true;
-    }
-    await this.cancelServerQuery(server);
-    return true;
+  /** A cancel relayed by a peer pooler or this machine's supervisor (CancelRouter.cancelOwn). */
+  cancelOwn(processId: number, secretKey: number): Promise<boolean> {
+    return this.cancels.cancelOwn(processId, secretKey);
   }
 
-  /** Sends a CancelRequest for whatever `server` is running (protocol docs, "Canceling Requests"). */
-  cancelServerQuery(server: ServerConnection): Promise<void> {
-    return this.sendCancel(server.host, server.port, server.processId, server.secretKey, `server ${server.id}`);
+  adminCredentials(user: string): Credentials | undefined {
+    return this.admin.credentials(user);
   }
 
-  private sendCancel(host: string, port: number, processId: number, secretKey: number, what: string): Promise<void> {
-    return new Promise((resolve) => {
-      const s = netConnect({ host, port }, () => s.end(msg.cancelRequest(processId, secretKey)));
-      s.on('error', (err) => this.log.warn({ err: err.message, to: what }, 'cancel request could not be delivered'));
-      s.on('close', () => resolve());
-      s.setTimeout(5000, () => s.destroy());
-    });
+  startAdminSession(socket: Socket, params: Record<string, string>, rest: Buffer): void {
+    this.admission.loggedIn(socket);
+    this.admin.startSession(socket, params, rest);
   }
 
   /** Once a second: the per-client timeouts (ClientConnection.checkTimeouts). */
   private sweep(): void {
     const now = Date.now();
-    const cancel = (server: ServerConnection): void => void this.cancelServerQuery(server);
+    const cancel = (server: ServerConnection): void => void this.cancels.cancelServerQuery(server);
     for (const c of this.clients) c.checkTimeouts(now, cancel);
   }
 
@@ -415,17 +368,21 @@ export class Pooler implements LoginHost {
     return [...this.clients];
   }
 
-  // ---- admin console, metrics, health (admin/, stats/) --------------------------------------
+  /** The pools created so far. */
+  allPools(): Iterable<Pool> {
+    return [...this.pools.values()];
+  }
 
-  /** Client disconnects by reason since start (metrics). */
+  pool(tenantId: string): Pool | undefined {
+    return this.pools.get(tenantId);
+  }
+
+  // ---- metrics, stats, health (stats/) ------------------------------------------------------
+
+  /** Client disconnects by reason since start (metrics), logins that never became clients included. */
   private readonly disconnects = new Map<string, number>();
-  /** Login-phase ClientConnections whose socket became an admin session: not tenant clients. */
-  private readonly handedToAdmin = new WeakSet<ClientConnection>();
-  private readonly adminSessions = new Set<AdminSession>();
   private readonly totals = new TotalsBook();
   private readonly statsPeriod = new StatsPeriod(() => this.tenantTotals());
-  /** Admin PAUSE without a database: pools created while it lasts start paused too. */
-  private pausedAll = false;
   private metrics: PoolerMetrics | undefined;
   private metricsHttp: MetricsHttpServer | undefined;
   private closedResolve: (() => void) | undefined;
@@ -465,17 +422,11 @@ export class Pooler implements LoginHost {
 
   private poolCreated(pool: Pool): void {
     pool.waitObserver = (tenantId, seconds) => this.metrics?.observeCheckoutWait(tenantId, seconds);
-    if (this.pausedAll) void pool.pause();
-  }
-
-  private countDisconnect(client: ClientConnection, reason: DisconnectReason): void {
-    if (this.handedToAdmin.has(client)) return;
-    this.disconnects.set(reason, (this.disconnects.get(reason) ?? 0) + 1);
-    if (this.clients.has(client)) this.totals.clientGone(client);
+    this.admin.poolCreated(pool);
   }
 
   private async closeAdminAndStats(): Promise<void> {
-    for (const s of [...this.adminSessions]) s.terminate(new PoolerError('SHUTTING_DOWN', 'the pooler is shutting down'));
+    this.admin.terminateAll(new PoolerError('SHUTTING_DOWN', 'the pooler is shutting down'));
     this.statsPeriod.stop();
     const http = this.metricsHttp;
     this.metricsHttp = undefined;
@@ -483,33 +434,7 @@ export class Pooler implements LoginHost {
     this.closedResolve?.();
   }
 
-  // LoginHost: the admin console.
-
-  adminCredentials(user: string): Credentials | undefined {
-    return adminCredentials(this.config.admin, user);
-  }
-
-  startAdminSession(client: ClientConnection, params: Record<string, string>, rest: Buffer): void {
-    this.admission.loggedIn(client.socket);
-    this.handedToAdmin.add(client);
-    const session = new AdminSession(client.socket, this, params);
-    this.adminSessions.add(session);
-    session.start(rest);
-  }
-
-  adminSessionGone(session: AdminSession): void {
-    this.adminSessions.delete(session);
-  }
-
-  // AdminHost / MetricsSource.
-
-  pool(tenantId: string): Pool | undefined {
-    return this.pools.get(tenantId);
-  }
-
-  adminSessionList(): readonly AdminSession[] {
-    return [...this.adminSessions];
-  }
+  // MetricsSource (stats/metrics.ts), and the admin console's SHOW STATS.
 
   tenantIds(): Iterable<string> {
     return this.current.byId.keys();
@@ -532,63 +457,7 @@ export class Pooler implements LoginHost {
   }
 
   isPaused(tenantId: string): boolean {
-    return this.pools.get(tenantId)?.paused ?? this.pausedAll;
-  }
-
-  /** Admin PAUSE: the given tenants, or every tenant (and those a reload adds) when omitted. */
-  async pause(tenantIds?: readonly string[]): Promise<void> {
-    if (tenantIds === undefined) this.pausedAll = true;
-    const ids = tenantIds ?? [...this.current.byId.keys()];
-    const waits: Promise<void>[] = [];
-    for (const id of ids) {
-      const route = this.current.byId.get(id);
-      if (route !== undefined) waits.push(this.poolFor(route).pause());
-    }
-    await Promise.all(waits);
-  }
-
-  /** Admin RESUME: the given tenants, or every paused tenant when omitted. */
-  resume(tenantIds?: readonly string[]): void {
-    if (tenantIds === undefined) this.pausedAll = false;
-    for (const id of tenantIds ?? [...this.pools.keys()]) this.pools.get(id)?.resume();
-  }
-
-  /** Admin KILL: every client and server connection of the tenant ends now; the tenant stays paused. */
-  kill(tenantId: string): void {
-    const route = this.current.byId.get(tenantId);
-    if (route === undefined) return;
-    const pool = this.poolFor(route);
-    void pool.pause();
-    const err = new PoolerError('SHUTTING_DOWN', 'terminating connection due to administrator command', { detail: `admin KILL of tenant "${tenantId}"` });
-    for (const c of [...this.clients]) if (c.route?.id === tenantId) c.fail(err, 'shutdown');
-    pool.closeAllServers('shutdown');
-    this.log.warn({ tenant: tenantId }, 'admin KILL: tenant clients and server connections closed; paused until RESUME');
-  }
-
-  /** Admin RECONNECT: server connections close as they are released (idle ones now). */
-  reconnect(tenantIds?: readonly string[]): void {
-    for (const id of tenantIds ?? [...this.pools.keys()]) this.pools.get(id)?.retireAll();
-  }
-
-  // ---- one of several worker processes (`--workers N`: cluster/, docs/workers.md) ------------
-
-  /** Set in a worker: admin console commands act on every worker of the machine (cluster/worker-admin.ts). */
-  adminGroup: AdminGroup | undefined;
-
-  /**
-   * listen() for a worker: with SO_REUSEPORT every worker binds the same port and the kernel
-   * spreads new connections across them (Linux >= 3.9, Node >= 22.12), so no process sits in the
-   * accept path and a worker that dies leaves the others listening.
-   */
-  listenShared(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ port: this.config.listen.port, host: this.config.listen.host, reusePort: true }, () => {
-        this.server.removeListener('error', reject);
-        this.log.info({ host: this.host, port: this.port, tenants: this.current.byId.size }, 'pooler worker listening');
-        resolve();
-      });
-    });
+    return this.admin.isPaused(tenantId);
   }
 }
 

@@ -9,7 +9,8 @@
 // stays open until the pooler's own 5 s cancel timeout.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MAX_PEER_CANCELS_IN_FLIGHT, MAX_PEER_CANCELS_IN_FLIGHT_PER_PEER, startPooler, type Pooler } from '../../pooler/src/pooler.ts';
+import { MAX_PEER_CANCELS_IN_FLIGHT, MAX_PEER_CANCELS_IN_FLIGHT_PER_PEER } from '../../pooler/src/cancel-router.ts';
+import { startPooler, type Pooler } from '../../pooler/src/pooler.ts';
 import { cancelRequest } from '../../pooler/src/net/messages.ts';
 import { until } from '../helpers/clients.ts';
 import { poolerConfig } from '../helpers/tenants.ts';

@@ -88,6 +88,8 @@ export class AdminSession implements AdminSessionView {
       this.framer.push(chunk);
       this.pump();
     });
+    // 'end': the client half-closed (the listener allows half-open sockets, for cancel requests).
+    this.socket.on('end', () => this.close());
     this.socket.on('close', () => this.close());
     this.socket.on('error', () => this.close());
     this.log.info({ database: this.database }, 'admin console session started');

@@ -50,7 +50,7 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
   const pooler = new Pooler(ctx.initial.config, { logger: log, baseDir: ctx.baseDir, ...(ctx.peers ? { peers: ctx.peers } : {}) });
   // The machine's PAUSE state, before the first client can start a transaction.
   for (const command of plan.replay) {
-    await runLocalAdminCommand(pooler, command).catch((err: unknown) => log.warn({ command, err: (err as Error).message }, 'replayed admin command failed'));
+    await runLocalAdminCommand(pooler.admin, command).catch((err: unknown) => log.warn({ command, err: (err as Error).message }, 'replayed admin command failed'));
   }
   try {
     await pooler.listenShared();
@@ -74,7 +74,7 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
   });
   controller.start();
   const channel = new WorkerChannel(send);
-  pooler.adminGroup = new WorkerAdminGroup(pooler, channel, plan);
+  pooler.admin.adminGroup = new WorkerAdminGroup(pooler.admin, channel, plan);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -110,7 +110,7 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
     const handle = (m: ToWorker): void => {
       switch (m.t) {
         case 'run':
-          void answerOf(runLocalAdminCommand(pooler, m.command).then((out) => out.reply)).then((a) => send({ t: 'ran', id: m.id, answer: a }));
+          void answerOf(runLocalAdminCommand(pooler.admin, m.command).then((out) => out.reply)).then((a) => send({ t: 'ran', id: m.id, answer: a }));
           return;
         case 'reload':
           // The one reload entry point (SIGHUP's and RELOAD's on a single process too).

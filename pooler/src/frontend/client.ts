@@ -217,9 +217,13 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
   bytesIn = 0;
   bytesOut = 0;
 
-  constructor(socket: Socket, host: ClientHost) {
+  /** Built by the login once the client has authenticated and been admitted (frontend/login.ts). */
+  constructor(socket: Socket, host: ClientHost, route: TenantRoute, pool: Pool) {
     this.socket = socket;
     this.host = host;
+    this.route = route;
+    this.pool = pool;
+    this.transactionMode = route.pool.mode === 'transaction';
     this.scanner = new Scanner(host.maxMessageSize);
     this.serverSink = new ServerSink(this);
   }
@@ -239,12 +243,8 @@ export class ClientConnection implements PoolClient, ServerLink, ScanSink, Track
     return this.logger;
   }
 
-  /** Called by the login phase once the client is authenticated and told ReadyForQuery. */
-  enterReady(route: TenantRoute, pool: Pool, rest: Buffer): void {
-    this.route = route;
-    this.pool = pool;
-    this.transactionMode = route.pool.mode === 'transaction';
-    this.logger = undefined;
+  /** Called by the login once the client has been told ReadyForQuery; `rest` = bytes it sent meanwhile. */
+  enterReady(rest: Buffer): void {
     this.socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
     // One listener for the three ways the socket can go ('close' passes a boolean, 'end' nothing):
     // each closure costs memory per idle client.

@@ -3,7 +3,13 @@
 // then ParameterStatus, a pooler-issued BackendKeyData and ReadyForQuery (protocol docs, "Start-up").
 //
 // An unknown (database, user) pair runs a mock SCRAM exchange and fails exactly like a wrong
-// password (28P01), as PostgreSQL does, so the pooler does not reveal which tenants exist.
+// password (28P01), as PostgreSQL does, so the pooler does not reveal which tenants exist (only
+// the pooler's own disconnect count says tenant_unknown).
+//
+// Nothing of a client exists until it has authenticated: a tenant login then becomes a
+// ClientConnection (LoginHost.admitClient, which may still refuse it), an admin login an admin
+// session that never was a tenant client. A connection that ends before is counted by
+// LoginHost.loginEnded under the reason its error carries (errors.ts).
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -13,12 +19,13 @@ import { PLAIN_ONLY, ScramServerSession, WITH_PLUS } from '../auth/scram-server.
 import type { Pool } from '../backend/pool.ts';
 import { loginKey, type Snapshot, type TenantRoute } from '../config/snapshot.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parsePasswordMessage, parseSaslInitialResponse, parseSaslResponse } from '../net/parse.ts';
 import { StartupFramer } from '../net/startup.ts';
 import { isAdminDatabase, type Credentials } from '../admin/users.ts';
-import { ClientConnection, type ClientHost } from './client.ts';
+import type { ClientConnection } from './client.ts';
 import { sharedClientParams, startupValuesToCheck } from './session-params.ts';
 import { checkStartupValues, startupFatal } from './startup-check.ts';
 
@@ -37,27 +44,48 @@ const READY_IDLE = msg.readyForQuery('I');
 /** `replication` values that mean a normal connection (PostgreSQL's boolean spellings). */
 const NOT_REPLICATION: ReadonlySet<string> = new Set(['', 'false', 'off', 'no', '0']);
 
-export interface LoginHost extends ClientHost {
+export interface LoginHost {
+  readonly log: Logger;
+  readonly maxMessageSize: number;
+  readonly draining: boolean;
+  /** The listener's TLS mode and certificate (docs/tls.md); replaced on reload. */
+  readonly clientTls: ClientTls;
   snapshot(): Snapshot;
   poolFor(route: TenantRoute): Pool;
-  /** Registers an authenticated client; throws PoolerError (e.g. TOO_MANY_CLIENTS). Assigns its key. */
-  admitClient(client: ClientConnection, route: TenantRoute): void;
+  /**
+   * Registers an authenticated tenant login and builds its client connection (the tenant's client
+   * slot, its cancel key); throws PoolerError to refuse it (TOO_MANY_CLIENTS).
+   */
+  admitClient(login: AuthenticatedLogin): ClientConnection;
+  /** A connection that ended before it became a client or an admin session, and why (metrics). */
+  loginEnded(reason: DisconnectReason): void;
   /** Resolves once the cancel has been delivered (the requester's socket stays open until then). */
   cancel(processId: number, secretKey: number): Promise<void>;
-  clientGone(client: ClientConnection, reason: DisconnectReason): void;
   /** Admin console (databases `switchyard` / `pgbouncer`, admin/users.ts): the admin user's verifiers, undefined if unknown. */
   adminCredentials?(user: string): Credentials | undefined;
   /** Takes over an authenticated admin console connection, right after AuthenticationOk (admin/session.ts). */
-  startAdminSession?(client: ClientConnection, params: Record<string, string>, rest: Buffer): void;
-  /** The listener's TLS mode and certificate (docs/tls.md); replaced on reload. */
-  readonly clientTls: ClientTls;
+  startAdminSession?(socket: Socket, params: Record<string, string>, rest: Buffer): void;
 }
 
+/** What authentication established about a tenant login: the client connection is built from it. */
+export interface AuthenticatedLogin {
+  readonly socket: Socket;
+  readonly route: TenantRoute;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** The reason a refusal is counted under; an ERROR-only code (reason null) never ends a login, else: as before. */
+function reasonOf(err: PoolerError): DisconnectReason {
+  return err.reason ?? 'protocol_violation';
+}
 
 /** `encrypted`: `socket` is the TLS socket of a connection that already negotiated TLS (frontend/client-tls.ts). */
 export function acceptClient(socket: Socket, host: LoginHost, encrypted = false): void {
   socket.setNoDelay(true);
-  const client = new ClientConnection(socket, host);
+  /** Built once the login has authenticated and been admitted (tenant logins only). */
+  let client: ClientConnection | undefined;
+  /** Set once the login ended without becoming a client: counted once. */
+  let ended = false;
   const startup = new StartupFramer();
   let framer: MessageFramer | undefined;
   let onMessage: ((type: number, body: Buffer) => void) | undefined;
@@ -65,12 +93,23 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
   /** Authenticated, waiting for the pool's server parameters: buffer whatever the client sends. */
   let authenticated = false;
 
-  const end = (err: PoolerError, reason: DisconnectReason): void => {
+  /** Closes a connection that is not a client (yet): `fatal` first; counted once under `reason`. */
+  const endLogin = (reason: DisconnectReason, fatal?: Buffer): void => {
+    if (ended) return;
+    ended = true;
+    if (fatal !== undefined && socket.writable) socket.write(fatal);
+    if (!socket.destroyed) socket.end();
+    socket.destroySoon();
+    host.loginEnded(reason);
+  };
+  const end = (err: PoolerError, reason: DisconnectReason = reasonOf(err)): void => {
     if (done) return;
     done = true;
     clearTimeout(timer);
     socket.removeListener('data', onData);
-    client.fail(err, reason);
+    if (client !== undefined) return client.fail(err, reason);
+    host.log.info({ code: err.code, sqlstate: err.sqlstate, reason, address: socket.remoteAddress }, err.message);
+    endLogin(reason, msg.errorResponse({ severity: 'FATAL', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
   };
   /** Ends the login with an ErrorResponse the server wrote (a start-up value it refused). */
   const refuse = (fatal: Buffer): void => {
@@ -78,9 +117,9 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     done = true;
     clearTimeout(timer);
     socket.removeListener('data', onData);
-    client.failWith(fatal, 'invalid_parameter');
+    client!.failWith(fatal, 'invalid_parameter');
   };
-  const timer = setTimeout(() => end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time'), 'startup_timeout'), LOGIN_TIMEOUT_MS);
+  const timer = setTimeout(() => end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time')), LOGIN_TIMEOUT_MS);
   timer.unref();
 
   // One listener for 'error' (an Error), 'close' (a boolean) and 'end' (no argument). The listener
@@ -90,11 +129,12 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
   const onGone = (arg?: unknown): void => {
     if (arg === undefined && cancelling) return;
     if (arg instanceof Error) {
-      client.log.debug({ err: arg.message }, 'client socket error');
+      if (host.log.isLevelEnabled('debug')) (client?.log ?? host.log).debug({ err: arg.message }, 'client socket error');
       done = true;
     }
     clearTimeout(timer);
-    client.close('client_close');
+    if (client !== undefined) client.close('client_close');
+    else endLogin('client_close');
   };
   socket.on('error', onGone);
   socket.on('close', onGone);
@@ -155,10 +195,10 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       if (authenticated) return;
       for (let m = framer.next(); m !== undefined && !done && !authenticated; m = framer.next()) onMessage!(m.type, m.body);
     } catch (err) {
-      if (err instanceof PoolerError) return end(err, err.code === 'AUTH_FAILED' ? 'auth_failed' : 'protocol_violation');
-      if (err instanceof ProtocolError) return end(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
-      client.log.error({ err }, 'unexpected error during client start-up');
-      end(new PoolerError('PROTOCOL_VIOLATION', 'invalid start-up sequence'), 'protocol_violation');
+      if (err instanceof PoolerError) return end(err);
+      if (err instanceof ProtocolError) return end(new PoolerError('PROTOCOL_VIOLATION', err.message));
+      (client?.log ?? host.log).error({ err }, 'unexpected error during client start-up');
+      end(new PoolerError('PROTOCOL_VIOLATION', 'invalid start-up sequence'));
     }
   };
   socket.on('data', onData);
@@ -181,8 +221,10 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     const route = admin ? undefined : host.snapshot().byLogin.get(loginKey(database, user));
     /** The verifiers this login must match: the tenant's or the admin user's; undefined = unknown login. */
     const creds: Credentials | undefined = admin ? host.adminCredentials?.(user) : route;
-    const authFailed = (): PoolerError => new PoolerError('AUTH_FAILED', `password authentication failed for user "${user}"`);
-    if (host.log.isLevelEnabled('debug')) client.log.debug({ database, user, tenant: route?.id }, 'client start-up');
+    // An unknown tenant login fails exactly as a wrong password; only its count tells them apart.
+    const authFailed = (): PoolerError =>
+      new PoolerError('AUTH_FAILED', `password authentication failed for user "${user}"`, admin || route !== undefined ? {} : { reason: 'tenant_unknown' });
+    if (host.log.isLevelEnabled('debug')) host.log.debug({ database, user, tenant: route?.id }, 'client start-up');
 
     /** `saslFinal`: AuthenticationSASLFinal, sent in one write with AuthenticationOk (or alone before a refusal). */
     const finish = (saslFinal?: Buffer): void => {
@@ -190,15 +232,19 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       if (admin && creds !== undefined) {
         done = true;
         clearTimeout(timer);
+        // The session takes over the socket's events (admin/session.ts): nothing of the login stays.
         socket.removeListener('data', onData);
+        socket.removeListener('error', onGone);
+        socket.removeListener('close', onGone);
+        socket.removeListener('end', onGone);
         socket.write(authOk);
-        host.startAdminSession!(client, params, framer!.takeRest());
+        host.startAdminSession!(socket, params, framer!.takeRest());
         return;
       }
       try {
         if (!route) throw authFailed();
         if (route.status !== 'active') throw new PoolerError('TENANT_SUSPENDED', `tenant "${route.id}" is suspended`);
-        host.admitClient(client, route);
+        client = host.admitClient({ socket, route, params });
       } catch (err) {
         // The exchange itself succeeded: the client gets its SASLFinal, then the FATAL.
         if (saslFinal !== undefined) socket.write(saslFinal);
@@ -206,6 +252,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       }
       authenticated = true;
       socket.write(authOk);
+      const admitted = client;
       const pool = host.poolFor(route);
       pool
         .ensureServerParams()
@@ -222,27 +269,30 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           }
           const out: Buffer[] = [];
           const reported = sharedClientParams(serverParams, params, encodeParameters, checked);
-          client.params = reported.params;
-          client.defaults = reported.params;
+          admitted.params = reported.params;
+          admitted.defaults = reported.params;
           out.push(reported.encoded);
-          out.push(msg.backendKeyData(client.processId, client.secretKey), READY_IDLE);
+          out.push(msg.backendKeyData(admitted.processId, admitted.secretKey), READY_IDLE);
           done = true;
           clearTimeout(timer);
           socket.removeListener('data', onData);
           socket.write(Buffer.concat(out));
-          if (host.log.isLevelEnabled('info')) client.log.info({ tenant: route.id }, 'client logged in');
+          if (host.log.isLevelEnabled('info')) admitted.log.info({ tenant: route.id }, 'client logged in');
           // The login state is done with: the client takes over the socket's error/close events,
           // so nothing keeps this scope (framers, SCRAM state, timer) alive.
           socket.removeListener('error', onGone);
           socket.removeListener('close', onGone);
           socket.removeListener('end', onGone);
-          client.enterReady(route, pool, framer!.takeRest());
+          admitted.enterReady(framer!.takeRest());
           framer = undefined;
           onMessage = undefined;
         })
         .catch((err: Error) => {
-          if (done) return client.log.error({ err }, 'unexpected error after login');
-          end(err instanceof PoolerError ? err : new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }), 'connect_failed');
+          if (done) return admitted.log.error({ err }, 'unexpected error after login');
+          end(
+            err instanceof PoolerError ? err : new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }),
+            'connect_failed',
+          );
         });
     };
 
