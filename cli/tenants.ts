@@ -110,18 +110,23 @@ function describe(t: TenantView): string {
 /** A default client-side name from a tenant id: identifiers without quoting are friendlier. */
 const nameFrom = (id: string): string => id.replaceAll('-', '_');
 
+/** The destination's options, the same for `create` and `move`. */
+const DESTINATION_OPTIONS = {
+  cluster: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'dest-database': { type: 'string' },
+  'dest-user': { type: 'string' },
+  schema: { type: 'string' },
+} as const;
+
 async function create(api: ApiClient, argv: string[], io: Io): Promise<number> {
   const p = parse(
     argv,
     {
       database: { type: 'string' },
       user: { type: 'string' },
-      cluster: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'dest-database': { type: 'string' },
-      'dest-user': { type: 'string' },
-      schema: { type: 'string' },
+      ...DESTINATION_OPTIONS,
       'password-file': { type: 'string' },
       'dest-password-file': { type: 'string' },
       'no-provision': { type: 'boolean' },
@@ -236,12 +241,7 @@ async function move(api: ApiClient, argv: string[], io: Io): Promise<number> {
   const p = parse(
     argv,
     {
-      cluster: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'dest-database': { type: 'string' },
-      'dest-user': { type: 'string' },
-      schema: { type: 'string' },
+      ...DESTINATION_OPTIONS,
       'no-schema': { type: 'boolean' },
       'dest-password-file': { type: 'string' },
       'if-version': { type: 'string' },

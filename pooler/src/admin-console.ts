@@ -3,7 +3,7 @@
 // through AdminRegistry, so the Pooler class keeps no SHOW or PAUSE logic and this file needs
 // nothing from pooler.ts.
 import type { Socket } from 'node:net';
-import type { AdminGroup } from './admin/host.ts';
+import type { AdminGroup, AdminHost } from './admin/host.ts';
 import { AdminSession, type AdminSessionHost } from './admin/session.ts';
 import { adminCredentials, type Credentials } from './admin/users.ts';
 import type { Pool } from './backend/pool.ts';
@@ -14,26 +14,20 @@ import type { ClientConnection } from './frontend/client.ts';
 import type { Logger } from './log.ts';
 import type { TenantTotals } from './stats/totals.ts';
 
-/** What the console needs of the pooler (implemented by Pooler). */
-export interface AdminRegistry {
+/**
+ * What the console needs of the pooler (implemented by Pooler): the registry's side of AdminHost
+ * (admin/host.ts documents each member), and the pools themselves.
+ */
+export interface AdminRegistry
+  extends Pick<
+    AdminHost,
+    'config' | 'port' | 'configVersion' | 'appliedConfigVersion' | 'draining' | 'snapshot' | 'pool' | 'clientList' | 'tenantTotals' | 'statsAverages' | 'close'
+  > {
   readonly log: Logger;
-  readonly config: PoolerConfig;
-  /** The PostgreSQL listener's port. */
-  readonly port: number;
-  readonly configVersion: number;
-  /** The control plane's published config version applied last (local/aws sources). */
-  readonly appliedConfigVersion: number | undefined;
-  readonly draining: boolean;
-  snapshot(): Snapshot;
-  pool(tenantId: string): Pool | undefined;
   /** The pools created so far (pools appear on first login). */
   allPools(): Iterable<Pool>;
   poolFor(route: TenantRoute): Pool;
-  clientList(): readonly ClientConnection[];
-  tenantTotals(): Map<string, TenantTotals>;
-  statsAverages(): ReadonlyMap<string, TenantTotals>;
   requestReload(): Promise<void>;
-  close(): Promise<void>;
 }
 
 export class AdminConsole implements AdminSessionHost {
