@@ -21,6 +21,7 @@
 // it goes as a Parse the server refuses with a syntax error (42601) without touching any portal, so
 // the transaction state and the skip to Sync are the server's own, and the client gets what a
 // correct PostgreSQL says instead: 34000 portal "" does not exist.
+import { FE_DESCRIBE, FE_EXECUTE, TARGET_PORTAL, TX_IN_BLOCK } from '../net/codes.ts';
 import { encodeParse } from '../net/extended.ts';
 import * as msg from '../net/messages.ts';
 
@@ -36,7 +37,7 @@ export const PORTAL_EARLIER = 2;
  * requests still without their ReadyForQuery, `txStatus` the last ReadyForQuery's status.
  */
 export function unnamedPortalSafe(state: number, pending: number, txStatus: number): boolean {
-  return state === PORTAL_BATCH || (state === PORTAL_EARLIER && pending === 0 && txStatus === 0x54 /* T */);
+  return state === PORTAL_BATCH || (state === PORTAL_EARLIER && pending === 0 && txStatus === TX_IN_BLOCK);
 }
 
 /** The query text of the stand-in Parse: what the server's log shows, and how its error is known. */
@@ -55,7 +56,7 @@ export const PORTAL_GONE_ERROR = msg.errorResponse({ severity: 'ERROR', code: '3
  * looks the portal up.
  */
 export function targetsUnnamedPortal(type: number, first: number, length: number): boolean {
-  return type === 0x45 ? first === 0 && length === 9 : type === 0x44 && first === 0x50 && length === 6;
+  return type === FE_EXECUTE ? first === 0 && length === 9 : type === FE_DESCRIBE && first === TARGET_PORTAL && length === 6;
 }
 
 /** The server's refusal of PORTAL_GONE_PARSE. */
