@@ -9,6 +9,7 @@
 // backlog is gone — as PostgreSQL stops reading while its writes block, and PgBouncer stops
 // reading a client whose packet buffer is full. Checked once per received chunk, never per message.
 // docs/transaction-mode.md ("Limits") lists these bounds.
+import type { Socket } from 'node:net';
 
 /** Replies written to a client and not yet taken by it, beyond which the client is not read (bytes). */
 export const OUTPUT_HIGH_WATER = 1024 * 1024;
@@ -30,4 +31,19 @@ export const OUTSTANDING_LOW_WATER = 4_096;
  */
 export function onceDrain(socket: NodeJS.EventEmitter, fn: () => void): void {
   if (!socket.listeners('drain').includes(fn)) socket.once('drain', fn);
+}
+
+/**
+ * Writes several buffers as one writev (many, e.g. a prepared session's 5-byte local replies, as
+ * one buffer: each buffer queued in a socket costs far more than its bytes); returns false when
+ * the socket wants the caller to wait.
+ */
+export function writeAll(socket: Socket, bufs: Buffer[]): boolean {
+  if (bufs.length === 1) return socket.write(bufs[0]!);
+  if (bufs.length > 16) return socket.write(Buffer.concat(bufs));
+  socket.cork();
+  let ok = true;
+  for (const b of bufs) ok = socket.write(b);
+  socket.uncork();
+  return ok;
 }
