@@ -6,7 +6,7 @@
 // (not read) until every backlog is below its low-water mark.
 import type { Socket } from 'node:net';
 import type { ServerConnection } from '../backend/server.ts';
-import { INPUT_HIGH_WATER, OUTPUT_HIGH_WATER, OUTSTANDING_HIGH_WATER, OUTSTANDING_LOW_WATER, onceDrain } from '../net/backpressure.ts';
+import { INPUT_HIGH_WATER, OUTPUT_HIGH_WATER, OUTSTANDING_HIGH_WATER, OUTSTANDING_LOW_WATER, onceDrain, writeAll } from '../net/backpressure.ts';
 import { FE_FLUSH } from '../net/codes.ts';
 import { CLOSED, type ClientState } from './client-state.ts';
 
@@ -18,10 +18,21 @@ export interface FlowClient {
   readonly socket: Socket;
   readonly server: ServerConnection | null;
   readonly state: ClientState;
-  /** A prepared session's requests still awaiting replies (0 on the fast path). */
-  readonly outstandingRequests: number;
-  /** Bytes held for the client while it has no server connection. */
-  readonly heldInput: number;
+  /** A client with named prepared statements: its requests awaiting replies, its buffered input. */
+  readonly prepared: { readonly outstanding: number; readonly framer: { readonly buffered: number } } | null;
+  /** Otherwise: bytes queued while it has no server connection. */
+  readonly queuedBytes: number;
+}
+
+/** A prepared session's requests still awaiting replies (0 on the fast path). */
+function outstandingRequests(c: FlowClient): number {
+  return c.prepared === null ? 0 : c.prepared.outstanding;
+}
+
+/** Bytes held for the client while it has no server connection. */
+function heldInput(c: FlowClient): number {
+  if (c.prepared === null) return c.queuedBytes;
+  return c.server === null ? c.prepared.framer.buffered : 0;
 }
 
 export class ClientFlow {
@@ -48,6 +59,19 @@ export class ClientFlow {
     });
   }
 
+  /** Writes `bufs` to the server; a full socket stops reading the client until it drains. */
+  toServer(bufs: Buffer[]): void {
+    const server = this.client.server!;
+    if (!writeAll(server.socket, bufs)) this.serverFull(server);
+  }
+
+  /** Writes `bufs` to the client; a full socket stops reading the server until it drains. */
+  toClient(bufs: Buffer[]): void {
+    if (bufs.length === 0) return;
+    const server = this.client.server;
+    if (!writeAll(this.client.socket, bufs) && server !== null) this.clientFull(server);
+  }
+
   /** A write to the server socket found it full: stop reading the client until it drains. */
   serverFull(server: ServerConnection): void {
     this.client.socket.pause();
@@ -68,13 +92,13 @@ export class ClientFlow {
   afterPooledInput(): void {
     const c = this.client;
     const server = c.server;
-    if (c.outstandingRequests > OUTSTANDING_HIGH_WATER && server !== null) {
+    if (outstandingRequests(c) > OUTSTANDING_HIGH_WATER && server !== null) {
       // The server may hold back replies to those requests until a Sync or Flush the client has
       // not sent yet (it flushes when its buffer fills, or at Sync/Flush): ask for them, so that the
       // outstanding requests can drain while the client is not read. No reply, harmless in COPY.
       if (!server.socket.write(FLUSH)) this.serverFull(server);
       this.throttle();
-    } else if (c.socket.writableLength > OUTPUT_HIGH_WATER || c.heldInput > INPUT_HIGH_WATER) {
+    } else if (c.socket.writableLength > OUTPUT_HIGH_WATER || heldInput(c) > INPUT_HIGH_WATER) {
       this.throttle();
     }
   }
@@ -108,7 +132,7 @@ export class ClientFlow {
     if (!this.throttled || c.state === CLOSED) return;
     if (c.socket.writableLength > OUTPUT_HIGH_WATER / 4) return this.awaitClientDrain();
     const server = c.server;
-    if (c.outstandingRequests > OUTSTANDING_LOW_WATER) {
+    if (outstandingRequests(c) > OUTSTANDING_LOW_WATER) {
       // Their replies may be held by the server until a Sync or Flush that this unread client
       // has not got through (e.g. requests sent by linkServer's drain): ask for them, else
       // neither side moves. Only while throttled, at most once per server chunk or 'drain'
@@ -116,7 +140,7 @@ export class ClientFlow {
       if (server !== null) server.socket.write(FLUSH);
       return;
     }
-    if (c.heldInput > INPUT_HIGH_WATER) return;
+    if (heldInput(c) > INPUT_HIGH_WATER) return;
     this.throttled = false;
     // A full server socket keeps the client paused; its 'drain' resumes it (as in serverFull).
     if (server !== null && server.socket.writableNeedDrain) onceDrain(server.socket, this.resumeClient);

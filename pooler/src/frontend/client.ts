@@ -17,7 +17,7 @@ import type { ServerConnection, ServerLink } from '../backend/server.ts';
 import type { TenantRoute } from '../config/snapshot.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { INPUT_HIGH_WATER, writeAll } from '../net/backpressure.ts';
+import { INPUT_HIGH_WATER } from '../net/backpressure.ts';
 import { FE_TERMINATE, TX_FAILED, TX_IDLE } from '../net/codes.ts';
 import { ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
@@ -26,10 +26,10 @@ import { ACTIVE, CLOSED, IDLE, LOGGING_IN, LOST, WAITING, mayEnter, stateName, t
 import { ClientFlow, type FlowClient } from './client-flow.ts';
 import { checkTimeouts } from './client-timeouts.ts';
 import { FastPath, SERVER_BROKEN, RELEASE_DUE, type FastPathClient } from './fast-path.ts';
-import { LostTransaction } from './lost-transaction.ts';
+import { afterServerLoss, preparedTextOf, type LostTransaction } from './lost-transaction.ts';
 import { linkWithParams, type ReplayingClient } from './param-replay.ts';
-import { PreparedSession, type PreparedSessionHost } from './prepared-session.ts';
-import { ReplyInspector, downgradeFatal, type InspectedClient } from './reply-inspector.ts';
+import { PreparedSession, namedParseTooLate, type PreparedSessionHost } from './prepared-session.ts';
+import { ReplyInspector, serverLostError, type InspectedClient } from './reply-inspector.ts';
 import { PORTAL_NONE } from './unnamed-portal.ts';
 
 /** A clock updated ten times a second: the hot path stamps activity without a syscall. */
@@ -84,21 +84,21 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   portalGone = 0;
   readonly fast: FastPath;
   /** Set once the client uses named prepared statements in transaction mode. */
-  private prepared: PreparedSession | null = null;
+  prepared: PreparedSession | null = null;
   readonly inspector: ReplyInspector;
   /** Set exactly while LOST. */
   private lost: LostTransaction | null = null;
   /** Chunks waiting for a server connection; null when none (never an empty array). */
   private queued: Buffer[] | null = null;
   /** Bytes in `queued`. */
-  private queuedBytes = 0;
+  queuedBytes = 0;
   /** Backpressure between the client's socket and its server's (client-flow.ts). */
-  private readonly flow: ClientFlow;
-  /** Set by closeAtBoundary while a transaction is in progress. */
-  private closeAfter: { err: PoolerError; reason: DisconnectReason } | null = null;
+  readonly flow: ClientFlow;
+  /** Set by closeAtBoundary while a transaction is in progress: the close that is due at its end. */
+  closeAfter: { readonly err: PoolerError; readonly reason: DisconnectReason } | null = null;
   /**
    * The ParameterStatus values this client was told (frontend/session-params.ts). Shared,
-   * read-only, with its `defaults` (and other clients') until it changes one: see setParam.
+   * read-only, with its `defaults` (and other clients') until it changes one (session-params.ts withParam).
    */
   params: ReadonlyMap<string, string> = NO_PARAMS;
   /** The values it was told at login: what RESET and DISCARD ALL return it to. */
@@ -125,10 +125,6 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   get log(): Logger {
     this.logger ??= this.host.log.child(this.route === null ? { client: this.id } : { client: this.id, tenant: this.route.id });
     return this.logger;
-  }
-
-  get closingAtBoundary(): boolean {
-    return this.closeAfter !== null;
   }
 
   /**
@@ -216,31 +212,14 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
    * to requests forwarded earlier pass through a barrier that waits for their ReadyForQuery.
    */
   startPreparedSession(chunk: Buffer, pendingBefore: number, repliesInFlight: boolean, tailBefore: number): void {
-    if (repliesInFlight) {
-      // Earlier extended-protocol messages still await replies, with no Sync after them: their
-      // replies have no boundary we could wait for. Refuse clearly rather than guess. (Once their
-      // replies have arrived — a Flush-terminated batch — the session starts cleanly.)
-      return this.fail(
-        new PoolerError('FEATURE_NOT_SUPPORTED', 'a named Parse arrived while unsynchronized extended-protocol messages were in flight', {
-          hint: 'send Sync before the first named prepared statement',
-        }),
-        'unsupported_feature',
-        false,
-      );
-    }
+    if (repliesInFlight) return this.fail(namedParseTooLate(), 'unsupported_feature', false);
     this.pending = pendingBefore;
     this.prepared = new PreparedSession(this, this.host.statementRegistry(this.route!.id), this.host.maxMessageSize, pendingBefore);
     this.onPreparedClientData(this.fast.handOver(chunk, tailBefore));
   }
 
   private onPreparedClientData(chunk: Buffer): void {
-    const prepared = this.prepared!;
-    try {
-      prepared.onClientData(chunk);
-    } catch (err) {
-      if (err instanceof ProtocolError) return this.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', false);
-      throw err;
-    }
+    this.prepared!.onClientData(chunk);
     if (this.state !== CLOSED) this.flow.afterPooledInput();
   }
 
@@ -250,56 +229,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     return this.host.preparedCacheSize;
   }
 
-  writeToServer(bufs: Buffer[]): void {
-    if (!writeAll(this.server!.socket, bufs)) this.flow.serverFull(this.server!);
-  }
-
-  writeToClient(bufs: Buffer[]): void {
-    if (bufs.length === 0) return;
-    if (!writeAll(this.socket, bufs) && this.server !== null) this.flow.clientFull(this.server);
-  }
-
   requestServer(): void {
     if (this.state === IDLE) this.enter(WAITING);
-  }
-
-  protocolViolation(message: string): void {
-    this.fail(new PoolerError('PROTOCOL_VIOLATION', message), 'protocol_violation', true);
-  }
-
-  /** Stops reading `server` until the client has taken what was written to it (fast path). */
-  pauseServer(server: ServerConnection): void {
-    this.flow.clientFull(server);
-  }
-
-  // ---- FlowClient ------------------------------------------------------------------------
-
-  get outstandingRequests(): number {
-    return this.prepared === null ? 0 : this.prepared.outstanding;
-  }
-
-  get heldInput(): number {
-    if (this.prepared === null) return this.queuedBytes;
-    return this.server === null ? this.prepared.framer.buffered : 0;
-  }
-
-  // ---- InspectedClient -------------------------------------------------------------------
-
-  setParam(name: string, value: string): void {
-    if (this.params.get(name) === value) return;
-    // A new map on every change (SETs are rare): a server's `paramsFor` names an unchanging map.
-    const next = new Map(this.params);
-    next.set(name, value);
-    this.params = next;
-  }
-
-  forgetStatements(): void {
-    this.prepared?.statements.clear();
-  }
-
-  insertReply(at: number, reply: Buffer): void {
-    // A prepared session re-frames its output: only the fast path can place it.
-    if (this.prepared === null) this.fast.insertReply(at, reply);
   }
 
   // ---- pool callbacks (WAITING) -----------------------------------------------------------
@@ -308,10 +239,6 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (this.state === CLOSED) return this.pool!.release(server);
     // The client's session parameters first (replies hidden), then it takes the connection.
     linkWithParams(this, server);
-  }
-
-  retryCheckout(): void {
-    this.pool!.acquire(this);
   }
 
   linkServer(server: ServerConnection): void {
@@ -353,11 +280,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     }
     if (err.fatal || this.pending === 0 || !streamAtBoundary) return this.fail(err, 'connect_failed');
     this.dropQueued();
-    const out: Buffer[] = [];
-    for (let i = 0; i < this.pending; i++) {
-      if (i === 0) out.push(msg.errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
-      out.push(msg.readyForQuery('I'));
-    }
+    const out = [msg.errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint })];
+    for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery('I'));
     this.pending = 0;
     this.log.warn({ code: err.code }, err.message);
     this.socket.write(Buffer.concat(out));
@@ -382,7 +306,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
         server.close('server_error');
         return;
       }
-      this.writeToClient(bufs);
+      this.flow.toClient(bufs);
       if (this.flow.throttled) this.flow.unthrottle();
       if (prepared.idleAfterChunk) {
         this.transactions++;
@@ -408,9 +332,14 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     return this.queued === null && this.fast.atBoundary();
   }
 
-  /** Detaches `server` from this client, undoing any backpressure pause between the two sockets. */
+  /**
+   * Detaches `server` from this client, undoing any backpressure pause between the two sockets.
+   * The transaction ended (or died) with it, and with it any portal.
+   */
   private unlinkServer(server: ServerConnection): void {
     this.server = null;
+    this.unnamedPortal = PORTAL_NONE;
+    this.portalGone = 0;
     this.inspector.unlinked();
     this.flow.unlinked(server);
   }
@@ -420,9 +349,6 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (server === null) return;
     this.unlinkServer(server);
     this.enter(IDLE);
-    // Every request has had its reply: the transaction ended, and with it any portal.
-    this.unnamedPortal = PORTAL_NONE;
-    this.portalGone = 0;
     // DISCARD ALL first when this client ran anything (backend/reset.ts); else straight back.
     resetServer(server, this.pool!, NOTHING_TO_UNDO);
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
@@ -431,8 +357,6 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   onServerClosed(server: ServerConnection, reason: DisconnectReason): void {
     if (this.server !== server) return;
     this.unlinkServer(server);
-    this.unnamedPortal = PORTAL_NONE;
-    this.portalGone = 0;
     const fatal = this.inspector.takeFatal();
     // In transaction mode the client outlives its server connection when both streams stand at a
     // message boundary: its outstanding requests fail, an open transaction is lost (see
@@ -443,33 +367,17 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       this.fail(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: `reason: ${reason}` }), 'server_lost');
       return;
     }
-    const error =
-      fatal !== null
-        ? downgradeFatal(fatal)
-        : msg.errorResponse({ severity: 'ERROR', code: '08006', message: 'the server connection was lost', detail: `reason: ${reason}` });
     const inTransaction = this.txStatus !== TX_IDLE;
     this.log.warn({ reason, inTransaction, pending: this.pending }, 'server connection lost; the client stays connected');
     this.dropQueued();
-    const answered = this.pending > 0;
-    if (answered) {
-      const out: Buffer[] = [error];
-      for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery(inTransaction ? 'E' : 'I'));
-      this.pending = 0;
-      this.socket.write(Buffer.concat(out));
-    }
-    // Idle inside the transaction: the reason comes with the answer to its next request.
-    if (inTransaction) this.lost = new LostTransaction(this.host.maxMessageSize, answered ? null : error, this.preparedText());
+    const error = serverLostError(fatal, reason);
+    const loss = afterServerLoss(error, this.pending, inTransaction, this.host.maxMessageSize, preparedTextOf(this.prepared?.statements));
+    if (loss.replies !== null) this.socket.write(loss.replies);
+    this.pending = 0;
+    this.lost = loss.lost;
     this.enter(inTransaction ? LOST : IDLE);
     this.txStatus = inTransaction ? TX_FAILED : TX_IDLE;
     if (this.closeAfter !== null && this.lost === null) this.fail(this.closeAfter.err, this.closeAfter.reason, true);
-  }
-
-  /** Named statements' texts, for a lost transaction block ended by executing one (made only on a loss). */
-  private preparedText(): (name: string) => Buffer | undefined {
-    return (name) => {
-      const s = this.prepared?.statements.get(name);
-      return s === undefined ? undefined : Buffer.from(s.key, 'latin1');
-    };
   }
 
   private onLostTransactionData(chunk: Buffer): void {

@@ -37,6 +37,7 @@ import {
   TX_IDLE,
 } from '../net/codes.ts';
 import { ScanError, Scanner, type ScanSink } from '../net/scanner.ts';
+import type { ClientFlow } from './client-flow.ts';
 import type { ReplyInspector } from './reply-inspector.ts';
 import { PORTAL_BATCH, PORTAL_EARLIER, PORTAL_GONE_PARSE, PORTAL_NONE, targetsUnnamedPortal, unnamedPortalSafe } from './unnamed-portal.ts';
 
@@ -61,7 +62,8 @@ export interface FastPathClient {
   portalGone: number;
   txStatus: number;
   transactions: number;
-  readonly closingAtBoundary: boolean;
+  /** A close is due at the end of the transaction (client.ts closeAtBoundary). */
+  readonly closeAfter: object | null;
   clientAtBoundary(): boolean;
   /** Sends `chunk` to the server connection, or queues it until there is one. */
   forward(chunk: Buffer): void;
@@ -70,8 +72,8 @@ export interface FastPathClient {
   /** An intercepted message of `type` (Terminate, or one PostgreSQL refuses with FATAL 08P01). */
   intercepted(type: number): void;
   fail(err: PoolerError, reason: DisconnectReason, streamClean?: boolean): void;
-  /** Backpressure: stop reading `server` until the client has taken this chunk. */
-  pauseServer(server: ServerConnection): void;
+  /** Backpressure (client-flow.ts). */
+  readonly flow: ClientFlow;
 }
 
 export class FastPath implements ScanSink {
@@ -299,7 +301,7 @@ export class FastPath implements ScanSink {
     else ok = this.writeReplaced(chunk, this.replacements);
     // Backpressure: stop reading from the server until the client catches up, so a large result
     // to a slow client costs a bounded amount of memory.
-    if (!ok) this.client.pauseServer(server);
+    if (!ok) this.client.flow.clientFull(server);
     return this.releaseDue ? RELEASE_DUE : CHUNK_PASSED;
   }
 
@@ -347,7 +349,7 @@ export class FastPath implements ScanSink {
         c.txStatus = first;
         if (first === TX_IDLE && c.pending === 0) {
           c.transactions++;
-          if ((c.transactionMode || c.closingAtBoundary) && c.clientAtBoundary()) this.releaseDue = true;
+          if ((c.transactionMode || c.closeAfter !== null) && c.clientAtBoundary()) this.releaseDue = true;
         }
         return;
       case BE_COMMAND_COMPLETE:

@@ -40,6 +40,7 @@ import {
 } from '../net/codes.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
+import type { ClientStatements } from '../prepared/client-names.ts';
 import { firstStatement, type ExitKind, type FirstStatement } from './transaction-exit.ts';
 
 const ABORTED_MESSAGE = 'current transaction is aborted, commands ignored until end of transaction block';
@@ -76,6 +77,36 @@ type Exit = 'end' | 'chain';
  * the client prepared before the loss, or undefined.
  */
 export type PreparedText = (name: string) => Buffer | undefined;
+
+/** The texts of the client's named statements (a prepared session's, prepared-session.ts), looked up when asked. */
+export function preparedTextOf(statements: ClientStatements | undefined): PreparedText {
+  return (name) => {
+    const s = statements?.get(name);
+    return s === undefined ? undefined : Buffer.from(s.key, 'latin1');
+  };
+}
+
+/**
+ * A transaction-mode client whose server connection died with both streams at a message boundary
+ * keeps its connection: its `pending` requests are answered with `error` and ReadyForQuery, and
+ * inside a transaction block it gets a LostTransaction, which tells the reason with its first
+ * answer when no request was outstanding.
+ */
+export function afterServerLoss(
+  error: Buffer,
+  pending: number,
+  inTransaction: boolean,
+  maxMessageSize: number,
+  prepared: PreparedText,
+): { replies: Buffer | null; lost: LostTransaction | null } {
+  let replies: Buffer | null = null;
+  if (pending > 0) {
+    const out: Buffer[] = [error];
+    for (let i = 0; i < pending; i++) out.push(inTransaction ? READY_FAILED : READY_IDLE);
+    replies = Buffer.concat(out);
+  }
+  return { replies, lost: inTransaction ? new LostTransaction(maxMessageSize, pending > 0 ? null : error, prepared) : null };
+}
 
 export interface LostReply {
   replies: Buffer[];

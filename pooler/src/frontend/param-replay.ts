@@ -1,31 +1,27 @@
 // A server connection handed to a client gets the client's session parameters first (SET, replies
 // hidden: backend/reset.ts runHidden), so each client sees its own start-up settings and SETs on
 // whichever connection it gets (session-params.ts says which values differ).
-import type { Pool } from '../backend/pool.ts';
+import type { Pool, PoolClient } from '../backend/pool.ts';
 import { runHidden } from '../backend/reset.ts';
 import type { ServerConnection } from '../backend/server.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
 import { CLOSED, type ClientState } from './client-state.ts';
-import { settingsToApply } from './session-params.ts';
+import { settingsToApply, withParam } from './session-params.ts';
 import { replayFatal } from './startup-check.ts';
 
 /** Server connections that may break while a client's parameters are applied before it gets an error. */
 const MAX_REPLAY_ATTEMPTS = 3;
 
 /** The client connection (WAITING), as the replay sees it. */
-export interface ReplayingClient {
+export interface ReplayingClient extends PoolClient {
   readonly state: ClientState;
-  readonly params: ReadonlyMap<string, string>;
   readonly pool: Pool | null;
   /** Server connections that broke while its parameters were applied, in a row. */
   replayFailures: number;
-  setParam(name: string, value: string): void;
+  params: ReadonlyMap<string, string>;
   /** The connection has the client's parameters: the client takes it (→ ACTIVE). */
   linkServer(server: ServerConnection): void;
   failWith(errorResponse: Buffer, reason: DisconnectReason): void;
-  checkoutFailed(err: PoolerError): void;
-  /** Asks the pool for another connection (the client stays WAITING). */
-  retryCheckout(): void;
 }
 
 /** Gives `server` the client's session parameters, then links it; or ends the checkout. */
@@ -49,12 +45,13 @@ export function linkWithParams(c: ReplayingClient, server: ServerConnection): vo
       // the session cannot go on there. One error, never a retry (issue 10: a re-queue per
       // refusal opened server sessions without end).
       if (outcome.error !== undefined) return c.failWith(replayFatal(outcome.error), 'invalid_parameter');
-      // That connection broke while being prepared: another one, a bounded number of times.
-      if (++c.replayFailures < MAX_REPLAY_ATTEMPTS) return c.retryCheckout();
+      // That connection broke while being prepared: another one (the client stays WAITING), a
+      // bounded number of times.
+      if (++c.replayFailures < MAX_REPLAY_ATTEMPTS) return c.pool!.acquire(c);
       c.checkoutFailed(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while applying the session parameters' }));
     },
     // The server's normalised spelling is what the client now has.
-    (name, value) => c.setParam(name, value),
+    (name, value) => (c.params = withParam(c.params, name, value)),
     true,
   );
 }

@@ -2,7 +2,8 @@
 // frontend/client.ts implements it). A module of its own so that the two halves of the session
 // share it without importing each other.
 import type { ServerConnection } from '../backend/server.ts';
-import type { DisconnectReason } from '../errors.ts';
+import type { DisconnectReason, PoolerError } from '../errors.ts';
+import type { ClientFlow } from './client-flow.ts';
 import type { ReplyInspector } from './reply-inspector.ts';
 
 export interface PreparedSessionHost {
@@ -20,10 +21,11 @@ export interface PreparedSessionHost {
    * across reads is inspected once complete, and then cannot be rewritten (returns null).
    */
   readonly inspector: ReplyInspector;
-  writeToServer(bufs: Buffer[]): void;
-  writeToClient(bufs: Buffer[]): void;
+  /** Writes to either socket, with backpressure (client-flow.ts). */
+  readonly flow: ClientFlow;
   requestServer(): void;
   /** The client sent Terminate (after what preceded it was written). */
   close(reason: DisconnectReason, streamClean?: boolean): void;
-  protocolViolation(message: string): void;
+  /** A malformed message: `streamClean` when the server has been sent whole messages only. */
+  fail(err: PoolerError, reason: DisconnectReason, streamClean?: boolean): void;
 }

@@ -74,7 +74,7 @@ export class PreparedReplies implements ScanSink {
     if (this.queue.peek()?.kind === LOCAL && server.scanner.atBoundary() && this.carry === null) {
       const bufs: Buffer[] = [];
       this.emitLocals(bufs);
-      this.host.writeToClient(bufs);
+      this.host.flow.toClient(bufs);
     }
   }
 

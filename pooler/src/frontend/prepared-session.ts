@@ -65,6 +65,15 @@ function budgetError(budget: number): Buffer {
   return msg.errorResponse({ severity: 'ERROR', code: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint });
 }
 
+/** A named Parse behind extended-protocol messages still awaiting replies with no Sync after them. */
+export function namedParseTooLate(): PoolerError {
+  // Their replies have no boundary the session could wait for: refuse clearly rather than guess.
+  // (Once their replies have arrived — a Flush-terminated batch — the session starts cleanly.)
+  return new PoolerError('FEATURE_NOT_SUPPORTED', 'a named Parse arrived while unsynchronized extended-protocol messages were in flight', {
+    hint: 'send Sync before the first named prepared statement',
+  });
+}
+
 export class PreparedSession {
   private readonly host: PreparedSessionHost;
   readonly framer: MessageFramer;
@@ -105,7 +114,13 @@ export class PreparedSession {
   // ---- client → server --------------------------------------------------------------------
 
   onClientData(chunk: Buffer): void {
-    this.framer.push(chunk);
+    try {
+      this.framer.push(chunk);
+    } catch (err) {
+      // An impossible length: what went before it reached the server whole, but not this chunk's start.
+      if (!(err instanceof ProtocolError)) throw err;
+      return this.host.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', false);
+    }
     if (this.host.server !== null) this.drain();
     else if (this.framer.buffered > 0) this.host.requestServer();
   }
@@ -121,7 +136,7 @@ export class PreparedSession {
       this.drainMessages();
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      this.host.protocolViolation(err.message);
+      this.host.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', true);
     }
   }
 
@@ -131,13 +146,13 @@ export class PreparedSession {
     const out: Buffer[] = [];
     for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
       if (m.type === FE_TERMINATE) {
-        if (out.length > 0) this.host.writeToServer(out);
+        if (out.length > 0) this.host.flow.toServer(out);
         this.host.close('client_terminate', true);
         return;
       }
       if (!this.handleClientMessage(m, server, out)) return;
     }
-    if (out.length > 0) this.host.writeToServer(out);
+    if (out.length > 0) this.host.flow.toServer(out);
     // Local replies at the head of the queue are due now if the server owes nothing before them.
     this.replies.emitDueLocals(server);
   }
@@ -244,7 +259,7 @@ export class PreparedSession {
         out.push(m.raw);
         break;
       default:
-        this.host.protocolViolation(`invalid frontend message type ${m.type}`);
+        this.host.fail(new PoolerError('PROTOCOL_VIOLATION', `invalid frontend message type ${m.type}`), 'protocol_violation', true);
         return false;
     }
     return true;
@@ -329,7 +344,7 @@ export class PreparedSession {
     } catch (err) {
       // An impossible length: called from the pool's timer, so end the client here (see drain).
       if (!(err instanceof ProtocolError)) throw err;
-      this.host.protocolViolation(err.message);
+      this.host.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', true);
       return -1;
     }
     return this.framer.buffered === 0 ? owed : -1;

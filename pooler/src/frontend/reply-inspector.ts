@@ -20,7 +20,7 @@ import { encodeErrorFields } from '../net/extended.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields, parseParameterStatus } from '../net/parse.ts';
 import { endsAllStatements, endsServerStatements } from '../prepared/registry.ts';
-import { TRACKED_PARAMETERS } from './session-params.ts';
+import { TRACKED_PARAMETERS, withParam } from './session-params.ts';
 import { SplitCapture } from './split-capture.ts';
 import { PORTAL_GONE_ERROR, isPortalGoneRefusal } from './unnamed-portal.ts';
 
@@ -55,13 +55,12 @@ export interface InspectedClient {
   readonly transactionMode: boolean;
   /** Stand-in Parses whose refusal is answered as 34000 (unnamed-portal.ts). */
   portalGone: number;
-  readonly params: ReadonlyMap<string, string>;
   readonly defaults: ReadonlyMap<string, string>;
-  setParam(name: string, value: string): void;
-  /** DISCARD ALL / DEALLOCATE ALL ran: the client's own statement names end too. */
-  forgetStatements(): void;
-  /** A message for the client at offset `at` of the server chunk being forwarded (fast path only). */
-  insertReply(at: number, reply: Buffer): void;
+  params: ReadonlyMap<string, string>;
+  /** A client with named prepared statements: its names (prepared-session.ts). */
+  readonly prepared: { readonly statements: { clear(): void } } | null;
+  /** Otherwise its fast path, which can place a message of the pooler's in a server chunk (fast-path.ts). */
+  readonly fast: { insertReply(at: number, reply: Buffer): void };
 }
 
 /** The server messages inspect() looks into: ParameterStatus, ErrorResponse, and CommandComplete for SET/RESET, DISCARD/DEALLOCATE and LISTEN. */
@@ -148,7 +147,7 @@ export class ReplyInspector {
           // However it was sent (simple query or extended protocol), it ends the client's names too.
           if (endsAllStatements(tag)) {
             server?.statements.clear();
-            c.forgetStatements();
+            c.prepared?.statements.clear();
           } else server?.statements.forgetUnsure();
         } else if (tag === 'LISTEN' && c.transactionMode && server !== null) {
           // Undone by the DISCARD ALL at release (the CommandComplete marked the connection dirty).
@@ -199,8 +198,9 @@ export class ReplyInspector {
     if (replacement === null) return;
     this.fatal = fatal;
     // The client was told LISTEN succeeded: at least warn it (the server side is still undone),
-    // right where the message ends in the current chunk (`end`).
-    if (replacement === LISTEN_REFUSED) this.client.insertReply(end, LISTEN_UNDONE_NOTICE);
+    // right where the message ends in the current chunk (`end`). Fast path only: a prepared
+    // session re-frames its output and gets no notice.
+    if (replacement === LISTEN_REFUSED && this.client.prepared === null) this.client.fast.insertReply(end, LISTEN_UNDONE_NOTICE);
   }
 
   private onParameterStatus(body: Buffer): Buffer | null {
@@ -217,14 +217,22 @@ export class ReplyInspector {
       value = c.defaults.get(p.name) ?? value;
     }
     const before = c.params.get(p.name);
-    c.setParam(p.name, value);
+    c.params = withParam(c.params, p.name, value);
     if (value === p.value) return null;
     return value === before ? EMPTY : msg.parameterStatus(p.name, value);
   }
 }
 
-/** A server's FATAL ErrorResponse as an ERROR: the client's session goes on. */
-export function downgradeFatal(fatal: Buffer): Buffer {
+/**
+ * What a client that outlives its server connection is told: the FATAL the server sent before it
+ * hung up, as an ERROR (the client's session goes on), or 08006.
+ */
+export function serverLostError(fatal: Buffer | null, reason: string): Buffer {
+  if (fatal !== null) return downgradeFatal(fatal);
+  return msg.errorResponse({ severity: 'ERROR', code: '08006', message: 'the server connection was lost', detail: `reason: ${reason}` });
+}
+
+function downgradeFatal(fatal: Buffer): Buffer {
   try {
     const f = parseErrorFields(fatal.subarray(5));
     f.S = 'ERROR';
