@@ -1,8 +1,8 @@
 // How much the pooler holds for one client connection before it stops reading that client.
 //
 // The proxy's own forwarding is paced by the sockets at both ends (a full server socket pauses the
-// client, a full client socket pauses the server). What the pooler answers itself (tracked mode's
-// ParseComplete/CloseComplete, a lost transaction's 25P02, the admin console) and what it holds
+// client, a full client socket pauses the server). What the pooler answers itself (a prepared
+// session's ParseComplete/CloseComplete, a lost transaction's 25P02, the admin console) and what it holds
 // for a client without a server connection (checkout queue, PAUSE) has no such pace: a client
 // that sends and never reads would grow the process without limit. So past a high-water mark the
 // pooler pauses the client's socket (its TCP window closes, its writes block) and resumes once the
@@ -18,8 +18,8 @@ export const OUTPUT_HIGH_WATER = 1024 * 1024;
 export const INPUT_HIGH_WATER = 1024 * 1024;
 
 /**
- * Tracked mode: requests whose replies are still awaited (one small record each), beyond which the
- * client is not read, and below which it is read again.
+ * A prepared session (frontend/prepared-session.ts): requests whose replies are still awaited (one
+ * small record each), beyond which the client is not read, and below which it is read again.
  */
 export const OUTSTANDING_HIGH_WATER = 16_384;
 export const OUTSTANDING_LOW_WATER = 4_096;
