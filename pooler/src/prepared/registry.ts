@@ -16,6 +16,7 @@
 //   nothing about how many statements anyone prepared or which texts another tenant uses (a
 //   counter shared by all tenants did: a low number for a new text meant someone had it already).
 import { createHmac, randomBytes } from 'node:crypto';
+import { FE_PARSE } from '../net/codes.ts';
 
 export interface Statement {
   /** The name used on server connections; changes when the statement is invalidated. */
@@ -112,7 +113,7 @@ export class StatementRegistry {
   parseMessage(s: Statement): Buffer {
     const nameLen = Buffer.byteLength(s.serverName);
     const out = Buffer.allocUnsafe(1 + 4 + nameLen + 1 + s.key.length);
-    out[0] = 0x50;
+    out[0] = FE_PARSE;
     out.writeInt32BE(4 + nameLen + 1 + s.key.length, 1);
     out.write(s.serverName, 5, 'utf8');
     out[5 + nameLen] = 0;
