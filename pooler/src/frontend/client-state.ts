@@ -34,6 +34,16 @@ export const CLOSED = 5;
 
 export type ClientState = typeof LOGGING_IN | typeof IDLE | typeof WAITING | typeof ACTIVE | typeof LOST | typeof CLOSED;
 
+/**
+ * What a server chunk did, as an ACTIVE client's fast path (fast-path.ts) or prepared session
+ * (prepared-session.ts) reports it: it could not be scanned (the server connection was closed), it
+ * was passed to the client, or it was passed and ended the transaction at a boundary (the server
+ * connection goes back to the pool now).
+ */
+export const SERVER_BROKEN = 0;
+export const CHUNK_PASSED = 1;
+export const RELEASE_DUE = 2;
+
 const NAMES = ['logging-in', 'idle', 'waiting', 'active', 'lost-transaction', 'closed'] as const;
 
 export function stateName(s: ClientState): (typeof NAMES)[number] {

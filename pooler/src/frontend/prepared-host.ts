@@ -10,8 +10,13 @@ export interface PreparedSessionHost {
   readonly server: ServerConnection | null;
   /** Server-side prepared statements kept per server connection (LRU; read at each use: a reload may change it). */
   readonly cacheSize: number;
+  readonly transactionMode: boolean;
+  /** A close is due at the end of the transaction (client.ts closeAtBoundary). */
+  readonly closeAfter: object | null;
   txStatus: number;
   pending: number;
+  /** Transactions completed (SHOW CLIENTS / STATS). */
+  transactions: number;
   /** A Bind to '' reached this connection since the last Query (unnamed-portal.ts). */
   unnamedPortal: number;
   /** Stand-in Parses whose refusal is answered as 34000 (unnamed-portal.ts). */
