@@ -33,7 +33,23 @@ describe('pooler timeouts', () => {
     try {
       const err = await within(rejectionOf(c.query('select pg_sleep(20)')), 10_000, 'the cancel');
       expect(pgErrorInfo(err).code).toBe('57014');
+      // QUERY_TIMEOUT (docs/errors.md), not the server's "canceling statement due to user request".
+      expect(pgErrorInfo(err).message).toBe('canceling statement due to query timeout');
+      expect((err as { detail?: string }).detail).toBe('the query ran for more than 1 s (pool.query_timeout)');
       const r = await c.query<{ v: number }>('select 1 as v');
+      expect(r.rows[0]?.v).toBe(1);
+    } finally {
+      await endQuietly(c);
+    }
+  });
+
+  it('query_timeout is told as QUERY_TIMEOUT to a client with named prepared statements too', async () => {
+    const c = await connectPg(poolerConn(pooler!, query));
+    try {
+      const err = await within(rejectionOf(c.query({ name: 'sleepy', text: 'select pg_sleep($1)', values: [20] })), 10_000, 'the cancel');
+      expect(pgErrorInfo(err).code).toBe('57014');
+      expect(pgErrorInfo(err).message).toBe('canceling statement due to query timeout');
+      const r = await c.query<{ v: number }>({ name: 'one', text: 'select 1 as v' });
       expect(r.rows[0]?.v).toBe(1);
     } finally {
       await endQuietly(c);

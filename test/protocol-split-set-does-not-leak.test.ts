@@ -43,7 +43,7 @@ function setReplySplit(msgs: readonly Msg[], ends: readonly number[]): boolean {
 
 describe('transaction mode', () => {
   // "tracked": the client prepared a named statement first, so the pooler follows its messages one
-  // by one (frontend/tracked.ts) instead of forwarding whole chunks; both paths must see the SET.
+  // by one (frontend/prepared-session.ts) instead of forwarding whole chunks; both paths must see the SET.
   it.each(['fast path', 'tracked'])('a SET whose CommandComplete is split across reads does not leak to the next client (%s)', async (path) => {
     const t = tenants.transaction;
     const clients: ProtocolClient[] = [];

@@ -1,4 +1,4 @@
-// A transaction-mode client that uses named statements (tracked mode, frontend/tracked.ts) gets
+// A transaction-mode client that uses named statements (tracked mode: frontend/prepared-session.ts) gets
 // some replies from the pooler itself: a Parse of a statement its server connection already has
 // is answered ParseComplete, a Close is answered CloseComplete, without a server round trip. A
 // client that pipelines such messages and never reads must not grow the pooler without bound: the

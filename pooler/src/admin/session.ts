@@ -13,6 +13,21 @@ import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { runAdminCommand } from './dispatch.ts';
 import type { AdminHost, AdminSessionView } from './host.ts';
+import {
+  FE_BIND,
+  FE_CLOSE,
+  FE_COPY_DATA,
+  FE_COPY_DONE,
+  FE_COPY_FAIL,
+  FE_DESCRIBE,
+  FE_EXECUTE,
+  FE_FLUSH,
+  FE_FUNCTION_CALL,
+  FE_PARSE,
+  FE_QUERY,
+  FE_SYNC,
+  FE_TERMINATE,
+} from '../net/codes.ts';
 import { AdminError, encodeReply } from './result.ts';
 import { VERSION } from './show-version.ts';
 
@@ -21,14 +36,9 @@ export interface AdminSessionHost extends AdminHost {
   adminSessionGone(session: AdminSession): void;
 }
 
-const Q = 0x51;
-const X = 0x58;
-const S = 0x53;
-const F = 0x46;
-/** Parse, Bind, Describe, Execute, Close, Flush. */
-const EXTENDED = new Set([0x50, 0x42, 0x44, 0x45, 0x43, 0x48]);
-/** CopyData, CopyDone, CopyFail: ignored outside COPY, as PostgreSQL does. */
-const COPY = new Set([0x64, 0x63, 0x66]);
+const EXTENDED = new Set([FE_PARSE, FE_BIND, FE_DESCRIBE, FE_EXECUTE, FE_CLOSE, FE_FLUSH]);
+/** Ignored outside COPY, as PostgreSQL does. */
+const COPY = new Set([FE_COPY_DATA, FE_COPY_DONE, FE_COPY_FAIL]);
 
 let nextSessionId = 1;
 
@@ -147,23 +157,23 @@ export class AdminSession implements AdminSessionView {
   }
 
   private handle(type: number, body: Buffer): void {
-    if (type === X) {
+    if (type === FE_TERMINATE) {
       this.flush();
       return this.close();
     }
-    if (type === S) {
+    if (type === FE_SYNC) {
       this.skipToSync = false;
       this.reply(msg.readyForQuery('I'));
       return;
     }
     if (this.skipToSync || COPY.has(type)) return;
-    if (type === Q) return this.runQuery(body);
-    if (EXTENDED.has(type) || type === F) {
+    if (type === FE_QUERY) return this.runQuery(body);
+    if (EXTENDED.has(type) || type === FE_FUNCTION_CALL) {
       this.reply(
         this.errorMessage(new AdminError('EXTENDED_PROTOCOL', 'the admin console supports only the simple query protocol', 'send the command as a simple query (psql does)')),
       );
       // A FunctionCall has no Sync: it gets its ReadyForQuery at once.
-      if (type === F) this.reply(msg.readyForQuery('I'));
+      if (type === FE_FUNCTION_CALL) this.reply(msg.readyForQuery('I'));
       else this.skipToSync = true;
       return;
     }

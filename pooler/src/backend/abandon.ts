@@ -17,6 +17,7 @@
 //   is its slot free.
 // Protocol docs: "Canceling Requests in Progress", "COPY Operations", "Extended Query".
 import { randomBytes } from 'node:crypto';
+import { BE_PARAMETER_STATUS, BE_READY_FOR_QUERY, TX_IDLE } from '../net/codes.ts';
 import type { DisconnectReason } from '../errors.ts';
 import { encodeParse } from '../net/extended.ts';
 import * as msg from '../net/messages.ts';
@@ -125,9 +126,9 @@ export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned
   link = {
     onServerData(chunk) {
       skim.feed(chunk, (type, body) => {
-        if (type === 0x53 /* ParameterStatus */ && body !== null && body.toString('latin1') === `application_name\0${marker}\0`) marked = true;
-        else if (type === 0x5a /* ReadyForQuery */) {
-          if (marked) return finish(undefined, body?.[0] !== 0x49);
+        if (type === BE_PARAMETER_STATUS && body !== null && body.toString('latin1') === `application_name\0${marker}\0`) marked = true;
+        else if (type === BE_READY_FOR_QUERY) {
+          if (marked) return finish(undefined, body?.[0] !== TX_IDLE);
           // One of the client's requests ended; if more of them are queued, cancel the next.
           if (++readies < a.requests) cancelAgain();
         }
@@ -164,7 +165,7 @@ class ReplySkimmer {
         if (this.headerLength < 5) return;
         this.type = this.header[0]!;
         this.remaining = Math.max(0, this.header.readInt32BE(1) - 4);
-        this.body = this.type === 0x53 || this.type === 0x5a ? [] : null;
+        this.body = this.type === BE_PARAMETER_STATUS || this.type === BE_READY_FOR_QUERY ? [] : null;
       }
       const n = Math.min(this.remaining, chunk.length - at);
       if (this.body !== null && n > 0) this.body.push(chunk.subarray(at, at + n));

@@ -4,6 +4,7 @@
 // With target TLS, an SSLRequest comes first and the start-up runs inside TLS (server-tls.ts).
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { BE_AUTHENTICATION, BE_BACKEND_KEY_DATA, BE_ERROR_RESPONSE, BE_PARAMETER_STATUS, BE_READY_FOR_QUERY } from '../net/codes.ts';
 import { tlsServerEndPoint } from '../auth/channel-binding.ts';
 import { md5Response } from '../auth/md5.ts';
 import { ScramClientSession } from '../auth/scram-client.ts';
@@ -152,7 +153,7 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       try {
         for (let m = framer.next(); m; m = framer.next()) {
           switch (m.type) {
-            case 0x52 /* R */: {
+            case BE_AUTHENTICATION: {
               const req = parseAuthRequest(m.body);
               switch (req.kind) {
                 case 'ok':
@@ -203,22 +204,22 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
               }
               break;
             }
-            case 0x53 /* S */: {
+            case BE_PARAMETER_STATUS: {
               const p = parseParameterStatus(m.body);
               params.set(p.name, p.value);
               break;
             }
-            case 0x4b /* K */: {
+            case BE_BACKEND_KEY_DATA: {
               const k = parseBackendKeyData(m.body);
               processId = k.processId;
               secretKey = k.secretKey;
               break;
             }
-            case 0x45 /* E */: {
+            case BE_ERROR_RESPONSE: {
               const f = parseErrorFields(m.body);
               throw new ServerConnectError(`server ${target.host}:${target.port} refused the connection: ${f.M ?? 'unknown error'}`, f.C);
             }
-            case 0x5a /* Z */: {
+            case BE_READY_FOR_QUERY: {
               if (framer.takeRest().length > 0) throw new ServerConnectError('server sent data after ReadyForQuery during start-up');
               settled = true;
               clearTimeout(timer);

@@ -4,6 +4,7 @@
 // own Query, all sent in one write (DISCARD ALL cannot run inside a transaction block).
 // ParameterStatus replies keep the connection's parameter map current. A connection that does
 // not come back clean in time is closed instead.
+import { BE_COMMAND_COMPLETE, BE_ERROR_RESPONSE, BE_PARAMETER_STATUS, BE_READY_FOR_QUERY, TX_IDLE } from '../net/codes.ts';
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields, parseParameterStatus } from '../net/parse.ts';
@@ -59,20 +60,20 @@ export function runHidden(
       try {
         framer.push(chunk);
         for (let m = framer.next(); m !== undefined; m = framer.next()) {
-          if (m.type === 0x53 /* ParameterStatus */) {
+          if (m.type === BE_PARAMETER_STATUS) {
             const p = parseParameterStatus(m.body);
             server.params.set(p.name, p.value);
             server.paramsFor = null;
             onParameter?.(p.name, p.value);
-          } else if (m.type === 0x45 /* ErrorResponse */) {
+          } else if (m.type === BE_ERROR_RESPONSE) {
             error ??= parseErrorFields(m.body);
-          } else if (m.type === 0x43 /* CommandComplete */) {
+          } else if (m.type === BE_COMMAND_COMPLETE) {
             const tag = m.body.toString('latin1', 0, m.body.length - 1);
             if (endsAllStatements(tag)) server.statements.clear();
             else if (endsServerStatements(tag)) server.statements.forgetUnsure();
-          } else if (m.type === 0x5a /* ReadyForQuery */) {
+          } else if (m.type === BE_READY_FOR_QUERY) {
             awaiting--;
-            if (awaiting === 0) finish(m.body[0] === 0x49 && framer.buffered === 0);
+            if (awaiting === 0) finish(m.body[0] === TX_IDLE && framer.buffered === 0);
           }
         }
       } catch {

@@ -3,6 +3,7 @@
 // idle, anything the server says is either an asynchronous message we drop or a FATAL before it
 // closes, and the pool forgets the connection.
 import type { Socket } from 'node:net';
+import { BE_ERROR_RESPONSE } from '../net/codes.ts';
 import type { DisconnectReason } from '../errors.ts';
 import { Scanner, type ScanSink } from '../net/scanner.ts';
 import * as msg from '../net/messages.ts';
@@ -82,7 +83,7 @@ export class ServerConnection implements ScanSink {
   }
 
   onMessage(type: number): void {
-    if (type === 0x45 /* ErrorResponse while idle: the server is going away (e.g. admin shutdown) */) {
+    if (type === BE_ERROR_RESPONSE /* while idle: the server is going away (e.g. admin shutdown) */) {
       this.close('server_error');
     }
   }

@@ -10,6 +10,7 @@
 // `SELECT pg_is_in_recovery()` ("System Administration Functions": true while in recovery, i.e.
 // on a standby) with one simple Query before the connection joins the pool.
 import { MessageFramer } from '../net/framer.ts';
+import { BE_DATA_ROW, BE_ERROR_RESPONSE, BE_READY_FOR_QUERY } from '../net/codes.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields } from '../net/parse.ts';
 import { ServerConnectError, type ServerHandshake } from './connect.ts';
@@ -23,9 +24,6 @@ export class NotWriterError extends ServerConnectError {
   }
 }
 
-const D = 0x44; // DataRow
-const E = 0x45; // ErrorResponse
-const Z = 0x5a; // ReadyForQuery
 
 /**
  * Resolves when the server is the writer; rejects with NotWriterError when it is a standby, or
@@ -69,12 +67,12 @@ function askInRecovery(hs: ServerHandshake, where: { host: string; port: number 
       try {
         framer.push(chunk);
         for (let m = framer.next(); m; m = framer.next()) {
-          if (m.type === D) {
+          if (m.type === BE_DATA_ROW) {
             answer = firstColumn(m.body);
-          } else if (m.type === E) {
+          } else if (m.type === BE_ERROR_RESPONSE) {
             const f = parseErrorFields(m.body);
             serverError = new ServerConnectError(`writer check on ${where.host}:${where.port} failed: ${f.M ?? 'unknown error'}`, f.C);
-          } else if (m.type === Z) {
+          } else if (m.type === BE_READY_FOR_QUERY) {
             if (framer.takeRest().length > 0) return fail(new ServerConnectError('server sent data after ReadyForQuery during the writer check'));
             if (serverError) return fail(serverError);
             if (answer === 'f') {

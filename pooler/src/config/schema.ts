@@ -139,7 +139,7 @@ export const configSchema = z
       .default({ host: '127.0.0.1', port: 6432 }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
-    /** Named prepared statements in transaction mode (frontend/tracked.ts). */
+    /** Named prepared statements in transaction mode (frontend/prepared-session.ts). */
     prepared_statements: z
       .object({
         /** Server-side statements kept per server connection; the least recently used are closed beyond it. */

@@ -18,8 +18,29 @@
 // - Parse of a named statement, Bind to a named portal and Close of a named statement or portal
 //   fail with 25P02 (the client's statement names are tracked against server connections).
 import { CLOSE_COMPLETE, PARSE_COMPLETE, decodeBindNames, decodeParse, decodeTarget } from '../net/extended.ts';
+import {
+  BE_BIND_COMPLETE,
+  BE_NO_DATA,
+  BE_PARAMETER_DESCRIPTION,
+  FE_BIND,
+  FE_CLOSE,
+  FE_COPY_DATA,
+  FE_COPY_DONE,
+  FE_COPY_FAIL,
+  FE_DESCRIBE,
+  FE_EXECUTE,
+  FE_FLUSH,
+  FE_FUNCTION_CALL,
+  FE_PARSE,
+  FE_QUERY,
+  FE_SYNC,
+  FE_TERMINATE,
+  TARGET_PORTAL,
+  TARGET_STATEMENT,
+} from '../net/codes.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
+import type { ClientStatements } from '../prepared/client-names.ts';
 import { firstStatement, type ExitKind, type FirstStatement } from './transaction-exit.ts';
 
 const ABORTED_MESSAGE = 'current transaction is aborted, commands ignored until end of transaction block';
@@ -42,21 +63,11 @@ const ROLLBACK = msg.commandComplete('ROLLBACK');
 const READY_FAILED = msg.readyForQuery('E');
 const READY_IDLE = msg.readyForQuery('I');
 const EMPTY_QUERY = msg.emptyQueryResponse();
-const BIND_COMPLETE = Buffer.from([0x32, 0, 0, 0, 4]);
-const NO_DATA = Buffer.from([0x6e, 0, 0, 0, 4]);
+const BIND_COMPLETE = Buffer.from([BE_BIND_COMPLETE, 0, 0, 0, 4]);
+const NO_DATA = Buffer.from([BE_NO_DATA, 0, 0, 0, 4]);
 /** ParameterDescription with no parameters. */
-const NO_PARAMETERS = Buffer.from([0x74, 0, 0, 0, 6, 0, 0]);
+const NO_PARAMETERS = Buffer.from([BE_PARAMETER_DESCRIPTION, 0, 0, 0, 6, 0, 0]);
 
-const Q = 0x51;
-const P = 0x50;
-const B = 0x42;
-const D = 0x44;
-const E = 0x45;
-const C = 0x43;
-const S = 0x53;
-const H = 0x48;
-const X = 0x58;
-const F = 0x46;
 
 /** An exit statement's effect: 'end' or 'chain'. */
 type Exit = 'end' | 'chain';
@@ -66,6 +77,36 @@ type Exit = 'end' | 'chain';
  * the client prepared before the loss, or undefined.
  */
 export type PreparedText = (name: string) => Buffer | undefined;
+
+/** The texts of the client's named statements (a prepared session's, prepared-session.ts), looked up when asked. */
+export function preparedTextOf(statements: ClientStatements | undefined): PreparedText {
+  return (name) => {
+    const s = statements?.get(name);
+    return s === undefined ? undefined : Buffer.from(s.key, 'latin1');
+  };
+}
+
+/**
+ * A transaction-mode client whose server connection died with both streams at a message boundary
+ * keeps its connection: its `pending` requests are answered with `error` and ReadyForQuery, and
+ * inside a transaction block it gets a LostTransaction, which tells the reason with its first
+ * answer when no request was outstanding.
+ */
+export function afterServerLoss(
+  error: Buffer,
+  pending: number,
+  inTransaction: boolean,
+  maxMessageSize: number,
+  prepared: PreparedText,
+): { replies: Buffer | null; lost: LostTransaction | null } {
+  let replies: Buffer | null = null;
+  if (pending > 0) {
+    const out: Buffer[] = [error];
+    for (let i = 0; i < pending; i++) out.push(inTransaction ? READY_FAILED : READY_IDLE);
+    replies = Buffer.concat(out);
+  }
+  return { replies, lost: inTransaction ? new LostTransaction(maxMessageSize, pending > 0 ? null : error, prepared) : null };
+}
 
 export interface LostReply {
   replies: Buffer[];
@@ -100,8 +141,8 @@ export class LostTransaction {
     this.framer.push(chunk);
     const replies: Buffer[] = [];
     for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
-      if (m.type === X) return { replies, ended: true, rest: Buffer.alloc(0), terminated: true };
-      if (m.type === S) {
+      if (m.type === FE_TERMINATE) return { replies, ended: true, rest: Buffer.alloc(0), terminated: true };
+      if (m.type === FE_SYNC) {
         // A pending reason is told even to a lone Sync; otherwise Sync just reports the state.
         if (this.reason !== null) replies.push(this.error(ABORTED));
         this.erroredSinceSync = false;
@@ -110,7 +151,7 @@ export class LostTransaction {
       }
       if (this.erroredSinceSync) continue;
       switch (m.type) {
-        case Q: {
+        case FE_QUERY: {
           const end = m.body.indexOf(0);
           const first = firstStatement(m.body, 0, end < 0 ? m.body.length : end);
           if (first.kind === 'end') {
@@ -130,10 +171,10 @@ export class LostTransaction {
           else replies.push(this.error(errorFor(first.kind)), READY_FAILED);
           break;
         }
-        case F:
+        case FE_FUNCTION_CALL:
           replies.push(this.error(ABORTED), READY_FAILED);
           break;
-        case P: {
+        case FE_PARSE: {
           const { name, rest } = decodeParse(m.body);
           const first = firstStatement(rest, 0, textEnd(rest));
           const exit = exitOf(first);
@@ -142,7 +183,7 @@ export class LostTransaction {
           else this.fail(replies, errorFor(first.kind));
           break;
         }
-        case B: {
+        case FE_BIND: {
           const { statement, portalEnd, statementEnd } = decodeBindNames(m.body);
           const exit = this.statement(statement);
           // An exit statement takes no parameters: the parameter count after the format codes must be 0.
@@ -155,14 +196,14 @@ export class LostTransaction {
           }
           break;
         }
-        case D: {
+        case FE_DESCRIBE: {
           const { kind, name } = decodeTarget(m.body);
-          if (kind === S && this.statement(name) !== null) replies.push(NO_PARAMETERS, NO_DATA);
-          else if (kind === P && name === '' && this.unnamedPortal !== null) replies.push(NO_DATA);
+          if (kind === TARGET_STATEMENT && this.statement(name) !== null) replies.push(NO_PARAMETERS, NO_DATA);
+          else if (kind === TARGET_PORTAL && name === '' && this.unnamedPortal !== null) replies.push(NO_DATA);
           else this.fail(replies, ABORTED);
           break;
         }
-        case E: {
+        case FE_EXECUTE: {
           const portalEnd = m.body.indexOf(0);
           const exit = portalEnd === 0 ? this.unnamedPortal : null;
           if (exit === null) {
@@ -180,21 +221,21 @@ export class LostTransaction {
           // up to Sync runs in a new implicit transaction on a server connection.
           return this.endAtExecute(replies);
         }
-        case C: {
+        case FE_CLOSE: {
           const { kind, name } = decodeTarget(m.body);
           if (name !== '') this.fail(replies, ABORTED);
           else {
-            if (kind === S) this.unnamedStatement = null;
+            if (kind === TARGET_STATEMENT) this.unnamedStatement = null;
             else this.unnamedPortal = null;
             replies.push(CLOSE_COMPLETE);
           }
           break;
         }
-        case H:
+        case FE_FLUSH:
           break;
-        case 0x64 /* CopyData */:
-        case 0x63 /* CopyDone */:
-        case 0x66 /* CopyFail */:
+        case FE_COPY_DATA:
+        case FE_COPY_DONE:
+        case FE_COPY_FAIL:
           // Ignored outside COPY, as PostgreSQL does (a COPY that failed while data was in flight).
           break;
         default:
@@ -210,7 +251,7 @@ export class LostTransaction {
     // to the client (a lone Sync is answered ReadyForQuery 'I' by the server).
     const next = this.framer.next();
     if (next === undefined) return { replies, ended: true, rest: this.framer.takeRest(), terminated: false };
-    if (next.type === S) {
+    if (next.type === FE_SYNC) {
       replies.push(READY_IDLE);
       return { replies, ended: true, rest: this.framer.takeRest(), terminated: false };
     }
@@ -273,7 +314,7 @@ function bindHasNoParameters(body: Buffer, at: number): boolean {
 /** A Query message of these bytes of SQL text. */
 function queryOf(sql: Buffer): Buffer {
   const out = Buffer.allocUnsafe(1 + 4 + sql.length + 1);
-  out[0] = Q;
+  out[0] = FE_QUERY;
   out.writeInt32BE(4 + sql.length + 1, 1);
   sql.copy(out, 5);
   out[5 + sql.length] = 0;

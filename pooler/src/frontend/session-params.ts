@@ -127,6 +127,17 @@ function literal(value: string): string {
 }
 
 /** SET statements that give `server` the client's values, or none when they already agree. */
+/**
+ * `params` with `name` set to `value`: a new map on every change (SETs are rare), so a server
+ * connection's `paramsFor` names an unchanging map; the same map when nothing changes.
+ */
+export function withParam(params: ReadonlyMap<string, string>, name: string, value: string): ReadonlyMap<string, string> {
+  if (params.get(name) === value) return params;
+  const next = new Map(params);
+  next.set(name, value);
+  return next;
+}
+
 export function settingsToApply(client: ReadonlyMap<string, string>, server: ReadonlyMap<string, string>): string[] {
   const out: string[] = [];
   for (const name of TRACKED_PARAMETERS) {

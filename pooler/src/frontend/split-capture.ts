@@ -1,7 +1,7 @@
 // One server message that a TCP read split, put back together so it can still be inspected.
 //
 // The fast path forwards server bytes chunk by chunk and looks into a few messages only
-// (ClientConnection.inspect: CommandComplete SET/RESET/DISCARD/DEALLOCATE/LISTEN,
+// (frontend/reply-inspector.ts: CommandComplete SET/RESET/DISCARD/DEALLOCATE/LISTEN,
 // ParameterStatus, ErrorResponse). A message that straddles two reads — behind a large result, a
 // chunk boundary can fall anywhere — used to pass uninspected: a `SET` whose CommandComplete was
 // split did not mark the server connection dirty, so the setting could outlive the transaction and
@@ -9,7 +9,7 @@
 // message (they are small: bounded by MAX_CAPTURE) is completed from the next read(s) and
 // inspected before anything after it, so the state it changes is right when the following
 // ReadyForQuery releases the connection. What cannot be done late is rewriting the message, whose
-// bytes have already gone to the client (see ClientConnection.inspectLate).
+// bytes have already gone to the client (see ReplyInspector.inspectLate).
 
 /** Larger split messages are passed uninspected (an ErrorResponse with a huge detail, say). */
 export const MAX_CAPTURE = 64 * 1024;

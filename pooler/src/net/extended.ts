@@ -1,6 +1,7 @@
 // Decoders and encoders for the extended-query messages whose statement names the pooler rewrites
 // (protocol docs, "Message Formats": Parse, Bind, Describe, Close), plus the small replies it
 // answers locally. Only names are decoded; everything after them is copied as opaque bytes.
+import { BE_CLOSE_COMPLETE, BE_PARSE_COMPLETE, FE_BIND, FE_CLOSE, FE_DESCRIBE, FE_PARSE } from './codes.ts';
 import { ProtocolError } from './framer.ts';
 
 function cstringEnd(buf: Buffer, from: number): number {
@@ -18,7 +19,7 @@ export function decodeParse(body: Buffer): { name: string; rest: Buffer } {
 export function encodeParse(name: string, rest: Buffer): Buffer {
   const nameLen = Buffer.byteLength(name);
   const out = Buffer.allocUnsafe(1 + 4 + nameLen + 1 + rest.length);
-  out[0] = 0x50;
+  out[0] = FE_PARSE;
   out.writeInt32BE(4 + nameLen + 1 + rest.length, 1);
   out.write(name, 5, 'utf8');
   out[5 + nameLen] = 0;
@@ -39,7 +40,7 @@ export function encodeBindRenamed(body: Buffer, portalEnd: number, statementEnd:
   const tail = body.length - statementEnd; // includes the name's NUL
   const len = 4 + portalEnd + 1 + nameLen + tail;
   const out = Buffer.allocUnsafe(1 + len);
-  out[0] = 0x42;
+  out[0] = FE_BIND;
   out.writeInt32BE(len, 1);
   body.copy(out, 5, 0, portalEnd + 1);
   out.write(statement, 5 + portalEnd + 1, 'utf8');
@@ -54,7 +55,7 @@ export function decodeTarget(body: Buffer): { kind: number; name: string } {
   return { kind: body[0]!, name: body.toString('utf8', 1, end) };
 }
 
-export function encodeTarget(type: 0x44 | 0x43, kind: number, name: string): Buffer {
+export function encodeTarget(type: typeof FE_DESCRIBE | typeof FE_CLOSE, kind: number, name: string): Buffer {
   const nameLen = Buffer.byteLength(name);
   const out = Buffer.allocUnsafe(1 + 4 + 1 + nameLen + 1);
   out[0] = type;
@@ -65,8 +66,8 @@ export function encodeTarget(type: 0x44 | 0x43, kind: number, name: string): Buf
   return out;
 }
 
-export const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
-export const CLOSE_COMPLETE = Buffer.from([0x33, 0, 0, 0, 4]);
+export const PARSE_COMPLETE = Buffer.from([BE_PARSE_COMPLETE, 0, 0, 0, 4]);
+export const CLOSE_COMPLETE = Buffer.from([BE_CLOSE_COMPLETE, 0, 0, 0, 4]);
 
 /** An ErrorResponse or NoticeResponse from decoded fields, in their original order. */
 export function encodeErrorFields(type: number, fields: Record<string, string>): Buffer {

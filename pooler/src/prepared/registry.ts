@@ -1,14 +1,14 @@
 // Named prepared statements in transaction mode: one registry per tenant. Every distinct statement
 // (query text + parameter types) of a tenant gets one pooler-chosen server-side name, shared by the
 // tenant's clients and server connections. Clients keep their own names (client-names.ts maps
-// them; frontend/tracked.ts rewrites the messages); each server connection remembers which
+// them; frontend/prepared-session.ts rewrites the messages); each server connection remembers which
 // server-side names it has prepared (ServerStatements).
 //
 // Bounds (docs/transaction-mode.md, "Named prepared statements"):
 // - a byte budget per tenant (`prepared_statements.max_bytes_per_tenant`) covers the statement
 //   texts and every client name that refers to one. Statements no client refers to any more are
 //   forgotten least recently used first to make room; when the statements in use fill the budget,
-//   a Parse that needs more is refused (53400, tracked.ts);
+//   a Parse that needs more is refused (53400, frontend/prepared-session.ts);
 // - a statement enters the registry only once a server answered its Parse with ParseComplete, so
 //   texts the server rejected are not kept;
 // - server-side names are `sy_` + a keyed hash (HMAC-SHA-256 with a per-process random secret and
@@ -16,6 +16,7 @@
 //   nothing about how many statements anyone prepared or which texts another tenant uses (a
 //   counter shared by all tenants did: a low number for a new text meant someone had it already).
 import { createHmac, randomBytes } from 'node:crypto';
+import { FE_PARSE } from '../net/codes.ts';
 
 export interface Statement {
   /** The name used on server connections; changes when the statement is invalidated. */
@@ -112,7 +113,7 @@ export class StatementRegistry {
   parseMessage(s: Statement): Buffer {
     const nameLen = Buffer.byteLength(s.serverName);
     const out = Buffer.allocUnsafe(1 + 4 + nameLen + 1 + s.key.length);
-    out[0] = 0x50;
+    out[0] = FE_PARSE;
     out.writeInt32BE(4 + nameLen + 1 + s.key.length, 1);
     out.write(s.serverName, 5, 'utf8');
     out[5 + nameLen] = 0;

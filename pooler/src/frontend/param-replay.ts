@@ -1,0 +1,57 @@
+// A server connection handed to a client gets the client's session parameters first (SET, replies
+// hidden: backend/reset.ts runHidden), so each client sees its own start-up settings and SETs on
+// whichever connection it gets (session-params.ts says which values differ).
+import type { Pool, PoolClient } from '../backend/pool.ts';
+import { runHidden } from '../backend/reset.ts';
+import type { ServerConnection } from '../backend/server.ts';
+import { PoolerError, type DisconnectReason } from '../errors.ts';
+import { CLOSED, type ClientState } from './client-state.ts';
+import { settingsToApply, withParam } from './session-params.ts';
+import { replayFatal } from './startup-check.ts';
+
+/** Server connections that may break while a client's parameters are applied before it gets an error. */
+const MAX_REPLAY_ATTEMPTS = 3;
+
+/** The client connection (WAITING), as the replay sees it. */
+export interface ReplayingClient extends PoolClient {
+  readonly state: ClientState;
+  readonly pool: Pool | null;
+  /** Server connections that broke while its parameters were applied, in a row. */
+  replayFailures: number;
+  params: ReadonlyMap<string, string>;
+  /** The connection has the client's parameters: the client takes it (→ ACTIVE). */
+  linkServer(server: ServerConnection): void;
+  failWith(errorResponse: Buffer, reason: DisconnectReason): void;
+}
+
+/** Gives `server` the client's session parameters, then links it; or ends the checkout. */
+export function linkWithParams(c: ReplayingClient, server: ServerConnection): void {
+  // Clients that share a parameter map (same start-up settings, no SET since) skip the comparison.
+  if (server.paramsFor === c.params) return c.linkServer(server);
+  const sets = settingsToApply(c.params, server.params);
+  if (sets.length === 0) {
+    server.paramsFor = c.params;
+    return c.linkServer(server);
+  }
+  runHidden(
+    server,
+    sets,
+    (outcome) => {
+      if (outcome.ok && c.state !== CLOSED) return c.linkServer(server);
+      // A refused SET leaves the connection clean: back to the pool.
+      if (!server.closed) c.pool!.release(server);
+      if (c.state === CLOSED) return;
+      // The server refuses a value this session has (e.g. after a move to another database):
+      // the session cannot go on there. One error, never a retry (issue 10: a re-queue per
+      // refusal opened server sessions without end).
+      if (outcome.error !== undefined) return c.failWith(replayFatal(outcome.error), 'invalid_parameter');
+      // That connection broke while being prepared: another one (the client stays WAITING), a
+      // bounded number of times.
+      if (++c.replayFailures < MAX_REPLAY_ATTEMPTS) return c.pool!.acquire(c);
+      c.checkoutFailed(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while applying the session parameters' }));
+    },
+    // The server's normalised spelling is what the client now has.
+    (name, value) => (c.params = withParam(c.params, name, value)),
+    true,
+  );
+}

@@ -1,0 +1,36 @@
+// The client connection, as its prepared session sees it (prepared-session.ts, prepared-replies.ts;
+// frontend/client.ts implements it). A module of its own so that the two halves of the session
+// share it without importing each other.
+import type { ServerConnection } from '../backend/server.ts';
+import type { DisconnectReason, PoolerError } from '../errors.ts';
+import type { ClientFlow } from './client-flow.ts';
+import type { ReplyInspector } from './reply-inspector.ts';
+
+export interface PreparedSessionHost {
+  readonly server: ServerConnection | null;
+  /** Server-side prepared statements kept per server connection (LRU; read at each use: a reload may change it). */
+  readonly cacheSize: number;
+  readonly transactionMode: boolean;
+  /** A close is due at the end of the transaction (client.ts closeAtBoundary). */
+  readonly closeAfter: object | null;
+  txStatus: number;
+  pending: number;
+  /** Transactions completed (SHOW CLIENTS / STATS). */
+  transactions: number;
+  /** A Bind to '' reached this connection since the last Query (unnamed-portal.ts). */
+  unnamedPortal: number;
+  /** Stand-in Parses whose refusal is answered as 34000 (unnamed-portal.ts). */
+  portalGone: number;
+  /**
+   * Looks into ParameterStatus, CommandComplete and ErrorResponse messages; a message split
+   * across reads is inspected once complete, and then cannot be rewritten (returns null).
+   */
+  readonly inspector: ReplyInspector;
+  /** Writes to either socket, with backpressure (client-flow.ts). */
+  readonly flow: ClientFlow;
+  requestServer(): void;
+  /** The client sent Terminate (after what preceded it was written). */
+  close(reason: DisconnectReason, streamClean?: boolean): void;
+  /** A malformed message: `streamClean` when the server has been sent whole messages only. */
+  fail(err: PoolerError, reason: DisconnectReason, streamClean?: boolean): void;
+}

@@ -1,0 +1,380 @@
+// The session of a transaction-mode client that uses named prepared statements (it starts at the
+// client's first named Parse, client.ts startPreparedSession). Its messages are framed one by one
+// so statement names can be rewritten (a client's names map to its tenant's shared statements,
+// prepared/registry.ts, each prepared under a server name on each server connection that needs
+// it), and every request is matched to its reply through a queue of outstanding requests
+// (prepared-queue.ts), so replies the pooler answers itself (Parse of a statement the server
+// already has, Close) appear exactly where the server's would, and replies to messages the pooler
+// injected (a Parse replayed before Bind/Describe, the Close of an evicted statement) are hidden
+// (prepared-replies.ts, the server → client half). Protocol docs, "Extended Query" and "Message
+// Flow": one reply per Parse, Bind, Describe, Close and Execute; after an ErrorResponse the server
+// discards messages until Sync.
+import type { ServerConnection } from '../backend/server.ts';
+import { PoolerError } from '../errors.ts';
+import * as codes from '../net/codes.ts';
+import { CLOSE_COMPLETE, PARSE_COMPLETE, decodeBindNames, decodeParse, decodeTarget, encodeBindRenamed, encodeParse, encodeTarget } from '../net/extended.ts';
+import { MessageFramer, ProtocolError, type Message } from '../net/framer.ts';
+import * as msg from '../net/messages.ts';
+import { ClientStatements } from '../prepared/client-names.ts';
+import type { Statement, StatementRegistry } from '../prepared/registry.ts';
+import type { PreparedSessionHost } from './prepared-host.ts';
+import * as entryKinds from './prepared-queue.ts';
+import { RequestQueue } from './prepared-queue.ts';
+import { PreparedReplies } from './prepared-replies.ts';
+import * as states from './client-state.ts';
+import * as portal from './unnamed-portal.ts';
+import { PORTAL_GONE_PARSE, unnamedPortalSafe } from './unnamed-portal.ts';
+
+// Module-local copies of the imported constants: V8 reads an imported binding through its module
+// cell on every use (measured: ~10 ns per transaction on the fast path), a local const not at all.
+const FE_BIND = codes.FE_BIND;
+const FE_CLOSE = codes.FE_CLOSE;
+const FE_COPY_DATA = codes.FE_COPY_DATA;
+const FE_COPY_DONE = codes.FE_COPY_DONE;
+const FE_COPY_FAIL = codes.FE_COPY_FAIL;
+const FE_DESCRIBE = codes.FE_DESCRIBE;
+const FE_EXECUTE = codes.FE_EXECUTE;
+const FE_FLUSH = codes.FE_FLUSH;
+const FE_FUNCTION_CALL = codes.FE_FUNCTION_CALL;
+const FE_PARSE = codes.FE_PARSE;
+const FE_QUERY = codes.FE_QUERY;
+const FE_SYNC = codes.FE_SYNC;
+const FE_TERMINATE = codes.FE_TERMINATE;
+const TARGET_PORTAL = codes.TARGET_PORTAL;
+const TARGET_STATEMENT = codes.TARGET_STATEMENT;
+const SERVER_BROKEN = states.SERVER_BROKEN;
+const CHUNK_PASSED = states.CHUNK_PASSED;
+const RELEASE_DUE = states.RELEASE_DUE;
+const PORTAL_BATCH = portal.PORTAL_BATCH;
+const PORTAL_EARLIER = portal.PORTAL_EARLIER;
+const PORTAL_NONE = portal.PORTAL_NONE;
+const BARRIER = entryKinds.BARRIER;
+const DUPLICATE = entryKinds.DUPLICATE;
+const HIDE = entryKinds.HIDE;
+const LOCAL = entryKinds.LOCAL;
+const PASS = entryKinds.PASS;
+const SYNC = entryKinds.SYNC;
+
+export type { PreparedSessionHost } from './prepared-host.ts';
+
+const DEALLOCATE_ALL = /^\s*deallocate\s+(?:prepare\s+)?all\s*;?\s*$/i;
+const DEALLOCATE_ONE = /^\s*deallocate\s+(?:prepare\s+)?(?:"((?:[^"]|"")+)"|([^\s;"]+))\s*;?\s*$/i;
+const DISCARD_ALL = /^\s*discard\s+all\s*;?\s*$/i;
+
+/**
+ * A Parse refused for the tenant's statement budget goes to the server as this Parse, which fails
+ * there with a syntax error (42601), so the transaction state and the skip to Sync are the
+ * server's own; the client gets 53400 instead (budgetError, told by prepared-replies.ts). Named:
+ * the client's unnamed statement stays; nothing is defined. The text is what the server's log shows.
+ */
+const REFUSED_PARSE = encodeParse('sy_refused', Buffer.from('SWITCHYARD_PREPARED_STATEMENT_BUDGET_EXCEEDED\0\0\0', 'latin1'));
+
+/** The answer to a Parse refused for the tenant's statement budget (docs/errors.md). */
+function budgetError(budget: number): Buffer {
+  const e = new PoolerError(
+    'PREPARED_STATEMENTS_BUDGET',
+    `prepared statements of this tenant exceed their memory budget (prepared_statements.max_bytes_per_tenant = ${budget} bytes)`,
+    {
+      detail: 'the statement was not prepared: statements the tenant\'s clients still use fill the budget',
+      hint: 'close (deallocate) prepared statements that are no longer needed, or ask the operator to raise the budget',
+    },
+  );
+  return msg.errorResponse({ severity: 'ERROR', code: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint });
+}
+
+/** A named Parse behind extended-protocol messages still awaiting replies with no Sync after them. */
+export function namedParseTooLate(): PoolerError {
+  // Their replies have no boundary the session could wait for: refuse clearly rather than guess.
+  // (Once their replies have arrived — a Flush-terminated batch — the session starts cleanly.)
+  return new PoolerError('FEATURE_NOT_SUPPORTED', 'a named Parse arrived while unsynchronized extended-protocol messages were in flight', {
+    hint: 'send Sync before the first named prepared statement',
+  });
+}
+
+export class PreparedSession {
+  private readonly host: PreparedSessionHost;
+  readonly framer: MessageFramer;
+  /** The client's statement names → its tenant's shared statements. */
+  readonly statements: ClientStatements;
+  /** Client names whose Parse has not been answered yet (a pipelined re-Parse replaces them). */
+  private readonly unconfirmed = new Set<string>();
+  /** Requests awaiting replies, in the server's order. */
+  private readonly queue = new RequestQueue();
+  /** The server → client half. */
+  private readonly replies: PreparedReplies;
+  private lastBound: Statement | null = null;
+  private lastBoundName: string | null = null;
+
+  constructor(host: PreparedSessionHost, registry: StatementRegistry, maxMessageSize: number, inFlight: number) {
+    this.host = host;
+    this.framer = new MessageFramer(maxMessageSize);
+    this.statements = new ClientStatements(registry);
+    this.replies = new PreparedReplies(host, this.queue, this.statements, this.unconfirmed, this.framer);
+    if (inFlight > 0) this.queue.push(BARRIER, 0, null, null, null, false, inFlight);
+  }
+
+  /** Requests whose replies are still awaited. */
+  get outstanding(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Scans a server chunk, hiding and inserting replies, and writes the client's share:
+   * SERVER_BROKEN, CHUNK_PASSED or RELEASE_DUE (client-state.ts).
+   */
+  onServerData(chunk: Buffer, server: ServerConnection): number {
+    let bufs: Buffer[];
+    try {
+      bufs = this.replies.onServerData(chunk, server);
+    } catch {
+      server.close('server_error');
+      return SERVER_BROKEN;
+    }
+    const h = this.host;
+    h.flow.toClient(bufs);
+    if (h.flow.throttled) h.flow.unthrottle();
+    // A ReadyForQuery left the client between transactions with nothing outstanding.
+    if (!this.replies.idleAfterChunk) return CHUNK_PASSED;
+    h.transactions++;
+    return h.transactionMode || h.closeAfter !== null ? RELEASE_DUE : CHUNK_PASSED;
+  }
+
+  // ---- client → server --------------------------------------------------------------------
+
+  onClientData(chunk: Buffer): void {
+    try {
+      this.framer.push(chunk);
+    } catch (err) {
+      // An impossible length: what went before it reached the server whole, but not this chunk's start.
+      if (!(err instanceof ProtocolError)) throw err;
+      return this.host.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', false);
+    }
+    if (this.host.server !== null) this.drain();
+    else if (this.framer.buffered > 0) this.host.requestServer();
+  }
+
+  /**
+   * Processes every complete client message against the attached server connection. A malformed
+   * message (an impossible length, an unterminated name) ends the client with FATAL 08P01 here:
+   * drain() also runs when a server connection is handed over by another client's release
+   * (client.ts linkServer), where nothing above would catch the error and the process would die.
+   */
+  drain(): void {
+    try {
+      this.drainMessages();
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.host.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', true);
+    }
+  }
+
+  private drainMessages(): void {
+    const server = this.host.server;
+    if (server === null) return;
+    const out: Buffer[] = [];
+    for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
+      if (m.type === FE_TERMINATE) {
+        if (out.length > 0) this.host.flow.toServer(out);
+        this.host.close('client_terminate', true);
+        return;
+      }
+      if (!this.handleClientMessage(m, server, out)) return;
+    }
+    if (out.length > 0) this.host.flow.toServer(out);
+    // Local replies at the head of the queue are due now if the server owes nothing before them.
+    this.replies.emitDueLocals(server);
+  }
+
+  private handleClientMessage(m: Message, server: ServerConnection, out: Buffer[]): boolean {
+    switch (m.type) {
+      case FE_PARSE: {
+        const { name, rest } = decodeParse(m.body);
+        if (name === '') {
+          out.push(m.raw);
+          this.queue.push(PASS, FE_PARSE, null, null, null);
+          break;
+        }
+        const existing = this.statements.get(name);
+        if (existing !== undefined && !this.unconfirmed.has(name)) {
+          // PostgreSQL refuses a second Parse of a name (42P05). Let the server refuse it too, so
+          // the transaction state and the skip to Sync are exactly its own: parse under the
+          // existing statement's server name, which that connection is made to have.
+          if (!server.statements.has(existing.serverName)) this.prepare(server, existing, out, HIDE, null);
+          out.push(encodeParse(existing.serverName, rest));
+          this.queue.push(PASS, FE_PARSE, existing, name, null, false, DUPLICATE);
+          break;
+        }
+        const stmt = this.statements.define(name, rest);
+        if (stmt === null) {
+          out.push(REFUSED_PARSE);
+          this.queue.push(PASS, FE_PARSE, null, null, budgetError(this.statements.registry.budgetBytes));
+          break;
+        }
+        this.unconfirmed.add(name);
+        if (server.statements.has(stmt.serverName)) this.queue.push(LOCAL, FE_PARSE, stmt, name, PARSE_COMPLETE);
+        else this.prepare(server, stmt, out, PASS, name);
+        break;
+      }
+      case FE_BIND: {
+        if (m.body[0] === 0) this.host.unnamedPortal = PORTAL_BATCH;
+        const b = decodeBindNames(m.body);
+        const stmt = b.statement === '' ? undefined : this.statements.get(b.statement);
+        if (stmt === undefined) {
+          out.push(m.raw);
+          this.queue.push(PASS, FE_BIND, null, null, null);
+          this.lastBound = null;
+          this.lastBoundName = null;
+          break;
+        }
+        if (!server.statements.has(stmt.serverName)) this.prepare(server, stmt, out, HIDE, null);
+        out.push(encodeBindRenamed(m.body, b.portalEnd, b.statementEnd, stmt.serverName));
+        this.queue.push(PASS, FE_BIND, stmt, b.statement, null);
+        this.lastBound = stmt;
+        this.lastBoundName = b.statement;
+        break;
+      }
+      case FE_DESCRIBE: {
+        if (this.portalGone(m, out)) break;
+        const t = decodeTarget(m.body);
+        const stmt = t.kind === TARGET_STATEMENT && t.name !== '' ? this.statements.get(t.name) : undefined;
+        if (stmt === undefined) {
+          out.push(m.raw);
+          this.queue.push(PASS, FE_DESCRIBE, null, null, null);
+          break;
+        }
+        if (!server.statements.has(stmt.serverName)) this.prepare(server, stmt, out, HIDE, null);
+        out.push(encodeTarget(FE_DESCRIBE, TARGET_STATEMENT, stmt.serverName));
+        this.queue.push(PASS, FE_DESCRIBE, stmt, t.name, null);
+        break;
+      }
+      case FE_CLOSE: {
+        const t = decodeTarget(m.body);
+        if (t.kind === TARGET_STATEMENT && t.name !== '') {
+          // The server statement stays cached for other clients; closing a name that does not
+          // exist is not an error (protocol docs, "Close").
+          this.statements.delete(t.name);
+          this.queue.push(LOCAL, FE_CLOSE, null, null, CLOSE_COMPLETE);
+          break;
+        }
+        out.push(m.raw);
+        this.queue.push(PASS, FE_CLOSE, null, null, null);
+        break;
+      }
+      case FE_EXECUTE:
+        if (this.portalGone(m, out)) break;
+        out.push(m.raw);
+        this.queue.push(PASS, FE_EXECUTE, this.lastBound, this.lastBoundName, null);
+        break;
+      case FE_SYNC:
+      case FE_FUNCTION_CALL:
+        if (m.type === FE_SYNC && this.host.unnamedPortal === PORTAL_BATCH) this.host.unnamedPortal = PORTAL_EARLIER;
+        out.push(m.raw);
+        this.queue.push(SYNC, m.type, null, null, null);
+        this.host.pending++;
+        break;
+      case FE_QUERY:
+        // Destroys the unnamed portal (protocol docs, "Extended Query"), even one answered here.
+        this.host.unnamedPortal = PORTAL_NONE;
+        if (this.interceptQuery(m.body)) break;
+        out.push(m.raw);
+        this.queue.push(SYNC, FE_QUERY, null, null, null);
+        this.host.pending++;
+        break;
+      case FE_FLUSH:
+      case FE_COPY_DATA:
+      case FE_COPY_DONE:
+      case FE_COPY_FAIL:
+        out.push(m.raw);
+        break;
+      default:
+        this.host.fail(new PoolerError('PROTOCOL_VIOLATION', `invalid frontend message type ${m.type}`), 'protocol_violation', true);
+        return false;
+    }
+    return true;
+  }
+
+  /**
+   * An Execute/Describe of '' with no Bind to '' since the last Query on this connection goes as
+   * PORTAL_GONE_PARSE, whose refusal the host answers as 34000 (unnamed-portal.ts).
+   */
+  private portalGone(m: Message, out: Buffer[]): boolean {
+    const h = this.host;
+    if (unnamedPortalSafe(h.unnamedPortal, h.pending, h.txStatus) || !(m.body.length === (m.type === FE_EXECUTE ? 5 : 2) && m.body[m.type === FE_EXECUTE ? 0 : 1] === 0)) return false;
+    if (m.type === FE_DESCRIBE && m.body[0] !== TARGET_PORTAL) return false;
+    out.push(PORTAL_GONE_PARSE);
+    this.queue.push(PASS, FE_PARSE, null, null, null);
+    this.host.portalGone++;
+    return true;
+  }
+
+  /** Sends `stmt`'s Parse on this server, evicting least recently used statements beyond the limit. */
+  private prepare(server: ServerConnection, stmt: Statement, out: Buffer[], kind: number, clientName: string | null): void {
+    for (const old of server.statements.evict(this.host.cacheSize - 1)) {
+      out.push(encodeTarget(FE_CLOSE, TARGET_STATEMENT, old));
+      this.queue.push(HIDE, FE_CLOSE, null, old, null);
+    }
+    if (server.statements.unsure) {
+      // After a DEALLOCATE of an unknown name the server may still have it (ServerStatements).
+      out.push(encodeTarget(FE_CLOSE, TARGET_STATEMENT, stmt.serverName));
+      this.queue.push(HIDE, FE_CLOSE, null, null, null);
+    }
+    out.push(this.statements.registry.parseMessage(stmt));
+    server.statements.add(stmt.serverName);
+    this.queue.push(kind, FE_PARSE, stmt, clientName, null);
+  }
+
+  /**
+   * Simple-query statements about prepared statements refer to the client's names, which the
+   * server does not know: DEALLOCATE of a client statement is answered locally; DISCARD ALL and
+   * DEALLOCATE ALL also drop the client's names (and reach the server, whose statement cache is
+   * then cleared when it reports the command).
+   */
+  private interceptQuery(body: Buffer): boolean {
+    const c = body[0];
+    // Cheap filter: only statements starting with d/D or white space are looked at.
+    if (c !== 0x64 && c !== 0x44 && c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
+    const sql = body.toString('utf8', 0, Math.max(0, body.length - 1));
+    if (DISCARD_ALL.test(sql) || DEALLOCATE_ALL.test(sql)) {
+      this.statements.clear();
+      return false;
+    }
+    const one = DEALLOCATE_ONE.exec(sql);
+    if (one) {
+      const name = one[1] !== undefined ? one[1].replace(/""/g, '"') : (one[2] ?? '').toLowerCase();
+      if (!this.statements.has(name)) return false;
+      this.statements.delete(name);
+      this.queue.push(LOCAL, FE_QUERY, null, null, msg.commandComplete('DEALLOCATE'), true);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The server connection died: forgets the outstanding requests. Returns whether the streams stood
+   * at a message boundary (no partial reply forwarded, no client message half-framed).
+   */
+  abandon(): boolean {
+    const clean = this.replies.abandon() && this.framer.buffered === 0;
+    this.queue.clear();
+    return clean;
+  }
+
+  /**
+   * The checkout failed: drops the client's buffered messages and returns how many of them owe a
+   * ReadyForQuery (Query, Sync, FunctionCall), or -1 when a partial message is left.
+   */
+  discardQueued(): number {
+    let owed = 0;
+    try {
+      for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
+        if (m.type === FE_QUERY || m.type === FE_SYNC || m.type === FE_FUNCTION_CALL) owed++;
+      }
+    } catch (err) {
+      // An impossible length: called from the pool's timer, so end the client here (see drain).
+      if (!(err instanceof ProtocolError)) throw err;
+      this.host.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation', true);
+      return -1;
+    }
+    return this.framer.buffered === 0 ? owed : -1;
+  }
+}
