@@ -20,7 +20,8 @@ afterEach(async () => {
 
 /** A server that lets a client in, then swallows every query. */
 async function silentAfterStartup(): Promise<number> {
-  server = createServer((s) => {
+  // allowHalfOpen: like a stopped process, it never closes its side when the client ends.
+  server = createServer({ allowHalfOpen: true }, (s) => {
     sockets.add(s);
     let started = false;
     s.on('data', () => {
