@@ -18,6 +18,14 @@ export interface PoolRow {
   target?: { host: string; port: number };
 }
 
+/**
+ * The longest one console command may take. The pooler answers SHOW at once (a multi-worker
+ * pooler's fan-out gives up on a silent worker after 10 s: cluster/supervisor.ts); a pooler that
+ * accepted the session and then went silent (SIGSTOP, a blocked event loop) would otherwise hold
+ * every caller — the failover's wait for the applied version, GET /status — for good.
+ */
+const QUERY_TIMEOUT_MS = 12_000;
+
 export class PoolerConsole {
   readonly #host: string;
   readonly #port: number;
@@ -32,7 +40,7 @@ export class PoolerConsole {
 
   async #session(): Promise<pg.Client> {
     if (this.#client) return this.#client;
-    const c = new pg.Client({ host: this.#host, port: this.#port, user: ADMIN_USER, password: this.#password, database: 'switchyard', connectionTimeoutMillis: 3000, application_name: 'switchyard-local' });
+    const c = new pg.Client({ host: this.#host, port: this.#port, user: ADMIN_USER, password: this.#password, database: 'switchyard', connectionTimeoutMillis: 3000, query_timeout: QUERY_TIMEOUT_MS, application_name: 'switchyard-local' });
     c.on('error', () => {
       if (this.#client === c) this.#client = undefined;
     });

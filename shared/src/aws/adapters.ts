@@ -17,6 +17,15 @@ import { RdsTopology } from './rds-topology.ts';
 import { SecretsManagerAdminSecrets } from './secrets-manager-admin-secrets.ts';
 import { SsmConfigChannel } from './ssm-config-channel.ts';
 
+/**
+ * Every SDK call is bounded. The SDK's default HTTP handler has no request timeout: a call on a
+ * connection that accepts and never answers (an endpoint gone silent, a half-open connection a NAT
+ * dropped) waits for good — and the pooler's reloads run one after another (config/sources/
+ * controller.ts), so one such call would hold every later reload, failover targets included.
+ * A call normally takes milliseconds; the SDK retries a timed-out attempt (3 attempts in all).
+ */
+export const BOUNDED_REQUESTS = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true } };
+
 export interface AwsClients {
   dynamodb: DynamoDBClient;
   kms: KMSClient;
@@ -43,10 +52,10 @@ export function documentClient(dynamodb: DynamoDBClient): DynamoDBDocumentClient
 export function createAwsAdapters(envOrConfig: NodeJS.ProcessEnv | AwsEnv = process.env, opts: AwsAdaptersOptions = {}): Adapters {
   const env = isAwsEnv(envOrConfig) ? envOrConfig : readAwsEnv(envOrConfig);
   const clients: AwsClients = {
-    dynamodb: opts.clients?.dynamodb ?? new DynamoDBClient({}),
-    kms: opts.clients?.kms ?? new KMSClient({}),
-    ssm: opts.clients?.ssm ?? new SSMClient({}),
-    rds: opts.clients?.rds ?? new RDSClient({}),
+    dynamodb: opts.clients?.dynamodb ?? new DynamoDBClient(BOUNDED_REQUESTS),
+    kms: opts.clients?.kms ?? new KMSClient(BOUNDED_REQUESTS),
+    ssm: opts.clients?.ssm ?? new SSMClient(BOUNDED_REQUESTS),
+    rds: opts.clients?.rds ?? new RDSClient(BOUNDED_REQUESTS),
   };
   const doc = documentClient(clients.dynamodb);
   const storeOpts = { doc, table: env.table, ...(opts.now ? { now: opts.now } : {}) };

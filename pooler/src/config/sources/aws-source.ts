@@ -7,7 +7,7 @@
 // handler publishes new targets, and a doubting pool re-reads them from SSM.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { createAwsAdapters, documentClient, type AwsAdaptersOptions } from '../../../../shared/src/aws/adapters.ts';
+import { BOUNDED_REQUESTS, createAwsAdapters, documentClient, type AwsAdaptersOptions } from '../../../../shared/src/aws/adapters.ts';
 import { DynamoNodeLeaseStore } from '../../../../shared/src/aws/dynamo-node-leases.ts';
 import { readAwsEnv, type AwsEnv } from '../../../../shared/src/aws/env.ts';
 import { KmsSecretBox } from '../../../../shared/src/aws/kms-secret-box.ts';
@@ -45,13 +45,13 @@ export function createAwsSource(opts: AwsSourceOptions): StoreSource {
 
 /** The KMS SecretBox the AWS source decrypts with, for a supervisor that decrypts for its workers. */
 export function createAwsSecretBox(env: NodeJS.ProcessEnv = process.env): { box: SecretBox; close: () => void } {
-  const kms = new KMSClient({});
+  const kms = new KMSClient(BOUNDED_REQUESTS);
   return { box: new KmsSecretBox(kms, readAwsEnv(env).kmsKeyId), close: () => kms.destroy() };
 }
 
 /** The table's node id leases, for a supervisor that leases its workers' ids (`cluster.node_id: auto`). */
 export function createAwsNodeLeaseStore(env: NodeJS.ProcessEnv = process.env): { store: NodeLeaseStore; close: () => void } {
-  const dynamodb = new DynamoDBClient({});
+  const dynamodb = new DynamoDBClient(BOUNDED_REQUESTS);
   return { store: new DynamoNodeLeaseStore({ doc: documentClient(dynamodb), table: readAwsEnv(env).table }), close: () => dynamodb.destroy() };
 }
 
