@@ -20,6 +20,7 @@ import type { Pool } from '../backend/pool.ts';
 import { loginKey, type Snapshot, type TenantRoute } from '../config/snapshot.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { FE_PASSWORD } from '../net/codes.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parsePasswordMessage, parseSaslInitialResponse, parseSaslResponse } from '../net/parse.ts';
@@ -35,7 +36,6 @@ function encodeParameters(params: ReadonlyMap<string, string>): Buffer {
 import { SSL_ACCEPTED, upgradeClientSocket, type ClientTls } from './client-tls.ts';
 
 const LOGIN_TIMEOUT_MS = 30_000;
-const PASSWORD_MESSAGE = 0x70; // 'p'
 /** Messages every login sends unchanged, encoded once (a socket write never modifies its buffer). */
 const AUTH_SASL_SCRAM = msg.authenticationSasl([...PLAIN_ONLY]);
 const AUTH_SASL_SCRAM_PLUS = msg.authenticationSasl([...WITH_PLUS]);
@@ -311,7 +311,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       socket.write(scram.mechanisms === WITH_PLUS ? AUTH_SASL_SCRAM_PLUS : AUTH_SASL_SCRAM);
       return (type, body) => {
         // The type as a number, as PostgreSQL says it (auth.c): a byte like NUL cannot go into an error text.
-        if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected SASL response, got message type ${type}`);
+        if (type !== FE_PASSWORD) throw new ProtocolError(`expected SASL response, got message type ${type}`);
         if (step === 0) {
           const initial = parseSaslInitialResponse(body);
           if (!scram.mechanisms.includes(initial.mechanism)) {
@@ -332,7 +332,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     const salt = randomBytes(4);
     socket.write(msg.authenticationMd5(salt));
     return (type, body) => {
-      if (type !== PASSWORD_MESSAGE) throw new ProtocolError(`expected password message, got message type ${type}`);
+      if (type !== FE_PASSWORD) throw new ProtocolError(`expected password message, got message type ${type}`);
       const raw = parsePasswordMessage(body);
       // The password message is a NUL-terminated string.
       const response = raw.toString('utf8').replace(/\0$/, '');

@@ -16,6 +16,7 @@ import type { Pool, PoolClient } from '../backend/pool.ts';
 import { runHidden } from '../backend/reset.ts';
 import type { ServerConnection } from '../backend/server.ts';
 import { PoolerError } from '../errors.ts';
+import { BE_ERROR_RESPONSE } from '../net/codes.ts';
 import { encodeErrorFields } from '../net/extended.ts';
 
 export type StartupCheck = { values: ReadonlyMap<string, string> } | { error: Record<string, string> };
@@ -98,12 +99,12 @@ export function startupFatal(error: Record<string, string>): Buffer {
     f.M = `conversion between ${conversion[1]} and ${conversion[2]} is not supported`;
     delete f.D;
   }
-  return encodeErrorFields(0x45, f);
+  return encodeErrorFields(BE_ERROR_RESPONSE, f);
 }
 
 /** A replayed SET the server refused, as the FATAL that ends the client (client.ts). */
 export function replayFatal(error: Record<string, string>): Buffer {
   const f: Record<string, string> = { ...error, S: 'FATAL' };
   if (f.V !== undefined) f.V = 'FATAL';
-  return encodeErrorFields(0x45, f);
+  return encodeErrorFields(BE_ERROR_RESPONSE, f);
 }
