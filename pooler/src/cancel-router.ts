@@ -115,7 +115,14 @@ export class CancelRouter {
 
   /** Sends a CancelRequest for whatever `server` is running (protocol docs, "Canceling Requests"). */
   cancelServerQuery(server: ServerConnection): Promise<void> {
-    return this.send(server.host, server.port, server.processId, server.secretKey, `server ${server.id}`);
+    // Counted on the connection until delivered: backend/reset.ts hands it to no other client before.
+    server.cancelsInFlight++;
+    return this.send(server.host, server.port, server.processId, server.secretKey, `server ${server.id}`).then(() => {
+      if (--server.cancelsInFlight > 0) return;
+      const next = server.afterCancels;
+      server.afterCancels = null;
+      next?.();
+    });
   }
 
   private send(host: string, port: number, processId: number, secretKey: number, what: string): Promise<void> {

@@ -4,54 +4,31 @@
 // connection is reset and handed to the next client would cancel that client's query — a client
 // hurt by another (issue 10). The connection must not be reused before every cancel sent for it
 // has been delivered.
-// Here PostgreSQL is reached through a proxy that, once armed, holds each new connection (only
-// CancelRequests open new ones: pool size 1, its connection already open) for DELAY_MS.
-import { connect, createServer, type Server, type Socket } from 'node:net';
+// Here PostgreSQL is reached through test/helpers/delaying-proxy.ts (cancels held for DELAY_MS).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPooler, type Pooler } from '../../pooler/src/pooler.ts';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { connectPg, endQuietly, until } from '../helpers/clients.ts';
+import { startDelayingProxy, type DelayingProxy } from '../helpers/delaying-proxy.ts';
 import { errorCodes, ProtocolClient, query } from '../helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from '../helpers/tenants.ts';
 
 const DELAY_MS = 3000;
 let pg: PostgresServer;
-let proxy: Server;
-const sockets = new Set<Socket>();
-let delayMs = 0;
+let proxy: DelayingProxy;
 let pooler: Pooler;
 let tenant: TestTenant;
 
 beforeAll(async () => {
   pg = await startPostgres();
-  // Half-open allowed both ways: the proxy closes the client's side only once PostgreSQL closed
-  // its own (a CancelRequest is delivered when the server closes its connection).
-  proxy = createServer({ allowHalfOpen: true }, (inbound) => {
-    sockets.add(inbound);
-    inbound.on('error', () => undefined);
-    inbound.pause();
-    setTimeout(() => {
-      const out = connect({ host: pg.host, port: pg.port, allowHalfOpen: true }, () => {
-        inbound.pipe(out);
-        out.pipe(inbound);
-        inbound.resume();
-      });
-      sockets.add(out);
-      out.on('error', () => inbound.destroy());
-      inbound.on('close', () => out.destroy());
-      out.on('close', () => inbound.destroy());
-    }, delayMs);
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  proxy = await startDelayingProxy(pg);
   const base = await createTenant(pg, { id: 'late-cancel', pool: { mode: 'transaction', size: 1 } });
-  const port = (proxy.address() as { port: number }).port;
-  tenant = { ...base, config: { ...base.config, target: { ...base.config.target!, host: '127.0.0.1', port } } };
+  tenant = { ...base, config: { ...base.config, target: { ...base.config.target!, host: '127.0.0.1', port: proxy.port } } };
   pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
 });
 
 afterAll(async () => {
   await pooler?.close();
-  for (const s of sockets) s.destroy();
   proxy?.close();
   await pg?.stop();
 });
@@ -60,7 +37,7 @@ it("a cancel sent for an abandoned query never reaches the next client's query",
   // The pool's one server connection opens now, before the proxy is armed.
   const a = await ProtocolClient.connect(poolerConn(pooler, tenant));
   expect(await a.simple('SELECT 1')).toEqual([['1']]);
-  delayMs = DELAY_MS;
+  proxy.delayMs = DELAY_MS;
   const su = await connectPg(superuserConn(pg));
   try {
     await a.send(query('SELECT pg_sleep(30)'));

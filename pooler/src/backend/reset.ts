@@ -111,6 +111,14 @@ export function runHidden(
  * the client leaves (`discardAll`). docs/transaction-mode.md has the measured cost.
  */
 export function resetServer(server: ServerConnection, pool: Pool, what: { rollback: boolean; discardAll: boolean }): void {
+  // A cancel still travelling would stop the next client's query: hold the slot until it is in
+  // (PostgreSQL ignores a cancel that reaches an idle backend). Bounded by the cancel's timeout.
+  if (server.cancelsInFlight > 0) {
+    server.afterCancels = () => {
+      if (!server.closed) resetServer(server, pool, what);
+    };
+    return;
+  }
   // Nothing ran (a Parse or Describe only, an empty query): nothing to clean.
   if (!what.rollback && !what.discardAll && !server.dirty) {
     pool.release(server);

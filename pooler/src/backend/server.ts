@@ -39,6 +39,13 @@ export class ServerConnection implements ScanSink {
    * a portal bound, a function called, an error): DISCARD ALL before the next client (reset.ts).
    */
   dirty = false;
+  /**
+   * CancelRequests sent for this connection and not yet delivered (cancel-router.ts). It goes to no
+   * other client before they are: a late one would stop that client's query (reset.ts).
+   */
+  cancelsInFlight = 0;
+  /** The reset (or release) that waits for cancelsInFlight to reach 0. */
+  afterCancels: (() => void) | null = null;
   /** A client parameter map this connection's tracked parameters are known to match (fast checkout). */
   paramsFor: ReadonlyMap<string, string> | null = null;
   /** The session defaults this connection reported at start-up (what RESET returns to). */

@@ -1,0 +1,65 @@
+// A client's CancelRequest is forwarded to the server connection it holds (cancel-router.ts), on
+// a connection of its own, and can arrive late (a busy postmaster, a slow network). If the query
+// it was meant for finishes first and the server connection goes to the next client, the cancel
+// would stop THAT client's query: one client hurting another. The pooler must not hand the
+// connection on before every cancel it sent for it has been delivered; a cancel delivered while
+// the backend is idle is ignored by PostgreSQL. The same holds for the pooler's own query_timeout
+// cancel. Here cancels reach PostgreSQL through test/helpers/delaying-proxy.ts, 3 s late.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startPooler, type Pooler } from '../../pooler/src/pooler.ts';
+import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
+import { connectPg, endQuietly, until } from '../helpers/clients.ts';
+import { startDelayingProxy, type DelayingProxy } from '../helpers/delaying-proxy.ts';
+import { errorCodes, ProtocolClient, query, sendCancel } from '../helpers/raw-protocol.ts';
+import { createTenant, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from '../helpers/tenants.ts';
+
+const DELAY_MS = 3000;
+let pg: PostgresServer;
+let proxy: DelayingProxy;
+let pooler: Pooler;
+let tenant: TestTenant;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  proxy = await startDelayingProxy(pg);
+  const base = await createTenant(pg, { id: 'client-late-cancel', pool: { mode: 'transaction', size: 1 } });
+  tenant = { ...base, config: { ...base.config, target: { ...base.config.target!, host: '127.0.0.1', port: proxy.port } } };
+  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
+});
+
+afterAll(async () => {
+  await pooler?.close();
+  proxy?.close();
+  await pg?.stop();
+});
+
+it("a client's cancel that arrives late never stops the next client's query", async () => {
+  const a = await ProtocolClient.connect(poolerConn(pooler, tenant));
+  const b = await ProtocolClient.connect(poolerConn(pooler, tenant));
+  // The pool's one server connection opens now, before the proxy is armed.
+  expect(await a.simple('SELECT 1')).toEqual([['1']]);
+  proxy.delayMs = DELAY_MS;
+  const su = await connectPg(superuserConn(pg));
+  try {
+    const aDone = a.request(query('SELECT pg_sleep(0.5)'));
+    await until(
+      async () => (await su.query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(0.5)'")).rowCount === 1,
+      10_000,
+      "A's query runs",
+    );
+    // A cancels its own query; the pooler forwards it (a new connection to the proxy), and it
+    // reaches PostgreSQL only after A's sleep is over.
+    const before = proxy.accepted;
+    const cancelled = sendCancel(pooler.host, pooler.port, a.processId, a.secretKey);
+    await until(async () => proxy.accepted > before, 10_000, 'the pooler forwards the cancel');
+    // B waits for the one server connection, and its query outlasts the late cancel.
+    const bDone = b.request(query('SELECT pg_sleep(4)'));
+    expect(errorCodes(await aDone), "A's sleep ended before its cancel arrived").toEqual([]);
+    expect(errorCodes(await bDone), "the next client's query ran undisturbed").toEqual([]);
+    await cancelled;
+  } finally {
+    await endQuietly(su);
+    await a.end();
+    await b.end();
+  }
+}, 60_000);
