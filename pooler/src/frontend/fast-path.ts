@@ -353,6 +353,7 @@ export class FastPath implements ScanSink {
       case BE_READY_FOR_QUERY:
         this.owed = 0;
         if (c.pending > 0) c.pending--;
+        c.inspector.requestsDone();
         c.txStatus = first;
         if (first === TX_IDLE && c.pending === 0) {
           c.transactions++;

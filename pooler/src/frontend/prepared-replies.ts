@@ -139,6 +139,7 @@ export class PreparedReplies implements ScanSink {
           if (h.kind === SYNC || --h.count === 0) q.pop();
           if (this.host.pending > 0) this.host.pending--;
         }
+        this.host.inspector.requestsDone();
         this.host.txStatus = first;
         if (first === TX_IDLE && this.host.pending === 0 && q.length === 0 && this.framer.buffered === 0) this.idleAfterChunk = true;
         break;

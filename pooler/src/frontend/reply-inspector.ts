@@ -118,7 +118,11 @@ export class ReplyInspector {
     this.cancelledAfter = seconds;
   }
 
-  /** No request outstanding any more: a cancel still in flight finds the server idle (a no-op). */
+  /**
+   * A ReadyForQuery came (or no request is outstanding): the request the pooler cancelled has
+   * ended — its 57014 comes before its ReadyForQuery — so a later 57014 is not the pooler's
+   * (PostgreSQL's statement_timeout, the user's own cancel) and is passed as the server wrote it.
+   */
   requestsDone(): void {
     this.cancelled = null;
   }
