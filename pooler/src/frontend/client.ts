@@ -300,6 +300,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.pending = 0;
     this.log.warn({ code: err.code }, err.message);
     this.socket.write(Buffer.concat(out));
+    // Answered: a boundary, where a close that came due while it waited (closeAtBoundary) happens.
+    if (this.closeAfter !== null) return this.fail(this.closeAfter.err, this.closeAfter.reason, true);
     if (this.flow.throttled) this.flow.unthrottle();
   }
 
