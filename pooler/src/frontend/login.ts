@@ -20,6 +20,7 @@ import type { Pool } from '../backend/pool.ts';
 import { loginKey, type Snapshot, type TenantRoute } from '../config/snapshot.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { INPUT_HIGH_WATER } from '../net/backpressure.ts';
 import { FE_PASSWORD } from '../net/codes.ts';
 import { MessageFramer, ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
@@ -92,6 +93,8 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
   let done = false;
   /** Authenticated, waiting for the pool's server parameters: buffer whatever the client sends. */
   let authenticated = false;
+  /** Not read meanwhile: it sent more than INPUT_HIGH_WATER (the client connection resumes it). */
+  let paused = false;
 
   /** Closes a connection that is not a client (yet): `fatal` first; counted once under `reason`. */
   const endLogin = (reason: DisconnectReason, fatal?: Buffer): void => {
@@ -192,7 +195,15 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       } else {
         framer.push(chunk);
       }
-      if (authenticated) return;
+      if (authenticated) {
+        // That wait lasts up to connect_timeout (with retries): hold a bounded amount, as for a
+        // client waiting in the checkout queue (net/backpressure.ts), then let TCP push back.
+        if (!paused && framer.buffered > INPUT_HIGH_WATER) {
+          paused = true;
+          socket.pause();
+        }
+        return;
+      }
       for (let m = framer.next(); m !== undefined && !done && !authenticated; m = framer.next()) onMessage!(m.type, m.body);
     } catch (err) {
       if (err instanceof PoolerError) return end(err);
@@ -283,6 +294,8 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
           socket.removeListener('error', onGone);
           socket.removeListener('close', onGone);
           socket.removeListener('end', onGone);
+          // Before the client takes over: its own backpressure may pause the socket again.
+          if (paused) socket.resume();
           admitted.enterReady(framer!.takeRest());
           framer = undefined;
           onMessage = undefined;
