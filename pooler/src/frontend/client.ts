@@ -293,7 +293,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       // The queued chunks are dropped below; what matters is that they end between messages.
       streamAtBoundary = this.fast.atBoundary();
     }
-    if (err.fatal || this.pending === 0 || !streamAtBoundary) return this.fail(err, 'connect_failed');
+    // Counted under the error's own reason (TENANT_REMOVED: tenant_removed; the checkout errors: connect_failed).
+    if (err.fatal || this.pending === 0 || !streamAtBoundary) return this.fail(err, err.reason ?? 'connect_failed');
     this.dropQueued();
     const out = [msg.errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint })];
     for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery('I'));

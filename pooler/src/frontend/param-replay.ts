@@ -48,7 +48,7 @@ export function linkWithParams(c: ReplayingClient, server: ServerConnection): vo
       // That connection broke while being prepared: another one (the client stays WAITING), a
       // bounded number of times.
       if (++c.replayFailures < MAX_REPLAY_ATTEMPTS) return c.pool!.acquire(c);
-      c.checkoutFailed(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while applying the session parameters' }));
+      c.checkoutFailed(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while applying the session parameters', reason: 'connect_failed' }));
     },
     // The server's normalised spelling is what the client now has.
     (name, value) => (c.params = withParam(c.params, name, value)),
