@@ -24,6 +24,7 @@ import { CancelRouter } from './cancel-router.ts';
 import { MetricsHttpServer } from './stats/http.ts';
 import { createMetrics, type PoolerMetrics } from './stats/metrics.ts';
 import { StatsPeriod } from './stats/averages.ts';
+import { LatencyBook, type TenantLatency } from './stats/latency.ts';
 import { TotalsBook, type TenantTotals } from './stats/totals.ts';
 
 export interface PoolerOptions {
@@ -382,6 +383,8 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   /** Client disconnects by reason since start (metrics), logins that never became clients included. */
   private readonly disconnects = new Map<string, number>();
   private readonly totals = new TotalsBook();
+  /** Transaction and query times per tenant (ClientHost.latencyFor). */
+  private readonly latency = new LatencyBook();
   private readonly statsPeriod = new StatsPeriod(() => this.tenantTotals());
   private metrics: PoolerMetrics | undefined;
   private metricsHttp: MetricsHttpServer | undefined;
@@ -445,7 +448,15 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   }
 
   tenantTotals(): Map<string, TenantTotals> {
-    return this.totals.collect(this.clients, this.pools.values());
+    return this.totals.collect(this.clients, this.pools.values(), this.latency.entries());
+  }
+
+  latencyFor(tenantId: string): TenantLatency {
+    return this.latency.forTenant(tenantId);
+  }
+
+  tenantLatency(): ReadonlyMap<string, TenantLatency> {
+    return this.latency.entries();
   }
 
   statsAverages(): ReadonlyMap<string, TenantTotals> {

@@ -7,7 +7,7 @@ import { AdminError, rows, tag, type AdminReply, type Cell } from './result.ts';
 import { SHOW_DATABASES_COLUMNS } from './show-databases.ts';
 import { SHOW_LISTS_COLUMNS } from './show-lists.ts';
 import { SHOW_POOLS_COLUMNS } from './show-pools.ts';
-import { SHOW_STATS_SPLIT_COLUMNS } from './show-stats.ts';
+import { SHOW_STATS_COLUMNS, SHOW_STATS_SPLIT_COLUMNS } from './show-stats.ts';
 
 const ok = (worker: number, reply: AdminReply): WorkerAnswer => ({ worker, ok: true, reply });
 const failed = (worker: number, code: string | undefined, message: string): WorkerAnswer => ({ worker, ok: false, error: { code, message, hint: undefined } });
@@ -64,6 +64,21 @@ describe('mergeShow', () => {
       ok(2, rows(SHOW_STATS_SPLIT_COLUMNS, [['a', 5, 5, 50, 20, 0, 0, 3]])),
     ]);
     expect(cellsOf(merged)).toEqual([['a', 15, 15, 150, 220, 0, 0, 10]]);
+  });
+
+  it('SHOW STATS_AVERAGES weights the mean durations by their counts, and SHOW STATS likewise', () => {
+    // Worker 1: 30 transactions/s of 100 µs; worker 2: 10/s of 500 µs → 40/s, (3000 + 5000) / 40 = 200 µs.
+    const merged = mergeShow('STATS_AVERAGES', [
+      ok(1, rows(SHOW_STATS_SPLIT_COLUMNS, [['a', 30, 60, 100, 200, 100, 50, 7], ['b', 0, 0, 0, 0, 0, 0, 0]])),
+      ok(2, rows(SHOW_STATS_SPLIT_COLUMNS, [['a', 10, 0, 50, 20, 500, 0, 3], ['b', 0, 0, 0, 0, 0, 0, 0]])),
+    ]);
+    expect(cellsOf(merged)).toEqual([
+      ['a', 40, 60, 150, 220, 200, 50, 10],
+      ['b', 0, 0, 0, 0, 0, 0, 0],
+    ]);
+    const half = (xacts: number, xactUs: number): Cell[] => ['a', 0, 0, 0, 0, 0, 0, 0, xacts, 0, 0, 0, xactUs, 0, 0];
+    const stats = mergeShow('STATS', [ok(1, rows(SHOW_STATS_COLUMNS, [half(30, 100)])), ok(2, rows(SHOW_STATS_COLUMNS, [half(10, 500)]))]);
+    expect(cellsOf(stats)[0]![12]).toBe(200);
   });
 
   it('SHOW DATABASES sums sizes and connections, not the port; paused if any worker is', () => {

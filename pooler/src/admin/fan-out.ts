@@ -6,7 +6,9 @@
 // - SHOW POOLS/STATS*/DATABASES/LISTS: one row per tenant (per list), numbers summed over the
 //   workers (each worker has its own pools, clients and counters; pool limits are split between
 //   workers, so their sum is the configured value), except columns that are not amounts: the
-//   longest wait and paused/disabled take the maximum, ports and text are the same everywhere.
+//   longest wait and paused/disabled take the maximum, ports and text are the same everywhere;
+//   SHOW STATS' mean durations (avg_xact_time, avg_query_time) are the workers' means weighted by
+//   their counts over the same period.
 // - SHOW CLIENTS/SERVERS: every worker's rows; ptr/link get the worker's number (`w2:c17`) because
 //   each process numbers its connections from 1.
 // - SHOW CONFIG/VERSION/HELP and anything that is not a command: this worker only.
@@ -105,14 +107,17 @@ interface RowMerge {
   readonly rowAgg?: (row: readonly Cell[]) => Agg | undefined;
   /** A wait given as whole seconds + microseconds: the longest of the workers'. */
   readonly waitPair?: readonly [string, string];
+  /** Means: column → the column counting what it is the mean of (the workers' means, weighted). */
+  readonly weightedBy?: Readonly<Record<string, string>>;
 }
 
-const STATS_MERGE: RowMerge = { key: ['database'] };
+const STATS_MERGE: RowMerge = { key: ['database'], weightedBy: { avg_xact_time: 'avg_xact_count', avg_query_time: 'avg_query_count' } };
+const STATS_AVERAGES_MERGE: RowMerge = { key: ['database'], weightedBy: { xact_time: 'xact_count', query_time: 'query_count' } };
 const ROW_MERGES: Record<Exclude<ShowMerge, 'CLIENTS' | 'SERVERS'>, RowMerge> = {
   POOLS: { key: ['database', 'user'], waitPair: ['maxwait', 'maxwait_us'] },
   STATS: STATS_MERGE,
-  STATS_TOTALS: STATS_MERGE,
-  STATS_AVERAGES: STATS_MERGE,
+  STATS_TOTALS: { key: ['database'] },
+  STATS_AVERAGES: STATS_AVERAGES_MERGE,
   DATABASES: { key: ['name'], agg: { port: 'first', paused: 'max', disabled: 'max' } },
   LISTS: { key: ['list'], rowAgg: (row) => (row[0] === 'databases' || row[0] === 'users' ? 'max' : undefined) },
 };
@@ -147,6 +152,9 @@ function mergeRows(columns: readonly Column[], spec: RowMerge, perWorker: readon
     if (keyIdx.includes(i)) return 'first';
     return spec.agg?.[c.name] ?? (c.type === 25 ? 'first' : 'sum');
   });
+  const weighted = Object.entries(spec.weightedBy ?? {}).map(([c, w]) => [index(columns, c), index(columns, w)] as const);
+  /** Per row and weighted column: [Σ mean × weight, Σ weight]. */
+  const weights = new Map<string, [number, number][]>();
   const merged = new Map<string, Cell[]>();
   /** Longest wait per row, µs. */
   const waits = new Map<string, number>();
@@ -164,7 +172,19 @@ function mergeRows(columns: readonly Column[], spec: RowMerge, perWorker: readon
         }
       }
       if (wait !== undefined) waits.set(key, Math.max(waits.get(key) ?? 0, num(row[wait[0]]) * 1_000_000 + num(row[wait[1]])));
+      if (weighted.length > 0) {
+        const acc = weights.get(key) ?? weighted.map((): [number, number] => [0, 0]);
+        weights.set(key, acc);
+        weighted.forEach(([c, w], j) => {
+          acc[j]![0] += num(row[c]) * num(row[w]);
+          acc[j]![1] += num(row[w]);
+        });
+      }
     }
+  }
+  for (const [key, acc] of weights) {
+    const row = merged.get(key)!;
+    weighted.forEach(([c], j) => (row[c] = acc[j]![1] > 0 ? Math.round(acc[j]![0] / acc[j]![1]) : 0));
   }
   if (wait !== undefined) {
     for (const [key, row] of merged) {

@@ -1,8 +1,9 @@
 // SHOW STATS, SHOW STATS_TOTALS, SHOW STATS_AVERAGES: traffic per tenant (PgBouncer usage docs,
 // "SHOW STATS"). Columns and types of PgBouncer 1.18 (its 64-bit counters travel as numeric).
-// Times: total_wait_time is measured (queued checkouts, µs); transaction and query durations are
-// not measured by the proxy (that would cost the hot path two clock reads per message), so the
-// *_xact_time and *_query_time columns are 0. total_query_count is a lower bound (docs/admin.md).
+// Times in microseconds, as PgBouncer's: total_wait_time (queued checkouts), total_xact_time and
+// total_query_time (the client connection's timing at server link and ReadyForQuery,
+// stats/latency.ts, which also counts the queries); avg_xact_time / avg_query_time are the mean
+// durations over the last period, the other avg_* per-second rates (stats/averages.ts, docs/admin.md).
 import type { AdminHost } from './host.ts';
 import { cols, NUMERIC, rows, TEXT, type AdminReply, type Cell } from './result.ts';
 import { emptyTotals, type TenantTotals } from '../stats/totals.ts';
@@ -39,7 +40,7 @@ export const SHOW_STATS_SPLIT_COLUMNS = cols(
 
 /** count, count, bytes in, bytes out, xact time, query time, wait time. */
 function seven(t: TenantTotals): Cell[] {
-  return [t.transactions, t.queries, t.bytesIn, t.bytesOut, 0, 0, Math.round(t.waitUs)];
+  return [t.transactions, t.queries, t.bytesIn, t.bytesOut, Math.round(t.xactUs), Math.round(t.queryUs), Math.round(t.waitUs)];
 }
 
 function perTenant(host: AdminHost, f: (id: string, totals: TenantTotals, avg: TenantTotals) => Cell[]): Cell[][] {

@@ -22,6 +22,7 @@ import * as codes from '../net/codes.ts';
 import { ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import type { StatementRegistry } from '../prepared/registry.ts';
+import type { TenantLatency } from '../stats/latency.ts';
 import * as states from './client-state.ts';
 import { mayEnter, stateName, type ClientState } from './client-state.ts';
 import { ClientFlow, type FlowClient } from './client-flow.ts';
@@ -64,6 +65,8 @@ export interface ClientHost {
   /** Server-side prepared statements kept per server connection (LRU). */
   readonly preparedCacheSize: number;
   clientGone(client: ClientConnection, reason: DisconnectReason): void;
+  /** The tenant's transaction and query time histograms (stats/latency.ts). */
+  latencyFor(tenantId: string): TenantLatency;
 }
 
 let nextClientId = 1;
@@ -128,6 +131,15 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   transactions = 0;
   bytesIn = 0;
   bytesOut = 0;
+  /**
+   * Query and transaction timing (stats/latency.ts): performance.now() when the running query
+   * (transaction) started, 0 when none runs. Stamped where a query starts on a linked server
+   * connection (linkServer, or the first chunk while ACTIVE with none running) and read where a
+   * ReadyForQuery leaves nothing outstanding (answered): one clock read at each end.
+   */
+  queryStart = 0;
+  xactStart = 0;
+  private readonly latency: TenantLatency;
 
   /** Built by the login once the client has authenticated and been admitted (frontend/login.ts). */
   constructor(socket: Socket, host: ClientHost, route: TenantRoute, pool: Pool) {
@@ -139,6 +151,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.fast = new FastPath(this, host.maxMessageSize);
     this.inspector = new ReplyInspector(this);
     this.flow = new ClientFlow(this);
+    this.latency = host.latencyFor(route.id);
   }
 
   get log(): Logger {
@@ -189,6 +202,9 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (this.state === CLOSED) return;
     this.bytesIn += chunk.length;
     this.lastActive = coarseNow;
+    // A query starts on the linked server connection (in transaction mode the first request of a
+    // transaction is stamped by linkServer instead, after the checkout wait).
+    if (this.queryStart === 0 && this.state === ACTIVE) this.startQuery();
     switch (this.state) {
       case IDLE:
       case WAITING:
@@ -258,6 +274,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
 
   linkServer(server: ServerConnection): void {
     this.enter(ACTIVE);
+    // The wait for the connection (its own histogram, backend/pool.ts) and the replay of session
+    // parameters are not the query's time: it starts now, as PgBouncer's query_start does.
+    this.queryStart = this.xactStart = 0;
+    this.startQuery();
     this.replayFailures = 0;
     this.server = server;
     server.link = this;
@@ -306,6 +326,27 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (this.flow.throttled) this.flow.unthrottle();
   }
 
+  // ---- timing (stats/latency.ts) ----------------------------------------------------------
+
+  private startQuery(): void {
+    const now = performance.now();
+    this.queryStart = now;
+    if (this.xactStart === 0) this.xactStart = now;
+  }
+
+  /** Called at a ReadyForQuery that leaves nothing outstanding (fast-path.ts, prepared-replies.ts). */
+  answered(txStatus: number): void {
+    const start = this.queryStart;
+    if (start === 0) return;
+    const now = performance.now();
+    this.queryStart = 0;
+    this.latency.query.observe(now - start);
+    if (txStatus === TX_IDLE && this.xactStart !== 0) {
+      this.latency.xact.observe(now - this.xactStart);
+      this.xactStart = 0;
+    }
+  }
+
   // ---- server → client (ACTIVE) -----------------------------------------------------------
 
   onServerData(chunk: Buffer): void {
@@ -337,6 +378,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
    */
   private unlinkServer(server: ServerConnection): void {
     this.server = null;
+    // A query or transaction cut short by a lost server is not timed.
+    this.queryStart = this.xactStart = 0;
     this.unnamedPortal = PORTAL_NONE;
     this.portalGone = 0;
     this.inspector.unlinked();

@@ -72,6 +72,8 @@ export interface FastPathClient {
   clientAtBoundary(): boolean;
   /** Sends `chunk` to the server connection, or queues it until there is one. */
   forward(chunk: Buffer): void;
+  /** A ReadyForQuery left nothing outstanding: times the query (and a transaction ended by 'I'). */
+  answered(txStatus: number): void;
   /** Switches to the prepared session at a named Parse (client.ts startPreparedSession). */
   startPreparedSession(chunk: Buffer, pendingBefore: number, repliesInFlight: boolean, tailBefore: number): void;
   /** An intercepted message of `type` (Terminate, or one PostgreSQL refuses with FATAL 08P01). */
@@ -355,6 +357,7 @@ export class FastPath implements ScanSink {
         if (c.pending > 0) c.pending--;
         c.inspector.requestsDone();
         c.txStatus = first;
+        if (c.pending === 0) c.answered(first);
         if (first === TX_IDLE && c.pending === 0) {
           c.transactions++;
           if ((c.transactionMode || c.closeAfter !== null) && c.clientAtBoundary()) this.releaseDue = true;

@@ -29,6 +29,8 @@ export interface PreparedSessionHost {
   /** Writes to either socket, with backpressure (client-flow.ts). */
   readonly flow: ClientFlow;
   requestServer(): void;
+  /** A ReadyForQuery left nothing outstanding: times the query (and a transaction ended by 'I'). */
+  answered(txStatus: number): void;
   /** The client sent Terminate (after what preceded it was written). */
   close(reason: DisconnectReason, streamClean?: boolean): void;
   /** A malformed message: `streamClean` when the server has been sent whole messages only. */

@@ -141,6 +141,7 @@ export class PreparedReplies implements ScanSink {
         }
         this.host.inspector.requestsDone();
         this.host.txStatus = first;
+        if (this.host.pending === 0) this.host.answered(first);
         if (first === TX_IDLE && this.host.pending === 0 && q.length === 0 && this.framer.buffered === 0) this.idleAfterChunk = true;
         break;
       case BE_PARSE_COMPLETE:

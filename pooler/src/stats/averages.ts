@@ -6,6 +6,11 @@ import { emptyTotals, type TenantTotals } from './totals.ts';
 
 export const STATS_PERIOD_MS = 60_000;
 
+/** Mean of `amount` over `count` events, 0 when there were none (or the totals restarted). */
+function mean(amount: number, count: number): number {
+  return count > 0 && amount > 0 ? Math.round(amount / count) : 0;
+}
+
 export class StatsPeriod {
   private readonly read: () => Map<string, TenantTotals>;
   private readonly periodMs: number;
@@ -48,6 +53,10 @@ export class StatsPeriod {
         bytesIn: rate(t.bytesIn, p.bytesIn),
         bytesOut: rate(t.bytesOut, p.bytesOut),
         waitUs: rate(t.waitUs, p.waitUs),
+        // PgBouncer's avg_xact_time / avg_query_time: the mean duration over the period (µs per
+        // transaction / query), not a rate (PgBouncer usage docs, "SHOW STATS").
+        xactUs: mean(t.xactUs - p.xactUs, t.transactions - p.transactions),
+        queryUs: mean(t.queryUs - p.queryUs, t.queries - p.queries),
       });
     }
     this.rates = rates;

@@ -9,6 +9,7 @@
 // how they merge (`aggregator: 'max'`). A single process ignores `aggregator`.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolStats } from '../backend/pool.ts';
+import { LATENCY_BUCKETS, type LatencyHistogram, type TenantLatency } from './latency.ts';
 import type { TenantTotals } from './totals.ts';
 
 /** What the metrics read from the pooler (implemented by Pooler). */
@@ -31,6 +32,8 @@ export interface MetricsSource {
   skippedTenantCount?(): number;
   /** Client connections refused at accept, by limit (max_client_conn, max_unauthenticated_per_address). */
   refusedConnections?(): ReadonlyMap<string, number>;
+  /** Transaction and query time histograms per tenant id (stats/latency.ts). */
+  tenantLatency?(): ReadonlyMap<string, TenantLatency>;
 }
 
 /** Seconds; from sub-millisecond (a server released just in time) to the default checkout_timeout. */
@@ -240,10 +243,43 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     },
   });
 
+  latencyHistogram(registry, 'switchyard_transaction_duration_seconds', 'Transaction time per tenant: from the first request reaching a server connection (checkout wait excluded) to the ReadyForQuery idle that ends it', (l) => l.xact, src);
+  latencyHistogram(registry, 'switchyard_query_duration_seconds', 'Query time per tenant: from a request sent with nothing outstanding to the ReadyForQuery that leaves nothing outstanding (a pipelined batch counts once)', (l) => l.query, src);
+
   return {
     registry,
     observeCheckoutWait(tenantId, seconds) {
       wait.observe({ tenant: tenantId }, seconds);
     },
   };
+}
+
+const LE = [...LATENCY_BUCKETS.map(String), '+Inf'];
+
+/**
+ * A histogram whose buckets the client connections fill themselves (stats/latency.ts) and that is
+ * read at scrape time: registered as a metric object of prom-client's shape (`get()` returning
+ * the `_bucket`/`_sum`/`_count` values), which its text format and its worker aggregation
+ * (AggregatorRegistry sums histogram values by name and labels) handle as its own histograms.
+ */
+function latencyHistogram(registry: Registry, name: string, help: string, pick: (l: TenantLatency) => LatencyHistogram, src: MetricsSource): void {
+  registry.registerMetric({
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+      for (const [tenant, l] of src.tenantLatency?.() ?? []) {
+        const h = pick(l);
+        if (h.count === 0) continue;
+        const cumulative = h.cumulative();
+        for (let i = 0; i < LE.length; i++) values.push({ labels: { le: LE[i]!, tenant }, value: cumulative[i]!, metricName: `${name}_bucket` });
+        values.push({ labels: { tenant }, value: h.sumMs / 1000, metricName: `${name}_sum` });
+        values.push({ labels: { tenant }, value: h.count, metricName: `${name}_count` });
+      }
+      return { name, help, type: 'histogram', values, aggregator: 'sum' };
+    },
+    reset() {},
+  } as unknown as Parameters<Registry['registerMetric']>[0]);
 }

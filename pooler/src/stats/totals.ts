@@ -1,7 +1,9 @@
 // Per-tenant traffic totals for SHOW STATS and /metrics, computed when asked (a scrape, an admin
 // query) rather than on the hot path: each ClientConnection keeps its own counters, and when a
 // client goes its counters are folded into `gone` so totals never move backwards (Prometheus
-// counter semantics; PgBouncer's total_* columns behave the same).
+// counter semantics; PgBouncer's total_* columns behave the same). Query counts and the
+// transaction and query times come from the tenants' latency histograms (stats/latency.ts).
+import type { TenantLatency } from './latency.ts';
 
 /** What a client connection exposes for accounting (frontend/client.ts keeps these counters). */
 export interface CountedClient {
@@ -22,8 +24,8 @@ export interface TenantTotals {
   /** Transactions that ended (ReadyForQuery 'I' with nothing outstanding). */
   transactions: number;
   /**
-   * Queries. The client counts transactions only (until it counts each ReadyForQuery), so this is
-   * a lower bound equal to `transactions` unless the client exposes a `queries` counter.
+   * Queries: requests (or pipelined batches of them) answered up to the ReadyForQuery that left
+   * nothing outstanding (stats/latency.ts, TenantLatency.query).
    */
   queries: number;
   /** Bytes received from clients. */
@@ -32,15 +34,14 @@ export interface TenantTotals {
   bytesOut: number;
   /** Time clients spent queued for a server connection, microseconds. */
   waitUs: number;
+  /** Time spent in transactions, microseconds (TenantLatency.xact). */
+  xactUs: number;
+  /** Time spent in queries, microseconds (TenantLatency.query). */
+  queryUs: number;
 }
 
 export function emptyTotals(): TenantTotals {
-  return { transactions: 0, queries: 0, bytesIn: 0, bytesOut: 0, waitUs: 0 };
-}
-
-function queriesOf(c: CountedClient): number {
-  // A `queries` counter on the client is used when present (see TenantTotals.queries).
-  return 'queries' in c && typeof c.queries === 'number' ? c.queries : c.transactions;
+  return { transactions: 0, queries: 0, bytesIn: 0, bytesOut: 0, waitUs: 0, xactUs: 0, queryUs: 0 };
 }
 
 export class TotalsBook {
@@ -55,7 +56,6 @@ export class TotalsBook {
     let t = this.gone.get(id);
     if (t === undefined) this.gone.set(id, (t = emptyTotals()));
     t.transactions += c.transactions;
-    t.queries += queriesOf(c);
     t.bytesIn += c.bytesIn;
     t.bytesOut += c.bytesOut;
   }
@@ -65,8 +65,8 @@ export class TotalsBook {
     this.goneWait.set(p.tenantId, (this.goneWait.get(p.tenantId) ?? 0) + p.totalWaitUs);
   }
 
-  /** Totals per tenant id: departed clients + live clients + pools. */
-  collect(clients: Iterable<CountedClient>, pools: Iterable<CountedPool>): Map<string, TenantTotals> {
+  /** Totals per tenant id: departed clients + live clients + pools + the latency histograms. */
+  collect(clients: Iterable<CountedClient>, pools: Iterable<CountedPool>, latency: ReadonlyMap<string, TenantLatency> = new Map()): Map<string, TenantTotals> {
     const out = new Map<string, TenantTotals>();
     const get = (id: string): TenantTotals => {
       let t = out.get(id);
@@ -76,7 +76,6 @@ export class TotalsBook {
     for (const [id, g] of this.gone) {
       const t = get(id);
       t.transactions += g.transactions;
-      t.queries += g.queries;
       t.bytesIn += g.bytesIn;
       t.bytesOut += g.bytesOut;
     }
@@ -86,11 +85,17 @@ export class TotalsBook {
       if (id === undefined) continue;
       const t = get(id);
       t.transactions += c.transactions;
-      t.queries += queriesOf(c);
       t.bytesIn += c.bytesIn;
       t.bytesOut += c.bytesOut;
     }
     for (const p of pools) get(p.tenantId).waitUs += p.totalWaitUs;
+    for (const [id, l] of latency) {
+      if (l.query.count === 0 && l.xact.count === 0) continue;
+      const t = get(id);
+      t.queries = l.query.count;
+      t.queryUs = l.query.sumMs * 1000;
+      t.xactUs = l.xact.sumMs * 1000;
+    }
     return out;
   }
 }
