@@ -78,10 +78,18 @@ it('one scrape counts the clients and the traffic of both workers', async () => 
   expect(e.types.get('switchyard_pool_checkout_wait_seconds')).toBe('histogram');
   expect(e.samples.some((s) => s.name === 'switchyard_pool_checkout_wait_seconds_bucket' && s.labels.le === '+Inf')).toBe(true);
   expect(e.samples.some((s) => s.name === 'process_cpu_seconds_total')).toBe(true);
+  // Transaction and query times (stats/latency.ts): both workers' buckets summed, one series per tenant.
+  expect(e.types.get('switchyard_transaction_duration_seconds')).toBe('histogram');
+  const timed = valueOf(e, 'switchyard_transaction_duration_seconds_count', t);
+  expect(timed).toBeGreaterThanOrEqual(CLIENTS * PER_CLIENT);
+  expect(valueOf(e, 'switchyard_transaction_duration_seconds_bucket', { ...t, le: '+Inf' })).toBe(timed);
+  expect(valueOf(e, 'switchyard_query_duration_seconds_count', t)).toBeGreaterThanOrEqual(CLIENTS * PER_CLIENT);
 
   // The console's merged view agrees.
   const stats = (await adminRows(pooler!, admin, 'SHOW STATS')).find((s) => s.database === tenant.id);
   expect(Number(stats?.total_xact_count)).toBe(transactions);
+  expect(Number(stats?.total_query_count)).toBe(valueOf(e, 'switchyard_query_duration_seconds_count', t));
+  expect(Number(stats?.total_xact_time)).toBeGreaterThan(0);
   expect(Number(stats?.total_received)).toBe(valueOf(e, 'switchyard_client_received_bytes_total', t));
   const pools = (await adminRows(pooler!, admin, 'SHOW POOLS')).find((p) => p.database === tenant.id);
   expect(Number(pools?.cl_active) + Number(pools?.cl_waiting)).toBe(CLIENTS);
