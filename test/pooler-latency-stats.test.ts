@@ -106,6 +106,28 @@ describe.each(['transaction', 'session'] as const)('%s mode', (mode) => {
     expect(Number(totals.xact_time)).toBeGreaterThanOrEqual(7 * SLEEP * 1e6);
     expect(Number(totals.query_time)).toBeGreaterThanOrEqual(7 * SLEEP * 1e6);
   });
+
+  it('SHOW STATEMENTS lists the normalized texts by total time, with their calls', async () => {
+    const t = tenants[mode];
+    const c = await client(t);
+    for (let i = 0; i < 5; i++) await c.query(`SELECT ${i} AS instant`);
+    for (let i = 0; i < 3; i++) await c.query(`SELECT pg_sleep(0.0${i + 1}) AS quick`);
+    for (let i = 0; i < 2; i++) await c.query('SELECT pg_sleep($1) AS slow', [0.3]); // a Parse, extended protocol
+    const rows = (await adminRows(pooler!, admin, 'SHOW STATEMENTS')).filter((r) => r.database === t.id);
+    const mine = rows.filter((r) => /AS (instant|quick|slow)$/.test(String(r.query)));
+    expect(mine.map((r) => [r.query, Number(r.calls)])).toEqual([
+      ['SELECT pg_sleep($1) AS slow', 2],
+      ['SELECT pg_sleep(?) AS quick', 3],
+      ['SELECT ? AS instant', 5],
+    ]);
+    const slow = mine[0]!;
+    expect(Number(slow.total_time)).toBeGreaterThanOrEqual(0.6e6);
+    expect(Number(slow.max_time)).toBeGreaterThanOrEqual(0.3e6);
+    expect(Number(slow.avg_time)).toBeGreaterThanOrEqual(0.3e6);
+    // The whole list is in order of total time.
+    const totals = rows.map((r) => Number(r.total_time));
+    expect(totals).toEqual([...totals].sort((a, b) => b - a));
+  });
 });
 
 it('does not count the checkout wait as transaction time: that is the wait histogram', async () => {

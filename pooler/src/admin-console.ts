@@ -12,6 +12,7 @@ import type { Snapshot, TenantRoute } from './config/snapshot.ts';
 import { PoolerError } from './errors.ts';
 import type { ClientConnection } from './frontend/client.ts';
 import type { Logger } from './log.ts';
+import type { TenantLatency } from './stats/latency.ts';
 import type { TenantTotals } from './stats/totals.ts';
 
 /**
@@ -21,7 +22,7 @@ import type { TenantTotals } from './stats/totals.ts';
 export interface AdminRegistry
   extends Pick<
     AdminHost,
-    'config' | 'port' | 'configVersion' | 'appliedConfigVersion' | 'draining' | 'snapshot' | 'pool' | 'clientList' | 'tenantTotals' | 'statsAverages' | 'close'
+    'config' | 'port' | 'configVersion' | 'appliedConfigVersion' | 'draining' | 'snapshot' | 'pool' | 'clientList' | 'tenantTotals' | 'statsAverages' | 'tenantLatency' | 'close'
   > {
   readonly log: Logger;
   /** The pools created so far (pools appear on first login). */
@@ -116,6 +117,10 @@ export class AdminConsole implements AdminSessionHost {
 
   statsAverages(): ReadonlyMap<string, TenantTotals> {
     return this.registry.statsAverages();
+  }
+
+  tenantLatency(): ReadonlyMap<string, TenantLatency> {
+    return this.registry.tenantLatency();
   }
 
   isPaused(tenantId: string): boolean {

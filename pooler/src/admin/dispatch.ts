@@ -15,6 +15,7 @@ import { showHelp } from './show-help.ts';
 import { showLists } from './show-lists.ts';
 import { showPools } from './show-pools.ts';
 import { showServers } from './show-servers.ts';
+import { showStatements } from './show-statements.ts';
 import { showStats, showStatsAverages, showStatsTotals } from './show-stats.ts';
 import { showVersion } from './show-version.ts';
 import { shutdown } from './shutdown.ts';
@@ -24,6 +25,7 @@ const SHOW: Record<string, (host: AdminHost) => AdminReply> = {
   STATS: showStats,
   STATS_TOTALS: showStatsTotals,
   STATS_AVERAGES: showStatsAverages,
+  STATEMENTS: showStatements,
   CLIENTS: showClients,
   SERVERS: showServers,
   DATABASES: showDatabases,

@@ -7,6 +7,7 @@ import { AdminError, rows, tag, type AdminReply, type Cell } from './result.ts';
 import { SHOW_DATABASES_COLUMNS } from './show-databases.ts';
 import { SHOW_LISTS_COLUMNS } from './show-lists.ts';
 import { SHOW_POOLS_COLUMNS } from './show-pools.ts';
+import { SHOW_STATEMENTS_COLUMNS } from './show-statements.ts';
 import { SHOW_STATS_COLUMNS, SHOW_STATS_SPLIT_COLUMNS } from './show-stats.ts';
 
 const ok = (worker: number, reply: AdminReply): WorkerAnswer => ({ worker, ok: true, reply });
@@ -21,6 +22,7 @@ describe('fanOutOf', () => {
   it.each([
     ['SHOW POOLS', { kind: 'show', what: 'POOLS' }],
     ['show stats_totals;', { kind: 'show', what: 'STATS_TOTALS' }],
+    ['SHOW STATEMENTS', { kind: 'show', what: 'STATEMENTS' }],
     ['SHOW CLIENTS', { kind: 'show', what: 'CLIENTS' }],
     ['SHOW CONFIG', { kind: 'local' }],
     ['SHOW VERSION', { kind: 'local' }],
@@ -79,6 +81,19 @@ describe('mergeShow', () => {
     const half = (xacts: number, xactUs: number): Cell[] => ['a', 0, 0, 0, 0, 0, 0, 0, xacts, 0, 0, 0, xactUs, 0, 0];
     const stats = mergeShow('STATS', [ok(1, rows(SHOW_STATS_COLUMNS, [half(30, 100)])), ok(2, rows(SHOW_STATS_COLUMNS, [half(10, 500)]))]);
     expect(cellsOf(stats)[0]![12]).toBe(200);
+  });
+
+  it('SHOW STATEMENTS merges per tenant and text: calls and time summed, the longest call, the mean by calls', () => {
+    const merged = mergeShow('STATEMENTS', [
+      ok(1, rows(SHOW_STATEMENTS_COLUMNS, [['a', 1, 100, 100, 100, 'SELECT x'], ['a', 3, 90, 30, 50, 'SELECT ?']])),
+      ok(2, rows(SHOW_STATEMENTS_COLUMNS, [['a', 1, 500, 500, 500, 'SELECT ?'], ['b', 2, 20, 10, 12, 'SELECT ?']])),
+    ]);
+    // Re-ordered by the merged totals: 'SELECT ?' (590) before 'SELECT x' (100).
+    expect(cellsOf(merged)).toEqual([
+      ['a', 4, 590, 148, 500, 'SELECT ?'],
+      ['a', 1, 100, 100, 100, 'SELECT x'],
+      ['b', 2, 20, 10, 12, 'SELECT ?'],
+    ]);
   });
 
   it('SHOW DATABASES sums sizes and connections, not the port; paused if any worker is', () => {

@@ -18,7 +18,7 @@
 import { adminErrorCatalog, AdminError, type AdminErrorCode, type AdminReply, type Cell, type Column } from './result.ts';
 
 export type ActionVerb = 'PAUSE' | 'RESUME' | 'RECONNECT' | 'KILL' | 'RELOAD';
-export type ShowMerge = 'POOLS' | 'STATS' | 'STATS_TOTALS' | 'STATS_AVERAGES' | 'DATABASES' | 'LISTS' | 'CLIENTS' | 'SERVERS';
+export type ShowMerge = 'POOLS' | 'STATS' | 'STATS_TOTALS' | 'STATS_AVERAGES' | 'STATEMENTS' | 'DATABASES' | 'LISTS' | 'CLIENTS' | 'SERVERS';
 
 export type FanOut =
   | { readonly kind: 'local' }
@@ -26,7 +26,7 @@ export type FanOut =
   | { readonly kind: 'action'; readonly verb: ActionVerb }
   | { readonly kind: 'shutdown' };
 
-const SHOWS = new Set<string>(['POOLS', 'STATS', 'STATS_TOTALS', 'STATS_AVERAGES', 'DATABASES', 'LISTS', 'CLIENTS', 'SERVERS']);
+const SHOWS = new Set<string>(['POOLS', 'STATS', 'STATS_TOTALS', 'STATS_AVERAGES', 'STATEMENTS', 'DATABASES', 'LISTS', 'CLIENTS', 'SERVERS']);
 const ACTIONS = new Set<string>(['PAUSE', 'RESUME', 'RECONNECT', 'KILL']);
 
 /** Where a console command runs. Malformed commands run locally, which answers the error. */
@@ -118,6 +118,8 @@ const ROW_MERGES: Record<Exclude<ShowMerge, 'CLIENTS' | 'SERVERS'>, RowMerge> = 
   STATS: STATS_MERGE,
   STATS_TOTALS: { key: ['database'] },
   STATS_AVERAGES: STATS_AVERAGES_MERGE,
+  // One row per tenant and shape: calls and time summed, the longest call, the mean weighted by calls.
+  STATEMENTS: { key: ['database', 'query'], agg: { max_time: 'max' }, weightedBy: { avg_time: 'calls' } },
   DATABASES: { key: ['name'], agg: { port: 'first', paused: 'max', disabled: 'max' } },
   LISTS: { key: ['list'], rowAgg: (row) => (row[0] === 'databases' || row[0] === 'users' ? 'max' : undefined) },
 };
@@ -132,7 +134,18 @@ export function mergeShow(what: ShowMerge, answers: readonly WorkerAnswer[]): Ad
   if (first === undefined) throw new Error('no worker answered with rows');
   const columns = first.result.columns;
   if (what === 'CLIENTS' || what === 'SERVERS') return { kind: 'rows', result: { columns, rows: concatConnections(columns, results) } };
-  return { kind: 'rows', result: { columns, rows: mergeRows(columns, ROW_MERGES[what], results.map((r) => r.result.rows)) } };
+  const merged = mergeRows(columns, ROW_MERGES[what], results.map((r) => r.result.rows));
+  if (what === 'STATEMENTS') sortByTotalTime(columns, merged);
+  return { kind: 'rows', result: { columns, rows: merged } };
+}
+
+/** SHOW STATEMENTS: each tenant's rows (tenants in first-seen order) by merged total time, most first. */
+function sortByTotalTime(columns: readonly Column[], rows: Cell[][]): void {
+  const db = index(columns, 'database');
+  const total = index(columns, 'total_time');
+  const order = new Map<Cell | undefined, number>();
+  for (const r of rows) if (!order.has(r[db])) order.set(r[db], order.size);
+  rows.sort((a, b) => order.get(a[db])! - order.get(b[db])! || num(b[total]) - num(a[total]));
 }
 
 function index(columns: readonly Column[], name: string): number {

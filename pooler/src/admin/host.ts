@@ -5,6 +5,7 @@ import type { Pool } from '../backend/pool.ts';
 import type { PoolerConfig } from '../config/schema.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { ClientConnection } from '../frontend/client.ts';
+import type { TenantLatency } from '../stats/latency.ts';
 import type { TenantTotals } from '../stats/totals.ts';
 import type { Outcome } from './result.ts';
 
@@ -36,6 +37,8 @@ export interface AdminHost {
   tenantTotals(): Map<string, TenantTotals>;
   /** Per-second rates over the last stats period. */
   statsAverages(): ReadonlyMap<string, TenantTotals>;
+  /** Transaction and query times and statement shapes per tenant id (SHOW STATEMENTS). */
+  tenantLatency(): ReadonlyMap<string, TenantLatency>;
   isPaused(tenantId: string): boolean;
   /** Blocks new checkouts and resolves once the tenants' server connections are all closed. */
   pause(tenantIds?: readonly string[]): Promise<void>;

@@ -23,6 +23,7 @@ import { ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import type { StatementRegistry } from '../prepared/registry.ts';
 import type { TenantLatency } from '../stats/latency.ts';
+import { leadingQueryText, type Shape } from '../stats/statement-shapes.ts';
 import * as states from './client-state.ts';
 import { mayEnter, stateName, type ClientState } from './client-state.ts';
 import { ClientFlow, type FlowClient } from './client-flow.ts';
@@ -139,6 +140,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
    */
   queryStart = 0;
   xactStart = 0;
+  /** The statement shape the running query's time goes to (stats/statement-shapes.ts), if known. */
+  private queryShape: Shape | null = null;
   private readonly latency: TenantLatency;
 
   /** Built by the login once the client has authenticated and been admitted (frontend/login.ts). */
@@ -204,7 +207,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.lastActive = coarseNow;
     // A query starts on the linked server connection (in transaction mode the first request of a
     // transaction is stamped by linkServer instead, after the checkout wait).
-    if (this.queryStart === 0 && this.state === ACTIVE) this.startQuery();
+    if (this.queryStart === 0 && this.state === ACTIVE) this.startQuery(chunk);
     switch (this.state) {
       case IDLE:
       case WAITING:
@@ -277,7 +280,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     // The wait for the connection (its own histogram, backend/pool.ts) and the replay of session
     // parameters are not the query's time: it starts now, as PgBouncer's query_start does.
     this.queryStart = this.xactStart = 0;
-    this.startQuery();
+    this.startQuery(this.queued?.[0]);
     this.replayFailures = 0;
     this.server = server;
     server.link = this;
@@ -328,10 +331,13 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
 
   // ---- timing (stats/latency.ts) ----------------------------------------------------------
 
-  private startQuery(): void {
+  /** `first`: the chunk the query starts with, when known (its Query or Parse text names the shape). */
+  private startQuery(first: Buffer | undefined): void {
     const now = performance.now();
     this.queryStart = now;
     if (this.xactStart === 0) this.xactStart = now;
+    const text = first === undefined ? null : leadingQueryText(first);
+    this.queryShape = text === null ? null : this.latency.shapes.shapeOf(text);
   }
 
   /** Called at a ReadyForQuery that leaves nothing outstanding (fast-path.ts, prepared-replies.ts). */
@@ -341,6 +347,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     const now = performance.now();
     this.queryStart = 0;
     this.latency.query.observe(now - start);
+    if (this.queryShape !== null) {
+      this.queryShape.add(now - start);
+      this.queryShape = null;
+    }
     if (txStatus === TX_IDLE && this.xactStart !== 0) {
       this.latency.xact.observe(now - this.xactStart);
       this.xactStart = 0;

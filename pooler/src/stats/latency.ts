@@ -4,6 +4,8 @@
 // stats/metrics.ts and by SHOW STATS. Not prom-client's Histogram: its observe() hashes a label
 // set per call; here an observation is a short bucket scan and three additions on an object the
 // client holds, so the hot path pays about one clock read (performance.now(), ~30 ns) per query.
+// The statement shapes that took the time are kept beside (stats/statement-shapes.ts).
+import { ShapeBudget, TenantShapes } from './statement-shapes.ts';
 
 /** Upper bounds, seconds: OLTP from 0.1 ms to 10 s (then +Inf). Prometheus `le` values. */
 export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -52,6 +54,12 @@ export class TenantLatency {
    * is one query; requests pipelined behind one another count as one (their replies overlap).
    */
   readonly query = new LatencyHistogram();
+  /** The query time per normalized statement text (SHOW STATEMENTS). */
+  readonly shapes: TenantShapes;
+
+  constructor(budget: ShapeBudget = new ShapeBudget()) {
+    this.shapes = new TenantShapes(budget);
+  }
 }
 
 /**
@@ -61,10 +69,12 @@ export class TenantLatency {
  */
 export class LatencyBook {
   private readonly byTenant = new Map<string, TenantLatency>();
+  /** The process-wide bounds of the statement shapes. */
+  private readonly budget = new ShapeBudget();
 
   forTenant(tenantId: string): TenantLatency {
     let t = this.byTenant.get(tenantId);
-    if (t === undefined) this.byTenant.set(tenantId, (t = new TenantLatency()));
+    if (t === undefined) this.byTenant.set(tenantId, (t = new TenantLatency(this.budget)));
     return t;
   }
 

@@ -1,0 +1,83 @@
+// Statement shapes (stats/statement-shapes.ts): the normalizer's rules, the text read from a Query
+// or Parse message, and the bounds a hostile tenant cannot push: shapes per tenant, cached texts,
+// normalizations per second, and the process-wide totals.
+import { describe, expect, it } from 'vitest';
+import * as msg from '../net/messages.ts';
+import { encodeParse } from '../net/extended.ts';
+import { leadingQueryText, MAX_SHAPES, MAX_TOTAL_SHAPES, NORMALIZE_PER_SECOND, normalizeSql, RAW_CACHE, RAW_MAX, ShapeBudget, TenantShapes } from './statement-shapes.ts';
+
+describe('normalizeSql', () => {
+  it.each([
+    ['SELECT  1,\n\t2.5e-3 ,  .5', 'SELECT ?, ? , ?'],
+    ["SELECT 'it''s', E'a\\'b', $$x$$, $t$y$t$ FROM t", 'SELECT ?, ?, ?, ? FROM t'],
+    ['select * from t where id = $1 and c2 = 3 -- note\n', 'select * from t where id = $1 and c2 = ?'],
+    ['SELECT /* a /* nested */ comment */ "Col 1" FROM "T"', 'SELECT "Col 1" FROM "T"'],
+    ['SELECT x1, t2.c3 FROM t2', 'SELECT x1, t2.c3 FROM t2'],
+    ['INSERT INTO t VALUES (1, \'a\'), (2, \'b\')', 'INSERT INTO t VALUES (?, ?), (?, ?)'],
+  ])('%j → %j', (sql, shape) => {
+    expect(normalizeSql(sql)).toBe(shape);
+  });
+
+  it('survives unterminated literals, quotes and comments', () => {
+    for (const s of ["SELECT 'open", 'SELECT "open', 'SELECT /* open', 'SELECT $a$ open', 'SELECT $', "E'\\"]) expect(typeof normalizeSql(s)).toBe('string');
+  });
+});
+
+describe('leadingQueryText', () => {
+  it('reads a Query, a Parse (after its name), nothing else, at most RAW_MAX bytes', () => {
+    expect(leadingQueryText(msg.query('SELECT 1'))).toBe('SELECT 1');
+    expect(leadingQueryText(encodeParse('s1', Buffer.from('SELECT $1\0\0\0', 'latin1')))).toBe('SELECT $1');
+    expect(leadingQueryText(Buffer.from([0x53, 0, 0, 0, 4]))).toBeNull();
+    expect(leadingQueryText(msg.query('x'.repeat(5000)))!.length).toBe(RAW_MAX);
+  });
+});
+
+describe('TenantShapes', () => {
+  it('sums calls and time per shape, most time first', () => {
+    const t = new TenantShapes(new ShapeBudget());
+    t.shapeOf('SELECT 1')!.add(1);
+    t.shapeOf('SELECT 2')!.add(2);
+    t.shapeOf("SELECT 'x' FROM big")!.add(50);
+    expect(t.top().map((s) => [s.text, s.calls, s.totalMs])).toEqual([
+      ['SELECT ? FROM big', 1, 50],
+      ['SELECT ?', 2, 3],
+    ]);
+  });
+
+  it('a million distinct texts: at most MAX_SHAPES shapes, RAW_CACHE texts, NORMALIZE_PER_SECOND normalizations a second', () => {
+    const budget = new ShapeBudget();
+    const t = new TenantShapes(budget);
+    const heapBefore = process.memoryUsage().heapUsed;
+    const started = Date.now();
+    for (let i = 0; i < 1_000_000; i++) t.shapeOf(`SELECT c${i} FROM t${i}`)?.add(i % 7);
+    const seconds = Math.max(1, Math.ceil((Date.now() - started) / 1000));
+    expect(t.size).toBeLessThanOrEqual(MAX_SHAPES);
+    expect(t.cachedTexts).toBeLessThanOrEqual(RAW_CACHE);
+    expect(budget.shapes).toBe(t.size);
+    expect(budget.raw).toBe(t.cachedTexts);
+    // Every text not normalized within the rate is unrecorded, not queued.
+    expect(t.unrecorded).toBeGreaterThanOrEqual(1_000_000 - NORMALIZE_PER_SECOND * (seconds + 1));
+    globalThis.gc?.();
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('a new shape evicts the one with the least time, and its cached texts stop counting to it', () => {
+    const t = new TenantShapes(new ShapeBudget());
+    for (let i = 0; i < MAX_SHAPES; i++) t.shapeOf(`SELECT c${i}`)!.add(100 + i);
+    const least = t.shapeOf('SELECT c0')!;
+    t.shapeOf('SELECT newcomer')!.add(1);
+    expect(least.live).toBe(false);
+    expect(t.top().some((s) => s.text === 'SELECT c0')).toBe(false);
+    expect(t.size).toBe(MAX_SHAPES);
+    // The evicted shape's text comes back as a new shape (when the rate allows), not the dead one.
+    expect(t.shapeOf('SELECT c0')).not.toBe(least);
+  });
+
+  it('the process-wide bound holds over tenants', () => {
+    const budget = new ShapeBudget();
+    budget.shapes = MAX_TOTAL_SHAPES; // as if the other tenants held them all
+    const t = new TenantShapes(budget);
+    expect(t.shapeOf('SELECT 1')).toBeNull();
+    expect(t.unrecorded).toBe(1);
+  });
+});
