@@ -5,7 +5,8 @@
 // (a new one evicts the one with the least total time) and a cache of at most RAW_CACHE raw texts
 // (cleared when full); the process keeps at most MAX_TOTAL_SHAPES shapes and MAX_TOTAL_RAW cached
 // texts over all tenants; and a tenant normalizes at most NORMALIZE_PER_SECOND new texts a second
-// (the rest go unrecorded), so millions of distinct texts cost neither memory nor event-loop time.
+// (the time of the rest goes to the tenant's OTHER shape), so millions of distinct texts cost
+// neither memory nor event-loop time, and the shapes' times still add up to the query time.
 // The hot path's share: a latin1 decode of the text and one Map lookup per query (the cache hit).
 
 export const RAW_MAX = 1024;
@@ -14,6 +15,8 @@ export const RAW_CACHE = 128;
 export const MAX_TOTAL_SHAPES = 10_000;
 export const MAX_TOTAL_RAW = 10_000;
 export const NORMALIZE_PER_SECOND = 500;
+/** The shape of the queries whose text was not normalized (rate) or kept (process-wide bound). */
+export const OTHER_TEXT = '(other: text not normalized within the bounds)';
 
 const Q = 0x51; // 'Q' Query: text at 5
 const P = 0x50; // 'P' Parse: name\0 text\0 at 5
@@ -167,15 +170,15 @@ export class TenantShapes {
   private readonly shapes = new Map<string, Shape>();
   private windowStart = 0;
   private normalized = 0;
-  /** Queries whose text was not recorded (normalization rate or a global bound), for SHOW STATEMENTS' docs. */
-  unrecorded = 0;
+  /** Where the time of queries whose text is not recorded goes (outside the bounds: one per tenant). */
+  readonly other = new Shape(OTHER_TEXT);
 
   constructor(budget: ShapeBudget) {
     this.budget = budget;
   }
 
-  /** The shape of `rawText` (latin1, from leadingQueryText), or null when it cannot be recorded. */
-  shapeOf(rawText: string): Shape | null {
+  /** The shape of `rawText` (latin1, from leadingQueryText); `other` when it cannot be recorded. */
+  shapeOf(rawText: string): Shape {
     const hit = this.raw.get(rawText);
     if (hit !== undefined) {
       if (hit.live) return hit;
@@ -185,20 +188,20 @@ export class TenantShapes {
     return this.miss(rawText);
   }
 
-  private miss(rawText: string): Shape | null {
+  private miss(rawText: string): Shape {
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;
       this.normalized = 0;
     }
-    if (this.normalized >= NORMALIZE_PER_SECOND) return this.unrecord();
+    if (this.normalized >= NORMALIZE_PER_SECOND) return this.other;
     this.normalized++;
     // Decoded as UTF-8 for display only now (the cache key stays the cheap latin1 decode).
     const text = normalizeSql(Buffer.from(rawText, 'latin1').toString('utf8'));
     let shape = this.shapes.get(text);
     if (shape === undefined) {
       if (this.shapes.size >= MAX_SHAPES || this.budget.shapes >= MAX_TOTAL_SHAPES) {
-        if (!this.evictLeast()) return this.unrecord();
+        if (!this.evictLeast()) return this.other;
       }
       shape = new Shape(text);
       this.shapes.set(text, shape);
@@ -215,11 +218,6 @@ export class TenantShapes {
     return shape;
   }
 
-  private unrecord(): null {
-    this.unrecorded++;
-    return null;
-  }
-
   /** Drops this tenant's shape with the least total time; false when it has none. */
   private evictLeast(): boolean {
     let least: Shape | undefined;
@@ -231,9 +229,11 @@ export class TenantShapes {
     return true;
   }
 
-  /** The shapes, most total time first. */
+  /** The shapes (and `other`, once it has calls), most total time first. */
   top(): Shape[] {
-    return [...this.shapes.values()].sort((a, b) => b.totalMs - a.totalMs);
+    const all = [...this.shapes.values()];
+    if (this.other.calls > 0) all.push(this.other);
+    return all.sort((a, b) => b.totalMs - a.totalMs);
   }
 
   /** Cached raw texts (tests: the bound). */
