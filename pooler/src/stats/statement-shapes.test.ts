@@ -18,6 +18,19 @@ describe('normalizeSql', () => {
     expect(normalizeSql(sql)).toBe(shape);
   });
 
+  // Literals must never survive, whatever standard_conforming_strings says (PostgreSQL docs 4.1.2.1:
+  // with it off, a backslash escapes in '…' too), and whatever PostgreSQL 16's numeric forms
+  // (0x1F, 0o17, 0b101, 1_000) or a space before a quote (not an E'' string) make of the text.
+  it.each([
+    ["SELECT * FROM u WHERE name = 'O\\'Brien' AND ssn = 'secret-ssn'", ['Brien', 'secret']],
+    ["SELECT 'C:\\', 'secret-path'", ['secret']],
+    ["SELECT e 'a\\', 'secret-e'", ['secret']],
+    ['SELECT 0xDEADBEEF, 0o777, 0b1011, 1_000_000', ['DEAD', '777', '1011', '000']],
+  ])('%j keeps no literal', (sql, secrets) => {
+    const shape = normalizeSql(sql);
+    for (const s of secrets) expect(shape).not.toContain(s);
+  });
+
   it('survives unterminated literals, quotes and comments', () => {
     for (const s of ["SELECT 'open", 'SELECT "open', 'SELECT /* open', 'SELECT $a$ open', 'SELECT $', "E'\\"]) expect(typeof normalizeSql(s)).toBe('string');
   });

@@ -76,13 +76,20 @@ export function normalizeSql(sql: string): string {
       }
       space = true;
     } else if (c === 0x27) {
-      // An E'…' string: its E was emitted as an identifier character just before.
-      const escapes = (out.endsWith('E') || out.endsWith('e')) && !isIdent(out.charCodeAt(out.length - 2));
+      // An E'…' string: its E was emitted as an identifier character just before, with no space.
+      const escapes = !space && (out.endsWith('E') || out.endsWith('e')) && !isIdent(out.charCodeAt(out.length - 2));
       if (escapes) out = out.slice(0, -1);
       i++;
       while (i < n) {
         const d = sql.charCodeAt(i);
         if (escapes && d === 0x5c) i += 2;
+        else if (d === 0x5c) {
+          // A backslash in '…': where it ends depends on standard_conforming_strings (docs 4.1.2.1),
+          // which the pooler does not track. Whichever way it is read, one reading turns the
+          // literals after it into text, so the rest of the query is one ? (never a literal shown).
+          emit('?');
+          return out;
+        }
         else if (d === 0x27 && sql.charCodeAt(i + 1) === 0x27) i += 2;
         else if (d === 0x27) break;
         else i++;
@@ -123,6 +130,9 @@ export function normalizeSql(sql: string): string {
           while (j < n && isDigit(sql.charCodeAt(j))) j++;
         }
       }
+      // PostgreSQL 16's 0x1F, 0o17, 0b101 and 1_000 (and 15's 12abc, a number then an alias):
+      // whatever identifier characters follow the digits are part of the ? (docs 4.1.2.6).
+      while (j < n && isIdent(sql.charCodeAt(j))) j++;
       emit('?');
       i = j;
     } else if (isIdent(c)) {
