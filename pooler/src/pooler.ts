@@ -282,6 +282,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
         pool.retarget(route.target, route.pool);
       }
     }
+    this.latency.removedExcept(next.byId);
     for (const client of this.clients) {
       const route = client.route === null ? undefined : next.byId.get(client.route.id);
       if (route === undefined) client.closeAtBoundary(new PoolerError('TENANT_REMOVED', 'the tenant was removed'), 'tenant_removed');

@@ -78,6 +78,11 @@ export class LatencyBook {
     return t;
   }
 
+  /** The tenants not in `kept` were removed: their statement texts go (the times stay, as counters). */
+  removedExcept(kept: ReadonlyMap<string, unknown>): void {
+    for (const [id, t] of this.byTenant) if (!kept.has(id)) t.shapes.clear();
+  }
+
   entries(): ReadonlyMap<string, TenantLatency> {
     return this.byTenant;
   }

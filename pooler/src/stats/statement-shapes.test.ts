@@ -86,6 +86,15 @@ describe('TenantShapes', () => {
     expect(t.shapeOf('SELECT c0')).not.toBe(least);
   });
 
+  it('clear (a removed tenant) gives its shapes and cached texts back to the process-wide bounds', () => {
+    const budget = new ShapeBudget();
+    const gone = new TenantShapes(budget);
+    for (let i = 0; i < MAX_SHAPES; i++) gone.shapeOf(`SELECT c${i}`).add(1);
+    expect(budget.shapes).toBe(MAX_SHAPES);
+    gone.clear();
+    expect([budget.shapes, budget.raw, gone.size, gone.cachedTexts, gone.top().length]).toEqual([0, 0, 0, 0, 0]);
+  });
+
   it('the process-wide bound holds over tenants', () => {
     const budget = new ShapeBudget();
     budget.shapes = MAX_TOTAL_SHAPES; // as if the other tenants held them all

@@ -246,6 +246,19 @@ export class TenantShapes {
     return all.sort((a, b) => b.totalMs - a.totalMs);
   }
 
+  /**
+   * Forgets every shape and cached text (the tenant was removed): their share of the process-wide
+   * bounds comes back, and a tenant added later under the same id starts with none of these texts.
+   */
+  clear(): void {
+    for (const s of this.shapes.values()) s.live = false;
+    this.budget.shapes -= this.shapes.size;
+    this.shapes.clear();
+    this.budget.raw -= this.raw.size;
+    this.raw.clear();
+    this.other.calls = this.other.totalMs = this.other.maxMs = 0;
+  }
+
   /** Cached raw texts (tests: the bound). */
   get cachedTexts(): number {
     return this.raw.size;
