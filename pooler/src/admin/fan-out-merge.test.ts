@@ -83,6 +83,17 @@ describe('mergeShow', () => {
     expect(cellsOf(stats)[0]![12]).toBe(200);
   });
 
+  it('SHOW STATS_AVERAGES: a worker whose count rate rounds to 0 still counts in the mean duration', () => {
+    // A slow, quiet tenant: 20 transactions of 5 s a minute per worker (0.33/s, shown as 0 a second).
+    const quiet = (xacts: number, xactUs: number): Cell[] => ['a', xacts, 0, 0, 0, xactUs, 0, 0];
+    const both = mergeShow('STATS_AVERAGES', [ok(1, rows(SHOW_STATS_SPLIT_COLUMNS, [quiet(0, 5_000_000)])), ok(2, rows(SHOW_STATS_SPLIT_COLUMNS, [quiet(0, 5_000_000)]))]);
+    expect(cellsOf(both)[0]![5]).toBe(5_000_000);
+    // Beside a busier worker it weighs less, but not nothing.
+    const mixed = mergeShow('STATS_AVERAGES', [ok(1, rows(SHOW_STATS_SPLIT_COLUMNS, [quiet(0, 5_000_000)])), ok(2, rows(SHOW_STATS_SPLIT_COLUMNS, [quiet(1, 1_000_000)]))]);
+    expect(cellsOf(mixed)[0]![5]).toBeGreaterThan(1_000_000);
+    expect(cellsOf(mixed)[0]![5]).toBeLessThan(5_000_000);
+  });
+
   it('SHOW STATEMENTS merges per tenant and text: calls and time summed, the longest call, the mean by calls', () => {
     const merged = mergeShow('STATEMENTS', [
       ok(1, rows(SHOW_STATEMENTS_COLUMNS, [['a', 1, 100, 100, 100, 'SELECT x'], ['a', 3, 90, 30, 50, 'SELECT ?']])),

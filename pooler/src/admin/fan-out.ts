@@ -189,8 +189,13 @@ function mergeRows(columns: readonly Column[], spec: RowMerge, perWorker: readon
         const acc = weights.get(key) ?? weighted.map((): [number, number] => [0, 0]);
         weights.set(key, acc);
         weighted.forEach(([c, w], j) => {
-          acc[j]![0] += num(row[c]) * num(row[w]);
-          acc[j]![1] += num(row[w]);
+          // SHOW STATS' counts are per-second rates rounded to integers (stats/averages.ts): a
+          // worker with a mean had events in the period, so a rate shown as 0 was in (0, 0.5) a
+          // second; weighed at 0.25 rather than 0, a quiet, slow tenant's mean is not merged to 0.
+          const mean = num(row[c]);
+          const weight = mean > 0 ? Math.max(num(row[w]), 0.25) : num(row[w]);
+          acc[j]![0] += mean * weight;
+          acc[j]![1] += weight;
         });
       }
     }
