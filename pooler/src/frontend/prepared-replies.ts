@@ -202,8 +202,10 @@ export class PreparedReplies implements ScanSink {
         out.push(ABORTED_ERROR);
         q.pop();
         if (h.req === FE_PARSE && h.name !== null && h.stmt !== null && this.statements.get(h.name) === h.stmt) this.statements.delete(h.name);
-        if (h.withReady) out.push(msg.readyForQuery('E'));
-        else {
+        if (h.withReady) {
+          out.push(msg.readyForQuery('E'));
+          if (this.host.pending === 0) this.host.answered(TX_FAILED);
+        } else {
           this.skipToSync(this.host.server);
           if (q.length > 0) this.suppressUntilReady = true;
         }
@@ -212,7 +214,11 @@ export class PreparedReplies implements ScanSink {
       out.push(h.bytes!);
       if (h.req === FE_PARSE && h.name !== null) this.unconfirmed.delete(h.name);
       if (h.req === FE_PARSE && h.stmt !== null) this.statements.registry.confirm(h.stmt);
-      if (h.withReady) out.push(msg.readyForQuery(String.fromCharCode(this.host.txStatus) as 'I' | 'T' | 'E'));
+      if (h.withReady) {
+        out.push(msg.readyForQuery(String.fromCharCode(this.host.txStatus) as 'I' | 'T' | 'E'));
+        // A query answered here (no server ReadyForQuery follows it) ends its timing too.
+        if (this.host.pending === 0) this.host.answered(this.host.txStatus);
+      }
       q.pop();
     }
   }
