@@ -1,9 +1,12 @@
 // Statement shapes (stats/statement-shapes.ts): the normalizer's rules, the text read from a Query
 // or Parse message, and the bounds a hostile tenant cannot push: shapes per tenant, cached texts,
 // normalizations per second, and the process-wide totals.
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import * as msg from '../net/messages.ts';
 import { encodeParse } from '../net/extended.ts';
+import { LatencyBook } from './latency.ts';
 import { leadingQueryText, MAX_SHAPES, MAX_TOTAL_SHAPES, NORMALIZE_PER_SECOND, normalizeSql, OTHER_TEXT, RAW_CACHE, RAW_MAX, ShapeBudget, TenantShapes } from './statement-shapes.ts';
 
 describe('normalizeSql', () => {
@@ -93,6 +96,33 @@ describe('TenantShapes', () => {
     expect(budget.shapes).toBe(MAX_SHAPES);
     gone.clear();
     expect([budget.shapes, budget.raw, gone.size, gone.cachedTexts, gone.top().length]).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('the process-wide bound is also a memory bound: 10,000 shapes of 1 KiB of short tokens take tens of MiB, not hundreds', () => {
+    // A shape text built by += is a rope (one node per token, slices keeping the input): ~29 KiB
+    // each. Measured after full collections (gc exposed for this test only).
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const book = new LatencyBook();
+    const tenants = MAX_TOTAL_SHAPES / MAX_SHAPES;
+    for (let t = 0; t < tenants; t++) {
+      const shapes = book.forTenant(`t${t}`).shapes;
+      for (let i = 0; i < MAX_SHAPES; i++) {
+        let sql = `SELECT c${t}_${i}`;
+        while (sql.length < RAW_MAX - 4) sql += ', ab';
+        // Flat, as leadingQueryText's latin1 decode gives it.
+        shapes.shapeOf(Buffer.from(sql, 'latin1').toString('latin1')).add(1);
+      }
+    }
+    gc();
+    const mib = (process.memoryUsage().heapUsed - before) / 1048576;
+    let total = 0;
+    for (const l of book.entries().values()) total += l.shapes.size;
+    expect(total).toBe(MAX_TOTAL_SHAPES);
+    // Texts and cached raw texts: 2 × 10,000 × 1 KiB ≈ 20 MiB (docs/security.md).
+    expect(mib).toBeLessThan(60);
   });
 
   it('the process-wide bound holds over tenants', () => {
