@@ -75,6 +75,7 @@ export class LatencyBook {
   forTenant(tenantId: string): TenantLatency {
     let t = this.byTenant.get(tenantId);
     if (t === undefined) this.byTenant.set(tenantId, (t = new TenantLatency(this.budget)));
+    else t.shapes.reopen(); // a login to a tenant removed by a reload and added again
     return t;
   }
 

@@ -125,6 +125,18 @@ describe('TenantShapes', () => {
     expect(mib).toBeLessThan(60);
   });
 
+  it('a cleared (removed) tenant records no new shape until it is back (its clients finishing a transaction)', () => {
+    const book = new LatencyBook();
+    const shapes = book.forTenant('gone').shapes;
+    shapes.shapeOf('SELECT 1');
+    book.removedExcept(new Map());
+    // A client of the removed tenant finishes its transaction before it is closed.
+    expect(shapes.shapeOf('SELECT 2 AS still_in_transaction')).toBe(shapes.other);
+    expect(shapes.size).toBe(0);
+    // Added again: a new login (forTenant) records shapes again.
+    expect(book.forTenant('gone').shapes.shapeOf('SELECT 3')).not.toBe(shapes.other);
+  });
+
   it('the process-wide bound holds over tenants', () => {
     const budget = new ShapeBudget();
     budget.shapes = MAX_TOTAL_SHAPES; // as if the other tenants held them all

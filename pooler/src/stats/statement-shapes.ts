@@ -184,6 +184,8 @@ export class TenantShapes {
   private readonly shapes = new Map<string, Shape>();
   private windowStart = 0;
   private normalized = 0;
+  /** Removed from the configuration (clear): shapes are not recorded until reopen. */
+  private removed = false;
   /** Where the time of queries whose text is not recorded goes (outside the bounds: one per tenant). */
   readonly other = new Shape(OTHER_TEXT);
 
@@ -193,6 +195,7 @@ export class TenantShapes {
 
   /** The shape of `rawText` (latin1, from leadingQueryText); `other` when it cannot be recorded. */
   shapeOf(rawText: string): Shape {
+    if (this.removed) return this.other;
     const hit = this.raw.get(rawText);
     if (hit !== undefined) {
       if (hit.live) return hit;
@@ -255,11 +258,20 @@ export class TenantShapes {
    * bounds comes back, and a tenant added later under the same id starts with none of these texts.
    */
   clear(): void {
+    // Its clients still in a transaction finish it before they are closed: nothing more is kept.
+    this.removed = true;
     for (const s of this.shapes.values()) s.live = false;
     this.budget.shapes -= this.shapes.size;
     this.shapes.clear();
     this.budget.raw -= this.raw.size;
     this.raw.clear();
+    this.other.calls = this.other.totalMs = this.other.maxMs = 0;
+  }
+
+  /** The tenant is in the configuration (again): a login to it records shapes (LatencyBook.forTenant). */
+  reopen(): void {
+    if (!this.removed) return;
+    this.removed = false;
     this.other.calls = this.other.totalMs = this.other.maxMs = 0;
   }
 
