@@ -10,7 +10,7 @@ import { startPooler, type Pooler } from '../../pooler/src/pooler.ts';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { connectPg, endQuietly, until } from '../helpers/clients.ts';
 import { startDelayingProxy, type DelayingProxy } from '../helpers/delaying-proxy.ts';
-import { errorCodes, ProtocolClient, query, sendCancel } from '../helpers/raw-protocol.ts';
+import { errorCodes, ProtocolClient, query, rows, sendCancel } from '../helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from '../helpers/tenants.ts';
 
 const DELAY_MS = 3000;
@@ -61,5 +61,37 @@ it("a client's cancel that arrives late never stops the next client's query", as
     await endQuietly(su);
     await a.end();
     await b.end();
+  }
+}, 60_000);
+
+it('a backend that ends while its cancel is still travelling is handled as an idle connection (the pooler stays up)', async () => {
+  proxy.delayMs = 0;
+  const a = await ProtocolClient.connect(poolerConn(pooler, tenant));
+  expect(await a.simple('SELECT 1')).toEqual([['1']]);
+  proxy.delayMs = DELAY_MS;
+  const su = await connectPg(superuserConn(pg));
+  try {
+    const aDone = a.request(query('SELECT pg_backend_pid(), pg_sleep(0.5)'));
+    await until(
+      async () => (await su.query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_backend_pid(), pg_sleep%'")).rowCount === 1,
+      10_000,
+      "A's query runs",
+    );
+    const before = proxy.accepted;
+    const cancelled = sendCancel(pooler.host, pooler.port, a.processId, a.secretKey);
+    await until(async () => proxy.accepted > before, 10_000, 'the pooler forwards the cancel');
+    const msgs = await aDone;
+    expect(errorCodes(msgs)).toEqual([]);
+    const pid = Number(rows(msgs)[0]?.[0]);
+    expect(pid).toBeGreaterThan(0);
+    // The connection waits for its cancel, unlinked from A. Its backend is terminated meanwhile:
+    // the FATAL it sends must not reach A (or the pooler's client code) — the pooler must stay up.
+    await su.query('SELECT pg_terminate_backend($1)', [pid]);
+    proxy.delayMs = 0;
+    await cancelled;
+    expect(await a.simple('SELECT 2')).toEqual([['2']]);
+  } finally {
+    await endQuietly(su);
+    await a.end();
   }
 }, 60_000);

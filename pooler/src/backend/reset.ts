@@ -114,6 +114,9 @@ export function resetServer(server: ServerConnection, pool: Pool, what: { rollba
   // A cancel still travelling would stop the next client's query: hold the slot until it is in
   // (PostgreSQL ignores a cancel that reaches an idle backend). Bounded by the cancel's timeout.
   if (server.cancelsInFlight > 0) {
+    // Unlinked meanwhile: what an idle backend may still send (a notice, its FATAL on termination)
+    // is handled as for any idle connection, not by the client that has left it.
+    server.link = null;
     server.afterCancels = () => {
       if (!server.closed) resetServer(server, pool, what);
     };
