@@ -5,12 +5,13 @@
 // connection on before every cancel it sent for it has been delivered; a cancel delivered while
 // the backend is idle is ignored by PostgreSQL. The same holds for the pooler's own query_timeout
 // cancel. Here cancels reach PostgreSQL through test/helpers/delaying-proxy.ts, 3 s late.
+import type { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPooler, type Pooler } from '../../pooler/src/pooler.ts';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { connectPg, endQuietly, until } from '../helpers/clients.ts';
 import { startDelayingProxy, type DelayingProxy } from '../helpers/delaying-proxy.ts';
-import { errorCodes, ProtocolClient, query, rows, sendCancel } from '../helpers/raw-protocol.ts';
+import { errorCodes, ProtocolClient, query, rows, sendCancel, type Msg } from '../helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from '../helpers/tenants.ts';
 
 const DELAY_MS = 3000;
@@ -33,6 +34,20 @@ afterAll(async () => {
   await pg?.stop();
 });
 
+/**
+ * Sends `sql` on `a` (a short sleep), and once it runs, A's CancelRequest through the pooler; waits
+ * until the pooler has forwarded the cancel (a new connection to the armed proxy), which then
+ * reaches PostgreSQL only after the sleep is over. Returns A's replies and the cancel's delivery.
+ */
+async function cancelArrivingLate(a: ProtocolClient, su: PgClient, sql: string): Promise<{ replies: Promise<Msg[]>; cancelled: Promise<void> }> {
+  const replies = a.request(query(sql));
+  await until(async () => (await su.query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = $1", [sql])).rowCount === 1, 10_000, "A's query runs");
+  const before = proxy.accepted;
+  const cancelled = sendCancel(pooler.host, pooler.port, a.processId, a.secretKey);
+  await until(async () => proxy.accepted > before, 10_000, 'the pooler forwards the cancel');
+  return { replies, cancelled };
+}
+
 it("a client's cancel that arrives late never stops the next client's query", async () => {
   const a = await ProtocolClient.connect(poolerConn(pooler, tenant));
   const b = await ProtocolClient.connect(poolerConn(pooler, tenant));
@@ -41,17 +56,8 @@ it("a client's cancel that arrives late never stops the next client's query", as
   proxy.delayMs = DELAY_MS;
   const su = await connectPg(superuserConn(pg));
   try {
-    const aDone = a.request(query('SELECT pg_sleep(0.5)'));
-    await until(
-      async () => (await su.query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(0.5)'")).rowCount === 1,
-      10_000,
-      "A's query runs",
-    );
-    // A cancels its own query; the pooler forwards it (a new connection to the proxy), and it
-    // reaches PostgreSQL only after A's sleep is over.
-    const before = proxy.accepted;
-    const cancelled = sendCancel(pooler.host, pooler.port, a.processId, a.secretKey);
-    await until(async () => proxy.accepted > before, 10_000, 'the pooler forwards the cancel');
+    // A cancels its own query; it reaches PostgreSQL only after A's sleep is over.
+    const { replies: aDone, cancelled } = await cancelArrivingLate(a, su, 'SELECT pg_sleep(0.5)');
     // B waits for the one server connection, and its query outlasts the late cancel.
     const bDone = b.request(query('SELECT pg_sleep(4)'));
     expect(errorCodes(await aDone), "A's sleep ended before its cancel arrived").toEqual([]);
@@ -71,15 +77,7 @@ it('a backend that ends while its cancel is still travelling is handled as an id
   proxy.delayMs = DELAY_MS;
   const su = await connectPg(superuserConn(pg));
   try {
-    const aDone = a.request(query('SELECT pg_backend_pid(), pg_sleep(0.5)'));
-    await until(
-      async () => (await su.query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_backend_pid(), pg_sleep%'")).rowCount === 1,
-      10_000,
-      "A's query runs",
-    );
-    const before = proxy.accepted;
-    const cancelled = sendCancel(pooler.host, pooler.port, a.processId, a.secretKey);
-    await until(async () => proxy.accepted > before, 10_000, 'the pooler forwards the cancel');
+    const { replies: aDone, cancelled } = await cancelArrivingLate(a, su, 'SELECT pg_backend_pid(), pg_sleep(0.5)');
     const msgs = await aDone;
     expect(errorCodes(msgs)).toEqual([]);
     const pid = Number(rows(msgs)[0]?.[0]);
