@@ -3,7 +3,7 @@
 import type { TenantView } from '../functions/lib/views.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
 import { UsageError } from '../shared/src/usage-error.ts';
-import { COMMON_HELP, int, parse, secretFrom, str } from './args.ts';
+import { COMMON_HELP, int, parse, secretFrom, str, type Parsed } from './args.ts';
 import { json, table, warnIfAny, type Io } from './output.ts';
 import { withProgress } from './progress.ts';
 
@@ -120,6 +120,28 @@ const DESTINATION_OPTIONS = {
   schema: { type: 'string' },
 } as const;
 
+/**
+ * The destination flags `create` and `move` share, checked: where (--cluster, or --host with an
+ * optional --port) and the fields given (--dest-database, --dest-user, --schema).
+ */
+function destinationFlags(p: Parsed): { cluster: string | undefined; host: string | undefined; port: number | undefined; fields: Record<string, unknown> } {
+  const host = str(p, 'host');
+  const cluster = str(p, 'cluster');
+  const port = int(p, 'port', TENANTS_USAGE, { min: 1, max: 65535 });
+  if (host !== undefined && cluster !== undefined) throw new UsageError('give either --cluster or --host, not both', TENANTS_USAGE);
+  if (port !== undefined && host === undefined) throw new UsageError('--port goes with --host', TENANTS_USAGE);
+  const fields: Record<string, unknown> = {};
+  for (const [flag, key] of [
+    ['dest-database', 'database'],
+    ['dest-user', 'user'],
+    ['schema', 'schema'],
+  ] as const) {
+    const v = str(p, flag);
+    if (v !== undefined) fields[key] = v;
+  }
+  return { cluster, host, port, fields };
+}
+
 async function create(api: ApiClient, argv: string[], io: Io): Promise<number> {
   const p = parse(
     argv,
@@ -141,10 +163,7 @@ async function create(api: ApiClient, argv: string[], io: Io): Promise<number> {
   );
   if (p.values.help) return help(io);
   const id = p.positionals[0]!;
-  const host = str(p, 'host');
-  const port = int(p, 'port', TENANTS_USAGE, { min: 1, max: 65535 });
-  if (host !== undefined && str(p, 'cluster') !== undefined) throw new UsageError('give either --cluster or --host, not both', TENANTS_USAGE);
-  if (port !== undefined && host === undefined) throw new UsageError('--port goes with --host', TENANTS_USAGE);
+  const { cluster, host, port, fields } = destinationFlags(p);
   const mode = str(p, 'mode');
   if (mode !== undefined && mode !== 'transaction' && mode !== 'session') throw new UsageError(`--mode: "${mode}" is not transaction or session`, TENANTS_USAGE);
   // A fixed host has no cluster admin to provision with.
@@ -156,15 +175,7 @@ async function create(api: ApiClient, argv: string[], io: Io): Promise<number> {
   const user = str(p, 'user') ?? nameFrom(id);
   const client: Record<string, unknown> = { database, user, md5: p.values.md5 === true };
   if (pwFile !== undefined) client.password = await secretFrom(pwFile, io.stdin, TENANTS_USAGE);
-  const destination: Record<string, unknown> = host !== undefined ? { host, ...(port !== undefined ? { port } : {}) } : { clusterId: str(p, 'cluster') ?? 'local' };
-  for (const [flag, key] of [
-    ['dest-database', 'database'],
-    ['dest-user', 'user'],
-    ['schema', 'schema'],
-  ] as const) {
-    const v = str(p, flag);
-    if (v !== undefined) destination[key] = v;
-  }
+  const destination: Record<string, unknown> = { ...(host !== undefined ? { host, ...(port !== undefined ? { port } : {}) } : { clusterId: cluster ?? 'local' }), ...fields };
   if (destPwFile !== undefined) destination.password = await secretFrom(destPwFile, io.stdin, TENANTS_USAGE);
   const pool: Record<string, unknown> = {};
   if (mode !== undefined) pool.mode = mode;
@@ -251,24 +262,12 @@ async function move(api: ApiClient, argv: string[], io: Io): Promise<number> {
   );
   if (p.values.help) return help(io);
   const id = p.positionals[0]!;
-  const host = str(p, 'host');
-  const cluster = str(p, 'cluster');
-  const port = int(p, 'port', TENANTS_USAGE, { min: 1, max: 65535 });
-  if (host !== undefined && cluster !== undefined) throw new UsageError('give either --cluster or --host, not both', TENANTS_USAGE);
-  if (port !== undefined && host === undefined) throw new UsageError('--port goes with --host', TENANTS_USAGE);
+  const { cluster, host, port, fields } = destinationFlags(p);
   if (str(p, 'schema') !== undefined && p.values['no-schema'] === true) throw new UsageError('give either --schema or --no-schema, not both', TENANTS_USAGE);
-  const destination: Record<string, unknown> = {};
+  const destination: Record<string, unknown> = { ...fields };
   if (cluster !== undefined) destination.clusterId = cluster;
   if (host !== undefined) destination.host = host;
   if (port !== undefined) destination.port = port;
-  for (const [flag, key] of [
-    ['dest-database', 'database'],
-    ['dest-user', 'user'],
-    ['schema', 'schema'],
-  ] as const) {
-    const v = str(p, flag);
-    if (v !== undefined) destination[key] = v;
-  }
   if (p.values['no-schema'] === true) destination.schema = null;
   const pwFile = str(p, 'dest-password-file');
   if (pwFile !== undefined) destination.password = await secretFrom(pwFile, io.stdin, TENANTS_USAGE);
