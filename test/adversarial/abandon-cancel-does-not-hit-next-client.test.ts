@@ -6,31 +6,27 @@
 // has been delivered.
 // Here PostgreSQL is reached through test/helpers/delaying-proxy.ts (cancels held for DELAY_MS).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler, type Pooler } from '../../pooler/src/pooler.ts';
-import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
+import type { Pooler } from '../../pooler/src/pooler.ts';
+import type { PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import { connectPg, endQuietly, until } from '../helpers/clients.ts';
-import { startDelayingProxy, type DelayingProxy } from '../helpers/delaying-proxy.ts';
+import { startDelayedCancelRig, type DelayedCancelRig, type DelayingProxy } from '../helpers/delaying-proxy.ts';
 import { errorCodes, ProtocolClient, query } from '../helpers/raw-protocol.ts';
-import { createTenant, poolerConfig, poolerConn, superuserConn, testLogger, type TestTenant } from '../helpers/tenants.ts';
+import { poolerConn, superuserConn, type TestTenant } from '../helpers/tenants.ts';
 
 const DELAY_MS = 3000;
+let rig: DelayedCancelRig;
 let pg: PostgresServer;
 let proxy: DelayingProxy;
 let pooler: Pooler;
 let tenant: TestTenant;
 
 beforeAll(async () => {
-  pg = await startPostgres();
-  proxy = await startDelayingProxy(pg);
-  const base = await createTenant(pg, { id: 'late-cancel', pool: { mode: 'transaction', size: 1 } });
-  tenant = { ...base, config: { ...base.config, target: { ...base.config.target!, host: '127.0.0.1', port: proxy.port } } };
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
+  rig = await startDelayedCancelRig('late-cancel');
+  ({ pg, proxy, pooler, tenant } = rig);
+}, 60_000);
 
 afterAll(async () => {
-  await pooler?.close();
-  proxy?.close();
-  await pg?.stop();
+  await rig?.stop();
 });
 
 it("a cancel sent for an abandoned query never reaches the next client's query", async () => {

@@ -5,6 +5,9 @@
 // Half-open both ways: the proxy closes the client's side only once PostgreSQL closed its own (a
 // CancelRequest is delivered when the server closes its connection).
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { startPooler, type Pooler } from '../../pooler/src/pooler.ts';
+import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
+import { createTenant, poolerConfig, testLogger, type TestTenant } from './tenants.ts';
 
 export interface DelayingProxy {
   readonly port: number;
@@ -49,6 +52,34 @@ export async function startDelayingProxy(target: { host: string; port: number })
     close() {
       for (const s of sockets) s.destroy();
       server.close();
+    },
+  };
+}
+
+/** One PostgreSQL, a delaying proxy in front of it, and an in-process pooler with one tenant (pool size 1) behind the proxy. */
+export interface DelayedCancelRig {
+  pg: PostgresServer;
+  proxy: DelayingProxy;
+  pooler: Pooler;
+  tenant: TestTenant;
+  stop(): Promise<void>;
+}
+
+export async function startDelayedCancelRig(tenantId: string): Promise<DelayedCancelRig> {
+  const pg = await startPostgres();
+  const proxy = await startDelayingProxy(pg);
+  const base = await createTenant(pg, { id: tenantId, pool: { mode: 'transaction', size: 1 } });
+  const tenant = { ...base, config: { ...base.config, target: { ...base.config.target!, host: '127.0.0.1', port: proxy.port } } };
+  const pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
+  return {
+    pg,
+    proxy,
+    pooler,
+    tenant,
+    async stop() {
+      await pooler.close();
+      proxy.close();
+      await pg.stop();
     },
   };
 }
