@@ -3,6 +3,10 @@
 // ask the Topology port for the current writer, and let syncCluster apply the epoch rule with the
 // event's own time (detail.Date), so duplicates, late and out-of-order deliveries are harmless.
 // Then, once, bump the config version and push a reload.
+// A planned switchover (docs/deploy.md "Planned switchover"): a "started" event naming a cluster
+// marks it switching first (switchover.ts; poolers hold new transactions), and a "completed" or
+// "aborted" one clears the mark with the sync (sync-cluster.ts, endSwitch). Only events that name
+// the cluster do either: a deployment-level blue/green event that names none pauses nothing.
 //
 // Outcomes: an event we do not handle, a malformed one or one for a cluster we do not know is
 // logged and SUCCEEDS (a thrown error would make Lambda retry an event that can never succeed).
@@ -17,6 +21,7 @@ import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { resolveDeps, type DepsSource } from '../lib/http.ts';
 import type { Logger } from '../lib/logger.ts';
 import { syncCluster, type SyncOutcome } from './sync-cluster.ts';
+import { markSwitching } from './switchover.ts';
 
 export type FailoverDeps = Pick<Deps, 'adapters' | 'log' | 'now'>;
 
@@ -130,9 +135,17 @@ export async function handleRdsEvent(raw: unknown, deps: FailoverDeps): Promise<
   const eventTime = eventTimeOf(e, deps.now());
   const outcomes: SyncOutcome[] = [];
   const failures: unknown[] = [];
-  for (const c of targets) {
+  let marked = false;
+  for (let c of targets) {
     try {
-      outcomes.push(await syncCluster(deps.adapters, c, eventTime, log.child({ clusterId: c.clusterId }), { forceNewEpoch: named && info.sameEndpointSwitch, cause: eventId, receivedAt }));
+      const clog = log.child({ clusterId: c.clusterId });
+      if (named && info.phase === 'started') {
+        const m = await markSwitching(deps.adapters, c, eventTime, eventId, clog, deps.now());
+        marked ||= m.published;
+        c = m.cluster;
+      }
+      const endSwitch = named && (info.phase === 'completed' || info.phase === 'aborted');
+      outcomes.push(await syncCluster(deps.adapters, c, eventTime, clog, { forceNewEpoch: named && info.sameEndpointSwitch, cause: eventId, receivedAt, endSwitch }));
     } catch (err) {
       log.error({ clusterId: c.clusterId, err }, 'cluster sync failed');
       failures.push(err);
@@ -140,9 +153,9 @@ export async function handleRdsEvent(raw: unknown, deps: FailoverDeps): Promise<
   }
   const result: RdsEventResult = { status: 'applied', eventId, clusters: outcomes };
   // Announce what did change even if another cluster failed (then throw for the retry).
-  if (outcomes.some((o) => o.published)) result.configVersion = (await announceChange(deps.adapters, log)).configVersion;
+  if (marked || outcomes.some((o) => o.published)) result.configVersion = (await announceChange(deps.adapters, log)).configVersion;
   if (failures.length > 0) throw new AggregateError(failures, `RDS event ${eventId}: ${failures.length} cluster(s) failed to sync`);
-  log.info({ kind: info.kind, clusters: outcomes.map((o) => ({ clusterId: o.clusterId, changed: o.changed, epoch: o.epoch })) }, 'RDS event applied');
+  log.info({ kind: info.kind, phase: info.phase, clusters: outcomes.map((o) => ({ clusterId: o.clusterId, changed: o.changed, epoch: o.epoch, switching: o.switching })) }, 'RDS event applied');
   return result;
 }
 

@@ -13,6 +13,7 @@ import { clusterTargetsOf } from '../../shared/src/domain/cluster-targets.ts';
 import { sameEndpoint, sameEndpoints } from '../../shared/src/domain/common.ts';
 import { VersionConflictError } from '../../shared/src/domain/errors.ts';
 import { appendFailover } from '../../shared/src/domain/failover-history.ts';
+import { endsSwitching, isStale, sameSwitching } from '../../shared/src/domain/switchover.ts';
 import { applyWriterChange, type ObservedTopology, type WriterChangeResult } from '../../shared/src/domain/writer-change.ts';
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -32,6 +33,12 @@ export interface SyncOptions {
    */
   cause?: string;
   receivedAt?: Date;
+  /**
+   * The event ends a planned switchover (a "completed" or "aborted" event): clear the cluster's
+   * `switching` mark (domain/switchover.ts) unless the mark is newer than the event. A writer
+   * change seen with any event (or the reconcile) clears it too: the new writer is confirmed.
+   */
+  endSwitch?: boolean;
 }
 
 export interface SyncOutcome {
@@ -43,11 +50,26 @@ export interface SyncOutcome {
   published: boolean;
   epoch: number;
   writer: { host: string; port: number };
+  /** The cluster is still marked switching after this sync. */
+  switching?: boolean;
 }
 
 const MAX_ATTEMPTS = 5;
 
+/** Whether the switching mark goes with this change: ended by the event, confirmed by a new writer, or stale. */
+function clearsSwitching(cluster: Cluster, r: WriterChangeResult, eventTime: Date, opts: SyncOptions): boolean {
+  const held = cluster.switching;
+  if (!held) return false;
+  return ((opts.endSwitch === true || r.writerChanged) && endsSwitching(held, eventTime)) || isStale(held, opts.receivedAt ?? eventTime);
+}
+
 function decide(cluster: Cluster, observed: ObservedTopology, eventTime: Date, opts: SyncOptions): WriterChangeResult {
+  const r = decideWriter(cluster, observed, eventTime, opts);
+  if (!clearsSwitching(cluster, r, eventTime, opts)) return r;
+  return { changed: true, writerChanged: r.writerChanged, cluster: { ...r.cluster, switching: null } };
+}
+
+function decideWriter(cluster: Cluster, observed: ObservedTopology, eventTime: Date, opts: SyncOptions): WriterChangeResult {
   const r = applyWriterChange(cluster, observed, eventTime);
   if (r.writerChanged || !opts.forceNewEpoch || !observed.writer) return r;
   if (eventTime.getTime() <= Date.parse(cluster.lastEventTime)) return r;
@@ -97,6 +119,7 @@ export async function syncCluster(
         epoch: r.cluster.epoch,
         lastEventTime: r.cluster.lastEventTime,
         ...(failovers ? { failovers } : {}),
+        ...(r.cluster.switching === null && cluster.switching ? { switching: null } : {}),
       });
       changed = true;
       writerChanged = r.writerChanged;
@@ -122,11 +145,12 @@ export async function syncCluster(
   const lagging =
     !published ||
     published.epoch < cluster.epoch ||
-    (published.epoch === cluster.epoch && (!sameEndpoint(published.writer, cluster.writer) || !sameEndpoints(published.readers, cluster.readers)));
+    (published.epoch === cluster.epoch &&
+      (!sameEndpoint(published.writer, cluster.writer) || !sameEndpoints(published.readers, cluster.readers) || !sameSwitching(published.switching, cluster.switching)));
   let didPublish = false;
   if (lagging) {
     didPublish = await adapters.config.publishClusterTargets(clusterId, clusterTargetsOf(cluster));
     if (didPublish && !changed) log.warn({ clusterId, epoch: cluster.epoch }, 'published targets lagged behind the store; republished');
   }
-  return { clusterId, changed, writerChanged, published: didPublish, epoch: cluster.epoch, writer: { ...cluster.writer } };
+  return { clusterId, changed, writerChanged, published: didPublish, epoch: cluster.epoch, writer: { ...cluster.writer }, switching: !!cluster.switching };
 }

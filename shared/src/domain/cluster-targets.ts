@@ -1,10 +1,11 @@
 // What the control plane publishes per cluster for the poolers (SSM parameter
 // `/switchyard/<stage>/clusters/<clusterId>`, locally a JSON file): the current writer and
 // readers, the epoch and the time of the event behind it. Poolers ignore targets whose epoch is
-// lower than the one they already hold.
+// lower than the one they already hold. `switching` marks a planned switchover (switchover.ts).
 import { z } from 'zod';
 import type { Cluster } from './cluster.ts';
 import { endpointSchema, isoTimestampSchema } from './common.ts';
+import { switchingSchema } from './switchover.ts';
 
 export const clusterTargetsSchema = z
   .object({
@@ -12,6 +13,8 @@ export const clusterTargetsSchema = z
     readers: z.array(endpointSchema),
     epoch: z.number().int().nonnegative(),
     eventTime: isoTimestampSchema,
+    /** A planned switchover in progress: poolers hold new transactions (domain/switchover.ts). */
+    switching: switchingSchema.optional(),
   })
   .strict();
 export type ClusterTargets = z.infer<typeof clusterTargetsSchema>;
@@ -22,5 +25,6 @@ export function clusterTargetsOf(cluster: Cluster): ClusterTargets {
     readers: cluster.readers.map((r) => ({ ...r })),
     epoch: cluster.epoch,
     eventTime: cluster.lastEventTime,
+    ...(cluster.switching ? { switching: { ...cluster.switching } } : {}),
   };
 }

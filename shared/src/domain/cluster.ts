@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { clusterIdSchema, endpointSchema, isoTimestampSchema, pgNameSchema, versionSchema } from './common.ts';
 import { failoverHistorySchema } from './failover-history.ts';
+import { switchingSchema } from './switchover.ts';
 
 export const clusterKindSchema = z.enum(['aurora', 'rds-instance', 'static']);
 export type ClusterKind = z.infer<typeof clusterKindSchema>;
@@ -64,6 +65,8 @@ export const clusterSchema = z
     lastEventTime: isoTimestampSchema,
     /** The last writer changes, oldest first (failover-history.ts). */
     failovers: failoverHistorySchema.optional(),
+    /** A planned switchover in progress (switchover.ts); null or absent when none. */
+    switching: switchingSchema.nullable().optional(),
     version: versionSchema,
     createdAt: isoTimestampSchema,
     updatedAt: isoTimestampSchema,
@@ -95,6 +98,8 @@ export const clusterPatchSchema = z
     epoch: z.number().int().nonnegative(),
     lastEventTime: isoTimestampSchema,
     failovers: failoverHistorySchema,
+    /** null clears the mark. */
+    switching: switchingSchema.nullable(),
   })
   .partial()
   .strict();

@@ -35,30 +35,49 @@ export interface RdsEventInfo {
    * handler starts a new epoch for such an event, once (only when it is newer than the last one).
    */
   readonly sameEndpointSwitch: boolean;
+  /**
+   * Where the event stands in a writer change (docs/deploy.md "Planned switchover"):
+   * - `started`: the cluster is marked switching; poolers hold new transactions of its tenants.
+   * - `completed`: the switch is over; the topology is re-read (new epoch) and the mark cleared.
+   * - `aborted`: the switch failed or was cancelled; the mark is cleared, the writer re-read.
+   * - `hint`: only a reason to re-read the topology (a restart in the middle of a failover).
+   */
+  readonly phase: 'started' | 'completed' | 'aborted' | 'hint';
 }
 
 /**
- * Every RDS event that can move a writer. "Started" events are included on purpose: the handler
- * re-reads the topology, and a started failover that has not yet finished simply shows no change
- * (the matching "completed" event or the minute reconcile picks up the result).
+ * Every RDS event that can move a writer. A "started" event marks the cluster switching (poolers
+ * hold new transactions until the matching "completed" event, or their switchover_timeout); the
+ * handler also re-reads the topology, where a failover that has not finished shows no change.
  */
 export const RDS_EVENTS: readonly RdsEventInfo[] = [
-  // Aurora / Multi-AZ DB cluster failover (DB cluster events, category "failover").
-  { id: 'RDS-EVENT-0071', kind: 'cluster-failover', source: 'cluster', message: 'Completed failover to DB instance', sameEndpointSwitch: false },
-  { id: 'RDS-EVENT-0072', kind: 'cluster-failover', source: 'cluster', message: 'Started same AZ failover to DB instance', sameEndpointSwitch: false },
-  { id: 'RDS-EVENT-0073', kind: 'cluster-failover', source: 'cluster', message: 'Started cross AZ failover to DB instance', sameEndpointSwitch: false },
-  // Multi-AZ DB instance failover (DB instance events, category "failover").
-  { id: 'RDS-EVENT-0013', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ instance failover started', sameEndpointSwitch: false },
-  { id: 'RDS-EVENT-0015', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ failover to standby complete', sameEndpointSwitch: true },
-  { id: 'RDS-EVENT-0049', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ instance failover completed', sameEndpointSwitch: true },
+  // Aurora / Multi-AZ DB cluster failover (DB cluster events, category "failover"). 0069 "Cluster
+  // failover failed" and 0070 "Promoting previous primary again" end a failover that did not move.
+  { id: 'RDS-EVENT-0071', kind: 'cluster-failover', source: 'cluster', message: 'Completed failover to DB instance', sameEndpointSwitch: false, phase: 'completed' },
+  { id: 'RDS-EVENT-0072', kind: 'cluster-failover', source: 'cluster', message: 'Started same AZ failover to DB instance', sameEndpointSwitch: false, phase: 'started' },
+  { id: 'RDS-EVENT-0073', kind: 'cluster-failover', source: 'cluster', message: 'Started cross AZ failover to DB instance', sameEndpointSwitch: false, phase: 'started' },
+  { id: 'RDS-EVENT-0069', kind: 'cluster-failover', source: 'cluster', message: 'Cluster failover failed', sameEndpointSwitch: false, phase: 'aborted' },
+  { id: 'RDS-EVENT-0070', kind: 'cluster-failover', source: 'cluster', message: 'Promoting previous primary again', sameEndpointSwitch: false, phase: 'aborted' },
+  // Multi-AZ DB instance failover, also a reboot with failover (DB instance events, category "failover").
+  { id: 'RDS-EVENT-0013', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ instance failover started', sameEndpointSwitch: false, phase: 'started' },
+  { id: 'RDS-EVENT-0015', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ failover to standby complete', sameEndpointSwitch: true, phase: 'completed' },
+  { id: 'RDS-EVENT-0049', kind: 'instance-failover', source: 'instance', message: 'Multi-AZ instance failover completed', sameEndpointSwitch: true, phase: 'completed' },
   // DB instance restarts (category "availability"): an Aurora writer that restarts may come back as
-  // a reader after the cluster promoted another member.
-  { id: 'RDS-EVENT-0006', kind: 'instance-restart', source: 'instance', message: 'DB instance restarted', sameEndpointSwitch: false },
-  // Blue/green switchover completed: 0248 is the deployment-level event (source is the deployment,
-  // not our cluster); 0251 (instance) and 0260 (DB cluster) name the blue resource.
-  { id: 'RDS-EVENT-0248', kind: 'blue-green-switchover', source: 'blue-green-deployment', message: 'Switchover completed on blue/green deployment', sameEndpointSwitch: true },
-  { id: 'RDS-EVENT-0251', kind: 'blue-green-switchover', source: 'instance', message: 'Switchover from primary/read replica completed', sameEndpointSwitch: true },
-  { id: 'RDS-EVENT-0260', kind: 'blue-green-switchover', source: 'cluster', message: 'Switchover from DB cluster completed', sameEndpointSwitch: true },
+  // a reader after the cluster promoted another member. A reboot with failover restarts the old
+  // primary between its started and completed events, so a restart ends no switch.
+  { id: 'RDS-EVENT-0006', kind: 'instance-restart', source: 'instance', message: 'DB instance restarted', sameEndpointSwitch: false, phase: 'hint' },
+  // Blue/green switchover (category "notification"; "failure" for the cancellations): 0247/0248/0249
+  // are deployment-level events (source is the deployment, not our cluster); 0250/0251/0252 name
+  // the blue DB instance, 0259/0260/0261 the blue DB cluster.
+  { id: 'RDS-EVENT-0247', kind: 'blue-green-switchover', source: 'blue-green-deployment', message: 'Switchover started on blue/green deployment', sameEndpointSwitch: false, phase: 'started' },
+  { id: 'RDS-EVENT-0248', kind: 'blue-green-switchover', source: 'blue-green-deployment', message: 'Switchover completed on blue/green deployment', sameEndpointSwitch: true, phase: 'completed' },
+  { id: 'RDS-EVENT-0249', kind: 'blue-green-switchover', source: 'blue-green-deployment', message: 'Switchover canceled on blue/green deployment', sameEndpointSwitch: false, phase: 'aborted' },
+  { id: 'RDS-EVENT-0250', kind: 'blue-green-switchover', source: 'instance', message: 'Switchover from primary source to target started', sameEndpointSwitch: false, phase: 'started' },
+  { id: 'RDS-EVENT-0251', kind: 'blue-green-switchover', source: 'instance', message: 'Switchover from primary/read replica completed', sameEndpointSwitch: true, phase: 'completed' },
+  { id: 'RDS-EVENT-0252', kind: 'blue-green-switchover', source: 'instance', message: 'Switchover from primary source to target canceled', sameEndpointSwitch: false, phase: 'aborted' },
+  { id: 'RDS-EVENT-0259', kind: 'blue-green-switchover', source: 'cluster', message: 'Switchover from source to target started', sameEndpointSwitch: false, phase: 'started' },
+  { id: 'RDS-EVENT-0260', kind: 'blue-green-switchover', source: 'cluster', message: 'Switchover from DB cluster completed', sameEndpointSwitch: true, phase: 'completed' },
+  { id: 'RDS-EVENT-0261', kind: 'blue-green-switchover', source: 'cluster', message: 'Switchover from source to target canceled', sameEndpointSwitch: false, phase: 'aborted' },
 ];
 
 export const RDS_EVENT_IDS: readonly string[] = RDS_EVENTS.map((e) => e.id);
