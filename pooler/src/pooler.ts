@@ -426,6 +426,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
 
   private poolCreated(pool: Pool): void {
     pool.waitObserver = (tenantId, seconds) => this.metrics?.observeCheckoutWait(tenantId, seconds);
+    pool.switchObserver = (tenantId, seconds, outcome) => this.metrics?.observeSwitchover(tenantId, seconds, outcome);
     this.admin.poolCreated(pool);
   }
 

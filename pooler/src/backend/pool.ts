@@ -15,6 +15,7 @@ import { PoolerError } from '../errors.ts';
 import type { PoolSettings } from '../config/schema.ts';
 import { connectServer, PermanentConnectError, ScramIterationsConnectError, ServerConnectError, type ServerTarget } from './connect.ts';
 import { ServerConnection, type ServerOwner } from './server.ts';
+import { holdDeadline, logHoldEnd, SwitchHold, type SwitchoverObserver, type SwitchoverOutcome } from './switchover.ts';
 import { checkWriter, NotWriterError } from './writer-check.ts';
 
 /** Why a pool doubts its target: see PoolHooks.suspectTarget. */
@@ -78,6 +79,8 @@ export interface PoolStats {
   totalCheckoutTimeouts: number;
   totalServerConnects: number;
   totalServerConnectErrors: number;
+  /** A planned switchover holds new transactions (backend/switchover.ts). */
+  switching: boolean;
 }
 
 export class Pool implements ServerOwner {
@@ -113,6 +116,10 @@ export class Pool implements ServerOwner {
   /** Admin PAUSE/KILL: no server connection is handed out or kept until resume(). */
   private pausedFlag = false;
   private pauseWaiters: Array<() => void> = [];
+  /** A planned switchover in progress (backend/switchover.ts): checkouts queue as in a PAUSE. */
+  private switchHold: SwitchHold | undefined;
+  /** Told when a switchover hold ends (metrics). */
+  switchObserver: SwitchoverObserver | null = null;
 
   constructor(tenantId: string, target: ServerTarget, settings: PoolSettings, log: Logger, hooks?: PoolHooks) {
     this.tenantId = tenantId;
@@ -122,6 +129,12 @@ export class Pool implements ServerOwner {
     this.log = log.child({ tenant: tenantId });
     this.timer = setInterval(() => this.maintain(), 1000);
     this.timer.unref();
+    this.applySwitchover(settings.switchover_until);
+  }
+
+  /** No server connection is handed out or opened: admin PAUSE or a planned switchover. */
+  private get holding(): boolean {
+    return this.pausedFlag || this.switchHold !== undefined;
   }
 
   /**
@@ -140,8 +153,8 @@ export class Pool implements ServerOwner {
       return;
     }
     this.waiters.push({ client, deadline: Date.now() + this.settings.checkout_timeout * 1000, since: performance.now() });
-    // Paused: the idle list is empty (pause() closed it) and nothing opens; the client queues.
-    if (!this.pausedFlag) this.grow();
+    // Paused or switching: the idle list is empty (pause() closed it) and nothing opens; the client queues.
+    if (!this.holding) this.grow();
   }
 
   /** Removes a waiting client (it disconnected before getting a server). */
@@ -154,8 +167,8 @@ export class Pool implements ServerOwner {
   release(server: ServerConnection): void {
     server.link = null;
     if (server.closed) return;
-    if (this.closed || server.retired || this.pausedFlag || Date.now() - server.createdAt > this.settings.max_lifetime * 1000) {
-      server.close(server.retired || this.closed || this.pausedFlag ? 'target_changed' : 'lifetime');
+    if (this.closed || server.retired || this.holding || Date.now() - server.createdAt > this.settings.max_lifetime * 1000) {
+      server.close(server.retired || this.closed || this.holding ? 'target_changed' : 'lifetime');
       return;
     }
     const waiter = this.waiters.shift();
@@ -177,7 +190,7 @@ export class Pool implements ServerOwner {
     if (i >= 0) this.idle.splice(i, 1);
     this.log.debug({ server: server.id, reason }, 'server connection closed');
     if (this.pausedFlag) return this.checkPaused();
-    if (this.waiters.length > 0) this.grow();
+    if (this.waiters.length > 0 && this.switchHold === undefined) this.grow();
   }
 
   /** Resolves once this pool knows its servers' ParameterStatus values (opens a connection if needed). */
@@ -281,7 +294,7 @@ export class Pool implements ServerOwner {
 
   private retryNow(): void {
     if (this.closed) return;
-    if (!this.pausedFlag) this.grow();
+    if (!this.holding) this.grow();
     if (this.paramWaiters.length > 0 && this.connectingNow === 0) this.openServer();
   }
 
@@ -317,7 +330,8 @@ export class Pool implements ServerOwner {
   private maintain(): void {
     const now = Date.now();
     // Deadlines are FIFO-ordered only while checkout_timeout is unchanged (a reload may change it): scan all.
-    for (let i = 0; i < this.waiters.length; i++) {
+    // A switchover holds its queue under its own bound (switchover_until), not checkout_timeout.
+    for (let i = 0; i < this.waiters.length && this.switchHold === undefined; i++) {
       const w = this.waiters[i]!;
       if (w.deadline > now) continue;
       this.waiters.splice(i--, 1);
@@ -351,7 +365,7 @@ export class Pool implements ServerOwner {
       }
     }
     if (this.pausedFlag) this.checkPaused();
-    else if (!this.closed) {
+    else if (!this.closed && this.switchHold === undefined) {
       // After a failed connect, wait 5 s before trying to refill min_idle again.
       const mayRetry = now - this.lastConnectErrorAt > 5000;
       while (mayRetry && this.all.size + this.connecting < this.settings.min_idle) this.openServer();
@@ -367,6 +381,8 @@ export class Pool implements ServerOwner {
   retarget(target: ServerTarget, settings: PoolSettings): void {
     const changed = JSON.stringify(target) !== JSON.stringify(this.target);
     this.settings = settings;
+    // A hold that starts with this reload retires the connections to the old target first.
+    if (this.switchHold === undefined) this.applySwitchover(settings.switchover_until);
     if (changed) {
       this.target = target;
       this.connectingNow = 0;
@@ -379,10 +395,41 @@ export class Pool implements ServerOwner {
       this.lastConnectError = undefined;
       this.retryNow();
     }
+    // A hold that ends with this reload lets the queue go to the target just set.
+    this.applySwitchover(settings.switchover_until);
+  }
+
+  // ---- planned switchover (backend/switchover.ts) -------------------------------------------
+
+  /** Starts, moves or ends the hold as the pool setting `switchover_until` says. */
+  private applySwitchover(until: string | undefined): void {
+    if (this.closed) return;
+    const deadline = holdDeadline(until);
+    if (deadline === undefined) return this.endSwitchover('confirmed');
+    if (this.switchHold !== undefined) return this.switchHold.setDeadline(deadline);
+    this.switchHold = new SwitchHold(deadline, () => this.endSwitchover('timeout'));
+    this.retireAll();
+    this.log.info({ until, host: this.target.host, port: this.target.port }, 'planned switchover: new transactions wait, open ones finish');
+  }
+
+  private endSwitchover(outcome: SwitchoverOutcome): void {
+    const hold = this.switchHold;
+    if (hold === undefined) return;
+    this.switchHold = undefined;
+    hold.stop();
+    const seconds = hold.elapsedSeconds();
+    // Queued clients get their full checkout_timeout from now (they waited for the switch, not for a server).
+    const deadline = Date.now() + this.settings.checkout_timeout * 1000;
+    for (const w of this.waiters) w.deadline = deadline;
+    logHoldEnd(this.log, outcome, seconds, this.waiters.length);
+    this.switchObserver?.(this.tenantId, seconds, outcome);
+    if (!this.closed && !this.pausedFlag && this.waiters.length > 0) this.grow();
   }
 
   close(): void {
     this.closed = true;
+    this.switchHold?.stop();
+    this.switchHold = undefined;
     if (this.timer) clearInterval(this.timer);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -419,6 +466,7 @@ export class Pool implements ServerOwner {
       totalCheckoutTimeouts: this.totalCheckoutTimeouts,
       totalServerConnects: this.totalServerConnects,
       totalServerConnectErrors: this.totalServerConnectErrors,
+      switching: this.switchHold !== undefined,
     };
   }
 
@@ -446,7 +494,7 @@ export class Pool implements ServerOwner {
     if (!this.pausedFlag) return;
     this.pausedFlag = false;
     this.flushPauseWaiters();
-    if (!this.closed && this.waiters.length > 0) this.grow();
+    if (!this.closed && this.waiters.length > 0 && this.switchHold === undefined) this.grow();
   }
 
   private checkPaused(): void {

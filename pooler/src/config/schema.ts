@@ -3,6 +3,7 @@
 // snapshot the proxy reads. Durations are in seconds (as in PgBouncer), sizes in bytes.
 import { z } from 'zod';
 import { MAX_DURATION_SECONDS } from '../../../shared/src/domain/tenant.ts';
+import { DEFAULT_SWITCHOVER_SECONDS, MAX_SWITCHOVER_SECONDS } from '../../../shared/src/domain/switchover.ts';
 import { textProblem } from '../../../shared/src/domain/text.ts';
 import { DEFAULT_MAX_SERVER_SCRAM_ITERATIONS } from '../auth/scram-keys.ts';
 import { adminSchema } from './admin-schema.ts';
@@ -48,6 +49,12 @@ export const poolSettingsSchema = z
      * the local and AWS sources turn it on for cluster destinations.
      */
     check_writer: z.boolean().optional(),
+    /**
+     * Set by the local and AWS sources while the tenant's cluster is in a planned switchover
+     * (docs/deploy.md "Planned switchover"): until this time new transactions queue and open ones
+     * finish; then, or when the source clears it, queued clients go on (backend/switchover.ts).
+     */
+    switchover_until: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
 
@@ -123,6 +130,12 @@ const limitsSchema = z
      * tenant that controls its role's verifier would otherwise choose the pooler's CPU cost.
      */
     max_server_scram_iterations: z.number().int().min(4096).max(10_000_000).default(DEFAULT_MAX_SERVER_SCRAM_ITERATIONS),
+    /**
+     * Seconds a planned switchover may hold new transactions, counted from the event that started
+     * it (docs/deploy.md "Planned switchover"): then queued clients go on with whatever the
+     * targets say. Upper bound: RDS's default blue/green switchover timeout.
+     */
+    switchover_timeout: z.number().min(1).max(MAX_SWITCHOVER_SECONDS).default(DEFAULT_SWITCHOVER_SECONDS),
   })
   .strict();
 

@@ -92,6 +92,8 @@ describe('a configuration with bad tenants', () => {
       max_client_conn: 10_000,
       max_unauthenticated_per_address: 100,
       max_server_scram_iterations: 100_000,
+      switchover_timeout: 60,
     });
+    expect(() => validateConfig({ limits: { switchover_timeout: 301 } })).toThrow(/limits\.switchover_timeout/);
   });
 });

@@ -43,7 +43,12 @@ export interface PoolerMetrics {
   readonly registry: Registry;
   /** Records how long a queued client waited for a server connection. */
   observeCheckoutWait(tenantId: string, seconds: number): void;
+  /** Records a planned switchover's hold of a tenant's new transactions when it ends (backend/switchover.ts). */
+  observeSwitchover(tenantId: string, seconds: number, outcome: 'confirmed' | 'timeout'): void;
 }
+
+/** Seconds; a planned switchover's hold, up to the upper bound of switchover_timeout (300). */
+const SWITCHOVER_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 export function createMetrics(src: MetricsSource): PoolerMetrics {
   const registry = new Registry();
@@ -130,6 +135,30 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     labelNames: ['tenant'] as const,
     buckets: WAIT_BUCKETS,
     registers,
+  });
+
+  const switchoverPauses = new Counter({
+    name: 'switchyard_switchover_pauses_total',
+    help: 'Planned switchovers that held a tenant\'s new transactions, by how they ended: confirmed (the new writer was published) or timeout (switchover_timeout passed first)',
+    labelNames: ['tenant', 'outcome'] as const,
+    registers,
+  });
+  const switchoverPause = new Histogram({
+    name: 'switchyard_switchover_pause_seconds',
+    help: 'How long a planned switchover held a tenant\'s new transactions, from the reload that marked the cluster switching to the one that cleared it (or the timeout)',
+    labelNames: ['tenant'] as const,
+    buckets: SWITCHOVER_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'switchyard_switchover_clients_queued',
+    help: 'Clients queued for a server connection while a planned switchover holds their tenant\'s new transactions',
+    labelNames: ['tenant'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of src.poolStats()) if (s.switching) this.set({ tenant: s.tenantId }, s.clientsWaiting);
+    },
   });
 
   /** A counter whose value per tenant is read from pool stats at scrape time. */
@@ -250,6 +279,10 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     registry,
     observeCheckoutWait(tenantId, seconds) {
       wait.observe({ tenant: tenantId }, seconds);
+    },
+    observeSwitchover(tenantId, seconds, outcome) {
+      switchoverPause.observe({ tenant: tenantId }, seconds);
+      switchoverPauses.inc({ tenant: tenantId, outcome });
     },
   };
 }

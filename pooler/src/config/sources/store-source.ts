@@ -20,6 +20,7 @@
 // current snapshot.
 import type { ClusterTargets } from '../../../../shared/src/domain/cluster-targets.ts';
 import { sameEndpoint, type Endpoint } from '../../../../shared/src/domain/common.ts';
+import { switchingDeadline } from '../../../../shared/src/domain/switchover.ts';
 import type { PoolerHeartbeatInput } from '../../../../shared/src/domain/heartbeat.ts';
 import type { Tenant } from '../../../../shared/src/domain/tenant.ts';
 import type { Adapters } from '../../../../shared/src/ports/adapters.ts';
@@ -209,18 +210,31 @@ export class StoreSource implements ConfigSource {
     return this.#overrides.get(clusterId)?.writer ?? this.#targets.get(clusterId)?.writer;
   }
 
+  /**
+   * The end of a planned switchover of the cluster (published `switching`, domain/switchover.ts),
+   * bounded by limits.switchover_timeout; undefined when none holds now. Routing to a writer we
+   * observed ourselves (an override) means the switch is over for us.
+   */
+  #switchingUntil(clusterId: string, now: Date): number | undefined {
+    const held = this.#targets.get(clusterId)?.switching;
+    if (held === undefined || this.#overrides.has(clusterId)) return undefined;
+    const until = switchingDeadline(held, this.#base!.limits.switchover_timeout);
+    return until > now.getTime() ? until : undefined;
+  }
+
   #build(): Omit<SourceLoad, 'version'> {
     const now = this.#now();
     const tenants: TenantConfig[] = [];
     const lastGood = new Map<string, TenantConfig>();
     let staleAt: number | undefined;
     const writerOf = (id: string): Endpoint | undefined => this.#writerOf(id);
+    const switchingUntil = (id: string): number | undefined => this.#switchingUntil(id, now);
     for (const t of this.#tenants) {
       let c: TenantConfig | undefined;
       const password = this.#passwordOf.get(t.tenantId);
       if (password !== undefined) {
         try {
-          c = tenantToConfig(t, { password, writerOf, now, tls: this.#base!.target_tls });
+          c = tenantToConfig(t, { password, writerOf, now, tls: this.#base!.target_tls, switchingUntil });
           const ends = graceEndsAt(t, now);
           if (ends !== undefined) staleAt = Math.min(staleAt ?? ends, ends);
         } catch (err) {

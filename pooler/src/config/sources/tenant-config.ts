@@ -37,6 +37,8 @@ export interface TenantConversion {
   now: Date;
   /** TLS toward the destination (the base file's `target_tls`): tenant records carry none. */
   tls?: TargetTlsConfig | undefined;
+  /** Until when a cluster's planned switchover holds new transactions (epoch ms), if it does now. */
+  switchingUntil?: (clusterId: string) => number | undefined;
 }
 
 /** The verifiers a client may log in with now, newest first. */
@@ -75,7 +77,9 @@ export function graceEndsAt(t: Pick<Tenant, 'clientAuth'>, now: Date): number | 
 export function tenantToConfig(t: Tenant, c: TenantConversion): TenantConfig {
   const d = t.destination;
   let endpoint: Endpoint;
+  let switchoverUntil: number | undefined;
   if (d.clusterId !== undefined) {
+    switchoverUntil = c.switchingUntil?.(d.clusterId);
     const writer = c.writerOf(d.clusterId);
     if (writer === undefined) throw new TenantNotRoutableError(t.tenantId, `tenant ${t.tenantId}: cluster ${d.clusterId} has no published targets`);
     endpoint = writer;
@@ -105,6 +109,7 @@ export function tenantToConfig(t: Tenant, c: TenantConversion): TenantConfig {
       idle_in_transaction_timeout: p.idleInTransactionTimeout ?? 0,
       client_idle_timeout: 0,
       check_writer: d.clusterId !== undefined,
+      ...(switchoverUntil !== undefined ? { switchover_until: new Date(switchoverUntil).toISOString() } : {}),
     },
   };
 }
