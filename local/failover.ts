@@ -16,6 +16,7 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { RdsEventResult } from '../functions/failover/rds-event.ts';
 import { HttpError } from '../functions/lib/http-errors.ts';
+import type { Cluster } from '../shared/src/domain/cluster.ts';
 import { VersionConflictError } from '../shared/src/domain/errors.ts';
 import { annotateFailover } from '../shared/src/domain/failover-history.ts';
 import { lambdaContext, rdsEvent } from '../functions/lib/lambda-events.ts';
@@ -78,7 +79,7 @@ const ref = (n: PgNode): NodeRef => ({ node: n.name, host: n.endpoint.host, port
 const iso = (t: number): string => new Date(t).toISOString();
 
 /** Polls the pooler's routing until every tenant in `tenants` goes to `port`. */
-function watchSwitch(console: PoolerConsole | undefined, tenants: readonly string[], port: number): { switchedAt: Promise<number | undefined>; stop(): void } {
+export function watchSwitch(console: PoolerConsole | undefined, tenants: readonly string[], port: number): { switchedAt: Promise<number | undefined>; stop(): void } {
   let stopped = false;
   const switchedAt = (async (): Promise<number | undefined> => {
     if (!console || tenants.length === 0) return undefined;
@@ -97,7 +98,7 @@ function watchSwitch(console: PoolerConsole | undefined, tenants: readonly strin
   return { switchedAt, stop: () => void (stopped = true) };
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T | undefined> {
+export async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<undefined>((r) => (timer = setTimeout(() => (onTimeout(), r(undefined)), ms)));
   try {
@@ -107,7 +108,26 @@ async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void):
   }
 }
 
-export async function failoverLocalCluster(ctx: FailoverContext, clusterId: string): Promise<FailoverTimeline> {
+/** When the pooler has applied `configVersion` (SHOW CONFIG), epoch ms; undefined if not within SWITCH_WATCH_MS. */
+export async function waitApplied(ctx: Pick<FailoverContext, 'appliedConfigVersion'>, configVersion: number | undefined): Promise<number | undefined> {
+  if (configVersion === undefined) return undefined;
+  const deadline = Date.now() + SWITCH_WATCH_MS;
+  while (Date.now() < deadline) {
+    const v = await ctx.appliedConfigVersion().catch(() => undefined);
+    if (v !== undefined && v >= configVersion) return Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return undefined;
+}
+
+export interface LocalPair {
+  cluster: Cluster & { rds: { instanceIdentifier: string } };
+  primary: PgNode;
+  standby: PgNode;
+}
+
+/** The cluster this stack runs, its running primary and its streaming standby; an HttpError otherwise. */
+export async function localPair(ctx: FailoverContext, clusterId: string): Promise<LocalPair> {
   const cluster = await ctx.adapters.clusters.get(clusterId);
   if (!cluster) throw new HttpError(404, 'NOT_FOUND', `cluster ${clusterId} not found`);
   if (clusterId !== ctx.clusterId || !cluster.rds?.instanceIdentifier) {
@@ -124,6 +144,11 @@ export async function failoverLocalCluster(ctx: FailoverContext, clusterId: stri
   if (sInfo.role !== 'standby' || !sInfo.streaming) {
     throw new HttpError(409, 'STANDBY_NOT_READY', `node ${standby.name} is not a streaming standby (${sInfo.role}); nothing to fail over to`);
   }
+  return { cluster: cluster as LocalPair['cluster'], primary, standby };
+}
+
+export async function failoverLocalCluster(ctx: FailoverContext, clusterId: string): Promise<FailoverTimeline> {
+  const { cluster, primary, standby } = await localPair(ctx, clusterId);
 
   const tenants = (await ctx.adapters.tenants.listByCluster(clusterId)).filter((t) => t.status === 'active').map((t) => t.tenantId);
   const watcher = watchSwitch(ctx.console, tenants, standby.port);
@@ -166,18 +191,7 @@ export async function failoverLocalCluster(ctx: FailoverContext, clusterId: stri
   const eventDeliveredAt = Date.now();
   const switchedAt = await withTimeout(watcher.switchedAt, SWITCH_WATCH_MS, () => watcher.stop());
   watcher.stop();
-  let appliedAt: number | undefined;
-  if (result.configVersion !== undefined) {
-    const deadline = Date.now() + SWITCH_WATCH_MS;
-    while (Date.now() < deadline) {
-      const v = await ctx.appliedConfigVersion().catch(() => undefined);
-      if (v !== undefined && v >= result.configVersion) {
-        appliedAt = Date.now();
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const appliedAt = await waitApplied(ctx, result.configVersion);
   ctx.rebuild(primary, standby);
 
   const outcome = result.clusters.find((c) => c.clusterId === clusterId);
@@ -205,7 +219,7 @@ export async function failoverLocalCluster(ctx: FailoverContext, clusterId: stri
  * wrote for this epoch (shared/src/domain/failover-history.ts), so the console's timeline shows
  * the whole failover. Best effort: the failover itself has succeeded either way.
  */
-async function recordPhases(clusters: FailoverContext['adapters']['clusters'], clusterId: string, t: FailoverTimeline): Promise<void> {
+export async function recordPhases(clusters: FailoverContext['adapters']['clusters'], clusterId: string, t: FailoverTimeline): Promise<void> {
   if (t.epoch === undefined) return;
   for (let attempt = 0; attempt < 5; attempt++) {
     const c = await clusters.get(clusterId);

@@ -32,7 +32,8 @@ import { startApiServer, type ApiLambdaHandler, type ApiServer } from './api-ser
 import { apiTokenPath, ensureApiToken } from './api-token.ts';
 import { ClusterNodes, type Progress } from './cluster-nodes.ts';
 import { consoleFiles } from './console-static.ts';
-import { failoverLocalCluster, type FailoverTimeline, type RdsEventLambda } from './failover.ts';
+import { failoverLocalCluster, type FailoverContext, type FailoverTimeline, type RdsEventLambda } from './failover.ts';
+import { drainTimeoutOf, switchoverLocalCluster, type SwitchoverTimeline } from './switchover.ts';
 import { scrapePoolStats } from './pool-stats.ts';
 import { ensureLayout, stateLayout, untraversableAncestor, type StateLayout } from './layout.ts';
 import { createFileLogger } from './log.ts';
@@ -366,18 +367,22 @@ export class LocalStack {
 
   #routes(deps: Deps): Route<ApiLambdaHandler>[] {
     const status = apiHandler(deps, async () => ({ status: 200, body: await this.status() }));
-    const failover = apiHandler(deps, async (req) => {
-      const id = req.pathParameters.id ?? '';
-      if (this.#stopping) throw new HttpError(503, 'STOPPING', 'the local stack is stopping');
-      if (this.#failing) throw new HttpError(409, 'FAILOVER_IN_PROGRESS', 'a failover is already running');
-      const p = this.failover(id);
-      this.#failing = p;
-      try {
-        return { status: 200, body: await p };
-      } finally {
-        this.#failing = undefined;
-      }
-    });
+    // A failover or a planned switchover, one at a time.
+    const exclusive = (run: (id: string, body: unknown) => Promise<FailoverTimeline>) =>
+      apiHandler(deps, async (req) => {
+        const id = req.pathParameters.id ?? '';
+        if (this.#stopping) throw new HttpError(503, 'STOPPING', 'the local stack is stopping');
+        if (this.#failing) throw new HttpError(409, 'FAILOVER_IN_PROGRESS', 'a failover is already running');
+        const p = run(id, req.body);
+        this.#failing = p;
+        try {
+          return { status: 200, body: await p };
+        } finally {
+          this.#failing = undefined;
+        }
+      });
+    const failover = exclusive((id) => this.failover(id));
+    const switchover = exclusive(async (id, body) => this.switchover(id, drainTimeoutOf(body)));
     const poolStats = apiHandler(deps, async (req) => {
       const id = tenantIdParam(req.pathParameters.id);
       await loadTenant(deps.adapters, id);
@@ -395,22 +400,29 @@ export class LocalStack {
       { routeKey: 'GET /status', handler: status },
       { routeKey: 'GET /tenants/{id}/pool-stats', handler: poolStats },
       { routeKey: 'POST /clusters/{id}/failover', handler: failover },
+      { routeKey: 'POST /clusters/{id}/switchover', handler: switchover },
     ];
   }
 
+  #failoverContext(): FailoverContext {
+    return {
+      adapters: this.#adapters!,
+      nodes: this.nodes,
+      clusterId: LOCAL_CLUSTER_ID,
+      rdsEventHandler: this.#rdsEvent!,
+      console: this.#console,
+      appliedConfigVersion: async () => this.#console?.appliedConfigVersion(),
+      rebuild: (oldPrimary, newPrimary) => this.#rebuild(oldPrimary, newPrimary),
+    };
+  }
+
   failover(clusterId: string): Promise<FailoverTimeline> {
-    return failoverLocalCluster(
-      {
-        adapters: this.#adapters!,
-        nodes: this.nodes,
-        clusterId: LOCAL_CLUSTER_ID,
-        rdsEventHandler: this.#rdsEvent!,
-        console: this.#console,
-        appliedConfigVersion: async () => this.#console?.appliedConfigVersion(),
-        rebuild: (oldPrimary, newPrimary) => this.#rebuild(oldPrimary, newPrimary),
-      },
-      clusterId,
-    );
+    return failoverLocalCluster(this.#failoverContext(), clusterId);
+  }
+
+  /** A planned switchover with no client error (local/switchover.ts). */
+  switchover(clusterId: string, drainTimeoutMs?: number): Promise<SwitchoverTimeline> {
+    return switchoverLocalCluster(this.#failoverContext(), clusterId, drainTimeoutMs !== undefined ? { drainTimeoutMs } : {});
   }
 
   #rebuild(oldPrimary: PgNode, newPrimary: PgNode): void {

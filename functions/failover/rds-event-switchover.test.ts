@@ -113,14 +113,16 @@ describe('RDS event handler: planned switchover', () => {
     expect(p.switching).toBeUndefined();
   });
 
-  it('a duplicated "started" keeps the first mark; a late "completed" of an earlier switch does not end a later one; a "started" older than the last change marks nothing', async () => {
+  it('a duplicated "started" changes nothing, a later one moves the mark forward; a late "completed" of an earlier switch does not end a later one; a "started" older than the last change marks nothing', async () => {
     await send('RDS-EVENT-0013', 'inst-db', '2030-01-01T11:59:50.000Z');
-    await send('RDS-EVENT-0013', 'inst-db', '2030-01-01T11:59:50.000Z');
-    await send('RDS-EVENT-0013', 'inst-db', '2030-01-01T11:59:52.000Z');
+    expect((await send('RDS-EVENT-0013', 'inst-db', '2030-01-01T11:59:50.000Z')).configVersion).toBeUndefined();
+    await send('RDS-EVENT-0013', 'inst-db', '2030-01-01T11:59:49.000Z');
     expect((await stored('inst')).switching?.since).toBe('2030-01-01T11:59:50.000Z');
+    await send('RDS-EVENT-0013', 'inst-db', '2030-01-01T11:59:52.000Z');
+    expect((await stored('inst')).switching?.since).toBe('2030-01-01T11:59:52.000Z');
     // A completed event dated before this switch began (delivered late) leaves the mark.
-    await send('RDS-EVENT-0049', 'inst-db', '2030-01-01T11:59:40.000Z');
-    expect((await published('inst')).switching?.since).toBe('2030-01-01T11:59:50.000Z');
+    await send('RDS-EVENT-0049', 'inst-db', '2030-01-01T11:59:51.000Z');
+    expect((await published('inst')).switching?.since).toBe('2030-01-01T11:59:52.000Z');
     await send('RDS-EVENT-0049', 'inst-db', '2030-01-01T11:59:59.000Z');
     expect((await published('inst')).switching).toBeUndefined();
     // The started event delivered again after the switch completed: too old, nothing is paused.

@@ -38,8 +38,9 @@ export function sameSwitching(a: Switching | null | undefined, b: Switching | nu
  * The mark a "started" event at `eventTime` sets, or undefined when it sets none:
  * - an event older than the last applied change (a late delivery after the switch completed),
  * - an event older than MAX_SWITCHOVER_SECONDS (no pooler would hold for it any more),
- * - the cluster is already marked by an event at or after it (a duplicate or a second "started"
- *   event of the same switch: e.g. a blue/green deployment's and its instance's).
+ * - the cluster is already marked by an event at or after it (a duplicate delivery).
+ * A later "started" event moves the mark forward: poolers hold again (or longer) from its time, so
+ * a switch that started again after an earlier one timed out without a word is held too.
  */
 export function switchingToStart(
   cluster: { lastEventTime: string; switching?: Switching | null | undefined },
@@ -51,7 +52,7 @@ export function switchingToStart(
   if (t < Date.parse(cluster.lastEventTime)) return undefined;
   if (now.getTime() - t > MAX_SWITCHOVER_SECONDS * 1000) return undefined;
   const held = cluster.switching;
-  if (held && !isStale(held, now) && Date.parse(held.since) <= t) return undefined;
+  if (held && !isStale(held, now) && Date.parse(held.since) >= t) return undefined;
   return { since: eventTime.toISOString(), cause };
 }
 
