@@ -38,7 +38,7 @@ export interface Rig {
  * registers cluster + tenant in a fresh local state directory. `members` are the servers the
  * local topology may probe (what the pooler can discover on its own).
  */
-export async function startRig(opts: { members: 'both' | 'primary-only' }): Promise<Rig> {
+export async function startRig(opts: { members: 'both' | 'primary-only'; rdsInstance?: string }): Promise<Rig> {
   const primary = await startPostgres();
   const standby = await startPostgres({ standbyOf: { host: primary.host, port: primary.port } });
   // Synchronous replication from now on (not before: start-up itself commits with no standby yet),
@@ -60,7 +60,9 @@ export async function startRig(opts: { members: 'both' | 'primary-only' }): Prom
   const adapters = await createLocalAdapters(stateDir);
   const cluster = await adapters.clusters.create({
     clusterId: CLUSTER_ID,
-    kind: 'static',
+    // As the local stack registers its cluster: RDS events naming the instance reach it, and the
+    // local topology still probes the members.
+    ...(opts.rdsInstance !== undefined ? { kind: 'rds-instance' as const, rds: { instanceIdentifier: opts.rdsInstance } } : { kind: 'static' as const }),
     writer: ep(primary),
     readers: [ep(standby)],
     members: opts.members === 'both' ? [ep(primary), ep(standby)] : [ep(primary)],
@@ -106,10 +108,10 @@ export async function publishWriter(rig: Rig, writer: Endpoint, readers: Endpoin
 export type PoolerProcess = PoolerChild;
 
 /** `switchyard pooler --source local --state-dir STATE` on a free port. */
-export async function startPoolerProcess(stateDir: string): Promise<PoolerProcess> {
+export async function startPoolerProcess(stateDir: string, extra: Record<string, unknown> = {}): Promise<PoolerProcess> {
   const port = await freePort();
   const base = join(stateDir, 'pooler.yaml');
-  writeFileSync(base, toYaml({ listen: { host: '127.0.0.1', port }, log_level: process.env.SWITCHYARD_TEST_LOG ?? 'info' }));
+  writeFileSync(base, toYaml({ listen: { host: '127.0.0.1', port }, log_level: process.env.SWITCHYARD_TEST_LOG ?? 'info', ...extra }));
   return spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', base], port, { keepOutput: 200_000 });
 }
 
@@ -126,14 +128,18 @@ export interface RigEnv {
  * Starts a rig and its pooler in beforeAll and stops them in afterAll. `beforePooler` runs
  * between the two (e.g. to publish a target the pooler must see first).
  */
-export function useFailoverRig(members: 'both' | 'primary-only', beforePooler?: (rig: Rig) => Promise<unknown>): RigEnv {
+export function useFailoverRig(
+  members: 'both' | 'primary-only',
+  beforePooler?: (rig: Rig) => Promise<unknown>,
+  opts: { rdsInstance?: string; poolerConfig?: Record<string, unknown> } = {},
+): RigEnv {
   let rig: Rig | undefined;
   let pooler: PoolerProcess | undefined;
   const ends: Array<() => unknown> = [];
   beforeAll(async () => {
-    rig = await startRig({ members });
+    rig = await startRig({ members, ...(opts.rdsInstance !== undefined ? { rdsInstance: opts.rdsInstance } : {}) });
     await beforePooler?.(rig);
-    pooler = await startPoolerProcess(rig.stateDir);
+    pooler = await startPoolerProcess(rig.stateDir, opts.poolerConfig);
   }, 120_000);
   afterAll(async () => {
     for (const fn of ends) await fn();
