@@ -51,6 +51,14 @@ const POLL_MS = 10;
 
 const OPEN_TRANSACTIONS_SQL = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND xact_start IS NOT NULL";
 
+/**
+ * Before the switch begins (clients are not held yet): a checkpoint, so that the shutdown
+ * checkpoint of the fence has little left to write and the pause is shorter.
+ */
+export async function prepareSwitchover(primary: FenceNode): Promise<void> {
+  await primary.psql('CHECKPOINT');
+}
+
 /** Open transactions on `node` once none is left or the bound runs out. */
 export async function drainTransactions(node: FenceNode, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;

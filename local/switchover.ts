@@ -24,7 +24,7 @@ import {
   type FailoverContext,
   type FailoverTimeline,
 } from './failover.ts';
-import { DEFAULT_DRAIN_TIMEOUT_MS, FenceError, fenceAndPromote, type FenceResult } from './switchover-fence.ts';
+import { DEFAULT_DRAIN_TIMEOUT_MS, FenceError, fenceAndPromote, prepareSwitchover, type FenceResult } from './switchover-fence.ts';
 
 /** RDS's "Multi-AZ instance failover started" (shared/src/domain/rds-events.ts, phase started). */
 export const LOCAL_SWITCHOVER_START_EVENT_ID = 'RDS-EVENT-0013';
@@ -63,6 +63,7 @@ export async function switchoverLocalCluster(ctx: FailoverContext, clusterId: st
     );
 
   const startedAt = Date.now();
+  await prepareSwitchover(primary).catch(() => undefined);
   let start: RdsEventResult;
   try {
     start = await deliver(LOCAL_SWITCHOVER_START_EVENT_ID, 'Multi-AZ instance failover started');

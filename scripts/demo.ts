@@ -9,6 +9,10 @@
 //      acknowledged write is on the new primary.
 // Exit status 1 when an acknowledged write is missing or a client failed outside the transactions
 // in flight at the moment the primary stopped.
+// `npm run demo -- --planned` does a planned switchover instead (POST /clusters/local/switchover,
+// local/switchover.ts): the pooler holds new transactions, open ones finish, the primary is fenced
+// and the standby promoted, and the queue goes on there. It prints the pause and exits 1 on any
+// client error at all, in-flight ones included, or a missing write.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +20,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { ApiClient, ApiError } from '../cli/api-client.ts';
 import type { FailoverTimeline } from '../local/failover.ts';
+import type { SwitchoverTimeline } from '../local/switchover.ts';
 import type { LocalStatus } from '../local/stack.ts';
 import { freePorts, spawnStack, type StackProcess } from '../local/stack-process.ts';
 import { WriteLoad, type LoadTarget } from '../local/write-load.ts';
@@ -74,8 +79,16 @@ async function storedWrites(t: LoadTarget): Promise<Set<string>> {
   }
 }
 
+const USAGE = 'usage: npm run demo [-- --planned]\n  --planned  a planned switchover (no client error) instead of a failover\n';
+
 async function main(): Promise<number> {
-  process.stdout.write('Switchyard demo: two tenants, a steady write load through the pooler, and a failover\n\n');
+  const args = process.argv.slice(2);
+  if (args.some((a) => a !== '--planned')) {
+    process.stderr.write(`unknown argument ${JSON.stringify(args.find((a) => a !== '--planned'))}\n${USAGE}`);
+    return 2;
+  }
+  const planned = args.includes('--planned');
+  process.stdout.write(`Switchyard demo: two tenants, a steady write load through the pooler, and a ${planned ? 'planned switchover' : 'failover'}\n\n`);
   // Ctrl-C lets the demo clean up (its own stack runs in a process group of its own and would
   // otherwise be left running).
   let interrupted = false;
@@ -138,9 +151,11 @@ async function main(): Promise<number> {
     say(`steady load: ${before} writes in ${STEADY_MS / 1000} s on node ${nodeAt(cluster.writer.port)} (${cluster.writer.host}:${cluster.writer.port})`);
     if (interrupted) return 130;
 
-    say('failing the cluster over (POST /clusters/local/failover)');
+    say(planned ? 'switching the cluster over (POST /clusters/local/switchover)' : 'failing the cluster over (POST /clusters/local/failover)');
     const requestedAt = Date.now();
-    const t = (await api.request<FailoverTimeline>('POST', '/clusters/local/failover')).body;
+    const t = planned
+      ? (await api.request<SwitchoverTimeline>('POST', '/clusters/local/switchover')).body
+      : (await api.request<FailoverTimeline>('POST', '/clusters/local/failover')).body;
     const newPort = t.to.port;
     const deadline = Date.now() + SWITCH_TIMEOUT_MS;
     while (!load.everyClientWroteOn(newPort, requestedAt) && Date.now() < deadline && !interrupted) await sleep(50);
@@ -159,26 +174,49 @@ async function main(): Promise<number> {
     const after = load.acks.filter((a) => a.sentAt >= requestedAt).length;
 
     const detail = [t.epoch !== undefined ? `epoch ${t.epoch}` : undefined, t.event.configVersion !== undefined ? `config version ${t.event.configVersion}` : undefined].filter(Boolean).join(', ');
-    const rows: [number | string | undefined, string][] = [
+    const sw = planned ? (t as SwitchoverTimeline) : undefined;
+    const rows: [number | string | undefined, string][] = sw
+      ? [
+          [sw.startedAt, 'switchover started'],
+          [sw.startDeliveredAt, `failover handler applied ${sw.startEvent.id}: cluster marked switching; reload pushed`],
+          [sw.poolerPausedAt, sw.poolerPausedAt ? 'pooler holds new transactions (they queue)' : 'pooler pause not observed'],
+          [sw.drainedAt, sw.openTransactionsCut === 0 ? 'open transactions finished' : `drain bound reached: ${sw.openTransactionsCut} open transaction(s) rolled back`],
+          [sw.primaryStoppedAt, `old primary fenced: stopped (node ${sw.from.node}, ${sw.from.host}:${sw.from.port})`],
+          [sw.standbyCaughtUpAt, 'standby has received the old primary\'s last WAL'],
+          [sw.promotedAt, `new primary promoted (node ${sw.to.node}, ${sw.to.host}:${sw.to.port})`],
+          [sw.eventDeliveredAt, `failover handler applied ${sw.event.id}${detail ? ` (${detail})` : ''}: mark cleared; reload pushed`],
+          [sw.poolerResumedAt, sw.poolerResumedAt ? 'pooler resumed: queued transactions run on the new primary' : 'pooler resume not observed'],
+          [firstOnNew, 'first write acknowledged by the new primary'],
+        ]
+      : [
       [t.startedAt, 'failover started'],
       [t.primaryStoppedAt, `old primary stopped (node ${t.from.node}, ${t.from.host}:${t.from.port})`],
       [t.promotedAt, `new primary promoted (node ${t.to.node}, ${t.to.host}:${t.to.port})`],
       [t.eventDeliveredAt, `failover handler applied ${t.event.id}${detail ? ` (${detail})` : ''}; reload pushed to the pooler`],
       [t.poolerSwitchedAt, t.poolerSwitchedAt ? 'pooler switched: both tenants routed to the new primary' : 'pooler switch not observed'],
       [firstOnNew, 'first write acknowledged by the new primary'],
-    ];
+        ];
     const t0 = Date.parse(t.startedAt);
     rows.sort((a, b) => (a[0] === undefined ? 1 : b[0] === undefined ? -1 : (typeof a[0] === 'string' ? Date.parse(a[0]) : a[0]) - (typeof b[0] === 'string' ? Date.parse(b[0]) : b[0])));
     process.stdout.write('\nTimeline\n');
     for (const [at, what] of rows) process.stdout.write(`  ${ms(t0, at)}  ${what}\n`);
     process.stdout.write('\nOutcome\n');
-    process.stdout.write(`  writes acknowledged: ${load.acks.length} (${after} after the failover began); missing on the new primary: ${missing.length}\n`);
-    process.stdout.write(`  client errors: ${load.errors.length} (${inFlight.length} in flight when the primary stopped, ${beyond.length} otherwise)\n`);
+    process.stdout.write(`  writes acknowledged: ${load.acks.length} (${after} after the ${planned ? 'switchover' : 'failover'} began); missing on the new primary: ${missing.length}\n`);
+    if (sw) {
+      // The pause clients saw: the longest a write took among those sent since the switchover began.
+      const longest = Math.max(0, ...load.acks.filter((a) => a.at >= requestedAt).map((a) => a.at - a.sentAt));
+      process.stdout.write(`  pause: ${sw.pauseMs !== undefined ? `${sw.pauseMs} ms in the pooler (held → resumed)` : 'not observed in the pooler'}; longest write seen by a client ${longest} ms\n`);
+      process.stdout.write(`  client errors: ${load.errors.length} (${inFlight.length} of them in flight when the primary stopped)\n`);
+    } else {
+      process.stdout.write(`  client errors: ${load.errors.length} (${inFlight.length} in flight when the primary stopped, ${beyond.length} otherwise)\n`);
+    }
     process.stdout.write(`  client disconnects: ${load.disconnects.length}${load.disconnects.length > 0 ? ' (each client reconnected and went on)' : ''}\n`);
     for (const e of load.errors.slice(0, 5)) process.stdout.write(`    ${e.tenant} client ${e.client}: ${e.code ?? ''} ${e.message} (${ms(t0, e.at).trim()})\n`);
     process.stdout.write(`  node ${t.from.node} is being rebuilt as the new standby (switchyard status)\n\n`);
-    const ok = missing.length === 0 && beyond.length === 0;
-    process.stdout.write(ok ? 'No client errors beyond the transactions in flight, and no acknowledged write lost.\n' : 'UNEXPECTED: see the errors / missing writes above.\n');
+    const ok = missing.length === 0 && (sw ? load.errors.length === 0 : beyond.length === 0);
+    process.stdout.write(
+      !ok ? 'UNEXPECTED: see the errors / missing writes above.\n' : sw ? 'No client error at all, in-flight ones included, and no acknowledged write lost.\n' : 'No client errors beyond the transactions in flight, and no acknowledged write lost.\n',
+    );
     return ok ? 0 : 1;
   } catch (err) {
     const e = err as Error;

@@ -16,7 +16,7 @@ import { depsWith } from '../functions/lib/deps.ts';
 import { lambdaContext, rdsEvent } from '../functions/testing/test-events.ts';
 import { createLogger } from '../functions/lib/logger.ts';
 import { createPgConnect } from '../functions/lib/pg-target.ts';
-import { fenceAndPromote } from '../local/switchover-fence.ts';
+import { fenceAndPromote, prepareSwitchover } from '../local/switchover-fence.ts';
 import { backgroundErrorsOf, connectPg, endQuietly, pgErrorInfo, sleep, until, type PgClient } from './helpers/clients.ts';
 import { poolerSettings, storedWrites, useFailoverRig, type Rig } from './helpers/failover-rig.ts';
 import type { ConnSettings } from './helpers/tenants.ts';
@@ -134,6 +134,7 @@ describe('planned switchover', () => {
       return Date.now();
     })();
 
+    await prepareSwitchover(r.primary);
     const holds = logCount('planned switchover: new transactions wait');
     const startedAt = Date.now();
     const started = await send('RDS-EVENT-0013');
