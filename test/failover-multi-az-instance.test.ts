@@ -1,6 +1,7 @@
 // Multi-AZ DB instance failover against moto: the instance keeps its endpoint name while a
 // different server takes over, so the "failover completed" event starts a new epoch (poolers drop
-// their connections to the old server) — once; "failover started" changes nothing by itself.
+// their connections to the old server) — once; "failover started" starts no epoch, it marks the
+// cluster switching (a planned switchover: poolers hold new transactions), and "completed" clears it.
 import { CreateDBInstanceCommand, RDSClient, RebootDBInstanceCommand } from '@aws-sdk/client-rds';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -34,7 +35,7 @@ describeWithMoto('failover: Multi-AZ DB instance against moto', () => {
     await cleanup();
   });
 
-  const targets = async () => JSON.parse((await ssm.send(new GetParameterCommand({ Name: '/switchyard/maz/clusters/billing' }))).Parameter?.Value ?? '{}') as { writer: { host: string }; epoch: number };
+  const targets = async () => JSON.parse((await ssm.send(new GetParameterCommand({ Name: '/switchyard/maz/clusters/billing' }))).Parameter?.Value ?? '{}') as { writer: { host: string }; epoch: number; switching?: unknown };
   const send = (eventId: string, date: string) => makeRdsEvent(deps)(rdsEvent({ eventId, sourceId: 'billing-db', sourceType: 'DB_INSTANCE', date }) as never, lambdaContext());
 
   it('starts one new epoch per completed failover, keeping the endpoint', async () => {
@@ -48,12 +49,14 @@ describeWithMoto('failover: Multi-AZ DB instance against moto', () => {
 
     clock = new Date('2030-05-01T10:00:30.000Z');
     await send('RDS-EVENT-0013', '2030-05-01T10:00:00.000Z');
-    expect(await targets()).toMatchObject({ epoch: 0 });
+    // "Started": no new epoch, but the cluster is marked switching (poolers hold new transactions).
+    expect(await targets()).toMatchObject({ epoch: 0, switching: { since: '2030-05-01T10:00:00.000Z', cause: 'RDS-EVENT-0013' } });
 
     await rds.send(new RebootDBInstanceCommand({ DBInstanceIdentifier: 'billing-db', ForceFailover: true }));
     const done = await send('RDS-EVENT-0049', '2030-05-01T10:00:25.000Z');
     expect(done).toMatchObject({ status: 'applied' });
     expect(await targets()).toMatchObject({ epoch: 1, writer: { host } });
+    expect(await targets()).not.toHaveProperty('switching');
 
     // Delivered again: no second epoch.
     await send('RDS-EVENT-0049', '2030-05-01T10:00:25.000Z');
