@@ -118,6 +118,17 @@ describe('switchyard CLI: bad input', () => {
     expect(r.stderr).toContain('(FAILOVER_UNSUPPORTED)');
   });
 
+  it('switchover: against an API that is not a local stack exit 1 saying so; a malformed --drain-timeout is a usage error (exit 2)', async () => {
+    const r = await cli(['clusters', 'switchover', 'local']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('(SWITCHOVER_UNSUPPORTED)');
+    for (const bad of ['-1', 'ten', '121']) {
+      const u = await cli(['clusters', 'switchover', 'local', '--drain-timeout', bad]);
+      expect(u.code, bad).toBe(2);
+      expect(u.stderr).toContain('--drain-timeout');
+    }
+  });
+
   it('clusters delete: an unknown cluster is NOT_FOUND, one in use CLUSTER_IN_USE (exit 1); an unused one is deleted (exit 0)', async () => {
     const unknown = await cli(['clusters', 'delete', 'no-such-cluster']);
     expect(unknown.code).toBe(1);
