@@ -72,6 +72,12 @@ export async function switchoverLocalCluster(ctx: FailoverContext, clusterId: st
   }
   const startDeliveredAt = Date.now();
   const pausedAt = await waitApplied(ctx, start.configVersion);
+  if (pausedAt === undefined && ctx.console !== undefined && start.configVersion !== undefined) {
+    // Fencing now would cut the transactions of a pooler that does not hold: give up instead (the
+    // completed event clears the mark; the primary never stopped).
+    await deliver(LOCAL_FAILOVER_EVENT_ID, 'Multi-AZ instance failover completed').catch(() => undefined);
+    throw new FailoverError(503, 'SWITCHOVER_FAILED', `the pooler did not apply the switchover's config version ${start.configVersion} within ${SWITCH_WATCH_MS / 1000} s; nothing was switched (see \`switchyard status\`)`);
+  }
 
   const watcher = watchSwitch(ctx.console, tenants, standby.port);
   let fence: FenceResult;
