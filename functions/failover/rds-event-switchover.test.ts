@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../shared/src/domain/common.ts';
 import { classifyRdsEvent, rdsEventPattern } from '../../shared/src/domain/rds-events.ts';
 import type { ObservedTopology } from '../../shared/src/domain/writer-change.ts';
+import { clusterView } from '../lib/views.ts';
 import { localTestDeps, type LocalTestDeps } from '../testing/test-deps.ts';
 import { rdsEvent } from '../testing/test-events.ts';
 import { handleRdsEvent, type FailoverDeps } from './rds-event.ts';
@@ -79,6 +80,8 @@ describe('RDS event handler: planned switchover', () => {
     expect(started.configVersion).toBe(1);
     expect((await stored('inst')).switching).toEqual({ since: '2030-01-01T11:59:50.000Z', cause: 'RDS-EVENT-0013' });
     expect(await published('inst')).toMatchObject({ epoch: 0, switching: { since: '2030-01-01T11:59:50.000Z', cause: 'RDS-EVENT-0013' } });
+    // GET /clusters/{id} shows it.
+    expect(clusterView(await stored('inst')).switching).toEqual({ since: '2030-01-01T11:59:50.000Z', cause: 'RDS-EVENT-0013' });
 
     await send('RDS-EVENT-0006', 'inst-db', '2030-01-01T11:59:55.000Z');
     expect((await published('inst')).switching).toBeDefined();
@@ -86,6 +89,7 @@ describe('RDS event handler: planned switchover', () => {
     const done = await send('RDS-EVENT-0049', 'inst-db', '2030-01-01T11:59:58.000Z');
     expect(done.clusters[0]).toMatchObject({ epoch: 1, switching: false });
     expect((await stored('inst')).switching).toBeNull();
+    expect(clusterView(await stored('inst'))).not.toHaveProperty('switching');
     const p = await published('inst');
     expect(p.epoch).toBe(1);
     expect(p.switching).toBeUndefined();

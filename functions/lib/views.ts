@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { clusterKindSchema, rdsIdentifiersSchema, type Cluster } from '../../shared/src/domain/cluster.ts';
 import { clusterIdSchema, endpointSchema, isoTimestampSchema, pgNameSchema, portSchema, tenantIdSchema, versionSchema } from '../../shared/src/domain/common.ts';
 import { failoverHistorySchema } from '../../shared/src/domain/failover-history.ts';
+import { switchingSchema } from '../../shared/src/domain/switchover.ts';
 import type { PoolerStanding } from '../../shared/src/domain/fleet-convergence.ts';
 import type { PoolerHeartbeat } from '../../shared/src/domain/heartbeat.ts';
 import { poolFiguresSchema } from '../../shared/src/domain/heartbeat.ts';
@@ -70,6 +71,8 @@ export const clusterViewSchema = z.object({
   lastEventTime: isoTimestampSchema,
   /** The last writer changes, oldest first: what found each one and when each phase happened. */
   failovers: failoverHistorySchema.optional(),
+  /** A planned switchover in progress: the poolers hold new transactions of its tenants (docs/deploy.md "Planned switchover"). */
+  switching: switchingSchema.optional(),
   version: versionSchema,
   createdAt: isoTimestampSchema,
   updatedAt: isoTimestampSchema,
@@ -92,6 +95,7 @@ export function clusterView(c: Cluster): ClusterView {
   if (c.rds) v.rds = { ...c.rds };
   if (c.failovers) v.failovers = c.failovers.map((f) => ({ ...f, from: { ...f.from }, to: { ...f.to } }));
   if (c.admin) v.admin = 'secretArn' in c.admin ? { secretArn: c.admin.secretArn } : { user: c.admin.user };
+  if (c.switching) v.switching = { ...c.switching };
   return v;
 }
 
