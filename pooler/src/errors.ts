@@ -27,6 +27,8 @@ export const errorCatalog = {
   CLIENT_IDLE_TIMEOUT: { sqlstate: '57P05', fatal: true, reason: 'client_idle_timeout' },
   /** configuration_limit_exceeded: a configured budget, not the machine's memory, ran out. */
   PREPARED_STATEMENTS_BUDGET: { sqlstate: '53400', fatal: false, reason: null },
+  /** Transaction mode: an EXECUTE the pooler cannot map to a server-side statement (frontend/sql-prepare.ts). */
+  SQL_PREPARE_NOT_MAPPED: { sqlstate: '0A000', fatal: false, reason: null },
 } as const satisfies Record<string, { sqlstate: string; fatal: boolean; reason: DisconnectReason | null }>;
 
 export type PoolerErrorCode = keyof typeof errorCatalog;

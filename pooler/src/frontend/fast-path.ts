@@ -12,6 +12,7 @@ import { ScanError, Scanner, type ScanSink } from '../net/scanner.ts';
 import type { ClientFlow } from './client-flow.ts';
 import * as states from './client-state.ts';
 import type { ReplyInspector } from './reply-inspector.ts';
+import { beginsWithPrepare } from './sql-prepare-text.ts';
 import * as portal from './unnamed-portal.ts';
 import { PORTAL_GONE_PARSE, targetsUnnamedPortal, unnamedPortalSafe } from './unnamed-portal.ts';
 
@@ -52,6 +53,8 @@ const PORTAL_EARLIER = portal.PORTAL_EARLIER;
 const PORTAL_NONE = portal.PORTAL_NONE;
 
 const EMPTY = Buffer.alloc(0);
+/** stopType of a Query that may begin with SQL PREPARE (not a message type: those are bytes). */
+const STOP_SQL = 0x100;
 
 /** The client connection, as its fast path sees it (frontend/client.ts). */
 export interface FastPathClient {
@@ -99,6 +102,10 @@ export class FastPath implements ScanSink {
   /** An intercepted message (Terminate, a named Parse, an unknown type) and its offset in the chunk. */
   private stopType = 0;
   private stopAt = 0;
+  /** The length field of the Query stopped at as STOP_SQL. */
+  private stopLength = 0;
+  /** While the rest of a chunk is scanned after a Query looked at for PREPARE: where that rest begins. */
+  private scanBase = 0;
   /** The server chunk being scanned; EMPTY again once written (an idle client keeps no reply alive). */
   private serverChunk: Buffer = EMPTY;
   /** [start, end, replacement] triples for messages of the current server chunk; null when none. */
@@ -128,20 +135,38 @@ export class FastPath implements ScanSink {
     // The rest of a begun message, if its start went to the server (or its queue) already. With a
     // held-back header (carry) it did not: the carry is re-framed with it when turning prepared.
     const tailBefore = this.carry === null ? this.scanner.bodyRemaining() : 0;
+    let at: number;
     try {
-      this.scanner.scan(chunk, this);
+      at = this.scanner.scan(chunk, this);
+      // A Query whose first byte may begin PREPARE (transaction mode): look at its text; unless
+      // it is one, scan on from its body (one compare per Query otherwise: SELECT never stops).
+      while (this.stopType === STOP_SQL) {
+        const end = at + this.stopLength - 5;
+        if (beginsWithPrepare(chunk, at, Math.min(end, chunk.length), end <= chunk.length) !== 0) {
+          this.stopType = FE_PARSE;
+          break;
+        }
+        this.stopType = 0;
+        this.scanBase = at;
+        at += this.scanner.scan(chunk.subarray(at), this);
+        this.scanBase = 0;
+      }
     } catch (err) {
+      this.scanBase = 0;
       if (err instanceof ScanError) return c.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
       throw err;
     }
-    if (this.stopType === FE_PARSE) {
-      // The prepared session re-frames this chunk from its start and sees its Binds and Queries again.
-      this.stopType = 0;
-      c.unnamedPortal = portalBefore;
-      this.portalSwaps = null;
-      return c.startPreparedSession(chunk, pendingBefore, unsyncedBefore && owedBefore > 0, tailBefore);
+    if (this.stopType !== 0) {
+      if (this.stopType === FE_PARSE) {
+        // A named Parse, or SQL PREPARE (sql-prepare.ts): the prepared session re-frames this
+        // chunk from its start and sees its Binds and Queries again.
+        this.stopType = 0;
+        c.unnamedPortal = portalBefore;
+        this.portalSwaps = null;
+        return c.startPreparedSession(chunk, pendingBefore, unsyncedBefore && owedBefore > 0, tailBefore);
+      }
+      return this.onIntercepted(chunk);
     }
-    if (this.stopType !== 0) return this.onIntercepted(chunk);
     // Hold back a message header split at the end of the chunk: the message may still be one we
     // intercept, and its first bytes must not have reached the server by then.
     const held = this.scanner.heldBytes();
@@ -169,6 +194,13 @@ export class FastPath implements ScanSink {
         // A simple Query destroys the unnamed portal (protocol docs, "Extended Query").
         c.pending++;
         c.unnamedPortal = PORTAL_NONE;
+        // SQL PREPARE in transaction mode is mapped by the prepared session (sql-prepare.ts): a
+        // text starting with p/P, white space or a comment is looked at (onClientData).
+        if (((first | 0x20) === 0x70 || first <= 0x20 || first === 0x2d || first === 0x2f) && c.transactionMode) {
+          this.stopType = STOP_SQL;
+          this.stopLength = length;
+          return true;
+        }
         return;
       case FE_FUNCTION_CALL:
         c.pending++;
@@ -180,14 +212,14 @@ export class FastPath implements ScanSink {
         return;
       case FE_TERMINATE:
         this.stopType = FE_TERMINATE;
-        this.stopAt = start;
+        this.stopAt = this.scanBase + start;
         return true;
       case FE_PARSE:
         // A named statement in transaction mode must be mapped per server connection: from here
         // on this client has a prepared session (frontend/prepared-session.ts).
         if (c.transactionMode && first !== 0) {
           this.stopType = FE_PARSE;
-          this.stopAt = start;
+          this.stopAt = this.scanBase + start;
           return true;
         }
         this.unsynced = true;
@@ -201,7 +233,7 @@ export class FastPath implements ScanSink {
       case FE_DESCRIBE:
       case FE_EXECUTE:
         if (targetsUnnamedPortal(type, first, length) && !unnamedPortalSafe(c.unnamedPortal, c.pending, c.txStatus)) {
-          (this.portalSwaps ??= []).push(start, start + 1 + length);
+          (this.portalSwaps ??= []).push(this.scanBase + start, this.scanBase + start + 1 + length);
           c.portalGone++;
         }
         this.unsynced = true;
@@ -221,7 +253,7 @@ export class FastPath implements ScanSink {
         // PostgreSQL answers an unknown type with FATAL 08P01 "invalid frontend message type";
         // we do the same before it reaches (and kills) a shared server connection.
         this.stopType = type;
-        this.stopAt = start;
+        this.stopAt = this.scanBase + start;
         return true;
     }
   }

@@ -11,6 +11,8 @@ export interface PreparedSessionHost {
   /** Server-side prepared statements kept per server connection (LRU; read at each use: a reload may change it). */
   readonly cacheSize: number;
   readonly transactionMode: boolean;
+  /** The client's session parameters (standard_conforming_strings decides how SQL PREPARE texts are read). */
+  readonly params: ReadonlyMap<string, string>;
   /** A close is due at the end of the transaction (client.ts closeAtBoundary). */
   readonly closeAfter: object | null;
   txStatus: number;

@@ -36,6 +36,32 @@ export const BARRIER = 4;
 /** Entry.count marking a Parse sent only to obtain the server's "already exists" error. */
 export const DUPLICATE = 1;
 
+/**
+ * A simple Query carrying a mapped SQL PREPARE / EXECUTE (sql-prepare.ts): how to read its replies.
+ * The server ran `prefix` (a PREPARE of `hidden` the pooler added, its CommandComplete hidden)
+ * followed by the client's text with its statement name replaced by `serverName`.
+ */
+export interface SqlQuery {
+  /** SQL_PREPARE, SQL_EXECUTE (sql-prepare-text.ts), or SQL_DUPLICATE / SQL_REFUSED (sql-prepare.ts). */
+  kind: number;
+  clientName: string;
+  /** The name that stands for the client's in the server's text (and its errors). */
+  serverName: string;
+  /** SQL_PREPARE: the statement the client name now refers to, confirmed by its CommandComplete. */
+  stmt: Statement | null;
+  /** The server-side name the hidden prefix prepares, until its CommandComplete (null: none or done). */
+  hiddenName: string | null;
+  hiddenStmt: Statement | null;
+  /** Characters of the prefix, then where the name stands in the client's text and the two names' lengths (error positions). */
+  prefixChars: number;
+  nameAt: number;
+  clientNameChars: number;
+  serverNameChars: number;
+  /** A notice to the client before the reply (the name was truncated), or the error shown for the server's 42601 (SQL_REFUSED). */
+  notice: Buffer | null;
+  error: Buffer | null;
+}
+
 export interface Entry {
   kind: number;
   /** The client (or injected) message type this entry answers. */
@@ -47,6 +73,8 @@ export interface Entry {
   bytes: Buffer | null;
   withReady: boolean;
   count: number;
+  /** A Query with a mapped SQL PREPARE / EXECUTE, else null. */
+  sql: SqlQuery | null;
 }
 
 export class RequestQueue {
@@ -57,8 +85,8 @@ export class RequestQueue {
     return this.entries.length - this.head;
   }
 
-  push(kind: number, req: number, stmt: Statement | null, name: string | null, bytes: Buffer | null, withReady = false, count = 0): void {
-    this.entries.push({ kind, req, stmt, name, bytes, withReady, count });
+  push(kind: number, req: number, stmt: Statement | null, name: string | null, bytes: Buffer | null, withReady = false, count = 0, sql: SqlQuery | null = null): void {
+    this.entries.push({ kind, req, stmt, name, bytes, withReady, count, sql });
   }
 
   peek(): Entry | undefined {

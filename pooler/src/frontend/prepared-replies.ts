@@ -15,6 +15,7 @@ import type { ClientStatements } from '../prepared/client-names.ts';
 import type { PreparedSessionHost } from './prepared-host.ts';
 import * as entryKinds from './prepared-queue.ts';
 import { completes, type Entry, type RequestQueue } from './prepared-queue.ts';
+import { sqlCommandComplete, sqlError } from './sql-prepare.ts';
 
 // Module-local copies of the imported constants: V8 reads an imported binding through its module
 // cell on every use (measured: ~10 ns per transaction on the fast path), a local const not at all.
@@ -67,6 +68,8 @@ export class PreparedReplies implements ScanSink {
   private carry: Buffer | null = null;
   private carryUsed = false;
   private localDue = false;
+  /** Bytes at the start of the next chunk(s) that belong to a hidden message split across reads. */
+  private swallow = 0;
   /** Set when a ReadyForQuery left the client between transactions with nothing outstanding. */
   idleAfterChunk = false;
 
@@ -92,6 +95,7 @@ export class PreparedReplies implements ScanSink {
     const clean = this.carry === null;
     this.carry = null;
     this.localDue = false;
+    this.swallow = 0;
     this.suppressUntilReady = false;
     this.replacement = null;
     return clean;
@@ -101,6 +105,10 @@ export class PreparedReplies implements ScanSink {
   onServerData(chunk: Buffer, server: ServerConnection): Buffer[] {
     this.chunk = chunk;
     this.cursor = 0;
+    if (this.swallow > 0) {
+      this.cursor = Math.min(this.swallow, chunk.length);
+      this.swallow -= this.cursor;
+    }
     this.out = [];
     this.carryUsed = false;
     this.idleAfterChunk = false;
@@ -129,6 +137,11 @@ export class PreparedReplies implements ScanSink {
     const q = this.queue;
     const h = q.peek();
     let hide = false;
+    // A mapped SQL statement's notice (its name was truncated) comes first, as the server's would.
+    if (h !== undefined && h.sql !== null && h.sql.notice !== null) {
+      this.out.push(h.sql.notice);
+      h.sql.notice = null;
+    }
     // A statement ran (or a portal was bound, a function called): reset before the next client.
     if (type === BE_COMMAND_COMPLETE || type === BE_ERROR_RESPONSE || type === BE_BIND_COMPLETE || type === BE_PORTAL_SUSPENDED || type === BE_FUNCTION_CALL_RESPONSE) {
       this.host.server!.dirty = true;
@@ -161,7 +174,12 @@ export class PreparedReplies implements ScanSink {
           }
           q.pop();
         }
-        if (type === BE_COMMAND_COMPLETE) this.replacement = this.host.inspector.inspectOrCapture(type, first, start, length, this.chunk);
+        if (type === BE_COMMAND_COMPLETE) {
+          // A mapped SQL PREPARE / EXECUTE (sql-prepare.ts): the pooler's own PREPARE is hidden;
+          // its tags (PREPARE, SELECT, INSERT ...) change nothing the inspector tracks.
+          if (h !== undefined && h.sql !== null) hide = sqlCommandComplete(h.sql, this.statements, this.unconfirmed);
+          else this.replacement = this.host.inspector.inspectOrCapture(type, first, start, length, this.chunk);
+        }
         break;
       case BE_PARAMETER_STATUS:
         this.replacement = this.host.inspector.inspectOrCapture(type, first, start, length, this.chunk);
@@ -188,7 +206,14 @@ export class PreparedReplies implements ScanSink {
       this.replacement = null;
       hide = true;
     }
-    if (hide) this.cursor = start + 1 + length;
+    if (hide) {
+      this.cursor = start + 1 + length;
+      if (this.cursor > this.chunk.length) {
+        // A hidden message with a body (a CommandComplete) that goes on in the next read.
+        this.swallow = this.cursor - this.chunk.length;
+        this.cursor = this.chunk.length;
+      }
+    }
   }
 
   private emitLocals(out: Buffer[]): void {
@@ -237,6 +262,12 @@ export class PreparedReplies implements ScanSink {
     // answer onServerClosed gives (an ERROR it can survive), not the FATAL and then that answer.
     const held = this.host.inspector.inspectOrCapture(BE_ERROR_RESPONSE, 0, start, length, this.chunk);
     if (held !== null) this.replacement = held;
+    if (h !== undefined && h.sql !== null) {
+      // A mapped SQL PREPARE / EXECUTE: the client's names and positions (sql-prepare.ts).
+      const told = sqlError(h.sql, fields, this.host.server, this.statements, this.unconfirmed);
+      if (told !== null && held === null) this.replacement = told;
+      return;
+    }
     if (h === undefined || h.kind === SYNC || h.kind === BARRIER || h.kind === LOCAL) return;
     const server = this.host.server;
     // The failed request.

@@ -22,6 +22,7 @@ import * as entryKinds from './prepared-queue.ts';
 import { RequestQueue } from './prepared-queue.ts';
 import { PreparedReplies } from './prepared-replies.ts';
 import * as states from './client-state.ts';
+import { interceptSqlPrepare, type SqlPrepareSession } from './sql-prepare.ts';
 import * as portal from './unnamed-portal.ts';
 import { PORTAL_GONE_PARSE, unnamedPortalSafe } from './unnamed-portal.ts';
 
@@ -57,8 +58,6 @@ const SYNC = entryKinds.SYNC;
 
 export type { PreparedSessionHost } from './prepared-host.ts';
 
-const DEALLOCATE_ALL = /^\s*deallocate\s+(?:prepare\s+)?all\s*;?\s*$/i;
-const DEALLOCATE_ONE = /^\s*deallocate\s+(?:prepare\s+)?(?:"((?:[^"]|"")+)"|([^\s;"]+))\s*;?\s*$/i;
 const DISCARD_ALL = /^\s*discard\s+all\s*;?\s*$/i;
 
 /**
@@ -91,15 +90,15 @@ export function namedParseTooLate(): PoolerError {
   });
 }
 
-export class PreparedSession {
-  private readonly host: PreparedSessionHost;
+export class PreparedSession implements SqlPrepareSession {
+  readonly host: PreparedSessionHost;
   readonly framer: MessageFramer;
   /** The client's statement names → its tenant's shared statements. */
   readonly statements: ClientStatements;
   /** Client names whose Parse has not been answered yet (a pipelined re-Parse replaces them). */
-  private readonly unconfirmed = new Set<string>();
+  readonly unconfirmed = new Set<string>();
   /** Requests awaiting replies, in the server's order. */
-  private readonly queue = new RequestQueue();
+  readonly queue = new RequestQueue();
   /** The server → client half. */
   private readonly replies: PreparedReplies;
   private lastBound: Statement | null = null;
@@ -275,7 +274,7 @@ export class PreparedSession {
       case FE_QUERY:
         // Destroys the unnamed portal (protocol docs, "Extended Query"), even one answered here.
         this.host.unnamedPortal = PORTAL_NONE;
-        if (this.interceptQuery(m.body)) break;
+        if (this.interceptQuery(m.body, server, out)) break;
         out.push(m.raw);
         this.queue.push(SYNC, FE_QUERY, null, null, null);
         this.host.pending++;
@@ -309,44 +308,46 @@ export class PreparedSession {
 
   /** Sends `stmt`'s Parse on this server, evicting least recently used statements beyond the limit. */
   private prepare(server: ServerConnection, stmt: Statement, out: Buffer[], kind: number, clientName: string | null): void {
+    this.makeRoom(server, out, stmt.serverName);
+    out.push(this.statements.registry.parseMessage(stmt));
+    server.statements.add(stmt.serverName);
+    this.queue.push(kind, FE_PARSE, stmt, clientName, null);
+  }
+
+  /** Hidden Closes before `serverName` is prepared on `server` (sql-prepare.ts uses it too). */
+  makeRoom(server: ServerConnection, out: Buffer[], serverName: string): void {
     for (const old of server.statements.evict(this.host.cacheSize - 1)) {
       out.push(encodeTarget(FE_CLOSE, TARGET_STATEMENT, old));
       this.queue.push(HIDE, FE_CLOSE, null, old, null);
     }
     if (server.statements.unsure) {
       // After a DEALLOCATE of an unknown name the server may still have it (ServerStatements).
-      out.push(encodeTarget(FE_CLOSE, TARGET_STATEMENT, stmt.serverName));
+      out.push(encodeTarget(FE_CLOSE, TARGET_STATEMENT, serverName));
       this.queue.push(HIDE, FE_CLOSE, null, null, null);
     }
-    out.push(this.statements.registry.parseMessage(stmt));
-    server.statements.add(stmt.serverName);
-    this.queue.push(kind, FE_PARSE, stmt, clientName, null);
+  }
+
+  budgetError(): Buffer {
+    return budgetError(this.statements.registry.budgetBytes);
   }
 
   /**
    * Simple-query statements about prepared statements refer to the client's names, which the
-   * server does not know: DEALLOCATE of a client statement is answered locally; DISCARD ALL and
-   * DEALLOCATE ALL also drop the client's names (and reach the server, whose statement cache is
-   * then cleared when it reports the command).
+   * server does not know: SQL PREPARE / EXECUTE / DEALLOCATE are mapped (sql-prepare.ts: a
+   * DEALLOCATE of a client statement is answered locally); DISCARD ALL and DEALLOCATE ALL also
+   * drop the client's names (and reach the server, whose statement cache is then cleared when it
+   * reports the command).
    */
-  private interceptQuery(body: Buffer): boolean {
-    const c = body[0];
-    // Cheap filter: only statements starting with d/D or white space are looked at.
-    if (c !== 0x64 && c !== 0x44 && c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
-    const sql = body.toString('utf8', 0, Math.max(0, body.length - 1));
-    if (DISCARD_ALL.test(sql) || DEALLOCATE_ALL.test(sql)) {
+  private interceptQuery(body: Buffer, server: ServerConnection, out: Buffer[]): boolean {
+    const c = body[0]!;
+    // Cheap filter: only statements starting with d/D, e/E, p/P, white space or a comment are looked at.
+    const l = c | 0x20;
+    if (l !== 0x64 && l !== 0x65 && l !== 0x70 && c > 0x20 && c !== 0x2d && c !== 0x2f) return false;
+    if ((l === 0x64 || c <= 0x20) && DISCARD_ALL.test(body.toString('latin1', 0, Math.max(0, body.length - 1)))) {
       this.statements.clear();
       return false;
     }
-    const one = DEALLOCATE_ONE.exec(sql);
-    if (one) {
-      const name = one[1] !== undefined ? one[1].replace(/""/g, '"') : (one[2] ?? '').toLowerCase();
-      if (!this.statements.has(name)) return false;
-      this.statements.delete(name);
-      this.queue.push(LOCAL, FE_QUERY, null, null, msg.commandComplete('DEALLOCATE'), true);
-      return true;
-    }
-    return false;
+    return interceptSqlPrepare(this, body, server, out);
   }
 
   /**

@@ -54,6 +54,22 @@ const LISTEN_UNDONE_NOTICE = msg.noticeResponse({
   hint: 'use a tenant in session mode for LISTEN/NOTIFY',
 });
 
+/**
+ * A PREPARE the pooler did not map (sql-prepare.ts maps only a PREPARE sent as a query of its own,
+ * by simple query): its CommandComplete, then a warning that the statement is the server
+ * connection's and goes with the reset at the end of the transaction.
+ */
+const PREPARE_NOT_KEPT = Buffer.concat([
+  msg.commandComplete('PREPARE'),
+  msg.noticeResponse({
+    severity: 'WARNING',
+    code: '01000',
+    message: 'this prepared statement lasts only until the end of the transaction in transaction pooling mode',
+    detail: 'only a PREPARE sent by simple query as a query of its own is kept for the client across transactions',
+    hint: 'send PREPARE as a query of its own',
+  }),
+]);
+
 /** The client connection, as the inspector sees it. */
 export interface InspectedClient {
   readonly server: ServerConnection | null;
@@ -71,7 +87,7 @@ export interface InspectedClient {
 
 /** The server messages inspect() looks into: ParameterStatus, ErrorResponse, and CommandComplete for SET/RESET, DISCARD/DEALLOCATE and LISTEN. */
 function inspectable(type: number, first: number): boolean {
-  if (type === BE_COMMAND_COMPLETE) return first === 0x44 /* D */ || first === 0x53 /* S */ || first === 0x52 /* R */ || first === 0x4c /* L */;
+  if (type === BE_COMMAND_COMPLETE) return first === 0x44 /* D */ || first === 0x53 /* S */ || first === 0x52 /* R */ || first === 0x4c /* L */ || first === 0x50 /* P */;
   return type === BE_PARAMETER_STATUS || type === BE_ERROR_RESPONSE;
 }
 
@@ -162,6 +178,8 @@ export class ReplyInspector {
         } else if (tag === 'LISTEN' && c.transactionMode && server !== null) {
           // Undone by the DISCARD ALL at release (the CommandComplete marked the connection dirty).
           return LISTEN_REFUSED;
+        } else if (tag === 'PREPARE' && c.transactionMode && server !== null) {
+          return PREPARE_NOT_KEPT;
         }
         return null;
       }

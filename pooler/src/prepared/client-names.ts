@@ -31,6 +31,15 @@ export class ClientStatements {
     return s;
   }
 
+  /** As define, for SQL `PREPARE name <rest>` (registry.acquireSql). */
+  defineSql(name: string, rest: string): Statement | null {
+    const s = this.registry.acquireSql(rest, name);
+    if (s === null) return null;
+    this.delete(name);
+    this.byName.set(name, s);
+    return s;
+  }
+
   delete(name: string): boolean {
     const s = this.byName.get(name);
     if (s === undefined) return false;

@@ -15,6 +15,9 @@
 //   the tenant) of the text: the same text gets unrelated names in two tenants, and a name tells
 //   nothing about how many statements anyone prepared or which texts another tenant uses (a
 //   counter shared by all tenants did: a low number for a new text meant someone had it already).
+// Statements prepared with SQL `PREPARE name ... AS ...` (frontend/sql-prepare.ts) live here too,
+// under the same budget, in a lookup of their own (keyed by the text after the name) and with
+// server-side names hashed in a domain of their own: a Parse can never find a SQL statement.
 import { createHmac, randomBytes } from 'node:crypto';
 import { FE_PARSE } from '../net/codes.ts';
 
@@ -27,6 +30,8 @@ export interface Statement {
   refs: number;
   /** In the registry's lookup: a server answered its Parse with ParseComplete. */
   registered: boolean;
+  /** Prepared with SQL PREPARE: `key` is the text after the name (`(types) AS statement`). */
+  readonly sql: boolean;
 }
 
 /** Approximate memory of one statement besides its text: object, server name, map entries. */
@@ -46,8 +51,10 @@ function nameBytes(name: string): number {
 export class StatementRegistry {
   /** Registered statements by text. */
   private readonly byKey = new Map<string, Statement>();
+  /** Registered SQL-prepared statements by the text after their name. */
+  private readonly bySql = new Map<string, Statement>();
   /** Registered statements no client name refers to, least recently released first. */
-  private readonly idle = new Map<string, Statement>();
+  private readonly idle = new Set<Statement>();
   private readonly hmacKey: Buffer;
   private readonly budget: () => number;
   private used = 0;
@@ -66,16 +73,27 @@ export class StatementRegistry {
    * is spent even after forgetting every statement no client refers to.
    */
   acquire(rest: Buffer, name: string): Statement | null {
-    const key = rest.toString('latin1');
-    let s = this.byKey.get(key);
+    return this.acquireKey(rest.toString('latin1'), name, false);
+  }
+
+  /**
+   * A client's SQL `PREPARE name <rest>` (rest: latin1, the text after the name up to the end of
+   * the statement): as acquire, in the SQL statements' own lookup.
+   */
+  acquireSql(rest: string, name: string): Statement | null {
+    return this.acquireKey(rest, name, true);
+  }
+
+  private acquireKey(key: string, name: string, sql: boolean): Statement | null {
+    let s = (sql ? this.bySql : this.byKey).get(key);
     // An idle statement being taken again must not be forgotten to make room for itself.
     const wasIdle = s !== undefined && s.refs === 0;
-    if (wasIdle) this.idle.delete(key);
+    if (wasIdle) this.idle.delete(s!);
     if (!this.reserve(nameBytes(name) + (s === undefined ? statementBytes(key) : 0))) {
-      if (wasIdle) this.idle.set(key, s!);
+      if (wasIdle) this.idle.add(s!);
       return null;
     }
-    s ??= { serverName: this.nameFor(key, 0), key, refs: 0, registered: false };
+    s ??= { serverName: this.nameFor(key, 0, sql), key, refs: 0, registered: false, sql };
     s.refs++;
     return s;
   }
@@ -86,16 +104,17 @@ export class StatementRegistry {
    * of the text makes it again, under the same server-side name).
    */
   confirm(s: Statement): void {
-    if (s.registered || s.refs === 0 || this.byKey.has(s.key)) return;
+    const lookup = s.sql ? this.bySql : this.byKey;
+    if (s.registered || s.refs === 0 || lookup.has(s.key)) return;
     s.registered = true;
-    this.byKey.set(s.key, s);
+    lookup.set(s.key, s);
   }
 
   /** The client name `name` no longer refers to `s` (Close, DEALLOCATE, failed Parse, client gone). */
   release(s: Statement, name: string): void {
     this.used -= nameBytes(name);
     if (--s.refs > 0) return;
-    if (s.registered) this.idle.set(s.key, s);
+    if (s.registered) this.idle.add(s);
     // Never confirmed (its Parse failed), or a twin of a statement registered meanwhile.
     else this.used -= statementBytes(s.key);
   }
@@ -106,7 +125,7 @@ export class StatementRegistry {
    * out of their LRU.
    */
   invalidate(s: Statement): void {
-    s.serverName = this.nameFor(s.key, ++this.invalidations);
+    s.serverName = this.nameFor(s.key, ++this.invalidations, s.sql);
   }
 
   /** A Parse message of `s` under its server-side name (built when a server connection needs it). */
@@ -121,6 +140,15 @@ export class StatementRegistry {
     return out;
   }
 
+  /**
+   * The SQL that prepares SQL statement `s` under its server-side name (quoted: the name has upper
+   * case letters and '-'). Ends with a newline so that a trailing `--` comment ends before what
+   * follows it.
+   */
+  sqlPrepareText(s: Statement): string {
+    return `PREPARE "${s.serverName}"${s.key}\n`;
+  }
+
   /** The tenant's budget now (config `prepared_statements.max_bytes_per_tenant`). */
   get budgetBytes(): number {
     return this.budget();
@@ -133,16 +161,16 @@ export class StatementRegistry {
 
   /** Registered statements (in use or idle). */
   get size(): number {
-    return this.byKey.size;
+    return this.byKey.size + this.bySql.size;
   }
 
   /** Makes room for `n` more bytes, forgetting idle statements; false if they do not suffice. */
   private reserve(n: number): boolean {
     const budget = this.budget();
     if (this.used + n > budget) {
-      for (const s of this.idle.values()) {
-        this.idle.delete(s.key);
-        this.byKey.delete(s.key);
+      for (const s of this.idle) {
+        this.idle.delete(s);
+        (s.sql ? this.bySql : this.byKey).delete(s.key);
         s.registered = false;
         this.used -= statementBytes(s.key);
         if (this.used + n <= budget) break;
@@ -153,9 +181,12 @@ export class StatementRegistry {
     return true;
   }
 
-  /** 128 bits of HMAC-SHA-256 over the invalidation generation and the text, base64url: 25 characters. */
-  private nameFor(key: string, generation: number): string {
-    const mac = createHmac('sha256', this.hmacKey).update(`${generation}\0`).update(key, 'latin1').digest();
+  /**
+   * 128 bits of HMAC-SHA-256 over the invalidation generation and the text, base64url: 25
+   * characters. SQL statements hash `s<generation>`, Parse texts `<generation>`: disjoint domains.
+   */
+  private nameFor(key: string, generation: number, sql: boolean): string {
+    const mac = createHmac('sha256', this.hmacKey).update(sql ? `s${generation}\0` : `${generation}\0`).update(key, 'latin1').digest();
     return `sy_${mac.toString('base64url', 0, 16)}`;
   }
 }
