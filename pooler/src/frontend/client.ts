@@ -267,6 +267,11 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (this.state === IDLE) this.enter(WAITING);
   }
 
+  answeredLocally(): void {
+    this.transactions++;
+    if (this.transactionMode || this.closeAfter !== null) this.releaseServer();
+  }
+
   // ---- pool callbacks (WAITING) -----------------------------------------------------------
 
   attachServer(server: ServerConnection): void {

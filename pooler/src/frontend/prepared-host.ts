@@ -33,6 +33,11 @@ export interface PreparedSessionHost {
   requestServer(): void;
   /** A ReadyForQuery left nothing outstanding: times the query (and a transaction ended by 'I'). */
   answered(txStatus: number): void;
+  /**
+   * A reply the pooler gave itself (a DEALLOCATE) left the client between transactions with
+   * nothing outstanding: the server connection goes back as after a ReadyForQuery 'I'.
+   */
+  answeredLocally(): void;
   /** The client sent Terminate (after what preceded it was written). */
   close(reason: DisconnectReason, streamClean?: boolean): void;
   /** A malformed message: `streamClean` when the server has been sent whole messages only. */

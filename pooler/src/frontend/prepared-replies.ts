@@ -85,8 +85,15 @@ export class PreparedReplies implements ScanSink {
   emitDueLocals(server: ServerConnection): void {
     if (this.queue.peek()?.kind === LOCAL && server.scanner.atBoundary() && this.carry === null) {
       const bufs: Buffer[] = [];
+      this.idleAfterChunk = false;
       this.emitLocals(bufs);
       this.host.flow.toClient(bufs);
+      // A query answered here (DEALLOCATE) ended the transaction: no server reply will come to
+      // release the connection, so it goes back now (else it stays held by an idle client).
+      if (this.idleAfterChunk) {
+        this.idleAfterChunk = false;
+        this.host.answeredLocally();
+      }
     }
   }
 
@@ -239,12 +246,13 @@ export class PreparedReplies implements ScanSink {
       out.push(h.bytes!);
       if (h.req === FE_PARSE && h.name !== null) this.unconfirmed.delete(h.name);
       if (h.req === FE_PARSE && h.stmt !== null) this.statements.registry.confirm(h.stmt);
+      q.pop();
       if (h.withReady) {
         out.push(msg.readyForQuery(String.fromCharCode(this.host.txStatus) as 'I' | 'T' | 'E'));
         // A query answered here (no server ReadyForQuery follows it) ends its timing too.
         if (this.host.pending === 0) this.host.answered(this.host.txStatus);
+        if (this.host.txStatus === TX_IDLE && this.host.pending === 0 && q.length === 0 && this.framer.buffered === 0) this.idleAfterChunk = true;
       }
-      q.pop();
     }
   }
 
