@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPooler } from '../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
-import { connectPg, endQuietly, pgErrorInfo, psql, rejectionOf, within } from './helpers/clients.ts';
+import { connectPg, endQuietly, pgErrorInfo, psql, rejectionOf, within, type PgClient } from './helpers/clients.ts';
 import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
@@ -59,11 +59,15 @@ it('psql: DEALLOCATE as on PostgreSQL', async () => {
   expect(through.stdout).toBe(direct.stdout);
 }, 60_000);
 
-it('a DEALLOCATE answered by the pooler gives the server connection back', async () => {
+it.each([
+  ['SQL PREPARE', (c: PgClient) => c.query('PREPARE gone AS SELECT 1')],
+  // The same held for protocol-level statements before (a named Parse, then SQL DEALLOCATE).
+  ['a named Parse', (c: PgClient) => c.query({ name: 'gone', text: 'SELECT 1' })],
+] as const)('a DEALLOCATE answered by the pooler gives the server connection back (%s)', async (_how, prepare) => {
   const a = await connectPg(poolerConn(pooler!, tenant));
   const b = await connectPg(poolerConn(pooler!, tenant));
   try {
-    await a.query('PREPARE gone AS SELECT 1');
+    await prepare(a);
     await a.query('DEALLOCATE gone');
     // The pool has one server connection: b gets it only if a's DEALLOCATE released it.
     const r = await within(b.query<{ n: number }>('SELECT 7 AS n'), 10_000, 'another client served after a local DEALLOCATE');
