@@ -1,0 +1,47 @@
+// A SQL PREPARE the pooler does not map in transaction mode — one that follows another statement
+// in the same Query — still runs on the server as before (its statement is the server
+// connection's, gone with the reset after the transaction), and the client is told so: its
+// CommandComplete is followed by a WARNING. A PREPARE sent as a query of its own gets none.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startPooler } from '../pooler/src/index.ts';
+import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { connectPg, endQuietly, pgErrorInfo, rejectionOf } from './helpers/clients.ts';
+import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+
+type Pooler = Awaited<ReturnType<typeof startPooler>>;
+
+let pg: PostgresServer;
+let pooler: Pooler | undefined;
+let tenant: TestTenant;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  tenant = await createTenant(pg, { id: 'sqlprep-unmapped', pool: { mode: 'transaction', size: 1 } });
+  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
+});
+
+afterAll(async () => {
+  await pooler?.close();
+  await pg?.stop();
+});
+
+it('PREPARE after another statement in one Query: runs for the transaction, with a WARNING', async () => {
+  const c = await connectPg(poolerConn(pooler!, tenant));
+  const notices: { severity?: string; code?: string; message: string }[] = [];
+  c.on('notice', (n) => notices.push({ severity: (n as { severity?: string }).severity, code: (n as { code?: string }).code, message: n.message }));
+  try {
+    await c.query('BEGIN; PREPARE w AS SELECT 5 AS five');
+    expect((await c.query('EXECUTE w')).rows).toEqual([{ five: 5 }]);
+    await c.query('COMMIT');
+    expect(notices).toEqual([
+      { severity: 'WARNING', code: '01000', message: 'this prepared statement lasts only until the end of the transaction in transaction pooling mode' },
+    ]);
+    expect(pgErrorInfo(await rejectionOf(c.query('EXECUTE w'))).code).toBe('26000');
+    // Sent as a query of its own, it is the client's: no warning, and it lasts.
+    await c.query('PREPARE kept AS SELECT 6 AS six');
+    expect((await c.query('EXECUTE kept')).rows).toEqual([{ six: 6 }]);
+    expect(notices).toHaveLength(1);
+  } finally {
+    await endQuietly(c);
+  }
+}, 60_000);
