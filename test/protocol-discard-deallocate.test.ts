@@ -112,6 +112,11 @@ describe.each(MODES)('%s mode', (mode) => {
     ];
     const r = await scenarioVersusPostgres({ direct: destinationConn(t), pooled: pooled(t), scripts: [script], moveBetweenServers: mode === 'transaction' });
     expect(r.expected[0]!.join('\n')).not.toContain('E:');
-    expect(r.transcripts[0]).toEqual(r.expected[0]);
+    // In transaction mode a PREPARE after another statement in one Query is not mapped (it lasts
+    // until the end of the transaction): the pooler says so with a WARNING after its CommandComplete
+    // (docs/transaction-mode.md, "SQL PREPARE and EXECUTE"). Everything else is PostgreSQL's.
+    const warning = 'N:WARNING:01000:this prepared statement lasts only until the end of the transaction in transaction pooling mode';
+    if (mode === 'transaction') expect(r.transcripts[0]).toContain(warning);
+    expect(r.transcripts[0]!.filter((line) => line !== warning)).toEqual(r.expected[0]);
   });
 });
