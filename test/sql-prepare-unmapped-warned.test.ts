@@ -28,7 +28,7 @@ afterAll(async () => {
 it('PREPARE after another statement in one Query: runs for the transaction, with a WARNING', async () => {
   const c = await connectPg(poolerConn(pooler!, tenant));
   const notices: { severity?: string; code?: string; message: string }[] = [];
-  c.on('notice', (n) => notices.push({ severity: (n as { severity?: string }).severity, code: (n as { code?: string }).code, message: n.message }));
+  c.on('notice', (n) => notices.push({ severity: (n as { severity?: string }).severity, code: (n as { code?: string }).code, message: String(n.message) }));
   try {
     await c.query('BEGIN; PREPARE w AS SELECT 5 AS five');
     expect((await c.query('EXECUTE w')).rows).toEqual([{ five: 5 }]);

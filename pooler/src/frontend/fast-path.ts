@@ -55,6 +55,9 @@ const PORTAL_NONE = portal.PORTAL_NONE;
 const EMPTY = Buffer.alloc(0);
 /** stopType of a Query that may begin with SQL PREPARE (not a message type: those are bytes). */
 const STOP_SQL = 0x100;
+/** 1 for the first bytes a Query text beginning with PREPARE can have: p, P, white space, - and / (comments). */
+const SQL_FIRST = new Uint8Array(256);
+for (const b of [0x70, 0x50, 0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x2d, 0x2f, 0x00]) SQL_FIRST[b] = 1;
 
 /** The client connection, as its fast path sees it (frontend/client.ts). */
 export interface FastPathClient {
@@ -104,8 +107,6 @@ export class FastPath implements ScanSink {
   private stopAt = 0;
   /** The length field of the Query stopped at as STOP_SQL. */
   private stopLength = 0;
-  /** While the rest of a chunk is scanned after a Query looked at for PREPARE: where that rest begins. */
-  private scanBase = 0;
   /** The server chunk being scanned; EMPTY again once written (an idle client keeps no reply alive). */
   private serverChunk: Buffer = EMPTY;
   /** [start, end, replacement] triples for messages of the current server chunk; null when none. */
@@ -138,25 +139,14 @@ export class FastPath implements ScanSink {
     let at: number;
     try {
       at = this.scanner.scan(chunk, this);
-      // A Query whose first byte may begin PREPARE (transaction mode): look at its text; unless
-      // it is one, scan on from its body (one compare per Query otherwise: SELECT never stops).
-      while (this.stopType === STOP_SQL) {
-        const end = at + this.stopLength - 5;
-        if (beginsWithPrepare(chunk, at, Math.min(end, chunk.length), end <= chunk.length) !== 0) {
-          this.stopType = FE_PARSE;
-          break;
-        }
-        this.stopType = 0;
-        this.scanBase = at;
-        at += this.scanner.scan(chunk.subarray(at), this);
-        this.scanBase = 0;
-      }
     } catch (err) {
-      this.scanBase = 0;
       if (err instanceof ScanError) return c.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
       throw err;
     }
     if (this.stopType !== 0) {
+      // A Query whose first byte may begin PREPARE (transaction mode): look at its text; unless
+      // it is one, scan on from its body (a few compares per Query otherwise: SELECT never stops).
+      if (this.stopType === STOP_SQL && !this.scanPastSql(chunk, at)) return;
       if (this.stopType === FE_PARSE) {
         // A named Parse, or SQL PREPARE (sql-prepare.ts): the prepared session re-frames this
         // chunk from its start and sees its Binds and Queries again.
@@ -165,7 +155,8 @@ export class FastPath implements ScanSink {
         this.portalSwaps = null;
         return c.startPreparedSession(chunk, pendingBefore, unsyncedBefore && owedBefore > 0, tailBefore);
       }
-      return this.onIntercepted(chunk);
+      // Terminate or an unknown type (0: a Query looked at was no PREPARE, the chunk goes on).
+      if (this.stopType !== 0) return this.onIntercepted(chunk);
     }
     // Hold back a message header split at the end of the chunk: the message may still be one we
     // intercept, and its first bytes must not have reached the server by then.
@@ -187,6 +178,44 @@ export class FastPath implements ScanSink {
     }
   }
 
+  /** A Query whose first byte may begin PREPARE: stop the scan there in transaction mode. */
+  private stopForSql(length: number): true | undefined {
+    if (!this.client.transactionMode) return undefined;
+    this.stopType = STOP_SQL;
+    this.stopLength = length;
+    return true;
+  }
+
+  /**
+   * The scan stopped at a Query that may begin with PREPARE, its body at `at`: a PREPARE (or a
+   * text not complete enough to tell) turns the stop into FE_PARSE's (the prepared session takes
+   * the chunk); otherwise the rest of the chunk is scanned on. False when the client was failed.
+   */
+  private scanPastSql(chunk: Buffer, at: number): boolean {
+    try {
+      while (this.stopType === STOP_SQL) {
+        const end = at + this.stopLength - 5;
+        if (beginsWithPrepare(chunk, at, Math.min(end, chunk.length), end <= chunk.length) !== 0) {
+          this.stopType = FE_PARSE;
+          return true;
+        }
+        this.stopType = 0;
+        // Offsets the scan of the rest records are relative to `at`: made the chunk's.
+        const swapsBefore = this.portalSwaps === null ? 0 : this.portalSwaps.length;
+        const base = at;
+        at += this.scanner.scan(chunk.subarray(at), this);
+        if (this.stopType !== 0) this.stopAt += base;
+        const swaps = this.portalSwaps;
+        if (swaps !== null) for (let i = swapsBefore; i < swaps.length; i++) swaps[i]! += base;
+      }
+    } catch (err) {
+      if (!(err instanceof ScanError)) throw err;
+      this.client.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
+      return false;
+    }
+    return true;
+  }
+
   onMessage(type: number, first: number, start: number, length: number): boolean | void {
     const c = this.client;
     switch (type) {
@@ -196,11 +225,7 @@ export class FastPath implements ScanSink {
         c.unnamedPortal = PORTAL_NONE;
         // SQL PREPARE in transaction mode is mapped by the prepared session (sql-prepare.ts): a
         // text starting with p/P, white space or a comment is looked at (onClientData).
-        if (((first | 0x20) === 0x70 || first <= 0x20 || first === 0x2d || first === 0x2f) && c.transactionMode) {
-          this.stopType = STOP_SQL;
-          this.stopLength = length;
-          return true;
-        }
+        if (SQL_FIRST[first & 0xff] === 1) return this.stopForSql(length);
         return;
       case FE_FUNCTION_CALL:
         c.pending++;
@@ -212,14 +237,14 @@ export class FastPath implements ScanSink {
         return;
       case FE_TERMINATE:
         this.stopType = FE_TERMINATE;
-        this.stopAt = this.scanBase + start;
+        this.stopAt = start;
         return true;
       case FE_PARSE:
         // A named statement in transaction mode must be mapped per server connection: from here
         // on this client has a prepared session (frontend/prepared-session.ts).
         if (c.transactionMode && first !== 0) {
           this.stopType = FE_PARSE;
-          this.stopAt = this.scanBase + start;
+          this.stopAt = start;
           return true;
         }
         this.unsynced = true;
@@ -233,7 +258,7 @@ export class FastPath implements ScanSink {
       case FE_DESCRIBE:
       case FE_EXECUTE:
         if (targetsUnnamedPortal(type, first, length) && !unnamedPortalSafe(c.unnamedPortal, c.pending, c.txStatus)) {
-          (this.portalSwaps ??= []).push(this.scanBase + start, this.scanBase + start + 1 + length);
+          (this.portalSwaps ??= []).push(start, start + 1 + length);
           c.portalGone++;
         }
         this.unsynced = true;
@@ -253,7 +278,7 @@ export class FastPath implements ScanSink {
         // PostgreSQL answers an unknown type with FATAL 08P01 "invalid frontend message type";
         // we do the same before it reaches (and kills) a shared server connection.
         this.stopType = type;
-        this.stopAt = this.scanBase + start;
+        this.stopAt = start;
         return true;
     }
   }

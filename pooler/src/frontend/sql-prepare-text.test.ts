@@ -12,6 +12,10 @@ describe('parseSqlPrepare', () => {
     expect(p.single).toBe(true);
     expect(parse('  -- c\n /* a /* nested */ b */ prepare "My ""Name""" as select 1')!.name!.name).toBe('My "Name"');
     expect(parse('PREPARE "" AS SELECT 1')).toBeNull();
+    // Two-phase commit, and a syntax error: the server's to answer.
+    expect(parse("PREPARE TRANSACTION 'gid'")).toBeNull();
+    expect(parse('PREPARE q SELECT 1')).toBeNull();
+    expect(parse('PREPARE transaction AS SELECT 1')!.name!.name).toBe('transaction');
     expect(parse('PREPARE U&"d\\0061t" AS SELECT 1')).toBeNull();
   });
 

@@ -256,6 +256,12 @@ export function parseSqlPrepare(s: string, backslashQuotes: boolean): SqlPrepare
   }
   const name = readName(s, i);
   if (name === null) return null;
+  if (kind === SQL_PREPARE) {
+    // `name (types) AS` or `name AS`: anything else is PREPARE TRANSACTION 'gid' (two-phase
+    // commit) or a syntax error, both the server's to answer.
+    const next = skipSpace(s, name.end);
+    if (s.charCodeAt(next) !== 0x28 && !isWord(s, next, wordEnd(s, next), 'AS')) return null;
+  }
   const stmtEnd = statementEnd(s, name.end, backslashQuotes);
   return { kind, name, restStart: name.end, restEnd: stmtEnd, single: onlyTrailing(s, stmtEnd) };
 }

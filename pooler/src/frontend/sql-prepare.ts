@@ -100,6 +100,9 @@ export function interceptSqlPrepare(session: SqlPrepareSession, body: Buffer, se
   if (cmd.kind === SQL_DEALLOCATE) {
     // Not the client's: PostgreSQL's own answer (26000, or an unmapped statement of this transaction).
     if (!cmd.single || stmt === undefined) return false;
+    // In a failed transaction block PostgreSQL refuses it (25P02) and the name stays: let the
+    // server say so (the status is current when nothing is outstanding).
+    if (session.host.txStatus === codes.TX_FAILED && session.host.pending === 0) return false;
     statements.delete(name.name);
     session.unconfirmed.delete(name.name);
     const cc = msg.commandComplete('DEALLOCATE');
