@@ -36,6 +36,7 @@ function script(): string {
     lines.push(`SELECT 'pid|' || pg_backend_pid();`);
   }
   lines.push('EXPLAIN (COSTS OFF) EXECUTE q(100, $$x$$);');
+  lines.push("BEGIN; CREATE TEMP TABLE made ON COMMIT DROP AS EXECUTE q(50, 'table'); SELECT * FROM made; COMMIT;");
   lines.push("   /* comment */ execute   Q (7, 'seven') ;");
   return lines.join('\n') + '\n';
 }
@@ -72,6 +73,7 @@ it('psql: PREPARE once, EXECUTE in later transactions on other server connection
   const strip = (out: string): string => out.split('\n').filter((l) => !l.startsWith('pid|')).join('\n');
   expect(strip(through.stdout)).toBe(strip(direct.stdout));
   expect(through.stdout).toContain('24|V12');
+  expect(through.stdout).toContain('100|TABLE');
   // Which server connection each transaction got is the pool's choice (test
   // sql-prepare-node-postgres-other-connections forces it); every one was reset in between, so
   // each EXECUTE after the first transaction had its statement prepared again.

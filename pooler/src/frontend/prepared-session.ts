@@ -340,9 +340,9 @@ export class PreparedSession implements SqlPrepareSession {
    */
   private interceptQuery(body: Buffer, server: ServerConnection, out: Buffer[]): boolean {
     const c = body[0]!;
-    // Cheap filter: only statements starting with d/D, e/E, p/P, white space or a comment are looked at.
+    // Cheap filter: only statements starting with c/C, d/D, e/E, p/P, white space or a comment are looked at.
     const l = c | 0x20;
-    if (l !== 0x64 && l !== 0x65 && l !== 0x70 && c > 0x20 && c !== 0x2d && c !== 0x2f) return false;
+    if (l !== 0x63 && l !== 0x64 && l !== 0x65 && l !== 0x70 && c > 0x20 && c !== 0x2d && c !== 0x2f) return false;
     if ((l === 0x64 || c <= 0x20) && DISCARD_ALL.test(body.toString('latin1', 0, Math.max(0, body.length - 1)))) {
       this.statements.clear();
       return false;

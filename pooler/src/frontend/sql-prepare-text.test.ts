@@ -41,7 +41,12 @@ describe('parseSqlPrepare', () => {
     expect(parse('deallocate all;')!.kind).toBe(SQL_DEALLOCATE_ALL);
     expect(parse('DEALLOCATE "all"')!.kind).toBe(SQL_DEALLOCATE);
     expect(parse('SELECT 1')).toBeNull();
-    expect(parse('CREATE TABLE t AS EXECUTE q')).toBeNull();
+    const ctas = "CREATE TEMP TABLE IF NOT EXISTS t (a, \"as\") WITH (fillfactor = 70) ON COMMIT DROP AS  EXECUTE Q(1, 'as')";
+    const c = parse(ctas)!;
+    expect([c.kind, c.name!.name, ctas.substring(c.name!.start, c.name!.end)]).toEqual([SQL_EXECUTE, 'q', 'Q']);
+    expect(parse('CREATE TABLE t AS SELECT 1')).toBeNull();
+    expect(parse('CREATE TABLE t (a int)')).toBeNull();
+    expect(parse("CREATE FUNCTION f() RETURNS int AS $$ EXECUTE q $$ LANGUAGE sql")).toBeNull();
   });
 
   it('truncates names to 63 bytes at a character boundary, as NAMEDATALEN does', () => {

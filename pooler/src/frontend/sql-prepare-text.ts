@@ -23,7 +23,7 @@ export interface NameToken {
 
 /** `PREPARE name [(types)] AS statement` */
 export const SQL_PREPARE = 1;
-/** `EXECUTE name [(args)]`, also after `EXPLAIN [options]` */
+/** `EXECUTE name [(args)]`, also after `EXPLAIN [options]` and in `CREATE TABLE ... AS EXECUTE` */
 export const SQL_EXECUTE = 2;
 /** `DEALLOCATE [PREPARE] name` */
 export const SQL_DEALLOCATE = 3;
@@ -204,6 +204,51 @@ function quotedEnd(s: string, i: number, quote: number, backslash: boolean): num
   return n;
 }
 
+/**
+ * In a CREATE statement: the end of `AS EXECUTE` at the top level (outside parentheses, quotes and
+ * comments), or -1 when the first top-level AS is not followed by EXECUTE (CREATE TABLE ... AS
+ * SELECT, anything else).
+ */
+function asExecuteEnd(s: string, i: number, backslashQuotes: boolean): number {
+  let depth = 0;
+  while (i < s.length) {
+    i = skipSpace(s, i);
+    const c = s.charCodeAt(i);
+    if (c === 0x3b || Number.isNaN(c)) return -1;
+    if (c === 0x28) depth++;
+    else if (c === 0x29) depth--;
+    else if (c === 0x27 || c === 0x22 || c === 0x24) {
+      // A quoted string, identifier or dollar quote (or a $1 parameter): skipped whole.
+      i = quotedOrDollarEnd(s, i, backslashQuotes);
+      continue;
+    } else if (isIdentStart(c)) {
+      const w = wordEnd(s, i);
+      if (depth === 0 && isWord(s, i, w, 'AS')) {
+        const next = skipSpace(s, w);
+        const e = wordEnd(s, next);
+        return isWord(s, next, e, 'EXECUTE') ? e : -1;
+      }
+      i = w;
+      continue;
+    }
+    i++;
+  }
+  return -1;
+}
+
+/** The end of the quoted string, identifier or dollar quote starting at `i`. */
+function quotedOrDollarEnd(s: string, i: number, backslashQuotes: boolean): number {
+  const c = s.charCodeAt(i);
+  if (c === 0x27) return quotedEnd(s, i + 1, 0x27, backslashQuotes);
+  if (c === 0x22) return quotedEnd(s, i + 1, 0x22, false);
+  let j = i + 1;
+  while (j < s.length && isIdentChar(s.charCodeAt(j)) && s.charCodeAt(j) !== 0x24) j++;
+  if (s.charCodeAt(j) !== 0x24) return j;
+  const tag = s.substring(i, j + 1);
+  const close = s.indexOf(tag, j + 1);
+  return close < 0 ? s.length : close + tag.length;
+}
+
 /** Only white space, comments and semicolons from `i` on. */
 function onlyTrailing(s: string, i: number): boolean {
   for (;;) {
@@ -239,6 +284,11 @@ export function parseSqlPrepare(s: string, backslashQuotes: boolean): SqlPrepare
       else break;
     }
     if (!isWord(s, i, end, 'EXECUTE')) return null;
+    kind = SQL_EXECUTE;
+  } else if (isWord(s, i, end, 'CREATE')) {
+    // CREATE [TEMP | UNLOGGED] TABLE target [(columns)] [WITH ...] [ON COMMIT ...] [TABLESPACE ...] AS EXECUTE name
+    end = asExecuteEnd(s, end, backslashQuotes);
+    if (end < 0) return null;
     kind = SQL_EXECUTE;
   } else return null;
   i = skipSpace(s, end);
