@@ -61,7 +61,8 @@ export type { PreparedSessionHost } from './prepared-host.ts';
 const DISCARD_ALL = /^\s*discard\s+all\s*;?\s*$/i;
 
 /**
- * A Parse refused for the tenant's statement budget goes to the server as this Parse, which fails
+ * A Parse refused for the tenant's statement budget (or a message refused for a name prepared with
+ * SQL PREPARE) goes to the server as this Parse, which fails
  * there with a syntax error (42601), so the transaction state and the skip to Sync are the
  * server's own; the client gets 53400 instead (budgetError, told by prepared-replies.ts). Named:
  * the client's unnamed statement stays; nothing is defined. The text is what the server's log shows.
@@ -79,6 +80,14 @@ function budgetError(budget: number): Buffer {
     },
   );
   return msg.errorResponse({ severity: 'ERROR', code: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint });
+}
+
+/** Bind/Describe of a statement the client prepared with SQL PREPARE (docs/errors.md SQL_PREPARE_NOT_MAPPED). */
+function sqlPreparedRefused(name: string, what: string): Buffer {
+  const e = new PoolerError('SQL_PREPARE_NOT_MAPPED', `prepared statement "${name}" was prepared with SQL PREPARE: ${what} of it is not supported in transaction pooling mode`, {
+    hint: 'use EXECUTE, or prepare it with the extended protocol (Parse)',
+  });
+  return msg.errorResponse({ severity: 'ERROR', code: e.sqlstate, message: e.message, hint: e.hint });
 }
 
 /** A named Parse behind extended-protocol messages still awaiting replies with no Sync after them. */
@@ -194,6 +203,12 @@ export class PreparedSession implements SqlPrepareSession {
           break;
         }
         const existing = this.statements.get(name);
+        if (existing?.sql === true) {
+          // A name the client prepared with SQL PREPARE: the protocol cannot prepare that text on
+          // a server connection; PostgreSQL's own answer to a second definition of the name.
+          this.refuse(out, msg.errorResponse({ severity: 'ERROR', code: '42P05', message: `prepared statement "${name}" already exists` }));
+          break;
+        }
         if (existing !== undefined && !this.unconfirmed.has(name)) {
           // PostgreSQL refuses a second Parse of a name (42P05). Let the server refuse it too, so
           // the transaction state and the skip to Sync are exactly its own: parse under the
@@ -218,6 +233,10 @@ export class PreparedSession implements SqlPrepareSession {
         if (m.body[0] === 0) this.host.unnamedPortal = PORTAL_BATCH;
         const b = decodeBindNames(m.body);
         const stmt = b.statement === '' ? undefined : this.statements.get(b.statement);
+        if (stmt?.sql === true) {
+          this.refuse(out, sqlPreparedRefused(b.statement, 'Bind'));
+          break;
+        }
         if (stmt === undefined) {
           out.push(m.raw);
           this.queue.push(PASS, FE_BIND, null, null, null);
@@ -236,6 +255,10 @@ export class PreparedSession implements SqlPrepareSession {
         if (this.portalGone(m, out)) break;
         const t = decodeTarget(m.body);
         const stmt = t.kind === TARGET_STATEMENT && t.name !== '' ? this.statements.get(t.name) : undefined;
+        if (stmt?.sql === true) {
+          this.refuse(out, sqlPreparedRefused(t.name, 'Describe'));
+          break;
+        }
         if (stmt === undefined) {
           out.push(m.raw);
           this.queue.push(PASS, FE_DESCRIBE, null, null, null);
@@ -312,6 +335,15 @@ export class PreparedSession implements SqlPrepareSession {
     out.push(this.statements.registry.parseMessage(stmt));
     server.statements.add(stmt.serverName);
     this.queue.push(kind, FE_PARSE, stmt, clientName, null);
+  }
+
+  /**
+   * Answers the client's extended-protocol message with `error`, as a failed message: the server
+   * gets a Parse that fails, so the skip to Sync and the transaction state are its own.
+   */
+  private refuse(out: Buffer[], error: Buffer): void {
+    out.push(REFUSED_PARSE);
+    this.queue.push(PASS, FE_PARSE, null, null, error);
   }
 
   /** Hidden Closes before `serverName` is prepared on `server` (sql-prepare.ts uses it too). */
