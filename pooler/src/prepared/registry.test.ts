@@ -127,3 +127,31 @@ describe('StatementRegistry', () => {
     expect(names.size).toBe(11);
   });
 });
+
+describe('SQL PREPARE statements in the registry', () => {
+  it('live apart from Parse texts (never found by a Parse), under names of their own, on the same budget', () => {
+    const r = new StatementRegistries(() => 16 * KB).forTenant('t1');
+    const c = new ClientStatements(r);
+    // A Parse body and an SQL text that are the same string must still be two statements.
+    const parseBody = rest('SELECT 1');
+    const sql = c.defineSql('a', parseBody.toString('latin1'))!;
+    r.confirm(sql);
+    const parsed = c.define('b', parseBody)!;
+    expect(parsed).not.toBe(sql);
+    expect(parsed.serverName).not.toBe(sql.serverName);
+    expect([sql.sql, parsed.sql]).toEqual([true, false]);
+    // Another client's same SQL text is the same statement.
+    const other = new ClientStatements(r);
+    expect(other.defineSql('z', parseBody.toString('latin1'))).toBe(sql);
+    expect(r.sqlPrepareText(sql)).toBe(`PREPARE "${sql.serverName}"${parseBody.toString('latin1')}\n`);
+    // The budget counts both kinds: SQL names past it are refused too.
+    const big = ` AS SELECT '${'y'.repeat(KB)}'`;
+    let refused = false;
+    for (let i = 0; i < 32 && !refused; i++) refused = c.defineSql(`n${i}`, `${big}${i}`) === null;
+    expect(refused).toBe(true);
+    expect(r.bytes).toBeLessThanOrEqual(16 * KB);
+    c.clear();
+    other.clear();
+    expect(c.defineSql('again', `${big}x`)).not.toBeNull();
+  });
+});
