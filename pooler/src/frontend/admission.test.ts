@@ -66,4 +66,18 @@ describe('Admission', () => {
     expect(a.unauthenticatedFrom('2001:db8::7')).toBe(0);
     expect(a.open).toBe(0);
   });
+
+  it('holds no closure per connection: every admitted socket shares one close listener (memory per idle client)', () => {
+    const a = new Admission();
+    const s1 = sock('10.0.3.1', 1);
+    const s2 = sock('10.0.3.2', 2);
+    a.admit(s1, limits);
+    a.admit(s2, limits);
+    expect(s1.listeners('close')).toHaveLength(1);
+    expect(s1.listeners('close')[0]).toBe(s2.listeners('close')[0]);
+    s2.emit('close');
+    expect(a.open).toBe(1);
+    expect(a.unauthenticatedFrom('10.0.3.2')).toBe(0);
+    expect(a.unauthenticatedFrom('10.0.3.1')).toBe(1);
+  });
 });

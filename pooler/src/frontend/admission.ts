@@ -68,12 +68,24 @@ export class Admission {
     this.open++;
     this.unauthenticated.set(key, n + 1);
     this.pending.set(id, key);
-    socket.once('close', () => {
-      this.open--;
-      this.settle(id);
-    });
+    if (socket.remoteAddress !== undefined) {
+      // One listener shared by every connection (it finds the id again from the socket, whose
+      // address Node keeps once read): no closure and once-wrapper per idle client.
+      socket.on('close', this.onClose);
+    } else {
+      socket.once('close', () => {
+        this.open--;
+        this.settle(id);
+      });
+    }
     return undefined;
   }
+
+  private readonly onClose = ((admission: Admission) =>
+    function (this: Socket): void {
+      admission.open--;
+      admission.settle(connectionId(this));
+    })(this);
 
   /** The connection has logged in (its socket may be the TLS socket over the accepted one). */
   loggedIn(socket: Socket): void {

@@ -72,6 +72,20 @@ export interface ClientHost {
 
 let nextClientId = 1;
 
+/** The client a socket belongs to, for the shared socket listeners below. */
+const OWNER = Symbol('client');
+type OwnedSocket = Socket & { [OWNER]?: ClientConnection };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[OWNER]!.onClientData(chunk);
+}
+
+function onSocketGone(this: OwnedSocket, err?: unknown): void {
+  const client = this[OWNER]!;
+  if (err instanceof Error && client.host.log.isLevelEnabled('debug')) client.log.debug({ err: err.message }, 'client socket error');
+  client.close('client_close');
+}
+
 export class ClientConnection implements PoolClient, ServerLink, PreparedSessionHost, FastPathClient, InspectedClient, FlowClient, ReplayingClient {
   readonly id = nextClientId++;
   readonly socket: Socket;
@@ -185,23 +199,21 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     // Closed meanwhile (the socket went while login awaited the server): stays closed, its late
     // bytes and events ignored.
     if (this.state === LOGGING_IN) this.enter(IDLE);
-    this.socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    // One listener for the three ways the socket can go ('close' passes a boolean, 'end' nothing):
-    // each closure costs memory per idle client.
-    const gone = (err?: unknown): void => {
-      if (err instanceof Error && this.host.log.isLevelEnabled('debug')) this.log.debug({ err: err.message }, 'client socket error');
-      this.close('client_close');
-    };
-    this.socket.on('error', gone);
-    this.socket.on('close', gone);
-    this.socket.on('end', gone);
+    // Listeners shared by all clients, finding theirs on the socket: a closure (and its context)
+    // per listener would cost memory per idle client.
+    (this.socket as OwnedSocket)[OWNER] = this;
+    this.socket.on('data', onSocketData);
+    // One listener for the three ways the socket can go ('close' passes a boolean, 'end' nothing).
+    this.socket.on('error', onSocketGone);
+    this.socket.on('close', onSocketGone);
+    this.socket.on('end', onSocketGone);
     if (rest.length > 0) this.onClientData(rest);
   }
 
   // ---- client → server -------------------------------------------------------------------
 
-  /** What the client's bytes mean in each state (PgBouncer's client_proto). */
-  private onClientData(chunk: Buffer): void {
+  /** What the client's bytes mean in each state (PgBouncer's client_proto); called by onSocketData. */
+  onClientData(chunk: Buffer): void {
     if (this.state === CLOSED) return;
     this.bytesIn += chunk.length;
     this.lastActive = coarseNow;
