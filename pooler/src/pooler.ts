@@ -224,7 +224,8 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     this.cancels.unregister(client);
     const id = client.route?.id;
     if (id !== undefined) this.clientCounts.set(id, (this.clientCounts.get(id) ?? 1) - 1);
-    client.log.debug({ reason }, 'client disconnected');
+    // Guarded: client.log builds a child logger, which would cost every login at the default level.
+    if (this.log.isLevelEnabled('debug')) client.log.debug({ reason }, 'client disconnected');
     if (this.draining && this.clients.size === 0) this.drainResolve?.();
   }
 
