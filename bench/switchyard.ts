@@ -17,6 +17,8 @@ export interface SwitchyardSpec {
   verifier: string;
   poolSize: number;
   maxClients: number;
+  /** Another checkout's root (its bin/switchyard.js) to run instead of this one, for A/B runs. */
+  root?: string;
 }
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -50,8 +52,8 @@ export async function startSwitchyard(spec: SwitchyardSpec): Promise<PoolerProce
       // The Node that runs the bench is the pinned Node 22 (npm puts node_modules/.bin first);
       // spawning it directly rather than via npx keeps an idle npm process out of the tree.
       command: process.execPath,
-      args: [join(repoRoot, 'bin', 'switchyard.js'), 'pooler', '--config', configFile],
-      cwd: repoRoot,
+      args: [join(spec.root ?? repoRoot, 'bin', 'switchyard.js'), 'pooler', '--config', configFile],
+      cwd: spec.root ?? repoRoot,
       outputFile: join(dir, 'output.log'),
       login: { host: '127.0.0.1', port, database: spec.database, user: spec.user, password: spec.password },
       readyTimeoutMs: 20_000,
