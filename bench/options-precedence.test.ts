@@ -7,13 +7,13 @@ const dir = '/repo/bench/results';
 describe('parseOptions', () => {
   it('defaults to 3 rounds of 5 s for 1, 50 and 500 clients, every mode and target, pool 20, 1000 idle clients', () => {
     const o = parseOptions([], {}, dir);
-    expect(o).toMatchObject({ rounds: 3, durationSec: 5, clients: [1, 50, 500], jobs: 2, poolSize: 20, idleClients: 1000, quick: false, resultsDir: dir });
+    expect(o).toMatchObject({ rounds: 3, durationSec: 5, clients: [1, 50, 500], jobs: 2, poolSize: 20, idleClients: 1000, logins: 1000, quick: false, resultsDir: dir });
     expect(o.modes).toEqual(['simple', 'extended', 'prepared']);
     expect(o.targets).toEqual(['direct', 'pgbouncer', 'switchyard']);
   });
 
   it('--quick shortens everything', () => {
-    expect(parseOptions(['--quick'], {}, dir)).toMatchObject({ quick: true, rounds: 1, durationSec: 2, clients: [1, 50], idleClients: 100 });
+    expect(parseOptions(['--quick'], {}, dir)).toMatchObject({ quick: true, rounds: 1, durationSec: 2, clients: [1, 50], idleClients: 100, logins: 100 });
   });
 
   it('a flag beats the environment, which beats --quick and the defaults', () => {

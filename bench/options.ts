@@ -23,6 +23,8 @@ export interface BenchOptions {
   poolSize: number;
   /** Idle logged-in clients for the memory measurement; 0 skips it. */
   idleClients: number;
+  /** SCRAM logins for the login-cost measurement; 0 skips it. */
+  logins: number;
   /** pgbench -i scale factor. */
   scale: number;
   resultsDir: string;
@@ -46,9 +48,10 @@ Options (environment variable in brackets):
   --targets LIST        direct,pgbouncer,switchyard [BENCH_TARGETS] (default all)
   --pool-size N         server connections per pool for both poolers [BENCH_POOL_SIZE] (default 20)
   --idle-clients N      idle clients for the memory test, 0 = skip [BENCH_IDLE_CLIENTS] (default 1000)
+  --logins N            SCRAM logins for the login-cost test, 0 = skip [BENCH_LOGINS] (default 1000)
   --scale N             pgbench -i scale factor [BENCH_SCALE] (default 1)
   --results-dir DIR     where the JSON result goes [BENCH_RESULTS_DIR] (default bench/results)
-  --quick               smoke test: 1 round of 2 s, clients 1,50, 1 s warm-up, 100 idle clients
+  --quick               smoke test: 1 round of 2 s, clients 1,50, 1 s warm-up, 100 idle clients, 100 logins
   --help                this text
 `;
 
@@ -59,6 +62,7 @@ const defaults = {
   clients: [1, 50, 500],
   jobs: 2,
   idleClients: 1000,
+  logins: 1000,
 } as const;
 
 const quickPreset = {
@@ -68,6 +72,7 @@ const quickPreset = {
   clients: [1, 50],
   jobs: 2,
   idleClients: 100,
+  logins: 100,
 } as const;
 
 function positiveInt(name: string, raw: string, allowZero = false): number {
@@ -112,6 +117,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
         targets: { type: 'string' },
         'pool-size': { type: 'string' },
         'idle-clients': { type: 'string' },
+        logins: { type: 'string' },
         scale: { type: 'string' },
         'results-dir': { type: 'string' },
         quick: { type: 'boolean' },
@@ -134,6 +140,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
   const targetList = pick(values.targets, 'BENCH_TARGETS');
   const poolSize = pick(values['pool-size'], 'BENCH_POOL_SIZE');
   const idle = pick(values['idle-clients'], 'BENCH_IDLE_CLIENTS');
+  const logins = pick(values.logins, 'BENCH_LOGINS');
   const scale = pick(values.scale, 'BENCH_SCALE');
 
   return {
@@ -146,6 +153,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     targets: targetList ? enumList('--targets', targetList, targets) : [...targets],
     poolSize: poolSize ? positiveInt('--pool-size', poolSize) : 20,
     idleClients: idle ? positiveInt('--idle-clients', idle, true) : base.idleClients,
+    logins: logins ? positiveInt('--logins', logins, true) : base.logins,
     scale: scale ? positiveInt('--scale', scale) : 1,
     resultsDir: pick(values['results-dir'], 'BENCH_RESULTS_DIR') ?? cwdResultsDir,
     quick,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProcParseError } from './errors.ts';
-import { parseProcStat, parseVmRssKb } from './proc-stat.ts';
+import { parseMachineBusyTicks, parseProcStat, parseVmRssKb } from './proc-stat.ts';
 
 // A real /proc/<pid>/stat line layout (52 fields); utime=1234 stime=567 cutime=89 cstime=10.
 const fields = (comm: string): string =>
@@ -34,5 +34,16 @@ describe('parseVmRssKb', () => {
 
   it('throws for a zombie, which has no VmRSS line', () => {
     expect(() => parseVmRssKb('Name:\tnode\nState:\tZ (zombie)\n')).toThrow(ProcParseError);
+  });
+});
+
+describe('parseMachineBusyTicks', () => {
+  it('sums user, nice, system, irq, softirq and steal of the cpu line; idle and iowait are not busy', () => {
+    const text = 'cpu  100 5 50 9000 70 3 2 1 0 0\ncpu0 50 2 25 4500 35 1 1 0 0 0\nintr 1 2 3\n';
+    expect(parseMachineBusyTicks(text)).toBe(100 + 5 + 50 + 3 + 2 + 1);
+  });
+
+  it('refuses a file without the cpu line', () => {
+    expect(() => parseMachineBusyTicks('intr 1 2 3\n')).toThrow(ProcParseError);
   });
 });

@@ -129,3 +129,31 @@ export function clockTicksPerSecond(): number {
   if (!Number.isInteger(ticksPerSecond) || ticksPerSecond <= 0) throw new ProcParseError(`getconf CLK_TCK printed ${ticksPerSecond}`);
   return ticksPerSecond;
 }
+
+/**
+ * Busy clock ticks of the whole machine from the `cpu` line of /proc/stat (proc(5)): user, nice,
+ * system, irq, softirq and steal, summed over all CPUs (guest time is already inside user).
+ */
+export function parseMachineBusyTicks(procStatText: string): number {
+  const line = procStatText.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new ProcParseError('no "cpu " line in /proc/stat');
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  if (f.length < 8 || f.some((v) => !Number.isFinite(v))) throw new ProcParseError(`unexpected /proc/stat cpu line: ${line.slice(0, 80)}`);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return user + nice + system + irq + softirq + steal;
+}
+
+export function machineBusyTicks(): number {
+  return parseMachineBusyTicks(readFileSync('/proc/stat', 'utf8'));
+}
+
+/** CPU ticks of this process's children that it has waited for (a finished pgbench run lands here). */
+export function reapedChildrenTicks(): number {
+  const s = readStat(process.pid);
+  return s ? s.cutime + s.cstime : 0;
+}
+
+/** Live children of `pid` (e.g. the postmaster's backends). */
+export function childCount(pid: number): number {
+  return allProcesses().filter((p) => p.ppid === pid).length;
+}

@@ -1,4 +1,5 @@
 // The human-readable tables `npm run bench` prints (the JSON file holds the same numbers and more).
+import type { LoginResult } from './logins.ts';
 import type { Cell, Row } from './summary.ts';
 
 export interface IdleMemoryResult {
@@ -42,6 +43,36 @@ export function formatTpsTable(rows: readonly Row[]): string {
     cellText(r.cells.switchyard, r.cells.switchyard.cpuUsPerTxn, 1),
   ]);
   return table(header, lines, 2);
+}
+
+/**
+ * CPU per transaction of every process involved, PgBouncer → Switchyard: the pooler itself, the
+ * client (pgbench), PostgreSQL's backends and the whole machine. What a pooler costs its
+ * neighbours counts as much as what it costs itself.
+ */
+export function formatProcessCpuTable(rows: readonly Row[]): string {
+  const pair = (r: Row, k: 'cpuUsPerTxn' | 'clientUsPerTxn' | 'serverUsPerTxn' | 'machineUsPerTxn'): string => {
+    const a = r.cells.pgbouncer;
+    const b = r.cells.switchyard;
+    const av = cellText(a, a[k], 1);
+    const bv = cellText(b, b[k], 1);
+    const ratio = a[k] !== undefined && b[k] !== undefined && a[k] > 0 ? ` (${(b[k] / a[k]).toFixed(2)}×)` : '';
+    return `${av} → ${bv}${ratio}`;
+  };
+  const header = ['clients', 'mode', 'machine', 'pooler', 'pgbench', 'PostgreSQL'];
+  const lines = rows.map((r) => [String(r.clients), r.mode, pair(r, 'machineUsPerTxn'), pair(r, 'cpuUsPerTxn'), pair(r, 'clientUsPerTxn'), pair(r, 'serverUsPerTxn')]);
+  return table(header, lines, 2);
+}
+
+export function formatLoginTable(results: readonly LoginResult[]): string {
+  const header = ['pooler', 'logins', 'pooler cpu µs/login', 'logins/s'];
+  const lines = results.map((r) => [
+    r.target,
+    r.logins === 0 && r.error ? 'FAIL' : `${r.logins}${r.failed > 0 ? ` (+${r.failed} failed)` : ''}`,
+    r.cpuUsPerLogin === undefined ? '-' : r.cpuUsPerLogin.toFixed(0),
+    r.loginsPerSec === undefined ? '-' : r.loginsPerSec.toFixed(0),
+  ]);
+  return table(header, lines, 1);
 }
 
 /** Notes for every cell that failed, so a FAIL in the table is never unexplained. */

@@ -2,19 +2,20 @@
 // Switchyard, interleaved round by round so that drift on this shared machine (other builds,
 // thermal, page cache) hits every target alike. Prints the tables on stdout, progress on stderr,
 // and writes everything to bench/results/<timestamp>.json. Method: bench/README.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { prepareDatabase, type BenchDatabase } from './database.ts';
 import { describeEnvironment, loadAverage } from './environment.ts';
 import { BenchOptionError } from './errors.ts';
 import { measureIdleMemory } from './idle-memory.ts';
+import { measureLogins, type LoginResult } from './logins.ts';
 import { ownOpenFileLimit } from './open-files.ts';
 import { parseOptions, usage, type BenchOptions, type ProtocolMode, type Target } from './options.ts';
 import { ensurePgbouncer, pgbouncerVersion, startPgbouncer, supportsPreparedStatements } from './pgbouncer.ts';
 import { runPgbench } from './pgbench.ts';
 import type { ClientLogin, PoolerProcess } from './pooler-process.ts';
-import { clockTicksPerSecond, treeCpuTicks } from './proc-stat.ts';
-import { formatFailures, formatMemoryTable, formatTpsTable, type IdleMemoryResult } from './report.ts';
+import { childCount, clockTicksPerSecond, machineBusyTicks, reapedChildrenTicks, treeCpuTicks } from './proc-stat.ts';
+import { formatFailures, formatLoginTable, formatMemoryTable, formatProcessCpuTable, formatTpsTable, type IdleMemoryResult } from './report.ts';
 import { startSwitchyard } from './switchyard.ts';
 import { cpuUsPerTransaction, summarise, type RunRecord } from './summary.ts';
 
@@ -37,6 +38,9 @@ class Bench {
   pgbouncerPrepared = false;
   readonly runs: RunRecord[] = [];
   readonly idleMemory: IdleMemoryResult[] = [];
+  readonly logins: LoginResult[] = [];
+  /** The postmaster's pid: its process tree is every PostgreSQL backend. */
+  postmaster = 0;
 
   constructor(opts: BenchOptions) {
     this.opts = opts;
@@ -114,6 +118,28 @@ class Bench {
     }
   }
 
+  async measureLogins(): Promise<void> {
+    if (this.opts.logins <= 0) return;
+    for (const target of ['pgbouncer', 'switchyard'] as const) {
+      const pooler = this.poolers[target];
+      if (!pooler) continue;
+      log(`logins: ${this.opts.logins} SCRAM logins on ${target}…`);
+      const r = await measureLogins(pooler, this.opts.logins);
+      this.logins.push(r);
+      if (r.error) log(`logins: ${target}: ${r.error}`);
+      this.checkAlive(target, 'the login test');
+    }
+  }
+
+  /**
+   * Waits (≤ 10 s) until the backends of a run that connected directly have exited and been
+   * reaped, so their CPU lands in this run's PostgreSQL figure, not in the next target's.
+   */
+  async settleBackends(expected: number): Promise<void> {
+    const deadline = performance.now() + 10_000;
+    while (this.postmaster > 0 && childCount(this.postmaster) > expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
   /** A pooler that died is reported once and left out of the remaining runs. */
   checkAlive(target: Target, during: string): void {
     if (target === 'direct') return;
@@ -129,9 +155,17 @@ class Bench {
     const pooler = target === 'direct' ? undefined : this.poolers[target];
     const started = performance.now();
     const load1 = loadAverage()[0] ?? 0;
+    const backendsBefore = this.postmaster > 0 ? childCount(this.postmaster) : 0;
     const ticksBefore = pooler ? treeCpuTicks(pooler.pid) : 0;
+    const clientBefore = reapedChildrenTicks();
+    const serverBefore = this.postmaster > 0 ? treeCpuTicks(this.postmaster) : 0;
+    const machineBefore = machineBusyTicks();
     const outcome = await runPgbench(login, { clients, jobs: this.opts.jobs, durationSec, mode });
     const ticks = pooler ? treeCpuTicks(pooler.pid) - ticksBefore : undefined;
+    const clientTicks = reapedChildrenTicks() - clientBefore;
+    await this.settleBackends(backendsBefore);
+    const serverTicks = this.postmaster > 0 ? treeCpuTicks(this.postmaster) - serverBefore : undefined;
+    const machineTicks = machineBusyTicks() - machineBefore;
     const record: RunRecord = { target, clients, mode, round, ok: outcome.ok, wallSec: (performance.now() - started) / 1000, load1 };
     const s = outcome.summary;
     if (s) {
@@ -145,6 +179,13 @@ class Bench {
         const us = cpuUsPerTransaction(ticks, this.ticksPerSecond, s.transactions);
         if (us !== undefined) record.cpuUsPerTxn = us;
       }
+      const perTxn = (t: number | undefined): number | undefined => (t === undefined ? undefined : cpuUsPerTransaction(t, this.ticksPerSecond, s.transactions));
+      const client = perTxn(clientTicks);
+      const server = perTxn(serverTicks);
+      const machine = perTxn(machineTicks);
+      if (client !== undefined) record.clientUsPerTxn = client;
+      if (server !== undefined) record.serverUsPerTxn = server;
+      if (machine !== undefined) record.machineUsPerTxn = machine;
     }
     if (!outcome.ok) record.error = outcome.error;
     this.checkAlive(target, `pgbench -c ${clients} -M ${mode}`);
@@ -237,9 +278,11 @@ async function main(): Promise<number> {
     log(`starting PostgreSQL (max_connections ${maxConnections}) and pgbench -i -s ${opts.scale}…`);
     b.db = await prepareDatabase({ maxConnections, scale: opts.scale });
     log(`PostgreSQL ${b.db.server.version} on port ${b.db.server.port}`);
+    b.postmaster = Number(readFileSync(join(b.db.server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     await b.startPoolers();
     // Memory first, on freshly started poolers (see idle-memory.ts).
     await b.measureMemory();
+    await b.measureLogins();
     await b.warmUp();
     await b.matrix();
     const finishedAt = new Date();
@@ -247,6 +290,9 @@ async function main(): Promise<number> {
     const rows = summarise(b.runs, opts.clients, opts.modes, opts.targets, (t, m) => b.excluded(t, m));
     const environment = env.finish(b.db.server.version, b.pgbouncerVersion);
     const out: string[] = ['', header(opts, b), '', formatTpsTable(rows)];
+    if (opts.targets.includes('pgbouncer') && opts.targets.includes('switchyard')) {
+      out.push('', 'CPU per transaction, µs, PgBouncer → Switchyard (ratio): the machine (/proc/stat), each pooler, pgbench (with its logins), PostgreSQL (every backend):', '', formatProcessCpuTable(rows));
+    }
     const loads = b.runs.flatMap((r) => (r.load1 === undefined ? [] : [r.load1]));
     // Neighbours on a shared machine move TPS much more than CPU per transaction: say how busy it was.
     if (loads.length > 0) out.push('', `machine load (1-min average) during the runs: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${environment.cpuCount} CPUs`);
@@ -254,6 +300,7 @@ async function main(): Promise<number> {
     if (failures.length > 0) out.push('', 'failures:', ...failures.map((f) => `  ${f}`));
     for (const [target, why] of b.unavailable) out.push('', `${target}: unavailable — ${why}`);
     if (b.idleMemory.length > 0) out.push('', `memory per idle logged-in client ((VmRSS after − before) / clients):`, '', formatMemoryTable(b.idleMemory));
+    if (b.logins.length > 0) out.push('', `SCRAM logins (stored verifiers; connect, authenticate, leave; 16 at a time):`, '', formatLoginTable(b.logins));
 
     mkdirSync(opts.resultsDir, { recursive: true });
     const file = join(opts.resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -266,6 +313,7 @@ async function main(): Promise<number> {
       unavailable: Object.fromEntries(b.unavailable),
       summary: rows,
       idleMemory: b.idleMemory,
+      logins: b.logins,
       runs: b.runs,
     };
     writeFileSync(file, JSON.stringify(json, null, 2) + '\n');

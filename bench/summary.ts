@@ -20,6 +20,13 @@ export interface RunRecord {
   cpuTicks?: number;
   /** cpuTicks converted to microseconds, divided by the transactions pgbench reports. */
   cpuUsPerTxn?: number;
+  /**
+   * The neighbours' CPU over the same run, µs per transaction: pgbench (its own process, logins
+   * included), PostgreSQL (the postmaster's tree: every backend) and the whole machine (/proc/stat).
+   */
+  clientUsPerTxn?: number;
+  serverUsPerTxn?: number;
+  machineUsPerTxn?: number;
   wallSec: number;
   /** The machine's 1-minute load average when the run started (neighbours' load shows here). */
   load1?: number;
@@ -33,6 +40,9 @@ export interface Cell {
   note?: string;
   tps?: number;
   cpuUsPerTxn?: number;
+  clientUsPerTxn?: number;
+  serverUsPerTxn?: number;
+  machineUsPerTxn?: number;
   rounds: number;
   failures: number;
 }
@@ -74,10 +84,12 @@ export function summarise(runs: readonly RunRecord[], clients: readonly number[]
         const mine = runs.filter((r) => r.target === target && r.clients === c && r.mode === mode);
         const good = mine.filter((r) => r.ok);
         const tps = median(good.flatMap((r) => (r.tps === undefined ? [] : [r.tps])));
-        const cpu = median(good.flatMap((r) => (r.cpuUsPerTxn === undefined ? [] : [r.cpuUsPerTxn])));
         const cell: Cell = { status: good.length > 0 ? 'ok' : 'failed', rounds: good.length, failures: mine.length - good.length };
         if (tps !== undefined) cell.tps = tps;
-        if (cpu !== undefined) cell.cpuUsPerTxn = cpu;
+        for (const k of ['cpuUsPerTxn', 'clientUsPerTxn', 'serverUsPerTxn', 'machineUsPerTxn'] as const) {
+          const m = median(good.flatMap((r) => (r[k] === undefined ? [] : [r[k]])));
+          if (m !== undefined) cell[k] = m;
+        }
         const firstError = mine.find((r) => !r.ok)?.error;
         if (firstError) cell.note = firstError;
         cells[target] = cell;
