@@ -7,7 +7,7 @@
 //   node bench/compare-builds.ts before=/tmp/base after=.
 //
 // Environment: AB_CLIENTS (1,50), AB_MODES (simple,prepared), AB_ROUNDS (5), AB_DURATION (5 s),
-// AB_POOL (20).
+// AB_POOL (20). Each cell prints the median and the spread (min–max) of its rounds.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,10 +20,13 @@ import { freePort } from '../shared/src/local/postgres-server.ts';
 import { toYaml } from '../shared/src/yaml.ts';
 import type { ProtocolMode } from './options.ts';
 
+// name=directory[:runtime]: the runtime (default: this Node) runs that build's bin/switchyard.js,
+// e.g. `bun=.:/path/to/bun` for the same checkout under Bun.
 const builds = process.argv.slice(2).map((arg) => {
-  const [name, root] = arg.split('=');
-  if (!name || !root) throw new Error(`expected name=directory, got "${arg}"`);
-  return { name, root: resolve(root) };
+  const [name, spec] = arg.split('=');
+  const [root, runtime] = (spec ?? '').split(':');
+  if (!name || !root) throw new Error(`expected name=directory[:runtime], got "${arg}"`);
+  return { name, root: resolve(root), runtime: runtime ? resolve(runtime) : process.execPath };
 });
 if (builds.length === 0) throw new Error('usage: node bench/compare-builds.ts name=directory [name=directory ...]');
 const clients = (process.env.AB_CLIENTS ?? '1,50').split(',').map(Number);
@@ -49,7 +52,7 @@ try {
     writeFileSync(join(dir, 'switchyard.yaml'), toYaml(config), { mode: 0o600 });
     const p = await startPoolerProcess({
       name: b.name,
-      command: process.execPath,
+      command: b.runtime,
       args: [join(b.root, 'bin', 'switchyard.js'), 'pooler', '--config', join(dir, 'switchyard.yaml')],
       cwd: b.root,
       outputFile: join(dir, 'output.log'),
@@ -85,9 +88,10 @@ try {
       }
     }
   }
-  console.log('build -c -M                    tps (median)  pooler CPU µs/txn  PostgreSQL CPU µs/txn');
+  const cell = (v: number[], digits: number): string => `${(median(v) ?? 0).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`;
+  console.log(`${'build -c -M'.padEnd(30)} ${'tps median (min–max)'.padStart(24)}  ${'pooler CPU µs/txn'.padStart(22)}  ${'PostgreSQL CPU µs/txn'.padStart(22)}`);
   for (const [key, v] of cells) {
-    console.log(`${key.padEnd(30)} ${(median(v.tps) ?? 0).toFixed(0).padStart(12)}  ${(median(v.pooler) ?? 0).toFixed(1).padStart(17)}  ${(median(v.server) ?? 0).toFixed(1).padStart(21)}`);
+    console.log(`${key.padEnd(30)} ${cell(v.tps, 0).padStart(24)}  ${cell(v.pooler, 1).padStart(22)}  ${cell(v.server, 1).padStart(22)}`);
   }
 } finally {
   for (const { p, dir } of poolers) {
