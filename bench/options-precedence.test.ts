@@ -7,7 +7,7 @@ const dir = '/repo/bench/results';
 describe('parseOptions', () => {
   it('defaults to 3 rounds of 5 s for 1, 50 and 500 clients, every mode and target, pool 20, 1000 idle clients', () => {
     const o = parseOptions([], {}, dir);
-    expect(o).toMatchObject({ rounds: 3, durationSec: 5, clients: [1, 50, 500], jobs: 2, poolSize: 20, idleClients: 1000, logins: 1000, quick: false, resultsDir: dir });
+    expect(o).toMatchObject({ rounds: 3, durationSec: 5, clients: [1, 50, 500], jobs: 2, poolSize: 20, idleClients: 1000, logins: 1000, tlsClients: [50], quick: false, resultsDir: dir });
     expect(o.modes).toEqual(['simple', 'extended', 'prepared']);
     expect(o.targets).toEqual(['direct', 'pgbouncer', 'switchyard']);
   });
@@ -29,6 +29,11 @@ describe('parseOptions', () => {
     expect(o.modes).toEqual(['extended', 'simple']);
     expect(o.targets).toEqual(['pgbouncer', 'switchyard']);
     expect(o.idleClients).toBe(0);
+  });
+
+  it('--tls-clients 0 runs no TLS rows', () => {
+    expect(parseOptions(['--tls-clients', '0'], {}, dir).tlsClients).toEqual([]);
+    expect(parseOptions([], { BENCH_TLS_CLIENTS: '1,50' }, dir).tlsClients).toEqual([1, 50]);
   });
 
   it('rejects unknown flags, unknown modes and non-numbers with BenchOptionError', () => {

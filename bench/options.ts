@@ -7,6 +7,15 @@ export const targets = ['direct', 'pgbouncer', 'switchyard'] as const;
 export type Target = (typeof targets)[number];
 export const protocolModes = ['simple', 'extended', 'prepared'] as const;
 export type ProtocolMode = (typeof protocolModes)[number];
+/** A pgbench protocol mode, optionally with TLS between pgbench and the pooler (`sslmode=require`). */
+export type RunMode = ProtocolMode | `${ProtocolMode}+tls`;
+/** The modes of the TLS rows (`--tls-clients`). */
+export const tlsModes: readonly RunMode[] = ['simple+tls', 'extended+tls'];
+
+export function baseMode(mode: RunMode): { mode: ProtocolMode; tls: boolean } {
+  const tls = mode.endsWith('+tls');
+  return { mode: (tls ? mode.slice(0, -4) : mode) as ProtocolMode, tls };
+}
 
 export interface BenchOptions {
   rounds: number;
@@ -25,6 +34,8 @@ export interface BenchOptions {
   idleClients: number;
   /** SCRAM logins for the login-cost measurement; 0 skips it. */
   logins: number;
+  /** Client counts for the TLS rows (pgbench → pooler over TLS, simple and extended); empty = none. */
+  tlsClients: number[];
   /** pgbench -i scale factor. */
   scale: number;
   resultsDir: string;
@@ -49,6 +60,7 @@ Options (environment variable in brackets):
   --pool-size N         server connections per pool for both poolers [BENCH_POOL_SIZE] (default 20)
   --idle-clients N      idle clients for the memory test, 0 = skip [BENCH_IDLE_CLIENTS] (default 1000)
   --logins N            SCRAM logins for the login-cost test, 0 = skip [BENCH_LOGINS] (default 1000)
+  --tls-clients LIST    client counts run with TLS toward the poolers, 0 = none [BENCH_TLS_CLIENTS] (default 50)
   --scale N             pgbench -i scale factor [BENCH_SCALE] (default 1)
   --results-dir DIR     where the JSON result goes [BENCH_RESULTS_DIR] (default bench/results)
   --quick               smoke test: 1 round of 2 s, clients 1,50, 1 s warm-up, 100 idle clients, 100 logins
@@ -63,6 +75,7 @@ const defaults = {
   jobs: 2,
   idleClients: 1000,
   logins: 1000,
+  tlsClients: [50],
 } as const;
 
 const quickPreset = {
@@ -73,6 +86,7 @@ const quickPreset = {
   jobs: 2,
   idleClients: 100,
   logins: 100,
+  tlsClients: [50],
 } as const;
 
 function positiveInt(name: string, raw: string, allowZero = false): number {
@@ -118,6 +132,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
         'pool-size': { type: 'string' },
         'idle-clients': { type: 'string' },
         logins: { type: 'string' },
+        'tls-clients': { type: 'string' },
         scale: { type: 'string' },
         'results-dir': { type: 'string' },
         quick: { type: 'boolean' },
@@ -141,6 +156,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
   const poolSize = pick(values['pool-size'], 'BENCH_POOL_SIZE');
   const idle = pick(values['idle-clients'], 'BENCH_IDLE_CLIENTS');
   const logins = pick(values.logins, 'BENCH_LOGINS');
+  const tlsClients = pick(values['tls-clients'], 'BENCH_TLS_CLIENTS');
   const scale = pick(values.scale, 'BENCH_SCALE');
 
   return {
@@ -154,6 +170,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     poolSize: poolSize ? positiveInt('--pool-size', poolSize) : 20,
     idleClients: idle ? positiveInt('--idle-clients', idle, true) : base.idleClients,
     logins: logins ? positiveInt('--logins', logins, true) : base.logins,
+    tlsClients: tlsClients ? (tlsClients.trim() === '0' ? [] : intList('--tls-clients', tlsClients)) : [...base.tlsClients],
     scale: scale ? positiveInt('--scale', scale) : 1,
     resultsDir: pick(values['results-dir'], 'BENCH_RESULTS_DIR') ?? cwdResultsDir,
     quick,

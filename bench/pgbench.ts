@@ -2,7 +2,7 @@
 // https://www.postgresql.org/docs/current/pgbench.html
 import { run } from '../shared/src/local/postgres-server.ts';
 import { withOpenFiles } from './open-files.ts';
-import type { ProtocolMode } from './options.ts';
+import { baseMode, type RunMode } from './options.ts';
 import { parsePgbenchOutput, pgbenchErrorLines, type PgbenchSummary } from './pgbench-output.ts';
 import type { ClientLogin } from './pooler-process.ts';
 
@@ -10,7 +10,7 @@ export interface PgbenchRun {
   clients: number;
   jobs: number;
   durationSec: number;
-  mode: ProtocolMode;
+  mode: RunMode;
 }
 
 export type PgbenchOutcome = { ok: true; summary: PgbenchSummary } | { ok: false; error: string; summary?: PgbenchSummary };
@@ -23,7 +23,7 @@ export function pgbenchArgs(login: ClientLogin, r: PgbenchRun): string[] {
     // pgbench rejects more threads than clients.
     '-j', String(Math.min(r.jobs, r.clients)),
     '-T', String(r.durationSec),
-    '-M', r.mode,
+    '-M', baseMode(r.mode).mode,
     '-h', login.host,
     '-p', String(login.port),
     '-U', login.user,
@@ -35,7 +35,7 @@ export async function runPgbench(login: ClientLogin, r: PgbenchRun): Promise<Pgb
   const cmd = withOpenFiles({ command: 'pgbench', args: pgbenchArgs(login, r) }, r.clients + 64);
   const res = await run(cmd.command, cmd.args, {
     // The password travels in the environment, never on a command line visible in ps.
-    env: { PGPASSWORD: login.password, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '30' },
+    env: { PGPASSWORD: login.password, PGSSLMODE: baseMode(r.mode).tls ? 'require' : 'disable', PGCONNECT_TIMEOUT: '30' },
     timeoutMs: (r.durationSec + 180) * 1000,
   });
   const output = `${res.stdout}\n${res.stderr}`;

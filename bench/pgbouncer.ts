@@ -74,6 +74,8 @@ export interface PgbouncerSpec {
   maxClients: number;
   /** PgBouncer ≥ 1.21 only: protocol-level prepared statements in transaction mode. */
   maxPreparedStatements?: number;
+  /** TLS toward clients allowed (client_tls_sslmode = allow) with this certificate. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** Values in pgbouncer.ini connection strings and auth_file are double/single quoted; ours are plain. */
@@ -115,6 +117,7 @@ export async function startPgbouncer(spec: PgbouncerSpec): Promise<PoolerProcess
     'log_pooler_errors = 1',
     'ignore_startup_parameters = extra_float_digits',
     ...(spec.maxPreparedStatements ? [`max_prepared_statements = ${spec.maxPreparedStatements}`] : []),
+    ...(spec.tls ? ['client_tls_sslmode = allow', `client_tls_cert_file = ${spec.tls.certFile}`, `client_tls_key_file = ${spec.tls.keyFile}`] : []),
     '',
   ].join('\n');
   const iniFile = join(dir, 'pgbouncer.ini');

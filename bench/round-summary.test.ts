@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProtocolMode, Target } from './options.ts';
+import type { ProtocolMode, RunMode, Target } from './options.ts';
 import { cpuUsPerTransaction, median, summarise, type RunRecord } from './summary.ts';
 
 const run = (target: Target, tps: number, extra: Partial<RunRecord> = {}): RunRecord => ({ target, clients: 50, mode: 'simple', round: 1, ok: true, tps, wallSec: 5, ...extra });
@@ -55,7 +55,7 @@ describe('summarise', () => {
   });
 
   it('shows n/a and unavailable targets as such', () => {
-    const excluded = (t: Target, m: ProtocolMode) =>
+    const excluded = (t: Target, m: RunMode) =>
       t === 'pgbouncer' && m === 'prepared' ? { status: 'n/a' as const, note: 'no prepared' } : t === 'switchyard' ? { status: 'unavailable' as const, note: 'did not start' } : undefined;
     const rows = summarise([run('direct', 1, { mode: 'prepared' })], [50], ['prepared'], ['direct', 'pgbouncer', 'switchyard'], excluded);
     expect(rows[0]?.cells.pgbouncer).toMatchObject({ status: 'n/a', note: 'no prepared' });

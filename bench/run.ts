@@ -10,13 +10,14 @@ import { BenchOptionError } from './errors.ts';
 import { measureIdleMemory } from './idle-memory.ts';
 import { measureLogins, type LoginResult } from './logins.ts';
 import { ownOpenFileLimit } from './open-files.ts';
-import { parseOptions, usage, type BenchOptions, type ProtocolMode, type Target } from './options.ts';
+import { baseMode, parseOptions, tlsModes, usage, type BenchOptions, type RunMode, type Target } from './options.ts';
 import { ensurePgbouncer, pgbouncerVersion, startPgbouncer, supportsPreparedStatements } from './pgbouncer.ts';
 import { runPgbench } from './pgbench.ts';
 import type { ClientLogin, PoolerProcess } from './pooler-process.ts';
 import { childCount, clockTicksPerSecond, machineBusyTicks, reapedChildrenTicks, treeCpuTicks } from './proc-stat.ts';
 import { formatFailures, formatLoginTable, formatMemoryTable, formatProcessCpuTable, formatTpsTable, type IdleMemoryResult } from './report.ts';
 import { startSwitchyard } from './switchyard.ts';
+import { makeBenchCert, type BenchCert } from './tls.ts';
 import { cpuUsPerTransaction, summarise, type RunRecord } from './summary.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -46,10 +47,11 @@ class Bench {
     this.opts = opts;
   }
 
-  excluded(target: Target, mode: ProtocolMode): { status: 'n/a' | 'unavailable'; note: string } | undefined {
+  excluded(target: Target, mode: RunMode): { status: 'n/a' | 'unavailable'; note: string } | undefined {
     const why = this.unavailable.get(target);
     if (why) return { status: 'unavailable', note: why };
-    if (target === 'pgbouncer' && mode === 'prepared' && !this.pgbouncerPrepared) {
+    if (target === 'direct' && baseMode(mode).tls) return { status: 'n/a', note: "the bench's PostgreSQL has no TLS: the TLS rows compare the poolers" };
+    if (target === 'pgbouncer' && baseMode(mode).mode === 'prepared' && !this.pgbouncerPrepared) {
       return { status: 'n/a', note: `${this.pgbouncerVersion || 'this PgBouncer'} cannot do protocol-level prepared statements in transaction mode (needs 1.21+)` };
     }
     return undefined;
@@ -63,10 +65,16 @@ class Bench {
     return this.poolers[target]?.login;
   }
 
+  /** The certificate both poolers present in the TLS rows. */
+  cert: BenchCert | undefined;
+
   async startPoolers(): Promise<void> {
     const db = this.db;
     if (!db) return;
+    if (this.opts.tlsClients.length > 0) this.cert = makeBenchCert();
+    const tls = this.cert ? { tls: { certFile: this.cert.certFile, keyFile: this.cert.keyFile } } : {};
     const common = {
+      ...tls,
       server: { host: db.server.host, port: db.server.port },
       database: db.database,
       user: db.user,
@@ -149,7 +157,7 @@ class Bench {
     this.markUnavailable(target, `${target} exited (code ${exit.code}, signal ${exit.signal}) during ${during}; logs: ${pooler.logFiles.join(', ')}`);
   }
 
-  async runOne(target: Target, clients: number, mode: ProtocolMode, durationSec: number, round: number): Promise<RunRecord | undefined> {
+  async runOne(target: Target, clients: number, mode: RunMode, durationSec: number, round: number): Promise<RunRecord | undefined> {
     const login = this.login(target);
     if (!login) return undefined;
     const pooler = target === 'direct' ? undefined : this.poolers[target];
@@ -195,7 +203,7 @@ class Bench {
   async warmUp(): Promise<void> {
     if (this.opts.warmupSec <= 0) return;
     const clients = Math.min(50, Math.max(...this.opts.clients));
-    for (const mode of this.opts.modes) {
+    for (const mode of [...this.opts.modes, ...(this.opts.tlsClients.length > 0 ? tlsModes : [])]) {
       for (const target of order) {
         if (!this.opts.targets.includes(target) || this.excluded(target, mode)) continue;
         log(`warm-up: ${target} -M ${mode} -c ${clients} for ${this.opts.warmupSec} s`);
@@ -205,12 +213,21 @@ class Bench {
     }
   }
 
+  /** [clients, mode] of every row: the plain matrix, then the TLS rows. */
+  cells(): [number, RunMode][] {
+    const out: [number, RunMode][] = [];
+    for (const c of this.opts.clients) for (const mode of this.opts.modes) out.push([c, mode]);
+    for (const c of this.opts.tlsClients) for (const mode of tlsModes) out.push([c, mode]);
+    return out;
+  }
+
   async matrix(): Promise<void> {
-    const { clients, modes, rounds, targets, durationSec } = this.opts;
-    const total = clients.length * modes.length * rounds * targets.length;
+    const { rounds, targets, durationSec } = this.opts;
+    const cells = this.cells();
+    const total = cells.length * rounds * targets.length;
     let n = 0;
-    for (const c of clients) {
-      for (const mode of modes) {
+    for (const [c, mode] of cells) {
+      {
         for (let round = 1; round <= rounds; round++) {
           for (const target of order) {
             if (!targets.includes(target)) continue;
@@ -232,6 +249,8 @@ class Bench {
     for (const p of Object.values(this.poolers)) await p.stop().catch((err: unknown) => log(`stopping ${p.name}: ${String(err)}`));
     await this.db?.server.stop().catch((err: unknown) => log(`stopping PostgreSQL: ${String(err)}`));
     this.db = undefined;
+    this.cert?.remove();
+    this.cert = undefined;
   }
 }
 
@@ -287,7 +306,8 @@ async function main(): Promise<number> {
     await b.matrix();
     const finishedAt = new Date();
 
-    const rows = summarise(b.runs, opts.clients, opts.modes, opts.targets, (t, m) => b.excluded(t, m));
+    const excluded = (t: Target, m: RunMode): ReturnType<Bench['excluded']> => b.excluded(t, m);
+    const rows = [...summarise(b.runs, opts.clients, opts.modes, opts.targets, excluded), ...summarise(b.runs, opts.tlsClients, tlsModes, opts.targets, excluded)];
     const environment = env.finish(b.db.server.version, b.pgbouncerVersion);
     const out: string[] = ['', header(opts, b), '', formatTpsTable(rows)];
     if (opts.targets.includes('pgbouncer') && opts.targets.includes('switchyard')) {

@@ -1,12 +1,12 @@
 // Turns the individual pgbench runs into one row per (client count, protocol mode): the median
 // of the rounds per target (the median shrugs off one round disturbed by a neighbour on this
 // shared 2-core machine), the Switchyard/PgBouncer TPS ratio, and the poolers' CPU per transaction.
-import type { ProtocolMode, Target } from './options.ts';
+import type { RunMode, Target } from './options.ts';
 
 export interface RunRecord {
   target: Target;
   clients: number;
-  mode: ProtocolMode;
+  mode: RunMode;
   round: number;
   /** pgbench exited 0 and printed a summary with no failed transactions. */
   ok: boolean;
@@ -49,7 +49,7 @@ export interface Cell {
 
 export interface Row {
   clients: number;
-  mode: ProtocolMode;
+  mode: RunMode;
   cells: Record<Target, Cell>;
   /** Switchyard TPS / PgBouncer TPS, when both have numbers. */
   ratio?: number;
@@ -68,9 +68,9 @@ export function cpuUsPerTransaction(ticks: number, ticksPerSecond: number, trans
 }
 
 /** Why a target is not in a cell at all: `n/a` (cannot run that mode) or `unavailable` (did not start). */
-export type Exclusions = (target: Target, mode: ProtocolMode) => { status: 'n/a' | 'unavailable' | 'skipped'; note: string } | undefined;
+export type Exclusions = (target: Target, mode: RunMode) => { status: 'n/a' | 'unavailable' | 'skipped'; note: string } | undefined;
 
-export function summarise(runs: readonly RunRecord[], clients: readonly number[], modes: readonly ProtocolMode[], targetList: readonly Target[], excluded: Exclusions): Row[] {
+export function summarise(runs: readonly RunRecord[], clients: readonly number[], modes: readonly RunMode[], targetList: readonly Target[], excluded: Exclusions): Row[] {
   const rows: Row[] = [];
   for (const c of clients) {
     for (const mode of modes) {

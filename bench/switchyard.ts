@@ -19,6 +19,8 @@ export interface SwitchyardSpec {
   maxClients: number;
   /** Another checkout's root (its bin/switchyard.js) to run instead of this one, for A/B runs. */
   root?: string;
+  /** TLS toward clients allowed (listen.tls mode allow) with this certificate. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -27,7 +29,7 @@ export async function startSwitchyard(spec: SwitchyardSpec): Promise<PoolerProce
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-pooler-'));
   const port = await freePort();
   const config: PoolerConfigInput = {
-    listen: { host: '127.0.0.1', port },
+    listen: { host: '127.0.0.1', port, ...(spec.tls ? { tls: { mode: 'allow' as const, cert_file: spec.tls.certFile, key_file: spec.tls.keyFile } } : {}) },
     // warn: no per-connection log lines (PgBouncer runs with log_connections = 0 likewise).
     log_level: 'warn',
     limits: { shutdown_timeout: 1 },
