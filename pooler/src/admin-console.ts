@@ -12,6 +12,7 @@ import type { Snapshot, TenantRoute } from './config/snapshot.ts';
 import { PoolerError } from './errors.ts';
 import type { ClientConnection } from './frontend/client.ts';
 import type { Logger } from './log.ts';
+import type { ReadRouter } from './backend/reader-router.ts';
 import type { TenantLatency } from './stats/latency.ts';
 import type { TenantTotals } from './stats/totals.ts';
 
@@ -29,6 +30,8 @@ export interface AdminRegistry
   allPools(): Iterable<Pool>;
   poolFor(route: TenantRoute): Pool;
   requestReload(): Promise<void>;
+  /** The read endpoints' routers (admin/reader-pools.ts). */
+  readRouterList?(): Iterable<ReadRouter>;
 }
 
 export class AdminConsole implements AdminSessionHost {
@@ -105,6 +108,10 @@ export class AdminConsole implements AdminSessionHost {
 
   pool(tenantId: string): Pool | undefined {
     return this.registry.pool(tenantId);
+  }
+
+  readRouterList(): Iterable<ReadRouter> {
+    return this.registry.readRouterList?.() ?? [];
   }
 
   clientList(): readonly ClientConnection[] {

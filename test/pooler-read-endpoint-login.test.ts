@@ -1,0 +1,79 @@
+// Logging in to a read endpoint (docs/transaction-mode.md "Read endpoints"): the database name
+// `<database>_ro` with the tenant's own user and password, md5 as well as SCRAM (the reason the
+// endpoint is a database name: an md5 verifier is salted with the user name). A tenant without a
+// read endpoint has no such login (28P01, as any unknown login). The reader pools appear in SHOW
+// POOLS and SHOW SERVERS as `<tenant>@<host>:<port>`. The one server here plays the reader too,
+// under another address (localhost): it is not in recovery, so its measured lag is 0.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPooler } from '../pooler/src/index.ts';
+import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { adminRows, createAdminLogin, type AdminLogin } from './helpers/admin.ts';
+import { connectPg, endQuietly, pgErrorInfo, rejectionOf, until, type PgClient } from './helpers/clients.ts';
+import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+
+type Pooler = Awaited<ReturnType<typeof startPooler>>;
+
+let pg: PostgresServer;
+let pooler: Pooler | undefined;
+let admin: AdminLogin;
+let scram: TestTenant;
+let md5: TestTenant;
+let plain: TestTenant;
+const clients: PgClient[] = [];
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  const readEndpoint = { read_endpoint: { readers: [{ host: 'localhost', port: pg.port }], max_replica_lag_ms: 1000 } };
+  scram = await createTenant(pg, { id: 'reads-scram' });
+  md5 = await createTenant(pg, { id: 'reads-md5', clientAuth: 'md5' });
+  plain = await createTenant(pg, { id: 'no-reads' });
+  admin = await createAdminLogin(pg);
+  pooler = await startPooler(
+    poolerConfig([{ ...scram.config, ...readEndpoint }, { ...md5.config, ...readEndpoint }, plain.config], { admin: { users: [admin.config] } }),
+    { logger: testLogger() },
+  );
+});
+
+afterAll(async () => {
+  for (const c of clients) await endQuietly(c);
+  await pooler?.close();
+  await pg?.stop();
+});
+
+const readConn = (t: TestTenant) => poolerConn(pooler!, t, { database: `${t.clientDatabase}_ro` });
+
+describe('read endpoint login', () => {
+  it.each([
+    ['SCRAM', () => scram],
+    ['md5', () => md5],
+  ])('logs in with %s to <database>_ro with the tenant’s user and password', async (_kind, tenant) => {
+    const t = tenant();
+    const c = await connectPg(readConn(t));
+    clients.push(c);
+    expect((await c.query<{ u: string }>('SELECT current_user AS u')).rows).toEqual([{ u: t.destination.user }]);
+    const wrong = pgErrorInfo(await rejectionOf(connectPg({ ...readConn(t), password: 'not-the-password' })));
+    expect(wrong.code).toBe('28P01');
+  });
+
+  it('does not exist for a tenant without a read endpoint (28P01, as an unknown login)', async () => {
+    const err = pgErrorInfo(await rejectionOf(connectPg(readConn(plain))));
+    expect(err.code).toBe('28P01');
+  });
+
+  it('shows the reader pool in SHOW POOLS and its connections in SHOW SERVERS', async () => {
+    const name = `${scram.id}@localhost:${pg.port}`;
+    const c = await connectPg(readConn(scram));
+    clients.push(c);
+    // The first lag figure comes within a poll; until then transactions go to the writer.
+    await until(async () => {
+      await c.query('SELECT 1');
+      return (await adminRows(pooler!, admin, 'SHOW SERVERS')).some((r) => r.database === name);
+    }, 30_000, 'a server connection of the reader pool');
+    const pools = await adminRows(pooler!, admin, 'SHOW POOLS');
+    const row = pools.find((r) => r.database === name);
+    expect(row, JSON.stringify(pools)).toBeDefined();
+    expect(Number(row!.sv_idle) + Number(row!.sv_active) + Number(row!.sv_tested), JSON.stringify(row)).toBeGreaterThanOrEqual(1);
+    expect(row!.user).toBe(scram.destination.user);
+    expect(pools.some((r) => r.database === scram.id)).toBe(true);
+  });
+});
