@@ -1,6 +1,5 @@
 // `switchyard tenants read-endpoint <id> --on|--off [--max-replica-lag MS]` (PATCH /tenants/{id}
-// readEndpoint) and the read-endpoint bits `create` and `show` print (docs/transaction-mode.md
-// "Read endpoints").
+// readEndpoint) and the read-endpoint bits `create` and `show` print (docs/read-endpoints.md).
 import type { TenantView } from '../functions/lib/views.ts';
 import type { ApiClient } from './api-client.ts';
 import { UsageError } from '../shared/src/usage-error.ts';

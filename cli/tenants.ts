@@ -36,7 +36,7 @@ create options:
   --pool-size N           server connections (default 20)
   --max-clients N         client connections (default 1000)
   --idempotency-key KEY   make a retried create safe (Idempotency-Key header)
-  --read-endpoint         also a read-only endpoint: database <database>_ro (docs/transaction-mode.md)
+  --read-endpoint         also a read-only endpoint: database <database>_ro (docs/read-endpoints.md)
   --max-replica-lag MS    its replica-lag bound (default 5000)
 
 move options (what is not given stays):

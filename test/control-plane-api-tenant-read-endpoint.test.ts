@@ -1,4 +1,4 @@
-// The read endpoint through the API (docs/transaction-mode.md "Read endpoints"): POST and PATCH
+// The read endpoint through the API (docs/read-endpoints.md): POST and PATCH
 // /tenants take `readEndpoint: { enabled, maxReplicaLagMs }`; the view shows the database name its
 // clients use (`<database>_ro`). A read login is one tenant's only: a tenant whose login is another
 // tenant's read login, or whose read login is another tenant's login, is refused with 409

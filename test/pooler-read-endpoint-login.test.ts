@@ -1,4 +1,4 @@
-// Logging in to a read endpoint (docs/transaction-mode.md "Read endpoints"): the database name
+// Logging in to a read endpoint (docs/read-endpoints.md): the database name
 // `<database>_ro` with the tenant's own user and password, md5 as well as SCRAM (the reason the
 // endpoint is a database name: an md5 verifier is salted with the user name). A tenant without a
 // read endpoint has no such login (28P01, as any unknown login). The reader pools appear in SHOW

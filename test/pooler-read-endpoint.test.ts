@@ -1,4 +1,4 @@
-// The read endpoint, end to end (docs/transaction-mode.md "Read endpoints"): a primary and a
+// The read endpoint, end to end (docs/read-endpoints.md): a primary and a
 // streaming standby published as the cluster's writer and reader, a tenant with the read endpoint
 // on (max replica lag 1000 ms), the pooler as a real process on the local source.
 // - `<database>_ro` with the tenant's user and password lands on the standby (pg_is_in_recovery());

@@ -82,7 +82,7 @@ export function buildOpenApi(): Json {
             'Idempotent: repeating the same request for an existing tenantId answers 200 without a password (header Idempotent-Replayed: true) ' +
             'and resumes provisioning; a different request for an existing tenantId is 409 ALREADY_EXISTS. An Idempotency-Key header is honoured ' +
             'for 24 hours; reusing it for a different request is 422 IDEMPOTENCY_KEY_REUSED. ' +
-            '`readEndpoint: { enabled, maxReplicaLagMs }` (maxReplicaLagMs an integer 0..3600000, default 5000) gives the tenant a read-only endpoint: clients log in with the database name `<client.database>_ro` and the tenant\'s user and password, and their transactions go to the cluster\'s readers whose measured replica lag is within the bound, or to the writer when none qualifies (docs/transaction-mode.md, "Read endpoints"). The read login must be nobody else\'s login: 409 LOGIN_TAKEN. ' +
+            '`readEndpoint: { enabled, maxReplicaLagMs }` (maxReplicaLagMs an integer 0..3600000, default 5000) gives the tenant a read-only endpoint: clients log in with the database name `<client.database>_ro` and the tenant\'s user and password, and their transactions go to the cluster\'s readers whose measured replica lag is within the bound, or to the writer when none qualifies (docs/read-endpoints.md). The read login must be nobody else\'s login: 409 LOGIN_TAKEN. ' +
             committed,
           parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
           requestBody: { required: true, content: jsonContent('CreateTenantRequest') },
@@ -130,7 +130,7 @@ export function buildOpenApi(): Json {
             'busy ones when their transaction ends (session mode: when the session ends); new transactions go to the new destination. Copying the data is ' +
             'the caller\'s job (docs/deploy.md, "Moving a tenant"). ' +
             '`readEndpoint` turns the read endpoint on or off or changes its bound (fields not given keep their value). ' +
-            '`readEndpoint: { enabled, maxReplicaLagMs }` (maxReplicaLagMs an integer 0..3600000, default 5000) gives the tenant a read-only endpoint: clients log in with the database name `<client.database>_ro` and the tenant\'s user and password, and their transactions go to the cluster\'s readers whose measured replica lag is within the bound, or to the writer when none qualifies (docs/transaction-mode.md, "Read endpoints"). The read login must be nobody else\'s login: 409 LOGIN_TAKEN. ' +
+            '`readEndpoint: { enabled, maxReplicaLagMs }` (maxReplicaLagMs an integer 0..3600000, default 5000) gives the tenant a read-only endpoint: clients log in with the database name `<client.database>_ro` and the tenant\'s user and password, and their transactions go to the cluster\'s readers whose measured replica lag is within the bound, or to the writer when none qualifies (docs/read-endpoints.md). The read login must be nobody else\'s login: 409 LOGIN_TAKEN. ' +
             committed,
           responses: {
             '200': { description: 'Updated', content: jsonContent('TenantUpdated') },

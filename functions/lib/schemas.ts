@@ -45,7 +45,7 @@ export const createTenantRequestSchema = z
       password: passwordSchema.optional(),
     }),
     pool: poolSettingsSchema.optional(),
-    /** A read-only endpoint: clients log in to `<client.database>_ro` (docs/transaction-mode.md "Read endpoints"). */
+    /** A read-only endpoint: clients log in to `<client.database>_ro` (docs/read-endpoints.md). */
     readEndpoint: readEndpointSchema.optional(),
     /** Create the role and database (or schema) on the target cluster. */
     provision: z.boolean().default(false),

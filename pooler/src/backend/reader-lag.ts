@@ -1,4 +1,4 @@
-// Replica lag of one reader, measured (docs/transaction-mode.md "Read endpoints"): one probe per
+// Replica lag of one reader, measured (docs/read-endpoints.md): one probe per
 // reader endpoint per pooler process, whatever the number of tenants using it. The probe keeps one
 // connection to the reader (logged in with the credentials of a tenant that reads there) and asks
 // it once per POLL_INTERVAL_MS, each question bounded by QUERY_TIMEOUT_MS and each connect by

@@ -1,4 +1,4 @@
-// A tenant's read endpoint (docs/transaction-mode.md "Read endpoints"): one pool per reader (the
+// A tenant's read endpoint (docs/read-endpoints.md): one pool per reader (the
 // tenant's `size` each, min_idle 0, no writer check), and a choice per transaction (per session in
 // session mode) made when the client asks for a server connection:
 // - the readers whose measured lag (reader-lag.ts) is within the tenant's max_replica_lag_ms

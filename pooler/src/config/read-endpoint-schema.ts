@@ -1,4 +1,4 @@
-// A tenant's read-only endpoint (docs/transaction-mode.md "Read endpoints"): clients that log in
+// A tenant's read-only endpoint (docs/read-endpoints.md): clients that log in
 // with the database name `<database>_ro` (READ_DATABASE_SUFFIX) and the tenant's user and password
 // get transactions on the cluster's readers, each within `max_replica_lag_ms` of the writer, and
 // the writer when none qualifies (backend/reader-router.ts).

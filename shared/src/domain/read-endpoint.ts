@@ -1,5 +1,5 @@
 // A tenant's read-only endpoint, the part the control plane and the pooler share
-// (docs/transaction-mode.md "Read endpoints").
+// (docs/read-endpoints.md).
 //
 // The client-facing form is a second DATABASE name, `<database>_ro`, with the tenant's own user
 // and password. Not a second user name: an md5 verifier is md5(password || user) (PostgreSQL docs,
