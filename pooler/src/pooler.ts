@@ -195,7 +195,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   }
 
   poolFor(route: TenantRoute, read = false): Pool {
-    if (read) return this.readRouterFor(route).pick();
+    if (read) return this.readRouterFor(route).choose();
     let pool = this.pools.get(route.id);
     if (pool === undefined) {
       pool = new Pool(route.id, route.target, route.pool, this.log, this.poolHooks);

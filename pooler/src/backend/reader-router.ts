@@ -96,7 +96,8 @@ export class ReadRouter {
     return p;
   }
 
-  private choose(): Pool {
+  /** The pool the next transaction would use, not counted (a login asking for server parameters). */
+  choose(): Pool {
     const n = this.readers.length;
     if (n === 0) return this.writer;
     const now = Date.now();
