@@ -2,7 +2,9 @@
 // `<database>_ro` with the tenant's own user and password, md5 as well as SCRAM (the reason the
 // endpoint is a database name: an md5 verifier is salted with the user name). A tenant without a
 // read endpoint has no such login (28P01, as any unknown login). The reader pools appear in SHOW
-// POOLS and SHOW SERVERS as `<tenant>@<host>:<port>`. The one server here plays the reader too,
+// POOLS and SHOW SERVERS as `<tenant>@<host>:<port>`, and admin PAUSE / RESUME of the tenant
+// act on them too (the pause closes their connections, read transactions queue until RESUME).
+// The one server here plays the reader too,
 // under another address (localhost): it is not in recovery, so its measured lag is 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler } from '../pooler/src/index.ts';
@@ -75,5 +77,26 @@ describe('read endpoint login', () => {
     expect(Number(row!.sv_idle) + Number(row!.sv_active) + Number(row!.sv_tested), JSON.stringify(row)).toBeGreaterThanOrEqual(1);
     expect(row!.user).toBe(scram.destination.user);
     expect(pools.some((r) => r.database === scram.id)).toBe(true);
+  });
+
+  it('PAUSE of the tenant closes its reader pools’ connections and queues read transactions until RESUME', async () => {
+    const name = `${md5.id}@localhost:${pg.port}`;
+    const c = await connectPg(readConn(md5));
+    clients.push(c);
+    await until(async () => {
+      await c.query('SELECT 1');
+      return (await adminRows(pooler!, admin, 'SHOW SERVERS')).some((r) => r.database === name);
+    }, 30_000, 'a server connection of the reader pool');
+    await adminRows(pooler!, admin, `PAUSE ${md5.id}`);
+    expect((await adminRows(pooler!, admin, 'SHOW SERVERS')).filter((r) => r.database === name || r.database === md5.id)).toEqual([]);
+    let done = false;
+    const queued = c.query<{ v: number }>('SELECT 7 AS v').then((r) => {
+      done = true;
+      return r;
+    });
+    await until(async () => (await adminRows(pooler!, admin, 'SHOW POOLS')).some((r) => (r.database === md5.id || r.database === name) && Number(r.cl_waiting) === 1), 10_000, 'the read transaction queued');
+    expect(done).toBe(false);
+    await adminRows(pooler!, admin, `RESUME ${md5.id}`);
+    expect((await queued).rows).toEqual([{ v: 7 }]);
   });
 });

@@ -423,7 +423,13 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
 
   /** The pools created so far. */
   allPools(): Iterable<Pool> {
-    return [...this.pools.values()];
+    const readers = [...this.readRouters.values()].flatMap((r) => r.readerPools().map((x) => x.pool));
+    return [...this.pools.values(), ...readers];
+  }
+
+  /** The reader pools of the tenant's read endpoint (admin PAUSE, RESUME, KILL, RECONNECT). */
+  readerPoolsOf(tenantId: string): Pool[] {
+    return this.readRouters.get(tenantId)?.readerPools().map((r) => r.pool) ?? [];
   }
 
   pool(tenantId: string): Pool | undefined {
