@@ -8,6 +8,9 @@
 //   reads go to the primary; replay resumed: back to the standby;
 // - the standby stopped: reads go to the primary; started again: back to the standby;
 // - the metrics show the reader's lag and the reads routed to reader and writer.
+// Hostile tenant: through its own login it shadows pg_is_in_recovery() (and the lag functions)
+// with its own, first on its role's search_path: the lag probe, which logs in with the tenant's
+// role, must still see the standby's true lag (it schema-qualifies everything).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +55,7 @@ async function connect(database: string): Promise<PgClient> {
 }
 
 async function onStandby(c: PgClient): Promise<boolean> {
-  return (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r;
+  return (await c.query<{ r: boolean }>('SELECT pg_catalog.pg_is_in_recovery() AS r')).rows[0]!.r;
 }
 
 const why = (): string => pooler!.output().slice(-4000);
@@ -63,6 +66,11 @@ describe('read endpoint', () => {
   it('sends reads to the standby and the tenant login to the primary', async () => {
     reads = await connect('app_ro');
     const writes = await connect('app');
+    // The hostile tenant's trap for the probe (replicated to the standby; new sessions of its role see it).
+    await writes.query('CREATE SCHEMA trap');
+    await writes.query("CREATE FUNCTION trap.pg_is_in_recovery() RETURNS boolean LANGUAGE sql AS 'SELECT false'");
+    await writes.query("CREATE FUNCTION trap.pg_last_xact_replay_timestamp() RETURNS timestamptz LANGUAGE sql AS 'SELECT now()'");
+    await writes.query('ALTER ROLE CURRENT_USER SET search_path = trap, pg_catalog, public');
     // The first figure of the lag probe takes up to a poll: until then reads go to the writer.
     await until(() => onStandby(reads), 30_000, `reads on the standby\n${why()}`);
     expect(await onStandby(writes)).toBe(false);
@@ -73,6 +81,11 @@ describe('read endpoint', () => {
 
   it('falls back to the primary while the standby lags past the bound, and returns', async () => {
     const r = rig!;
+    // The probe logs in again (now under the trap): end its session on the standby.
+    const probeCount = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'switchyard lag probe'";
+    await until(async () => (await r.standby.psql(probeCount)) === '1', 30_000, 'the lag probe connected to the standby');
+    await r.standby.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'switchyard lag probe'");
+    await until(async () => (await r.standby.psql(probeCount)) === '1' && (await onStandby(reads)), 30_000, `the probe back, its session under the trap\n${why()}`);
     await r.standby.psql('SELECT pg_wal_replay_pause()');
     try {
       // A commit the standby receives (synchronous_commit on: flushed there) but does not replay.

@@ -34,12 +34,18 @@ export const LAG_MAX_AGE_MS = 3 * POLL_INTERVAL_MS + QUERY_TIMEOUT_MS;
 /** Credentials tried per poll when connecting fails (a tenant's role gone must not blind the probe). */
 const MAX_LOGINS_PER_POLL = 3;
 
-const DETECT_SQL = "SELECT to_regproc('aurora_replica_status') IS NOT NULL";
+// Every function and operator schema-qualified: the probe logs in with a tenant's role, and a
+// tenant that controls its role's search_path (ALTER ROLE ... SET search_path) could otherwise
+// shadow them with its own and report a lagging reader as current to every tenant reading there.
+const DETECT_SQL = "SELECT pg_catalog.to_regproc('pg_catalog.aurora_replica_status') IS NOT NULL";
 export const LAG_SQL =
-  'SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0' +
-  ' WHEN pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() THEN 0' +
-  ' ELSE GREATEST(0, (EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint) END';
-export const AURORA_LAG_SQL = 'SELECT GREATEST(0, replica_lag_in_msec)::bigint FROM aurora_replica_status() WHERE server_id = aurora_db_instance_identifier()';
+  'SELECT CASE WHEN NOT pg_catalog.pg_is_in_recovery() THEN 0' +
+  ' WHEN pg_catalog.pg_last_wal_replay_lsn() OPERATOR(pg_catalog.>=) pg_catalog.pg_last_wal_receive_lsn() THEN 0' +
+  ' ELSE GREATEST(0, (pg_catalog.date_part(\'epoch\', pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.pg_last_xact_replay_timestamp())' +
+  ' OPERATOR(pg_catalog.*) 1000)::bigint) END';
+export const AURORA_LAG_SQL =
+  'SELECT GREATEST(0, replica_lag_in_msec)::bigint FROM pg_catalog.aurora_replica_status()' +
+  ' WHERE server_id OPERATOR(pg_catalog.=) pg_catalog.aurora_db_instance_identifier()';
 
 export function endpointKey(e: { host: string; port: number }): string {
   return `${e.host}:${e.port}`;
@@ -105,6 +111,9 @@ export class ReaderLagProbe {
       }
     } catch (err) {
       this.totalPollErrors++;
+      // The next connect tries another tenant's login: one whose role answers with an error (a
+      // tenant can break its own role) must not keep the reader "down" for everyone.
+      this.nextLogin++;
       this.dropSocket();
       this.set(undefined);
       if (this.log.isLevelEnabled('debug')) this.log.debug({ err: (err as Error).message }, 'replica lag probe failed');
@@ -120,7 +129,8 @@ export class ReaderLagProbe {
     for (let i = 0; i < Math.min(MAX_LOGINS_PER_POLL, logins.length); i++) {
       const target = logins[this.nextLogin++ % logins.length]!;
       try {
-        const hs = await connectServer({ ...target, applicationName: 'switchyard lag probe' }, CONNECT_TIMEOUT_MS);
+        // No tenant schema (search_path) on the probe's session.
+        const hs = await connectServer({ ...target, schema: undefined, applicationName: 'switchyard lag probe' }, CONNECT_TIMEOUT_MS);
         if (this.stopped) {
           hs.socket.destroy();
           return;
