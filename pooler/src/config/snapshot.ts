@@ -118,13 +118,13 @@ function buildRoute(t: TenantConfig, baseDir: string, caCache: Map<string, strin
     throw new ConfigError(`tenants.${t.id}.auth_method: ${authMethod} needs a${authMethod === 'md5' ? 'n md5' : ' SCRAM-SHA-256'} verifier`);
   }
   const target: ServerTarget = {
-      host: t.target.host,
-      port: t.target.port,
-      database: t.target.database,
-      user: t.target.user,
-      password: readPassword(t, baseDir),
-      schema: t.schema,
-      tls: readServerTls(t, baseDir, caCache),
+    host: t.target.host,
+    port: t.target.port,
+    database: t.target.database,
+    user: t.target.user,
+    password: readPassword(t, baseDir),
+    schema: t.schema,
+    tls: readServerTls(t, baseDir, caCache),
   };
   return {
     id: t.id,
@@ -209,13 +209,20 @@ export function buildSnapshot(
     byLogin.set(key, winner);
     byId.set(winner.id, winner);
   }
-  const byReadLogin = new Map<string, TenantRoute>();
-  const readClaims = new Map<string, number>();
-  for (const r of byId.values()) if (r.read !== undefined) readClaims.set(loginKey(r.read.database, r.user), (readClaims.get(loginKey(r.read.database, r.user)) ?? 0) + 1);
+  return { version, byLogin, byId, byReadLogin: readLogins(byLogin, byId), skipped };
+}
+
+/** The served read logins: each claimed by one tenant only, and no tenant's login (which keeps it). */
+function readLogins(byLogin: ReadonlyMap<string, TenantRoute>, byId: ReadonlyMap<string, TenantRoute>): Map<string, TenantRoute> {
+  const claims = new Map<string, TenantRoute[]>();
   for (const r of byId.values()) {
     if (r.read === undefined) continue;
     const key = loginKey(r.read.database, r.user);
-    if (!byLogin.has(key) && readClaims.get(key) === 1) byReadLogin.set(key, r);
+    const list = claims.get(key);
+    if (list === undefined) claims.set(key, [r]);
+    else list.push(r);
   }
-  return { version, byLogin, byId, byReadLogin, skipped };
+  const out = new Map<string, TenantRoute>();
+  for (const [key, list] of claims) if (list.length === 1 && !byLogin.has(key)) out.set(key, list[0]!);
+  return out;
 }
