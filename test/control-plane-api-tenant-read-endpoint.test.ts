@@ -99,4 +99,17 @@ describe('tenant read endpoint (API)', () => {
     }
     expect((await t.deps.adapters.tenants.get('shop-prod'))?.version).toBe(1);
   });
+
+  it('treats the read endpoint as part of an idempotent create: the same request replays, a different one is 409 ALREADY_EXISTS', async () => {
+    const body = { readEndpoint: { enabled: true, maxReplicaLagMs: 250 } };
+    expect((await create('shop-prod', 'shop', body)).status).toBe(201);
+    const replay = await create('shop-prod', 'shop', body);
+    expect(replay.status).toBe(200);
+    expect(field(replay.body, 'tenant', 'readEndpoint')).toEqual({ enabled: true, maxReplicaLagMs: 250, database: 'shop_ro' });
+    for (const other of [{}, { readEndpoint: { enabled: true, maxReplicaLagMs: 251 } }, { readEndpoint: { enabled: false, maxReplicaLagMs: 250 } }]) {
+      const res = await create('shop-prod', 'shop', other);
+      expect(res.status, JSON.stringify(other)).toBe(409);
+      expect(field(res.body, 'error', 'code')).toBe('ALREADY_EXISTS');
+    }
+  });
 });
