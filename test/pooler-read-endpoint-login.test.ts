@@ -23,17 +23,19 @@ let md5: TestTenant;
 let plain: TestTenant;
 const clients: PgClient[] = [];
 
+/** The tenants' configuration, the read endpoints reading from the server under these host names. */
+function configs(hosts: string[]) {
+  const readEndpoint = { read_endpoint: { readers: hosts.map((host) => ({ host, port: pg.port })), max_replica_lag_ms: 1000 } };
+  return [{ ...scram.config, ...readEndpoint }, { ...md5.config, ...readEndpoint }, plain.config];
+}
+
 beforeAll(async () => {
   pg = await startPostgres();
-  const readEndpoint = { read_endpoint: { readers: [{ host: 'localhost', port: pg.port }], max_replica_lag_ms: 1000 } };
   scram = await createTenant(pg, { id: 'reads-scram' });
   md5 = await createTenant(pg, { id: 'reads-md5', clientAuth: 'md5' });
   plain = await createTenant(pg, { id: 'no-reads' });
   admin = await createAdminLogin(pg);
-  pooler = await startPooler(
-    poolerConfig([{ ...scram.config, ...readEndpoint }, { ...md5.config, ...readEndpoint }, plain.config], { admin: { users: [admin.config] } }),
-    { logger: testLogger() },
-  );
+  pooler = await startPooler(poolerConfig(configs(['localhost']), { admin: { users: [admin.config] } }), { logger: testLogger() });
 });
 
 afterAll(async () => {
@@ -79,7 +81,7 @@ describe('read endpoint login', () => {
     expect(pools.some((r) => r.database === scram.id)).toBe(true);
   });
 
-  it('PAUSE of the tenant closes its reader pools’ connections and queues read transactions until RESUME', async () => {
+  it('PAUSE of the tenant closes its reader pools’ connections and queues read transactions until RESUME, also on a reader added meanwhile', async () => {
     const name = `${md5.id}@localhost:${pg.port}`;
     const c = await connectPg(readConn(md5));
     clients.push(c);
@@ -96,7 +98,25 @@ describe('read endpoint login', () => {
     });
     await until(async () => (await adminRows(pooler!, admin, 'SHOW POOLS')).some((r) => (r.database === md5.id || r.database === name) && Number(r.cl_waiting) === 1), 10_000, 'the read transaction queued');
     expect(done).toBe(false);
+    // A reader added by a reload during the pause starts paused: a new read transaction queues too,
+    // once the new reader is measured (and would qualify).
+    pooler!.reload(poolerConfig(configs(['localhost', '127.0.0.1']), { admin: { users: [admin.config] } }));
+    await until(() => pooler!.readerLag.get(`127.0.0.1:${pg.port}`)?.lagMs === 0, 10_000, 'the added reader measured');
+    const c2 = await connectPg(readConn(md5));
+    clients.push(c2);
+    let done2 = false;
+    const queued2 = c2.query<{ v: number }>('SELECT 8 AS v').then((r) => {
+      done2 = true;
+      return r;
+    });
+    await until(async () => (await adminRows(pooler!, admin, 'SHOW POOLS')).some((r) => r.database === `${md5.id}@127.0.0.1:${pg.port}`), 10_000, 'the added reader pool');
+    await until(async () => {
+      const rows = await adminRows(pooler!, admin, 'SHOW POOLS');
+      return rows.filter((r) => r.database === md5.id || String(r.database).startsWith(`${md5.id}@`)).reduce((n, r) => n + Number(r.cl_waiting), 0) === 2;
+    }, 10_000, 'both read transactions queued');
+    expect([done, done2]).toEqual([false, false]);
     await adminRows(pooler!, admin, `RESUME ${md5.id}`);
     expect((await queued).rows).toEqual([{ v: 7 }]);
+    expect((await queued2).rows).toEqual([{ v: 8 }]);
   });
 });

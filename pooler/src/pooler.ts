@@ -213,7 +213,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   readRouterFor(route: TenantRoute): ReadRouter {
     let r = this.readRouters.get(route.id);
     if (r === undefined) {
-      r = new ReadRouter(route, this.poolFor(route), this.readerLag, this.log);
+      r = new ReadRouter(route, this.poolFor(route), this.readerLag, this.log, (pool) => this.poolCreated(pool));
       this.readRouters.set(route.id, r);
     }
     return r;

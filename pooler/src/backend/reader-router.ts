@@ -47,11 +47,15 @@ export class ReadRouter {
   routedToReader = 0;
   routedToWriter = 0;
 
-  constructor(route: ReadRouteView, writer: Pool, book: ReaderLagBook, log: Logger) {
+  /** Told of each reader pool it creates (the owner's checkout-wait histogram, a PAUSE of everything). */
+  private readonly poolCreated: ((pool: Pool) => void) | undefined;
+
+  constructor(route: ReadRouteView, writer: Pool, book: ReaderLagBook, log: Logger, poolCreated?: (pool: Pool) => void) {
     this.tenantId = route.id;
     this.writer = writer;
     this.book = book;
     this.log = log.child({ tenant: route.id });
+    this.poolCreated = poolCreated;
     this.update(route);
   }
 
@@ -71,7 +75,11 @@ export class ReadRouter {
         have.pool.retarget(target, settings);
         next.push(have);
       } else {
-        next.push({ key, pool: new Pool(route.id, target, settings, this.log.child({ reader: key })) });
+        const pool = new Pool(route.id, target, settings, this.log.child({ reader: key }));
+        // A reader added while the tenant is paused (admin PAUSE) starts paused too.
+        if (this.writer.paused) void pool.pause();
+        this.poolCreated?.(pool);
+        next.push({ key, pool });
       }
     }
     this.readers = next;
