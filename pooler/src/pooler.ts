@@ -213,7 +213,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   readRouterFor(route: TenantRoute): ReadRouter {
     let r = this.readRouters.get(route.id);
     if (r === undefined) {
-      r = new ReadRouter(route, this.poolFor(route), this.readerLag, this.log, (pool) => this.poolCreated(pool));
+      r = new ReadRouter(route, this.poolFor(route), this.readerLag, this.log, (pool) => this.readerPoolCreated(pool));
       this.readRouters.set(route.id, r);
     }
     return r;
@@ -479,6 +479,16 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   metricsRegistry(): PoolerMetrics['registry'] {
     this.metrics ??= createMetrics(this);
     return this.metrics.registry;
+  }
+
+  /**
+   * A read endpoint's reader pool: its queue waits count in the tenant's checkout-wait histogram
+   * and a PAUSE of everything holds it; a switchover hold it shares with the tenant's own pool is
+   * counted once, there.
+   */
+  private readerPoolCreated(pool: Pool): void {
+    pool.waitObserver = (tenantId, seconds) => this.metrics?.observeCheckoutWait(tenantId, seconds);
+    this.admin.poolCreated(pool);
   }
 
   private poolCreated(pool: Pool): void {
