@@ -6,6 +6,7 @@ import { UsageError } from '../shared/src/usage-error.ts';
 import { COMMON_HELP, int, parse, secretFrom, str, type Parsed } from './args.ts';
 import { json, table, warnIfAny, type Io } from './output.ts';
 import { withProgress } from './progress.ts';
+import { CREATE_READ_OPTIONS, READ_ENDPOINT_USAGE_LINES, createReadEndpoint, readEndpointCommand, readEndpointLine } from './tenants-read-endpoint.ts';
 
 export const TENANTS_USAGE = `usage: switchyard tenants <command> [options]
 
@@ -17,6 +18,7 @@ commands:
                           destination password (PATCH; copy the data first: docs/deploy.md)
   delete <id> [--purge]   remove a tenant (--purge also drops its database and role)
   rotate-password <id>    a new client password (the old one keeps working for --grace seconds)
+${READ_ENDPOINT_USAGE_LINES.split('\n\n')[0]}
 
 create options:
   --database NAME         database name clients connect to (default: the id, - → _)
@@ -34,6 +36,8 @@ create options:
   --pool-size N           server connections (default 20)
   --max-clients N         client connections (default 1000)
   --idempotency-key KEY   make a retried create safe (Idempotency-Key header)
+  --read-endpoint         also a read-only endpoint: database <database>_ro (docs/read-endpoints.md)
+  --max-replica-lag MS    its replica-lag bound (default 5000)
 
 move options (what is not given stays):
   --cluster ID            the destination cluster
@@ -50,6 +54,7 @@ rotate-password options:
   --grace SECONDS         how long the previous password keeps working (default 3600; 0 = at once)
   --password-file FILE    the new password from FILE ("-": stdin); default: generated
 
+${READ_ENDPOINT_USAGE_LINES.split('\n\n')[1]}
 common options:
 ${COMMON_HELP}`;
 
@@ -98,6 +103,7 @@ function describe(t: TenantView): string {
     ['client login', `database ${t.client.database}, user ${t.client.user}${t.auth.md5 ? ' (SCRAM-SHA-256 or md5)' : ' (SCRAM-SHA-256)'}`],
     ['destination', destinationOf(t)],
     ['pool', `${t.pool.mode} mode, ${t.pool.size} server connections, up to ${t.pool.maxClients} clients`],
+    ['read endpoint', readEndpointLine(t) ?? 'off'],
     ['version', String(t.version)],
     ['created', t.createdAt],
     ['updated', t.updatedAt],
@@ -157,6 +163,7 @@ async function create(api: ApiClient, argv: string[], io: Io): Promise<number> {
       'pool-size': { type: 'string' },
       'max-clients': { type: 'string' },
       'idempotency-key': { type: 'string' },
+      ...CREATE_READ_OPTIONS,
     },
     TENANTS_USAGE,
     { min: 1, max: 1 },
@@ -183,7 +190,8 @@ async function create(api: ApiClient, argv: string[], io: Io): Promise<number> {
   if (size !== undefined) pool.size = size;
   const maxClients = int(p, 'max-clients', TENANTS_USAGE, { min: 1, max: 1_000_000 });
   if (maxClients !== undefined) pool.maxClients = maxClients;
-  const body = { tenantId: id, client, destination, ...(Object.keys(pool).length > 0 ? { pool } : {}), provision };
+  const readEndpoint = createReadEndpoint(p, TENANTS_USAGE);
+  const body = { tenantId: id, client, destination, ...(Object.keys(pool).length > 0 ? { pool } : {}), ...(readEndpoint !== undefined ? { readEndpoint } : {}), provision };
   const key = str(p, 'idempotency-key');
   const res = await withProgress(
     io.stderr,
@@ -209,6 +217,10 @@ async function create(api: ApiClient, argv: string[], io: Io): Promise<number> {
   io.stdout.write(`Created tenant ${t.tenantId}: clients log in as user ${t.client.user} to database ${t.client.database}; destination ${destinationOf(t)}${provision ? ' (provisioned)' : ''}.\n`);
   if (res.body.password !== undefined && pwFile === undefined) io.stdout.write(`Password (shown only now): ${res.body.password}\n`);
   if (pooler) io.stdout.write(`Connect through the pooler:\n  ${connectLine(pooler, t, pwFile === undefined ? res.body.password : undefined)}\n`);
+  if (pooler && t.readEndpoint?.enabled === true) {
+    const reads = { ...t, client: { ...t.client, database: t.readEndpoint.database } };
+    io.stdout.write(`Read-only endpoint:\n  ${connectLine(pooler, reads, pwFile === undefined ? res.body.password : undefined)}\n`);
+  }
   return 0;
 }
 
@@ -347,6 +359,8 @@ export async function tenantsCommand(api: () => ApiClient, argv: string[], io: I
       return remove(api(), rest, io);
     case 'rotate-password':
       return rotate(api(), rest, io);
+    case 'read-endpoint':
+      return readEndpointCommand(api(), rest, io, TENANTS_USAGE, path);
     case undefined:
     case 'help':
     case '--help':

@@ -84,6 +84,7 @@ async function sameRequest(deps: Deps, existing: Tenant, body: CreateTenantReque
   const { passwordCiphertext: _ignored, ...storedDestination } = existing.destination;
   if (canonicalJson(storedDestination) !== canonicalJson(desired.destination)) return false;
   if (canonicalJson(existing.pool) !== canonicalJson(desired.pool)) return false;
+  if (canonicalJson(existing.readEndpoint ?? null) !== canonicalJson(body.readEndpoint ?? null)) return false;
   if (body.client.password !== undefined && !passwordMatches(existing.clientAuth.scram, body.client.password)) return false;
   if (body.destination.password !== undefined) {
     const stored = await deps.adapters.secrets.decrypt(existing.destination.passwordCiphertext, tenantSecretContext(existing.tenantId, existing.destination));
@@ -170,6 +171,7 @@ export async function createTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
     destination: { ...desired.destination, passwordCiphertext },
     pool: desired.pool,
     status: 'active',
+    ...(body.readEndpoint !== undefined ? { readEndpoint: body.readEndpoint } : {}),
   };
 
   let tenant: Tenant;

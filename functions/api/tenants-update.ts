@@ -7,13 +7,14 @@
 // once and busy ones when their transaction (session mode: session) ends, and new transactions go
 // to the new destination (functions/lib/destination-change.ts, docs/deploy.md "Moving a tenant").
 import { VersionConflictError } from '../../shared/src/domain/errors.ts';
-import { poolSettingsSchema, type PoolSettings, type TenantPatch } from '../../shared/src/domain/tenant.ts';
+import { readEndpointSchema, readLoginProblem, type ReadEndpoint } from '../../shared/src/domain/read-endpoint.ts';
+import { poolSettingsSchema, type PoolSettings, type Tenant, type TenantPatch } from '../../shared/src/domain/tenant.ts';
 import { announceCommitted } from '../lib/announce.ts';
 import { changeDestination } from '../lib/destination-change.ts';
 import { defaultDeps, type Deps } from '../lib/deps.ts';
 import { InvalidRequestError, PreconditionRequiredError } from '../lib/http-errors.ts';
 import { apiHandler, type ApiRequest, type ApiResponse, type DepsSource } from '../lib/http.ts';
-import { etag, expectedVersion, parseRequest, tenantIdParam, updateTenantRequestSchema, type PoolPatch } from '../lib/schemas.ts';
+import { etag, expectedVersion, parseRequest, tenantIdParam, updateTenantRequestSchema, type PoolPatch, type ReadEndpointPatch } from '../lib/schemas.ts';
 import { assertNotDeleting, loadTenant } from '../lib/tenants.ts';
 import { tenantView } from '../lib/views.ts';
 
@@ -25,6 +26,18 @@ export function mergePool(current: PoolSettings, patch: PoolPatch): PoolSettings
     else if (v !== undefined) merged[k] = v;
   }
   return parseRequest(poolSettingsSchema, merged, 'pool settings');
+}
+
+/** The stored read endpoint (off when absent) with the patch applied; the read login must be a PostgreSQL name. */
+export function mergeReadEndpoint(current: Pick<Tenant, 'client' | 'readEndpoint'>, patch: ReadEndpointPatch): ReadEndpoint {
+  const merged = parseRequest(
+    readEndpointSchema,
+    { enabled: patch.enabled ?? current.readEndpoint?.enabled ?? false, maxReplicaLagMs: patch.maxReplicaLagMs ?? current.readEndpoint?.maxReplicaLagMs },
+    'read endpoint',
+  );
+  const problem = merged.enabled ? readLoginProblem(current.client) : undefined;
+  if (problem !== undefined) throw new InvalidRequestError(`invalid tenant update: readEndpoint: ${problem}`, [{ path: 'readEndpoint', message: problem }]);
+  return merged;
 }
 
 export async function updateTenant(req: ApiRequest, deps: Deps): Promise<ApiResponse> {
@@ -40,13 +53,14 @@ export async function updateTenant(req: ApiRequest, deps: Deps): Promise<ApiResp
   const patch: TenantPatch = {};
   if (body.pool !== undefined) patch.pool = mergePool(current.pool, body.pool);
   if (body.status !== undefined) patch.status = body.status;
+  if (body.readEndpoint !== undefined) patch.readEndpoint = mergeReadEndpoint(current, body.readEndpoint);
   let move: { moved: boolean; reEncrypted: boolean } | undefined;
   if (body.destination !== undefined) {
     const changed = await changeDestination(deps.adapters, current, body.destination);
     patch.destination = changed.destination;
     move = { moved: changed.moved, reEncrypted: changed.reEncrypted };
   }
-  if (Object.keys(patch).length === 0) throw new InvalidRequestError('nothing to update: give pool, status and/or destination');
+  if (Object.keys(patch).length === 0) throw new InvalidRequestError('nothing to update: give pool, status, destination and/or readEndpoint');
 
   const updated = await deps.adapters.tenants.update(tenantId, expected, patch);
   const warning = await announceCommitted(deps.adapters, req.log);

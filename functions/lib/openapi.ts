@@ -82,6 +82,7 @@ export function buildOpenApi(): Json {
             'Idempotent: repeating the same request for an existing tenantId answers 200 without a password (header Idempotent-Replayed: true) ' +
             'and resumes provisioning; a different request for an existing tenantId is 409 ALREADY_EXISTS. An Idempotency-Key header is honoured ' +
             'for 24 hours; reusing it for a different request is 422 IDEMPOTENCY_KEY_REUSED. ' +
+            '`readEndpoint: { enabled, maxReplicaLagMs }` (maxReplicaLagMs an integer 0..3600000, default 5000) gives the tenant a read-only endpoint: clients log in with the database name `<client.database>_ro` and the tenant\'s user and password, and their transactions go to the cluster\'s readers whose measured replica lag is within the bound, or to the writer when none qualifies (docs/read-endpoints.md). The read login must be nobody else\'s login: 409 LOGIN_TAKEN. ' +
             committed,
           parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
           requestBody: { required: true, content: jsonContent('CreateTenantRequest') },
@@ -90,7 +91,7 @@ export function buildOpenApi(): Json {
             '200': { description: 'Replay of an earlier identical create', content: jsonContent('TenantWithPassword') },
             ...common,
             '409': errorResponse(
-              'ALREADY_EXISTS, LOGIN_TAKEN (client database/user pair in use), ROLE_TAKEN / DATABASE_TAKEN / SCHEMA_TAKEN on the target; ' +
+              'ALREADY_EXISTS, LOGIN_TAKEN (client database/user pair in use as another tenant\'s login or read endpoint login, or the read endpoint login `<database>_ro` is another tenant\'s login), ROLE_TAKEN / DATABASE_TAKEN / SCHEMA_TAKEN on the target; ' +
                 'CLUSTER_ADMIN_UNAVAILABLE, CLUSTER_ADMIN_SECRET_NOT_FOUND, CLUSTER_ADMIN_SECRET_INVALID, CLUSTER_ADMIN_SECRET_NOT_OWNED (nothing was created)',
             ),
             '422': errorResponse('IDEMPOTENCY_KEY_REUSED'),
@@ -128,6 +129,8 @@ export function buildOpenApi(): Json {
             'new password it is re-encrypted from the stored one for a move between registered clusters; a move to a new fixed host or port needs the password. Poolers drain and switch: idle server connections to the old destination close at once, ' +
             'busy ones when their transaction ends (session mode: when the session ends); new transactions go to the new destination. Copying the data is ' +
             'the caller\'s job (docs/deploy.md, "Moving a tenant"). ' +
+            '`readEndpoint` turns the read endpoint on or off or changes its bound (fields not given keep their value). ' +
+            '`readEndpoint: { enabled, maxReplicaLagMs }` (maxReplicaLagMs an integer 0..3600000, default 5000) gives the tenant a read-only endpoint: clients log in with the database name `<client.database>_ro` and the tenant\'s user and password, and their transactions go to the cluster\'s readers whose measured replica lag is within the bound, or to the writer when none qualifies (docs/read-endpoints.md). The read login must be nobody else\'s login: 409 LOGIN_TAKEN. ' +
             committed,
           responses: {
             '200': { description: 'Updated', content: jsonContent('TenantUpdated') },
@@ -138,7 +141,7 @@ export function buildOpenApi(): Json {
                 'or a stored password that cannot be decrypted to re-encrypt it for the new cluster, needs destination.password (nothing was changed)',
             ),
             '404': errorResponse('NOT_FOUND'),
-            '409': errorResponse('VERSION_CONFLICT, TENANT_DELETING'),
+            '409': errorResponse('VERSION_CONFLICT, TENANT_DELETING, LOGIN_TAKEN (the read endpoint login `<database>_ro` is another tenant\'s login)'),
             '428': errorResponse('PRECONDITION_REQUIRED: no version given'),
           },
         },

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { clusterKindSchema, rdsIdentifiersSchema } from '../../shared/src/domain/cluster.ts';
 import { clusterIdSchema, endpointSchema, pgNameSchema, portSchema, tenantIdSchema, versionSchema } from '../../shared/src/domain/common.ts';
 import { MAX_PAGE_LIMIT } from '../../shared/src/domain/paging.ts';
+import { readEndpointSchema, readLoginProblem } from '../../shared/src/domain/read-endpoint.ts';
 import { poolSettingsSchema } from '../../shared/src/domain/tenant.ts';
 import { InvalidRequestError } from './http-errors.ts';
 
@@ -44,6 +45,8 @@ export const createTenantRequestSchema = z
       password: passwordSchema.optional(),
     }),
     pool: poolSettingsSchema.optional(),
+    /** A read-only endpoint: clients log in to `<client.database>_ro` (docs/read-endpoints.md). */
+    readEndpoint: readEndpointSchema.optional(),
     /** Create the role and database (or schema) on the target cluster. */
     provision: z.boolean().default(false),
   })
@@ -61,6 +64,8 @@ export const createTenantRequestSchema = z
     if (!r.provision && d.password === undefined) {
       ctx.addIssue({ code: 'custom', path: ['destination', 'password'], message: 'required unless provision is true' });
     }
+    const readProblem = r.readEndpoint?.enabled === true ? readLoginProblem(r.client) : undefined;
+    if (readProblem !== undefined) ctx.addIssue({ code: 'custom', path: ['readEndpoint'], message: readProblem });
   });
 export type CreateTenantRequest = z.infer<typeof createTenantRequestSchema>;
 
@@ -110,6 +115,15 @@ export const destinationPatchSchema = z
   });
 export type DestinationPatch = z.infer<typeof destinationPatchSchema>;
 
+/** The read endpoint in a PATCH: `enabled` and/or `maxReplicaLagMs` (the bounds of read-endpoint.ts). */
+export const readEndpointPatchSchema = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    maxReplicaLagMs: readEndpointSchema.shape.maxReplicaLagMs.unwrap().optional(),
+  })
+  .refine((r) => r.enabled !== undefined || r.maxReplicaLagMs !== undefined, { message: 'give enabled and/or maxReplicaLagMs' });
+export type ReadEndpointPatch = z.infer<typeof readEndpointPatchSchema>;
+
 export const updateTenantRequestSchema = z.strictObject({
   /** The version the change is based on; or send it as `If-Match: "<version>"`. */
   version: versionSchema.optional(),
@@ -118,6 +132,8 @@ export const updateTenantRequestSchema = z.strictObject({
   status: z.enum(['active', 'suspended']).optional(),
   /** Move the tenant (another cluster, host, database, role) and/or change its destination password. */
   destination: destinationPatchSchema.optional(),
+  /** Turn the read endpoint on or off, or change its lag bound; fields not given keep their value. */
+  readEndpoint: readEndpointPatchSchema.optional(),
 });
 export type UpdateTenantRequest = z.infer<typeof updateTenantRequestSchema>;
 

@@ -9,6 +9,7 @@ import { switchingSchema } from '../../shared/src/domain/switchover.ts';
 import type { PoolerStanding } from '../../shared/src/domain/fleet-convergence.ts';
 import type { PoolerHeartbeat } from '../../shared/src/domain/heartbeat.ts';
 import { poolFiguresSchema } from '../../shared/src/domain/heartbeat.ts';
+import { readLoginOf } from '../../shared/src/domain/read-endpoint.ts';
 import { poolSettingsSchema, tenantStatusSchema, type Tenant } from '../../shared/src/domain/tenant.ts';
 
 export const tenantViewSchema = z.object({
@@ -29,6 +30,8 @@ export const tenantViewSchema = z.object({
     schema: pgNameSchema.optional(),
   }),
   pool: poolSettingsSchema,
+  /** The read-only endpoint; `database` is the name its clients connect to (`<client.database>_ro`). Absent = off. */
+  readEndpoint: z.object({ enabled: z.boolean(), maxReplicaLagMs: z.number().int(), database: pgNameSchema }).optional(),
   status: tenantStatusSchema,
   version: versionSchema,
   createdAt: isoTimestampSchema,
@@ -51,6 +54,9 @@ export function tenantView(t: Tenant): TenantView {
     auth,
     destination,
     pool: { ...t.pool },
+    ...(t.readEndpoint !== undefined
+      ? { readEndpoint: { enabled: t.readEndpoint.enabled, maxReplicaLagMs: t.readEndpoint.maxReplicaLagMs, database: readLoginOf(t.client).database } }
+      : {}),
     status: t.status,
     version: t.version,
     createdAt: t.createdAt,

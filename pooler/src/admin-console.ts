@@ -12,6 +12,7 @@ import type { Snapshot, TenantRoute } from './config/snapshot.ts';
 import { PoolerError } from './errors.ts';
 import type { ClientConnection } from './frontend/client.ts';
 import type { Logger } from './log.ts';
+import type { ReadRouter } from './backend/reader-router.ts';
 import type { TenantLatency } from './stats/latency.ts';
 import type { TenantTotals } from './stats/totals.ts';
 
@@ -29,6 +30,10 @@ export interface AdminRegistry
   allPools(): Iterable<Pool>;
   poolFor(route: TenantRoute): Pool;
   requestReload(): Promise<void>;
+  /** The read endpoints' routers (admin/reader-pools.ts). */
+  readRouterList?(): Iterable<ReadRouter>;
+  /** The tenant's read endpoint's reader pools: PAUSE, RESUME, KILL, RECONNECT act on them too. */
+  readerPoolsOf?(tenantId: string): Pool[];
 }
 
 export class AdminConsole implements AdminSessionHost {
@@ -107,6 +112,10 @@ export class AdminConsole implements AdminSessionHost {
     return this.registry.pool(tenantId);
   }
 
+  readRouterList(): Iterable<ReadRouter> {
+    return this.registry.readRouterList?.() ?? [];
+  }
+
   clientList(): readonly ClientConnection[] {
     return this.registry.clientList();
   }
@@ -141,7 +150,9 @@ export class AdminConsole implements AdminSessionHost {
     const waits: Promise<void>[] = [];
     for (const id of tenantIds ?? [...routes.keys()]) {
       const route = routes.get(id);
-      if (route !== undefined) waits.push(this.registry.poolFor(route).pause());
+      if (route === undefined) continue;
+      waits.push(this.registry.poolFor(route).pause());
+      for (const p of this.readerPools(id)) waits.push(p.pause());
     }
     await Promise.all(waits);
   }
@@ -153,7 +164,15 @@ export class AdminConsole implements AdminSessionHost {
       for (const pool of this.registry.allPools()) pool.resume();
       return;
     }
-    for (const id of tenantIds) this.registry.pool(id)?.resume();
+    for (const id of tenantIds) {
+      this.registry.pool(id)?.resume();
+      for (const p of this.readerPools(id)) p.resume();
+    }
+  }
+
+  /** The tenant's reader pools (its read endpoint), if any. */
+  private readerPools(tenantId: string): Pool[] {
+    return this.registry.readerPoolsOf?.(tenantId) ?? [];
   }
 
   /** Admin KILL: every client and server connection of the tenant ends now; the tenant stays paused. */
@@ -162,9 +181,12 @@ export class AdminConsole implements AdminSessionHost {
     if (route === undefined) return;
     const pool = this.registry.poolFor(route);
     void pool.pause();
+    const readers = this.readerPools(tenantId);
+    for (const p of readers) void p.pause();
     const err = new PoolerError('SHUTTING_DOWN', 'terminating connection due to administrator command', { detail: `admin KILL of tenant "${tenantId}"` });
     for (const c of this.registry.clientList()) if (c.route?.id === tenantId) c.fail(err, err.reason);
     pool.closeAllServers('shutdown');
+    for (const p of readers) p.closeAllServers('shutdown');
     this.log.warn({ tenant: tenantId }, 'admin KILL: tenant clients and server connections closed; paused until RESUME');
   }
 
@@ -174,7 +196,10 @@ export class AdminConsole implements AdminSessionHost {
       for (const pool of this.registry.allPools()) pool.retireAll();
       return;
     }
-    for (const id of tenantIds) this.registry.pool(id)?.retireAll();
+    for (const id of tenantIds) {
+      this.registry.pool(id)?.retireAll();
+      for (const p of this.readerPools(id)) p.retireAll();
+    }
   }
 
   requestReload(): Promise<void> {

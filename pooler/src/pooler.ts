@@ -4,6 +4,9 @@
 // frontend/login.ts, which hands an authenticated tenant login back here to become a client.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Pool, type PoolHooks, type PoolStats, type TargetSuspicion } from './backend/pool.ts';
+import { ReaderLagBook } from './backend/reader-lag.ts';
+import { ReadRouter } from './backend/reader-router.ts';
+import { readerLogins } from './backend/reader-logins.ts';
 import { buildSnapshot, ConfigError, type SkippedTenant, type Snapshot, type TenantRoute } from './config/snapshot.ts';
 import type { PoolerConfig, PoolerConfigInput } from './config/schema.ts';
 import { validateConfig } from './config/validate.ts';
@@ -23,6 +26,7 @@ import { AdminConsole, type AdminRegistry } from './admin-console.ts';
 import { CancelRouter } from './cancel-router.ts';
 import { MetricsHttpServer } from './stats/http.ts';
 import { createMetrics, type PoolerMetrics } from './stats/metrics.ts';
+import type { ReaderMetricsSource } from './stats/reader-metrics.ts';
 import { StatsPeriod } from './stats/averages.ts';
 import { LatencyBook, type TenantLatency } from './stats/latency.ts';
 import { TotalsBook, type TenantTotals } from './stats/totals.ts';
@@ -79,6 +83,8 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     serverScramKeys.maxIterations = config.limits.max_server_scram_iterations;
     this.current = buildSnapshot(config, this.version, this.baseDir, undefined, skipped);
     this.reportSkipped(this.current);
+    this.readerLag = new ReaderLagBook(this.log);
+    this.readerLag.sync(readerLogins(this.current));
     const configured = config.cluster?.node_id;
     if (configured === 'auto' && opts.nodeId === undefined) {
       throw new ConfigError('cluster.node_id auto leases the node id from the store of the local or aws source; the file source has none: set a number');
@@ -188,7 +194,8 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     return this.current;
   }
 
-  poolFor(route: TenantRoute): Pool {
+  poolFor(route: TenantRoute, read = false): Pool {
+    if (read) return this.readRouterFor(route).choose();
     let pool = this.pools.get(route.id);
     if (pool === undefined) {
       pool = new Pool(route.id, route.target, route.pool, this.log, this.poolHooks);
@@ -196,6 +203,31 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
       this.poolCreated(pool);
     }
     return pool;
+  }
+
+  /** Replica lag of every reader some tenant reads from (one probe per reader: backend/reader-lag.ts). */
+  readonly readerLag: ReaderLagBook;
+  private readonly readRouters = new Map<string, ReadRouter>();
+
+  /** The tenant's read endpoint router (created on first use, like the pool). */
+  readRouterFor(route: TenantRoute): ReadRouter {
+    let r = this.readRouters.get(route.id);
+    if (r === undefined) {
+      r = new ReadRouter(route, this.poolFor(route), this.readerLag, this.log, (pool) => this.readerPoolCreated(pool));
+      this.readRouters.set(route.id, r);
+    }
+    return r;
+  }
+
+  /** Reader lag and read routing for the metrics (stats/reader-metrics.ts). */
+  readonly readerMetrics: ReaderMetricsSource = {
+    readerLags: () => [...this.readerLag.all()].map((p) => ({ key: p.key, lagMs: p.lagMs })),
+    readRouting: () => [...this.readRouters.values()].map((r) => ({ tenantId: r.tenantId, routedToReader: r.routedToReader, routedToWriter: r.routedToWriter })),
+  };
+
+  /** The read endpoint routers created so far (SHOW POOLS/SERVERS, metrics). */
+  readRouterList(): Iterable<ReadRouter> {
+    return this.readRouters.values();
   }
 
   admitClient(login: AuthenticatedLogin): ClientConnection {
@@ -207,6 +239,10 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     this.clientCounts.set(route.id, n + 1);
     this.admission.loggedIn(login.socket);
     const client = new ClientConnection(login.socket, this, route, this.poolFor(route));
+    if (login.read === true) {
+      client.reads = this.readRouterFor(route);
+      client.reads.track(client);
+    }
     this.cancels.register(client);
     this.clients.add(client);
     return client;
@@ -222,6 +258,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     this.totals.clientGone(client);
     this.clients.delete(client);
     this.cancels.unregister(client);
+    client.reads?.untrack(client);
     const id = client.route?.id;
     if (id !== undefined) this.clientCounts.set(id, (this.clientCounts.get(id) ?? 1) - 1);
     // Guarded: client.log builds a child logger, which would cost every login at the default level.
@@ -283,12 +320,23 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
         pool.retarget(route.target, route.pool);
       }
     }
+    this.readerLag.sync(readerLogins(next));
+    for (const [id, router] of this.readRouters) {
+      const route = next.byId.get(id);
+      if (route?.read === undefined) {
+        router.close();
+        this.readRouters.delete(id);
+      } else {
+        router.update(route);
+      }
+    }
     this.latency.removedExcept(next.byId);
     for (const client of this.clients) {
       const route = client.route === null ? undefined : next.byId.get(client.route.id);
       if (route === undefined) client.closeAtBoundary(new PoolerError('TENANT_REMOVED', 'the tenant was removed'), 'tenant_removed');
       else if (route.status !== 'active') client.closeAtBoundary(new PoolerError('TENANT_SUSPENDED', `tenant "${route.id}" is suspended`), 'tenant_suspended');
       else if (route.user !== client.route!.user || route.database !== client.route!.database) client.closeAtBoundary(new PoolerError('TENANT_REMOVED', 'the tenant login changed'), 'tenant_removed');
+      else if (client.reads !== null && route.read === undefined) client.closeAtBoundary(new PoolerError('TENANT_REMOVED', 'the tenant’s read endpoint was disabled'), 'tenant_removed');
       else client.route = route;
     }
     this.log.info({ version: this.version, tenants: next.byId.size, skipped: next.skipped?.length ?? 0 }, 'configuration reloaded');
@@ -360,6 +408,9 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
       pool.closeAllServers('shutdown');
     }
     this.pools.clear();
+    for (const r of this.readRouters.values()) r.close();
+    this.readRouters.clear();
+    this.readerLag.close();
     await this.closeAdminAndStats();
   }
 
@@ -373,7 +424,13 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
 
   /** The pools created so far. */
   allPools(): Iterable<Pool> {
-    return [...this.pools.values()];
+    const readers = [...this.readRouters.values()].flatMap((r) => r.readerPools().map((x) => x.pool));
+    return [...this.pools.values(), ...readers];
+  }
+
+  /** The reader pools of the tenant's read endpoint (admin PAUSE, RESUME, KILL, RECONNECT). */
+  readerPoolsOf(tenantId: string): Pool[] {
+    return this.readRouters.get(tenantId)?.readerPools().map((r) => r.pool) ?? [];
   }
 
   pool(tenantId: string): Pool | undefined {
@@ -423,6 +480,16 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   metricsRegistry(): PoolerMetrics['registry'] {
     this.metrics ??= createMetrics(this);
     return this.metrics.registry;
+  }
+
+  /**
+   * A read endpoint's reader pool: its queue waits count in the tenant's checkout-wait histogram
+   * and a PAUSE of everything holds it; a switchover hold it shares with the tenant's own pool is
+   * counted once, there.
+   */
+  private readerPoolCreated(pool: Pool): void {
+    pool.waitObserver = (tenantId, seconds) => this.metrics?.observeCheckoutWait(tenantId, seconds);
+    this.admin.poolCreated(pool);
   }
 
   private poolCreated(pool: Pool): void {

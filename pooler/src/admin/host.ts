@@ -2,6 +2,7 @@
 // keeps the commands readable on their own and the Pooler class free of SHOW formatting.
 import type { Socket } from 'node:net';
 import type { Pool } from '../backend/pool.ts';
+import type { ReadRouter } from '../backend/reader-router.ts';
 import type { PoolerConfig } from '../config/schema.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { ClientConnection } from '../frontend/client.ts';
@@ -32,6 +33,8 @@ export interface AdminHost {
   snapshot(): Snapshot;
   /** The tenant's pool, if one was created (pools appear on first login). */
   pool(tenantId: string): Pool | undefined;
+  /** The read endpoints' routers, with their reader pools (admin/reader-pools.ts). */
+  readRouterList?(): Iterable<ReadRouter>;
   clientList(): readonly ClientConnection[];
   adminSessionList(): readonly AdminSessionView[];
   tenantTotals(): Map<string, TenantTotals>;

@@ -3,8 +3,9 @@
 // cancel-request columns and sv_used are always 0 (we forward cancels at once and do not run a
 // server_check_query), sv_tested counts connections being reset after their client left.
 import type { AdminHost } from './host.ts';
-import { cols, INT4, rows, TEXT, type AdminReply } from './result.ts';
-import { tenantViews } from './tenant-view.ts';
+import { readerPoolViews } from './reader-pools.ts';
+import { cols, INT4, rows, TEXT, type AdminReply, type Cell } from './result.ts';
+import { serverHolders, tenantViews } from './tenant-view.ts';
 
 export const SHOW_POOLS_COLUMNS = cols(
   ['database', TEXT],
@@ -26,8 +27,20 @@ export const SHOW_POOLS_COLUMNS = cols(
 );
 
 export function showPools(host: AdminHost): AdminReply {
-  return rows(
-    SHOW_POOLS_COLUMNS,
+  return rows(SHOW_POOLS_COLUMNS, [...tenantRows(host), ...readerRows(host)]);
+}
+
+/** The read endpoints' reader pools (admin/reader-pools.ts): database `<tenant>@<host>:<port>`. */
+function readerRows(host: AdminHost): Cell[][] {
+  return readerPoolViews(host, serverHolders(host)).map((r) => {
+    const waitUs = Math.round(r.maxWaitMs * 1000);
+    const s = r.pool.stats();
+    return [r.name, r.pool.target.user, r.clientsActive, r.clientsWaiting, 0, 0, r.serversActive, 0, 0, r.serversIdle, 0, r.serversTesting, s.serversConnecting, Math.floor(waitUs / 1_000_000), waitUs % 1_000_000, s.mode];
+  });
+}
+
+function tenantRows(host: AdminHost): Cell[][] {
+  return (
     tenantViews(host).map((t) => {
       const waitUs = Math.round(t.maxWaitMs * 1000);
       return [
@@ -48,6 +61,6 @@ export function showPools(host: AdminHost): AdminReply {
         waitUs % 1_000_000,
         t.route.pool.mode,
       ];
-    }),
+    })
   );
 }

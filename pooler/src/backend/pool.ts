@@ -157,6 +157,23 @@ export class Pool implements ServerOwner {
     if (!this.holding) this.grow();
   }
 
+  /** Busy server connections plus queued clients: what a read endpoint balances on (reader-router.ts). */
+  get load(): number {
+    return this.all.size - this.idle.length + this.waiters.length;
+  }
+
+  /** Removes and returns the queued clients `pred` picks (a read endpoint moving them off a reader that stopped qualifying). */
+  takeWaiters(pred: (client: PoolClient) => boolean): PoolClient[] {
+    const out: PoolClient[] = [];
+    for (let i = 0; i < this.waiters.length; i++) {
+      const w = this.waiters[i]!;
+      if (!pred(w.client)) continue;
+      this.waiters.splice(i--, 1);
+      out.push(w.client);
+    }
+    return out;
+  }
+
   /** Removes a waiting client (it disconnected before getting a server). */
   cancelWait(client: PoolClient): void {
     const i = this.waiters.findIndex((w) => w.client === client);

@@ -8,6 +8,7 @@ import { textProblem } from '../../../shared/src/domain/text.ts';
 import { DEFAULT_MAX_SERVER_SCRAM_ITERATIONS } from '../auth/scram-keys.ts';
 import { adminSchema } from './admin-schema.ts';
 import { metricsSchema } from './metrics-schema.ts';
+import { readEndpointSchema } from './read-endpoint-schema.ts';
 import { listenTlsSchema, targetTlsSchema } from './tls-schema.ts';
 
 /**
@@ -105,6 +106,8 @@ export const tenantSchema = z
     schema: nameString.optional(),
     status: z.enum(['active', 'suspended']).default('active'),
     pool: poolSettingsSchema.default(() => poolSettingsSchema.parse({})),
+    /** A read-only endpoint: login `<database>_ro` (config/read-endpoint-schema.ts); absent = none. */
+    read_endpoint: readEndpointSchema.optional(),
   })
   .strict();
 

@@ -8,6 +8,7 @@ import { ConfigError } from '../../../shared/src/config-error.ts';
 import type { ServerTarget } from '../backend/connect.ts';
 import type { ServerTls } from '../backend/server-tls.ts';
 import type { PoolSettings, PoolerConfig, TenantConfig } from './schema.ts';
+import { READ_DATABASE_SUFFIX } from './read-endpoint-schema.ts';
 
 export type ScramVerifier = Extract<ReturnType<typeof parseVerifier>, { kind: 'scram' }>;
 
@@ -24,6 +25,16 @@ export interface TenantRoute {
   readonly md5: readonly string[];
   /** The method clients are asked for (frontend/login.ts). */
   readonly authMethod: 'scram-sha-256' | 'md5';
+  /** The read endpoint (login `<database>_ro`, backend/reader-router.ts), when the tenant has one. */
+  readonly read?: ReadRoute | undefined;
+}
+
+export interface ReadRoute {
+  /** The database name clients of the read endpoint ask for: `<database>_ro`. */
+  readonly database: string;
+  /** Each reader: the tenant's target with the reader's host and port. */
+  readonly readers: readonly ServerTarget[];
+  readonly maxLagMs: number;
 }
 
 /** A tenant of the configuration that is not served, and why (config/validate.ts, buildSnapshot). */
@@ -37,6 +48,11 @@ export interface Snapshot {
   readonly version: number;
   readonly byLogin: ReadonlyMap<string, TenantRoute>;
   readonly byId: ReadonlyMap<string, TenantRoute>;
+  /**
+   * Tenants by the (database, user) of their read endpoint. A read login that is some tenant's
+   * login (or another read login) is not served: the login keeps its tenant (the API refuses both).
+   */
+  readonly byReadLogin?: ReadonlyMap<string, TenantRoute>;
   /** Tenants of the configuration left out of this snapshot (invalid, or in conflict with another). */
   readonly skipped?: readonly SkippedTenant[];
 }
@@ -101,24 +117,35 @@ function buildRoute(t: TenantConfig, baseDir: string, caCache: Map<string, strin
   if ((authMethod === 'md5' ? md5 : scram).length === 0) {
     throw new ConfigError(`tenants.${t.id}.auth_method: ${authMethod} needs a${authMethod === 'md5' ? 'n md5' : ' SCRAM-SHA-256'} verifier`);
   }
+  const target: ServerTarget = {
+    host: t.target.host,
+    port: t.target.port,
+    database: t.target.database,
+    user: t.target.user,
+    password: readPassword(t, baseDir),
+    schema: t.schema,
+    tls: readServerTls(t, baseDir, caCache),
+  };
   return {
     id: t.id,
     database: t.database,
     user: t.user,
     status: t.status,
     pool: t.pool,
-    target: {
-      host: t.target.host,
-      port: t.target.port,
-      database: t.target.database,
-      user: t.target.user,
-      password: readPassword(t, baseDir),
-      schema: t.schema,
-      tls: readServerTls(t, baseDir, caCache),
-    },
+    target,
     scram,
     md5,
     authMethod,
+    ...(t.read_endpoint !== undefined ? { read: readRoute(t, target) } : {}),
+  };
+}
+
+function readRoute(t: TenantConfig, target: ServerTarget): ReadRoute {
+  const r = t.read_endpoint!;
+  return {
+    database: `${t.database}${READ_DATABASE_SUFFIX}`,
+    readers: r.readers.map((e) => ({ ...target, host: e.host, port: e.port })),
+    maxLagMs: r.max_replica_lag_ms,
   };
 }
 
@@ -182,5 +209,20 @@ export function buildSnapshot(
     byLogin.set(key, winner);
     byId.set(winner.id, winner);
   }
-  return { version, byLogin, byId, skipped };
+  return { version, byLogin, byId, byReadLogin: readLogins(byLogin, byId), skipped };
+}
+
+/** The served read logins: each claimed by one tenant only, and no tenant's login (which keeps it). */
+function readLogins(byLogin: ReadonlyMap<string, TenantRoute>, byId: ReadonlyMap<string, TenantRoute>): Map<string, TenantRoute> {
+  const claims = new Map<string, TenantRoute[]>();
+  for (const r of byId.values()) {
+    if (r.read === undefined) continue;
+    const key = loginKey(r.read.database, r.user);
+    const list = claims.get(key);
+    if (list === undefined) claims.set(key, [r]);
+    else list.push(r);
+  }
+  const out = new Map<string, TenantRoute>();
+  for (const [key, list] of claims) if (list.length === 1 && !byLogin.has(key)) out.set(key, list[0]!);
+  return out;
 }

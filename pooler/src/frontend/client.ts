@@ -12,6 +12,7 @@
 import type { Socket } from 'node:net';
 import { abandonServer } from '../backend/abandon.ts';
 import type { Pool, PoolClient } from '../backend/pool.ts';
+import type { ReadRouter } from '../backend/reader-router.ts';
 import { resetServer } from '../backend/reset.ts';
 import type { ServerConnection, ServerLink } from '../backend/server.ts';
 import type { TenantRoute } from '../config/snapshot.ts';
@@ -98,6 +99,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   secretKey = 0;
   route: TenantRoute | null = null;
   pool: Pool | null = null;
+  /** Set for a client of the tenant's read endpoint: picks `pool` for each transaction. */
+  reads: ReadRouter | null = null;
   /** Set exactly while ACTIVE. */
   server: ServerConnection | null = null;
   transactionMode = true;
@@ -190,7 +193,11 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       if (from === CLOSED) return;
     }
     this.state = next;
-    if (next === WAITING) this.pool!.acquire(this);
+    if (next === WAITING) {
+      // The read endpoint chooses a reader (or the writer) per transaction (backend/reader-router.ts).
+      if (this.reads !== null) this.pool = this.reads.pick();
+      this.pool!.acquire(this);
+    }
     else if (from === WAITING && next === CLOSED) this.pool?.cancelWait(this);
   }
 

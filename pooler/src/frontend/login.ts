@@ -52,7 +52,8 @@ export interface LoginHost {
   /** The listener's TLS mode and certificate (docs/tls.md); replaced on reload. */
   readonly clientTls: ClientTls;
   snapshot(): Snapshot;
-  poolFor(route: TenantRoute): Pool;
+  /** The tenant's pool; for its read endpoint (`read`), the pool its next transaction would use. */
+  poolFor(route: TenantRoute, read?: boolean): Pool;
   /**
    * Registers an authenticated tenant login and builds its client connection (the tenant's client
    * slot, its cancel key); throws PoolerError to refuse it (TOO_MANY_CLIENTS).
@@ -73,6 +74,8 @@ export interface AuthenticatedLogin {
   readonly socket: Socket;
   readonly route: TenantRoute;
   readonly params: Readonly<Record<string, string>>;
+  /** Logged in to the tenant's read endpoint (`<database>_ro`, backend/reader-router.ts). */
+  readonly read?: boolean;
 }
 
 /** The reason a refusal is counted under; an ERROR-only code (reason null) never ends a login, else: as before. */
@@ -229,7 +232,12 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
         hint: 'connect to the database server directly for replication',
       });
     }
-    const route = admin ? undefined : host.snapshot().byLogin.get(loginKey(database, user));
+    const snapshot = host.snapshot();
+    const byLogin = admin ? undefined : snapshot.byLogin.get(loginKey(database, user));
+    // Not a tenant's login: maybe a tenant's read endpoint (same user and password, `<database>_ro`).
+    const readRoute = admin || byLogin !== undefined ? undefined : snapshot.byReadLogin?.get(loginKey(database, user));
+    const route = byLogin ?? readRoute;
+    const read = readRoute !== undefined;
     /** The verifiers this login must match: the tenant's or the admin user's; undefined = unknown login. */
     const creds: Credentials | undefined = admin ? host.adminCredentials?.(user) : route;
     // An unknown tenant login fails exactly as a wrong password; only its count tells them apart.
@@ -255,7 +263,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       try {
         if (!route) throw authFailed();
         if (route.status !== 'active') throw new PoolerError('TENANT_SUSPENDED', `tenant "${route.id}" is suspended`);
-        client = host.admitClient({ socket, route, params });
+        client = host.admitClient(read ? { socket, route, params, read } : { socket, route, params });
       } catch (err) {
         // The exchange itself succeeded: the client gets its SASLFinal, then the FATAL.
         if (saslFinal !== undefined) socket.write(saslFinal);
@@ -264,7 +272,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       authenticated = true;
       socket.write(authOk);
       const admitted = client;
-      const pool = host.poolFor(route);
+      const pool = host.poolFor(route, read);
       pool
         .ensureServerParams()
         .then(async (serverParams) => {

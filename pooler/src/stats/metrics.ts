@@ -11,6 +11,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { PoolStats } from '../backend/pool.ts';
 import { LATENCY_BUCKETS, type LatencyHistogram, type TenantLatency } from './latency.ts';
 import type { TenantTotals } from './totals.ts';
+import { registerReaderMetrics, type ReaderMetricsSource } from './reader-metrics.ts';
 
 /** What the metrics read from the pooler (implemented by Pooler). */
 export interface MetricsSource {
@@ -34,6 +35,8 @@ export interface MetricsSource {
   refusedConnections?(): ReadonlyMap<string, number>;
   /** Transaction and query time histograms per tenant id (stats/latency.ts). */
   tenantLatency?(): ReadonlyMap<string, TenantLatency>;
+  /** Read endpoints: reader lag and routing (stats/reader-metrics.ts). */
+  readerMetrics?: ReaderMetricsSource;
 }
 
 /** Seconds; from sub-millisecond (a server released just in time) to the default checkout_timeout. */
@@ -271,6 +274,8 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
       this.set(src.draining ? 1 : 0);
     },
   });
+
+  if (src.readerMetrics !== undefined) registerReaderMetrics(registry, src.readerMetrics);
 
   latencyHistogram(registry, 'switchyard_transaction_duration_seconds', 'Transaction time per tenant: from the first request reaching a server connection (checkout wait excluded) to the ReadyForQuery idle that ends it', (l) => l.xact, src);
   latencyHistogram(registry, 'switchyard_query_duration_seconds', 'Query time per tenant: from a request sent with nothing outstanding to the ReadyForQuery that leaves nothing outstanding (a pipelined batch counts once)', (l) => l.query, src);

@@ -25,6 +25,8 @@ export interface ItemKey {
 export const keys = {
   tenant: (tenantId: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
   login: (login: ClientLogin): ItemKey => ({ pk: `LOGIN#${loginKey(login)}`, sk: 'LOGIN' }),
+  /** The guard of a login key (tenant.ts loginKey / claimedLoginKeys: a login or a read endpoint's login). */
+  loginGuard: (key: string): ItemKey => ({ pk: `LOGIN#${key}`, sk: 'LOGIN' }),
   cluster: (clusterId: string): ItemKey => ({ pk: `CLUSTER#${clusterId}`, sk: 'CLUSTER' }),
   pooler: (poolerId: string): ItemKey => ({ pk: `POOLER#${poolerId}`, sk: 'POOLER' }),
   nodeLease: (nodeId: number): ItemKey => ({ pk: NODE_LEASES_PK, sk: `NODE#${String(nodeId).padStart(4, '0')}` }),

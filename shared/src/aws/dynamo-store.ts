@@ -19,7 +19,7 @@ import { poolerHeartbeatSchema, type PoolerHeartbeat, type PoolerHeartbeatInput 
 import { applyClusterPatch, applyTenantPatch, buildNewCluster, buildNewTenant } from '../domain/lifecycle.ts';
 import { pageLimit } from '../domain/paging.ts';
 import { parseOrThrow } from '../domain/parse.ts';
-import { tenantSchema, type NewTenantInput, type Tenant, type TenantPatch } from '../domain/tenant.ts';
+import { claimedLoginKeys, tenantSchema, type NewTenantInput, type Tenant, type TenantPatch } from '../domain/tenant.ts';
 import type { ClusterStore, CreateOptions, HeartbeatStore, ListOptions, Page, TenantStore } from '../ports/store.ts';
 import { failedConditions, isConditionalCheckFailed, isOnlyConditionFailures, isTransactionCanceled } from './dynamo-errors.ts';
 import { GSI_BY_CLUSTER, byClusterKeys, keys, stripLayout, type ItemKey } from './dynamo-keys.ts';
@@ -75,9 +75,12 @@ function parseTenant(item: Item): Tenant {
   return parseOrThrow(tenantSchema, stripLayout(item), 'stored tenant');
 }
 
-function loginGuardItem(t: Tenant): Item {
-  return { ...keys.login(t.client), type: 'login', tenantId: t.tenantId };
+/** The guard items of every login the tenant claims: its own, and its read endpoint's when on. */
+function loginGuardItems(t: Tenant): Item[] {
+  return claimedLoginKeys(t).map((k) => ({ ...keys.loginGuard(k), type: 'login', tenantId: t.tenantId }));
 }
+
+const LOGIN_TAKEN = 'another tenant already uses this database and user (as its login, or as its read endpoint’s: <database>_ro)';
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
@@ -111,6 +114,9 @@ export class DynamoTenantStore implements TenantStore {
     const key = opts.idempotencyKey;
     // First attempt guards the idempotency key; if it turns out to be our own key for a tenant
     // that has since been deleted, the second attempt overwrites the stale key record.
+    const guards = loginGuardItems(tenant);
+    /** Index of the idempotency record in the transaction (after the tenant row and the login guards). */
+    const idemIndex = 1 + guards.length;
     for (let attempt = 0; attempt < 2; attempt++) {
       const guardKey = key !== undefined && attempt === 0;
       const items = [
@@ -121,13 +127,7 @@ export class DynamoTenantStore implements TenantStore {
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
-        {
-          Put: {
-            TableName: this.#table,
-            Item: loginGuardItem(tenant),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
+        ...guards.map((Item) => ({ Put: { TableName: this.#table, Item, ConditionExpression: 'attribute_not_exists(pk)' } })),
         ...(key !== undefined
           ? [
               {
@@ -153,7 +153,7 @@ export class DynamoTenantStore implements TenantStore {
       } catch (err) {
         if (!isTransactionCanceled(err) || !isOnlyConditionFailures(err)) throw err;
         const failed = failedConditions(err);
-        if (key !== undefined && (failed === undefined || failed.has(2))) {
+        if (key !== undefined && (failed === undefined || failed.has(idemIndex))) {
           const rec = await this.#getItem(keys.idempotency(key));
           const live = rec && typeof rec.ttl === 'number' && rec.ttl >= seconds(now);
           if (rec && live) {
@@ -168,8 +168,8 @@ export class DynamoTenantStore implements TenantStore {
         if (failed === undefined || failed.has(0)) {
           if (await this.#getItem(keys.tenant(tenant.tenantId))) throw new ConflictError('exists', `tenant ${tenant.tenantId} already exists`);
         }
-        if (failed === undefined || failed.has(1)) {
-          throw new ConflictError('login-taken', 'another tenant already uses this database and user');
+        if (failed === undefined || guards.some((_, i) => failed.has(1 + i))) {
+          throw new ConflictError('login-taken', LOGIN_TAKEN);
         }
         throw err;
       }
@@ -253,25 +253,27 @@ export class DynamoTenantStore implements TenantStore {
       ExpressionAttributeNames: { '#v': 'version' },
       ExpressionAttributeValues: { ':v': expectedVersion },
     };
-    const oldLogin = keys.login(current.client);
-    const newLogin = keys.login(next.client);
+    const oldLogins = claimedLoginKeys(current);
+    const newLogins = claimedLoginKeys(next);
+    const removed = oldLogins.filter((k) => !newLogins.includes(k));
+    const added = loginGuardItems(next).filter((g) => !oldLogins.some((k) => keys.loginGuard(k).pk === g.pk));
     try {
-      if (oldLogin.pk === newLogin.pk) {
+      if (removed.length === 0 && added.length === 0) {
         await this.#doc.send(new PutCommand(put));
       } else {
         await this.#doc.send(
           new TransactWriteCommand({
             TransactItems: [
               { Put: put },
-              {
+              ...removed.map((k) => ({
                 Delete: {
                   TableName: this.#table,
-                  Key: oldLogin,
+                  Key: keys.loginGuard(k),
                   ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :t',
                   ExpressionAttributeValues: { ':t': tenantId },
                 },
-              },
-              { Put: { TableName: this.#table, Item: loginGuardItem(next), ConditionExpression: 'attribute_not_exists(pk)' } },
+              })),
+              ...added.map((Item) => ({ Put: { TableName: this.#table, Item, ConditionExpression: 'attribute_not_exists(pk)' } })),
             ],
           }),
         );
@@ -285,7 +287,7 @@ export class DynamoTenantStore implements TenantStore {
           const e = await this.#lockFailure(tenantId, expectedVersion);
           if (failed !== undefined || !(e instanceof VersionConflictError && e.actualVersion === expectedVersion)) throw e;
         }
-        throw new ConflictError('login-taken', 'another tenant already uses this database and user');
+        throw new ConflictError('login-taken', LOGIN_TAKEN);
       }
       throw err;
     }
@@ -312,14 +314,14 @@ export class DynamoTenantStore implements TenantStore {
                   ExpressionAttributeValues: { ':v': current.version },
                 },
               },
-              {
+              ...claimedLoginKeys(current).map((k) => ({
                 Delete: {
                   TableName: this.#table,
-                  Key: keys.login(current.client),
+                  Key: keys.loginGuard(k),
                   ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :t',
                   ExpressionAttributeValues: { ':t': tenantId },
                 },
-              },
+              })),
             ],
           }),
         );

@@ -3,6 +3,7 @@
 // (the store assigns version and timestamps); `tenantPatchSchema` is what `update` takes.
 import { z } from 'zod';
 import { parseVerifier } from '../auth/verifier.ts';
+import { readEndpointSchema, readLoginOf, type ReadEndpoint } from './read-endpoint.ts';
 import {
   STATIC_DESTINATION_CLUSTER_ID,
   clusterIdSchema,
@@ -117,6 +118,8 @@ const tenantFields = {
   destination: destinationSchema,
   pool: poolSettingsSchema,
   status: tenantStatusSchema,
+  /** A read-only endpoint, login `<client.database>_ro` (read-endpoint.ts); absent = none. */
+  readEndpoint: readEndpointSchema.optional(),
 };
 
 /** A stored tenant. */
@@ -144,6 +147,7 @@ export const tenantPatchSchema = z
     destination: destinationSchema,
     pool: poolSettingsSchema,
     status: tenantStatusSchema,
+    readEndpoint: readEndpointSchema,
   })
   .partial()
   .strict();
@@ -156,6 +160,13 @@ export type TenantPatch = z.infer<typeof tenantPatchSchema>;
 export function loginKey(login: ClientLogin): string {
   const esc = (s: string) => s.replaceAll('%', '%25').replaceAll('#', '%23');
   return `${esc(login.database)}#${esc(login.user)}`;
+}
+
+/** The login keys a tenant claims: its login, and its read login when the read endpoint is on. */
+export function claimedLoginKeys(t: { client: ClientLogin; readEndpoint?: ReadEndpoint | undefined }): string[] {
+  const keys = [loginKey(t.client)];
+  if (t.readEndpoint?.enabled === true) keys.push(loginKey(readLoginOf(t.client)));
+  return keys;
 }
 
 /**

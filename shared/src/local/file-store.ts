@@ -12,7 +12,7 @@ import { leaseLive, nodeLeaseSchema, type NodeLease } from '../domain/node-lease
 import { applyClusterPatch, applyTenantPatch, buildNewCluster, buildNewTenant } from '../domain/lifecycle.ts';
 import { pageLimit } from '../domain/paging.ts';
 import { parseOrThrow } from '../domain/parse.ts';
-import { loginKey, tenantSchema, type NewTenantInput, type Tenant, type TenantPatch } from '../domain/tenant.ts';
+import { claimedLoginKeys, tenantSchema, type NewTenantInput, type Tenant, type TenantPatch } from '../domain/tenant.ts';
 import type { ClusterStore, CreateOptions, HeartbeatStore, ListOptions, NodeLeaseStore, Page, TenantStore } from '../ports/store.ts';
 import { ensureDir, readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -88,10 +88,11 @@ export class FileTenantStore implements TenantStore {
         }
       }
       if (has(s.tenants, tenant.tenantId)) throw new ConflictError('exists', `tenant ${tenant.tenantId} already exists`);
-      const login = loginKey(tenant.client);
-      if (has(s.logins, login)) throw new ConflictError('login-taken', 'another tenant already uses this database and user');
+      // Its login, and its read endpoint's login (`<database>_ro`) when on: each one tenant's only.
+      const logins = claimedLoginKeys(tenant);
+      if (logins.some((l) => has(s.logins, l))) throw new ConflictError('login-taken', LOGIN_TAKEN);
       s.tenants[tenant.tenantId] = tenant;
-      s.logins[login] = tenant.tenantId;
+      for (const l of logins) s.logins[l] = tenant.tenantId;
       if (key !== undefined) {
         s.idempotency[key] = { tenantId: tenant.tenantId, expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString() };
       }
@@ -134,13 +135,12 @@ export class FileTenantStore implements TenantStore {
       if (!current) throw new NotFoundError('tenant', tenantId);
       if (current.version !== expectedVersion) throw new VersionConflictError('tenant', tenantId, expectedVersion, current.version);
       const next = applyTenantPatch(current, patch, now);
-      const oldLogin = loginKey(current.client);
-      const newLogin = loginKey(next.client);
-      if (oldLogin !== newLogin) {
-        if (has(s.logins, newLogin)) throw new ConflictError('login-taken', 'another tenant already uses this database and user');
-        if (s.logins[oldLogin] === tenantId) delete s.logins[oldLogin];
-        s.logins[newLogin] = tenantId;
-      }
+      const oldLogins = claimedLoginKeys(current);
+      const newLogins = claimedLoginKeys(next);
+      const added = newLogins.filter((l) => !oldLogins.includes(l));
+      if (added.some((l) => has(s.logins, l) && s.logins[l] !== tenantId)) throw new ConflictError('login-taken', LOGIN_TAKEN);
+      for (const l of oldLogins) if (!newLogins.includes(l) && s.logins[l] === tenantId) delete s.logins[l];
+      for (const l of added) s.logins[l] = tenantId;
       s.tenants[tenantId] = next;
       return next;
     });
@@ -154,11 +154,12 @@ export class FileTenantStore implements TenantStore {
         throw new VersionConflictError('tenant', tenantId, expectedVersion, current.version);
       }
       delete s.tenants[tenantId];
-      const login = loginKey(current.client);
-      if (s.logins[login] === tenantId) delete s.logins[login];
+      for (const login of claimedLoginKeys(current)) if (s.logins[login] === tenantId) delete s.logins[login];
     });
   }
 }
+
+const LOGIN_TAKEN = 'another tenant already uses this database and user (as its login, or as its read endpoint’s: <database>_ro)';
 
 export class FileClusterStore implements ClusterStore {
   readonly #doc: JsonDocument<StoreState>;

@@ -144,6 +144,32 @@ export function describeStoreContract(name: string, fresh: () => Promise<StoresU
       expect(err).toMatchObject({ reason: 'login-taken' });
     });
 
+    it('guards a read endpoint’s login (<database>_ro) like a login: claimed on create and update, freed when off, moved with the login, freed on delete', async () => {
+      const on = { enabled: true, maxReplicaLagMs: 1000 };
+      const t = await s.tenants.create(exampleNewTenant({ readEndpoint: on }));
+      // (acme_ro, app) is acme-prod's read login: nobody's login.
+      const squat = await rejection(s.tenants.create(exampleNewTenant({ tenantId: 'squat-prod', client: { database: 'acme_ro', user: 'app' } })));
+      expect(squat).toMatchObject({ reason: 'login-taken' });
+      // (beta_ro, app) is a login: beta may not turn its read endpoint on, on create or update.
+      await s.tenants.create(exampleNewTenant({ tenantId: 'beta-ro-prod', client: { database: 'beta_ro', user: 'app' } }));
+      const onCreate = await rejection(s.tenants.create(exampleNewTenant({ tenantId: 'beta-prod', client: { database: 'beta', user: 'app' }, readEndpoint: on })));
+      expect(onCreate).toMatchObject({ reason: 'login-taken' });
+      expect(await s.tenants.get('beta-prod')).toBeUndefined();
+      const beta = await s.tenants.create(exampleNewTenant({ tenantId: 'beta-prod', client: { database: 'beta', user: 'app' } }));
+      expect(await rejection(s.tenants.update(beta.tenantId, 1, { readEndpoint: on }))).toMatchObject({ reason: 'login-taken' });
+      expect((await s.tenants.get('beta-prod'))?.version).toBe(1);
+      // Off: the read login is free; on again (moved with a changed login): the new read login is guarded.
+      await s.tenants.update(t.tenantId, 1, { readEndpoint: { ...on, enabled: false } });
+      const squatter = await s.tenants.create(exampleNewTenant({ tenantId: 'squat-prod', client: { database: 'acme_ro', user: 'app' } }));
+      await s.tenants.update(t.tenantId, 2, { readEndpoint: on, client: { database: 'acme2', user: 'app' } });
+      expect(await rejection(s.tenants.create(exampleNewTenant({ tenantId: 'late-prod', client: { database: 'acme2_ro', user: 'app' } })))).toMatchObject({ reason: 'login-taken' });
+      // Deleted: both of its logins are free.
+      await s.tenants.delete(t.tenantId);
+      await s.tenants.create(exampleNewTenant({ tenantId: 'late-prod', client: { database: 'acme2_ro', user: 'app' } }));
+      await s.tenants.create(exampleNewTenant({ tenantId: 'acme2-prod', client: { database: 'acme2', user: 'app' } }));
+      expect(squatter.tenantId).toBe('squat-prod');
+    });
+
     it('deletes a tenant and frees its login; a stale expected version refuses', async () => {
       const t = await s.tenants.create(exampleNewTenant());
       await s.tenants.update(t.tenantId, 1, { status: 'deleting' });

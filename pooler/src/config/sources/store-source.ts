@@ -229,12 +229,14 @@ export class StoreSource implements ConfigSource {
     let staleAt: number | undefined;
     const writerOf = (id: string): Endpoint | undefined => this.#writerOf(id);
     const switchingUntil = (id: string): number | undefined => this.#switchingUntil(id, now);
+    // The published readers, minus the writer we route to (an override may have promoted one).
+    const readersOf = (id: string): Endpoint[] => (this.#targets.get(id)?.readers ?? []).filter((r) => !sameEndpoint(r, writerOf(id)));
     for (const t of this.#tenants) {
       let c: TenantConfig | undefined;
       const password = this.#passwordOf.get(t.tenantId);
       if (password !== undefined) {
         try {
-          c = tenantToConfig(t, { password, writerOf, now, tls: this.#base!.target_tls, switchingUntil });
+          c = tenantToConfig(t, { password, writerOf, readersOf, now, tls: this.#base!.target_tls, switchingUntil });
           const ends = graceEndsAt(t, now);
           if (ends !== undefined) staleAt = Math.min(staleAt ?? ends, ends);
         } catch (err) {

@@ -34,6 +34,8 @@ export interface TenantConversion {
   password: string;
   /** The current writer of a cluster (undefined when the cluster has no published targets). */
   writerOf: (clusterId: string) => Endpoint | undefined;
+  /** The cluster's published readers (the read endpoint's targets); absent = none. */
+  readersOf?: (clusterId: string) => readonly Endpoint[] | undefined;
   now: Date;
   /** TLS toward the destination (the base file's `target_tls`): tenant records carry none. */
   tls?: TargetTlsConfig | undefined;
@@ -111,5 +113,15 @@ export function tenantToConfig(t: Tenant, c: TenantConversion): TenantConfig {
       check_writer: d.clusterId !== undefined,
       ...(switchoverUntil !== undefined ? { switchover_until: new Date(switchoverUntil).toISOString() } : {}),
     },
+    // The read endpoint: the cluster's readers (a fixed-host destination has none: every read
+    // transaction goes to the writer).
+    ...(t.readEndpoint?.enabled === true
+      ? {
+          read_endpoint: {
+            readers: (d.clusterId === undefined ? [] : (c.readersOf?.(d.clusterId) ?? [])).map((e) => ({ host: e.host, port: e.port })),
+            max_replica_lag_ms: t.readEndpoint.maxReplicaLagMs,
+          },
+        }
+      : {}),
   };
 }
