@@ -75,6 +75,8 @@ export interface PoolStats {
   serversConnecting: number;
   clientsWaiting: number;
   maxWaitMs: number;
+  /** This pooler's share of the fleet budgets (cluster/budget-lease.ts); absent without them. */
+  leaseSize?: number;
   totalCheckouts: number;
   totalCheckoutTimeouts: number;
   totalServerConnects: number;
@@ -120,6 +122,10 @@ export class Pool implements ServerOwner {
   private switchHold: SwitchHold | undefined;
   /** Told when a switchover hold ends (metrics). */
   switchObserver: SwitchoverObserver | null = null;
+  /** This pooler's lease share of the fleet budgets (cluster/budget-lease.ts); Infinity without them. */
+  private leaseSize = Infinity;
+  /** Connections closed for a lowered lease whose socket has not closed yet: still counted against it. */
+  private closingForLease = 0;
 
   constructor(tenantId: string, target: ServerTarget, settings: PoolSettings, log: Logger, hooks?: PoolHooks) {
     this.tenantId = tenantId;
@@ -171,6 +177,7 @@ export class Pool implements ServerOwner {
       server.close(server.retired || this.closed || this.holding ? 'target_changed' : 'lifetime');
       return;
     }
+    if (this.leaseUsage > this.leaseSize) return this.closeForLease(server);
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
       this.totalCheckouts++;
@@ -198,7 +205,7 @@ export class Pool implements ServerOwner {
     if (this.serverParams) return this.serverParams;
     await new Promise<void>((resolve, reject) => {
       this.paramWaiters.push({ done: (err) => (err ? reject(err) : resolve()), deadline: Date.now() + this.settings.checkout_timeout * 1000 });
-      if (this.connectingNow === 0 && this.retryTimer === undefined) this.openServer();
+      if (this.connectingNow === 0 && this.retryTimer === undefined && this.leaseUsage < this.leaseSize) this.openServer();
     });
     return this.serverParams ?? new Map();
   }
@@ -207,7 +214,7 @@ export class Pool implements ServerOwner {
     // While backing off after failed connects, the retry timer grows the pool.
     if (this.retryTimer !== undefined) return;
     // Open connections for waiters, never beyond `size` (counting those already opening).
-    while (this.all.size + this.connectingNow < this.settings.size && this.connectingNow < this.waiters.length) {
+    while (this.all.size + this.connectingNow < this.settings.size && this.connectingNow < this.waiters.length && this.leaseUsage < this.leaseSize) {
       this.openServer();
     }
   }
@@ -295,7 +302,7 @@ export class Pool implements ServerOwner {
   private retryNow(): void {
     if (this.closed) return;
     if (!this.holding) this.grow();
-    if (this.paramWaiters.length > 0 && this.connectingNow === 0) this.openServer();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.leaseUsage < this.leaseSize) this.openServer();
   }
 
   /** Asks the owner for fresh targets, at most once per SUSPECT_INTERVAL_MS. */
@@ -368,7 +375,7 @@ export class Pool implements ServerOwner {
     else if (!this.closed && this.switchHold === undefined) {
       // After a failed connect, wait 5 s before trying to refill min_idle again.
       const mayRetry = now - this.lastConnectErrorAt > 5000;
-      while (mayRetry && this.all.size + this.connecting < this.settings.min_idle) this.openServer();
+      while (mayRetry && this.all.size + this.connecting < this.settings.min_idle && this.leaseUsage < this.leaseSize) this.openServer();
     }
   }
 
@@ -462,12 +469,46 @@ export class Pool implements ServerOwner {
       clientsWaiting: this.waiters.length,
       // From the oldest waiter's enqueue time, not its deadline: a reload may change checkout_timeout.
       maxWaitMs: this.waiters.length > 0 ? performance.now() - this.waiters[0]!.since : 0,
+      ...(this.leaseSize !== Infinity ? { leaseSize: this.leaseSize } : {}),
       totalCheckouts: this.totalCheckouts,
       totalCheckoutTimeouts: this.totalCheckoutTimeouts,
       totalServerConnects: this.totalServerConnects,
       totalServerConnectErrors: this.totalServerConnectErrors,
       switching: this.switchHold !== undefined,
     };
+  }
+
+  // ---- fleet budgets (cluster/budget-lease.ts) ----------------------------------------------
+
+  /**
+   * Sets this pooler's share of the tenant's fleet-wide size: above it, idle connections close now
+   * and busy ones when released, and checkouts wait (bounded by checkout_timeout) — the pool's
+   * effective size is min(size, share). `force` (the lease is expiring unrenewed) closes busy
+   * connections above it as well.
+   */
+  setLeaseSize(n: number, force = false): void {
+    const raised = n > this.leaseSize;
+    this.leaseSize = n;
+    while (this.leaseUsage > n && this.idle.length > 0) this.closeForLease(this.idle.shift()!);
+    // The lease expires: busy connections above it close too (their clients get SERVER_LOST).
+    if (force) for (const server of [...this.all]) if (this.all.size + this.closingForLease > n) this.closeForLease(server);
+    if (!raised || this.closed) return;
+    if (!this.holding && this.waiters.length > 0) this.grow();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.leaseUsage < n) this.openServer();
+  }
+
+  /** Server connections counted against the lease: open, opening, and closing for a lowered lease. */
+  get leaseUsage(): number {
+    return this.all.size + this.connecting + this.closingForLease;
+  }
+
+  /** Closes a connection above the lease; it counts against the lease until its socket has closed. */
+  private closeForLease(server: ServerConnection): void {
+    if (!server.socket.closed) {
+      this.closingForLease++;
+      server.socket.once('close', () => this.closingForLease--);
+    }
+    server.close('lease_lowered');
   }
 
   // ---- admin console: PAUSE / RESUME, SHOW CLIENTS / SERVERS ------------------------------
