@@ -107,8 +107,9 @@ export const clusterPatchSchema = z
     failovers: failoverHistorySchema,
     /** null clears the mark. */
     switching: switchingSchema.nullable(),
-    maxConnections: connectionCountSchema,
-    connectionBudget: connectionCountSchema,
+    /** null clears it (back to the default). */
+    maxConnections: connectionCountSchema.nullable(),
+    connectionBudget: connectionCountSchema.nullable(),
   })
   .partial()
   .strict();
