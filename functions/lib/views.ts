@@ -155,6 +155,7 @@ export const poolersResponseSchema = z.object({
   /** Every fleet budget lease, in the order the budgets are split (docs/fleet.md). */
   budgets: fleetLeasesViewSchema.optional(),
 });
+export type PoolersResponse = z.infer<typeof poolersResponseSchema>;
 
 export const connectionCountsSchema = z.object({
   total: z.number().int().nonnegative(),
