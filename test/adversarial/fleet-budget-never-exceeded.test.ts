@@ -16,6 +16,7 @@ import { createLocalAdapters } from '../../shared/src/local/adapters.ts';
 import { freePort, startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import { connectPg, endQuietly, until, type PgClient } from '../helpers/clients.ts';
+import { scrape, valueOf } from '../helpers/metrics.ts';
 import { spawnPooler, type PoolerChild } from '../helpers/pooler-process.ts';
 import { createDestination, randomPassword, scramVerifierFromPostgres, superuserConn } from '../helpers/tenants.ts';
 
@@ -42,6 +43,7 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
   const logins: Login[] = [];
   const poolers: Array<PoolerChild | undefined> = [];
   const ports: number[] = [];
+  const metricsPorts: number[] = [];
   let stopLoad = false;
   const loops: Promise<void>[] = [];
   let sampler: Promise<void> | undefined;
@@ -51,7 +53,10 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
 
   async function startPoolerAt(i: number): Promise<void> {
     const file = join(stateDir, `pooler-${i}.yaml`);
-    writeFileSync(file, [`listen: { host: 127.0.0.1, port: ${ports[i]} }`, 'log_level: warn', `fleet_budgets: { lease_ttl: ${LEASE_TTL_S} }`, ''].join('\n'));
+    writeFileSync(
+      file,
+      [`listen: { host: 127.0.0.1, port: ${ports[i]} }`, `metrics: { port: ${metricsPorts[i]} }`, 'log_level: warn', `fleet_budgets: { lease_ttl: ${LEASE_TTL_S} }`, ''].join('\n'),
+    );
     poolers[i] = await spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', file], ports[i]!, {
       keepOutput: 20_000,
       env: { ...process.env, SWITCHYARD_POOLER_ID: `fleet-${i}` },
@@ -104,7 +109,10 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
     }
     await adapters.config.bumpConfigVersion();
     admin = await connectPg(superuserConn(pg));
-    for (let i = 0; i < 3; i++) ports.push(await freePort());
+    for (let i = 0; i < 3; i++) {
+      ports.push(await freePort());
+      metricsPorts.push(await freePort());
+    }
     sampler = (async () => {
       while (!stopSampler) {
         const s = await sample();
@@ -184,6 +192,12 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
     expect(lease?.members.map((m) => m.poolerId).sort()).toEqual(['fleet-1', 'fleet-2']);
     // Its lease had to expire first: no sooner than the ttl minus the renewal interval.
     expect(rebalanceMs).toBeGreaterThanOrEqual(LEASE_TTL_S * 1000 * 0.8 - 1);
+    // Each survivor shows its share: together each tenant's allotment (8 / 2 tenants = 4).
+    for (const login of logins) {
+      const tenant = `tenant-${login.database.slice('app_'.length)}`;
+      const shares = await Promise.all([1, 2].map(async (i) => valueOf(await scrape(metricsPorts[i]!), 'switchyard_pool_lease_size', { tenant })));
+      expect(shares.reduce((a, b) => a + b, 0), tenant).toBe(CLUSTER_BUDGET / 2);
+    }
     expect(maxSeen.total).toBeGreaterThanOrEqual(CLUSTER_BUDGET); // the load did reach the budget: the bound was tested
   }, 300_000);
 });
