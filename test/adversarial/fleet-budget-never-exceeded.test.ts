@@ -1,5 +1,6 @@
-// Fleet connection budgets (docs/fleet.md): three `switchyard pooler` processes on one local state
-// directory stand in for three instances behind a load balancer. Two tenants of one cluster each
+// Fleet connection budgets (docs/fleet.md): three `switchyard pooler` processes stand in for three
+// instances behind a load balancer — on one local state directory, and on the AWS source against
+// moto with the user data's pooler.yaml (the budget leases row in DynamoDB, written conditionally). Two tenants of one cluster each
 // have a fleet-wide size of 6, and the cluster a budget of 8 (so the tenants get 4 each, fleet-wide).
 // A load far above those figures runs through every pooler while poolers join, leave (SIGTERM)
 // and die (SIGKILL). PostgreSQL's own pg_stat_activity, sampled continuously, must never show a
@@ -12,11 +13,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterTargetsOf } from '../../shared/src/domain/cluster-targets.ts';
 import { tenantSecretContext } from '../../shared/src/domain/tenant.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { createAwsAdapters } from '../../shared/src/aws/adapters.ts';
 import { createLocalAdapters } from '../../shared/src/local/adapters.ts';
 import { freePort, startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import { connectPg, endQuietly, until, type PgClient } from '../helpers/clients.ts';
 import { scrape, valueOf } from '../helpers/metrics.ts';
+import { createSwitchyardTable, describeWithMoto, useMoto } from '../helpers/moto.ts';
+import { sampleUserData, userDataPoolerYaml } from '../helpers/user-data.ts';
 import { spawnPooler, type PoolerChild } from '../helpers/pooler-process.ts';
 import { createDestination, randomPassword, scramVerifierFromPostgres, superuserConn } from '../helpers/tenants.ts';
 
@@ -25,7 +31,9 @@ const CLUSTER_BUDGET = 8;
 const LEASE_TTL_S = 4;
 const CLIENTS_PER_TENANT_PER_POOLER = 4;
 /** A hang detector for the rebalance after a SIGKILL: the lease ttl plus generous room for two busy cores. */
-const REBALANCE_BOUND_MS = LEASE_TTL_S * 1000 + 20_000;
+const REBALANCE_BOUND_MS = LEASE_TTL_S * 1000 + 30_000;
+/** A hang detector for a join or a leave to settle (three poolers, moto and the load on two busy cores). */
+const SETTLE_BOUND_MS = 60_000;
 
 interface Login {
   database: string;
@@ -35,9 +43,17 @@ interface Login {
   serverUser: string;
 }
 
-describe('fleet budgets: three poolers on the local source never exceed a tenant’s size or the cluster’s budget', () => {
+/** How one source's poolers run: its store, and a pooler process started as an instance would be. */
+interface SourceRig {
+  /** The store (moto or a state directory), empty. */
+  open(): Promise<Adapters>;
+  spawn(i: number, port: number, metricsPort: number): Promise<PoolerChild>;
+  close(): void;
+}
+
+/** The behaviour both sources must give. */
+function fleetBudgets(rig: SourceRig): void {
   let pg: PostgresServer;
-  let stateDir: string;
   let adapters: Adapters;
   let admin: PgClient;
   const logins: Login[] = [];
@@ -52,15 +68,7 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
   const maxSeen = { perTenant: [0, 0], total: 0 };
 
   async function startPoolerAt(i: number): Promise<void> {
-    const file = join(stateDir, `pooler-${i}.yaml`);
-    writeFileSync(
-      file,
-      [`listen: { host: 127.0.0.1, port: ${ports[i]} }`, `metrics: { port: ${metricsPorts[i]} }`, 'log_level: warn', `fleet_budgets: { lease_ttl: ${LEASE_TTL_S} }`, ''].join('\n'),
-    );
-    poolers[i] = await spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', file], ports[i]!, {
-      keepOutput: 20_000,
-      env: { ...process.env, SWITCHYARD_POOLER_ID: `fleet-${i}` },
-    });
+    poolers[i] = await rig.spawn(i, ports[i]!, metricsPorts[i]!);
   }
 
   /** One client's loop: short transactions through pooler `i`; reconnects (elsewhere if need be) when its pooler goes. */
@@ -90,8 +98,7 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
 
   beforeAll(async () => {
     pg = await startPostgres();
-    stateDir = mkdtempSync(join(tmpdir(), 'switchyard-fleet-budget-'));
-    adapters = await createLocalAdapters(stateDir);
+    adapters = await rig.open();
     const cluster = await adapters.clusters.create({ clusterId: 'fleet', kind: 'static', writer: { host: pg.host, port: pg.port }, readers: [], connectionBudget: CLUSTER_BUDGET });
     await adapters.config.publishClusterTargets('fleet', clusterTargetsOf(cluster));
     for (const name of ['fla', 'flb']) {
@@ -133,11 +140,11 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
     await endQuietly(admin);
     await adapters?.close();
     await pg?.stop();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    rig.close();
   }, 120_000);
 
   /** Waits until the fleet holds the whole cluster budget (the load asks for far more). */
-  async function saturated(what: string, ms = REBALANCE_BOUND_MS): Promise<number> {
+  async function saturated(what: string, ms = SETTLE_BOUND_MS): Promise<number> {
     const t0 = Date.now();
     await until(() => samples.length > 0 && samples[samples.length - 1]!.total >= CLUSTER_BUDGET, ms, what);
     return Date.now() - t0;
@@ -200,4 +207,55 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
     }
     expect(maxSeen.total).toBeGreaterThanOrEqual(CLUSTER_BUDGET); // the load did reach the budget: the bound was tested
   }, 300_000);
+}
+
+describe('fleet budgets: three poolers on the local source never exceed a tenant’s size or the cluster’s budget', () => {
+  let stateDir: string;
+  fleetBudgets({
+    async open() {
+      stateDir = mkdtempSync(join(tmpdir(), 'switchyard-fleet-budget-'));
+      return createLocalAdapters(stateDir);
+    },
+    spawn(i, port, metricsPort) {
+      const file = join(stateDir, `pooler-${i}.yaml`);
+      writeFileSync(file, [`listen: { host: 127.0.0.1, port: ${port} }`, `metrics: { port: ${metricsPort} }`, 'log_level: warn', `fleet_budgets: { lease_ttl: ${LEASE_TTL_S} }`, ''].join('\n'));
+      return spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', file], port, { keepOutput: 20_000, env: { ...process.env, SWITCHYARD_POOLER_ID: `fleet-${i}` } });
+    },
+    close() {
+      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    },
+  });
+});
+
+describeWithMoto('fleet budgets: three poolers on the AWS source (moto, the user data’s pooler.yaml) never exceed a tenant’s size or the cluster’s budget', () => {
+  useMoto();
+  const dirs: string[] = [];
+  let env: Record<string, string>;
+  fleetBudgets({
+    async open() {
+      const dynamodb = new DynamoDBClient({});
+      await createSwitchyardTable(dynamodb, 'switchyard-fleet');
+      dynamodb.destroy();
+      const kms = new KMSClient({});
+      const key = await kms.send(new CreateKeyCommand({ Description: 'switchyard fleet budgets' }));
+      kms.destroy();
+      env = { SWITCHYARD_TABLE: 'switchyard-fleet', SWITCHYARD_KMS_KEY_ID: key.KeyMetadata?.KeyId ?? '', SWITCHYARD_STAGE: 'fleet' };
+      return createAwsAdapters(env);
+    },
+    spawn(i, port, metricsPort) {
+      const dir = mkdtempSync(join(tmpdir(), 'switchyard-fleet-aws-'));
+      dirs.push(dir);
+      const file = join(dir, 'pooler.yaml');
+      // As on an instance (one machine stands in for three: each gets its own ports); a short lease ttl.
+      const yaml = userDataPoolerYaml(sampleUserData(), { LISTEN_PORT: String(port), HEALTH_PORT: String(metricsPort), CANCEL_PORT: '0', PRIVATE_IP: '127.0.0.1' });
+      writeFileSync(file, `${yaml}\nlog_level: warn\nfleet_budgets: { lease_ttl: ${LEASE_TTL_S} }\n`);
+      return spawnPooler(['--source', 'aws', '--config', file], port, {
+        keepOutput: 20_000,
+        env: { ...process.env, ...env, AWS_EC2_METADATA_DISABLED: 'true', SWITCHYARD_POOLER_ID: `fleet-${i}` },
+      });
+    },
+    close() {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
+  });
 });
