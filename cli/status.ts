@@ -62,7 +62,9 @@ export async function statusCommand(api: () => ApiClient, argv: string[], io: Io
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
   if (local) {
-    io.stdout.write(p.values.json ? json(local) : localStatusText(local));
+    // The pooler's budget lease and health, as on AWS (GET /poolers); best effort.
+    const fleet = await client.request<Poolers>('GET', '/poolers').then((r) => r.body, () => undefined);
+    io.stdout.write(p.values.json ? json({ ...local, ...(fleet ? { fleet } : {}) }) : localStatusText(local) + (fleet ? `\n${fleetText(fleet)}` : ''));
     return 0;
   }
   // Not a local stack: what the deployed API knows.
@@ -71,12 +73,18 @@ export async function statusCommand(api: () => ApiClient, argv: string[], io: Io
     io.stdout.write(json({ ...poolers.body, clusters: clusters.body.items }));
     return 0;
   }
-  const b = poolers.body;
+  io.stdout.write(fleetText(poolers.body));
+  for (const c of clusters.body.items) io.stdout.write(`Cluster ${c.clusterId}: writer ${endpoint(c.writer)}, epoch ${c.epoch}, ${budgetLine(c)}\n`);
+  return 0;
+}
+
+/** Every pooler's applied config version, health and fleet budget lease (GET /poolers). */
+export function fleetText(b: Poolers): string {
   const budgets = b.budgets;
   const leases = budgets === undefined || budgets.leases.length === 0 ? 'no budget leases' : `budget leases generation ${budgets.generation}, ${budgets.settled ? 'settled' : 'rebalancing'}`;
-  io.stdout.write(`Config version ${b.configVersion}; fleet ${b.converged ? 'converged' : 'NOT converged'}; ${leases}\n\n`);
+  let out = `Config version ${b.configVersion}; fleet ${b.converged ? 'converged' : 'NOT converged'}; ${leases}\n\n`;
   if (b.poolers.length > 0) {
-    io.stdout.write(
+    out +=
       table(
         ['POOLER', 'APPLIED', 'LAST SEEN', 'STATE', 'HEALTH', 'LEASE'],
         b.poolers.map((x) => [
@@ -87,9 +95,7 @@ export async function statusCommand(api: () => ApiClient, argv: string[], io: Io
           x.health ?? '-',
           x.lease ? `until ${x.lease.expiresAt}${x.lease.inEffect ? '' : ' (shares not in effect yet)'}` : '-',
         ]),
-      ),
-    );
-  } else io.stdout.write('No pooler has reported yet.\n');
-  for (const c of clusters.body.items) io.stdout.write(`Cluster ${c.clusterId}: writer ${endpoint(c.writer)}, epoch ${c.epoch}, ${budgetLine(c)}\n`);
-  return 0;
+      );
+  } else out += 'No pooler has reported yet.\n';
+  return out;
 }

@@ -3,6 +3,7 @@
 // (cancel-router.ts) and the admin console (admin-console.ts); a connection's login is
 // frontend/login.ts, which hands an authenticated tenant login back here to become a client.
 import { createServer, type Server, type Socket } from 'node:net';
+import type { FleetLimits } from './backend/fleet-limits.ts';
 import { Pool, type PoolHooks, type PoolStats, type TargetSuspicion } from './backend/pool.ts';
 import { buildSnapshot, ConfigError, type SkippedTenant, type Snapshot, type TenantRoute } from './config/snapshot.ts';
 import type { PoolerConfig, PoolerConfigInput } from './config/schema.ts';
@@ -47,8 +48,8 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   config: PoolerConfig;
   private current: Snapshot;
   private readonly pools = new Map<string, Pool>();
-  /** Fleet budget shares (setLeaseSizes); undefined without fleet budgets. */
-  private leaseSizes: ReadonlyMap<string, number> | undefined;
+  /** The fleet budgets' limits on the pools (backend/fleet-limits.ts); undefined without fleet budgets. */
+  fleetLimits: FleetLimits | undefined;
   private readonly clients = new Set<ClientConnection>();
   private readonly clientCounts = new Map<string, number>();
   private readonly server: Server;
@@ -194,7 +195,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     let pool = this.pools.get(route.id);
     if (pool === undefined) {
       pool = new Pool(route.id, route.target, route.pool, this.log, this.poolHooks);
-      if (this.leaseSizes !== undefined) pool.setLeaseSize(this.leaseSizes.get(route.id) ?? 0);
+      this.fleetLimits?.attach(pool);
       this.pools.set(route.id, pool);
       this.poolCreated(pool);
     }
@@ -363,17 +364,6 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     }
     this.pools.clear();
     await this.closeAdminAndStats();
-  }
-
-  /** This pooler's shares of the fleet budgets per tenant (config/sources/budget-lease.ts); a tenant not named gets 0. */
-  setLeaseSizes(sizes: ReadonlyMap<string, number>, force = false): void {
-    this.leaseSizes = sizes;
-    for (const [id, pool] of this.pools) pool.setLeaseSize(sizes.get(id) ?? 0, force);
-  }
-
-  /** Server connections each pool counts against its lease (open, opening, closing). */
-  leaseUsages(): Map<string, number> {
-    return new Map([...this.pools].map(([id, pool]) => [id, pool.leaseUsage]));
   }
 
   poolStats(): PoolStats[] {

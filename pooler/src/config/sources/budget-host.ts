@@ -5,6 +5,7 @@
 import type { BudgetTenant } from '../../../../shared/src/domain/budget.ts';
 import type { Logger } from '../../log.ts';
 import type { Pooler } from '../../pooler.ts';
+import { FleetLimits } from '../../backend/fleet-limits.ts';
 import { BudgetLease } from './budget-lease.ts';
 import type { ConfigSource } from './types.ts';
 
@@ -13,6 +14,9 @@ export function startBudgetLease(pooler: Pooler, source: ConfigSource, poolerId:
   const settings = pooler.config.fleet_budgets;
   if (!settings.enabled || source.budgetLeases === undefined || source.budgetInputs === undefined) return undefined;
   const inputs = source.budgetInputs.bind(source);
+  // Before the first lease: limits 0 (every pool created from here on is attached).
+  const limits = new FleetLimits((tenantId) => inputs().clusterOf.get(tenantId));
+  pooler.fleetLimits = limits;
   const lease = new BudgetLease({
     store: source.budgetLeases,
     poolerId,
@@ -24,8 +28,8 @@ export function startBudgetLease(pooler: Pooler, source: ConfigSource, poolerId:
         return [...pooler.snapshot().byId.values()].map((r) => ({ tenantId: r.id, clusterId: clusterOf.get(r.id), size: r.pool.size }));
       },
       clusterBudgets: () => inputs().clusterBudgets,
-      setLeaseSizes: (sizes) => pooler.setLeaseSizes(sizes),
-      leaseUsages: () => pooler.leaseUsages(),
+      setLeaseSizes: (shares, force) => limits.apply(shares, force),
+      leaseUsages: () => limits.usages(),
     },
   });
   void lease.start();

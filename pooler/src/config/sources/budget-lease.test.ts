@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BudgetLeases, BudgetTenant } from '../../../../shared/src/domain/budget.ts';
 import type { BudgetLeaseStore } from '../../../../shared/src/ports/store.ts';
+import type { Shares } from '../../backend/fleet-limits.ts';
 import { BudgetLease } from './budget-lease.ts';
 import { testLogger } from '../../../../test/helpers/tenants.ts';
 
@@ -23,9 +24,12 @@ class MemoryStore implements BudgetLeaseStore {
   }
 }
 
-/** A pooler as the lease sees it: limits, and connections that shrink only when a transaction ends. */
+/**
+ * A pooler as the lease sees it: per tenant and per cluster limits, and connections that shrink
+ * only when a transaction ends. Its clients are greedy: every connection the limits allow is open.
+ */
 class FakePooler {
-  limits = new Map<string, number>();
+  limits: Shares = { tenants: new Map(), clusters: new Map() };
   open = new Map<string, number>();
   lease!: BudgetLease;
   alive = true;
@@ -33,29 +37,61 @@ class FakePooler {
   constructor(tenants: BudgetTenant[]) {
     this.tenants = tenants;
   }
-  setLeaseSizes(sizes: ReadonlyMap<string, number>, force = false): void {
-    this.limits = new Map(sizes);
+  clusterOpen(clusterId: string): number {
+    return this.tenants.filter((t) => t.clusterId === clusterId).reduce((a, t) => a + (this.open.get(t.tenantId) ?? 0), 0);
+  }
+  setLeaseSizes(shares: Shares, force = false): void {
+    this.limits = shares;
     for (const t of this.tenants) {
-      const limit = sizes.get(t.tenantId) ?? 0;
+      const limit = shares.tenants.get(t.tenantId) ?? 0;
       const open = this.open.get(t.tenantId) ?? 0;
-      // Greedy clients: every connection allowed is opened; above a lowered limit only idle ones close (half, say) unless forced.
-      if (open < limit) this.open.set(t.tenantId, limit);
-      else if (force) this.open.set(t.tenantId, limit);
-      else this.open.set(t.tenantId, Math.max(limit, open - Math.floor((open - limit) / 2)));
+      // Above a lowered limit, idle ones close now (half, say), busy ones at release; all when forced.
+      if (open > limit) this.open.set(t.tenantId, force ? limit : Math.max(limit, open - Math.floor((open - limit) / 2)));
+    }
+    for (const c of new Set(this.tenants.flatMap((t) => (t.clusterId ? [t.clusterId] : [])))) {
+      const limit = shares.clusters.get(c) ?? 0;
+      for (const t of this.tenants.filter((x) => x.clusterId === c)) {
+        while (this.clusterOpen(c) > limit && (force || rnd0() < 0.5) && (this.open.get(t.tenantId) ?? 0) > 0) this.open.set(t.tenantId, this.open.get(t.tenantId)! - 1);
+      }
+    }
+    this.fill();
+  }
+  /** Greedy clients take whatever both limits allow. */
+  fill(): void {
+    for (const t of this.tenants) {
+      let open = this.open.get(t.tenantId) ?? 0;
+      while (open < (this.limits.tenants.get(t.tenantId) ?? 0) && (t.clusterId === undefined || this.clusterOpen(t.clusterId) < (this.limits.clusters.get(t.clusterId) ?? 0))) {
+        this.open.set(t.tenantId, ++open);
+      }
     }
   }
-  /** A transaction ends: one connection above the limit closes. */
+  /** A transaction ends: a connection above a limit closes; the room goes to whoever waits. */
   release(): void {
     for (const t of this.tenants) {
       const open = this.open.get(t.tenantId) ?? 0;
-      if (open > (this.limits.get(t.tenantId) ?? 0)) this.open.set(t.tenantId, open - 1);
+      const overCluster = t.clusterId !== undefined && this.clusterOpen(t.clusterId) > (this.limits.clusters.get(t.clusterId) ?? 0);
+      if (open > 0 && (open > (this.limits.tenants.get(t.tenantId) ?? 0) || overCluster)) this.open.set(t.tenantId, open - 1);
     }
+    this.fill();
   }
-  held(tenantId: string): number {
+  usages(): Shares {
+    const clusters = new Map<string, number>();
+    for (const t of this.tenants) if (t.clusterId) clusters.set(t.clusterId, this.clusterOpen(t.clusterId));
+    return { tenants: new Map(this.open), clusters };
+  }
+  /** What it may hold of a tenant / a cluster now: what is open, or more if its limit allows. */
+  heldTenant(tenantId: string): number {
     if (!this.alive) return 0;
-    return Math.max(this.open.get(tenantId) ?? 0, this.limits.get(tenantId) ?? 0);
+    return Math.max(this.open.get(tenantId) ?? 0, this.limits.tenants.get(tenantId) ?? 0);
+  }
+  heldCluster(clusterId: string): number {
+    if (!this.alive) return 0;
+    return Math.max(this.clusterOpen(clusterId), this.limits.clusters.get(clusterId) ?? 0);
   }
 }
+
+let rndState = 1;
+const rnd0 = (): number => ((rndState = (Math.imul(rndState, 1103515245) + 12345) >>> 0) / 2 ** 32);
 
 /** A store that fails for the poolers in `down` (cut off from it). */
 function storeFor(store: MemoryStore, p: FakePooler): BudgetLeaseStore {
@@ -84,7 +120,8 @@ describe('budget lease: the poolers together never exceed a budget', () => {
       { tenantId: 'ten-b', clusterId: 'c1', size: 5 },
       { tenantId: 'ten-h', size: 3 },
     ];
-    const clusterBudget = 9; // less than 7 + 5: the cluster's tenants are scaled down together
+    const clusterBudget = 9; // less than 7 + 5: the cluster's tenants share it on demand
+    rndState = seed;
     const store = new MemoryStore();
     const poolers: FakePooler[] = [];
     const maxSeen = new Map<string, number>();
@@ -97,18 +134,20 @@ describe('budget lease: the poolers together never exceed a budget', () => {
         ttlMs: TTL,
         log: testLogger(),
         callTimeoutMs: 100_000,
-        host: { tenants: () => tenants, clusterBudgets: () => new Map([['c1', clusterBudget]]), setLeaseSizes: (s, f) => p.setLeaseSizes(s, f), leaseUsages: () => new Map(p.open) },
+        host: { tenants: () => tenants, clusterBudgets: () => new Map([['c1', clusterBudget]]), setLeaseSizes: (s, f) => p.setLeaseSizes(s, f), leaseUsages: () => p.usages() },
       });
       poolers.push(p);
       return p;
     };
     const check = (): void => {
-      const sum = (id: string): number => poolers.reduce((a, p) => a + p.held(id), 0);
+      const sum = (id: string): number => poolers.reduce((a, p) => a + p.heldTenant(id), 0);
       for (const t of tenants) {
         maxSeen.set(t.tenantId, Math.max(maxSeen.get(t.tenantId) ?? 0, sum(t.tenantId)));
         expect(sum(t.tenantId), `seed ${seed}: ${t.tenantId}`).toBeLessThanOrEqual(t.size);
       }
-      expect(sum('ten-a') + sum('ten-b'), `seed ${seed}: cluster c1`).toBeLessThanOrEqual(clusterBudget);
+      const cluster = poolers.reduce((a, p) => a + p.heldCluster('c1'), 0);
+      maxSeen.set('c1', Math.max(maxSeen.get('c1') ?? 0, cluster));
+      expect(cluster, `seed ${seed}: cluster c1`).toBeLessThanOrEqual(clusterBudget);
       if (store.row && store.row.members.length > 0 && store.row.members.every((m) => m.ack === store.row!.generation)) settledOnce = true;
     };
     add();
@@ -131,7 +170,7 @@ describe('budget lease: the poolers together never exceed a budget', () => {
         } else if (r < 0.15 && live.length > 1) {
           const p = live[Math.floor(rnd() * live.length)]!;
           store.down.delete(p.lease);
-          p.setLeaseSizes(new Map(), true);
+          p.setLeaseSizes({ tenants: new Map(), clusters: new Map() }, true);
           await p.lease.leave();
           p.alive = false;
         } else if (r < 0.4) {
@@ -157,6 +196,6 @@ describe('budget lease: the poolers together never exceed a budget', () => {
     const sim = await simulate(seed);
     // It did hand out connections (a protocol that never raises would pass the bound trivially).
     expect(sim.settledOnce).toBe(true);
-    expect(Math.max(...sim.maxSeen.values())).toBeGreaterThan(0);
+    expect(sim.maxSeen.get('c1')).toBe(9);
   });
 });

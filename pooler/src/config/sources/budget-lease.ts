@@ -12,7 +12,8 @@
 // Ticks come every lease_ttl / 5, and every FAST_TICK_MS while a rebalance is under way (so one
 // settles in a few hundred ms plus the time the longest transaction above a lowered share takes).
 import { randomBytes } from 'node:crypto';
-import { settled, shareOf, tenantAllotments, type BudgetLease as MemberLease, type BudgetLeases, type BudgetTenant } from '../../../../shared/src/domain/budget.ts';
+import { clusterBudgetOf, settled, shareOf, type BudgetLease as MemberLease, type BudgetLeases, type BudgetTenant } from '../../../../shared/src/domain/budget.ts';
+import type { Shares } from '../../backend/fleet-limits.ts';
 import type { BudgetLeaseStore } from '../../../../shared/src/ports/store.ts';
 import { STORE_CALL_TIMEOUT_MS, withDeadline } from '../../cluster/store-deadline.ts';
 import type { Logger } from '../../log.ts';
@@ -30,10 +31,10 @@ export interface LeaseHost {
   tenants(): BudgetTenant[];
   /** Each cluster's connection budget. */
   clusterBudgets(): ReadonlyMap<string, number>;
-  /** Applies this pooler's limits (a tenant not named gets 0); `force` closes busy connections above them too. */
-  setLeaseSizes(sizes: ReadonlyMap<string, number>, force?: boolean): void;
-  /** Server connections each pool counts against its limit (open, opening, closing). */
-  leaseUsages(): ReadonlyMap<string, number>;
+  /** Applies this pooler's limits (a tenant or cluster not named gets 0); `force` closes busy connections above them too. */
+  setLeaseSizes(shares: Shares, force?: boolean): void;
+  /** Server connections counted against each limit (open, opening, closing), per tenant and per cluster. */
+  leaseUsages(): Shares;
 }
 
 export interface BudgetLeaseOptions {
@@ -64,7 +65,7 @@ export class BudgetLease {
   readonly #now: () => number;
   readonly #interval: number;
   readonly #margin: number;
-  #limits = new Map<string, number>();
+  #limits: Shares = NONE;
   #state: LeaseState | undefined;
   #timer: NodeJS.Timeout | undefined;
   #fenceTimer: NodeJS.Timeout | undefined;
@@ -91,8 +92,8 @@ export class BudgetLease {
     return this.#state;
   }
 
-  /** The limits in force now, per tenant. */
-  get limits(): ReadonlyMap<string, number> {
+  /** The limits in force now, per tenant and per cluster. */
+  get limits(): Shares {
     return this.#limits;
   }
 
@@ -108,11 +109,16 @@ export class BudgetLease {
     return this.#ticking;
   }
 
-  /** Shares of every tenant for member `rank` of `n`. */
-  sharesFor(rank: number, n: number): Map<string, number> {
+  /** Member `rank` of `n`'s shares: of every tenant's size, and of every cluster's budget. */
+  sharesFor(rank: number, n: number): Shares {
     const tenants = this.#o.host.tenants();
-    const allot = tenantAllotments(tenants, this.#o.host.clusterBudgets());
-    return new Map(tenants.map((t) => [t.tenantId, shareOf(allot.get(t.tenantId) ?? 0, t.tenantId, rank, n)]));
+    const budgets = new Map(this.#o.host.clusterBudgets());
+    // A cluster the source did not report (it always does): its default budget, never none.
+    for (const t of tenants) if (t.clusterId !== undefined && !budgets.has(t.clusterId)) budgets.set(t.clusterId, clusterBudgetOf({}).budget);
+    return {
+      tenants: new Map(tenants.map((t) => [t.tenantId, shareOf(t.size, t.tenantId, rank, n)])),
+      clusters: new Map([...budgets].map(([id, b]) => [id, shareOf(b, id, rank, n)])),
+    };
   }
 
   async #tick(): Promise<void> {
@@ -127,16 +133,16 @@ export class BudgetLease {
       let rank = members.findIndex((m) => m.holder === this.holder);
       if (rank < 0) {
         // Not (or no longer) a member: no limit of ours is backed by a lease.
-        if (this.#limits.size > 0) this.#apply(new Map());
+        this.#apply(NONE);
         members.push({ holder: this.holder, poolerId: this.#o.poolerId, expiresAtMs: 0, ack: 0 });
         rank = members.length - 1;
         generation++;
       }
       const shares = this.sharesFor(rank, members.length);
       // Lowering is always safe: do it before anything else.
-      this.#apply(new Map([...shares].map(([id, s]) => [id, Math.min(s, this.#limits.get(id) ?? 0)])));
+      this.#apply(lowest(shares, this.#limits));
       const mine = members[rank]!;
-      const fits = [...this.#o.host.leaseUsages()].every(([id, used]) => used <= (shares.get(id) ?? 0));
+      const fits = within(this.#o.host.leaseUsages(), shares);
       members[rank] = { ...mine, expiresAtMs: t0 + this.#o.ttlMs, ack: fits || mine.ack === generation ? generation : mine.ack };
       const next: BudgetLeases = { generation, version: base.version + 1, members };
       if (!(await this.#store.write(next))) {
@@ -157,7 +163,7 @@ export class BudgetLease {
     if (!this.#stopped) this.#o.log.warn({ attempts: WRITE_ATTEMPTS }, 'budget leases changed under every attempt; trying again next tick');
   }
 
-  #apply(limits: Map<string, number>): void {
+  #apply(limits: Shares): void {
     this.#limits = limits;
     this.#o.host.setLeaseSizes(limits);
   }
@@ -183,7 +189,7 @@ export class BudgetLease {
     if (this.#state === undefined || this.#now() < this.#state.fenceAtMs) return;
     this.#o.log.error({ generation: this.#state.generation }, 'fleet budget lease not renewed in time: using no server connections until it is');
     this.#state = undefined;
-    this.#apply(new Map());
+    this.#apply(NONE);
   }
 
   #schedule(): void {
@@ -208,9 +214,9 @@ export class BudgetLease {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#ticking?.catch(() => undefined);
-    this.#apply(new Map());
+    this.#apply(NONE);
     const deadline = this.#now() + LEAVE_WAIT_MS;
-    while ([...this.#o.host.leaseUsages().values()].some((n) => n > 0)) {
+    while ([...this.#o.host.leaseUsages().tenants.values()].some((n) => n > 0)) {
       if (this.#now() > deadline) {
         this.#o.log.warn('server connections still open: the fleet budget lease is left to expire');
         clearTimeout(this.#fenceTimer);
@@ -236,4 +242,18 @@ export class BudgetLease {
       }
     }
   }
+}
+
+const NONE: Shares = { tenants: new Map(), clusters: new Map() };
+
+/** Each limit at the lower of the two (absent = 0). */
+function lowest(a: Shares, b: Shares): Shares {
+  const min = (x: ReadonlyMap<string, number>, y: ReadonlyMap<string, number>) => new Map([...x].map(([id, v]) => [id, Math.min(v, y.get(id) ?? 0)]));
+  return { tenants: min(a.tenants, b.tenants), clusters: min(a.clusters, b.clusters) };
+}
+
+/** Every usage within its share (absent = 0). */
+function within(used: Shares, shares: Shares): boolean {
+  const ok = (u: ReadonlyMap<string, number>, s: ReadonlyMap<string, number>) => [...u].every(([id, n]) => n <= (s.get(id) ?? 0));
+  return ok(used.tenants, shares.tenants) && ok(used.clusters, shares.clusters);
 }
