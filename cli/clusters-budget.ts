@@ -1,6 +1,6 @@
 // `switchyard clusters get <id>` and `switchyard clusters budget <id> [--max-connections N]
-// [--connection-budget N|default]`: a cluster's connection budget, how it is split into tenant
-// allotments and pooler shares (GET /clusters/{id}), and setting it (PATCH /clusters/{id});
+// [--connection-budget N|default]`: a cluster's connection budget, its tenants' sizes and each
+// pooler's share (GET /clusters/{id}), and setting it (PATCH /clusters/{id});
 // docs/fleet.md.
 import type { ClusterLeasesView } from '../functions/lib/budget-views.ts';
 import type { ClusterView } from '../functions/lib/views.ts';
@@ -20,8 +20,8 @@ export function budgetLine(c: ClusterView): string {
 export function clusterDetailText(c: ClusterDetail): string {
   const l = c.leases;
   const out = [`Cluster ${c.clusterId} (${c.kind}): writer ${endpoint(c.writer)}, readers ${c.readers.map(endpoint).join(',') || '-'}, epoch ${c.epoch}`, budgetLine(c), ''];
-  out.push(`Tenants: ${l.allotted} of ${c.budget.budget} allotted`);
-  if (l.tenants.length > 0) out.push(table(['TENANT', 'SIZE', 'ALLOTMENT'], l.tenants.map((t) => [t.tenantId, String(t.size), String(t.allotment)])).trimEnd());
+  out.push(`Tenants: sizes add up to ${l.asked}${l.asked > c.budget.budget ? ' (more than the budget: they share it on demand)' : ''}`);
+  if (l.tenants.length > 0) out.push(table(['TENANT', 'SIZE'], l.tenants.map((t) => [t.tenantId, String(t.size)])).trimEnd());
   out.push('', `Pooler shares (generation ${l.generation}, ${l.settled ? 'settled' : 'rebalancing'}):`);
   if (l.poolers.length === 0) out.push('  none: no pooler holds a budget lease');
   else out.push(table(['POOLER', 'SHARE', 'IN EFFECT', 'LEASE EXPIRES'], l.poolers.map((p) => [p.poolerId, String(p.share), p.inEffect ? 'yes' : 'no', p.live ? p.expiresAt : `${p.expiresAt} (expired)`])).trimEnd());

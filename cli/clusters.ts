@@ -16,8 +16,8 @@ export const CLUSTERS_USAGE = `usage: switchyard clusters <command> [options]
 
 commands:
   list                    every cluster: kind, writer, readers, epoch, connection budget
-  get <id>                one cluster: its connection budget, the tenants' allotments and each
-                          pooler's share (docs/fleet.md)
+  get <id>                one cluster: its connection budget, its tenants' sizes and each
+                          pooler's share of the budget (docs/fleet.md)
   budget <id> [--max-connections N|default] [--connection-budget N|default]
                           set the budget's basis (the server's max_connections) or the budget
   delete <id>             remove a cluster no tenant uses (refused while tenants do: CLUSTER_IN_USE)

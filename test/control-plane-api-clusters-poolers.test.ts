@@ -81,7 +81,7 @@ describe('clusters and poolers', () => {
     expect((await invoke(poolers, { method: 'GET', path: '/poolers', query: { staleAfterSeconds: 'soon' } })).status).toBe(400);
   });
 
-  it('shows each pooler’s budget lease and health, and each cluster’s budget split into allotments and shares', async () => {
+  it('shows each pooler’s budget lease and health, and each cluster’s budget, its tenants and each pooler’s share', async () => {
     const post = await invoke(makeCreateCluster(t.deps), { method: 'POST', path: '/clusters', body: { clusterId: 'main', kind: 'static', writer: { host: '10.0.0.1', port: 5432 }, connectionBudget: 10 } });
     expect(field(post.body, 'budget')).toEqual({ maxConnections: 100, reserved: 10, budget: 10, explicit: true });
     for (const [id, size] of [['ten-a', 8], ['ten-b', 8]] as const) {
@@ -112,14 +112,14 @@ describe('clusters and poolers', () => {
 
     const get = await invoke(makeGetCluster(t.deps), { method: 'GET', path: '/clusters/main', pathParameters: { id: 'main' } });
     expect(get.status).toBe(200);
-    const leases = field<{ allotted: number; tenants: unknown[]; poolers: Array<{ poolerId: string; share: number }> }>(get.body, 'leases');
-    // 8 + 8 asked of a budget of 10: 5 each; split over the three leases of the generation.
-    expect(leases.allotted).toBe(10);
+    const leases = field<{ asked: number; tenants: unknown[]; poolers: Array<{ poolerId: string; share: number }> }>(get.body, 'leases');
+    // 8 + 8 asked of a budget of 10: shared on demand; the budget split over the three leases of the generation.
+    expect(leases.asked).toBe(16);
     expect(leases.tenants).toEqual([
-      { tenantId: 'ten-a', size: 8, allotment: 5 },
-      { tenantId: 'ten-b', size: 8, allotment: 5 },
+      { tenantId: 'ten-a', size: 8 },
+      { tenantId: 'ten-b', size: 8 },
     ]);
-    expect(leases.poolers.reduce((a, p) => a + p.share, 0)).toBe(10);
+    expect(leases.poolers.map((p) => p.share).sort()).toEqual([3, 3, 4]);
     expect((await invoke(makeGetCluster(t.deps), { method: 'GET', path: '/clusters/nope', pathParameters: { id: 'nope' } })).status).toBe(404);
 
     const patch = (body: unknown, headers: Record<string, string> = {}) => invoke(makeUpdateCluster(t.deps), { method: 'PATCH', path: '/clusters/main', pathParameters: { id: 'main' }, body, headers });

@@ -1,5 +1,5 @@
-// GET /clusters/{id} — the cluster's view with its connection budget split into the tenants'
-// allotments and the live poolers' shares (functions/lib/budget-views.ts, docs/fleet.md).
+// GET /clusters/{id} — the cluster's view with its connection budget, its tenants' sizes and each
+// pooler's share of the budget (functions/lib/budget-views.ts, docs/fleet.md).
 import { clusterIdSchema } from '../../shared/src/domain/common.ts';
 import { NotFoundError } from '../../shared/src/domain/errors.ts';
 import { clusterLeasesView } from '../lib/budget-views.ts';

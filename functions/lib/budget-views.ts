@@ -1,9 +1,9 @@
 // What the API shows of the fleet budgets (docs/fleet.md): the budget leases row as each pooler's
-// lease (GET /poolers), and a cluster's budget split into tenant allotments and pooler shares
+// lease (GET /poolers), and a cluster's budget, its tenants' sizes and each pooler's share of it
 // (GET /clusters/{id}). The shares are computed here exactly as the poolers compute them
-// (shared/src/domain/budget.ts), from the stored tenants and the leases row.
+// (shared/src/domain/budget.ts), from the leases row.
 import { z } from 'zod';
-import { clusterBudgetOf, settled, shareOf, tenantAllotments, type BudgetLeases } from '../../shared/src/domain/budget.ts';
+import { clusterBudgetOf, settled, shareOf, type BudgetLeases } from '../../shared/src/domain/budget.ts';
 import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import { isoTimestampSchema, tenantIdSchema } from '../../shared/src/domain/common.ts';
 import type { Tenant } from '../../shared/src/domain/tenant.ts';
@@ -40,11 +40,11 @@ export function fleetLeasesView(row: BudgetLeases | undefined, now: Date): Fleet
 export const clusterLeasesViewSchema = z.object({
   generation: z.number().int().nonnegative(),
   settled: z.boolean(),
-  /** Σ of the tenants' allotments: at most the budget. */
-  allotted: z.number().int().nonnegative(),
-  /** Each tenant's fleet-wide size and what it gets of the budget (scaled down when they ask for more). */
-  tenants: z.array(z.object({ tenantId: tenantIdSchema, size: z.number().int().positive(), allotment: z.number().int().nonnegative() })),
-  /** Each pooler's share of the budget (Σ of its shares of the tenants). */
+  /** Σ of the tenants' fleet-wide sizes: may exceed the budget, which they then share on demand. */
+  asked: z.number().int().nonnegative(),
+  /** Each tenant's fleet-wide size (pool.size). */
+  tenants: z.array(z.object({ tenantId: tenantIdSchema, size: z.number().int().positive() })),
+  /** Each pooler's share of the budget (shared by the cluster's tenants on that pooler). */
   poolers: z.array(leaseViewSchema.extend({ share: z.number().int().nonnegative() })),
 });
 export type ClusterLeasesView = z.infer<typeof clusterLeasesViewSchema>;
@@ -52,14 +52,12 @@ export type ClusterLeasesView = z.infer<typeof clusterLeasesViewSchema>;
 export function clusterLeasesView(cluster: Cluster, tenants: readonly Tenant[], row: BudgetLeases | undefined, now: Date): ClusterLeasesView {
   const fleet = fleetLeasesView(row, now);
   const budget = clusterBudgetOf(cluster).budget;
-  const inputs = tenants.map((t) => ({ tenantId: t.tenantId, clusterId: cluster.clusterId, size: t.pool.size }));
-  const allot = tenantAllotments(inputs, new Map([[cluster.clusterId, budget]]));
   const n = fleet.leases.length;
   return {
     generation: fleet.generation,
     settled: fleet.settled,
-    allotted: [...allot.values()].reduce((a, b) => a + b, 0),
-    tenants: inputs.map((t) => ({ tenantId: t.tenantId, size: t.size, allotment: allot.get(t.tenantId) ?? 0 })),
-    poolers: fleet.leases.map((l, rank) => ({ ...l, share: inputs.reduce((a, t) => a + shareOf(allot.get(t.tenantId) ?? 0, t.tenantId, rank, n), 0) })),
+    asked: tenants.reduce((a, t) => a + t.pool.size, 0),
+    tenants: tenants.map((t) => ({ tenantId: t.tenantId, size: t.pool.size })),
+    poolers: fleet.leases.map((l, rank) => ({ ...l, share: shareOf(budget, cluster.clusterId, rank, n) })),
   };
 }

@@ -220,7 +220,7 @@ export function buildOpenApi(): Json {
         parameters: [clusterIdParameter],
         get: {
           operationId: 'getCluster',
-          summary: 'The cluster, its connection budget, the tenants’ allotments and each pooler’s share (docs/fleet.md)',
+          summary: 'The cluster, its connection budget, its tenants’ sizes and each pooler’s share of the budget (docs/fleet.md)',
           responses: {
             '200': { description: 'The cluster (ETag = its version)', content: jsonContent('ClusterDetail') },
             '404': errorResponse('NOT_FOUND'),

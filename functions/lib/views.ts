@@ -94,7 +94,7 @@ export const clusterViewSchema = z.object({
 });
 export type ClusterView = z.infer<typeof clusterViewSchema>;
 
-/** GET /clusters/{id}: the view with the budget's split into tenant allotments and pooler shares. */
+/** GET /clusters/{id}: the view with its tenants' sizes and each pooler's share of the budget. */
 export const clusterDetailSchema = clusterViewSchema.extend({ leases: clusterLeasesViewSchema });
 
 export function clusterView(c: Cluster): ClusterView {

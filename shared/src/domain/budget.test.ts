@@ -1,7 +1,7 @@
 // The share arithmetic of the fleet budgets: whatever the figures, the parts never add up to more
 // than the whole (every split checked exhaustively over a range), and stay as even as possible.
 import { describe, expect, it } from 'vitest';
-import { clusterBudgetOf, DEFAULT_MAX_CONNECTIONS, settled, shareOf, splitEvenly, splitProportionally, tenantAllotments } from './budget.ts';
+import { clusterBudgetOf, DEFAULT_MAX_CONNECTIONS, settled, shareOf, splitEvenly } from './budget.ts';
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
@@ -42,45 +42,6 @@ describe('shareOf', () => {
   it('spreads the remainders of different tenants over different members', () => {
     const firsts = new Set(['t-a', 't-b', 't-c', 't-d', 't-e', 't-f', 't-g', 't-h'].map((t) => [0, 1, 2].find((r) => shareOf(1, t, r, 3) === 1)));
     expect(firsts.size).toBeGreaterThan(1);
-  });
-});
-
-describe('splitProportionally', () => {
-  it('never exceeds the total nor any weight, and uses the whole total when asked for more', () => {
-    const weights = [[1], [3, 3, 3], [1, 1, 1, 1, 1], [20, 5, 1], [7, 0, 2], [100, 100]];
-    for (const w of weights) {
-      for (let total = 0; total <= 60; total++) {
-        const parts = splitProportionally(total, w);
-        expect(sum(parts)).toBe(Math.min(total, sum(w)));
-        parts.forEach((p, i) => {
-          expect(p).toBeGreaterThanOrEqual(0);
-          expect(p).toBeLessThanOrEqual(w[i]!);
-        });
-      }
-    }
-  });
-});
-
-describe('tenantAllotments', () => {
-  it('keeps each cluster’s tenants within its budget and leaves host destinations at their size', () => {
-    const tenants = [
-      { tenantId: 'a-one', clusterId: 'c1', size: 30 },
-      { tenantId: 'a-two', clusterId: 'c1', size: 20 },
-      { tenantId: 'a-six', clusterId: 'c1', size: 7 },
-      { tenantId: 'b-one', clusterId: 'c2', size: 5 },
-      { tenantId: 'h-one', size: 50 },
-    ];
-    for (let budget = 0; budget <= 70; budget++) {
-      const a = tenantAllotments(tenants, new Map([['c1', budget], ['c2', 100]]));
-      expect((a.get('a-one') ?? 0) + (a.get('a-two') ?? 0) + (a.get('a-six') ?? 0)).toBe(Math.min(budget, 57));
-      expect(a.get('b-one')).toBe(5);
-      expect(a.get('h-one')).toBe(50);
-    }
-  });
-
-  it('uses the default budget for a cluster it is not told about', () => {
-    const a = tenantAllotments([{ tenantId: 'big', clusterId: 'nowhere', size: 500 }], new Map());
-    expect(a.get('big')).toBe(clusterBudgetOf({}).budget);
   });
 });
 

@@ -1,5 +1,7 @@
 // Fleet connection budgets (docs/fleet.md). Each cluster has a server-connection budget and each
-// tenant's `pool.size` is a fleet-wide figure; the live poolers split both between them.
+// tenant's `pool.size` is a fleet-wide figure; the live poolers split both between them (a pooler's
+// share of a cluster's budget is then shared by that cluster's tenants on demand:
+// pooler/src/backend/cluster-gate.ts).
 //
 // Who is live is one row in the store, the budget leases: a generation, and per pooler a lease
 // (expiry) and the generation whose shares it has IN EFFECT (`ack`). The split is a pure function
@@ -89,27 +91,7 @@ export function splitEvenly(total: number, n: number, offset = 0): number[] {
   return out;
 }
 
-/**
- * `total` split in proportion to `weights` (largest remainders), never more than a weight, adding
- * up to min(total, Σ weights). Used when a cluster's tenants ask for more than its budget.
- */
-export function splitProportionally(total: number, weights: readonly number[]): number[] {
-  const sum = weights.reduce((a, b) => a + b, 0);
-  if (sum <= total) return [...weights];
-  const exact = weights.map((w) => (total * w) / sum);
-  const out = exact.map(Math.floor);
-  let left = total - out.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, i) => ({ i, r: e - Math.floor(e) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (const { i } of order) {
-    if (left <= 0) break;
-    if (out[i]! < weights[i]!) {
-      out[i]! += 1;
-      left--;
-    }
-  }
-  return out;
-}
-
+/** A tenant for whom the pooler leases a share of its fleet-wide size. */
 export interface BudgetTenant {
   tenantId: string;
   /** Undefined for a destination given by host (no cluster budget applies). */
@@ -118,37 +100,17 @@ export interface BudgetTenant {
   size: number;
 }
 
-/**
- * Each tenant's fleet-wide allotment: its size, scaled down (splitProportionally) when the
- * tenants of its cluster together ask for more than the cluster's budget. Σ allotments of a
- * cluster's tenants ≤ its budget. A cluster the caller does not know gets the default budget.
- */
-export function tenantAllotments(tenants: readonly BudgetTenant[], clusterBudgets: ReadonlyMap<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  const byCluster = new Map<string, BudgetTenant[]>();
-  for (const t of [...tenants].sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1))) {
-    if (t.clusterId === undefined) out.set(t.tenantId, t.size);
-    else byCluster.set(t.clusterId, [...(byCluster.get(t.clusterId) ?? []), t]);
-  }
-  for (const [clusterId, ts] of byCluster) {
-    const budget = clusterBudgets.get(clusterId) ?? clusterBudgetOf({}).budget;
-    const parts = splitProportionally(budget, ts.map((t) => t.size));
-    ts.forEach((t, i) => out.set(t.tenantId, parts[i]!));
-  }
-  return out;
-}
-
-/** A stable spread of the remainder's start by tenant id (FNV-1a), so one member does not get every extra. */
+/** A stable spread of the remainder's start by id (FNV-1a), so one member does not get every extra. */
 export function offsetOf(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
   return h;
 }
 
-/** Member `rank` (0-based, join order) of `n`'s share of a tenant's allotment. */
-export function shareOf(allotment: number, tenantId: string, rank: number, n: number): number {
+/** Member `rank` (0-based, join order) of `n`'s share of `total` (a tenant's size, a cluster's budget; `key` its id). */
+export function shareOf(total: number, key: string, rank: number, n: number): number {
   if (rank < 0 || rank >= n) return 0;
-  return splitEvenly(allotment, n, offsetOf(tenantId) % n)[rank]!;
+  return splitEvenly(total, n, offsetOf(key) % n)[rank]!;
 }
 
 /** Whether every member has the row's generation in effect (so each may use its full shares). */
