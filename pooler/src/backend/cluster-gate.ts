@@ -21,6 +21,8 @@ export interface GatedPool {
 export class ClusterGate {
   readonly clusterId: string;
   #limit = 0;
+  /** The limit went down and the usage may still be above it (only then can it be). */
+  #lowered = false;
   readonly #pools = new Set<GatedPool>();
   readonly #blocked = new Set<GatedPool>();
 
@@ -65,10 +67,16 @@ export class ClusterGate {
     return false;
   }
 
-  /** Should `pool` close a connection it gets back rather than keep it (over the share, or another pool waits for room)? */
+  /**
+   * Should `pool` close a connection it gets back rather than keep it (over the share, or another
+   * pool waits for room)? On every release: O(1) unless the limit was just lowered.
+   */
   shouldYield(pool: GatedPool, hasWaiters: boolean): boolean {
-    if (this.usage() > this.#limit) return true;
-    return !hasWaiters && [...this.#blocked].some((p) => p !== pool);
+    if (this.#lowered) {
+      if (this.usage() > this.#limit) return true;
+      this.#lowered = false;
+    }
+    return !hasWaiters && this.#blocked.size > (this.#blocked.has(pool) ? 1 : 0);
   }
 
   /** A connection of the cluster closed: queued pools open what now fits, in order. */
@@ -83,7 +91,10 @@ export class ClusterGate {
   /** Sets the share: above it idle connections close now, busy ones when released (shouldYield). */
   setLimit(n: number): void {
     this.#limit = n;
-    for (const p of this.#pools) while (this.usage() > n && p.closeOneIdle());
+    // A connection closing still counts until its socket has closed: close just the excess.
+    let excess = this.usage() - n;
+    this.#lowered = excess > 0;
+    for (const p of this.#pools) while (excess > 0 && p.closeOneIdle()) excess--;
     this.wake();
   }
 }

@@ -499,9 +499,19 @@ export class Pool implements ServerOwner {
   setLeaseSize(n: number, force = false): void {
     const raised = n > this.leaseSize;
     this.leaseSize = n;
-    while (this.leaseUsage > n && this.idle.length > 0) this.closeForLease(this.idle.shift()!);
+    // A connection closing still counts until its socket has closed: close just the excess.
+    let excess = this.leaseUsage - n;
+    while (excess > 0 && this.idle.length > 0) {
+      this.closeForLease(this.idle.shift()!);
+      excess--;
+    }
     // The lease expires: busy connections above it close too (their clients get SERVER_LOST).
-    if (force) for (const server of [...this.all]) if (this.all.size + this.closingForLease > n) this.closeForLease(server);
+    if (force) {
+      for (const server of [...this.all]) {
+        if (excess-- <= 0) break;
+        this.closeForLease(server);
+      }
+    }
     if (!raised || this.closed) return;
     if (!this.holding && this.waiters.length > 0) this.grow();
     if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
