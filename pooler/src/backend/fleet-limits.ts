@@ -26,10 +26,14 @@ export class FleetLimits {
     return this.#shares;
   }
 
-  /** A new pool starts within the current shares (0 before the first lease). */
+  /** Called when a pool is created for a tenant the shares do not name yet (a tenant just added): lease now. */
+  onUnknownTenant: (() => void) | undefined;
+
+  /** A new pool starts within the current shares (0 before the first lease, or for a tenant they do not name yet). */
   attach(pool: Pool): void {
     this.#pools.add(pool);
     this.#place(pool, false);
+    if (!this.#shares.tenants.has(pool.tenantId)) this.onUnknownTenant?.();
   }
 
   /** Applies new shares to every pool and gate; lowering closes idle connections now (busy ones too with `force`). */

@@ -32,6 +32,8 @@ export function startBudgetLease(pooler: Pooler, source: ConfigSource, poolerId:
       leaseUsages: () => limits.usages(),
     },
   });
+  // A tenant added since the last tick gets its shares at the next one: run it now.
+  limits.onUnknownTenant = () => void lease.tick().catch(() => undefined);
   void lease.start();
   return lease;
 }
