@@ -9,12 +9,17 @@ import { ApiError, type ApiClient } from './api-client.ts';
 import { UsageError } from '../shared/src/usage-error.ts';
 import { COMMON_HELP, int, parse } from './args.ts';
 import { endpoint, json, offset, table, warnIfAny, type Io } from './output.ts';
+import { getCluster, setBudget } from './clusters-budget.ts';
 import { withProgress } from './progress.ts';
 
 export const CLUSTERS_USAGE = `usage: switchyard clusters <command> [options]
 
 commands:
-  list                    every cluster: kind, writer, readers, epoch
+  list                    every cluster: kind, writer, readers, epoch, connection budget
+  get <id>                one cluster: its connection budget, its tenants' sizes and each
+                          pooler's share of the budget (docs/fleet.md)
+  budget <id> [--max-connections N|default] [--connection-budget N|default]
+                          set the budget's basis (the server's max_connections) or the budget
   delete <id>             remove a cluster no tenant uses (refused while tenants do: CLUSTER_IN_USE)
   failover <id>           local stack only: stop the primary, promote the standby, deliver the
                           RDS failover event to the failover handler, and show the timeline
@@ -41,8 +46,8 @@ async function list(api: ApiClient, argv: string[], io: Io): Promise<number> {
   }
   io.stdout.write(
     table(
-      ['CLUSTER', 'KIND', 'WRITER', 'READERS', 'EPOCH', 'LAST CHANGE'],
-      body.items.map((c) => [c.clusterId, c.kind, endpoint(c.writer), c.readers.map(endpoint).join(',') || '-', String(c.epoch), c.lastEventTime]),
+      ['CLUSTER', 'KIND', 'WRITER', 'READERS', 'EPOCH', 'BUDGET', 'LAST CHANGE'],
+      body.items.map((c) => [c.clusterId, c.kind, endpoint(c.writer), c.readers.map(endpoint).join(',') || '-', String(c.epoch), String(c.budget.budget), c.lastEventTime]),
     ),
   );
   return 0;
@@ -145,6 +150,10 @@ export async function clustersCommand(api: () => ApiClient, argv: string[], io: 
     case 'delete':
     case 'rm':
       return remove(api(), rest, io);
+    case 'get':
+      return getCluster(api(), rest, io, CLUSTERS_USAGE);
+    case 'budget':
+      return setBudget(api(), rest, io, CLUSTERS_USAGE);
     case 'failover':
       return failover(api(), rest, io);
     case 'switchover':

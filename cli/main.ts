@@ -7,7 +7,7 @@ commands:
   start                     run the whole system on this machine (PostgreSQL primary + standby,
                             control API, pooler); Ctrl-C stops it
   tenants ...               create | list | show | move | delete | rotate-password
-  clusters ...              list | delete <id> | failover <id> | switchover <id>
+  clusters ...              list | get <id> | budget <id> | delete <id> | failover <id> | switchover <id>
   status                    pools, clients, the config version the pooler applied
   pooler --config FILE      run the pooler
   verifier [--md5 --user U] print a PostgreSQL verifier for a password read from stdin

@@ -1,7 +1,8 @@
 // `switchyard status`: on the local stack (GET /status) the nodes, the pooler, its pools and
 // clients and the config version it applied; against any other API the fleet's config versions
 // from its heartbeats (GET /poolers) and the clusters.
-import type { ClusterView } from '../functions/lib/views.ts';
+import type { ClusterView, PoolersResponse } from '../functions/lib/views.ts';
+import { budgetLine } from './clusters-budget.ts';
 import type { LocalStatus } from '../local/stack.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
 import { COMMON_HELP, parse } from './args.ts';
@@ -15,11 +16,7 @@ nodes and their roles).
 options:
 ${COMMON_HELP}`;
 
-interface Poolers {
-  configVersion: number;
-  converged: boolean;
-  poolers: { poolerId: string; appliedConfigVersion: number; lastSeen: string; converged: boolean; stale: boolean }[];
-}
+type Poolers = PoolersResponse;
 
 export function localStatusText(s: LocalStatus): string {
   const out: string[] = [];
@@ -65,7 +62,9 @@ export async function statusCommand(api: () => ApiClient, argv: string[], io: Io
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
   if (local) {
-    io.stdout.write(p.values.json ? json(local) : localStatusText(local));
+    // The pooler's budget lease and health, as on AWS (GET /poolers); best effort.
+    const fleet = await client.request<Poolers>('GET', '/poolers').then((r) => r.body, () => undefined);
+    io.stdout.write(p.values.json ? json({ ...local, ...(fleet ? { fleet } : {}) }) : localStatusText(local) + (fleet ? `\n${fleetText(fleet)}` : ''));
     return 0;
   }
   // Not a local stack: what the deployed API knows.
@@ -74,16 +73,29 @@ export async function statusCommand(api: () => ApiClient, argv: string[], io: Io
     io.stdout.write(json({ ...poolers.body, clusters: clusters.body.items }));
     return 0;
   }
-  const b = poolers.body;
-  io.stdout.write(`Config version ${b.configVersion}; fleet ${b.converged ? 'converged' : 'NOT converged'}\n\n`);
-  if (b.poolers.length > 0) {
-    io.stdout.write(
-      table(
-        ['POOLER', 'APPLIED', 'LAST SEEN', 'STATE'],
-        b.poolers.map((x) => [x.poolerId, String(x.appliedConfigVersion), x.lastSeen, x.stale ? 'stale' : x.converged ? 'up to date' : 'behind']),
-      ),
-    );
-  } else io.stdout.write('No pooler has reported yet.\n');
-  for (const c of clusters.body.items) io.stdout.write(`Cluster ${c.clusterId}: writer ${endpoint(c.writer)}, epoch ${c.epoch}\n`);
+  io.stdout.write(fleetText(poolers.body));
+  for (const c of clusters.body.items) io.stdout.write(`Cluster ${c.clusterId}: writer ${endpoint(c.writer)}, epoch ${c.epoch}, ${budgetLine(c)}\n`);
   return 0;
+}
+
+/** Every pooler's applied config version, health and fleet budget lease (GET /poolers). */
+export function fleetText(b: Poolers): string {
+  const budgets = b.budgets;
+  const leases = budgets === undefined || budgets.leases.length === 0 ? 'no budget leases' : `budget leases generation ${budgets.generation}, ${budgets.settled ? 'settled' : 'rebalancing'}`;
+  let out = `Config version ${b.configVersion}; fleet ${b.converged ? 'converged' : 'NOT converged'}; ${leases}\n\n`;
+  if (b.poolers.length > 0) {
+    out +=
+      table(
+        ['POOLER', 'APPLIED', 'LAST SEEN', 'STATE', 'HEALTH', 'LEASE'],
+        b.poolers.map((x) => [
+          x.poolerId,
+          String(x.appliedConfigVersion),
+          x.lastSeen,
+          x.stale ? 'stale' : x.converged ? 'up to date' : 'behind',
+          x.health ?? '-',
+          x.lease ? `until ${x.lease.expiresAt}${x.lease.inEffect ? '' : ' (shares not in effect yet)'}` : '-',
+        ]),
+      );
+  } else out += 'No pooler has reported yet.\n';
+  return out;
 }

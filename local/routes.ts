@@ -5,7 +5,9 @@
 // failover) are added by the stack.
 import { makeHandler as clustersCreate } from '../functions/api/clusters-create.ts';
 import { makeHandler as clustersDelete } from '../functions/api/clusters-delete.ts';
+import { makeHandler as clustersGet } from '../functions/api/clusters-get.ts';
 import { makeHandler as clustersList } from '../functions/api/clusters-list.ts';
+import { makeHandler as clustersUpdate } from '../functions/api/clusters-update.ts';
 import { makeHandler as openApi } from '../functions/api/openapi.ts';
 import { makeHandler as poolersList } from '../functions/api/poolers-list.ts';
 import { makeHandler as tenantsCreate } from '../functions/api/tenants-create.ts';
@@ -32,6 +34,8 @@ export const API_ROUTE_FACTORIES: ReadonlyArray<readonly [string, Factory]> = [
   ['GET /tenants/{id}/metrics', tenantsMetrics],
   ['POST /clusters', clustersCreate],
   ['GET /clusters', clustersList],
+  ['GET /clusters/{id}', clustersGet],
+  ['PATCH /clusters/{id}', clustersUpdate],
   ['DELETE /clusters/{id}', clustersDelete],
   ['GET /poolers', poolersList],
   ['GET /openapi.json', openApi],

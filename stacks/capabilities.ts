@@ -173,6 +173,15 @@ export const API_ROUTES: readonly RouteSpec[] = [
     capabilities: ['table:read', ...announce, 'parameters:delete-cluster-targets'],
   },
   { route: 'GET /clusters', id: 'ClustersList', handler: 'functions/api/clusters-list.handler', capabilities: ['table:read'] },
+  // The cluster with its tenants (byCluster index) and the budget leases row.
+  { route: 'GET /clusters/{id}', id: 'ClustersGet', handler: 'functions/api/clusters-get.handler', capabilities: ['table:read'] },
+  {
+    route: 'PATCH /clusters/{id}',
+    id: 'ClustersUpdate',
+    handler: 'functions/api/clusters-update.handler',
+    // Sets the budget figures on the cluster row, then bumps the config version and tells the poolers.
+    capabilities: ['table:read', ...announce],
+  },
   { route: 'GET /poolers', id: 'PoolersList', handler: 'functions/api/poolers-list.handler', capabilities: ['table:read', 'parameters:read'] },
   { route: 'GET /openapi.json', id: 'OpenApi', handler: 'functions/api/openapi.handler', capabilities: [] },
 ];

@@ -4,6 +4,7 @@ import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dy
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { exampleNewTenant } from '../shared/src/testing/examples.ts';
 import { documentClient } from '../shared/src/aws/adapters.ts';
+import { DynamoBudgetLeaseStore } from '../shared/src/aws/dynamo-budget-leases.ts';
 import { DynamoNodeLeaseStore } from '../shared/src/aws/dynamo-node-leases.ts';
 import { DynamoClusterStore, DynamoHeartbeatStore, DynamoTenantStore } from '../shared/src/aws/dynamo-store.ts';
 import { describeStoreContract } from '../shared/src/testing/store-contract.ts';
@@ -22,7 +23,7 @@ describeWithMoto('DynamoDB store (moto)', () => {
     const table = `switchyard-${n++}`;
     await createSwitchyardTable(dynamodb, table);
     const opts = { doc: documentClient(dynamodb), table };
-    return { table, tenants: new DynamoTenantStore(opts), clusters: new DynamoClusterStore(opts), heartbeats: new DynamoHeartbeatStore(opts), nodes: new DynamoNodeLeaseStore(opts) };
+    return { table, tenants: new DynamoTenantStore(opts), clusters: new DynamoClusterStore(opts), heartbeats: new DynamoHeartbeatStore(opts), nodes: new DynamoNodeLeaseStore(opts), budgets: new DynamoBudgetLeaseStore(opts) };
   }
 
   // moto does not make conditional writes atomic against each other (see ContractOptions).

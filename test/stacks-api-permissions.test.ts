@@ -45,6 +45,8 @@ const EXPECTED: Record<string, string[]> = {
   ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'ssm:DeleteParameter', 'kms:Encrypt', 'kms:Decrypt', ...RDS],
   ClustersDelete: [...READ, ...ANNOUNCE, 'ssm:DeleteParameter'],
   ClustersList: READ,
+  ClustersGet: READ,
+  ClustersUpdate: [...READ, ...ANNOUNCE],
   PoolersList: [...READ, ...PARAMS_READ],
   OpenApi: [],
 };

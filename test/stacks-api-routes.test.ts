@@ -33,6 +33,8 @@ const EXPECTED_ROUTES = [
   'GET /tenants/{id}/metrics',
   'POST /clusters',
   'GET /clusters',
+  'GET /clusters/{id}',
+  'PATCH /clusters/{id}',
   'DELETE /clusters/{id}',
   'GET /poolers',
   'GET /openapi.json',

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { actionsOf, resourcesOf, roleStatements, synthOffline, testStageConfig, type OfflineSynth } from '../stacks/offline-synth.ts';
 import { parseConfig } from '../pooler/src/config/load.ts';
 import { PoolerFleet, isArmInstanceType } from '../stacks/PoolerFleet.ts';
+import { keys } from '../shared/src/aws/dynamo-keys.ts';
 import { userDataPoolerYaml } from './helpers/user-data.ts';
 
 let synth: OfflineSynth;
@@ -237,6 +238,11 @@ describe('the instance role', () => {
 
   it('writes only pooler heartbeat rows (dynamodb:LeadingKeys POOLER#*)', () => {
     expect(bySid('HeartbeatWrite')?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['POOLER#*'] } });
+  });
+
+  it('may write every row a pooler writes: its heartbeat, its node id lease, the fleet budget leases (all under POOLER#*)', () => {
+    const pattern = /^POOLER#.*$/;
+    for (const key of [keys.pooler('ip-10-0-1-23-5432'), keys.nodeLease(17), keys.budgetLeases()]) expect(key.pk).toMatch(pattern);
   });
 
   it('decrypts only under the encryption-context condition, and only tenant passwords', () => {

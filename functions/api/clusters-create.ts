@@ -127,6 +127,8 @@ export async function createCluster(req: ApiRequest, deps: Deps): Promise<ApiRes
     readers: withRds.readers ?? topology.readers,
     lastEventTime: deps.now().toISOString(),
   };
+  if (body.connectionBudget !== undefined) input.connectionBudget = body.connectionBudget;
+  if (body.maxConnections !== undefined) input.maxConnections = body.maxConnections;
   if (withRds.members) input.members = withRds.members;
   if (withRds.rds) input.rds = withRds.rds;
   if (body.admin) {
@@ -134,6 +136,11 @@ export async function createCluster(req: ApiRequest, deps: Deps): Promise<ApiRes
       'secretArn' in body.admin
         ? { secretArn: body.admin.secretArn }
         : { user: body.admin.user, passwordCiphertext: await deps.adapters.secrets.encrypt(body.admin.password, clusterAdminSecretContext(body.clusterId)) };
+  }
+  // The budget's basis: asked of the server where the topology can (local); else the default.
+  if (input.maxConnections === undefined) {
+    const asked = await deps.adapters.topology.maxConnections?.(input as Cluster).catch(() => undefined);
+    if (asked !== undefined) input.maxConnections = asked;
   }
   let cluster: Cluster;
   try {

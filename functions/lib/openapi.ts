@@ -6,11 +6,13 @@ import {
   createClusterRequestSchema,
   createTenantRequestSchema,
   rotatePasswordRequestSchema,
+  updateClusterRequestSchema,
   updateTenantRequestSchema,
 } from './schemas.ts';
 import {
   clusterCreatedSchema,
   clusterDeletedSchema,
+  clusterDetailSchema,
   clusterViewSchema,
   poolersResponseSchema,
   tenantMetricsSchema,
@@ -219,6 +221,31 @@ export function buildOpenApi(): Json {
       },
       '/clusters/{id}': {
         parameters: [clusterIdParameter],
+        get: {
+          operationId: 'getCluster',
+          summary: 'The cluster, its connection budget, its tenants’ sizes and each pooler’s share of the budget (docs/fleet.md)',
+          responses: {
+            '200': { description: 'The cluster (ETag = its version)', content: jsonContent('ClusterDetail') },
+            '404': errorResponse('NOT_FOUND'),
+            ...common,
+          },
+        },
+        patch: {
+          operationId: 'updateCluster',
+          summary: 'Set the connection budget: maxConnections (its basis) and/or connectionBudget; null goes back to the default',
+          description:
+            'The budget is connectionBudget when set, else maxConnections (default 100) minus 10 % (at least 5). The poolers split it, and each tenant’s ' +
+            'pool size, between them (docs/fleet.md). A lowered budget is in force once every pooler has applied the new config version (GET /poolers). ' +
+            committed,
+          parameters: [ifMatch(false, 'cluster')],
+          requestBody: { required: true, content: jsonContent('UpdateClusterRequest') },
+          responses: {
+            '200': { description: 'Updated', content: jsonContent('ClusterCreated') },
+            '404': errorResponse('NOT_FOUND'),
+            '409': errorResponse('VERSION_CONFLICT'),
+            ...common,
+          },
+        },
         delete: {
           operationId: 'deleteCluster',
           summary: 'Delete a cluster no tenant uses, with its published targets',
@@ -253,6 +280,7 @@ export function buildOpenApi(): Json {
         UpdateTenantRequest: jsonSchema(updateTenantRequestSchema, 'input'),
         RotatePasswordRequest: jsonSchema(rotatePasswordRequestSchema, 'input'),
         CreateClusterRequest: jsonSchema(createClusterRequestSchema, 'input'),
+        UpdateClusterRequest: jsonSchema(updateClusterRequestSchema, 'input'),
         Tenant: jsonSchema(tenantViewSchema, 'output'),
         TenantWithPassword: jsonSchema(tenantWithPasswordSchema, 'output'),
         TenantPage: jsonSchema(tenantPageSchema, 'output'),
@@ -260,6 +288,7 @@ export function buildOpenApi(): Json {
         TenantUpdated: jsonSchema(tenantUpdatedSchema, 'output'),
         TenantDeleted: jsonSchema(tenantDeletedSchema, 'output'),
         Cluster: jsonSchema(clusterViewSchema, 'output'),
+        ClusterDetail: jsonSchema(clusterDetailSchema, 'output'),
         ClusterCreated: jsonSchema(clusterCreatedSchema, 'output'),
         ClusterDeleted: jsonSchema(clusterDeletedSchema, 'output'),
         Poolers: jsonSchema(poolersResponseSchema, 'output'),

@@ -2,6 +2,7 @@
 // the OpenAPI document agree. Every object is strict: an unknown field is a 400, not silently
 // dropped (a misspelt `pool.sise` must not look like success).
 import { z } from 'zod';
+import { MAX_CONNECTIONS_LIMIT } from '../../shared/src/domain/budget.ts';
 import { clusterKindSchema, rdsIdentifiersSchema } from '../../shared/src/domain/cluster.ts';
 import { clusterIdSchema, endpointSchema, pgNameSchema, portSchema, tenantIdSchema, versionSchema } from '../../shared/src/domain/common.ts';
 import { MAX_PAGE_LIMIT } from '../../shared/src/domain/paging.ts';
@@ -150,6 +151,8 @@ export const rotatePasswordRequestSchema = z.strictObject({
 });
 export type RotatePasswordRequest = z.infer<typeof rotatePasswordRequestSchema>;
 
+const connectionCountSchema = z.number().int().min(1).max(MAX_CONNECTIONS_LIMIT);
+
 export const createClusterRequestSchema = z
   .strictObject({
     clusterId: clusterIdSchema,
@@ -159,6 +162,10 @@ export const createClusterRequestSchema = z
     readers: z.array(endpointSchema).max(64).optional(),
     members: z.array(endpointSchema).max(64).optional(),
     rds: rdsIdentifiersSchema.optional(),
+    /** The server's max_connections; asked of the server when the topology can (local), else 100 (docs/fleet.md). */
+    maxConnections: connectionCountSchema.optional(),
+    /** Server connections all poolers together may hold; default maxConnections minus a reserve. */
+    connectionBudget: connectionCountSchema.optional(),
     admin: z
       .union([
         z.strictObject({ user: pgNameSchema, password: z.string().min(1).max(1024) }),
@@ -196,6 +203,17 @@ export const createClusterRequestSchema = z
     }
   });
 export type CreateClusterRequest = z.infer<typeof createClusterRequestSchema>;
+
+/** PATCH /clusters/{id}: the connection budget's figures; null clears one (back to its default). */
+export const updateClusterRequestSchema = z
+  .strictObject({
+    maxConnections: connectionCountSchema.nullable().optional(),
+    connectionBudget: connectionCountSchema.nullable().optional(),
+    /** Expected version (or If-Match). */
+    version: versionSchema.optional(),
+  })
+  .refine((b) => b.maxConnections !== undefined || b.connectionBudget !== undefined, { message: 'give maxConnections and/or connectionBudget' });
+export type UpdateClusterRequest = z.infer<typeof updateClusterRequestSchema>;
 
 const limitParam = z
   .string()

@@ -4,6 +4,8 @@
 import { z } from 'zod';
 import { clusterKindSchema, rdsIdentifiersSchema, type Cluster } from '../../shared/src/domain/cluster.ts';
 import { clusterIdSchema, endpointSchema, isoTimestampSchema, pgNameSchema, portSchema, tenantIdSchema, versionSchema } from '../../shared/src/domain/common.ts';
+import { clusterBudgetOf } from '../../shared/src/domain/budget.ts';
+import { clusterLeasesViewSchema, fleetLeasesViewSchema } from './budget-views.ts';
 import { failoverHistorySchema } from '../../shared/src/domain/failover-history.ts';
 import { switchingSchema } from '../../shared/src/domain/switchover.ts';
 import type { PoolerStanding } from '../../shared/src/domain/fleet-convergence.ts';
@@ -64,6 +66,17 @@ export function tenantView(t: Tenant): TenantView {
   };
 }
 
+export const clusterBudgetViewSchema = z.object({
+  /** As set (PATCH /clusters/{id}) or asked of the server, else the default 100. */
+  maxConnections: z.number().int().positive(),
+  /** Kept back from maxConnections: 10 % (at least 5). */
+  reserved: z.number().int().nonnegative(),
+  /** Server connections all poolers together may hold to the cluster. */
+  budget: z.number().int().nonnegative(),
+  /** Whether budget was set explicitly (connectionBudget) rather than derived from maxConnections. */
+  explicit: z.boolean(),
+});
+
 export const clusterViewSchema = z.object({
   clusterId: clusterIdSchema,
   kind: clusterKindSchema,
@@ -73,6 +86,8 @@ export const clusterViewSchema = z.object({
   rds: rdsIdentifiersSchema.optional(),
   /** Which admin credentials are configured; never the password or its ciphertext. */
   admin: z.union([z.object({ user: pgNameSchema }), z.object({ secretArn: z.string() })]).optional(),
+  /** The server-connection budget all poolers together keep to (docs/fleet.md). */
+  budget: clusterBudgetViewSchema,
   epoch: z.number().int().nonnegative(),
   lastEventTime: isoTimestampSchema,
   /** The last writer changes, oldest first: what found each one and when each phase happened. */
@@ -85,12 +100,16 @@ export const clusterViewSchema = z.object({
 });
 export type ClusterView = z.infer<typeof clusterViewSchema>;
 
+/** GET /clusters/{id}: the view with its tenants' sizes and each pooler's share of the budget. */
+export const clusterDetailSchema = clusterViewSchema.extend({ leases: clusterLeasesViewSchema });
+
 export function clusterView(c: Cluster): ClusterView {
   const v: ClusterView = {
     clusterId: c.clusterId,
     kind: c.kind,
     writer: { ...c.writer },
     readers: c.readers.map((r) => ({ ...r })),
+    budget: clusterBudgetOf(c),
     epoch: c.epoch,
     lastEventTime: c.lastEventTime,
     version: c.version,
@@ -114,6 +133,10 @@ export const poolerViewSchema = z.object({
   converged: z.boolean(),
   /** Silent for longer than staleAfterSeconds: left out of the fleet's convergence. */
   stale: z.boolean(),
+  /** Its fleet budget lease (docs/fleet.md), when it holds a live one. */
+  lease: z.object({ expiresAt: isoTimestampSchema, inEffect: z.boolean() }).optional(),
+  /** stale, no-lease (others hold budget leases, it none: it uses no server connections), rebalancing, or ok. */
+  health: z.enum(['ok', 'rebalancing', 'no-lease', 'stale']).optional(),
 });
 export type PoolerView = z.infer<typeof poolerViewSchema>;
 
@@ -135,7 +158,10 @@ export const poolersResponseSchema = z.object({
   /** Every live (non-stale) pooler has applied configVersion. */
   converged: z.boolean(),
   poolers: z.array(poolerViewSchema),
+  /** Every fleet budget lease, in the order the budgets are split (docs/fleet.md). */
+  budgets: fleetLeasesViewSchema.optional(),
 });
+export type PoolersResponse = z.infer<typeof poolersResponseSchema>;
 
 export const connectionCountsSchema = z.object({
   total: z.number().int().nonnegative(),

@@ -72,6 +72,8 @@ export const disconnectReasons = [
   'server_error',
   'idle_timeout',
   'lifetime',
+  /** This pooler's share of the fleet budgets went down (docs/fleet.md). */
+  'lease_lowered',
   'reset_failed',
   'unclean_release',
   'shutdown',

@@ -24,6 +24,8 @@ import { startPooler, type Pooler } from './pooler.ts';
 import type { AutoNode } from './cluster/auto-node.ts';
 import type { PeerLookup } from './cluster/peer-directory.ts';
 import { parseWorkers, workerPlanFromEnv, type WorkerPlan } from './cluster/worker-plan.ts';
+import { startBudgetLease } from './config/sources/budget-host.ts';
+import type { BudgetLease } from './config/sources/budget-lease.ts';
 
 const USAGE = `usage: switchyard pooler --config FILE [--watch] [--workers N|auto]
        switchyard pooler --source local --state-dir DIR [--config FILE] [--workers N|auto]
@@ -138,6 +140,7 @@ export async function poolerCommand(argv: string[]): Promise<number> {
   // `cluster.node_id: auto`: lease a node id and open the peer port before the first client gets a key.
   let pooler: Pooler | undefined;
   let auto: AutoNode | undefined;
+  let budget: BudgetLease | undefined;
   try {
     if (initial.config.cluster?.node_id === 'auto') {
       if (source.nodeLeases === undefined) throw new Error('cluster.node_id auto needs --source local or aws: the node ids are leased from its store');
@@ -152,6 +155,8 @@ export async function poolerCommand(argv: string[]): Promise<number> {
       });
     }
     pooler = await startPooler(initial.config, { logger: log, baseDir, ...(auto ? { nodeId: auto.ids[0]!, peers: auto.peers } : {}) });
+    // Fleet budgets (docs/fleet.md): limits 0 from here on until the first lease.
+    budget = startBudgetLease(pooler, source, poolerId, log);
   } catch (err) {
     await auto?.close();
     await source.close().catch(() => undefined);
@@ -178,6 +183,7 @@ export async function poolerCommand(argv: string[]): Promise<number> {
       removePidFile?.();
       // The peer port and the lease outlive the drain: cancels for draining clients still arrive.
       Promise.all([controller.stop(), pooler!.close()])
+        .then(() => budget?.leave())
         .then(() => auto?.close())
         .then(
           () => resolve(0),

@@ -3,6 +3,7 @@
 // (cancel-router.ts) and the admin console (admin-console.ts); a connection's login is
 // frontend/login.ts, which hands an authenticated tenant login back here to become a client.
 import { createServer, type Server, type Socket } from 'node:net';
+import type { FleetLimits } from './backend/fleet-limits.ts';
 import { Pool, type PoolHooks, type PoolStats, type TargetSuspicion } from './backend/pool.ts';
 import { ReaderLagBook } from './backend/reader-lag.ts';
 import { ReadRouter } from './backend/reader-router.ts';
@@ -51,6 +52,8 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   config: PoolerConfig;
   private current: Snapshot;
   private readonly pools = new Map<string, Pool>();
+  /** The fleet budgets' limits on the pools (backend/fleet-limits.ts); undefined without fleet budgets. */
+  fleetLimits: FleetLimits | undefined;
   private readonly clients = new Set<ClientConnection>();
   private readonly clientCounts = new Map<string, number>();
   private readonly server: Server;
@@ -199,6 +202,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     let pool = this.pools.get(route.id);
     if (pool === undefined) {
       pool = new Pool(route.id, route.target, route.pool, this.log, this.poolHooks);
+      this.fleetLimits?.attach(pool);
       this.pools.set(route.id, pool);
       this.poolCreated(pool);
     }

@@ -16,6 +16,7 @@ import type { PoolSettings } from '../config/schema.ts';
 import { connectServer, PermanentConnectError, ScramIterationsConnectError, ServerConnectError, type ServerTarget } from './connect.ts';
 import { ServerConnection, type ServerOwner } from './server.ts';
 import { holdDeadline, logHoldEnd, SwitchHold, type SwitchoverObserver, type SwitchoverOutcome } from './switchover.ts';
+import type { ClusterGate } from './cluster-gate.ts';
 import { checkWriter, NotWriterError } from './writer-check.ts';
 
 /** Why a pool doubts its target: see PoolHooks.suspectTarget. */
@@ -75,6 +76,8 @@ export interface PoolStats {
   serversConnecting: number;
   clientsWaiting: number;
   maxWaitMs: number;
+  /** This pooler's share of the fleet budgets (cluster/budget-lease.ts); absent without them. */
+  leaseSize?: number;
   totalCheckouts: number;
   totalCheckoutTimeouts: number;
   totalServerConnects: number;
@@ -120,6 +123,12 @@ export class Pool implements ServerOwner {
   private switchHold: SwitchHold | undefined;
   /** Told when a switchover hold ends (metrics). */
   switchObserver: SwitchoverObserver | null = null;
+  /** This pooler's lease share of the fleet budgets (cluster/budget-lease.ts); Infinity without them. */
+  private leaseSize = Infinity;
+  /** Connections closed for a lowered lease whose socket has not closed yet: still counted against it. */
+  private closingForLease = 0;
+  /** This pooler's share of the tenant's cluster budget, shared with the cluster's other pools (cluster-gate.ts). */
+  gate: ClusterGate | undefined;
 
   constructor(tenantId: string, target: ServerTarget, settings: PoolSettings, log: Logger, hooks?: PoolHooks) {
     this.tenantId = tenantId;
@@ -188,6 +197,7 @@ export class Pool implements ServerOwner {
       server.close(server.retired || this.closed || this.holding ? 'target_changed' : 'lifetime');
       return;
     }
+    if (this.leaseUsage > this.leaseSize || this.gate?.shouldYield(this, this.waiters.length > 0)) return this.closeForLease(server);
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
       this.totalCheckouts++;
@@ -206,6 +216,7 @@ export class Pool implements ServerOwner {
     const i = this.idle.indexOf(server);
     if (i >= 0) this.idle.splice(i, 1);
     this.log.debug({ server: server.id, reason }, 'server connection closed');
+    this.gate?.wake();
     if (this.pausedFlag) return this.checkPaused();
     if (this.waiters.length > 0 && this.switchHold === undefined) this.grow();
   }
@@ -215,7 +226,7 @@ export class Pool implements ServerOwner {
     if (this.serverParams) return this.serverParams;
     await new Promise<void>((resolve, reject) => {
       this.paramWaiters.push({ done: (err) => (err ? reject(err) : resolve()), deadline: Date.now() + this.settings.checkout_timeout * 1000 });
-      if (this.connectingNow === 0 && this.retryTimer === undefined) this.openServer();
+      if (this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
     });
     return this.serverParams ?? new Map();
   }
@@ -224,7 +235,7 @@ export class Pool implements ServerOwner {
     // While backing off after failed connects, the retry timer grows the pool.
     if (this.retryTimer !== undefined) return;
     // Open connections for waiters, never beyond `size` (counting those already opening).
-    while (this.all.size + this.connectingNow < this.settings.size && this.connectingNow < this.waiters.length) {
+    while (this.all.size + this.connectingNow < this.settings.size && this.connectingNow < this.waiters.length && this.mayOpen()) {
       this.openServer();
     }
   }
@@ -266,6 +277,7 @@ export class Pool implements ServerOwner {
 
   private onConnectFailed(target: ServerTarget, err: ServerConnectError): void {
     this.connecting--;
+    this.gate?.wake();
     if (target === this.target) this.connectingNow--;
     this.totalServerConnectErrors++;
     // A connect to a target we have since left is no reason to fail anyone: retarget() already
@@ -312,7 +324,7 @@ export class Pool implements ServerOwner {
   private retryNow(): void {
     if (this.closed) return;
     if (!this.holding) this.grow();
-    if (this.paramWaiters.length > 0 && this.connectingNow === 0) this.openServer();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.mayOpen()) this.openServer();
   }
 
   /** Asks the owner for fresh targets, at most once per SUSPECT_INTERVAL_MS. */
@@ -385,7 +397,7 @@ export class Pool implements ServerOwner {
     else if (!this.closed && this.switchHold === undefined) {
       // After a failed connect, wait 5 s before trying to refill min_idle again.
       const mayRetry = now - this.lastConnectErrorAt > 5000;
-      while (mayRetry && this.all.size + this.connecting < this.settings.min_idle) this.openServer();
+      while (mayRetry && this.all.size + this.connecting < this.settings.min_idle && this.mayOpen(false)) this.openServer();
     }
   }
 
@@ -459,6 +471,11 @@ export class Pool implements ServerOwner {
     this.flushPauseWaiters();
   }
 
+  /** close() was called (the pool may still have connections closing). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Server connections currently open (for drain/shutdown). */
   get serverCount(): number {
     return this.all.size;
@@ -479,12 +496,79 @@ export class Pool implements ServerOwner {
       clientsWaiting: this.waiters.length,
       // From the oldest waiter's enqueue time, not its deadline: a reload may change checkout_timeout.
       maxWaitMs: this.waiters.length > 0 ? performance.now() - this.waiters[0]!.since : 0,
+      ...(this.leaseSize !== Infinity ? { leaseSize: this.leaseSize } : {}),
       totalCheckouts: this.totalCheckouts,
       totalCheckoutTimeouts: this.totalCheckoutTimeouts,
       totalServerConnects: this.totalServerConnects,
       totalServerConnectErrors: this.totalServerConnectErrors,
       switching: this.switchHold !== undefined,
     };
+  }
+
+  // ---- fleet budgets (cluster/budget-lease.ts) ----------------------------------------------
+
+  /**
+   * Sets this pooler's share of the tenant's fleet-wide size: above it, idle connections close now
+   * and busy ones when released, and checkouts wait (bounded by checkout_timeout) — the pool's
+   * effective size is min(size, share). `force` (the lease is expiring unrenewed) closes busy
+   * connections above it as well.
+   */
+  setLeaseSize(n: number, force = false): void {
+    const raised = n > this.leaseSize;
+    this.leaseSize = n;
+    // A connection closing still counts until its socket has closed: close just the excess.
+    let excess = this.leaseUsage - n;
+    while (excess > 0 && this.idle.length > 0) {
+      this.closeForLease(this.idle.shift()!);
+      excess--;
+    }
+    // The lease expires: busy connections above it close too (their clients get SERVER_LOST).
+    if (force) {
+      for (const server of [...this.all]) {
+        if (excess-- <= 0) break;
+        this.closeForLease(server);
+      }
+    }
+    if (!raised || this.closed) return;
+    if (!this.holding && this.waiters.length > 0) this.grow();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
+  }
+
+  /** Within this pool's share and its cluster's (queued at the cluster's gate when `queue` and refused). */
+  private mayOpen(queue = true): boolean {
+    return this.leaseUsage < this.leaseSize && (this.gate === undefined || this.gate.mayOpen(this, queue));
+  }
+
+  /** The cluster gate woke us: open connections for whoever waits, if we may now. */
+  kick(): void {
+    if (this.closed) return;
+    if (!this.holding && this.waiters.length > 0) this.grow();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
+  }
+
+  /** Closes the longest-idle connection (another tenant of the cluster needs the room); false if none is idle. */
+  closeOneIdle(): boolean {
+    const server = this.idle.shift();
+    if (server === undefined) return false;
+    this.closeForLease(server);
+    return true;
+  }
+
+  /** Server connections counted against the lease: open, opening, and closing for a lowered lease. */
+  get leaseUsage(): number {
+    return this.all.size + this.connecting + this.closingForLease;
+  }
+
+  /** Closes a connection above the lease; it counts against the lease until its socket has closed. */
+  private closeForLease(server: ServerConnection): void {
+    if (!server.socket.closed) {
+      this.closingForLease++;
+      server.socket.once('close', () => {
+        this.closingForLease--;
+        this.gate?.wake();
+      });
+    }
+    server.close('lease_lowered');
   }
 
   // ---- admin console: PAUSE / RESUME, SHOW CLIENTS / SERVERS ------------------------------

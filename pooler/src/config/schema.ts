@@ -194,6 +194,15 @@ export const configSchema = z
       .strict()
       .refine((c) => c.node_id !== 'auto' || c.peer_port !== undefined, { message: 'node_id auto needs peer_port: where the other poolers forward CancelRequests', path: ['peer_port'] })
       .optional(),
+    /**
+     * Fleet connection budgets (local/aws sources, docs/fleet.md): tenant sizes and cluster budgets
+     * are fleet-wide, and this pooler uses its leased share (config/sources/budget-lease.ts).
+     * lease_ttl (s): a dead pooler's share is handed out this long after its last renewal.
+     */
+    fleet_budgets: z
+      .object({ enabled: z.boolean().default(true), lease_ttl: z.number().min(2).max(300).default(10) })
+      .strict()
+      .default({ enabled: true, lease_ttl: 10 }),
     /** Admin console users (config/admin-schema.ts, docs/admin.md). */
     admin: adminSchema.default({ users: [] }),
     /** Metrics/health HTTP endpoint (config/metrics-schema.ts, docs/metrics.md); absent = off. */

@@ -109,6 +109,17 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
   });
 
   new Gauge({
+    name: 'switchyard_pool_lease_size',
+    help: "This pooler's share of the tenant's fleet-wide size (fleet budgets, docs/fleet.md); absent without fleet budgets",
+    labelNames: ['tenant'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [tenant, s] of poolsByTenant()) if (s?.leaseSize !== undefined) this.set({ tenant }, s.leaseSize);
+    },
+  });
+
+  new Gauge({
     name: 'switchyard_pool_paused',
     help: '1 while the tenant is paused (admin PAUSE or KILL), else 0',
     labelNames: ['tenant'] as const,

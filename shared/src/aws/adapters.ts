@@ -9,6 +9,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PgTopology } from '../local/pg-topology.ts';
 import type { Adapters } from '../ports/adapters.ts';
+import { DynamoBudgetLeaseStore } from './dynamo-budget-leases.ts';
 import { DynamoNodeLeaseStore } from './dynamo-node-leases.ts';
 import { DynamoClusterStore, DynamoHeartbeatStore, DynamoTenantStore } from './dynamo-store.ts';
 import { readAwsEnv, type AwsEnv } from './env.ts';
@@ -66,6 +67,7 @@ export function createAwsAdapters(envOrConfig: NodeJS.ProcessEnv | AwsEnv = proc
     clusters: new DynamoClusterStore(storeOpts),
     heartbeats: new DynamoHeartbeatStore(storeOpts),
     nodes: new DynamoNodeLeaseStore(storeOpts),
+    budgets: new DynamoBudgetLeaseStore(storeOpts),
     secrets,
     config: new SsmConfigChannel({ ssm: clients.ssm, doc, table: env.table, stage: env.stage, poolerTag: env.poolerTag }),
     topology: new RdsTopology({ rds: clients.rds, staticTopology: new PgTopology({ secrets }) }),

@@ -7,6 +7,8 @@
 //   node id lease     pk=POOLER#_nodes              sk=NODE#<0017>  ttl (one partition: one Query lists
 //                     every lease; "_" cannot start a poolerId, so no heartbeat row ever shares it,
 //                     and the instance role's POOLER#* write condition covers it)
+//   budget leases     pk=POOLER#_budget             sk=BUDGET       (one item: every live pooler's lease,
+//                     shared/src/domain/budget.ts; "_" keeps it apart from heartbeats as above)
 //   idempotency key   pk=IDEMPOTENCY#<key>          sk=IDEMPOTENCY  tenantId, ttl
 //   config counter    pk=CONFIG#version             sk=CONFIG       n (atomic counter, see ssm-config-channel.ts)
 // `ttl` (epoch seconds) is meant for DynamoDB TTL; nothing depends on TTL being enabled.
@@ -30,6 +32,7 @@ export const keys = {
   cluster: (clusterId: string): ItemKey => ({ pk: `CLUSTER#${clusterId}`, sk: 'CLUSTER' }),
   pooler: (poolerId: string): ItemKey => ({ pk: `POOLER#${poolerId}`, sk: 'POOLER' }),
   nodeLease: (nodeId: number): ItemKey => ({ pk: NODE_LEASES_PK, sk: `NODE#${String(nodeId).padStart(4, '0')}` }),
+  budgetLeases: (): ItemKey => ({ pk: 'POOLER#_budget', sk: 'BUDGET' }),
   idempotency: (key: string): ItemKey => ({ pk: `IDEMPOTENCY#${key}`, sk: 'IDEMPOTENCY' }),
   configCounter: (): ItemKey => ({ pk: 'CONFIG#version', sk: 'CONFIG' }),
 };

@@ -6,6 +6,9 @@ import { clusterIdSchema, endpointSchema, isoTimestampSchema, pgNameSchema, vers
 import { failoverHistorySchema } from './failover-history.ts';
 import { switchingSchema } from './switchover.ts';
 
+/** A number of server connections (PostgreSQL's max_connections is at most 262143). */
+const connectionCountSchema = z.number().int().min(1).max(262_143);
+
 export const clusterKindSchema = z.enum(['aurora', 'rds-instance', 'static']);
 export type ClusterKind = z.infer<typeof clusterKindSchema>;
 
@@ -44,6 +47,10 @@ const clusterFields = {
   /** Local / static topology: every server that may be the writer; probed with pg_is_in_recovery(). */
   members: z.array(endpointSchema).optional(),
   rds: rdsIdentifiersSchema.optional(),
+  /** The server's max_connections (budget.ts: the budget's basis; default 100). */
+  maxConnections: connectionCountSchema.optional(),
+  /** Server connections all poolers together may hold; default maxConnections minus a reserve (budget.ts). */
+  connectionBudget: connectionCountSchema.optional(),
 };
 
 function checkKind(c: { kind: ClusterKind; rds?: RdsIdentifiers | undefined }, ctx: z.RefinementCtx): void {
@@ -100,6 +107,9 @@ export const clusterPatchSchema = z
     failovers: failoverHistorySchema,
     /** null clears the mark. */
     switching: switchingSchema.nullable(),
+    /** null clears it (back to the default). */
+    maxConnections: connectionCountSchema.nullable(),
+    connectionBudget: connectionCountSchema.nullable(),
   })
   .partial()
   .strict();

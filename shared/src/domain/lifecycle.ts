@@ -54,11 +54,10 @@ export function applyClusterPatch(current: Cluster, patch: ClusterPatch, now: Da
       { path: 'epoch', message: 'may not decrease' },
     ]);
   }
-  return parseOrThrow(
-    clusterSchema,
-    { ...current, ...stripUndefined(p), version: current.version + 1, updatedAt: now.toISOString() },
-    'cluster',
-  );
+  const next: Record<string, unknown> = { ...current, ...stripUndefined(p), version: current.version + 1, updatedAt: now.toISOString() };
+  // A budget figure patched to null goes back to its default (domain/budget.ts).
+  for (const k of ['maxConnections', 'connectionBudget'] as const) if (next[k] === null) delete next[k];
+  return parseOrThrow(clusterSchema, next, 'cluster');
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -1,6 +1,6 @@
 // File-backed TenantStore / ClusterStore / HeartbeatStore / NodeLeaseStore for local mode. State
 // lives in `<stateDir>/store.json` (tenants, login guards, idempotency keys, clusters),
-// `<stateDir>/heartbeats.json` and `<stateDir>/node-leases.json` (written often, kept apart so
+// `<stateDir>/heartbeats.json`, `<stateDir>/node-leases.json` and `<stateDir>/budget-leases.json` (written often, kept apart so
 // they never contend with control-plane writes). Every mutation is read-modify-write under a lock with an atomic replace
 // (atomic-file.ts), giving the same uniqueness and optimistic-locking semantics as DynamoDB.
 import { join } from 'node:path';
@@ -8,12 +8,13 @@ import { z } from 'zod';
 import { clusterSchema, type Cluster, type ClusterPatch, type NewClusterInput } from '../domain/cluster.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.ts';
 import { poolerHeartbeatSchema, type PoolerHeartbeat, type PoolerHeartbeatInput } from '../domain/heartbeat.ts';
+import { budgetLeasesSchema, type BudgetLeases } from '../domain/budget.ts';
 import { leaseLive, nodeLeaseSchema, type NodeLease } from '../domain/node-lease.ts';
 import { applyClusterPatch, applyTenantPatch, buildNewCluster, buildNewTenant } from '../domain/lifecycle.ts';
 import { pageLimit } from '../domain/paging.ts';
 import { parseOrThrow } from '../domain/parse.ts';
 import { claimedLoginKeys, tenantSchema, type NewTenantInput, type Tenant, type TenantPatch } from '../domain/tenant.ts';
-import type { ClusterStore, CreateOptions, HeartbeatStore, ListOptions, NodeLeaseStore, Page, TenantStore } from '../ports/store.ts';
+import type { BudgetLeaseStore, ClusterStore, CreateOptions, HeartbeatStore, ListOptions, NodeLeaseStore, Page, TenantStore } from '../ports/store.ts';
 import { ensureDir, readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
@@ -262,11 +263,34 @@ export class FileNodeLeaseStore implements NodeLeaseStore {
   }
 }
 
+/** `{ row? }`: the budget leases (budget-leases.json), compare-and-set under the file lock. */
+const budgetStateSchema = z.object({ row: budgetLeasesSchema.optional() }).strict();
+type BudgetState = z.infer<typeof budgetStateSchema>;
+
+export class FileBudgetLeaseStore implements BudgetLeaseStore {
+  readonly #doc: JsonDocument<BudgetState>;
+  constructor(doc: JsonDocument<BudgetState>) {
+    this.#doc = doc;
+  }
+  async read(): Promise<BudgetLeases | undefined> {
+    return (await this.#doc.read()).row;
+  }
+  async write(input: BudgetLeases): Promise<boolean> {
+    const next = parseOrThrow(budgetLeasesSchema, input, 'budget leases');
+    return this.#doc.mutate((s) => {
+      if ((s.row?.version ?? 0) !== next.version - 1) return false;
+      s.row = next;
+      return true;
+    });
+  }
+}
+
 export interface FileStores {
   tenants: FileTenantStore;
   clusters: FileClusterStore;
   heartbeats: FileHeartbeatStore;
   nodes: FileNodeLeaseStore;
+  budgets: FileBudgetLeaseStore;
 }
 
 function parseState<S extends z.ZodType>(schema: S, what: string): (raw: unknown) => z.infer<S> {
@@ -286,7 +310,9 @@ export async function createFileStores(stateDir: string, opts: FileStoreOptions 
   const store = new JsonDocument(join(stateDir, 'store.json'), parseState(storeStateSchema, 'store.json'));
   const heartbeats = new JsonDocument(join(stateDir, 'heartbeats.json'), parseState(heartbeatStateSchema, 'heartbeats.json'));
   const nodes = new JsonDocument(join(stateDir, 'node-leases.json'), parseState(nodeLeaseStateSchema, 'node-leases.json'));
+  const budgets = new JsonDocument(join(stateDir, 'budget-leases.json'), parseState(budgetStateSchema, 'budget-leases.json'));
   return {
+    budgets: new FileBudgetLeaseStore(budgets),
     tenants: new FileTenantStore(store, now),
     clusters: new FileClusterStore(store, now),
     heartbeats: new FileHeartbeatStore(heartbeats),

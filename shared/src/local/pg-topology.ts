@@ -42,6 +42,14 @@ export class PgTopology implements Topology {
     const writer = writers.find((w) => current && w.host === current.host && w.port === current.port) ?? writers[0] ?? null;
     return { writer: writer ? { ...writer } : null, readers: readers.map((r) => ({ ...r })) };
   }
+
+  async maxConnections(cluster: TopologySubject): Promise<number | undefined> {
+    const writer = cluster.writer ?? probeMembers(cluster)[0];
+    if (writer === undefined) return undefined;
+    const creds = await (this.#opts.credentials ?? ((c) => defaultCredentials(c, this.#opts.secrets)))(cluster);
+    const v = await ask(writer, creds, this.#opts.timeoutMs ?? 3000, "SELECT current_setting('max_connections')::int AS v");
+    return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+  }
 }
 
 /** `members` when given, else the known writer and readers. Deduplicated, order kept. */
@@ -71,6 +79,12 @@ async function defaultCredentials(cluster: TopologySubject, secrets: SecretBox |
 
 /** true/false as the server answered; undefined when it could not be asked. */
 async function probe(member: Endpoint, creds: ProbeCredentials, timeoutMs: number): Promise<boolean | undefined> {
+  const v = await ask(member, creds, timeoutMs, 'SELECT pg_is_in_recovery() AS v');
+  return typeof v === 'boolean' ? v : undefined;
+}
+
+/** The one value `sql` returns (column v); undefined when the server could not be asked. */
+async function ask(member: Endpoint, creds: ProbeCredentials, timeoutMs: number, sql: string): Promise<unknown> {
   const client = new pg.Client({
     host: member.host,
     port: member.port,
@@ -85,9 +99,8 @@ async function probe(member: Endpoint, creds: ProbeCredentials, timeoutMs: numbe
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const res = await client.query<{ in_recovery: boolean }>('SELECT pg_is_in_recovery() AS in_recovery');
-    const v = res.rows[0]?.in_recovery;
-    return typeof v === 'boolean' ? v : undefined;
+    const res = await client.query<{ v: unknown }>(sql);
+    return res.rows[0]?.v;
   } catch {
     return undefined;
   } finally {

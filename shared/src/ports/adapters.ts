@@ -4,7 +4,7 @@
 import type { ClusterAdminSecrets } from './cluster-admin-secrets.ts';
 import type { ConfigChannel } from './config-channel.ts';
 import type { SecretBox } from './secret-box.ts';
-import type { ClusterStore, HeartbeatStore, NodeLeaseStore, TenantStore } from './store.ts';
+import type { BudgetLeaseStore, ClusterStore, HeartbeatStore, NodeLeaseStore, TenantStore } from './store.ts';
 import type { Topology } from './topology.ts';
 
 export interface Adapters {
@@ -13,6 +13,8 @@ export interface Adapters {
   heartbeats: HeartbeatStore;
   /** Cancel-key node ids of the running poolers, with their peer addresses (pooler/src/cluster/node-lease.ts). */
   nodes: NodeLeaseStore;
+  /** The live poolers' shares of the connection budgets (shared/src/domain/budget.ts). */
+  budgets: BudgetLeaseStore;
   secrets: SecretBox;
   config: ConfigChannel;
   topology: Topology;

@@ -5,6 +5,7 @@
 // - update/delete with `expectedVersion` fail with VersionConflictError unless the stored version
 //   matches, NotFoundError if the row is gone; every successful update bumps `version` by one;
 // - input is validated with the domain schemas (ValidationError).
+import type { BudgetLeases } from '../domain/budget.ts';
 import type { Cluster, ClusterPatch, NewClusterInput } from '../domain/cluster.ts';
 import type { PoolerHeartbeat, PoolerHeartbeatInput } from '../domain/heartbeat.ts';
 import type { NodeLease } from '../domain/node-lease.ts';
@@ -78,4 +79,18 @@ export interface NodeLeaseStore {
   release(nodeId: number, holder: string): Promise<void>;
   /** Every lease row, live or expired, by node id; callers judge liveness by expiresAtMs. */
   list(): Promise<NodeLease[]>;
+}
+
+/**
+ * The fleet's budget leases: one row (shared/src/domain/budget.ts), written compare-and-set on its
+ * version, so every change of it is seen whole by every pooler.
+ */
+export interface BudgetLeaseStore {
+  /** The row, consistently read (a write just made anywhere shows); undefined before the first. */
+  read(): Promise<BudgetLeases | undefined>;
+  /**
+   * Writes `next` if the stored row's version is `next.version - 1` (no row when next.version is
+   * 1). Resolves false, writing nothing, otherwise.
+   */
+  write(next: BudgetLeases): Promise<boolean>;
 }

@@ -16,4 +16,10 @@ export type TopologySubject = Pick<Cluster, 'clusterId' | 'kind'> &
 export interface Topology {
   /** `writer` null when no member is currently a writer (e.g. mid-failover). */
   describe(cluster: TopologySubject): Promise<ObservedTopology>;
+  /**
+   * The writer's max_connections, asked of the server itself (local/static: PgTopology), the basis
+   * of the cluster's connection budget (domain/budget.ts). Absent where it cannot be asked (RDS:
+   * set `maxConnections` through the API); undefined when the server could not be reached.
+   */
+  maxConnections?(cluster: TopologySubject): Promise<number | undefined>;
 }

@@ -5,13 +5,15 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.ts';
 import { exampleNewCluster, exampleNewTenant } from './examples.ts';
 import type { NodeLease } from '../domain/node-lease.ts';
-import type { ClusterStore, HeartbeatStore, NodeLeaseStore, TenantStore } from '../ports/store.ts';
+import type { BudgetLeases } from '../domain/budget.ts';
+import type { BudgetLeaseStore, ClusterStore, HeartbeatStore, NodeLeaseStore, TenantStore } from '../ports/store.ts';
 
 export interface StoresUnderTest {
   tenants: TenantStore;
   clusters: ClusterStore;
   heartbeats: HeartbeatStore;
   nodes: NodeLeaseStore;
+  budgets: BudgetLeaseStore;
 }
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -333,6 +335,43 @@ export function describeStoreContract(name: string, fresh: () => Promise<StoresU
       expect((await s.nodes.list()).map((l) => l.nodeId)).toEqual([1, 512, 1023]);
       expect(await rejection(s.nodes.claim(lease(0, 'z', T0 + 60_000), T0))).toBeInstanceOf(ValidationError);
       expect(await rejection(s.nodes.claim(lease(1024, 'z', T0 + 60_000), T0))).toBeInstanceOf(ValidationError);
+    });
+  });
+
+  describe(`${name}: budget leases`, () => {
+    let s: StoresUnderTest;
+    beforeEach(async () => {
+      s = await fresh();
+    });
+    const member = (h: string, expiresAtMs: number, ack = 0) => ({ holder: h.padEnd(16, '0'), poolerId: `pooler-${h}`, expiresAtMs, ack });
+    const row = (version: number, generation: number, members: BudgetLeases['members']): BudgetLeases => ({ version, generation, members });
+
+    it('writes the first row only at version 1, then each next version exactly once', async () => {
+      expect(await s.budgets.read()).toBeUndefined();
+      expect(await s.budgets.write(row(2, 1, [member('a', 1000)]))).toBe(false);
+      expect(await s.budgets.write(row(1, 1, [member('a', 1000)]))).toBe(true);
+      expect(await s.budgets.write(row(1, 1, [member('b', 1000)]))).toBe(false);
+      expect(await s.budgets.read()).toEqual(row(1, 1, [member('a', 1000)]));
+      const next = row(2, 2, [member('a', 2000, 1), member('b', 2000)]);
+      expect(await s.budgets.write(next)).toBe(true);
+      expect(await s.budgets.write(row(2, 2, [member('c', 2000)]))).toBe(false);
+      expect(await s.budgets.write(row(4, 2, [member('c', 2000)]))).toBe(false);
+      expect(await s.budgets.read()).toEqual(next);
+    });
+
+    it('lets exactly one of two writers from the same version win', async () => {
+      await s.budgets.write(row(1, 1, [member('a', 1000)]));
+      const results = await race(
+        () => s.budgets.write(row(2, 2, [member('a', 1000), member('b', 1000)])),
+        () => s.budgets.write(row(2, 2, [member('a', 1000), member('c', 1000)])),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled' && r.value)).toHaveLength(1);
+      expect((await s.budgets.read())?.version).toBe(2);
+    });
+
+    it('refuses a malformed row', async () => {
+      expect(await rejection(s.budgets.write({ version: 0, generation: 1, members: [] }))).toBeInstanceOf(ValidationError);
+      expect(await rejection(s.budgets.write(row(1, 1, [{ ...member('a', 1), holder: 'short' }])))).toBeInstanceOf(ValidationError);
     });
   });
 }

@@ -24,7 +24,8 @@ import { switchingDeadline } from '../../../../shared/src/domain/switchover.ts';
 import type { PoolerHeartbeatInput } from '../../../../shared/src/domain/heartbeat.ts';
 import type { Tenant } from '../../../../shared/src/domain/tenant.ts';
 import type { Adapters } from '../../../../shared/src/ports/adapters.ts';
-import type { NodeLeaseStore } from '../../../../shared/src/ports/store.ts';
+import type { BudgetLeaseStore, NodeLeaseStore } from '../../../../shared/src/ports/store.ts';
+import { clusterBudgetOf } from '../../../../shared/src/domain/budget.ts';
 import type { Logger } from '../../log.ts';
 import type { PoolerConfig, TenantConfig } from '../schema.ts';
 import { PasswordCache } from './password-cache.ts';
@@ -33,7 +34,7 @@ import type { ConfigSource, SourceKind, SourceLoad } from './types.ts';
 
 export interface StoreSourceOptions {
   kind: Exclude<SourceKind, 'file'>;
-  adapters: Pick<Adapters, 'tenants' | 'clusters' | 'heartbeats' | 'nodes' | 'secrets' | 'config' | 'topology'>;
+  adapters: Pick<Adapters, 'tenants' | 'clusters' | 'heartbeats' | 'nodes' | 'budgets' | 'secrets' | 'config' | 'topology'>;
   /** The listener/limits/log settings (re-read on every full load); tenants are replaced. */
   base: () => PoolerConfig;
   log: Logger;
@@ -81,6 +82,18 @@ export class StoreSource implements ConfigSource {
     return this.#o.adapters.nodes;
   }
 
+  get budgetLeases(): BudgetLeaseStore {
+    return this.#o.adapters.budgets;
+  }
+
+  /** Each cluster's connection budget at the last load (docs/fleet.md). */
+  #clusterBudgets = new Map<string, number>();
+
+  /** The fleet budgets' inputs from the last load: each tenant's cluster and each cluster's budget. */
+  budgetInputs(): { clusterOf: ReadonlyMap<string, string>; clusterBudgets: ReadonlyMap<string, number> } {
+    return { clusterOf: this.#clusterOf, clusterBudgets: this.#clusterBudgets };
+  }
+
   constructor(opts: StoreSourceOptions) {
     this.kind = opts.kind;
     this.#o = opts;
@@ -119,6 +132,7 @@ export class StoreSource implements ConfigSource {
       }
     }
     this.#bornAt = bornAt;
+    this.#clusterBudgets = new Map(clusters.map((c) => [c.clusterId, clusterBudgetOf(c).budget] as const));
     clusterIds.forEach((id, i) => {
       const p = published[i];
       if (p !== undefined) this.#acceptTargets(id, p);

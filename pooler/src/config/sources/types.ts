@@ -5,7 +5,7 @@
 // - aws:   DynamoDB tenants, SSM cluster targets and config version, KMS-encrypted passwords.
 // A SourceController (controller.ts) drives a source for a running Pooler.
 import type { PoolerHeartbeatInput } from '../../../../shared/src/domain/heartbeat.ts';
-import type { NodeLeaseStore } from '../../../../shared/src/ports/store.ts';
+import type { BudgetLeaseStore, NodeLeaseStore } from '../../../../shared/src/ports/store.ts';
 import type { PoolerConfig } from '../schema.ts';
 
 export type SourceKind = 'file' | 'local' | 'aws';
@@ -41,5 +41,9 @@ export interface ConfigSource {
   putHeartbeat?(heartbeat: PoolerHeartbeatInput): Promise<void>;
   /** The store's cancel-key node id leases (local/aws), for `cluster.node_id: auto` (cluster/node-lease.ts). */
   readonly nodeLeases?: NodeLeaseStore;
+  /** The store's fleet budget leases (local/aws; budget-lease.ts). */
+  readonly budgetLeases?: BudgetLeaseStore;
+  /** From the last load: each tenant's cluster and each cluster's connection budget (local/aws). */
+  budgetInputs?(): { clusterOf: ReadonlyMap<string, string>; clusterBudgets: ReadonlyMap<string, number> };
   close(): Promise<void>;
 }
