@@ -29,6 +29,8 @@ export const errorCatalog = {
   PREPARED_STATEMENTS_BUDGET: { sqlstate: '53400', fatal: false, reason: null },
   /** Transaction mode: an EXECUTE the pooler cannot map to a server-side statement (frontend/sql-prepare.ts). */
   SQL_PREPARE_NOT_MAPPED: { sqlstate: '0A000', fatal: false, reason: null },
+  /** More session settings than a client may keep in transaction mode (frontend/session-settings.ts). */
+  SESSION_SETTINGS_LIMIT: { sqlstate: '53400', fatal: true, reason: 'invalid_parameter' },
 } as const satisfies Record<string, { sqlstate: string; fatal: boolean; reason: DisconnectReason | null }>;
 
 export type PoolerErrorCode = keyof typeof errorCatalog;

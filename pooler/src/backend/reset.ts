@@ -4,7 +4,7 @@
 // own Query, all sent in one write (DISCARD ALL cannot run inside a transaction block).
 // ParameterStatus replies keep the connection's parameter map current. A connection that does
 // not come back clean in time is closed instead.
-import { BE_COMMAND_COMPLETE, BE_ERROR_RESPONSE, BE_PARAMETER_STATUS, BE_READY_FOR_QUERY, TX_IDLE } from '../net/codes.ts';
+import { BE_COMMAND_COMPLETE, BE_DATA_ROW, BE_ERROR_RESPONSE, BE_PARAMETER_STATUS, BE_READY_FOR_QUERY, TX_IDLE } from '../net/codes.ts';
 import { MessageFramer } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
 import { parseErrorFields, parseParameterStatus } from '../net/parse.ts';
@@ -13,6 +13,7 @@ import type { DisconnectReason } from '../errors.ts';
 import type { Pool } from './pool.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
 import { settingsToApply } from '../frontend/session-params.ts';
+import { CAPTURE_QUERY, capturedSettings, NO_SETTINGS, restoreAfterReset, type CaptureResult } from '../frontend/session-settings.ts';
 
 const HIDDEN_TIMEOUT_MS = 5000;
 
@@ -22,6 +23,10 @@ export interface HiddenOutcome {
   ok: boolean;
   /** The fields of the first ErrorResponse, when a statement failed. */
   error?: Record<string, string>;
+  /** Index of the query that failed first (with `error`). */
+  errorAt?: number;
+  /** Queries answered (ReadyForQuery), in order. */
+  answered: number;
 }
 
 /**
@@ -30,7 +35,7 @@ export interface HiddenOutcome {
  * all sent in one write. A connection that does not come back clean ('I', nothing more buffered)
  * is closed; with `keepOnError`, one whose statements the server merely refused (ErrorResponse,
  * then ReadyForQuery 'I') stays open for the caller to release. `onParameter` sees each
- * ParameterStatus the server reports.
+ * ParameterStatus the server reports; `onRow` each DataRow, with the index of the query it answers.
  */
 export function runHidden(
   server: ServerConnection,
@@ -38,9 +43,11 @@ export function runHidden(
   done: (outcome: HiddenOutcome) => void,
   onParameter?: (name: string, value: string) => void,
   keepOnError = false,
+  onRow?: (query: number, fields: (string | null)[]) => void,
 ): void {
   let awaiting = queries.length;
   let error: Record<string, string> | undefined;
+  let errorAt = 0;
   const framer = new MessageFramer(64 * 1024 * 1024);
   const timer = setTimeout(() => finish(false), HIDDEN_TIMEOUT_MS);
   let finished = false;
@@ -51,8 +58,11 @@ export function runHidden(
     clearTimeout(timer);
     if (server.link === link) server.link = null;
     if (!clean || (error !== undefined && !keepOnError)) server.close('reset_failed');
-    const outcome: HiddenOutcome = { ok: clean && error === undefined && !server.closed };
-    if (error !== undefined) outcome.error = error;
+    const outcome: HiddenOutcome = { ok: clean && error === undefined && !server.closed, answered: queries.length - awaiting };
+    if (error !== undefined) {
+      outcome.error = error;
+      outcome.errorAt = errorAt;
+    }
     done(outcome);
   }
   const link: ServerLink = {
@@ -65,8 +75,13 @@ export function runHidden(
             server.params.set(p.name, p.value);
             server.paramsFor = null;
             onParameter?.(p.name, p.value);
+          } else if (m.type === BE_DATA_ROW) {
+            onRow?.(queries.length - awaiting, dataRowFields(m.body));
           } else if (m.type === BE_ERROR_RESPONSE) {
-            error ??= parseErrorFields(m.body);
+            if (error === undefined) {
+              error = parseErrorFields(m.body);
+              errorAt = queries.length - awaiting;
+            }
           } else if (m.type === BE_COMMAND_COMPLETE) {
             const tag = m.body.toString('latin1', 0, m.body.length - 1);
             if (endsAllStatements(tag)) server.statements.clear();
@@ -86,6 +101,23 @@ export function runHidden(
   };
   server.link = link;
   server.socket.write(queries.length === 1 ? msg.query(queries[0]!) : Buffer.concat(queries.map((q) => msg.query(q))));
+}
+
+/** A DataRow's fields as text (NULL as null). */
+function dataRowFields(body: Buffer): (string | null)[] {
+  const n = body.readInt16BE(0);
+  const out: (string | null)[] = [];
+  let at = 2;
+  for (let i = 0; i < n; i++) {
+    const len = body.readInt32BE(at);
+    at += 4;
+    if (len < 0) out.push(null);
+    else {
+      out.push(body.toString('utf8', at, at + len));
+      at += len;
+    }
+  }
+  return out;
 }
 
 // ---- the reset between clients -----------------------------------------------------------
@@ -110,7 +142,12 @@ export function runHidden(
  * state in a SELECT or a DO block, so no statement counts as harmless. Session mode resets when
  * the client leaves (`discardAll`). docs/transaction-mode.md has the measured cost.
  */
-export function resetServer(server: ServerConnection, pool: Pool, what: { rollback: boolean; discardAll: boolean }): void {
+export function resetServer(
+  server: ServerConnection,
+  pool: Pool,
+  what: { rollback: boolean; discardAll: boolean },
+  capture?: (result: CaptureResult) => void,
+): void {
   // A cancel still travelling would stop the next client's query: hold the slot until it is in
   // (PostgreSQL ignores a cancel that reaches an idle backend). Bounded by the cancel's timeout.
   if (server.cancelsInFlight > 0) {
@@ -118,17 +155,25 @@ export function resetServer(server: ServerConnection, pool: Pool, what: { rollba
     // is handled as for any idle connection, not by the client that has left it.
     server.link = null;
     server.afterCancels = () => {
-      if (!server.closed) resetServer(server, pool, what);
+      if (!server.closed) resetServer(server, pool, what, capture);
+      else capture?.(null);
     };
     return;
   }
+  // The client's transaction may have changed a session setting: read them first, in the same
+  // write (frontend/session-settings.ts). Only a client that stays (transaction mode) asks.
+  const capturing = capture !== undefined && server.settingsChanged;
+  server.settingsChanged = false;
   // Nothing ran (a Parse or Describe only, an empty query): nothing to clean.
-  if (!what.rollback && !what.discardAll && !server.dirty) {
+  if (!capturing && !what.rollback && !what.discardAll && !server.dirty) {
     pool.release(server);
     return;
   }
   server.dirty = false;
-  const queries = what.rollback ? ['ROLLBACK', 'DISCARD ALL'] : ['DISCARD ALL'];
+  const queries = what.rollback ? ['ROLLBACK'] : [];
+  const captureAt = queries.length;
+  if (capturing) queries.push(CAPTURE_QUERY);
+  queries.push('DISCARD ALL');
   const matched = server.paramsFor;
   let restore = matched === null ? undefined : restoreQueries.get(matched);
   if (restore === undefined) {
@@ -136,10 +181,27 @@ export function resetServer(server: ServerConnection, pool: Pool, what: { rollba
     restore = sets.length === 0 ? null : sets.join('; ');
     if (matched !== null) restoreQueries.set(matched, restore);
   }
+  // The last client's session settings back too (not when they are being read: they are known
+  // only once the capture answers, and the next checkout applies them).
+  const settings = capturing ? { sql: '', kept: NO_SETTINGS } : restoreAfterReset(pool, server.session);
+  if (settings.sql !== '') restore = restore === null ? settings.sql : `${restore}; ${settings.sql}`;
   if (restore !== null) queries.push(restore);
-  runHidden(server, queries, (outcome) => {
-    if (outcome.ok) pool.release(server);
-  });
+  server.session = NO_SETTINGS;
+  const rows: (string | null)[][] = [];
+  runHidden(
+    server,
+    queries,
+    (outcome) => {
+      if (outcome.ok) server.session = settings.kept;
+      // The client learns its settings before the connection can go to anyone (it may be waiting).
+      // The capture stands when it answered without error, whatever came after it.
+      if (capturing) capture!(outcome.answered > captureAt && (outcome.error === undefined || outcome.errorAt! > captureAt) ? capturedSettings(pool, rows) : null);
+      if (outcome.ok) pool.release(server);
+    },
+    undefined,
+    false,
+    capturing ? (query, fields) => query === captureAt && rows.length <= 200 && rows.push(fields) : undefined,
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import type { DisconnectReason } from '../errors.ts';
 import { Scanner, type ScanSink } from '../net/scanner.ts';
 import * as msg from '../net/messages.ts';
 import { ServerStatements } from '../prepared/registry.ts';
+import { NO_SETTINGS } from '../frontend/session-settings.ts';
 
 export interface ServerLink {
   onServerData(chunk: Buffer): void;
@@ -48,6 +49,13 @@ export class ServerConnection implements ScanSink {
   afterCancels: (() => void) | null = null;
   /** A client parameter map this connection's tracked parameters are known to match (fast checkout). */
   paramsFor: ReadonlyMap<string, string> | null = null;
+  /** The session settings (beyond the tracked parameters) the pooler gave it: a client's interned map (frontend/session-settings.ts). */
+  session: ReadonlyMap<string, string> = NO_SETTINGS;
+  /**
+   * The linked client's transaction may have changed a session setting (a CommandComplete SET,
+   * RESET or DISCARD, a ParameterStatus: reply-inspector.ts): the reset reads them first (reset.ts).
+   */
+  settingsChanged = false;
   /** The session defaults this connection reported at start-up (what RESET returns to). */
   readonly defaults: ReadonlyMap<string, string>;
   /** Pooler-named prepared statements that exist on this connection (transaction mode). */

@@ -34,6 +34,7 @@ import { afterServerLoss, preparedTextOf, type LostTransaction } from './lost-tr
 import { linkWithParams, type ReplayingClient } from './param-replay.ts';
 import { PreparedSession, namedParseTooLate, type PreparedSessionHost } from './prepared-session.ts';
 import { ReplyInspector, serverLostError, type InspectedClient } from './reply-inspector.ts';
+import { NO_SETTINGS, type CaptureResult } from './session-settings.ts';
 import { PORTAL_NONE } from './unnamed-portal.ts';
 
 // Module-local copies of the imported constants: V8 reads an imported binding through its module
@@ -139,6 +140,14 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   params: ReadonlyMap<string, string> = NO_PARAMS;
   /** The values it was told at login: what RESET and DISCARD ALL return it to. */
   defaults: ReadonlyMap<string, string> = NO_PARAMS;
+  /** Its other session settings, read back after a transaction that may have changed one (session-settings.ts). */
+  session: ReadonlyMap<string, string> = NO_SETTINGS;
+  /**
+   * Its settings are being read on the connection it released: a connection it is given meanwhile
+   * waits here, for the replay must apply the new values, not the stale ones.
+   */
+  capturing = false;
+  private heldServer: ServerConnection | null = null;
   /** Server connections that broke while its session parameters were applied, in a row. */
   replayFailures = 0;
   /** Coarse time (ms) of the client's or its server's last bytes, for the idle timeouts. */
@@ -295,8 +304,29 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
 
   attachServer(server: ServerConnection): void {
     if (this.state === CLOSED) return this.pool!.release(server);
+    if (this.capturing) {
+      this.heldServer = server;
+      return;
+    }
     // The client's session parameters first (replies hidden), then it takes the connection.
     linkWithParams(this, server);
+  }
+
+  /** Its settings as the transaction left them (backend/reset.ts); null: they could not be read. */
+  private captured(result: CaptureResult): void {
+    this.capturing = false;
+    const held = this.heldServer;
+    this.heldServer = null;
+    if (this.state === CLOSED || result === null || 'tooMany' in result) {
+      if (held !== null) this.pool!.release(held);
+      if (this.state === CLOSED) return;
+      // Its session is not what it was told: it cannot go on (docs/transaction-mode.md).
+      if (result === null) return this.fail(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while reading the session settings' }), 'server_lost', true);
+      const why = 'tooMany' in result ? result.tooMany : '';
+      return this.fail(new PoolerError('SESSION_SETTINGS_LIMIT', `too many session settings: ${why}`, { hint: 'RESET what is no longer needed, or use a tenant in session mode' }), 'invalid_parameter', true);
+    }
+    this.session = result.settings;
+    if (held !== null) linkWithParams(this, held);
   }
 
   linkServer(server: ServerConnection): void {
@@ -426,7 +456,11 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.unlinkServer(server);
     this.enter(IDLE);
     // DISCARD ALL first when this client ran anything (backend/reset.ts); else straight back.
-    resetServer(server, this.pool!, NOTHING_TO_UNDO);
+    // Its session settings are read in the same write when the transaction may have changed one.
+    if (server.settingsChanged) {
+      this.capturing = true;
+      resetServer(server, this.pool!, NOTHING_TO_UNDO, (r) => this.captured(r));
+    } else resetServer(server, this.pool!, NOTHING_TO_UNDO);
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
   }
 
@@ -512,6 +546,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   close(reason: DisconnectReason, streamClean = this.clientAtBoundary()): void {
     if (this.state === CLOSED) return;
     this.enter(CLOSED);
+    if (this.heldServer !== null) {
+      this.pool!.release(this.heldServer);
+      this.heldServer = null;
+    }
     // Its statement names no longer hold their statements (nor the tenant's budget).
     this.prepared?.statements.clear();
     const server = this.server;

@@ -7,6 +7,7 @@ import type { ServerConnection } from '../backend/server.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
 import { CLOSED, type ClientState } from './client-state.ts';
 import { settingsToApply, withParam } from './session-params.ts';
+import { settingsToApply as sessionSettingsToApply } from './session-settings.ts';
 import { replayFatal } from './startup-check.ts';
 
 /** Server connections that may break while a client's parameters are applied before it gets an error. */
@@ -19,6 +20,8 @@ export interface ReplayingClient extends PoolClient {
   /** Server connections that broke while its parameters were applied, in a row. */
   replayFailures: number;
   params: ReadonlyMap<string, string>;
+  /** Its other session settings (session-settings.ts), interned. */
+  readonly session: ReadonlyMap<string, string>;
   /** The connection has the client's parameters: the client takes it (→ ACTIVE). */
   linkServer(server: ServerConnection): void;
   failWith(errorResponse: Buffer, reason: DisconnectReason): void;
@@ -26,17 +29,23 @@ export interface ReplayingClient extends PoolClient {
 
 /** Gives `server` the client's session parameters, then links it; or ends the checkout. */
 export function linkWithParams(c: ReplayingClient, server: ServerConnection): void {
-  // Clients that share a parameter map (same start-up settings, no SET since) skip the comparison.
-  if (server.paramsFor === c.params) return c.linkServer(server);
+  // Clients that share a parameter map (same start-up settings, no SET since) and the same
+  // settings map skip the comparison.
+  const session = c.session;
+  const own = sessionSettingsToApply(session, server.session);
+  if (server.paramsFor === c.params && own === '') return c.linkServer(server);
   const sets = settingsToApply(c.params, server.params);
-  if (sets.length === 0) {
+  if (sets.length === 0 && own === '') {
     server.paramsFor = c.params;
     return c.linkServer(server);
   }
+  // One Query (an implicit transaction: all of it or none), after the tracked SETs.
+  if (own !== '') sets.push(own);
   runHidden(
     server,
     sets,
     (outcome) => {
+      if (outcome.ok) server.session = session;
       if (outcome.ok && c.state !== CLOSED) return c.linkServer(server);
       // A refused SET leaves the connection clean: back to the pool.
       if (!server.closed) c.pool!.release(server);

@@ -4,7 +4,8 @@
 // - ParameterStatus keeps the client's and the server's parameter maps; a tracked parameter that
 //   went back to the server connection's default (RESET, DISCARD ALL) is reported to the client as
 //   its own default instead (session-params.ts);
-// - CommandComplete "SET"/"RESET": session state that must not leak (RESET ALL at release);
+// - CommandComplete "SET"/"RESET"/"DISCARD ALL" (and any ParameterStatus): a session setting may
+//   have changed, the reset reads them back for the client (session-settings.ts);
 //   "DISCARD ALL"/"DEALLOCATE": the server's prepared statements are gone; "LISTEN" in transaction
 //   mode: refused with 0A000 (and UNLISTEN * before the connection is reused);
 // - ErrorResponse: SQLSTATEs that hint at a failover; a FATAL before the server hangs up is held
@@ -169,6 +170,8 @@ export class ReplyInspector {
       if (type === BE_PARAMETER_STATUS) return this.onParameterStatus(body);
       if (type === BE_COMMAND_COMPLETE) {
         const tag = body.toString('latin1', 0, body.length - 1);
+        // A session setting may have changed: the reset reads them (session-settings.ts).
+        if (server !== null && (tag === 'SET' || tag === 'RESET' || tag === 'DISCARD ALL')) server.settingsChanged = true;
         if (endsServerStatements(tag)) {
           // However it was sent (simple query or extended protocol), it ends the client's names too.
           if (endsAllStatements(tag)) {
@@ -238,6 +241,7 @@ export class ReplyInspector {
     if (server !== null) {
       server.params.set(p.name, p.value);
       server.paramsFor = null;
+      server.settingsChanged = true;
     }
     let value = p.value;
     if (server !== null && TRACKED.has(p.name) && value === server.defaults.get(p.name)) {

@@ -1,0 +1,126 @@
+// Every session-level setting a transaction-mode client makes follows it (issue 14 item 1). The
+// six ParameterStatus settings are tracked through their reports (session-params.ts); every other
+// one is read from the server itself when a transaction that may have changed one ends: the query
+// CAPTURE_QUERY goes first in the reset's write (backend/reset.ts), so it sees the session as the
+// transaction left it — after COMMIT, ROLLBACK, ROLLBACK TO SAVEPOINT and SET LOCAL's end — and
+// costs no round trip of its own. "May have changed one": a CommandComplete SET, RESET or DISCARD,
+// or a ParameterStatus (reply-inspector.ts). A setting changed where no such reply shows it
+// (set_config(..., false) in a SELECT, SET in a DO block or a function) is not captured: the reset
+// wipes it as before, so it never reaches another client either (docs/transaction-mode.md).
+//
+// A client's settings are one immutable map, interned per pool (keyed by the pool object, typed `object`: no import of backend/pool.ts): clients with the same settings
+// share it, and a server connection remembers the map it was given (ServerConnection.session), so
+// the common checkout (same settings) compares two references. The reset gives a connection the
+// last client's settings back, so the next client with the same settings needs no SET.
+import { TRACKED_PARAMETERS } from './session-params.ts';
+
+/** No session settings: shared by every client and connection that has none. */
+export const NO_SETTINGS: ReadonlyMap<string, string> = new Map();
+
+/** Session settings kept per client, and their bytes (names + values): past either, the client is refused (53400). */
+export const MAX_SESSION_SETTINGS = 100;
+export const MAX_SESSION_SETTINGS_BYTES = 64 * 1024;
+
+/**
+ * The session's own settings (pg_settings.source = 'session': SET, set_config(..., false), and
+ * what the pooler itself replayed). One more row than allowed, so an excess is seen without
+ * reading thousands. `setting` is in the GUC's base unit, which set_config accepts as is.
+ */
+export const CAPTURE_QUERY = `SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session' LIMIT ${MAX_SESSION_SETTINGS + 1}`;
+
+/**
+ * Not kept as session settings: the ParameterStatus ones (session-params.ts keeps those, with
+ * their reports) and the role settings, which the server does not list in pg_settings anyway.
+ */
+const NOT_KEPT: ReadonlySet<string> = new Set<string>([...TRACKED_PARAMETERS, 'role', 'session_authorization']);
+
+/**
+ * Not put back on an idle pooled connection by the reset (only applied at checkout): a timer that
+ * acts on an idle session would end the pooled connection (idle_session_timeout).
+ */
+const CHECKOUT_ONLY: ReadonlySet<string> = new Set(['idle_session_timeout']);
+
+export type CaptureResult = { settings: ReadonlyMap<string, string> } | { tooMany: string } | null;
+
+/** Checks the captured rows against the bounds and interns them for `pool`. */
+export function capturedSettings(pool: object, rows: readonly (readonly (string | null)[])[]): CaptureResult {
+  if (rows.length > MAX_SESSION_SETTINGS) return { tooMany: `more than ${MAX_SESSION_SETTINGS} session settings` };
+  const entries: [string, string][] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    const name = r[0];
+    const value = r[1] ?? '';
+    if (name == null || NOT_KEPT.has(name)) continue;
+    bytes += name.length + value.length;
+    entries.push([name, value]);
+  }
+  if (bytes > MAX_SESSION_SETTINGS_BYTES) return { tooMany: `session settings of more than ${MAX_SESSION_SETTINGS_BYTES} bytes` };
+  return { settings: internSettings(pool, entries) };
+}
+
+/** Interned maps per pool, by their content; bounded (past it a map is used uninterned: more SETs, same result). */
+const MAX_INTERNED = 1000;
+const interned = new WeakMap<object, Map<string, ReadonlyMap<string, string>>>();
+
+export function internSettings(pool: object, entries: [string, string][]): ReadonlyMap<string, string> {
+  if (entries.length === 0) return NO_SETTINGS;
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let key = '';
+  for (const [n, v] of entries) key += `${n}\u0000${v}\u0000`;
+  let byKey = interned.get(pool);
+  if (byKey === undefined) interned.set(pool, (byKey = new Map()));
+  const known = byKey.get(key);
+  if (known !== undefined) return known;
+  const map: ReadonlyMap<string, string> = new Map(entries);
+  if (byKey.size < MAX_INTERNED) byKey.set(key, map);
+  return map;
+}
+
+/** `settings` with `name` = `value` (a start-up option), interned. */
+export function withSetting(pool: object, settings: ReadonlyMap<string, string>, name: string, value: string): ReadonlyMap<string, string> {
+  if (settings.get(name) === value) return settings;
+  const entries = [...settings].filter(([n]) => n !== name);
+  entries.push([name, value]);
+  return internSettings(pool, entries);
+}
+
+function literal(value: string): string {
+  // E'' works whatever standard_conforming_strings is.
+  return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * One statement list giving a connection that has `server` the settings `client`: set_config for
+ * each value that differs (not SET: for a list setting such as search_path, SET takes a quoted
+ * value as one element, set_config parses it as the server printed it), RESET for each setting the
+ * connection has and the client has not. Empty when they agree.
+ */
+export function settingsToApply(client: ReadonlyMap<string, string>, server: ReadonlyMap<string, string>): string {
+  if (client === server) return '';
+  const sets: string[] = [];
+  for (const [name, value] of client) if (server.get(name) !== value) sets.push(`pg_catalog.set_config(${literal(name)}, ${literal(value)}, false)`);
+  let sql = sets.length === 0 ? '' : `SELECT ${sets.join(', ')}`;
+  for (const name of server.keys()) if (!client.has(name)) sql += `${sql === '' ? '' : '; '}RESET ${ident(name)}`;
+  return sql;
+}
+
+/** What the reset puts back after DISCARD ALL: the last client's settings (cached per interned map). */
+const restores = new WeakMap<ReadonlyMap<string, string>, { sql: string; kept: ReadonlyMap<string, string> }>();
+
+export function restoreAfterReset(pool: object, settings: ReadonlyMap<string, string>): { sql: string; kept: ReadonlyMap<string, string> } {
+  if (settings === NO_SETTINGS) return { sql: '', kept: NO_SETTINGS };
+  let r = restores.get(settings);
+  if (r === undefined) {
+    let kept = settings;
+    for (const name of CHECKOUT_ONLY) {
+      if (kept.has(name)) kept = internSettings(pool, [...kept].filter(([n]) => n !== name));
+    }
+    r = { sql: settingsToApply(kept, NO_SETTINGS), kept };
+    restores.set(settings, r);
+  }
+  return r;
+}
