@@ -34,6 +34,11 @@ interface Leak {
 const LEAKS: Leak[] = [
   { name: 'SET ROLE', leave: 'SET ROLE {owner}_other', check: 'SELECT current_user = session_user', clean: 't' },
   { name: 'SET ROLE through set_config in a SELECT', leave: "SELECT set_config('role', '{owner}_other', false)", check: 'SELECT current_user = session_user', clean: 't' },
+  // Kept for client A (issue 14: its settings follow it) and put back on the connection after the
+  // reset, so B's checkout must take them away.
+  { name: 'SET (kept for the client that set it)', leave: 'SET statement_timeout = 4321', check: 'SHOW statement_timeout', clean: '0' },
+  { name: 'SET search_path (kept for the client that set it)', leave: 'SET search_path TO pg_catalog', check: 'SHOW search_path', clean: '"$user", public' },
+  { name: 'SET of a custom setting (kept for the client that set it)', leave: "SET app.user_id = 'alice'", check: "SELECT coalesce(current_setting('app.user_id', true), '')", clean: '' },
   { name: 'set_config(..., false) in a SELECT', leave: "SELECT set_config('statement_timeout', '4321', false)", check: 'SHOW statement_timeout', clean: '0' },
   { name: 'a custom setting in a SELECT', leave: "SELECT set_config('app.user_id', 'alice', false)", check: "SELECT coalesce(current_setting('app.user_id', true), '')", clean: '' },
   { name: 'SET inside a DO block', leave: "DO $$ BEGIN EXECUTE 'SET search_path TO pg_catalog'; END $$", check: 'SHOW search_path', clean: '"$user", public' },
