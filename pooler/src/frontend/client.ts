@@ -34,7 +34,7 @@ import { afterServerLoss, preparedTextOf, type LostTransaction } from './lost-tr
 import { linkWithParams, type ReplayingClient } from './param-replay.ts';
 import { PreparedSession, namedParseTooLate, type PreparedSessionHost } from './prepared-session.ts';
 import { ReplyInspector, serverLostError, type InspectedClient } from './reply-inspector.ts';
-import { NO_SETTINGS, type CaptureResult } from './session-settings.ts';
+import { NO_SETTINGS, withDefaults, type CaptureResult } from './session-settings.ts';
 import { PORTAL_NONE } from './unnamed-portal.ts';
 
 // Module-local copies of the imported constants: V8 reads an imported binding through its module
@@ -142,6 +142,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   defaults: ReadonlyMap<string, string> = NO_PARAMS;
   /** Its other session settings, read back after a transaction that may have changed one (session-settings.ts). */
   session: ReadonlyMap<string, string> = NO_SETTINGS;
+  /** Its start-up settings beyond the tracked ones (`options`, other keys): what RESET returns them to. */
+  sessionDefaults: ReadonlyMap<string, string> = NO_SETTINGS;
   /**
    * Its settings are being read on the connection it released: a connection it is given meanwhile
    * waits here, for the replay must apply the new values, not the stale ones.
@@ -325,7 +327,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       const why = 'tooMany' in result ? result.tooMany : '';
       return this.fail(new PoolerError('SESSION_SETTINGS_LIMIT', `too many session settings: ${why}`, { hint: 'RESET what is no longer needed, or use a tenant in session mode' }), 'invalid_parameter', true);
     }
-    this.session = result.settings;
+    // A start-up setting absent from the session's own is back at its default: the client's start-up value.
+    this.session = this.sessionDefaults === NO_SETTINGS ? result.settings : withDefaults(this.pool!, result.settings, this.sessionDefaults);
     if (held !== null) linkWithParams(this, held);
   }
 

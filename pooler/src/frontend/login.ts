@@ -30,6 +30,8 @@ import { isAdminDatabase, type Credentials } from '../admin/users.ts';
 import type { ClientConnection } from './client.ts';
 import { sharedClientParams, startupValuesToCheck } from './session-params.ts';
 import { checkStartupValues, startupFatal } from './startup-check.ts';
+import { startupSettings } from './startup-options.ts';
+import { internSettings } from './session-settings.ts';
 
 function encodeParameters(params: ReadonlyMap<string, string>): Buffer {
   return Buffer.concat([...params].map(([name, value]) => msg.parameterStatus(name, value)));
@@ -278,7 +280,10 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
         .then(async (serverParams) => {
           if (done) return;
           // Start-up values PostgreSQL would have to apply: a server of the pool judges them.
-          const check = startupValuesToCheck(serverParams, params);
+          // `options` and the other keys as PostgreSQL reads them (startup-options.ts).
+          const settings = startupSettings(params);
+          if ('error' in settings) return refuse(startupFatal(settings.error));
+          const check = startupValuesToCheck(serverParams, settings.keys, settings.session);
           let checked: ReadonlyMap<string, string> | undefined;
           if (check.sets.length > 0) {
             const verdict = await checkStartupValues(pool, serverParams, check);
@@ -287,7 +292,8 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
             checked = verdict.values;
           }
           const out: Buffer[] = [];
-          const reported = sharedClientParams(serverParams, params, encodeParameters, checked);
+          const reported = sharedClientParams(serverParams, settings.keys, encodeParameters, checked);
+          if (settings.session.length > 0) admitted.session = admitted.sessionDefaults = internSettings(pool, settings.session);
           admitted.params = reported.params;
           admitted.defaults = reported.params;
           out.push(reported.encoded);

@@ -4,9 +4,8 @@
 // server connection keeps the values it reported; on checkout the difference is applied with SET,
 // its replies hidden (backend/reset.ts runHidden).
 //
-// Other settings changed with a session-level SET do not follow the client: the server connection
-// gets RESET ALL when the transaction that ran the SET ends, so nothing leaks to the next client
-// (docs/transaction-mode.md). SET LOCAL inside a transaction is unaffected.
+// Every other session setting follows the client through session-settings.ts (read back from the
+// server after a transaction that may have changed one) (docs/transaction-mode.md).
 
 /** The ParameterStatus settings a client may change with SET and expects to keep. */
 export const TRACKED_PARAMETERS = ['client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'standard_conforming_strings', 'application_name'] as const;
@@ -50,7 +49,11 @@ export function initialClientParams(
  * apply), their names, and a key naming them. application_name is left out: PostgreSQL takes any
  * value, and clients vary it (host names, process ids), so it must not cost a check per login.
  */
-export function startupValuesToCheck(server: ReadonlyMap<string, string>, startup: Readonly<Record<string, string>>): { key: string; names: string[]; sets: string[] } {
+export function startupValuesToCheck(
+  server: ReadonlyMap<string, string>,
+  startup: Readonly<Record<string, string>>,
+  session: readonly [string, string][] = [],
+): { key: string; names: string[]; sets: string[] } {
   const own = startupValues(startup);
   let key = '';
   const names: string[] = [];
@@ -63,6 +66,14 @@ export function startupValuesToCheck(server: ReadonlyMap<string, string>, startu
     key += `${name}\u0000${v}\u0000`;
     names.push(name);
     sets.push(setStatement(name, v));
+  }
+  // The other settings (startup-options.ts): set in one Query, in order (the first refusal is the
+  // one PostgreSQL would report), then RESET in the next, so the checking connection keeps none.
+  if (session.length > 0) {
+    key += '\u0001';
+    for (const [n, v] of session) key += `${n}\u0000${v}\u0000`;
+    sets.push(`SELECT ${session.map(([n, v]) => `pg_catalog.set_config(${literal(n)}, ${literal(v)}, false)`).join(', ')}`);
+    sets.push(session.map(([n]) => `RESET "${n.replace(/"/g, '""')}"`).join('; '));
   }
   return { key, names, sets };
 }

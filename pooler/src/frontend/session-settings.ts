@@ -76,11 +76,13 @@ export function internSettings(pool: object, entries: [string, string][]): Reado
   return map;
 }
 
-/** `settings` with `name` = `value` (a start-up option), interned. */
-export function withSetting(pool: object, settings: ReadonlyMap<string, string>, name: string, value: string): ReadonlyMap<string, string> {
-  if (settings.get(name) === value) return settings;
-  const entries = [...settings].filter(([n]) => n !== name);
-  entries.push([name, value]);
+/** `settings`, plus each of `defaults` it does not have (a start-up setting back at its default), interned. */
+export function withDefaults(pool: object, settings: ReadonlyMap<string, string>, defaults: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  let missing = false;
+  for (const name of defaults.keys()) if (!settings.has(name)) missing = true;
+  if (!missing) return settings;
+  const entries = [...settings];
+  for (const [n, v] of defaults) if (!settings.has(n)) entries.push([n, v]);
   return internSettings(pool, entries);
 }
 
