@@ -75,7 +75,8 @@ describe('start-up settings are honoured in transaction mode', () => {
 
   it('a bad value or an unknown setting ends the login with PostgreSQL’s own FATAL', async () => {
     const direct = destinationConn(rig.tenant);
-    for (const params of [{ options: '-c statement_timeout=bogus' }, { options: '-c no_such_setting=1' }, { options: '-c statement_timeout' }, { lock_timeout: 'soon' }]) {
+    const cases: Record<string, string>[] = [{ options: '-c statement_timeout=bogus' }, { options: '-c no_such_setting=1' }, { options: '-c statement_timeout' }, { lock_timeout: 'soon' }];
+    for (const params of cases) {
       expect(await refusal(rig.conn(), params), JSON.stringify(params)).toEqual(await refusal(direct, params));
     }
   });

@@ -150,6 +150,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
    */
   capturing = false;
   private heldServer: ServerConnection | null = null;
+  /** Its settings could not be kept: the error its next request gets (then it is closed). */
+  private settingsRefused: PoolerError | null = null;
   /** Server connections that broke while its session parameters were applied, in a row. */
   replayFailures = 0;
   /** Coarse time (ms) of the client's or its server's last bytes, for the idle timeouts. */
@@ -310,6 +312,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       this.heldServer = server;
       return;
     }
+    if (this.settingsRefused !== null) {
+      this.pool!.release(server);
+      return this.fail(this.settingsRefused, this.settingsRefused.reason ?? 'invalid_parameter', true);
+    }
     // The client's session parameters first (replies hidden), then it takes the connection.
     linkWithParams(this, server);
   }
@@ -322,10 +328,16 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (this.state === CLOSED || result === null || 'tooMany' in result) {
       if (held !== null) this.pool!.release(held);
       if (this.state === CLOSED) return;
-      // Its session is not what it was told: it cannot go on (docs/transaction-mode.md).
-      if (result === null) return this.fail(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while reading the session settings' }), 'server_lost', true);
-      const why = 'tooMany' in result ? result.tooMany : '';
-      return this.fail(new PoolerError('SESSION_SETTINGS_LIMIT', `too many session settings: ${why}`, { hint: 'RESET what is no longer needed, or use a tenant in session mode' }), 'invalid_parameter', true);
+      // Its session is not what it was told: it cannot go on (docs/transaction-mode.md). Told in
+      // answer to its next request (now, if it is waiting), not out of the blue while it is idle.
+      this.settingsRefused =
+        result === null
+          ? new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while reading the session settings' })
+          : new PoolerError('SESSION_SETTINGS_LIMIT', `too many session settings: ${'tooMany' in result ? result.tooMany : ''}`, {
+              hint: 'RESET what is no longer needed, or use a tenant in session mode',
+            });
+      if (held !== null) this.fail(this.settingsRefused, this.settingsRefused.reason ?? 'invalid_parameter', true);
+      return;
     }
     // A start-up setting absent from the session's own is back at its default: the client's start-up value.
     this.session = this.sessionDefaults === NO_SETTINGS ? result.settings : withDefaults(this.pool!, result.settings, this.sessionDefaults);

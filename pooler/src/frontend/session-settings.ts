@@ -22,17 +22,19 @@ export const MAX_SESSION_SETTINGS = 100;
 export const MAX_SESSION_SETTINGS_BYTES = 64 * 1024;
 
 /**
- * The session's own settings (pg_settings.source = 'session': SET, set_config(..., false), and
- * what the pooler itself replayed). One more row than allowed, so an excess is seen without
- * reading thousands. `setting` is in the GUC's base unit, which set_config accepts as is.
- */
-export const CAPTURE_QUERY = `SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session' LIMIT ${MAX_SESSION_SETTINGS + 1}`;
-
-/**
  * Not kept as session settings: the ParameterStatus ones (session-params.ts keeps those, with
  * their reports) and the role settings, which the server does not list in pg_settings anyway.
  */
 const NOT_KEPT: ReadonlySet<string> = new Set<string>([...TRACKED_PARAMETERS, 'role', 'session_authorization']);
+
+/**
+ * The session's own settings (pg_settings.source = 'session': SET, set_config(..., false), and
+ * what the pooler itself replayed). One more row than allowed (beside the ones not kept), so an
+ * excess is seen without reading hundreds. `setting` is in the GUC's base unit, which set_config
+ * accepts as is. PostgreSQL lists no placeholder (a custom `x.y` no loaded module defines): those
+ * are not kept (docs/transaction-mode.md).
+ */
+export const CAPTURE_QUERY = `SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session' LIMIT ${MAX_SESSION_SETTINGS + 1 + NOT_KEPT.size}`;
 
 /**
  * Not put back on an idle pooled connection by the reset (only applied at checkout): a timer that
@@ -44,7 +46,6 @@ export type CaptureResult = { settings: ReadonlyMap<string, string> } | { tooMan
 
 /** Checks the captured rows against the bounds and interns them for `pool`. */
 export function capturedSettings(pool: object, rows: readonly (readonly (string | null)[])[]): CaptureResult {
-  if (rows.length > MAX_SESSION_SETTINGS) return { tooMany: `more than ${MAX_SESSION_SETTINGS} session settings` };
   const entries: [string, string][] = [];
   let bytes = 0;
   for (const r of rows) {
@@ -54,6 +55,7 @@ export function capturedSettings(pool: object, rows: readonly (readonly (string 
     bytes += name.length + value.length;
     entries.push([name, value]);
   }
+  if (entries.length > MAX_SESSION_SETTINGS) return { tooMany: `more than ${MAX_SESSION_SETTINGS} session settings` };
   if (bytes > MAX_SESSION_SETTINGS_BYTES) return { tooMany: `session settings of more than ${MAX_SESSION_SETTINGS_BYTES} bytes` };
   return { settings: internSettings(pool, entries) };
 }
