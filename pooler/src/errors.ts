@@ -31,6 +31,8 @@ export const errorCatalog = {
   SQL_PREPARE_NOT_MAPPED: { sqlstate: '0A000', fatal: false, reason: null },
   /** More session settings than a client may keep in transaction mode (frontend/session-settings.ts). */
   SESSION_SETTINGS_LIMIT: { sqlstate: '53400', fatal: true, reason: 'invalid_parameter' },
+  /** A client's state needs a pinned server connection and the tenant's max_pinned are taken (frontend/pin.ts). */
+  TOO_MANY_PINNED: { sqlstate: '53400', fatal: true, reason: 'too_many_pinned' },
 } as const satisfies Record<string, { sqlstate: string; fatal: boolean; reason: DisconnectReason | null }>;
 
 export type PoolerErrorCode = keyof typeof errorCatalog;
@@ -87,5 +89,7 @@ export const disconnectReasons = [
   'target_changed',
   /** The server refused one of the client's session parameters (start-up value or replayed SET). */
   'invalid_parameter',
+  /** Its session state needed a pinned server connection past the tenant's max_pinned. */
+  'too_many_pinned',
 ] as const;
 export type DisconnectReason = (typeof disconnectReasons)[number];

@@ -13,6 +13,7 @@ import type { DisconnectReason } from '../errors.ts';
 import type { Pool } from './pool.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
 import { settingsToApply } from '../frontend/session-params.ts';
+import { probeQuery, probeVerdict, RESET_PARTS, type PinProbe } from '../frontend/pin-probe.ts';
 import { CAPTURE_QUERY, capturedSettings, NO_SETTINGS, restoreAfterReset, type CaptureResult } from '../frontend/session-settings.ts';
 
 const HIDDEN_TIMEOUT_MS = 5000;
@@ -147,6 +148,7 @@ export function resetServer(
   pool: Pool,
   what: { rollback: boolean; discardAll: boolean },
   capture?: (result: CaptureResult) => void,
+  probe?: PinProbe,
 ): void {
   // A cancel still travelling would stop the next client's query: hold the slot until it is in
   // (PostgreSQL ignores a cancel that reaches an idle backend). Bounded by the cancel's timeout.
@@ -155,8 +157,11 @@ export function resetServer(
     // is handled as for any idle connection, not by the client that has left it.
     server.link = null;
     server.afterCancels = () => {
-      if (!server.closed) resetServer(server, pool, what, capture);
-      else capture?.(null);
+      if (!server.closed) resetServer(server, pool, what, capture, probe);
+      else {
+        capture?.(null);
+        probe?.clean(true);
+      }
     };
     return;
   }
@@ -166,6 +171,7 @@ export function resetServer(
   server.settingsChanged = false;
   // Nothing ran (a Parse or Describe only, an empty query): nothing to clean.
   if (!capturing && !what.rollback && !what.discardAll && !server.dirty) {
+    probe?.clean(false);
     pool.release(server);
     return;
   }
@@ -173,7 +179,7 @@ export function resetServer(
   const queries = what.rollback ? ['ROLLBACK'] : [];
   const captureAt = queries.length;
   if (capturing) queries.push(CAPTURE_QUERY);
-  queries.push('DISCARD ALL');
+  const resetAt = queries.length;
   const matched = server.paramsFor;
   let restore = matched === null ? undefined : restoreQueries.get(matched);
   if (restore === undefined) {
@@ -185,7 +191,16 @@ export function resetServer(
   // only once the capture answers, and the next checkout applies them).
   const settings = capturing ? { sql: '', kept: NO_SETTINGS } : restoreAfterReset(pool, server.session);
   if (settings.sql !== '') restore = restore === null ? settings.sql : `${restore}; ${settings.sql}`;
-  if (restore !== null) queries.push(restore);
+  if (probe === undefined) {
+    queries.push('DISCARD ALL');
+    if (restore !== null) queries.push(restore);
+  } else {
+    // One Query, one implicit transaction: the probe's error skips the reset and the restore
+    // (frontend/pin.ts).
+    const cursors = probe.cursors || server.cursorDeclared;
+    queries.push(`${probeQuery(probe.policy, probe.full, cursors)}; ${RESET_PARTS}${restore === null ? '' : `; ${restore}`}`);
+  }
+  const before = server.session;
   server.session = NO_SETTINGS;
   const rows: (string | null)[][] = [];
   runHidden(
@@ -196,13 +211,36 @@ export function resetServer(
       // The client learns its settings before the connection can go to anyone (it may be waiting).
       // The capture stands when it answered without error, whatever came after it.
       if (capturing) capture!(outcome.answered > captureAt && (outcome.error === undefined || outcome.errorAt! > captureAt) ? capturedSettings(pool, rows) : null);
-      if (outcome.ok) pool.release(server);
+      if (probe === undefined) {
+        if (outcome.ok) pool.release(server);
+        return;
+      }
+      if (outcome.ok) {
+        server.cursorDeclared = false;
+        probe.clean(false);
+        return pool.release(server);
+      }
+      const verdict = outcome.error !== undefined && outcome.errorAt === resetAt && !server.closed ? probeVerdict(outcome.error) : null;
+      if (verdict === null) {
+        // The reset itself failed: the connection cannot be trusted (as for DISCARD ALL).
+        server.close('reset_failed');
+        return probe.clean(true);
+      }
+      // Nothing was reset: the connection still has what the client left, settings included.
+      server.session = before;
+      // A temporary schema exists: does it hold anything? (A second round trip, only for sessions
+      // that once created a temporary table.)
+      if (verdict === 'temp_schema') return resetServer(server, pool, AGAIN, undefined, { ...probe, full: true });
+      probe.pinned(server, verdict);
     },
     undefined,
-    false,
+    probe !== undefined,
     capturing ? (query, fields) => query === captureAt && rows.length <= 200 && rows.push(fields) : undefined,
   );
 }
+
+/** The second probe's reset: nothing to roll back; `discardAll` so that it runs although nothing is dirty any more. */
+const AGAIN = { rollback: false, discardAll: true } as const;
 
 /**
  * The SETs giving a connection its tracked parameters back, per client parameter map it matched

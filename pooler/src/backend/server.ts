@@ -56,6 +56,8 @@ export class ServerConnection implements ScanSink {
    * RESET or DISCARD, a ParameterStatus: reply-inspector.ts): the reset reads them first (reset.ts).
    */
   settingsChanged = false;
+  /** A DECLARE CURSOR ran since the last reset: a WITH HOLD cursor may exist (frontend/pin.ts). */
+  cursorDeclared = false;
   /** The session defaults this connection reported at start-up (what RESET returns to). */
   readonly defaults: ReadonlyMap<string, string>;
   /** Pooler-named prepared statements that exist on this connection (transaction mode). */

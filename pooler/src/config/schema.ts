@@ -56,6 +56,16 @@ export const poolSettingsSchema = z
      * finish; then, or when the source clears it, queued clients go on (backend/switchover.ts).
      */
     switchover_until: z.iso.datetime({ offset: true }).optional(),
+    /**
+     * Transaction mode: clients that may be pinned to a server connection at once, holding state
+     * that cannot be replayed (docs/transaction-mode.md, "Pinning"). Absent or 0: pinning off, that
+     * state is wiped at the end of each transaction as before. At most the pool size counts.
+     */
+    max_pinned: z.number().int().nonnegative().max(10000).optional(),
+    /** With max_pinned: session advisory locks pin too (costs a read of pg_locks per transaction). */
+    pin_advisory_locks: z.boolean().optional(),
+    /** With max_pinned: SET ROLE / SET SESSION AUTHORIZATION pin instead of being wiped. */
+    pin_role: z.boolean().optional(),
   })
   .strict();
 

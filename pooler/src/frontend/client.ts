@@ -32,6 +32,7 @@ import { checkTimeouts } from './client-timeouts.ts';
 import { FastPath, type FastPathClient } from './fast-path.ts';
 import { afterServerLoss, preparedTextOf, type LostTransaction } from './lost-transaction.ts';
 import { linkWithParams, type ReplayingClient } from './param-replay.ts';
+import { pinLost, pinProbeFor, unpinOnClose, type Pin } from './pin.ts';
 import { PreparedSession, namedParseTooLate, type PreparedSessionHost } from './prepared-session.ts';
 import { ReplyInspector, serverLostError, type InspectedClient } from './reply-inspector.ts';
 import { NO_SETTINGS, withDefaults, type CaptureResult } from './session-settings.ts';
@@ -145,13 +146,15 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   /** Its start-up settings beyond the tracked ones (`options`, other keys): what RESET returns them to. */
   sessionDefaults: ReadonlyMap<string, string> = NO_SETTINGS;
   /**
-   * Its settings are being read on the connection it released: a connection it is given meanwhile
-   * waits here, for the replay must apply the new values, not the stale ones.
+   * The reset of the connection it released is still to answer what the client needs to know (its
+   * settings, session-settings.ts; whether it is pinned, pin.ts): its next request waits for it
+   * rather than be given stale values or another connection.
    */
-  capturing = false;
-  private heldServer: ServerConnection | null = null;
-  /** Its settings could not be kept: the error its next request gets (then it is closed). */
-  private settingsRefused: PoolerError | null = null;
+  awaitingRelease = 0;
+  /** Pinned to a server connection (pin.ts): its next transactions go there. */
+  pin: Pin | null = null;
+  /** Its session could not be kept: the error its next request gets (then it is closed). */
+  private refused: PoolerError | null = null;
   /** Server connections that broke while its session parameters were applied, in a row. */
   replayFailures = 0;
   /** Coarse time (ms) of the client's or its server's last bytes, for the idle timeouts. */
@@ -206,12 +209,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       if (from === CLOSED) return;
     }
     this.state = next;
+    // A request waits for the answer of its last release, if due (releaseAnswered).
     if (next === WAITING) {
-      // The read endpoint chooses a reader (or the writer) per transaction (backend/reader-router.ts).
-      if (this.reads !== null) this.pool = this.reads.pick();
-      this.pool!.acquire(this);
-    }
-    else if (from === WAITING && next === CLOSED) this.pool?.cancelWait(this);
+      if (this.awaitingRelease === 0) this.takeServer();
+    } else if (from === WAITING && next === CLOSED) this.pool?.cancelWait(this);
   }
 
   /** Called by the login once the client has been told ReadyForQuery; `rest` = bytes it sent meanwhile. */
@@ -308,40 +309,59 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
 
   attachServer(server: ServerConnection): void {
     if (this.state === CLOSED) return this.pool!.release(server);
-    if (this.capturing) {
-      this.heldServer = server;
-      return;
-    }
-    if (this.settingsRefused !== null) {
+    if (this.refused !== null) {
       this.pool!.release(server);
-      return this.fail(this.settingsRefused, this.settingsRefused.reason ?? 'invalid_parameter', true);
+      return this.fail(this.refused, this.refused.reason ?? 'invalid_parameter', true);
     }
     // The client's session parameters first (replies hidden), then it takes the connection.
     linkWithParams(this, server);
   }
 
+  /** pin.ts: its session is gone; its next request is refused with `err`. */
+  refuseNext(err: PoolerError): void {
+    this.refused ??= err;
+  }
+
+  /** A waiting client goes on once its release has answered: to its pinned connection, or the pool. */
+  private releaseAnswered(): void {
+    if (--this.awaitingRelease > 0 || this.state !== WAITING) return;
+    if (this.refused !== null) return this.fail(this.refused, this.refused.reason ?? 'invalid_parameter', true);
+    this.takeServer();
+  }
+
+  /** WAITING: the pinned connection, or one from the pool. */
+  private takeServer(): void {
+    const pin = this.pin;
+    if (pin === null) {
+      // The read endpoint chooses a reader (or the writer) per transaction (backend/reader-router.ts);
+      // a pinned client stays on its connection's pool.
+      if (this.reads !== null) this.pool = this.reads.pick();
+      return this.pool!.acquire(this);
+    }
+    if (pin.server.closed) {
+      pinLost(this);
+      return this.fail(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: `it held the session's ${pin.reason}` }), 'server_lost', true);
+    }
+    this.attachServer(pin.server);
+  }
+
   /** Its settings as the transaction left them (backend/reset.ts); null: they could not be read. */
   private captured(result: CaptureResult): void {
-    this.capturing = false;
-    const held = this.heldServer;
-    this.heldServer = null;
-    if (this.state === CLOSED || result === null || 'tooMany' in result) {
-      if (held !== null) this.pool!.release(held);
-      if (this.state === CLOSED) return;
+    if (result === null || 'tooMany' in result) {
       // Its session is not what it was told: it cannot go on (docs/transaction-mode.md). Told in
-      // answer to its next request (now, if it is waiting), not out of the blue while it is idle.
-      this.settingsRefused =
+      // answer to its next request, not out of the blue while it is idle.
+      this.refuseNext(
         result === null
           ? new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: 'while reading the session settings' })
           : new PoolerError('SESSION_SETTINGS_LIMIT', `too many session settings: ${'tooMany' in result ? result.tooMany : ''}`, {
               hint: 'RESET what is no longer needed, or use a tenant in session mode',
-            });
-      if (held !== null) this.fail(this.settingsRefused, this.settingsRefused.reason ?? 'invalid_parameter', true);
-      return;
+            }),
+      );
+      return this.releaseAnswered();
     }
     // A start-up setting absent from the session's own is back at its default: the client's start-up value.
     this.session = this.sessionDefaults === NO_SETTINGS ? result.settings : withDefaults(this.pool!, result.settings, this.sessionDefaults);
-    if (held !== null) linkWithParams(this, held);
+    this.releaseAnswered();
   }
 
   linkServer(server: ServerConnection): void {
@@ -471,11 +491,17 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.unlinkServer(server);
     this.enter(IDLE);
     // DISCARD ALL first when this client ran anything (backend/reset.ts); else straight back.
-    // Its session settings are read in the same write when the transaction may have changed one.
-    if (server.settingsChanged) {
-      this.capturing = true;
-      resetServer(server, this.pool!, NOTHING_TO_UNDO, (r) => this.captured(r));
-    } else resetServer(server, this.pool!, NOTHING_TO_UNDO);
+    // Its session settings are read in the same write when the transaction may have changed one;
+    // where the tenant pins, the reset looks for state to keep first (pin.ts).
+    if (this.pin !== null && !server.dirty && !server.settingsChanged) {
+      // Pinned, and nothing ran: it keeps the connection as it is.
+      server.link = null;
+    } else {
+      const capture = server.settingsChanged;
+      const probe = pinProbeFor(this, () => this.releaseAnswered());
+      this.awaitingRelease = (capture ? 1 : 0) + (probe === undefined ? 0 : 1);
+      resetServer(server, this.pool!, NOTHING_TO_UNDO, capture ? (r) => this.captured(r) : undefined, probe);
+    }
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
   }
 
@@ -561,10 +587,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   close(reason: DisconnectReason, streamClean = this.clientAtBoundary()): void {
     if (this.state === CLOSED) return;
     this.enter(CLOSED);
-    if (this.heldServer !== null) {
-      this.pool!.release(this.heldServer);
-      this.heldServer = null;
-    }
+    unpinOnClose(this, this.server);
     // Its statement names no longer hold their statements (nor the tenant's budget).
     this.prepared?.statements.clear();
     const server = this.server;

@@ -172,6 +172,7 @@ export class ReplyInspector {
         const tag = body.toString('latin1', 0, body.length - 1);
         // A session setting may have changed: the reset reads them (session-settings.ts).
         if (server !== null && (tag === 'SET' || tag === 'RESET' || tag === 'DISCARD ALL')) server.settingsChanged = true;
+        else if (tag === 'DECLARE CURSOR' && server !== null) server.cursorDeclared = true;
         if (endsServerStatements(tag)) {
           // However it was sent (simple query or extended protocol), it ends the client's names too.
           if (endsAllStatements(tag)) {
