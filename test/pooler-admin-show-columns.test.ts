@@ -37,7 +37,7 @@ const PGBOUNCER: Record<string, [string, number][]> = {
     ['type', TEXT], ['user', TEXT], ['database', TEXT], ['state', TEXT], ['addr', TEXT], ['port', INT4],
     ['local_addr', TEXT], ['local_port', INT4], ['connect_time', TEXT], ['request_time', TEXT], ['wait', INT4],
     ['wait_us', INT4], ['close_needed', INT4], ['ptr', TEXT], ['link', TEXT], ['remote_pid', INT4], ['tls', TEXT],
-    ['application_name', TEXT],
+    ['application_name', TEXT], ['pinned', TEXT],
   ],
   DATABASES: [
     ['name', TEXT], ['host', TEXT], ['port', INT4], ['database', TEXT], ['force_user', TEXT], ['pool_size', INT4],
@@ -48,7 +48,8 @@ const PGBOUNCER: Record<string, [string, number][]> = {
   VERSION: [['version', TEXT]],
   LISTS: [['list', TEXT], ['items', INT4]],
 };
-PGBOUNCER.SERVERS = PGBOUNCER.CLIENTS!;
+// SHOW CLIENTS adds `pinned` after PgBouncer's columns (docs/admin.md).
+PGBOUNCER.SERVERS = PGBOUNCER.CLIENTS!.slice(0, -1);
 PGBOUNCER.STATS_AVERAGES = PGBOUNCER.STATS_TOTALS!;
 
 let pg: PostgresServer;

@@ -2,6 +2,7 @@
 // one pool per tenant, the logged-in clients — with reload and drain. Beside it: cancel routing
 // (cancel-router.ts) and the admin console (admin-console.ts); a connection's login is
 // frontend/login.ts, which hands an authenticated tenant login back here to become a client.
+import { pinStatsOf, type PinStats } from './frontend/pin.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FleetLimits } from './backend/fleet-limits.ts';
 import { Pool, type PoolHooks, type PoolStats, type TargetSuspicion } from './backend/pool.ts';
@@ -535,6 +536,13 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
 
   statsAverages(): ReadonlyMap<string, TenantTotals> {
     return this.statsPeriod.averages();
+  }
+
+  /** Pinned clients and pins counted, per tenant (frontend/pin.ts). */
+  pinStats(): Map<string, PinStats> {
+    const out = new Map<string, PinStats>();
+    for (const [id, pool] of this.pools) out.set(id, pinStatsOf(pool));
+    return out;
   }
 
   disconnectCounts(): ReadonlyMap<string, number> {

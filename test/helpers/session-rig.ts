@@ -5,6 +5,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { startPooler } from '../../pooler/src/index.ts';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
+import { createAdminLogin, type AdminLogin } from './admin.ts';
 import { createTenant, poolerConfig, poolerConn, testLogger, type ConnSettings, type PoolSettingsInput, type TestTenant } from './tenants.ts';
 
 type Pooler = Awaited<ReturnType<typeof startPooler>>;
@@ -13,6 +14,8 @@ export interface SessionRig {
   readonly tenant: TestTenant;
   readonly pg: PostgresServer;
   readonly pooler: Pooler;
+  /** A console login (SHOW CLIENTS); metrics are served on pooler.metricsPort. */
+  readonly admin: AdminLogin;
   /** How a client reaches the tenant through the pooler. */
   conn(override?: Partial<ConnSettings>): ConnSettings;
 }
@@ -21,11 +24,13 @@ export function sessionRig(id: string, opts: { pool?: PoolSettingsInput; schema?
   let pg: PostgresServer | undefined;
   let pooler: Pooler | undefined;
   let tenant: TestTenant | undefined;
+  let admin: AdminLogin | undefined;
   beforeAll(async () => {
     pg = await startPostgres();
     tenant = await createTenant(pg, { id, ...(opts.schema ? { schema: opts.schema } : {}), pool: { mode: 'transaction', size: 2, ...opts.pool } });
     await opts.prepare?.(pg, tenant);
-    pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
+    admin = await createAdminLogin(pg);
+    pooler = await startPooler(poolerConfig([tenant.config], { admin: { users: [admin.config] }, metrics: { host: '127.0.0.1', port: 0 } }), { logger: testLogger() });
   });
   afterAll(async () => {
     await pooler?.close();
@@ -44,6 +49,9 @@ export function sessionRig(id: string, opts: { pool?: PoolSettingsInput; schema?
     },
     get pooler() {
       return need(pooler, 'the pooler');
+    },
+    get admin() {
+      return need(admin, 'the admin login');
     },
     conn: (override = {}) => poolerConn(need(pooler, 'the pooler'), need(tenant, 'the tenant'), override),
   };

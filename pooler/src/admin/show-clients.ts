@@ -2,9 +2,13 @@
 // its console clients too). `database` is the tenant id (docs/admin.md); state is `active` or
 // `waiting` (queued for a server connection); wait/wait_us is how long it has been queued.
 // request_time is the connect time for tenant clients: the proxy does not timestamp requests.
+// `pinned`, after PgBouncer's columns: the reason a client is pinned (docs/transaction-mode.md).
 import type { AdminHost } from './host.ts';
 import { addressCells, adminPtr, clientPtr, CONNECTION_COLUMNS, serverPtr, tlsOf } from './connection-columns.ts';
-import { pgbouncerTime, rows, type AdminReply, type Cell } from './result.ts';
+import { cols, pgbouncerTime, rows, TEXT, type AdminReply, type Cell } from './result.ts';
+
+/** PgBouncer's columns, then `pinned`: why a transaction-mode client holds its server connection (frontend/pin.ts), or ''. */
+const CLIENT_COLUMNS = [...CONNECTION_COLUMNS, ...cols(['pinned', TEXT])];
 
 /** The client's application_name as it was last reported to it (ParameterStatus), '' if none. */
 function applicationName(c: object): string {
@@ -37,6 +41,7 @@ export function showClients(host: AdminHost): AdminReply {
       0,
       tlsOf(c.socket),
       applicationName(c),
+      c.pin?.reason ?? '',
     ]);
   }
   for (const a of host.adminSessionList()) {
@@ -56,7 +61,8 @@ export function showClients(host: AdminHost): AdminReply {
       0,
       tlsOf(a.socket),
       a.applicationName,
+      '',
     ]);
   }
-  return rows(CONNECTION_COLUMNS, out);
+  return rows(CLIENT_COLUMNS, out);
 }

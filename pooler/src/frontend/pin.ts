@@ -11,24 +11,35 @@ import type { PinPolicy, PinProbe, PinReason } from './pin-probe.ts';
 
 // ---- the pinned clients of each pool ------------------------------------------------------
 
-const pinnedCount = new WeakMap<object, number>();
+/** Per pool: clients pinned now, and pins counted since the pool started, by reason. */
+export interface PinStats {
+  pinned: number;
+  readonly pins: Map<PinReason, number>;
+}
+const stats = new WeakMap<object, PinStats>();
+
+export function pinStatsOf(pool: object): PinStats {
+  let s = stats.get(pool);
+  if (s === undefined) stats.set(pool, (s = { pinned: 0, pins: new Map() }));
+  return s;
+}
 
 /** Clients of `pool` pinned now. */
 export function pinnedIn(pool: object): number {
-  return pinnedCount.get(pool) ?? 0;
+  return stats.get(pool)?.pinned ?? 0;
 }
 
 /** Takes a pin slot of `pool` (false: max_pinned reached). */
 export function takePinSlot(pool: object, max: number): boolean {
-  const n = pinnedIn(pool);
-  if (n >= max) return false;
-  pinnedCount.set(pool, n + 1);
+  const s = pinStatsOf(pool);
+  if (s.pinned >= max) return false;
+  s.pinned++;
   return true;
 }
 
 export function freePinSlot(pool: object): void {
-  const n = pinnedIn(pool);
-  if (n > 0) pinnedCount.set(pool, n - 1);
+  const s = pinStatsOf(pool);
+  if (s.pinned > 0) s.pinned--;
 }
 
 // ---- a client's pin ----------------------------------------------------------------------------
@@ -65,13 +76,9 @@ export function pinPolicy(route: TenantRoute): PinPolicy {
   return p;
 }
 
-/** Pins counted since start, per tenant and reason (switchyard_pins_total). */
-export const pinsTotal = new Map<string, Map<PinReason, number>>();
-
-function countPin(tenant: string, reason: PinReason): void {
-  let m = pinsTotal.get(tenant);
-  if (m === undefined) pinsTotal.set(tenant, (m = new Map()));
-  m.set(reason, (m.get(reason) ?? 0) + 1);
+function countPin(pool: object, reason: PinReason): void {
+  const pins = pinStatsOf(pool).pins;
+  pins.set(reason, (pins.get(reason) ?? 0) + 1);
 }
 
 /**
@@ -103,7 +110,7 @@ export function pinProbeFor(c: PinnableClient, answered: () => void): PinProbe |
           }),
         );
       } else {
-        if (was === null || was.reason !== reason) countPin(pool.tenantId, reason);
+        if (was === null || was.reason !== reason) countPin(pool, reason);
         c.pin = { server, reason };
       }
       answered();

@@ -37,6 +37,8 @@ export interface MetricsSource {
   tenantLatency?(): ReadonlyMap<string, TenantLatency>;
   /** Read endpoints: reader lag and routing (stats/reader-metrics.ts). */
   readerMetrics?: ReaderMetricsSource;
+  /** Pinned clients now and pins since start, per tenant id (frontend/pin.ts). */
+  pinStats?(): ReadonlyMap<string, { readonly pinned: number; readonly pins: ReadonlyMap<string, number> }>;
 }
 
 /** Seconds; from sub-millisecond (a server released just in time) to the default checkout_timeout. */
@@ -219,6 +221,28 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
     collect() {
       this.reset();
       for (const [reason, n] of src.disconnectCounts()) this.inc({ reason }, n);
+    },
+  });
+
+  new Counter({
+    name: 'switchyard_pins_total',
+    help: 'Transaction-mode clients pinned to their server connection, by tenant and reason (temp_table, held_cursor, advisory_lock, role)',
+    labelNames: ['tenant', 'reason'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [tenant, s] of src.pinStats?.() ?? []) for (const [reason, n] of s.pins) this.inc({ tenant, reason }, n);
+    },
+  });
+
+  new Gauge({
+    name: 'switchyard_pinned_clients',
+    help: 'Transaction-mode clients pinned to their server connection now',
+    labelNames: ['tenant'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [tenant, s] of src.pinStats?.() ?? []) this.set({ tenant }, s.pinned);
     },
   });
 
