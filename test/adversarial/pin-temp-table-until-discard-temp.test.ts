@@ -56,7 +56,7 @@ describe('a temporary table pins its client until DISCARD TEMP', () => {
       }
       expect(reached, 'the unpinned connection went back to the pool').toBe(true);
       m = await scrape(rig.pooler.metricsPort);
-      expect(valueOr(m, 'switchyard_pinned_clients', { tenant }, -1)).toBe(0);
+      expect(valueOr(m, 'switchyard_pinned_clients', { tenant }, -1), 'reached once unpinned').toBe(0);
       expect(valueOr(m, 'switchyard_pins_total', { tenant, reason: 'temp_table' }, 0)).toBe(1);
     } finally {
       await Promise.all([a, ...others].map((c) => endQuietly(c)));
