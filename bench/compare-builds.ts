@@ -7,7 +7,10 @@
 //   node bench/compare-builds.ts before=/tmp/base after=.
 //
 // Environment: AB_CLIENTS (1,50), AB_MODES (simple,prepared), AB_ROUNDS (5), AB_DURATION (5 s),
-// AB_POOL (20). Each cell prints the median and the spread (min–max) of its rounds.
+// AB_POOL (20); AB_POOL_<NAME> (JSON) adds pool settings for the build named NAME, e.g. the same
+// build with and without a setting: `AB_POOL_PINS='{"max_pinned":10}' node bench/compare-builds.ts
+// off=. pins=.`; PGOPTIONS reaches pgbench (e.g. `-c search_path=public`: a client with a setting).
+// Each cell prints the median and the spread (min–max) of its rounds.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,7 +50,7 @@ try {
       listen: { host: '127.0.0.1', port },
       log_level: 'warn',
       limits: { shutdown_timeout: 1 },
-      tenants: [{ id: 'bench', database: db.database, user: db.user, verifiers: [db.verifier], target, pool: { mode: 'transaction', size: poolSize, max_clients: 2000 } }],
+      tenants: [{ id: 'bench', database: db.database, user: db.user, verifiers: [db.verifier], target, pool: { mode: 'transaction', size: poolSize, max_clients: 2000, ...JSON.parse(process.env[`AB_POOL_${b.name.toUpperCase()}`] ?? '{}') } }],
     };
     writeFileSync(join(dir, 'switchyard.yaml'), toYaml(config), { mode: 0o600 });
     const p = await startPoolerProcess({
