@@ -1,7 +1,10 @@
 // Statements the pooler runs on a server connection on its own behalf, replies hidden from every
-// client: the reset before a connection is reused (resetServer: DISCARD ALL), and the SETs that
-// give a client its own session parameters on checkout (frontend/session-params.ts). Each is its
-// own Query, all sent in one write (DISCARD ALL cannot run inside a transaction block).
+// client: the reset before a connection is reused (resetServer: DISCARD ALL, preceded by the
+// capture of the client's settings when they may have changed, frontend/session-settings.ts, or
+// for a tenant that pins, DISCARD ALL's parts behind a probe, frontend/pin-probe.ts), and the SETs
+// that give a client its own session parameters and settings on checkout (frontend/session-params.ts,
+// param-replay.ts). Each is its own Query, all sent in one write (DISCARD ALL cannot run inside a
+// transaction block).
 // ParameterStatus replies keep the connection's parameter map current. A connection that does
 // not come back clean in time is closed instead.
 import { BE_COMMAND_COMPLETE, BE_DATA_ROW, BE_ERROR_RESPONSE, BE_PARAMETER_STATUS, BE_READY_FOR_QUERY, TX_IDLE } from '../net/codes.ts';
@@ -125,9 +128,10 @@ function dataRowFields(body: Buffer): (string | null)[] {
 
 /**
  * Cleans a server connection whose client is done with it, then returns it to the pool: ROLLBACK
- * when a transaction is open, then DISCARD ALL, then one Query setting the tracked parameters the
- * connection had back (they follow each client, session-params.ts: the next client with the same
- * values needs no SET at checkout) — one write, one round trip. The connection goes back only
+ * when a transaction is open, then DISCARD ALL, then one Query setting the tracked parameters and
+ * the session settings the connection had back (they follow each client, session-params.ts and
+ * session-settings.ts: the next client with the same values needs no SET at checkout) — one
+ * write, one round trip. The connection goes back only
  * once all of it has answered: should the reset fail (a statement_timeout or lock the client left
  * behind, a cancel arriving late), the connection is closed and nothing of another client has
  * been sent on it.
@@ -142,6 +146,11 @@ function dataRowFields(body: Buffer): (string | null)[] {
  * statement executed, a portal bound, a function called, an error): a client can hide session
  * state in a SELECT or a DO block, so no statement counts as harmless. Session mode resets when
  * the client leaves (`discardAll`). docs/transaction-mode.md has the measured cost.
+ *
+ * `capture` (a transaction-mode client that stays, whose transaction may have changed a setting):
+ * the session's settings are read first, in the same write, and handed to it before the
+ * connection can go to anyone. `probe` (its tenant pins): the reset is one Query, probe first; a
+ * probe's verdict keeps the connection out of the pool for the client (frontend/pin.ts).
  */
 export function resetServer(
   server: ServerConnection,

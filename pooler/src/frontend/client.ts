@@ -32,7 +32,7 @@ import { checkTimeouts } from './client-timeouts.ts';
 import { FastPath, type FastPathClient } from './fast-path.ts';
 import { afterServerLoss, preparedTextOf, type LostTransaction } from './lost-transaction.ts';
 import { linkWithParams, type ReplayingClient } from './param-replay.ts';
-import { pinLost, pinProbeFor, unpinOnClose, type Pin } from './pin.ts';
+import { pinLost, pinProbeFor, pinsOn, unpinOnClose, type Pin } from './pin.ts';
 import { PreparedSession, namedParseTooLate, type PreparedSessionHost } from './prepared-session.ts';
 import { ReplyInspector, serverLostError, type InspectedClient } from './reply-inspector.ts';
 import { NO_SETTINGS, withDefaults, type CaptureResult } from './session-settings.ts';
@@ -498,7 +498,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       server.link = null;
     } else {
       const capture = server.settingsChanged;
-      const probe = pinProbeFor(this, () => this.releaseAnswered());
+      const probe = pinsOn(this.route!) ? pinProbeFor(this, () => this.releaseAnswered()) : undefined;
       this.awaitingRelease = (capture ? 1 : 0) + (probe === undefined ? 0 : 1);
       resetServer(server, this.pool!, NOTHING_TO_UNDO, capture ? (r) => this.captured(r) : undefined, probe);
     }

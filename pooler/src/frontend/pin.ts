@@ -81,6 +81,11 @@ function countPin(pool: object, reason: PinReason): void {
   pins.set(reason, (pins.get(reason) ?? 0) + 1);
 }
 
+/** Whether `route`'s tenant pins at all (a map lookup: asked at every release). */
+export function pinsOn(route: TenantRoute): boolean {
+  return pinPolicy(route).max > 0;
+}
+
 /**
  * The probe for a release by `c` at the end of a transaction, or undefined when its tenant pins
  * nothing (the reset is DISCARD ALL, as before). `answered` runs once the verdict is in.
