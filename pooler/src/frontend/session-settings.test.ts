@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { capturedSettings, internSettings, MAX_SESSION_SETTINGS, NO_SETTINGS, restoreAfterReset, settingsToApply } from './session-settings.ts';
+
+describe('session settings', () => {
+  it('interns equal settings per pool to one map', () => {
+    const pool = {};
+    const a = internSettings(pool, [['search_path', 'x'], ['work_mem', '8MB']]);
+    const b = internSettings(pool, [['work_mem', '8MB'], ['search_path', 'x']]);
+    expect(a).toBe(b);
+    expect(internSettings({}, [['search_path', 'x'], ['work_mem', '8MB']])).not.toBe(a);
+    expect(internSettings(pool, [])).toBe(NO_SETTINGS);
+  });
+
+  it('applies what differs with set_config and RESETs what the client has not', () => {
+    const pool = {};
+    const client = internSettings(pool, [['search_path', '"my schema", public'], ['work_mem', "8'MB"]]);
+    const server = internSettings(pool, [['work_mem', "8'MB"], ['lock_timeout', '1s']]);
+    expect(settingsToApply(client, server)).toBe(`SELECT pg_catalog.set_config(E'search_path', E'"my schema", public', false); RESET "lock_timeout"`);
+    expect(settingsToApply(client, client)).toBe('');
+    expect(settingsToApply(NO_SETTINGS, server)).toBe('RESET "lock_timeout"; RESET "work_mem"');
+  });
+
+  it('keeps the tracked parameters out, bounds the count, and restores all but idle_session_timeout', () => {
+    const pool = {};
+    const r = capturedSettings(pool, [['DateStyle', 'ISO, MDY'], ['statement_timeout', '5000'], ['idle_session_timeout', '1000']]);
+    expect(r).not.toBeNull();
+    const settings = (r as { settings: ReadonlyMap<string, string> }).settings;
+    expect([...settings]).toEqual([['idle_session_timeout', '1000'], ['statement_timeout', '5000']]);
+    expect(restoreAfterReset(pool, settings).sql).toBe(`SELECT pg_catalog.set_config(E'statement_timeout', E'5000', false)`);
+    const many = Array.from({ length: MAX_SESSION_SETTINGS + 1 }, (_, i) => [`s${i}`, 'v']);
+    expect(capturedSettings(pool, many)).toEqual({ tooMany: `more than ${MAX_SESSION_SETTINGS} session settings` });
+  });
+});
