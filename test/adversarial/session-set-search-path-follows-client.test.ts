@@ -45,6 +45,26 @@ describe('SET search_path on connect follows the client across transactions', ()
     }
   });
 
+  it('named prepared statements (as Prisma uses them) follow each client’s search_path', async () => {
+    const clients: PgClient[] = [];
+    try {
+      const seen = await Promise.all(
+        SCHEMAS.map(async (schema) => {
+          const c = await connectPg(rig.conn());
+          clients.push(c);
+          await c.query(`SET search_path TO "${schema}", public`);
+          const got: string[] = [];
+          // The same statement text for every client: the pooler shares it across the tenant.
+          for (let i = 0; i < ROUNDS; i++) got.push((await c.query<{ v: string }>({ name: 'marker_v', text: 'SELECT v FROM marker' })).rows[0]!.v);
+          return [schema, got] as const;
+        }),
+      );
+      for (const [schema, got] of seen) expect(got, schema).toEqual(Array(ROUNDS).fill(schema));
+    } finally {
+      await Promise.all(clients.map((c) => endQuietly(c)));
+    }
+  });
+
   it('a client that sets nothing keeps the tenant schema meanwhile', async () => {
     const setter = await connectPg(rig.conn());
     const plain = await connectPg(rig.conn());
