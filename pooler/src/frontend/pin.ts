@@ -47,6 +47,8 @@ export function freePinSlot(pool: object): void {
 /** A pinned client's server connection and why. */
 export interface Pin {
   readonly server: ServerConnection;
+  /** The pool whose slot it holds (a read endpoint's client changes pools between transactions). */
+  readonly pool: Pool;
   reason: PinReason;
 }
 
@@ -102,7 +104,7 @@ export function pinProbeFor(c: PinnableClient, answered: () => void): PinProbe |
       const pool = c.pool!;
       if (c.state === CLOSED) {
         // It left while the reset ran: its state goes with it.
-        if (was !== null) freePinSlot(pool);
+        if (was !== null) freePinSlot(was.pool);
         c.pin = null;
         resetServer(server, pool, DISCARD);
       } else if (was === null && !takePinSlot(pool, policy.max)) {
@@ -116,13 +118,13 @@ export function pinProbeFor(c: PinnableClient, answered: () => void): PinProbe |
         );
       } else {
         if (was === null || was.reason !== reason) countPin(pool, reason);
-        c.pin = { server, reason };
+        c.pin = { server, pool, reason };
       }
       answered();
     },
     clean(lost) {
       if (was !== null) {
-        freePinSlot(c.pool!);
+        freePinSlot(was.pool);
         if (c.pin === was) c.pin = null;
         if (lost && c.state !== CLOSED) c.refuseNext(new PoolerError('SERVER_LOST', 'the server connection was lost', { detail: `it held the session's ${was.reason}` }));
       }
@@ -133,9 +135,10 @@ export function pinProbeFor(c: PinnableClient, answered: () => void): PinProbe |
 
 /** Its pinned connection died while it was idle: the pin (and the state) is gone. */
 export function pinLost(c: PinnableClient): void {
-  if (c.pin === null) return;
+  const pin = c.pin;
+  if (pin === null) return;
   c.pin = null;
-  freePinSlot(c.pool!);
+  freePinSlot(pin.pool);
 }
 
 const DISCARD = { rollback: false, discardAll: true } as const;
@@ -149,6 +152,6 @@ export function unpinOnClose(c: PinnableClient, linked: ServerConnection | null)
   const pin = c.pin;
   if (pin === null || c.awaitingRelease > 0) return;
   c.pin = null;
-  freePinSlot(c.pool!);
-  if (pin.server !== linked && !pin.server.closed) resetServer(pin.server, c.pool!, DISCARD);
+  freePinSlot(pin.pool);
+  if (pin.server !== linked && !pin.server.closed) resetServer(pin.server, pin.pool, DISCARD);
 }
