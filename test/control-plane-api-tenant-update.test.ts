@@ -37,6 +37,17 @@ describe('PATCH /tenants/{id}', () => {
     expect(await t.deps.adapters.config.getConfigVersion()).toBe(before + 1);
   });
 
+  it('sets pinning per tenant and turns it off with null (maxPinned, pinAdvisoryLocks, pinRole)', async () => {
+    const on = await patch({ version: 1, pool: { maxPinned: 5, pinAdvisoryLocks: true } });
+    expect(on.status).toBe(200);
+    expect(field<Record<string, unknown>>(on.body, 'pool')).toMatchObject({ maxPinned: 5, pinAdvisoryLocks: true, size: 10 });
+    const bad = await patch({ version: 2, pool: { maxPinned: 10001 } });
+    expect(bad.status).toBe(400);
+    const off = await patch({ version: 2, pool: { maxPinned: null, pinAdvisoryLocks: null } });
+    expect(off.status).toBe(200);
+    expect(field<Record<string, unknown>>(off.body, 'pool')).not.toHaveProperty('maxPinned');
+  });
+
   it('suspends and resumes with the version in the body', async () => {
     const s = await patch({ version: 1, status: 'suspended' });
     expect(s.status).toBe(200);

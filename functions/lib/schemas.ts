@@ -82,6 +82,10 @@ export const poolPatchSchema = z.strictObject({
   checkoutTimeout: z.number().nonnegative().optional(),
   queryTimeout: z.number().nonnegative().nullable().optional(),
   idleInTransactionTimeout: z.number().nonnegative().nullable().optional(),
+  /** null turns pinning off (as absent). */
+  maxPinned: z.number().int().nonnegative().max(10000).nullable().optional(),
+  pinAdvisoryLocks: z.boolean().nullable().optional(),
+  pinRole: z.boolean().nullable().optional(),
 });
 export type PoolPatch = z.infer<typeof poolPatchSchema>;
 

@@ -102,6 +102,16 @@ export const poolSettingsSchema = z
     checkoutTimeout: seconds.default(30),
     queryTimeout: seconds.optional(),
     idleInTransactionTimeout: seconds.optional(),
+    /**
+     * Transaction mode: clients that may be pinned to a server connection at once while they hold
+     * state that cannot be replayed (temp tables, WITH HOLD cursors; docs/transaction-mode.md
+     * "Pinning"). Absent or 0: pinning off, such state is wiped after each transaction.
+     */
+    maxPinned: z.number().int().nonnegative().max(10000).optional(),
+    /** With maxPinned: session advisory locks pin too (a read of pg_locks per transaction). */
+    pinAdvisoryLocks: z.boolean().optional(),
+    /** With maxPinned: SET ROLE / SET SESSION AUTHORIZATION pin instead of being wiped. */
+    pinRole: z.boolean().optional(),
   })
   .strict()
   .refine((p) => p.minIdle <= p.size, { message: 'minIdle must not exceed size', path: ['minIdle'] });

@@ -111,6 +111,9 @@ export function tenantToConfig(t: Tenant, c: TenantConversion): TenantConfig {
       idle_in_transaction_timeout: p.idleInTransactionTimeout ?? 0,
       client_idle_timeout: 0,
       check_writer: d.clusterId !== undefined,
+      ...(p.maxPinned !== undefined ? { max_pinned: p.maxPinned } : {}),
+      ...(p.pinAdvisoryLocks !== undefined ? { pin_advisory_locks: p.pinAdvisoryLocks } : {}),
+      ...(p.pinRole !== undefined ? { pin_role: p.pinRole } : {}),
       ...(switchoverUntil !== undefined ? { switchover_until: new Date(switchoverUntil).toISOString() } : {}),
     },
     // The read endpoint: the cluster's readers (a fixed-host destination has none: every read
