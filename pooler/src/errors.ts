@@ -29,6 +29,12 @@ export const errorCatalog = {
   PREPARED_STATEMENTS_BUDGET: { sqlstate: '53400', fatal: false, reason: null },
   /** Transaction mode: an EXECUTE the pooler cannot map to a server-side statement (frontend/sql-prepare.ts). */
   SQL_PREPARE_NOT_MAPPED: { sqlstate: '0A000', fatal: false, reason: null },
+  /** LISTEN in transaction mode: past the channels allowed per client or per tenant (backend/listener.ts). */
+  LISTEN_CHANNEL_LIMIT: { sqlstate: '53400', fatal: false, reason: null },
+  /** name_too_long: a LISTEN channel of NAMEDATALEN bytes or more (PostgreSQL would truncate it). */
+  LISTEN_CHANNEL_NAME_TOO_LONG: { sqlstate: '42622', fatal: false, reason: null },
+  /** The tenant's listening connection cannot be opened (or not within checkout_timeout). */
+  LISTEN_UNAVAILABLE: { sqlstate: '08006', fatal: false, reason: null },
 } as const satisfies Record<string, { sqlstate: string; fatal: boolean; reason: DisconnectReason | null }>;
 
 export type PoolerErrorCode = keyof typeof errorCatalog;
