@@ -33,6 +33,12 @@ export const errorCatalog = {
   SESSION_SETTINGS_LIMIT: { sqlstate: '53400', fatal: true, reason: 'invalid_parameter' },
   /** A client's state needs a pinned server connection and the tenant's max_pinned are taken (frontend/pin.ts). */
   TOO_MANY_PINNED: { sqlstate: '53400', fatal: true, reason: 'too_many_pinned' },
+  /** LISTEN in transaction mode: past the channels allowed per client or per tenant (backend/listener.ts). */
+  LISTEN_CHANNEL_LIMIT: { sqlstate: '53400', fatal: false, reason: null },
+  /** name_too_long: a LISTEN channel of NAMEDATALEN bytes or more (PostgreSQL would truncate it). */
+  LISTEN_CHANNEL_NAME_TOO_LONG: { sqlstate: '42622', fatal: false, reason: null },
+  /** The tenant's listening connection cannot be opened (or not within checkout_timeout). */
+  LISTEN_UNAVAILABLE: { sqlstate: '08006', fatal: false, reason: null },
 } as const satisfies Record<string, { sqlstate: string; fatal: boolean; reason: DisconnectReason | null }>;
 
 export type PoolerErrorCode = keyof typeof errorCatalog;

@@ -32,6 +32,8 @@ import type { ReaderMetricsSource } from './stats/reader-metrics.ts';
 import { StatsPeriod } from './stats/averages.ts';
 import { LatencyBook, type TenantLatency } from './stats/latency.ts';
 import { TotalsBook, type TenantTotals } from './stats/totals.ts';
+import { Listeners, type TenantListener } from './backend/listener.ts';
+import type { ListenStats } from './stats/listen-metrics.ts';
 
 export interface PoolerOptions {
   logger?: Logger;
@@ -109,6 +111,26 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
 
   statementRegistry(tenantId: string): StatementRegistry {
     return this.statements.forTenant(tenantId);
+  }
+
+  /** One listening server connection per tenant, for LISTEN in transaction mode (backend/listener.ts). */
+  private readonly listeners = new Listeners(() => this.log);
+
+  listenerFor(route: TenantRoute): TenantListener {
+    const pool = this.poolFor(route);
+    return this.listeners.forTenant(route.id, {
+      target: () => pool.target,
+      timeouts: () => ({ connect: pool.settings.connect_timeout, wait: pool.settings.checkout_timeout }),
+    });
+  }
+
+  /** The tenant's listener, if any client of it used LISTEN (tests, admin). */
+  listener(tenantId: string): TenantListener | undefined {
+    return this.listeners.get(tenantId);
+  }
+
+  listenStats(): ListenStats[] {
+    return [...this.listeners.entries()].map((l) => ({ tenantId: l.tenantId, ...l.counts(), delivered: l.delivered, dropped: l.dropped }));
   }
 
   get preparedCacheSize(): number {
@@ -321,8 +343,11 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
         this.totals.poolGone(pool);
         this.pools.delete(id);
         this.statements.drop(id);
+        this.listeners.remove(id);
       } else {
+        const before = pool.target;
         pool.retarget(route.target, route.pool);
+        if (pool.target !== before) this.listeners.retarget(id);
       }
     }
     this.readerLag.sync(readerLogins(next));
@@ -416,6 +441,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     for (const r of this.readRouters.values()) r.close();
     this.readRouters.clear();
     this.readerLag.close();
+    this.listeners.closeAll();
     await this.closeAdminAndStats();
   }
 

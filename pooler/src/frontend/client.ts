@@ -33,6 +33,10 @@ import { FastPath, type FastPathClient } from './fast-path.ts';
 import { afterServerLoss, preparedTextOf, type LostTransaction } from './lost-transaction.ts';
 import { linkWithParams, type ReplayingClient } from './param-replay.ts';
 import { pinLost, pinProbeFor, pinsOn, unpinOnClose, type Pin } from './pin.ts';
+import { ClientListens, type NotifyHost } from './notify-client.ts';
+import { runNotifyStatement } from './notify-run.ts';
+import type { NotifyStatement } from './notify-statement.ts';
+import type { ListenFailure, TenantListener } from '../backend/listener.ts';
 import { PreparedSession, namedParseTooLate, type PreparedSessionHost } from './prepared-session.ts';
 import { ReplyInspector, serverLostError, type InspectedClient } from './reply-inspector.ts';
 import { NO_SETTINGS, withDefaults, type CaptureResult } from './session-settings.ts';
@@ -71,6 +75,8 @@ export interface ClientHost {
   clientGone(client: ClientConnection, reason: DisconnectReason): void;
   /** The tenant's transaction and query time histograms (stats/latency.ts). */
   latencyFor(tenantId: string): TenantLatency;
+  /** The tenant's listening connection (backend/listener.ts), for LISTEN in transaction mode. */
+  listenerFor(route: TenantRoute): TenantListener;
 }
 
 let nextClientId = 1;
@@ -89,7 +95,7 @@ function onSocketGone(this: OwnedSocket, err?: unknown): void {
   client.close('client_close');
 }
 
-export class ClientConnection implements PoolClient, ServerLink, PreparedSessionHost, FastPathClient, InspectedClient, FlowClient, ReplayingClient {
+export class ClientConnection implements PoolClient, ServerLink, PreparedSessionHost, FastPathClient, InspectedClient, FlowClient, ReplayingClient, NotifyHost {
   readonly id = nextClientId++;
   readonly socket: Socket;
   readonly host: ClientHost;
@@ -176,6 +182,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   /** The statement shape the running query's time goes to (stats/statement-shapes.ts), if known. */
   private queryShape: Shape | null = null;
   private readonly latency: TenantLatency;
+  /** Transaction mode, once it used LISTEN/UNLISTEN: its channels and notifications (notify-client.ts). */
+  listens: ClientListens | null = null;
+  /** Input held while its LISTEN waits for the tenant's listener (null when not waiting). */
+  private notifyHold: Buffer[] | null = null;
 
   /** Built by the login once the client has authenticated and been admitted (frontend/login.ts). */
   constructor(socket: Socket, host: ClientHost, route: TenantRoute, pool: Pool) {
@@ -213,6 +223,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (next === WAITING) {
       if (this.awaitingRelease === 0) this.takeServer();
     } else if (from === WAITING && next === CLOSED) this.pool?.cancelWait(this);
+    // Between transactions: notifications queued meanwhile go now (notify-client.ts).
+    else if (next === IDLE && this.listens !== null) this.listens.flush();
   }
 
   /** Called by the login once the client has been told ReadyForQuery; `rest` = bytes it sent meanwhile. */
@@ -238,6 +250,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (this.state === CLOSED) return;
     this.bytesIn += chunk.length;
     this.lastActive = coarseNow;
+    if (this.notifyHold !== null) return this.holdInput(chunk);
     // A query starts on the linked server connection (in transaction mode the first request of a
     // transaction is stamped by linkServer instead, after the checkout wait).
     if (this.queryStart === 0 && this.state === ACTIVE) this.startQuery(chunk);
@@ -251,6 +264,85 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
         return this.onLostTransactionData(chunk);
       // LOGGING_IN: the socket is login.ts's until enterReady.
     }
+  }
+
+  // ---- LISTEN/UNLISTEN in transaction mode (notify-client.ts, notify-run.ts) ----------------
+
+  get betweenTransactions(): boolean {
+    return this.state === IDLE;
+  }
+
+  notifyStatement(stmt: NotifyStatement, message: Buffer, rest: Buffer): Buffer | null {
+    const listens = (this.listens ??= new ClientListens(this, this.host.listenerFor(this.route!)));
+    let waiting = false;
+    let ready = false;
+    listens.prepare(stmt, (failure) => {
+      ready = true;
+      if (this.state === CLOSED) return;
+      if (waiting && this.state === LOST) {
+        // Its transaction was lost meanwhile: the statement is the lost transaction's to answer (25P02).
+        listens.cancelPrepare();
+        this.notifyHold!.unshift(message);
+        return this.releaseHold();
+      }
+      runNotifyStatement(this, listens, stmt, message, failure);
+      if (waiting) this.releaseHold();
+    });
+    if (ready) return this.state === CLOSED || rest.length === 0 ? null : rest;
+    // The tenant's listener is not listening on the channel yet: the client's input waits (in
+    // order) until it is, so that the client learns its LISTEN succeeded only once it is in effect.
+    waiting = true;
+    this.notifyHold = rest.length > 0 ? [rest] : [];
+    this.socket.pause();
+    return null;
+  }
+
+  listenGate(stmt: NotifyStatement, resume: (failure: ListenFailure | null) => void): ListenFailure | null | undefined {
+    const listens = (this.listens ??= new ClientListens(this, this.host.listenerFor(this.route!)));
+    let waiting = false;
+    let result: ListenFailure | null | undefined;
+    listens.prepare(stmt, (failure) => {
+      if (!waiting) {
+        result = failure;
+        return;
+      }
+      if (this.state === CLOSED) return;
+      if (!this.flow.throttled) this.socket.resume();
+      resume(failure);
+    });
+    waiting = true;
+    // Until then the prepared session holds the message; the client is not read meanwhile.
+    if (result === undefined) this.socket.pause();
+    return result;
+  }
+
+  private holdInput(chunk: Buffer): void {
+    this.notifyHold!.push(chunk);
+    // Paused already; bytes read before the pause took effect are few.
+    this.socket.pause();
+  }
+
+  private releaseHold(): void {
+    const held = this.notifyHold;
+    this.notifyHold = null;
+    if (held === null || this.state === CLOSED) return;
+    if (!this.flow.throttled) this.socket.resume();
+    if (held.length === 0) return;
+    const chunk = held.length === 1 ? held[0]! : Buffer.concat(held);
+    switch (this.state) {
+      case IDLE:
+      case WAITING:
+      case ACTIVE:
+        if (this.prepared !== null) return this.onPreparedClientData(chunk);
+        return this.fast.onClientData(chunk);
+      case LOST:
+        return this.onLostTransactionData(chunk);
+    }
+  }
+
+  /** Answers locally (ERROR or CommandComplete, then ReadyForQuery 'I'): the client is between transactions. */
+  writeLocal(reply: Buffer): void {
+    this.socket.write(reply);
   }
 
   /** Sends `chunk` to the server connection, or queues it until there is one. */
@@ -408,6 +500,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     // Counted under the error's own reason (TENANT_REMOVED: tenant_removed; the checkout errors: connect_failed).
     if (err.fatal || this.pending === 0 || !streamAtBoundary) return this.fail(err, err.reason ?? 'connect_failed');
     this.dropQueued();
+    this.listens?.transactionLost();
     const out = [msg.errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint })];
     for (let i = 0; i < this.pending; i++) out.push(msg.readyForQuery('I'));
     this.pending = 0;
@@ -521,6 +614,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     const inTransaction = this.txStatus !== TX_IDLE;
     this.log.warn({ reason, inTransaction, pending: this.pending }, 'server connection lost; the client stays connected');
     this.dropQueued();
+    this.listens?.transactionLost();
     const error = serverLostError(fatal, reason);
     const loss = afterServerLoss(error, this.pending, inTransaction, this.host.maxMessageSize, preparedTextOf(this.prepared?.statements));
     if (loss.replies !== null) this.socket.write(loss.replies);
@@ -588,8 +682,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (this.state === CLOSED) return;
     this.enter(CLOSED);
     unpinOnClose(this, this.server);
-    // Its statement names no longer hold their statements (nor the tenant's budget).
+    // Its statement names no longer hold their statements (nor the tenant's budget); its channels are given back.
     this.prepared?.statements.clear();
+    this.notifyHold = null;
+    this.listens?.close();
     const server = this.server;
     if (server !== null) {
       this.unlinkServer(server);

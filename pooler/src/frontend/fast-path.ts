@@ -11,6 +11,7 @@ import * as codes from '../net/codes.ts';
 import { ScanError, Scanner, type ScanSink } from '../net/scanner.ts';
 import type { ClientFlow } from './client-flow.ts';
 import * as states from './client-state.ts';
+import { mayBeNotifyStatement, parseNotifyStatement, startsLikeNotify, type NotifyStatement } from './notify-statement.ts';
 import type { ReplyInspector } from './reply-inspector.ts';
 import { beginsWithPrepare } from './sql-prepare-text.ts';
 import * as portal from './unnamed-portal.ts';
@@ -25,6 +26,7 @@ const BE_EMPTY_QUERY_RESPONSE = codes.BE_EMPTY_QUERY_RESPONSE;
 const BE_ERROR_RESPONSE = codes.BE_ERROR_RESPONSE;
 const BE_FUNCTION_CALL_RESPONSE = codes.BE_FUNCTION_CALL_RESPONSE;
 const BE_NO_DATA = codes.BE_NO_DATA;
+const BE_NOTIFICATION_RESPONSE = codes.BE_NOTIFICATION_RESPONSE;
 const BE_PARAMETER_STATUS = codes.BE_PARAMETER_STATUS;
 const BE_PARSE_COMPLETE = codes.BE_PARSE_COMPLETE;
 const BE_PORTAL_SUSPENDED = codes.BE_PORTAL_SUSPENDED;
@@ -52,12 +54,18 @@ const PORTAL_BATCH = portal.PORTAL_BATCH;
 const PORTAL_EARLIER = portal.PORTAL_EARLIER;
 const PORTAL_NONE = portal.PORTAL_NONE;
 
+const mayBeNotify = mayBeNotifyStatement;
+
 const EMPTY = Buffer.alloc(0);
 /** stopType of a Query that may begin with SQL PREPARE (not a message type: those are bytes). */
 const STOP_SQL = 0x100;
 /** 1 for the first bytes a Query text beginning with PREPARE can have: p, P, white space, - and / (comments). */
 const SQL_FIRST = new Uint8Array(256);
 for (const b of [0x70, 0x50, 0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x2d, 0x2f, 0x00]) SQL_FIRST[b] = 1;
+/** A LISTEN/UNLISTEN Query longer than this is not looked into (the server gets it: refused, reply-inspector.ts). */
+const MAX_NOTIFY_QUERY = 4096;
+/** Skips the body of an intercepted message (no message starts inside it). */
+const NO_MESSAGES: ScanSink = { onMessage() {} };
 
 /** The client connection, as its fast path sees it (frontend/client.ts). */
 export interface FastPathClient {
@@ -87,6 +95,14 @@ export interface FastPathClient {
   fail(err: PoolerError, reason: DisconnectReason, streamClean?: boolean): void;
   /** Backpressure (client-flow.ts). */
   readonly flow: ClientFlow;
+  /** Transaction mode, once the client used LISTEN/UNLISTEN: told each ReadyForQuery while busy (notify-client.ts). */
+  readonly listens: { readonly busy: boolean; onReady(status: number): void } | null;
+  /**
+   * A Query that is exactly one LISTEN/UNLISTEN (transaction mode), whole in `message`: the client
+   * answers or forwards it. Returns the bytes to scan next (`rest`), or null when the client
+   * holds them itself (waiting for the tenant's listener) or has closed.
+   */
+  notifyStatement(stmt: NotifyStatement, message: Buffer, rest: Buffer): Buffer | null;
 }
 
 export class FastPath implements ScanSink {
@@ -105,8 +121,12 @@ export class FastPath implements ScanSink {
   /** An intercepted message (Terminate, a named Parse, an unknown type) and its offset in the chunk. */
   private stopType = 0;
   private stopAt = 0;
-  /** The length field of the Query stopped at as STOP_SQL. */
+  /** The length field of the Query stopped at as STOP_SQL, or of a LISTEN/UNLISTEN Query (FE_QUERY). */
   private stopLength = 0;
+  /** The LISTEN/UNLISTEN a stop at a Query (FE_QUERY) is for. */
+  private notifyStmt: NotifyStatement | null = null;
+  /** The client chunk being scanned (EMPTY outside onClientData): a LISTEN Query is read from it. */
+  private clientChunk: Buffer = EMPTY;
   /** The server chunk being scanned; EMPTY again once written (an idle client keeps no reply alive). */
   private serverChunk: Buffer = EMPTY;
   /** [start, end, replacement] triples for messages of the current server chunk; null when none. */
@@ -128,6 +148,12 @@ export class FastPath implements ScanSink {
   // ---- client → server -------------------------------------------------------------------
 
   onClientData(chunk: Buffer): void {
+    // A LISTEN/UNLISTEN handled by the pooler hands back what follows it (a loop, not recursion:
+    // a chunk may hold thousands of them).
+    for (let next: Buffer | null = chunk; next !== null; ) next = this.scanClient(next);
+  }
+
+  private scanClient(chunk: Buffer): Buffer | null {
     const c = this.client;
     const pendingBefore = c.pending;
     const unsyncedBefore = this.unsynced;
@@ -137,36 +163,48 @@ export class FastPath implements ScanSink {
     // held-back header (carry) it did not: the carry is re-framed with it when turning prepared.
     const tailBefore = this.carry === null ? this.scanner.bodyRemaining() : 0;
     let at: number;
+    this.clientChunk = chunk;
     try {
       at = this.scanner.scan(chunk, this);
     } catch (err) {
-      if (err instanceof ScanError) return c.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
-      throw err;
+      this.clientChunk = EMPTY;
+      if (err instanceof ScanError) c.fail(new PoolerError('PROTOCOL_VIOLATION', err.message), 'protocol_violation');
+      else throw err;
+      return null;
     }
     if (this.stopType !== 0) {
       // A Query whose first byte may begin PREPARE (transaction mode): look at its text; unless
       // it is one, scan on from its body (a few compares per Query otherwise: SELECT never stops).
-      if (this.stopType === STOP_SQL && !this.scanPastSql(chunk, at)) return;
+      if (this.stopType === STOP_SQL && !this.scanPastSql(chunk, at)) {
+        this.clientChunk = EMPTY;
+        return null;
+      }
+      this.clientChunk = EMPTY;
       if (this.stopType === FE_PARSE) {
-        // A named Parse, or SQL PREPARE (sql-prepare.ts): the prepared session re-frames this
-        // chunk from its start and sees its Binds and Queries again.
+        // A named Parse, or SQL PREPARE (sql-prepare.ts), or an unnamed Parse of LISTEN: the
+        // prepared session re-frames this chunk from its start and sees its Binds and Queries again.
         this.stopType = 0;
         c.unnamedPortal = portalBefore;
         this.portalSwaps = null;
-        return c.startPreparedSession(chunk, pendingBefore, unsyncedBefore && owedBefore > 0, tailBefore);
+        c.startPreparedSession(chunk, pendingBefore, unsyncedBefore && owedBefore > 0, tailBefore);
+        return null;
       }
-      // Terminate or an unknown type (0: a Query looked at was no PREPARE, the chunk goes on).
+      // Terminate, an unknown type, or a LISTEN/UNLISTEN (0: a Query looked at was no PREPARE, the chunk goes on).
       if (this.stopType !== 0) return this.onIntercepted(chunk);
     }
+    this.clientChunk = EMPTY;
     // Hold back a message header split at the end of the chunk: the message may still be one we
     // intercept, and its first bytes must not have reached the server by then.
     const held = this.scanner.heldBytes();
     if (held > chunk.length) {
       // A header split over three or more reads: all of it is still held back.
       this.carry = this.carry === null ? Buffer.from(chunk) : Buffer.concat([this.carry, chunk]);
-      return;
+      return null;
     }
-    if (this.portalSwaps !== null || this.swallow > 0) return this.forwardSwapped(chunk, chunk.length - held);
+    if (this.portalSwaps !== null || this.swallow > 0) {
+      this.forwardSwapped(chunk, chunk.length - held);
+      return null;
+    }
     if (this.carry !== null) {
       c.forward(this.carry);
       this.carry = null;
@@ -176,6 +214,34 @@ export class FastPath implements ScanSink {
       c.forward(chunk.subarray(0, chunk.length - held));
       this.carry = Buffer.from(chunk.subarray(chunk.length - held));
     }
+    return null;
+  }
+
+  /** Whether the unnamed Parse at `start`, whole in the current chunk, is of one LISTEN/UNLISTEN. */
+  private notifyParse(start: number, length: number): boolean {
+    const chunk = this.clientChunk;
+    const end = start + 1 + length;
+    // Body: the empty name (one NUL), then the text.
+    if (start < 0 || end > chunk.length || length > MAX_NOTIFY_QUERY || start + 6 >= end || !mayBeNotify(chunk[start + 6]!) || !startsLikeNotify(chunk, start + 6, end)) return false;
+    const nul = chunk.indexOf(0, start + 6);
+    return nul > 0 && nul < end && parseNotifyStatement(chunk.toString('utf8', start + 6, nul)) !== null;
+  }
+
+  /**
+   * Whether the Query at `start` is one LISTEN/UNLISTEN statement whole in the current chunk: then
+   * the scan stops at it (onIntercepted). A Query split across reads is left to the server.
+   */
+  private notifyQuery(start: number, length: number): boolean {
+    const chunk = this.clientChunk;
+    const end = start + 1 + length;
+    if (start < 0 || end > chunk.length || length > MAX_NOTIFY_QUERY || !startsLikeNotify(chunk, start + 5, end)) return false;
+    const stmt = parseNotifyStatement(chunk.toString('utf8', start + 5, end - 1));
+    if (stmt === null) return false;
+    this.notifyStmt = stmt;
+    this.stopType = FE_QUERY;
+    this.stopAt = start;
+    this.stopLength = length;
+    return true;
   }
 
   /** A Query whose first byte may begin PREPARE: stop the scan there in transaction mode. */
@@ -203,7 +269,9 @@ export class FastPath implements ScanSink {
         // Offsets the scan of the rest records are relative to `at`: made the chunk's.
         const swapsBefore = this.portalSwaps === null ? 0 : this.portalSwaps.length;
         const base = at;
-        at += this.scanner.scan(chunk.subarray(at), this);
+        // notifyQuery/notifyParse read the messages at the offsets of this scan.
+        this.clientChunk = chunk.subarray(at);
+        at += this.scanner.scan(this.clientChunk, this);
         if (this.stopType !== 0) this.stopAt += base;
         const swaps = this.portalSwaps;
         if (swaps !== null) for (let i = swapsBefore; i < swaps.length; i++) swaps[i]! += base;
@@ -220,6 +288,7 @@ export class FastPath implements ScanSink {
     const c = this.client;
     switch (type) {
       case FE_QUERY:
+        if (c.transactionMode && mayBeNotify(first) && this.notifyQuery(start, length)) return true;
         // A simple Query destroys the unnamed portal (protocol docs, "Extended Query").
         c.pending++;
         c.unnamedPortal = PORTAL_NONE;
@@ -241,8 +310,9 @@ export class FastPath implements ScanSink {
         return true;
       case FE_PARSE:
         // A named statement in transaction mode must be mapped per server connection: from here
-        // on this client has a prepared session (frontend/prepared-session.ts).
-        if (c.transactionMode && first !== 0) {
+        // on this client has a prepared session (frontend/prepared-session.ts). So must an
+        // unnamed LISTEN/UNLISTEN: the session tracks it through its Bind and Execute.
+        if (c.transactionMode && (first !== 0 || this.notifyParse(start, length))) {
           this.stopType = FE_PARSE;
           this.stopAt = start;
           return true;
@@ -330,7 +400,7 @@ export class FastPath implements ScanSink {
     if (parts.length > 0) this.client.forward(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
 
-  private onIntercepted(chunk: Buffer): void {
+  private onIntercepted(chunk: Buffer): Buffer | null {
     const type = this.stopType;
     const at = this.stopAt;
     this.stopType = 0;
@@ -344,7 +414,17 @@ export class FastPath implements ScanSink {
       if (at > 0) this.client.forward(chunk.subarray(0, at));
     }
     this.carry = null;
+    if (type === FE_QUERY) {
+      // A LISTEN/UNLISTEN whole in this chunk (notifyQuery): its body is skipped, and the client
+      // answers or forwards it.
+      const end = at + 1 + this.stopLength;
+      const stmt = this.notifyStmt!;
+      this.notifyStmt = null;
+      this.scanner.scan(chunk.subarray(at + 5, end), NO_MESSAGES);
+      return this.client.notifyStatement(stmt, chunk.subarray(at, end), chunk.subarray(end));
+    }
     this.client.intercepted(type);
+    return null;
   }
 
   // ---- server → client ------------------------------------------------------------------
@@ -409,8 +489,16 @@ export class FastPath implements ScanSink {
       case BE_FUNCTION_CALL_RESPONSE:
         c.server!.dirty = true;
         return;
-      case BE_READY_FOR_QUERY:
+      case BE_NOTIFICATION_RESPONSE:
+        // Transaction mode: the client's notifications come from the tenant's listening connection
+        // (notify-client.ts); a pool connection hears one only for a LISTEN of this transaction,
+        // about to be undone by the reset — a copy the client must not get twice.
+        if (c.transactionMode && start >= 0 && start + 1 + length <= this.serverChunk.length) (this.replacements ??= []).push(start, start + 1 + length, EMPTY);
+        return;
+      case BE_READY_FOR_QUERY: {
         this.owed = 0;
+        const l = c.listens;
+        if (l !== null && l.busy) l.onReady(first);
         if (c.pending > 0) c.pending--;
         c.inspector.requestsDone();
         c.txStatus = first;
@@ -420,6 +508,7 @@ export class FastPath implements ScanSink {
           if ((c.transactionMode || c.closeAfter !== null) && c.clientAtBoundary()) this.releaseDue = true;
         }
         return;
+      }
       case BE_COMMAND_COMPLETE:
       case BE_ERROR_RESPONSE:
       case BE_PARAMETER_STATUS: {

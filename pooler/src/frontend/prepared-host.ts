@@ -5,6 +5,8 @@ import type { ServerConnection } from '../backend/server.ts';
 import type { DisconnectReason, PoolerError } from '../errors.ts';
 import type { ClientFlow } from './client-flow.ts';
 import type { ReplyInspector } from './reply-inspector.ts';
+import type { ListenFailure } from '../backend/listener.ts';
+import type { NotifyStatement } from './notify-statement.ts';
 
 export interface PreparedSessionHost {
   readonly server: ServerConnection | null;
@@ -28,6 +30,14 @@ export interface PreparedSessionHost {
    * across reads is inspected once complete, and then cannot be rewritten (returns null).
    */
   readonly inspector: ReplyInspector;
+  /** Once it used LISTEN/UNLISTEN: told each ReadyForQuery while busy (notify-client.ts). */
+  readonly listens: { readonly busy: boolean; onReady(status: number): void; forwarded(stmt: NotifyStatement, ahead: number): void } | null;
+  /**
+   * A LISTEN/UNLISTEN about to go to the server (notify-client.ts): null to send it, the failure
+   * to answer instead, or undefined when it must wait for the tenant's listener — then `resume`
+   * is called with the outcome.
+   */
+  listenGate(stmt: NotifyStatement, resume: (failure: ListenFailure | null) => void): ListenFailure | null | undefined;
   /** Writes to either socket, with backpressure (client-flow.ts). */
   readonly flow: ClientFlow;
   requestServer(): void;

@@ -30,6 +30,7 @@ const BE_PARAMETER_STATUS = codes.BE_PARAMETER_STATUS;
 const BE_PARSE_COMPLETE = codes.BE_PARSE_COMPLETE;
 const BE_PORTAL_SUSPENDED = codes.BE_PORTAL_SUSPENDED;
 const BE_READY_FOR_QUERY = codes.BE_READY_FOR_QUERY;
+const BE_NOTIFICATION_RESPONSE = codes.BE_NOTIFICATION_RESPONSE;
 const BE_ROW_DESCRIPTION = codes.BE_ROW_DESCRIPTION;
 const FE_CLOSE = codes.FE_CLOSE;
 const FE_PARSE = codes.FE_PARSE;
@@ -160,6 +161,7 @@ export class PreparedReplies implements ScanSink {
           if (this.host.pending > 0) this.host.pending--;
         }
         this.host.inspector.requestsDone();
+        if (this.host.listens !== null && this.host.listens.busy) this.host.listens.onReady(first);
         this.host.txStatus = first;
         if (this.host.pending === 0) this.host.answered(first);
         if (first === TX_IDLE && this.host.pending === 0 && q.length === 0 && this.framer.buffered === 0) this.idleAfterChunk = true;
@@ -193,6 +195,10 @@ export class PreparedReplies implements ScanSink {
         break;
       case BE_ERROR_RESPONSE:
         this.onError(h, start, length);
+        break;
+      case BE_NOTIFICATION_RESPONSE:
+        // As on the fast path: the client's notifications come from the tenant's listening connection.
+        if (this.host.transactionMode && start >= 0 && start + 1 + length <= this.chunk.length) hide = true;
         break;
       default:
         break;

@@ -25,9 +25,14 @@ import * as states from './client-state.ts';
 import { interceptSqlPrepare, type SqlPrepareSession } from './sql-prepare.ts';
 import * as portal from './unnamed-portal.ts';
 import { PORTAL_GONE_PARSE, unnamedPortalSafe } from './unnamed-portal.ts';
+import type { ListenFailure } from '../backend/listener.ts';
+import { mayBeNotifyStatement, parseNotifyStatement, startsLikeNotify, stringStartsLikeNotify } from './notify-statement.ts';
+import { raiseStatement } from './notify-run.ts';
 
 // Module-local copies of the imported constants: V8 reads an imported binding through its module
 // cell on every use (measured: ~10 ns per transaction on the fast path), a local const not at all.
+/** listenGate: the message waits for the tenant's listener. */
+const WAIT = 1;
 const FE_BIND = codes.FE_BIND;
 const FE_CLOSE = codes.FE_CLOSE;
 const FE_COPY_DATA = codes.FE_COPY_DATA;
@@ -112,6 +117,15 @@ export class PreparedSession implements SqlPrepareSession {
   private readonly replies: PreparedReplies;
   private lastBound: Statement | null = null;
   private lastBoundName: string | null = null;
+  /**
+   * LISTEN/UNLISTEN in transaction mode (notify-client.ts): the unnamed statement's text when it
+   * may be one, whether the last Bind was of the unnamed statement, and the message held while the
+   * tenant's listener gets ready for its channel (with the outcome once it is: undefined before).
+   */
+  private unnamedText: Buffer | null = null;
+  private lastBoundUnnamed = false;
+  private held: Message | null = null;
+  private heldOutcome: ListenFailure | null | undefined = undefined;
 
   constructor(host: PreparedSessionHost, registry: StatementRegistry, maxMessageSize: number, inFlight: number) {
     this.host = host;
@@ -179,14 +193,19 @@ export class PreparedSession implements SqlPrepareSession {
   private drainMessages(): void {
     const server = this.host.server;
     if (server === null) return;
+    // A LISTEN waiting for the tenant's listener: the client's messages wait behind it.
+    if (this.held !== null && this.heldOutcome === undefined) return;
     const out: Buffer[] = [];
-    for (let m = this.framer.next(); m !== undefined; m = this.framer.next()) {
+    for (let m = this.held ?? this.framer.next(); m !== undefined; m = this.framer.next()) {
       if (m.type === FE_TERMINATE) {
         if (out.length > 0) this.host.flow.toServer(out);
         this.host.close('client_terminate', true);
         return;
       }
-      if (!this.handleClientMessage(m, server, out)) return;
+      if (!this.handleClientMessage(m, server, out)) {
+        if (this.held !== null && out.length > 0) this.host.flow.toServer(out);
+        return;
+      }
     }
     if (out.length > 0) this.host.flow.toServer(out);
     // Local replies at the head of the queue are due now if the server owes nothing before them.
@@ -198,6 +217,7 @@ export class PreparedSession implements SqlPrepareSession {
       case FE_PARSE: {
         const { name, rest } = decodeParse(m.body);
         if (name === '') {
+          this.unnamedText = this.host.transactionMode && rest.length > 0 && mayBeNotifyStatement(rest[0]!) && startsLikeNotify(rest, 0, rest.length) ? rest : null;
           out.push(m.raw);
           this.queue.push(PASS, FE_PARSE, null, null, null);
           break;
@@ -242,6 +262,7 @@ export class PreparedSession implements SqlPrepareSession {
           this.queue.push(PASS, FE_BIND, null, null, null);
           this.lastBound = null;
           this.lastBoundName = null;
+          this.lastBoundUnnamed = b.statement === '';
           break;
         }
         if (!server.statements.has(stmt.serverName)) this.prepare(server, stmt, out, HIDE, null);
@@ -284,6 +305,7 @@ export class PreparedSession implements SqlPrepareSession {
       }
       case FE_EXECUTE:
         if (this.portalGone(m, out)) break;
+        if (this.host.transactionMode && this.listenGate(m, this.boundText()) === WAIT) return false;
         out.push(m.raw);
         this.queue.push(PASS, FE_EXECUTE, this.lastBound, this.lastBoundName, null);
         break;
@@ -297,6 +319,17 @@ export class PreparedSession implements SqlPrepareSession {
       case FE_QUERY:
         // Destroys the unnamed portal (protocol docs, "Extended Query"), even one answered here.
         this.host.unnamedPortal = PORTAL_NONE;
+        if (this.host.transactionMode) {
+          const gate = this.listenGate(m, m.body);
+          if (gate === WAIT) return false;
+          if (gate !== null) {
+            // Refused (notify-run.ts): a statement raising the error runs in its place.
+            out.push(gate);
+            this.queue.push(SYNC, FE_QUERY, null, null, null);
+            this.host.pending++;
+            break;
+          }
+        }
         if (this.interceptQuery(m.body, server, out)) break;
         out.push(m.raw);
         this.queue.push(SYNC, FE_QUERY, null, null, null);
@@ -313,6 +346,47 @@ export class PreparedSession implements SqlPrepareSession {
         return false;
     }
     return true;
+  }
+
+  /** The text (NUL-terminated) of the statement the last Bind used, when it may be a LISTEN/UNLISTEN. */
+  private boundText(): Buffer | null {
+    const s = this.lastBound;
+    if (s === null) return this.lastBoundUnnamed ? this.unnamedText : null;
+    return mayBeNotifyStatement(s.key.charCodeAt(0)) && stringStartsLikeNotify(s.key) ? Buffer.from(s.key, 'latin1') : null;
+  }
+
+  /**
+   * A Query, or an Execute of a statement, that is one LISTEN/UNLISTEN (notify-client.ts): before
+   * it goes to the server the tenant's listener must listen on its channel. Returns WAIT when the
+   * message is held until then (drain() resumes with it), a Query to send instead when refused
+   * (a simple Query only: an Execute refused goes as is, and its LISTEN is then refused as one the
+   * pooler does not track), or null to send it, tracked.
+   */
+  private listenGate(m: Message, text: Buffer | null): Buffer | null | typeof WAIT {
+    if (text === null || text.length === 0 || !mayBeNotifyStatement(text[0]!) || !startsLikeNotify(text, 0, text.length)) return null;
+    const end = text.indexOf(0);
+    const stmt = parseNotifyStatement(text.toString('utf8', 0, end < 0 ? text.length : end));
+    if (stmt === null) return null;
+    let outcome: ListenFailure | null | undefined;
+    if (this.held === m) {
+      outcome = this.heldOutcome;
+      this.held = null;
+      this.heldOutcome = undefined;
+    } else {
+      outcome = this.host.listenGate(stmt, (failure) => {
+        this.heldOutcome = failure;
+        if (this.host.server !== null) this.drain();
+        else this.host.requestServer();
+      });
+      if (outcome === undefined) {
+        this.held = m;
+        return WAIT;
+      }
+    }
+    if (outcome !== null && outcome !== undefined) return m.type === FE_QUERY ? msg.query(raiseStatement(outcome)) : null;
+    // Its ReadyForQuery comes after those owed now (an Execute's: at the Sync that follows).
+    this.host.listens!.forwarded(stmt, this.host.pending);
+    return null;
   }
 
   /**
@@ -387,7 +461,8 @@ export class PreparedSession implements SqlPrepareSession {
    * at a message boundary (no partial reply forwarded, no client message half-framed).
    */
   abandon(): boolean {
-    const clean = this.replies.abandon() && this.framer.buffered === 0;
+    // A message held for the tenant's listener (listenGate) was not sent: the stream is not clean.
+    const clean = this.replies.abandon() && this.framer.buffered === 0 && this.held === null;
     this.queue.clear();
     return clean;
   }

@@ -6,8 +6,10 @@
 //   its own default instead (session-params.ts);
 // - CommandComplete "SET"/"RESET"/"DISCARD ALL" (and any ParameterStatus): a session setting may
 //   have changed, the reset reads them back for the client (session-settings.ts);
-//   "DISCARD ALL"/"DEALLOCATE": the server's prepared statements are gone; "LISTEN" in transaction
-//   mode: refused with 0A000 (and UNLISTEN * before the connection is reused);
+//   "DISCARD ALL"/"DEALLOCATE": the server's prepared statements are gone; "LISTEN"/"UNLISTEN" in
+//   transaction mode: passed when it answers a statement the pooler forwarded and tracks
+//   (notify-client.ts), else refused with 0A000 (the pooler cannot know its channel; the reset
+//   undoes it before the connection is reused); "ROLLBACK": a staged LISTEN/UNLISTEN is dropped;
 // - ErrorResponse: SQLSTATEs that hint at a failover; a FATAL before the server hangs up is held
 //   for the client's onServerClosed; the server's 57014 for a query the pooler cancelled at
 //   query_timeout is told as QUERY_TIMEOUT (docs/errors.md), as PostgreSQL tells its own
@@ -35,12 +37,20 @@ const TRACKED: ReadonlySet<string> = new Set(TRACKED_PARAMETERS);
 const EMPTY = Buffer.alloc(0);
 const QUERY_CANCELED = '57014';
 
+const LISTEN_HINT = 'send LISTEN/UNLISTEN as a Query (or a prepared statement) holding that one statement, as node-postgres, psycopg and asyncpg do';
 const LISTEN_REFUSED = msg.errorResponse({
   severity: 'ERROR',
   code: '0A000',
-  message: 'LISTEN is not supported in transaction pooling mode',
-  detail: 'notifications are delivered to a server session, which in transaction mode is shared; the LISTEN was undone',
-  hint: 'use a tenant in session mode for LISTEN/NOTIFY',
+  message: 'LISTEN is supported in transaction pooling mode only as a statement of its own',
+  detail: 'the pooler listens for the client on a shared connection and must know the channel; this LISTEN, among other statements of one Query, was undone',
+  hint: LISTEN_HINT,
+});
+const UNLISTEN_REFUSED = msg.errorResponse({
+  severity: 'ERROR',
+  code: '0A000',
+  message: 'UNLISTEN is supported in transaction pooling mode only as a statement of its own',
+  detail: 'the pooler listens for the client on a shared connection and must know the channel; the client still listens',
+  hint: LISTEN_HINT,
 });
 /**
  * For a LISTEN whose CommandComplete reached the client before the pooler could refuse it (it was
@@ -50,9 +60,9 @@ const LISTEN_REFUSED = msg.errorResponse({
 const LISTEN_UNDONE_NOTICE = msg.noticeResponse({
   severity: 'WARNING',
   code: '0A000',
-  message: 'LISTEN is not supported in transaction pooling mode',
-  detail: 'notifications are delivered to a server session, which in transaction mode is shared; the LISTEN will be undone and no notification will arrive',
-  hint: 'use a tenant in session mode for LISTEN/NOTIFY',
+  message: 'LISTEN is supported in transaction pooling mode only as a statement of its own',
+  detail: 'the pooler listens for the client on a shared connection and must know the channel; this LISTEN will be undone and no notification will arrive',
+  hint: LISTEN_HINT,
 });
 
 /**
@@ -84,11 +94,18 @@ export interface InspectedClient {
   readonly prepared: { readonly statements: { clear(): void } } | null;
   /** Otherwise its fast path, which can place a message of the pooler's in a server chunk (fast-path.ts). */
   readonly fast: { insertReply(at: number, reply: Buffer): void };
+  /** Transaction mode, once it used LISTEN/UNLISTEN (notify-client.ts). */
+  readonly listens: { ranTag(listen: boolean): boolean; rollback(): void; readonly channelCount: number } | null;
 }
 
-/** The server messages inspect() looks into: ParameterStatus, ErrorResponse, and CommandComplete for SET/RESET, DISCARD/DEALLOCATE and LISTEN. */
-function inspectable(type: number, first: number): boolean {
-  if (type === BE_COMMAND_COMPLETE) return first === 0x44 /* D */ || first === 0x53 /* S */ || first === 0x52 /* R */ || first === 0x4c /* L */ || first === 0x50 /* P */;
+/**
+ * The server messages inspect() looks into: ParameterStatus, ErrorResponse, and CommandComplete for
+ * SET/RESET/ROLLBACK, DISCARD/DEALLOCATE, PREPARE, LISTEN and UNLISTEN (length 13: not every UPDATE).
+ */
+function inspectable(type: number, first: number, length: number): boolean {
+  if (type === BE_COMMAND_COMPLETE) {
+    return first === 0x44 /* D */ || first === 0x53 /* S */ || first === 0x52 /* R */ || first === 0x4c /* L */ || first === 0x50 /* P */ || (first === 0x55 /* U */ && length === 13);
+  }
   return type === BE_PARAMETER_STATUS || type === BE_ERROR_RESPONSE;
 }
 
@@ -151,7 +168,7 @@ export class ReplyInspector {
    */
   inspectOrCapture(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null {
     if (start >= 0 && start + 1 + length <= chunk.length) return this.inspect(type, first, start, length, chunk);
-    if (inspectable(type, first)) {
+    if (inspectable(type, first, length)) {
       const c = SplitCapture.begin(type, first, start, length, chunk);
       // Whole in this chunk after all when its header was in the last one.
       if (c?.complete) this.inspectLate(c, start + 1 + length);
@@ -161,7 +178,7 @@ export class ReplyInspector {
   }
 
   private inspect(type: number, first: number, start: number, length: number, chunk: Buffer): Buffer | null {
-    if (!inspectable(type, first)) return null;
+    if (!inspectable(type, first, length)) return null;
     if (start < 0 || start + 1 + length > chunk.length) return null;
     const body = chunk.subarray(start + 5, start + 1 + length);
     const c = this.client;
@@ -179,15 +196,20 @@ export class ReplyInspector {
             server?.statements.clear();
             c.prepared?.statements.clear();
           } else server?.statements.forgetUnsure();
-        } else if (tag === 'LISTEN' && c.transactionMode && server !== null) {
-          // Undone by the DISCARD ALL at release (the CommandComplete marked the connection dirty).
-          return LISTEN_REFUSED;
+        } else if ((tag === 'LISTEN' || tag === 'UNLISTEN') && c.transactionMode && server !== null) {
+          const l = c.listens;
+          // A LISTEN/UNLISTEN the pooler forwarded and tracks (notify-client.ts): the server's reply stands.
+          if (l !== null && l.ranTag(tag === 'LISTEN')) return null;
+          // Else undone by the DISCARD ALL at release (the CommandComplete marked the connection dirty).
+          if (tag === 'LISTEN') return LISTEN_REFUSED;
+          if (l !== null && l.channelCount > 0) return UNLISTEN_REFUSED;
         } else if (tag === 'PREPARE' && c.transactionMode && server !== null) {
           return PREPARE_NOT_KEPT;
-        }
+        } else if (tag === 'ROLLBACK') c.listens?.rollback();
         return null;
       }
       const f = parseErrorFields(body);
+      c.listens?.rollback();
       if (c.portalGone > 0 && isPortalGoneRefusal(f)) {
         c.portalGone--;
         return PORTAL_GONE_ERROR;

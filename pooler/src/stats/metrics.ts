@@ -12,6 +12,7 @@ import type { PoolStats } from '../backend/pool.ts';
 import { LATENCY_BUCKETS, type LatencyHistogram, type TenantLatency } from './latency.ts';
 import type { TenantTotals } from './totals.ts';
 import { registerReaderMetrics, type ReaderMetricsSource } from './reader-metrics.ts';
+import { registerListenMetrics, type ListenStats } from './listen-metrics.ts';
 
 /** What the metrics read from the pooler (implemented by Pooler). */
 export interface MetricsSource {
@@ -39,6 +40,8 @@ export interface MetricsSource {
   readerMetrics?: ReaderMetricsSource;
   /** Pinned clients now and pins since start, per tenant id (frontend/pin.ts). */
   pinStats?(): ReadonlyMap<string, { readonly pinned: number; readonly pins: ReadonlyMap<string, number> }>;
+  /** LISTEN/NOTIFY in transaction mode, per tenant with a listener (stats/listen-metrics.ts). */
+  listenStats?(): ListenStats[];
 }
 
 /** Seconds; from sub-millisecond (a server released just in time) to the default checkout_timeout. */
@@ -314,6 +317,8 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
 
   latencyHistogram(registry, 'switchyard_transaction_duration_seconds', 'Transaction time per tenant: from the first request reaching a server connection (checkout wait excluded) to the ReadyForQuery idle that ends it', (l) => l.xact, src);
   latencyHistogram(registry, 'switchyard_query_duration_seconds', 'Query time per tenant: from a request sent with nothing outstanding to the ReadyForQuery that leaves nothing outstanding (a pipelined batch counts once)', (l) => l.query, src);
+
+  registerListenMetrics(registers, () => src.listenStats?.() ?? []);
 
   return {
     registry,

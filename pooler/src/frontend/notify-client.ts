@@ -1,0 +1,306 @@
+// One transaction-mode client's LISTEN/UNLISTEN state, and the notifications on their way to it
+// (the tenant's listening connection is backend/listener.ts). docs/transaction-mode.md, "LISTEN
+// and NOTIFY".
+//
+// Transaction semantics as PostgreSQL's (SQL reference, LISTEN: "LISTEN takes effect at
+// transaction commit"): a LISTEN/UNLISTEN the client runs between transactions is answered by the
+// pooler and in effect at once; one inside a transaction (or pipelined behind other requests) goes
+// to the client's server connection like any statement — the server answers it, exactly as it
+// would — and is staged: applied at the ReadyForQuery 'I' that ends the transaction if it
+// committed, dropped if it rolled back (a ROLLBACK, a failed block, an error in an implicit
+// transaction). A ROLLBACK TO SAVEPOINT after it drops it too (stricter than PostgreSQL, which
+// keeps what came before the savepoint). Before any client is told its LISTEN succeeded, the
+// listening connection listens on the channel: a NOTIFY committed after the client's LISTEN
+// returned is never missed.
+//
+// Delivery: a notification on a channel in effect for the client is written at once when the
+// client is between transactions (IDLE: no server connection, nothing else is written to it then,
+// so the stream stays framed), else queued and written when it next becomes IDLE — as PostgreSQL
+// delivers notifications between transactions. The queue is bounded (count and bytes); past it
+// the oldest are dropped and the client is told once, by a WARNING, when the rest is written.
+// A client that does not read gets nothing written past OUTPUT_HIGH_WATER: the queue holds it.
+import type { Socket } from 'node:net';
+import { listenFailure, MAX_TENANT_CHANNELS, type ListenerSubscriber, type ListenFailure, type TenantListener } from '../backend/listener.ts';
+import { OUTPUT_HIGH_WATER, onceDrain } from '../net/backpressure.ts';
+import { TX_FAILED, TX_IDLE, TX_IN_BLOCK } from '../net/codes.ts';
+import * as msg from '../net/messages.ts';
+import { MAX_CHANNEL_BYTES, type NotifyStatement } from './notify-statement.ts';
+
+/** Channels one client may listen on (in effect and staged). */
+export const MAX_CLIENT_CHANNELS = 1024;
+/** Notifications queued for one client, and their bytes, beyond which the oldest are dropped. */
+export const MAX_QUEUED_NOTIFICATIONS = 10_000;
+export const MAX_QUEUED_NOTIFICATION_BYTES = 1024 * 1024;
+
+/** The client connection, as its LISTEN state sees it (frontend/client.ts). */
+export interface NotifyHost {
+  readonly socket: Socket;
+  /** Between transactions with no server connection (state IDLE). */
+  readonly betweenTransactions: boolean;
+}
+
+interface Awaited {
+  readonly stmt: NotifyStatement;
+  /** ReadyForQuerys still to come before its own. */
+  ahead: number;
+  /** Its CommandComplete came: it ran (within the transaction). */
+  ran: boolean;
+}
+
+export class ClientListens implements ListenerSubscriber {
+  private readonly host: NotifyHost;
+  readonly listener: TenantListener;
+  /** Channels in effect: notifications on them are delivered. */
+  readonly active = new Set<string>();
+  /** Channels subscribed on the listener for this client: in effect, or a LISTEN not yet resolved. */
+  private readonly held = new Set<string>();
+  /** Statements sent to the server whose reply is awaited. */
+  private awaiting: Awaited[] = [];
+  /** Statements that ran in the current transaction, applied when it commits. */
+  private staged: NotifyStatement[] = [];
+  /** The transaction the staged statements belong to will not commit. */
+  private doomed = false;
+  /** A ROLLBACK (to a savepoint, or of the block) or an error since the last ReadyForQuery. */
+  private rolledBack = false;
+  private queue: Buffer[] = [];
+  private queueBytes = 0;
+
+  /** Bytes queued for the client (tests, bounds). */
+  get queuedBytes(): number {
+    return this.queueBytes;
+  }
+  private droppedSinceTold = 0;
+  /** The channel of the LISTEN being prepared (the client's input waits meanwhile): kept held. */
+  private preparing: string | null = null;
+  private readonly flushFn = (): void => this.flush();
+
+  constructor(host: NotifyHost, listener: TenantListener) {
+    this.host = host;
+    this.listener = listener;
+  }
+
+  /** Statements awaiting a reply or a commit: ReadyForQuery must be reported (onReady). */
+  get busy(): boolean {
+    return this.awaiting.length > 0 || this.staged.length > 0;
+  }
+
+  /** Channels the client holds (in effect or pending). */
+  get channelCount(): number {
+    return this.held.size;
+  }
+
+  // ---- the client's statements -----------------------------------------------------------
+
+  /**
+   * Checks the bounds of `stmt` and, for a LISTEN of a channel the listener does not listen on
+   * yet, subscribes: `ready` is called (maybe synchronously) with null once the statement may
+   * proceed, or with the error to answer it with.
+   */
+  prepare(stmt: NotifyStatement, ready: (failure: ListenFailure | null) => void): void {
+    if (stmt.tooLong) {
+      return ready(
+        listenFailure(
+          'LISTEN_CHANNEL_NAME_TOO_LONG',
+          'channel name too long',
+          `a channel name is at most ${MAX_CHANNEL_BYTES} bytes (NAMEDATALEN - 1); PostgreSQL would truncate it, and pg_notify refuses it`,
+        ),
+      );
+    }
+    if (!stmt.listen || stmt.channel === null || this.held.has(stmt.channel)) return ready(null);
+    if (this.held.size >= MAX_CLIENT_CHANNELS) {
+      return ready(listenFailure('LISTEN_CHANNEL_LIMIT', `too many LISTEN channels for one client (at most ${MAX_CLIENT_CHANNELS})`));
+    }
+    const channel = stmt.channel;
+    this.held.add(channel);
+    this.preparing = channel;
+    const ok = this.listener.subscribe(channel, this, (failure) => {
+      if (failure !== null) {
+        this.preparing = null;
+        this.release();
+      }
+      ready(failure);
+    });
+    if (!ok) {
+      this.preparing = null;
+      this.held.delete(channel);
+      ready(listenFailure('LISTEN_CHANNEL_LIMIT', 'too many LISTEN channels for this tenant', `the tenant’s clients listen on ${MAX_TENANT_CHANNELS} distinct channels, the most the pooler allows per tenant`));
+    }
+  }
+
+  /** The statement prepared will not run after all. */
+  cancelPrepare(): void {
+    this.preparing = null;
+    this.release();
+  }
+
+  /** A statement answered by the pooler between transactions: in effect now. */
+  applyNow(stmt: NotifyStatement): void {
+    this.preparing = null;
+    this.apply(stmt);
+    this.release();
+  }
+
+  /** A statement forwarded to the server; `ahead`: ReadyForQuerys owed before its own. */
+  forwarded(stmt: NotifyStatement, ahead: number): void {
+    this.preparing = null;
+    this.awaiting.push({ stmt, ahead, ran: false });
+  }
+
+  // ---- what the server answers (reply-inspector.ts, the fast path's ReadyForQuery) ----------
+
+  /** CommandComplete LISTEN/UNLISTEN: true when it answers a statement the pooler forwarded. */
+  ranTag(listen: boolean): boolean {
+    for (const a of this.awaiting) {
+      if (a.ahead === 0 && !a.ran && a.stmt.listen === listen) {
+        a.ran = true;
+        return true;
+      }
+      if (a.ahead === 0) break;
+    }
+    return false;
+  }
+
+  /** CommandComplete ROLLBACK (of the block or to a savepoint), or an ErrorResponse. */
+  rollback(): void {
+    if (this.busy) this.rolledBack = true;
+  }
+
+  onReady(status: number): void {
+    let changed = false;
+    if (this.awaiting.length > 0) {
+      const still: Awaited[] = [];
+      for (const a of this.awaiting) {
+        if (a.ahead > 0) {
+          a.ahead--;
+          still.push(a);
+        } else if (a.ran) this.staged.push(a.stmt);
+        else changed = true; // failed: nothing to apply
+      }
+      this.awaiting = still;
+    }
+    if (this.staged.length > 0) {
+      if (status === TX_IDLE) {
+        if (!this.doomed && !this.rolledBack) for (const s of this.staged) this.apply(s);
+        this.staged = [];
+        this.doomed = false;
+        changed = true;
+      } else if (status === TX_FAILED || (status === TX_IN_BLOCK && this.rolledBack)) {
+        this.doomed = true;
+      }
+    } else this.doomed = false;
+    this.rolledBack = false;
+    if (changed) this.release();
+  }
+
+  /** The server connection was lost, or the checkout failed: what was forwarded did not commit. */
+  transactionLost(): void {
+    if (!this.busy) return;
+    this.awaiting = [];
+    this.staged = [];
+    this.doomed = false;
+    this.rolledBack = false;
+    this.release();
+  }
+
+  private apply(stmt: NotifyStatement): void {
+    if (stmt.channel === null) this.active.clear();
+    else if (stmt.listen) this.active.add(stmt.channel);
+    else this.active.delete(stmt.channel);
+  }
+
+  /** Unsubscribes the channels neither in effect nor awaited any more. */
+  private release(): void {
+    for (const ch of this.held) {
+      if (this.active.has(ch) || ch === this.preparing || this.pendingListen(ch)) continue;
+      this.held.delete(ch);
+      this.listener.unsubscribe(ch, this);
+    }
+  }
+
+  private pendingListen(ch: string): boolean {
+    for (const a of this.awaiting) if (a.stmt.listen && a.stmt.channel === ch) return true;
+    for (const s of this.staged) if (s.listen && s.channel === ch) return true;
+    return false;
+  }
+
+  /** The client is gone: its channels are given back. */
+  close(): void {
+    this.preparing = null;
+    this.awaiting = [];
+    this.staged = [];
+    this.active.clear();
+    this.release();
+    this.queue = [];
+    this.queueBytes = 0;
+  }
+
+  // ---- delivery (ListenerSubscriber) --------------------------------------------------------
+
+  notify(channel: string, message: Buffer): void {
+    if (!this.active.has(channel)) return;
+    if (this.queue.length === 0 && this.writable()) {
+      this.listener.delivered++;
+      this.host.socket.write(message);
+      return;
+    }
+    this.enqueue(message);
+  }
+
+  missed(): void {
+    if (this.active.size === 0) return;
+    const warning = msg.noticeResponse({
+      severity: 'WARNING',
+      code: '01000',
+      message: 'notifications may have been missed',
+      detail: 'the pooler’s listening connection to the database was lost (or the database changed) and has been re-established',
+      hint: 're-read the state the notifications announce',
+    });
+    if (this.queue.length === 0 && this.writable()) this.host.socket.write(warning);
+    else this.enqueue(warning, true);
+  }
+
+  private writable(): boolean {
+    const h = this.host;
+    return h.betweenTransactions && h.socket.writable && h.socket.writableLength <= OUTPUT_HIGH_WATER;
+  }
+
+  private enqueue(message: Buffer, notice = false): void {
+    this.queue.push(message);
+    this.queueBytes += message.length;
+    while (this.queue.length > MAX_QUEUED_NOTIFICATIONS || this.queueBytes > MAX_QUEUED_NOTIFICATION_BYTES) {
+      const old = this.queue.shift()!;
+      this.queueBytes -= old.length;
+      this.droppedSinceTold++;
+      this.listener.dropped++;
+    }
+    if (!notice && this.host.betweenTransactions) onceDrain(this.host.socket, this.flushFn);
+  }
+
+  /** Writes what is queued if the client is between transactions and reading (client.ts calls it on becoming IDLE). */
+  flush(): void {
+    if (this.queue.length === 0 || !this.writable()) {
+      if (this.queue.length > 0 && this.host.betweenTransactions) onceDrain(this.host.socket, this.flushFn);
+      return;
+    }
+    const out = this.queue;
+    const dropped = this.droppedSinceTold;
+    this.queue = [];
+    this.queueBytes = 0;
+    this.droppedSinceTold = 0;
+    if (dropped > 0) {
+      out.unshift(
+        msg.noticeResponse({
+          severity: 'WARNING',
+          code: '01000',
+          message: `${dropped} notification${dropped === 1 ? ' was' : 's were'} dropped`,
+          detail: `the pooler queues at most ${MAX_QUEUED_NOTIFICATIONS} notifications (${MAX_QUEUED_NOTIFICATION_BYTES} bytes) for a client that is in a transaction or not reading; the oldest were dropped`,
+          hint: 're-read the state the notifications announce; keep transactions short and read notifications promptly',
+        }),
+      );
+    }
+    let n = 0;
+    for (const m of out) if (m[0] === 0x41 /* A */) n++;
+    this.listener.delivered += n;
+    this.host.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+  }
+}
