@@ -5,7 +5,8 @@
 // - a pool refused a connection is queued here (FIFO) and woken when one of the cluster's
 //   connections closes;
 // - to make room for it, an idle connection of another pool is closed at once, and a pool that
-//   gets a connection back with none of its own clients waiting closes it instead of keeping it idle.
+//   gets a connection back with none of its own clients waiting closes it instead of keeping it idle,
+//   as does one holding more than an even split of the share among the pools that want room.
 // A pool's clients still wait in its own queue, bounded by checkout_timeout (backend/pool.ts).
 
 /** What the gate needs of a pool (backend/pool.ts implements it). */
@@ -69,14 +70,20 @@ export class ClusterGate {
 
   /**
    * Should `pool` close a connection it gets back rather than keep it (over the share, or another
-   * pool waits for room)? On every release: O(1) unless the limit was just lowered.
+   * pool waits for room and `pool` has nobody waiting or more than an even split)? On every
+   * release: O(1) unless the limit was just lowered.
    */
   shouldYield(pool: GatedPool, hasWaiters: boolean): boolean {
     if (this.#lowered) {
       if (this.usage() > this.#limit) return true;
       this.#lowered = false;
     }
-    return !hasWaiters && this.#blocked.size > (this.#blocked.has(pool) ? 1 : 0);
+    const others = this.#blocked.size - (this.#blocked.has(pool) ? 1 : 0);
+    if (others === 0) return false;
+    // Others wait for room: give it back when nobody of ours waits, and also when we hold more
+    // than an even split among the pools that want connections — a tenant whose queue never
+    // empties would otherwise keep the whole share and starve the cluster's other tenants.
+    return !hasWaiters || pool.leaseUsage > Math.max(1, Math.floor(this.#limit / (others + 1)));
   }
 
   /** A connection of the cluster closed: queued pools open what now fits, in order. */
