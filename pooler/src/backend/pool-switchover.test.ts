@@ -65,6 +65,25 @@ describe('pool: planned switchover hold', () => {
     expect(s.pool.stats()).toMatchObject({ switching: false, totalServerConnects: 1 });
   });
 
+  it('a login asking for server parameters during the hold opens nothing to the old writer and is not failed by checkout_timeout', async () => {
+    const s = await setup(inMs(30_000));
+    // A pool that never had a connection (the tenant's first client on this pooler): a login
+    // needs the server's ParameterStatus values before it can be answered.
+    let failed: unknown;
+    let done = false;
+    void s.pool.ensureServerParams().then(
+      () => (done = true),
+      (err: unknown) => (failed = err),
+    );
+    await sleep(2500);
+    expect(s.pool.stats().totalServerConnects, 'nothing opens to the old writer during the hold').toBe(0);
+    expect(failed, 'the login waits for the switch, not checkout_timeout').toBeUndefined();
+    expect(done).toBe(false);
+    // The hold ends: the login asks the new target (nothing listens there: it fails later, as any login would).
+    s.pool.retarget({ ...s.target }, s.settings());
+    expect(s.pool.stats().totalServerConnects).toBe(1);
+  });
+
   it('a mark already past holds nothing', async () => {
     const s = await setup(inMs(-1000));
     s.pool.acquire(s.client);

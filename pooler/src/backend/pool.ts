@@ -226,7 +226,8 @@ export class Pool implements ServerOwner {
     if (this.serverParams) return this.serverParams;
     await new Promise<void>((resolve, reject) => {
       this.paramWaiters.push({ done: (err) => (err ? reject(err) : resolve()), deadline: Date.now() + this.settings.checkout_timeout * 1000 });
-      if (this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
+      // A switchover hold opens nothing to the old writer: the login waits for the switch (endSwitchover).
+      if (this.connectingNow === 0 && this.retryTimer === undefined && this.switchHold === undefined && this.mayOpen()) this.openServer();
     });
     return this.serverParams ?? new Map();
   }
@@ -324,7 +325,7 @@ export class Pool implements ServerOwner {
   private retryNow(): void {
     if (this.closed) return;
     if (!this.holding) this.grow();
-    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.mayOpen()) this.openServer();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.switchHold === undefined && this.mayOpen()) this.openServer();
   }
 
   /** Asks the owner for fresh targets, at most once per SUSPECT_INTERVAL_MS. */
@@ -376,7 +377,7 @@ export class Pool implements ServerOwner {
             }),
       );
     }
-    if (this.paramWaiters.some((w) => w.deadline <= now)) {
+    if (this.switchHold === undefined && this.paramWaiters.some((w) => w.deadline <= now)) {
       const expired = this.paramWaiters.filter((w) => w.deadline <= now);
       this.paramWaiters = this.paramWaiters.filter((w) => w.deadline > now);
       const err = new Error(this.lastConnectError ?? `no server connection within ${this.settings.checkout_timeout} s`);
@@ -450,9 +451,12 @@ export class Pool implements ServerOwner {
     // Queued clients get their full checkout_timeout from now (they waited for the switch, not for a server).
     const deadline = Date.now() + this.settings.checkout_timeout * 1000;
     for (const w of this.waiters) w.deadline = deadline;
+    for (const w of this.paramWaiters) w.deadline = deadline;
     logHoldEnd(this.log, outcome, seconds, this.waiters.length);
     this.switchObserver?.(this.tenantId, seconds, outcome);
     if (!this.closed && !this.pausedFlag && this.waiters.length > 0) this.grow();
+    // Logins that waited for the server parameters during the hold ask the target now.
+    if (!this.closed && this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
   }
 
   close(): void {
@@ -531,7 +535,7 @@ export class Pool implements ServerOwner {
     }
     if (!raised || this.closed) return;
     if (!this.holding && this.waiters.length > 0) this.grow();
-    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.switchHold === undefined && this.mayOpen()) this.openServer();
   }
 
   /** Within this pool's share and its cluster's (queued at the cluster's gate when `queue` and refused). */
@@ -543,7 +547,7 @@ export class Pool implements ServerOwner {
   kick(): void {
     if (this.closed) return;
     if (!this.holding && this.waiters.length > 0) this.grow();
-    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
+    if (this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.switchHold === undefined && this.mayOpen()) this.openServer();
   }
 
   /** Closes the longest-idle connection (another tenant of the cluster needs the room); false if none is idle. */
