@@ -371,10 +371,7 @@ export class Pool implements ServerOwner {
           ? new PoolerError('SERVER_CONNECT_FAILED', `cannot connect to the database of tenant "${this.tenantId}" within ${this.settings.checkout_timeout} s`, {
               detail: this.lastConnectError,
             })
-          : new PoolerError('CHECKOUT_TIMEOUT', `no server connection available for tenant "${this.tenantId}" within ${this.settings.checkout_timeout} s`, {
-              detail: `all ${this.settings.size} server connections of the pool are busy`,
-              hint: 'raise the pool size or shorten transactions',
-            }),
+          : new PoolerError('CHECKOUT_TIMEOUT', `no server connection available for tenant "${this.tenantId}" within ${this.settings.checkout_timeout} s`, this.busyDetail()),
       );
     }
     if (this.switchHold === undefined && this.paramWaiters.some((w) => w.deadline <= now)) {
@@ -556,6 +553,26 @@ export class Pool implements ServerOwner {
     if (server === undefined) return false;
     this.closeForLease(server);
     return true;
+  }
+
+  /**
+   * What was used up, for a checkout timeout: the pool's size, or this pooler's share of the fleet
+   * budgets (docs/fleet.md) — then raising the pool size is not the remedy.
+   */
+  private busyDetail(): { detail: string; hint: string } {
+    if (this.leaseSize < this.settings.size) {
+      return {
+        detail: `this pooler's share of the fleet budget of the tenant's size ${this.settings.size} is ${this.leaseSize} server connection(s), all in use`,
+        hint: 'shorten transactions, or raise the size; a share of 0 means this pooler holds no lease (see GET /poolers) or there are more poolers than the size',
+      };
+    }
+    if (this.gate !== undefined && this.gate.usage() >= this.gate.limit) {
+      return {
+        detail: `this pooler's share of the cluster's connection budget (${this.gate.limit}) is in use by the cluster's tenants`,
+        hint: 'shorten transactions, or raise the cluster connection budget (docs/fleet.md)',
+      };
+    }
+    return { detail: `all ${this.settings.size} server connections of the pool are busy`, hint: 'raise the pool size or shorten transactions' };
   }
 
   /** Server connections counted against the lease: open, opening, and closing for a lowered lease. */
