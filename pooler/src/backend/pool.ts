@@ -197,7 +197,9 @@ export class Pool implements ServerOwner {
       server.close(server.retired || this.closed || this.holding ? 'target_changed' : 'lifetime');
       return;
     }
-    if (this.leaseUsage > this.leaseSize || this.gate?.shouldYield(this, this.waiters.length > 0)) return this.closeForLease(server);
+    // Above the share by the connections still open (those already closing for it make up the rest
+    // of the excess: counting them again closed every connection released before their sockets closed).
+    if (this.all.size + this.connecting > this.leaseSize || this.gate?.shouldYield(this, this.waiters.length > 0)) return this.closeForLease(server);
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
       this.totalCheckouts++;
@@ -587,6 +589,8 @@ export class Pool implements ServerOwner {
       server.socket.once('close', () => {
         this.closingForLease--;
         this.gate?.wake();
+        // Room under our own share again: whoever queued (or a share raised meanwhile) may open now.
+        this.kick();
       });
     }
     server.close('lease_lowered');
