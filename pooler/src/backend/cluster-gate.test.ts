@@ -46,6 +46,21 @@ describe('cluster gate', () => {
     expect(gate.shouldYield(a, true)).toBe(false);
   });
 
+  it('two tenants that both want more than an even split keep what they hold (no connection handed back and forth)', () => {
+    const gate = new ClusterGate('c');
+    const a = new FakePool();
+    const b = new FakePool();
+    gate.add(a);
+    gate.add(b);
+    gate.setLimit(3);
+    a.leaseUsage = 2;
+    b.leaseUsage = 1;
+    expect(gate.mayOpen(a)).toBe(false);
+    expect(gate.mayOpen(b)).toBe(false);
+    expect(gate.shouldYield(a, true)).toBe(false);
+    expect(gate.shouldYield(b, true)).toBe(false);
+  });
+
   it('a tenant alone on the cluster keeps its connections for its queue', () => {
     const gate = new ClusterGate('c');
     const a = new FakePool();

@@ -83,7 +83,8 @@ export class ClusterGate {
     // Others wait for room: give it back when nobody of ours waits, and also when we hold more
     // than an even split among the pools that want connections — a tenant whose queue never
     // empties would otherwise keep the whole share and starve the cluster's other tenants.
-    return !hasWaiters || pool.leaseUsage > Math.max(1, Math.floor(this.#limit / (others + 1)));
+    // Rounded up: two pools that both want more never hand one connection back and forth.
+    return !hasWaiters || pool.leaseUsage > Math.ceil(this.#limit / (others + 1));
   }
 
   /** A connection of the cluster closed: queued pools open what now fits, in order. */
