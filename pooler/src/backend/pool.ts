@@ -474,6 +474,11 @@ export class Pool implements ServerOwner {
     this.flushPauseWaiters();
   }
 
+  /** A planned switchover holds this pool (backend/switchover.ts). */
+  get switching(): boolean {
+    return this.switchHold !== undefined;
+  }
+
   /** close() was called (the pool may still have connections closing). */
   get isClosed(): boolean {
     return this.closed;

@@ -127,8 +127,29 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
     socket.removeListener('data', onData);
     client!.failWith(fatal, 'invalid_parameter');
   };
-  const timer = setTimeout(() => end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time')), LOGIN_TIMEOUT_MS);
-  timer.unref();
+  /** The pool an authenticated login waits on (its server parameters, the check of its start-up values). */
+  let waitingOn: Pool | undefined;
+  /** The timer found that pool in a planned switchover hold. */
+  let held = false;
+  const onTimeout = (): void => {
+    // A switchover hold (bounded by switchover_until, backend/switchover.ts) makes the login wait
+    // as it makes a queued transaction wait; once it ends, the login has the usual time again.
+    if (waitingOn?.switching === true) {
+      held = true;
+      return arm(1000);
+    }
+    if (held) {
+      held = false;
+      return arm(LOGIN_TIMEOUT_MS);
+    }
+    end(new PoolerError('STARTUP_TIMEOUT', 'client did not complete start-up in time'));
+  };
+  const arm = (ms: number): void => {
+    timer = setTimeout(onTimeout, ms);
+    timer.unref();
+  };
+  let timer: NodeJS.Timeout;
+  arm(LOGIN_TIMEOUT_MS);
 
   // One listener for 'error' (an Error), 'close' (a boolean) and 'end' (no argument). The listener
   // allows half-open sockets (for cancel requests): a client that ends its side during start-up
@@ -275,6 +296,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       socket.write(authOk);
       const admitted = client;
       const pool = host.poolFor(route, read);
+      waitingOn = pool;
       pool
         .ensureServerParams()
         .then(async (serverParams) => {
