@@ -63,13 +63,16 @@ export class FleetLimits {
 
   #place(pool: Pool, force: boolean): void {
     const clusterId = this.#clusterOf(pool.tenantId);
-    if (pool.gate?.clusterId !== clusterId) {
+    const moved = pool.gate?.clusterId !== clusterId;
+    if (moved) {
       // A tenant moved to another cluster: its pool counts there from now on.
       pool.gate?.remove(pool);
       pool.gate = clusterId === undefined ? undefined : this.#gate(clusterId);
       pool.gate?.add(pool);
     }
     pool.setLeaseSize(pool.isClosed ? 0 : (this.#shares.tenants.get(pool.tenantId) ?? 0), force);
+    // Clients it queued at the old cluster's gate are nobody's to wake there any more: try the new one.
+    if (moved) pool.kick();
   }
 
   #gate(clusterId: string): ClusterGate {
