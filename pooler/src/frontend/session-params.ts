@@ -53,7 +53,7 @@ export function startupValuesToCheck(
   server: ReadonlyMap<string, string>,
   startup: Readonly<Record<string, string>>,
   session: readonly [string, string][] = [],
-): { key: string; names: string[]; sets: string[] } {
+): { key: string; names: string[]; sets: string[]; settings: string[] } {
   const own = startupValues(startup);
   let key = '';
   const names: string[] = [];
@@ -75,7 +75,7 @@ export function startupValuesToCheck(
     sets.push(`SELECT ${session.map(([n, v]) => `pg_catalog.set_config(${literal(n)}, ${literal(v)}, false)`).join(', ')}`);
     sets.push(session.map(([n]) => `RESET "${n.replace(/"/g, '""')}"`).join('; '));
   }
-  return { key, names, sets };
+  return { key, names, sets, settings: session.map(([n]) => n) };
 }
 
 /**

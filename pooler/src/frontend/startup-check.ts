@@ -18,6 +18,7 @@ import type { ServerConnection } from '../backend/server.ts';
 import { PoolerError } from '../errors.ts';
 import { BE_ERROR_RESPONSE } from '../net/codes.ts';
 import { encodeErrorFields } from '../net/extended.ts';
+import { internSettings, NO_SETTINGS } from './session-settings.ts';
 
 export type StartupCheck = { values: ReadonlyMap<string, string> } | { error: Record<string, string> };
 
@@ -32,12 +33,16 @@ const cache = new WeakMap<ReadonlyMap<string, string>, Map<string, Promise<Start
  * The server's verdict on `sets` (the SETs of `names`), for a pool whose servers reported
  * `serverParams`. Rejects with a PoolerError when no server connection could be had.
  */
-export function checkStartupValues(pool: Pool, serverParams: ReadonlyMap<string, string>, check: { key: string; names: string[]; sets: string[] }): Promise<StartupCheck> {
+export function checkStartupValues(
+  pool: Pool,
+  serverParams: ReadonlyMap<string, string>,
+  check: { key: string; names: string[]; sets: string[]; settings?: string[] },
+): Promise<StartupCheck> {
   let byKey = cache.get(serverParams);
   if (byKey === undefined) cache.set(serverParams, (byKey = new Map()));
   const known = byKey.get(check.key);
   if (known !== undefined) return known;
-  const p = new Promise<StartupCheck>((resolve, reject) => pool.acquire(new StartupChecker(pool, check.names, check.sets, resolve, reject)));
+  const p = new Promise<StartupCheck>((resolve, reject) => pool.acquire(new StartupChecker(pool, check.names, check.sets, check.settings ?? [], resolve, reject)));
   if (byKey.size < MAX_CACHED) {
     byKey.set(check.key, p);
     // A check that could not run (no server connection) is not a verdict: the next login tries again.
@@ -51,13 +56,16 @@ class StartupChecker implements PoolClient {
   private readonly pool: Pool;
   private readonly names: string[];
   private readonly sets: string[];
+  /** Session settings the check sets and then RESETs (startupValuesToCheck). */
+  private readonly settings: string[];
   private readonly resolve: (c: StartupCheck) => void;
   private readonly reject: (err: PoolerError) => void;
 
-  constructor(pool: Pool, names: string[], sets: string[], resolve: (c: StartupCheck) => void, reject: (err: PoolerError) => void) {
+  constructor(pool: Pool, names: string[], sets: string[], settings: string[], resolve: (c: StartupCheck) => void, reject: (err: PoolerError) => void) {
     this.pool = pool;
     this.names = names;
     this.sets = sets;
+    this.settings = settings;
     this.resolve = resolve;
     this.reject = reject;
   }
@@ -69,6 +77,14 @@ class StartupChecker implements PoolClient {
       (outcome) => {
         // Read before the release: the connection may be handed on (and SET again) at once.
         const values = new Map(this.names.map((n) => [n, server.params.get(n) ?? '']));
+        // The check RESET its settings: an idle connection that had the last client's values of
+        // them (session-settings.ts restoreAfterReset) has the server defaults now. Forgotten, so
+        // the next checkout of that client sets them again instead of skipping an equal map.
+        if (this.settings.length > 0 && server.session !== NO_SETTINGS) {
+          const reset = new Set(this.settings);
+          const kept = [...server.session].filter(([n]) => !reset.has(n));
+          if (kept.length < server.session.size) server.session = internSettings(this.pool, kept);
+        }
         // A refused SET leaves the connection clean: it goes back to the pool either way.
         if (!server.closed) this.pool.release(server);
         if (outcome.ok) return this.resolve({ values });
