@@ -41,6 +41,11 @@ export function linkWithParams(c: ReplayingClient, server: ServerConnection): vo
   }
   // One Query (an implicit transaction: all of it or none), after the tracked SETs.
   if (own !== '') sets.push(own);
+  // Statements still on the connection (a transaction that only parsed and described is not
+  // reset) were analysed under another session's settings, which PostgreSQL bakes into them (only
+  // search_path makes it analyse again, plancache.c): dropped first, they are prepared again
+  // under this client's settings when used (its tag clears server.statements, runHidden).
+  if (server.statements.size > 0 || server.statements.unsure) sets.unshift('DEALLOCATE ALL');
   runHidden(
     server,
     sets,
