@@ -480,6 +480,12 @@ export class FastPath implements ScanSink {
         if (this.owed > 0) this.owed--;
         return;
       case BE_PARSE_COMPLETE:
+        // The unnamed statement (named ones go through the prepared session in transaction mode)
+        // lasts until the next unnamed Parse or simple Query: reset before the next client, whose
+        // Bind of '' would run it (protocol docs, "Extended Query").
+        c.server!.dirty = true;
+        if (this.owed > 0) this.owed--;
+        return;
       case BE_CLOSE_COMPLETE:
       case BE_NO_DATA:
       case BE_ROW_DESCRIPTION:

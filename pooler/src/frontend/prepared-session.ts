@@ -218,6 +218,8 @@ export class PreparedSession implements SqlPrepareSession {
         const { name, rest } = decodeParse(m.body);
         if (name === '') {
           this.unnamedText = this.host.transactionMode && rest.length > 0 && mayBeNotifyStatement(rest[0]!) && startsLikeNotify(rest, 0, rest.length) ? rest : null;
+          // The unnamed statement outlives the transaction: reset before the next client (fast-path.ts).
+          server.dirty = true;
           out.push(m.raw);
           this.queue.push(PASS, FE_PARSE, null, null, null);
           break;
