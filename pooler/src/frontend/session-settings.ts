@@ -23,9 +23,12 @@ export const MAX_SESSION_SETTINGS_BYTES = 64 * 1024;
 
 /**
  * Not kept as session settings: the ParameterStatus ones (session-params.ts keeps those, with
- * their reports) and the role settings, which the server does not list in pg_settings anyway.
+ * their reports), the role settings, which the server does not list in pg_settings anyway, and
+ * temp_buffers: PostgreSQL refuses to change it in a backend that has ever used a temporary table
+ * (check_temp_buffers; DISCARD ALL does not undo that), so on a shared connection another client's
+ * temporary table would make its replay fail and end this client (docs/transaction-mode.md).
  */
-const NOT_KEPT: ReadonlySet<string> = new Set<string>([...TRACKED_PARAMETERS, 'role', 'session_authorization']);
+export const NOT_KEPT: ReadonlySet<string> = new Set<string>([...TRACKED_PARAMETERS, 'role', 'session_authorization', 'temp_buffers']);
 
 /**
  * The session's own settings (pg_settings.source = 'session': SET, set_config(..., false), and

@@ -15,6 +15,13 @@ import { TRACKED_PARAMETERS } from './session-params.ts';
 
 /** Start-up keys that are not run-time settings. */
 const NOT_SETTINGS: ReadonlySet<string> = new Set(['user', 'database', 'options', 'replication']);
+/**
+ * Settings PostgreSQL takes at start-up that a shared server connection cannot carry for one
+ * client: temp_buffers cannot change once the backend used a temporary table (session-settings.ts
+ * NOT_KEPT). Taken as a name, not applied: checked on a connection another client used, it failed
+ * the login (and the failure was remembered for every later login with the same options).
+ */
+const NOT_CARRIED: ReadonlySet<string> = new Set(['temp_buffers']);
 const TRACKED_LOWER: ReadonlySet<string> = new Set(TRACKED_PARAMETERS.map((n) => n.toLowerCase()));
 /** A setting name as PostgreSQL accepts one (letters, digits, '_', '$', and '.' for custom settings). */
 const NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*$/;
@@ -94,6 +101,7 @@ export function startupSettings(params: Readonly<Record<string, string>>): Start
       return undefined;
     }
     if (!NAME.test(name)) return { error: { S: 'FATAL', V: 'FATAL', C: '42704', M: `unrecognized configuration parameter "${rawName}"` } };
+    if (NOT_CARRIED.has(name)) return undefined;
     session.delete(name);
     session.set(name, value);
     return undefined;
