@@ -11,6 +11,19 @@ describe('session settings', () => {
     expect(internSettings(pool, [])).toBe(NO_SETTINGS);
   });
 
+  it('bounds the bytes of the interned maps per pool (a tenant cycling through big values)', () => {
+    const pool = {};
+    const big = 'x'.repeat(60 * 1024);
+    const first = internSettings(pool, [['search_path', `${big}0`]]);
+    for (let i = 1; i < 200; i++) internSettings(pool, [['search_path', `${big}${i}`]]);
+    // 200 maps of 60 KiB (12 MB, plus their keys and restore statements) are not all kept: the
+    // first still is, the last is used uninterned.
+    expect(internSettings(pool, [['search_path', `${big}0`]])).toBe(first);
+    const last = (): ReadonlyMap<string, string> => internSettings(pool, [['search_path', `${big}199`]]);
+    expect(last()).not.toBe(last());
+    expect([...last()]).toEqual([['search_path', `${big}199`]]);
+  });
+
   it('applies what differs with set_config and RESETs what the client has not', () => {
     const pool = {};
     const client = internSettings(pool, [['search_path', '"my schema", public'], ['work_mem', "8'MB"]]);

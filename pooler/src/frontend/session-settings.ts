@@ -63,9 +63,16 @@ export function capturedSettings(pool: object, rows: readonly (readonly (string 
   return { settings: internSettings(pool, entries) };
 }
 
-/** Interned maps per pool, by their content; bounded (past it a map is used uninterned: more SETs, same result). */
+/**
+ * Interned maps per pool, by their content; bounded in count and in bytes (past either a map is
+ * used uninterned: more SETs, same result). The bytes bound matters: a map may hold 64 KiB, and
+ * each interned one is kept with its key and its restore statement for the pool's life, so 1000
+ * of them would let one tenant's clients pin ~180 MB (estimated: value, key and restore, 60 KiB each).
+ */
 const MAX_INTERNED = 1000;
+const MAX_INTERNED_BYTES = 4 * 1024 * 1024;
 const interned = new WeakMap<object, Map<string, ReadonlyMap<string, string>>>();
+const internedBytes = new WeakMap<object, number>();
 
 export function internSettings(pool: object, entries: [string, string][]): ReadonlyMap<string, string> {
   if (entries.length === 0) return NO_SETTINGS;
@@ -77,7 +84,11 @@ export function internSettings(pool: object, entries: [string, string][]): Reado
   const known = byKey.get(key);
   if (known !== undefined) return known;
   const map: ReadonlyMap<string, string> = new Map(entries);
-  if (byKey.size < MAX_INTERNED) byKey.set(key, map);
+  const bytes = (internedBytes.get(pool) ?? 0) + key.length;
+  if (byKey.size < MAX_INTERNED && bytes <= MAX_INTERNED_BYTES) {
+    byKey.set(key, map);
+    internedBytes.set(pool, bytes);
+  }
   return map;
 }
 
