@@ -46,7 +46,15 @@ export function checkStartupValues(
   if (byKey.size < MAX_CACHED) {
     byKey.set(check.key, p);
     // A check that could not run (no server connection) is not a verdict: the next login tries again.
-    p.catch(() => byKey.delete(check.key));
+    // Nor is a refusal of a setting beyond the tracked ones lasting: its validity may depend on
+    // the database (a role, a text search configuration, a tablespace created later) or on the
+    // checking connection; each such login is judged again (one hidden SET, as for a new value).
+    p.then(
+      (v) => {
+        if ('error' in v && (check.settings?.length ?? 0) > 0) byKey.delete(check.key);
+      },
+      () => byKey.delete(check.key),
+    );
   }
   return p;
 }
