@@ -41,9 +41,12 @@ export const CAPTURE_QUERY = `SELECT name, setting FROM pg_catalog.pg_settings W
 
 /**
  * Not put back on an idle pooled connection by the reset (only applied at checkout): a timer that
- * acts on an idle session would end the pooled connection (idle_session_timeout).
+ * acts on an idle session would end the pooled connection (idle_session_timeout); and the next
+ * client's checkout Query (a SELECT set_config) would begin under default_transaction_deferrable
+ * (with serializable and read only: it would wait for a safe snapshot, stalled by any serializable
+ * transaction elsewhere).
  */
-const CHECKOUT_ONLY: ReadonlySet<string> = new Set(['idle_session_timeout']);
+const CHECKOUT_ONLY: ReadonlySet<string> = new Set(['idle_session_timeout', 'default_transaction_deferrable']);
 
 export type CaptureResult = { settings: ReadonlyMap<string, string> } | { tooMany: string } | null;
 
