@@ -43,4 +43,15 @@ describe('session settings', () => {
     const many = Array.from({ length: MAX_SESSION_SETTINGS + 1 }, (_, i) => [`s${i}`, 'v']);
     expect(capturedSettings(pool, many)).toEqual({ tooMany: `more than ${MAX_SESSION_SETTINGS} session settings` });
   });
+
+  it('does not leave a timeout under a second on the idle connection (it would strike the next checkout)', () => {
+    const pool = {};
+    const short = (capturedSettings(pool, [['statement_timeout', '1'], ['lock_timeout', '999'], ['work_mem', '8192']]) as { settings: ReadonlyMap<string, string> }).settings;
+    const r = restoreAfterReset(pool, short);
+    expect(r.sql).toBe(`SELECT pg_catalog.set_config(E'work_mem', E'8192', false)`);
+    expect([...r.kept]).toEqual([['work_mem', '8192']]);
+    // A second or more, or off, is put back like any setting.
+    const long = (capturedSettings(pool, [['statement_timeout', '1000'], ['lock_timeout', '0']]) as { settings: ReadonlyMap<string, string> }).settings;
+    expect([...restoreAfterReset(pool, long).kept]).toEqual([...long]);
+  });
 });

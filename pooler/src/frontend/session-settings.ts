@@ -48,6 +48,22 @@ export const CAPTURE_QUERY = `SELECT name, setting FROM pg_catalog.pg_settings W
  */
 const CHECKOUT_ONLY: ReadonlySet<string> = new Set(['idle_session_timeout', 'default_transaction_deferrable']);
 
+/**
+ * Timeouts that strike the statements run on the idle connection (the next client's checkout
+ * set_config, a login's start-up check): a value under a second is applied at checkout only, so one
+ * client's `statement_timeout = 1` cannot fail another client's checkout under load. Values are in
+ * the base unit pg_settings reports (ms). Longer ones are put back as any setting (no SET per checkout).
+ */
+const SHORT_TIMEOUTS: ReadonlySet<string> = new Set(['statement_timeout', 'lock_timeout', 'transaction_timeout']);
+const SHORT_TIMEOUT_MS = 1000;
+
+function checkoutOnly(name: string, value: string): boolean {
+  if (CHECKOUT_ONLY.has(name)) return true;
+  if (!SHORT_TIMEOUTS.has(name)) return false;
+  const ms = Number(value);
+  return !(ms === 0 || ms >= SHORT_TIMEOUT_MS);
+}
+
 export type CaptureResult = { settings: ReadonlyMap<string, string> } | { tooMany: string } | null;
 
 /** Checks the captured rows against the bounds and interns them for `pool`. */
@@ -137,8 +153,8 @@ export function restoreAfterReset(pool: object, settings: ReadonlyMap<string, st
   let r = restores.get(settings);
   if (r === undefined) {
     let kept = settings;
-    for (const name of CHECKOUT_ONLY) {
-      if (kept.has(name)) kept = internSettings(pool, [...kept].filter(([n]) => n !== name));
+    for (const [name, value] of settings) {
+      if (checkoutOnly(name, value)) kept = internSettings(pool, [...kept].filter(([n]) => n !== name));
     }
     r = { sql: settingsToApply(kept, NO_SETTINGS), kept };
     restores.set(settings, r);
