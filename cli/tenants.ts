@@ -1,4 +1,4 @@
-// `switchyard tenants create | list | show | move | delete | rotate-password` over the control API
+// `switchyard tenants create | list | show | move | delete | rotate-password | statements` over the control API
 // (functions/api/tenants-*.ts). Passwords the API generates are shown once, as the API returns them.
 import type { TenantView } from '../functions/lib/views.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
@@ -6,6 +6,7 @@ import { UsageError } from '../shared/src/usage-error.ts';
 import { COMMON_HELP, int, parse, secretFrom, str, type Parsed } from './args.ts';
 import { json, table, warnIfAny, type Io } from './output.ts';
 import { withProgress } from './progress.ts';
+import { STATEMENTS_USAGE_LINE, statementsCommand } from './tenants-statements.ts';
 import { CREATE_READ_OPTIONS, READ_ENDPOINT_USAGE_LINES, createReadEndpoint, readEndpointCommand, readEndpointLine } from './tenants-read-endpoint.ts';
 
 export const TENANTS_USAGE = `usage: switchyard tenants <command> [options]
@@ -18,6 +19,7 @@ commands:
                           destination password (PATCH; copy the data first: docs/deploy.md)
   delete <id> [--purge]   remove a tenant (--purge also drops its database and role)
   rotate-password <id>    a new client password (the old one keeps working for --grace seconds)
+${STATEMENTS_USAGE_LINE}
 ${READ_ENDPOINT_USAGE_LINES.split('\n\n')[0]}
 
 create options:
@@ -359,6 +361,8 @@ export async function tenantsCommand(api: () => ApiClient, argv: string[], io: I
       return remove(api(), rest, io);
     case 'rotate-password':
       return rotate(api(), rest, io);
+    case 'statements':
+      return statementsCommand(api(), rest, io, TENANTS_USAGE, path);
     case 'read-endpoint':
       return readEndpointCommand(api(), rest, io, TENANTS_USAGE, path);
     case undefined:

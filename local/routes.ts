@@ -15,6 +15,7 @@ import { makeHandler as tenantsDelete } from '../functions/api/tenants-delete.ts
 import { makeHandler as tenantsGet } from '../functions/api/tenants-get.ts';
 import { makeHandler as tenantsList } from '../functions/api/tenants-list.ts';
 import { makeHandler as tenantsMetrics } from '../functions/api/tenants-metrics.ts';
+import { makeHandler as tenantsStatements } from '../functions/api/tenants-statements.ts';
 import { makeHandler as tenantsRotatePassword } from '../functions/api/tenants-rotate-password.ts';
 import { makeHandler as tenantsUpdate } from '../functions/api/tenants-update.ts';
 import type { Deps } from '../functions/lib/deps.ts';
@@ -32,6 +33,7 @@ export const API_ROUTE_FACTORIES: ReadonlyArray<readonly [string, Factory]> = [
   ['DELETE /tenants/{id}', tenantsDelete],
   ['POST /tenants/{id}/rotate-password', tenantsRotatePassword],
   ['GET /tenants/{id}/metrics', tenantsMetrics],
+  ['GET /tenants/{id}/statements', tenantsStatements],
   ['POST /clusters', clustersCreate],
   ['GET /clusters', clustersList],
   ['GET /clusters/{id}', clustersGet],

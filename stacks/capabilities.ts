@@ -157,6 +157,13 @@ export const API_ROUTES: readonly RouteSpec[] = [
     databaseAccess: true,
   },
   {
+    route: 'GET /tenants/{id}/statements',
+    id: 'TenantsStatements',
+    handler: 'functions/api/tenants-statements.handler',
+    // Reads the tenant and the poolers' heartbeats; no database, no key.
+    capabilities: ['table:read'],
+  },
+  {
     route: 'POST /clusters',
     id: 'ClustersCreate',
     handler: 'functions/api/clusters-create.handler',

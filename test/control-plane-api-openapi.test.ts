@@ -15,6 +15,7 @@ const routes: Record<string, string> = {
   'DELETE /tenants/{id}': 'tenants-delete',
   'POST /tenants/{id}/rotate-password': 'tenants-rotate-password',
   'GET /tenants/{id}/metrics': 'tenants-metrics',
+  'GET /tenants/{id}/statements': 'tenants-statements',
   'POST /clusters': 'clusters-create',
   'GET /clusters': 'clusters-list',
   'DELETE /clusters/{id}': 'clusters-delete',

@@ -31,6 +31,7 @@ const EXPECTED_ROUTES = [
   'DELETE /tenants/{id}',
   'POST /tenants/{id}/rotate-password',
   'GET /tenants/{id}/metrics',
+  'GET /tenants/{id}/statements',
   'POST /clusters',
   'GET /clusters',
   'GET /clusters/{id}',

@@ -22,6 +22,7 @@ import {
   tenantViewSchema,
   tenantWithPasswordSchema,
 } from './views.ts';
+import { tenantStatementsSchema } from './tenant-statements.ts';
 
 type Json = Record<string, unknown>;
 
@@ -197,6 +198,21 @@ export function buildOpenApi(): Json {
           },
         },
       },
+      '/tenants/{id}/statements': {
+        parameters: [tenantIdParameter],
+        get: {
+          operationId: 'getTenantStatements',
+          description:
+            'The tenant\'s heaviest statement shapes (normalized texts: literals and numbers are ?) merged over the live poolers\' heartbeats: ' +
+            'calls and time summed per identical text, the mean recomputed, most total time first, at most 10. Each pooler reports its own top 10 ' +
+            'since its start (window.since is the earliest start), as of its last heartbeat (every 15 s by default).',
+          responses: {
+            '200': { description: 'Statement shapes', content: jsonContent('TenantStatements') },
+            '404': errorResponse('NOT_FOUND'),
+            ...common,
+          },
+        },
+      },
       '/clusters': {
         post: {
           operationId: 'createCluster',
@@ -285,6 +301,7 @@ export function buildOpenApi(): Json {
         TenantWithPassword: jsonSchema(tenantWithPasswordSchema, 'output'),
         TenantPage: jsonSchema(tenantPageSchema, 'output'),
         TenantMetrics: jsonSchema(tenantMetricsSchema, 'output'),
+        TenantStatements: jsonSchema(tenantStatementsSchema, 'output'),
         TenantUpdated: jsonSchema(tenantUpdatedSchema, 'output'),
         TenantDeleted: jsonSchema(tenantDeletedSchema, 'output'),
         Cluster: jsonSchema(clusterViewSchema, 'output'),

@@ -560,6 +560,11 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     return this.latency.entries();
   }
 
+  /** Since when the times count (ISO): the process's start (heartbeat statsSince). */
+  get latencySince(): string {
+    return this.latency.since;
+  }
+
   statsAverages(): ReadonlyMap<string, TenantTotals> {
     return this.statsPeriod.averages();
   }

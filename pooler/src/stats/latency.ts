@@ -71,6 +71,8 @@ export class LatencyBook {
   private readonly byTenant = new Map<string, TenantLatency>();
   /** The process-wide bounds of the statement shapes. */
   private readonly budget = new ShapeBudget();
+  /** When counting started (ISO): the figures are since then (heartbeat statsSince). */
+  readonly since = new Date().toISOString();
 
   forTenant(tenantId: string): TenantLatency {
     let t = this.byTenant.get(tenantId);

@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import type { PoolerHeartbeatInput, PoolFigures } from '../../../../shared/src/domain/heartbeat.ts';
 import type { Logger } from '../../log.ts';
 import type { Pooler } from '../../pooler.ts';
+import { heartbeatStatements } from '../../stats/heartbeat-statements.ts';
 import type { ConfigSource, SourceLoad } from './types.ts';
 
 export interface SourceControllerOptions {
@@ -202,7 +203,7 @@ export class SourceController {
     return p;
   }
 
-  /** Writes one heartbeat: the applied version and per-tenant pool figures. */
+  /** Writes one heartbeat: the applied version, per-tenant pool figures and statement shapes. */
   async heartbeat(): Promise<void> {
     if (this.source.putHeartbeat === undefined) return;
     try {
@@ -223,6 +224,7 @@ export class SourceController {
       s.tenantId,
       { clientsActive: clients.get(s.tenantId) ?? 0, clientsWaiting: s.clientsWaiting, serversActive: s.serversActive, serversIdle: s.serversIdle },
     ]);
+    const byId = this.pooler.snapshot().byId;
     const load = (f: PoolFigures): number => f.clientsActive + f.serversActive + f.serversIdle;
     if (figures.length > MAX_HEARTBEAT_POOLS) figures.sort((a, b) => load(b[1]) - load(a[1])).length = MAX_HEARTBEAT_POOLS;
     return {
@@ -231,6 +233,8 @@ export class SourceController {
       appliedConfigVersion: this.appliedConfigVersion ?? 0,
       lastSeen: now.toISOString(),
       pools: Object.fromEntries(figures),
+      statements: heartbeatStatements(this.pooler.tenantLatency(), (id) => byId.has(id)),
+      statsSince: this.pooler.latencySince,
     };
   }
 
