@@ -42,6 +42,7 @@ const EXPECTED: Record<string, string[]> = {
   TenantsDelete: [...READ, ...ANNOUNCE, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
   TenantsRotatePassword: [...READ, ...ANNOUNCE],
   TenantsMetrics: [...READ, 'kms:Decrypt', ...ADMIN_SECRET, ...ENI],
+  TenantsStatements: READ,
   ClustersCreate: [...READ, ...ANNOUNCE, ...PARAMS_READ, 'ssm:DeleteParameter', 'kms:Encrypt', 'kms:Decrypt', ...RDS],
   ClustersDelete: [...READ, ...ANNOUNCE, 'ssm:DeleteParameter'],
   ClustersList: READ,
