@@ -3,9 +3,10 @@
 // local store (SourceController.heartbeat, the same call its timer makes), and the API handler on
 // the same state directory returns the tenant's statement shapes — normalized, no literal — with
 // the pooler counted and the window the figures cover.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler as makeStatements } from '../functions/api/tenants-statements.ts';
 import { depsWith, type Deps } from '../functions/lib/deps.ts';
@@ -16,8 +17,11 @@ import { createLocalSource } from '../pooler/src/config/sources/local-source.ts'
 import { configSchema, startPooler } from '../pooler/src/index.ts';
 import { clusterTargetsOf } from '../shared/src/domain/cluster-targets.ts';
 import { tenantSecretContext } from '../shared/src/domain/tenant.ts';
+import { startApiServer, type ApiServer } from '../local/api-server.ts';
+import { ensureApiToken } from '../local/api-token.ts';
+import { apiRoutes } from '../local/routes.ts';
 import { createLocalAdapters } from '../shared/src/local/adapters.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { run, startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
 import type { Adapters } from '../shared/src/ports/adapters.ts';
 import { connectPg, endQuietly, type PgClient } from './helpers/clients.ts';
 import { createDestination, randomPassword, scramVerifierFromPostgres, testLogger } from './helpers/tenants.ts';
@@ -32,6 +36,7 @@ let pooler: Pooler | undefined;
 let controller: SourceController | undefined;
 let client: PgClient | undefined;
 let password: string;
+let api: ApiServer | undefined;
 
 beforeAll(async () => {
   pg = await startPostgres();
@@ -61,6 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await api?.close();
   if (client) await endQuietly(client);
   await controller?.stop();
   await pooler?.close();
@@ -105,5 +111,24 @@ describe('GET /tenants/{id}/statements', () => {
     const res = await invoke(makeStatements(deps), { method: 'GET', path: '/tenants/nobody-here/statements', pathParameters: { id: 'nobody-here' } });
     expect(res.status).toBe(404);
     expect(field(res.body, 'error', 'code')).toBe('NOT_FOUND');
+  });
+
+  it('switchyard tenants statements <id> shows them through the local API (table and --json), exit 1 for an unknown tenant', async () => {
+    const token = ensureApiToken(stateDir);
+    api = await startApiServer({ host: '127.0.0.1', port: 0, token, routes: apiRoutes(deps), log: pino({ level: 'silent' }) });
+    writeFileSync(join(stateDir, 'stack.json'), JSON.stringify({ api: api.url }), { mode: 0o600 });
+    const bin = resolve(import.meta.dirname, '..', 'bin', 'switchyard.js');
+    const cli = (args: string[]) => run(process.execPath, [bin, ...args, '--api', api!.url], { timeoutMs: 30_000, env: { SWITCHYARD_API: '', SWITCHYARD_API_TOKEN: '', SWITCHYARD_STATE_DIR: stateDir } });
+    const shown = await cli(['tenants', 'statements', 'stmts-tenant']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^1 pooler\(s\), figures since \S+ \(each pooler's start\), as of \S+\n/);
+    expect(shown.stdout).toMatch(/CALLS +TOTAL_MS +MEAN_MS +MAX_MS +POOLERS +QUERY/);
+    expect(shown.stdout).toMatch(/\n5 +[\d.]+ +[\d.]+ +[\d.]+ +1 +INSERT INTO notes_t VALUES \(\?, \?\)\n/);
+    const asJson = await cli(['tenants', 'statements', 'stmts-tenant', '--json']);
+    expect(asJson.code, asJson.stderr).toBe(0);
+    expect(field<unknown[]>(JSON.parse(asJson.stdout), 'statements').length).toBeGreaterThanOrEqual(3);
+    const unknown = await cli(['tenants', 'statements', 'nobody-here']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('(NOT_FOUND)');
   });
 });
