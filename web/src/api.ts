@@ -144,6 +144,13 @@ export interface TenantMetrics {
   target: { databaseSizeBytes: number; schemaSizeBytes?: number; connections: { total: number; active: number; idle: number; idleInTransaction: number } };
   pools: { total: PoolFigures; poolers: { poolerId: string; lastSeen: string; figures: PoolFigures }[] };
 }
+/** GET /tenants/{id}/statements (functions/lib/tenant-statements.ts). */
+export interface TenantStatements {
+  tenantId: string;
+  poolers: number;
+  window?: { since: string; until: string };
+  statements: { text: string; calls: number; totalMs: number; meanMs: number; maxMs: number; poolers: number }[];
+}
 export interface PoolStats {
   tenantId: string;
   at: string;

@@ -9,6 +9,7 @@ import type { ConsoleEnv } from '../env.ts';
 import { bytes, when } from '../format.ts';
 import { windowQuantile } from '../quantile.ts';
 import { TenantActions } from './tenant-actions.tsx';
+import { TenantStatementsSection } from './tenant-statements.tsx';
 import { statusBadge } from './tenants.tsx';
 
 const SAMPLE_MS = 2000;
@@ -173,6 +174,7 @@ export function TenantDetailPage({ tenantId, env }: { tenantId: string; env: Con
       ) : (
         !metricsError && <p class="muted">Loading…</p>
       )}
+      <TenantStatementsSection tenantId={tenantId} paused={deleted} />
     </section>
   );
 }
