@@ -1,6 +1,8 @@
 // The DynamoDB store adapters against moto: the same behaviour contract as the local file store,
 // plus the item layout the stack and operators rely on.
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { HEARTBEAT_SHAPE_TEXT_BYTES, HEARTBEAT_SHAPES_PER_TENANT, HEARTBEAT_SHAPES_TOTAL } from '../shared/src/domain/heartbeat.ts';
+import { DYNAMO_ITEM_MAX_BYTES, dynamoItemSize } from '../shared/src/domain/dynamo-item-size.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { exampleNewTenant } from '../shared/src/testing/examples.ts';
 import { documentClient } from '../shared/src/aws/adapters.ts';
@@ -52,6 +54,27 @@ describeWithMoto('DynamoDB store (moto)', () => {
     await s.heartbeats.put({ poolerId: 'p1', appliedConfigVersion: 1, lastSeen: new Date().toISOString() });
     const poolerRow = await dynamodb.send(new GetItemCommand({ TableName: s.table, Key: { pk: { S: 'POOLER#p1' }, sk: { S: 'POOLER' } } }));
     expect(poolerRow.Item?.appliedConfigVersion).toEqual({ N: '1' });
+  });
+
+  it('stores the largest heartbeat a pooler sends (1,000 pools, 200 statement shapes of 500 bytes) and reads it back', async () => {
+    const s = await fresh();
+    const id = (i: number): string => `t${String(i).padStart(5, '0')}-${'x'.repeat(56)}`;
+    const big = Number.MAX_SAFE_INTEGER;
+    const pools = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [id(i), { clientsActive: big, clientsWaiting: big, serversActive: big, serversIdle: big }]));
+    const statements = Object.fromEntries(
+      Array.from({ length: HEARTBEAT_SHAPES_TOTAL / HEARTBEAT_SHAPES_PER_TENANT }, (_, i) => [
+        id(i),
+        Array.from({ length: HEARTBEAT_SHAPES_PER_TENANT }, (_, k) => ({ text: `SELECT c${k} `.padEnd(HEARTBEAT_SHAPE_TEXT_BYTES, 'a'), calls: big, totalMs: 1234567.8901234567, maxMs: 1234.5678901234567 })),
+      ]),
+    );
+    const hb = { poolerId: 'p'.repeat(128), instanceId: 'i-0123456789abcdef0', appliedConfigVersion: big, lastSeen: new Date().toISOString(), statsSince: new Date().toISOString(), pools, statements };
+    expect(dynamoItemSize({ pk: `POOLER#${hb.poolerId}`, sk: 'POOLER', type: 'pooler', ttl: 2_000_000_000, ...hb })).toBeLessThan(0.85 * DYNAMO_ITEM_MAX_BYTES);
+    await s.heartbeats.put(hb);
+    expect(await s.heartbeats.get(hb.poolerId)).toEqual(hb);
+    // The control: the table refuses an item over 400 KB, so the write above proves the size.
+    await expect(
+      dynamodb.send(new PutItemCommand({ TableName: s.table, Item: { pk: { S: 'POOLER#too-big' }, sk: { S: 'POOLER' }, blob: { S: 'x'.repeat(DYNAMO_ITEM_MAX_BYTES) } } })),
+    ).rejects.toThrow(/size/i);
   });
 
   it('keeps node id leases in one partition under POOLER# (the instance role writes only POOLER#*), apart from heartbeats', async () => {

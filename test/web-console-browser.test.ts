@@ -162,6 +162,9 @@ describe('web console (Chromium against the local stack)', () => {
     await expect.poll(async () => txValue.textContent(), { timeout: 20_000 }).toMatch(/^tx [1-9][0-9.]*\/s$/);
     const started = Date.now();
     await until(() => Date.now() - started > 8_000, 15_000, 'a few samples of load');
+    // The statement shapes of that load, from the pooler's heartbeat (every 15 s) through
+    // GET /tenants/{id}/statements (polled every 15 s): the literal 0.02 is a ?.
+    await page.getByRole('table', { name: 'Statement shapes by total time' }).getByText('SELECT pg_sleep(?)').waitFor({ timeout: 60_000 });
     await shot('tenant-detail');
     loading = false;
     await load;
