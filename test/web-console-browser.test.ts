@@ -170,7 +170,8 @@ describe('web console (Chromium against the local stack)', () => {
     await load;
     for (const c of held) await endQuietly(c);
     await expect.poll(async () => clientsActive.textContent(), { timeout: 20_000 }).toBe('active 0');
-  });
+    // Up to 30 s for the statements (a heartbeat, then a poll) on top of the charts' 20–40 s.
+  }, 150_000);
 
   it('rotates the password with a grace period: the new one is shown once and logs in, the old one still does', async () => {
     await page.getByRole('button', { name: `Rotate password of ${TENANT}` }).click();
