@@ -76,6 +76,10 @@ export interface PgbouncerSpec {
   maxPreparedStatements?: number;
   /** TLS toward clients allowed (client_tls_sslmode = allow) with this certificate. */
   tls?: { certFile: string; keyFile: string };
+  /** Listen on this port instead of a free one (a second `so_reuseport` instance joins the first). */
+  port?: number;
+  /** `so_reuseport = 1` (PgBouncer ≥ 1.12): several processes share one port, the kernel spreads connections. */
+  soReuseport?: boolean;
 }
 
 /** Values in pgbouncer.ini connection strings and auth_file are double/single quoted; ours are plain. */
@@ -87,7 +91,7 @@ export async function startPgbouncer(spec: PgbouncerSpec): Promise<PoolerProcess
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-pgbouncer-'));
   chmodSync(dir, 0o700);
   chownToUnprivileged(dir);
-  const port = await freePort();
+  const port = spec.port ?? (await freePort());
   const authFile = join(dir, 'userlist.txt');
   writeFileSync(authFile, `"${spec.user}" "${spec.verifier}"\n`, { mode: 0o600 });
   chownToUnprivileged(authFile);
@@ -116,6 +120,7 @@ export async function startPgbouncer(spec: PgbouncerSpec): Promise<PoolerProcess
     'log_disconnections = 0',
     'log_pooler_errors = 1',
     'ignore_startup_parameters = extra_float_digits',
+    ...(spec.soReuseport ? ['so_reuseport = 1'] : []),
     ...(spec.maxPreparedStatements ? [`max_prepared_statements = ${spec.maxPreparedStatements}`] : []),
     ...(spec.tls ? ['client_tls_sslmode = allow', `client_tls_cert_file = ${spec.tls.certFile}`, `client_tls_key_file = ${spec.tls.keyFile}`] : []),
     '',

@@ -21,6 +21,10 @@ export interface SwitchyardSpec {
   root?: string;
   /** TLS toward clients allowed (listen.tls mode allow) with this certificate. */
   tls?: { certFile: string; keyFile: string };
+  /** `--workers N` (docs/workers.md); absent = the single process. */
+  workers?: number;
+  /** limits.max_client_conn and max_unauthenticated_per_address, when the defaults are too low (idle-clients.ts). */
+  limits?: { maxClientConn: number; maxUnauthenticatedPerAddress: number };
 }
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -32,7 +36,10 @@ export async function startSwitchyard(spec: SwitchyardSpec): Promise<PoolerProce
     listen: { host: '127.0.0.1', port, ...(spec.tls ? { tls: { mode: 'allow' as const, cert_file: spec.tls.certFile, key_file: spec.tls.keyFile } } : {}) },
     // warn: no per-connection log lines (PgBouncer runs with log_connections = 0 likewise).
     log_level: 'warn',
-    limits: { shutdown_timeout: 1 },
+    limits: {
+      shutdown_timeout: 1,
+      ...(spec.limits ? { max_client_conn: spec.limits.maxClientConn, max_unauthenticated_per_address: spec.limits.maxUnauthenticatedPerAddress } : {}),
+    },
     tenants: [
       {
         id: 'bench',
@@ -54,7 +61,7 @@ export async function startSwitchyard(spec: SwitchyardSpec): Promise<PoolerProce
       // The Node that runs the bench is the pinned Node 22 (npm puts node_modules/.bin first);
       // spawning it directly rather than via npx keeps an idle npm process out of the tree.
       command: process.execPath,
-      args: [join(spec.root ?? repoRoot, 'bin', 'switchyard.js'), 'pooler', '--config', configFile],
+      args: [join(spec.root ?? repoRoot, 'bin', 'switchyard.js'), 'pooler', '--config', configFile, ...(spec.workers ? ['--workers', String(spec.workers)] : [])],
       cwd: spec.root ?? repoRoot,
       outputFile: join(dir, 'output.log'),
       login: { host: '127.0.0.1', port, database: spec.database, user: spec.user, password: spec.password },
