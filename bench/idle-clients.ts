@@ -63,6 +63,7 @@ async function openIdle(pooler: PoolerProcess, opts: IdleClientsOptions, r: Targ
   let next = 0;
   let failures = 0;
   const t0 = performance.now();
+  let lap = t0;
   const ticks0 = treeCpuTicks(pooler.pid);
   const worker = async (): Promise<void> => {
     while (next < opts.clients && failures < 100) {
@@ -70,7 +71,11 @@ async function openIdle(pooler: PoolerProcess, opts: IdleClientsOptions, r: Targ
       const source = `127.0.0.${2 + (i % opts.sourceAddresses)}`;
       try {
         sockets.push(await rawLogin(pooler.login, source, 60_000));
-        if (sockets.length % 10_000 === 0) log(`${pooler.name}: ${sockets.length} idle, RSS ${(treeRssKb(pooler.pid) / 1024).toFixed(0)} MiB`);
+        if (sockets.length % 5_000 === 0) {
+          const now = performance.now();
+          log(`${pooler.name}: ${sockets.length} idle, RSS ${(treeRssKb(pooler.pid) / 1024).toFixed(0)} MiB, last 5,000 at ${(5_000 / ((now - lap) / 1000)).toFixed(0)} logins/s`);
+          lap = now;
+        }
       } catch (err) {
         failures++;
         r.error ??= `after ${sockets.length} clients: ${(err as Error).message}`;

@@ -37,7 +37,11 @@ interface Sample {
 async function main(): Promise<void> {
   const opts = parseWorkersOptions(process.argv.slice(2), availableParallelism());
   log(`load average ${loadAverage().join(' ')}; ${availableParallelism()} cores; ${opts.processes} processes in the multi-process targets`);
-  const db = await prepareDatabase({ maxConnections: opts.poolSize * 2 + 50, scale: 1 });
+  const db = await prepareDatabase({
+    // Every target stays up over the whole run, each holding up to the machine's pool (PgBouncer keeps idle server connections).
+    maxConnections: opts.poolSize * opts.targets.length + opts.processes + 50,
+    scale: 1,
+  });
   const running: Running[] = [];
   const samples = new Map<string, Sample[]>();
   try {
@@ -59,9 +63,16 @@ async function main(): Promise<void> {
       }
     }
     const postmaster = Number(readFileSync(join(db.server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    for (let round = 1; round <= opts.rounds; round++) {
+    // SIGINT/SIGTERM: finish the pgbench run in progress, then stop every pooler and PostgreSQL.
+    let stopping = false;
+    const stop = (): void => {
+      stopping = true;
+    };
+    process.once('SIGINT', stop).once('SIGTERM', stop);
+    for (let round = 1; round <= opts.rounds && !stopping; round++) {
       for (const clients of opts.clients) {
         for (const r of running) {
+          if (stopping) break;
           const login = r.processes[0]?.login;
           if (!login) continue;
           const cpu = (): number => r.processes.reduce((s, p) => s + treeCpuTicks(p.pid), 0);
