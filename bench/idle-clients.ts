@@ -160,6 +160,17 @@ async function main(): Promise<void> {
   log(`load average ${loadAverage().join(' ')}; ${opts.clients} clients from ${opts.sourceAddresses} source addresses`);
   const db = await prepareDatabase({ maxConnections: opts.poolSize * 2 + 20, scale: 1 });
   const results: TargetResult[] = [];
+  // SIGINT/SIGTERM mid-run: stop the pooler and PostgreSQL (the client sockets go with this process).
+  let current: PoolerProcess | undefined;
+  const onSignal = (): void => {
+    log('interrupted: stopping the pooler and PostgreSQL');
+    void (async () => {
+      await current?.stop().catch(() => {});
+      await db.server.stop().catch(() => {});
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const common = {
       server: { host: db.server.host, port: db.server.port },
@@ -180,6 +191,7 @@ async function main(): Promise<void> {
         } else {
           pooler = await startSwitchyard({ ...common, limits: { maxClientConn: common.maxClients, maxUnauthenticatedPerAddress: opts.concurrency * 2 } });
         }
+        current = pooler;
         log(`${target} pid ${pooler.pid}`);
         results.push(await measure(pooler, opts));
       } catch (err) {
