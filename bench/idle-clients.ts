@@ -130,7 +130,11 @@ function table(results: readonly TargetResult[], opts: IdleClientsOptions): stri
       `| ${r.target} | ${f(r.connected)} / ${f(r.requested)} | ${f(r.loginsPerSec)} | ${f(r.poolerCpuUsPerLogin)} | ${f((r.rssBeforeKb ?? NaN) / 1024)} | ${f((r.rssAfterKb ?? NaN) / 1024)} | ${f(r.perClientKb, 2)} | ${f(r.idleCpuPercent, 1)} | ${f(r.without?.tps)} → ${f(r.with?.tps)} | ${f(r.without?.poolerCpuUsPerTx, 1)} → ${f(r.with?.poolerCpuUsPerTx, 1)} | ${f(r.without?.machineCpuUsPerTx, 1)} → ${f(r.with?.machineCpuUsPerTx, 1)} |`,
     );
   }
-  for (const r of results) if (r.error) lines.push('', `${r.target}: ${r.error}`);
+  for (const r of results) {
+    if (r.error) lines.push('', `${r.target}: ${r.error}`);
+    if (r.without?.error) lines.push('', `${r.target}, pgbench without idle clients: ${r.without.error}`);
+    if (r.with?.error) lines.push('', `${r.target}, pgbench with idle clients: ${r.with.error}`);
+  }
   return lines.join('\n');
 }
 

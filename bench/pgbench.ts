@@ -51,7 +51,8 @@ export async function runPgbench(login: ClientLogin, r: PgbenchRun): Promise<Pgb
   if (res.code === 0 && summary && summary.failed === 0 && summary.transactions > 0 && errorLines.length === 0) return { ok: true, summary };
   // pgbench exits 2 when a client aborted ("Run was aborted; the above results are incomplete").
   const first = errorLines[0] ?? output.split('\n').find((l) => /FATAL|abort/i.test(l))?.trim();
-  const counts = `exit code ${res.code}${summary ? `, ${summary.failed} failed, ${summary.transactions} processed` : ''}${errorLines.length > 0 ? `, ${errorLines.length} error line(s)` : ''}`;
+  const lastLines = summary ? '' : `, no summary; output ends: ${output.trim().split('\n').slice(-3).join(' | ') || '(none)'}`;
+  const counts = `exit code ${res.code}${lastLines}${summary ? `, ${summary.failed} failed, ${summary.transactions} processed` : ''}${errorLines.length > 0 ? `, ${errorLines.length} error line(s)` : ''}`;
   const error = first ? `${first} (${counts})` : counts;
   return summary ? { ok: false, error, summary } : { ok: false, error };
 }
