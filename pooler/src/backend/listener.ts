@@ -28,6 +28,12 @@ export const MAX_TENANT_CHANNELS = 10_000;
 const MAX_MESSAGE = 64 * 1024;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
+/**
+ * A connection lost after being up this long starts the backoff again; one lost sooner does not:
+ * a tenant can terminate its own backends, and a connection that dies as soon as it is up must not
+ * be re-opened (a connection and a SCRAM exchange each time) every RETRY_MIN_MS.
+ */
+const STABLE_MS = 10_000;
 
 /** A client of the tenant, as the listener sees it (frontend/notify-client.ts). */
 export interface ListenerSubscriber {
@@ -189,7 +195,7 @@ export class TenantListener {
           hs.socket.end(msg.terminate());
           return;
         }
-        this.retryDelayMs = RETRY_MIN_MS;
+        const openedAt = Date.now();
         this.socket = hs.socket;
         this.processId = hs.processId;
         this.framer = new MessageFramer(MAX_MESSAGE);
@@ -198,6 +204,7 @@ export class TenantListener {
         const lost = (): void => {
           if (this.socket !== hs.socket) return;
           this.log.warn('listening connection lost');
+          if (Date.now() - openedAt >= STABLE_MS) this.retryDelayMs = RETRY_MIN_MS;
           this.dropConnection(true);
           this.scheduleRetry();
         };
