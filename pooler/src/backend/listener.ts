@@ -212,6 +212,10 @@ export class TenantListener {
         hs.socket.on('close', lost);
         this.log.debug({ pid: hs.processId, channels: this.channels.size }, 'listening connection opened');
         if (this.stale) return this.retarget();
+        // It is idle by design: an idle_session_timeout of the database or role (PostgreSQL 14+)
+        // would end it each time it expires, losing the notifications of the gap. An older server
+        // refuses the name: the error is ignored.
+        this.command('SET idle_session_timeout = 0', () => {});
         // Every channel again (the first time: the channels asked for meanwhile), one Query each.
         for (const [name, c] of this.channels) this.sendListen(name, c);
         if (this.gap) {
