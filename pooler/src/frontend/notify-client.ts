@@ -41,8 +41,8 @@ export interface NotifyHost {
 
 interface Awaited {
   readonly stmt: NotifyStatement;
-  /** ReadyForQuerys still to come before its own. */
-  ahead: number;
+  /** The count of ReadyForQuerys (`readies`) its own brings: every RFQ does not touch every entry. */
+  readonly due: number;
   /** Its CommandComplete came: it ran (within the transaction). */
   ran: boolean;
 }
@@ -54,10 +54,23 @@ export class ClientListens implements ListenerSubscriber {
   readonly active = new Set<string>();
   /** Channels subscribed on the listener for this client: in effect, or a LISTEN not yet resolved. */
   private readonly held = new Set<string>();
-  /** Statements sent to the server whose reply is awaited. */
+  /**
+   * Statements sent to the server whose reply is awaited, in order of `due`, from `head` on (a
+   * queue: a client may pipeline tens of thousands; each ReadyForQuery costs O(1), not O(all)).
+   */
   private awaiting: Awaited[] = [];
-  /** Statements that ran in the current transaction, applied when it commits. */
-  private staged: NotifyStatement[] = [];
+  private head = 0;
+  /** ReadyForQuerys seen while busy. */
+  private readies = 0;
+  /** LISTENs awaiting their reply, per channel (release() must not scan them for every channel held). */
+  private readonly awaitedListens = new Map<string, number>();
+  /**
+   * What the statements that ran in the current transaction do at commit, folded (bounded by the
+   * channels held, not by the number of statements): an UNLISTEN * (everything before it undone),
+   * then per channel whether it ends up listened to.
+   */
+  private stagedClear = false;
+  private readonly stagedNet = new Map<string, boolean>();
   /** The transaction the staged statements belong to will not commit. */
   private doomed = false;
   /** A ROLLBACK (to a savepoint, or of the block) or an error since the last ReadyForQuery. */
@@ -81,7 +94,7 @@ export class ClientListens implements ListenerSubscriber {
 
   /** Statements awaiting a reply or a commit: ReadyForQuery must be reported (onReady). */
   get busy(): boolean {
-    return this.awaiting.length > 0 || this.staged.length > 0;
+    return this.head < this.awaiting.length || this.stagedClear || this.stagedNet.size > 0;
   }
 
   /** Channels the client holds (in effect or pending). */
@@ -143,19 +156,25 @@ export class ClientListens implements ListenerSubscriber {
   /** A statement forwarded to the server; `ahead`: ReadyForQuerys owed before its own. */
   forwarded(stmt: NotifyStatement, ahead: number): void {
     this.preparing = null;
-    this.awaiting.push({ stmt, ahead, ran: false });
+    this.awaiting.push({ stmt, due: this.readies + ahead + 1, ran: false });
+    const ch = stmt.channel;
+    if (stmt.listen && ch !== null) this.awaitedListens.set(ch, (this.awaitedListens.get(ch) ?? 0) + 1);
   }
 
   // ---- what the server answers (reply-inspector.ts, the fast path's ReadyForQuery) ----------
 
   /** CommandComplete LISTEN/UNLISTEN: true when it answers a statement the pooler forwarded. */
   ranTag(listen: boolean): boolean {
-    for (const a of this.awaiting) {
-      if (a.ahead === 0 && !a.ran && a.stmt.listen === listen) {
-        a.ran = true;
-        return true;
-      }
-      if (a.ahead === 0) break;
+    // The first statement of the next ReadyForQuery's request that has not run yet (several
+    // Executes of one extended batch share a ReadyForQuery).
+    const next = this.readies + 1;
+    for (let i = this.head; i < this.awaiting.length; i++) {
+      const a = this.awaiting[i]!;
+      if (a.due !== next) return false;
+      if (a.ran) continue;
+      if (a.stmt.listen !== listen) return false;
+      a.ran = true;
+      return true;
     }
     return false;
   }
@@ -167,21 +186,37 @@ export class ClientListens implements ListenerSubscriber {
 
   onReady(status: number): void {
     let changed = false;
-    if (this.awaiting.length > 0) {
-      const still: Awaited[] = [];
-      for (const a of this.awaiting) {
-        if (a.ahead > 0) {
-          a.ahead--;
-          still.push(a);
-        } else if (a.ran) this.staged.push(a.stmt);
-        else changed = true; // failed: nothing to apply
+    const ready = ++this.readies;
+    const q = this.awaiting;
+    while (this.head < q.length && q[this.head]!.due === ready) {
+      const a = q[this.head++]!;
+      const ch = a.stmt.channel;
+      if (a.stmt.listen && ch !== null) {
+        const n = this.awaitedListens.get(ch)! - 1;
+        if (n === 0) this.awaitedListens.delete(ch);
+        else this.awaitedListens.set(ch, n);
       }
-      this.awaiting = still;
+      if (a.ran) this.stage(a.stmt);
+      else changed = true; // failed: nothing to apply
     }
-    if (this.staged.length > 0) {
+    if (this.head === q.length) {
+      this.awaiting = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= q.length) {
+      // A pipeline that never empties: the answered entries are not kept.
+      this.awaiting = q.slice(this.head);
+      this.head = 0;
+    }
+    if (this.stagedClear || this.stagedNet.size > 0) {
       if (status === TX_IDLE) {
-        if (!this.doomed && !this.rolledBack) for (const s of this.staged) this.apply(s);
-        this.staged = [];
+        if (!this.doomed && !this.rolledBack) {
+          if (this.stagedClear) this.active.clear();
+          for (const [ch, on] of this.stagedNet) {
+            if (on) this.active.add(ch);
+            else this.active.delete(ch);
+          }
+        }
+        this.dropStaged();
         this.doomed = false;
         changed = true;
       } else if (status === TX_FAILED || (status === TX_IN_BLOCK && this.rolledBack)) {
@@ -192,11 +227,35 @@ export class ClientListens implements ListenerSubscriber {
     if (changed) this.release();
   }
 
+  /** Folds a statement that ran into what the transaction does at commit. */
+  private stage(stmt: NotifyStatement): void {
+    const ch = stmt.channel;
+    if (ch === null) {
+      this.stagedClear = true;
+      this.stagedNet.clear();
+    } else if (stmt.listen || this.held.has(ch)) {
+      // An UNLISTEN of a channel not held changes nothing at commit (active ⊆ held): not kept, so
+      // UNLISTENs of ever new names cost nothing.
+      this.stagedNet.set(ch, stmt.listen);
+    }
+  }
+
+  private dropStaged(): void {
+    this.stagedClear = false;
+    this.stagedNet.clear();
+  }
+
+  private dropAwaited(): void {
+    this.awaiting = [];
+    this.head = 0;
+    this.awaitedListens.clear();
+  }
+
   /** The server connection was lost, or the checkout failed: what was forwarded did not commit. */
   transactionLost(): void {
     if (!this.busy) return;
-    this.awaiting = [];
-    this.staged = [];
+    this.dropAwaited();
+    this.dropStaged();
     this.doomed = false;
     this.rolledBack = false;
     this.release();
@@ -218,16 +277,14 @@ export class ClientListens implements ListenerSubscriber {
   }
 
   private pendingListen(ch: string): boolean {
-    for (const a of this.awaiting) if (a.stmt.listen && a.stmt.channel === ch) return true;
-    for (const s of this.staged) if (s.listen && s.channel === ch) return true;
-    return false;
+    return this.awaitedListens.has(ch) || this.stagedNet.get(ch) === true;
   }
 
   /** The client is gone: its channels are given back. */
   close(): void {
     this.preparing = null;
-    this.awaiting = [];
-    this.staged = [];
+    this.dropAwaited();
+    this.dropStaged();
     this.active.clear();
     this.release();
     this.queue = [];
