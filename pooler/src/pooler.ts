@@ -117,6 +117,9 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   private readonly listeners = new Listeners(() => this.log);
 
   listenerFor(route: TenantRoute): TenantListener {
+    // A client of a tenant a reload removed (closed at its transaction's end): no pool and no
+    // listening connection are made for the tenant again; its LISTEN is refused.
+    if (!this.current.byId.has(route.id)) return this.listeners.closed(route.id);
     const pool = this.poolFor(route);
     return this.listeners.forTenant(route.id, {
       target: () => pool.target,

@@ -169,6 +169,11 @@ export class TenantListener {
     this.connect();
   }
 
+  /** The tenant is no longer served (close()): every channel is refused. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** The tenant is no longer served: fails waiters, closes the connection. */
   close(): void {
     this.closed = true;
@@ -376,6 +381,19 @@ export class Listeners {
       l = new TenantListener(tenantId, host, this.log());
       this.byTenant.set(tenantId, l);
     }
+    return l;
+  }
+
+  /** A listener that refuses every channel, for a tenant no longer served: nothing is opened or kept. */
+  closed(tenantId: string): TenantListener {
+    const host: ListenerHost = {
+      target: () => {
+        throw new Error('no destination: the tenant is not served');
+      },
+      timeouts: () => ({ connect: 0, wait: 0 }),
+    };
+    const l = new TenantListener(tenantId, host, this.log());
+    l.close();
     return l;
   }
 

@@ -136,6 +136,7 @@ export class ClientListens implements ListenerSubscriber {
     if (!ok) {
       this.preparing = null;
       this.held.delete(channel);
+      if (this.listener.isClosed) return ready(listenFailure('TENANT_REMOVED', `tenant "${this.listener.tenantId}" is no longer served by this pooler`));
       ready(listenFailure('LISTEN_CHANNEL_LIMIT', 'too many LISTEN channels for this tenant', `the tenant’s clients listen on ${MAX_TENANT_CHANNELS} distinct channels, the most the pooler allows per tenant`));
     }
   }
