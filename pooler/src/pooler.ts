@@ -123,6 +123,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
     const pool = this.poolFor(route);
     return this.listeners.forTenant(route.id, {
       target: () => pool.target,
+      holding: () => pool.holding,
       timeouts: () => ({ connect: pool.settings.connect_timeout, wait: pool.settings.checkout_timeout }),
     });
   }
@@ -529,6 +530,7 @@ export class Pooler implements LoginHost, ClientHost, AdminRegistry {
   private poolCreated(pool: Pool): void {
     pool.waitObserver = (tenantId, seconds) => this.metrics?.observeCheckoutWait(tenantId, seconds);
     pool.switchObserver = (tenantId, seconds, outcome) => this.metrics?.observeSwitchover(tenantId, seconds, outcome);
+    pool.holdObserver = (holding) => this.listeners.get(pool.tenantId)?.holdChanged(holding);
     this.admin.poolCreated(pool);
   }
 

@@ -72,6 +72,8 @@ interface Channel {
 export interface ListenerHost {
   /** The tenant's current destination (the pool's target, backend/pool.ts). */
   target(): ServerTarget;
+  /** The tenant's pool holds (admin PAUSE, planned switchover): no connection is open or opened. */
+  holding(): boolean;
   /** connect_timeout and checkout_timeout of the tenant's pool, seconds. */
   timeouts(): { connect: number; wait: number };
 }
@@ -169,6 +171,21 @@ export class TenantListener {
     this.connect();
   }
 
+  /**
+   * The tenant's pool began or ended a hold (admin PAUSE: "every server connection is closed, so
+   * the database behind can be restarted"; a planned switchover: nothing stays on or opens to the
+   * old writer). Held: the connection closes and none opens (a LISTEN of a new channel waits, at
+   * most checkout_timeout); released: opened again, every channel LISTENed, clients warned.
+   */
+  holdChanged(holding: boolean): void {
+    if (holding) {
+      if (this.socket !== null) this.log.info('the tenant holds: listening connection closed until it ends');
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.dropConnection(true);
+    } else if (this.channels.size > 0) this.connect();
+  }
+
   /** The tenant is no longer served (close()): every channel is refused. */
   get isClosed(): boolean {
     return this.closed;
@@ -188,7 +205,7 @@ export class TenantListener {
   // ---- the connection -------------------------------------------------------------------
 
   private connect(): void {
-    if (this.connecting || this.socket !== null || this.closed || this.retryTimer !== undefined) return;
+    if (this.connecting || this.socket !== null || this.closed || this.retryTimer !== undefined || this.host.holding()) return;
     this.connecting = true;
     this.stale = false;
     this.connects++;
@@ -196,7 +213,8 @@ export class TenantListener {
     connectServer(this.host.target(), t.connect * 1000).then(
       (hs) => {
         this.connecting = false;
-        if (this.channels.size === 0 || this.closed) {
+        if (this.channels.size === 0 || this.closed || this.host.holding()) {
+          // Not wanted any more, or the tenant holds (holdChanged opens it again when that ends).
           hs.socket.end(msg.terminate());
           return;
         }
@@ -390,6 +408,7 @@ export class Listeners {
       target: () => {
         throw new Error('no destination: the tenant is not served');
       },
+      holding: () => false,
       timeouts: () => ({ connect: 0, wait: 0 }),
     };
     const l = new TenantListener(tenantId, host, this.log());

@@ -123,6 +123,8 @@ export class Pool implements ServerOwner {
   private switchHold: SwitchHold | undefined;
   /** Told when a switchover hold ends (metrics). */
   switchObserver: SwitchoverObserver | null = null;
+  /** Told when a hold (PAUSE or planned switchover) begins or ends: the tenant's listener follows it (backend/listener.ts). */
+  holdObserver: ((holding: boolean) => void) | null = null;
   /** This pooler's lease share of the fleet budgets (cluster/budget-lease.ts); Infinity without them. */
   private leaseSize = Infinity;
   /** Connections closed for a lowered lease whose socket has not closed yet: still counted against it. */
@@ -142,7 +144,7 @@ export class Pool implements ServerOwner {
   }
 
   /** No server connection is handed out or opened: admin PAUSE or a planned switchover. */
-  private get holding(): boolean {
+  get holding(): boolean {
     return this.pausedFlag || this.switchHold !== undefined;
   }
 
@@ -438,6 +440,7 @@ export class Pool implements ServerOwner {
     if (this.switchHold !== undefined) return this.switchHold.setDeadline(deadline);
     this.switchHold = new SwitchHold(deadline, () => this.endSwitchover('timeout'));
     this.retireAll();
+    this.holdObserver?.(true);
     this.log.info({ until, host: this.target.host, port: this.target.port }, 'planned switchover: new transactions wait, open ones finish');
   }
 
@@ -453,6 +456,7 @@ export class Pool implements ServerOwner {
     for (const w of this.paramWaiters) w.deadline = deadline;
     logHoldEnd(this.log, outcome, seconds, this.waiters.length);
     this.switchObserver?.(this.tenantId, seconds, outcome);
+    if (!this.pausedFlag) this.holdObserver?.(false);
     if (!this.closed && !this.pausedFlag && this.waiters.length > 0) this.grow();
     // Logins that waited for the server parameters during the hold ask the target now.
     if (!this.closed && this.paramWaiters.length > 0 && this.connectingNow === 0 && this.retryTimer === undefined && this.mayOpen()) this.openServer();
@@ -615,6 +619,7 @@ export class Pool implements ServerOwner {
   pause(): Promise<void> {
     this.pausedFlag = true;
     this.retireAll();
+    this.holdObserver?.(true);
     const done = new Promise<void>((resolve) => this.pauseWaiters.push(resolve));
     this.checkPaused();
     return done;
@@ -625,6 +630,7 @@ export class Pool implements ServerOwner {
     if (!this.pausedFlag) return;
     this.pausedFlag = false;
     this.flushPauseWaiters();
+    if (this.switchHold === undefined) this.holdObserver?.(false);
     if (!this.closed && this.waiters.length > 0 && this.switchHold === undefined) this.grow();
   }
 
