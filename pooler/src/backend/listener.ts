@@ -34,6 +34,11 @@ const RETRY_MAX_MS = 5000;
  * be re-opened (a connection and a SCRAM exchange each time) every RETRY_MIN_MS.
  */
 const STABLE_MS = 10_000;
+/**
+ * The connection stays this long after its last channel is given back: a client looping
+ * `LISTEN a; UNLISTEN a` would otherwise make every LISTEN open a new server connection.
+ */
+const LINGER_MS = 5000;
 
 /** A client of the tenant, as the listener sees it (frontend/notify-client.ts). */
 export interface ListenerSubscriber {
@@ -97,6 +102,8 @@ export class TenantListener {
   private stale = false;
   /** Runs while a LISTEN waits (expireWaiters), not for every tenant that ever listened. */
   private timer: NodeJS.Timeout | undefined;
+  /** Closes the connection LINGER_MS after the last channel went (unless one comes back). */
+  private lingerTimer: NodeJS.Timeout | undefined;
   /** Notifications handed to clients, and dropped from full client queues (metrics). */
   delivered = 0;
   dropped = 0;
@@ -129,6 +136,8 @@ export class TenantListener {
       if (this.channels.size >= MAX_TENANT_CHANNELS || this.closed) return false;
       c = { subs: new Set(), listening: false, sent: false, waiters: [], deadline: 0 };
       this.channels.set(channel, c);
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
     }
     c.subs.add(sub);
     if (c.listening) {
@@ -153,8 +162,8 @@ export class TenantListener {
     if (c === undefined || !c.subs.delete(sub) || c.subs.size > 0) return;
     this.channels.delete(channel);
     for (const w of c.waiters.splice(0)) w({ sqlstate: '57014', message: 'LISTEN withdrawn' });
-    if (this.channels.size === 0) return this.disconnect();
     if (this.socket !== null && c.sent) this.command(`UNLISTEN ${quoteChannel(channel)}`, () => {});
+    if (this.channels.size === 0) this.disconnectSoon();
   }
 
   /** The destination changed (failover, move): listen there from now on. */
@@ -290,7 +299,23 @@ export class TenantListener {
     }
   }
 
+  /** No channel left: closed after LINGER_MS (no retry meanwhile), unless a channel comes back. */
+  private disconnectSoon(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.gap = false;
+    if (this.socket === null) return this.disconnect();
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      if (this.channels.size === 0) this.disconnect();
+    }, LINGER_MS);
+    this.lingerTimer.unref();
+  }
+
   private disconnect(): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.gap = false;
