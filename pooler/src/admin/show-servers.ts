@@ -20,14 +20,15 @@ export function showServers(host: AdminHost): AdminReply {
   // The read endpoints' reader pools (admin/reader-pools.ts): database `<tenant>@<host>:<port>`.
   for (const r of readerPoolViews(host, holders)) pools.push({ name: r.name, pool: r.pool });
   for (const { name, pool } of pools) {
-    for (const { server, idle } of pool.listServers()) {
+    for (const { server, idle, parked } of pool.listServers()) {
       const holder = holders.get(server);
       const [, , localAddr, localPort] = addressCells(server.socket);
       out.push([
         'S',
         pool.target.user,
         name,
-        idle ? 'idle' : holder !== undefined ? 'active' : 'tested',
+        // Parked (lazy reset, backend/pool.ts): PgBouncer's 'used', idle but to be cleaned before reuse.
+        parked ? 'used' : idle ? 'idle' : holder !== undefined ? 'active' : 'tested',
         server.host,
         server.port,
         localAddr,

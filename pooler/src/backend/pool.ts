@@ -18,6 +18,10 @@ import { ServerConnection, type ServerOwner } from './server.ts';
 import { holdDeadline, logHoldEnd, SwitchHold, type SwitchoverObserver, type SwitchoverOutcome } from './switchover.ts';
 import type { ClusterGate } from './cluster-gate.ts';
 import { checkWriter, NotWriterError } from './writer-check.ts';
+import { resetServer } from './reset.ts';
+
+/** A parked connection's reset before anyone else gets it: DISCARD ALL (it is dirty) and its owner's settings back. */
+const RECLAIM = { rollback: false, discardAll: false } as const;
 
 /** Why a pool doubts its target: see PoolHooks.suspectTarget. */
 export type TargetSuspicion = 'not_writer' | 'connect_failed' | 'read_only';
@@ -93,6 +97,13 @@ export class Pool implements ServerOwner {
   /** ParameterStatus values reported by this tenant's servers (for client start-up). */
   serverParams: Map<string, string> | undefined;
   private readonly idle: ServerConnection[] = [];
+  /**
+   * Lazy reset (park): dirty connections kept unreset for the transaction-mode client that last
+   * used them, while nobody else wanted one; oldest first. They count as in the pool (idle, to be
+   * reset before anyone else uses them: reclaimOne, unpark) and are closed unreset wherever an
+   * idle one would be closed.
+   */
+  private readonly parked = new Map<PoolClient, ServerConnection>();
   private readonly all = new Set<ServerConnection>();
   private connecting = 0;
   /** Of those, the ones to the current target (a connect to a target we left will be closed). */
@@ -157,6 +168,17 @@ export class Pool implements ServerOwner {
       client.checkoutFailed(new PoolerError('TENANT_REMOVED', `tenant "${this.tenantId}" is no longer served by this pooler`));
       return;
     }
+    if (this.parked.size > 0) {
+      // Its own session, as it left it: no reset, no SET (park).
+      const own = this.parked.get(client);
+      if (own !== undefined) {
+        this.parked.delete(client);
+        own.parkedFor = null;
+        this.totalCheckouts++;
+        client.attachServer(own);
+        return;
+      }
+    }
     const server = this.idle.pop();
     if (server !== undefined) {
       this.totalCheckouts++;
@@ -164,13 +186,60 @@ export class Pool implements ServerOwner {
       return;
     }
     this.waiters.push({ client, deadline: Date.now() + this.settings.checkout_timeout * 1000, since: performance.now() });
-    // Paused or switching: the idle list is empty (pause() closed it) and nothing opens; the client queues.
-    if (!this.holding) this.grow();
+    // Paused or switching: the idle list is empty (pause() closed it, and every parked one) and
+    // nothing opens; the client queues. Else a parked connection is reset for it (one round trip),
+    // while the pool also grows if it may: whichever is ready first serves it.
+    if (!this.holding) {
+      this.reclaimOne();
+      this.grow();
+    }
+  }
+
+  /**
+   * Lazy reset: keeps `server`, dirty from `client`'s transaction, unreset for that client's next
+   * transaction, when nobody waits for a connection and it would have gone back to the idle list.
+   * The caller checked that no capture of the client's settings is due (its settings are known)
+   * and that nothing pins. False: the caller resets it as usual.
+   */
+  park(server: ServerConnection, client: PoolClient): boolean {
+    if (this.waiters.length > 0 || this.closed || this.holding || server.retired || server.closed || server.cancelsInFlight > 0) return false;
+    if (this.settings.lazy_reset === false || this.parked.has(client)) return false;
+    if (Date.now() - server.createdAt > this.settings.max_lifetime * 1000) return false;
+    if (this.leaseUsage > this.leaseSize || this.gate?.shouldYield(this, false)) return false;
+    server.link = null;
+    server.parkedFor = client;
+    server.idleSince = Date.now();
+    this.parked.set(client, server);
+    return true;
+  }
+
+  /** `client` leaves: its parked connection, if any, is reset before anyone may use it. */
+  unpark(client: PoolClient): void {
+    const server = this.parked.get(client);
+    if (server === undefined) return;
+    this.parked.delete(client);
+    server.parkedFor = null;
+    resetServer(server, this, RECLAIM);
+  }
+
+  /** Someone else needs a connection: the longest-parked one is reset and released (to the queue). */
+  private reclaimOne(): void {
+    for (const client of this.parked.keys()) return this.unpark(client);
+  }
+
+  /** The longest-parked connection, taken out of the parked set unreset (to be closed). */
+  private takeParked(): ServerConnection | undefined {
+    for (const [client, server] of this.parked) {
+      this.parked.delete(client);
+      server.parkedFor = null;
+      return server;
+    }
+    return undefined;
   }
 
   /** Busy server connections plus queued clients: what a read endpoint balances on (reader-router.ts). */
   get load(): number {
-    return this.all.size - this.idle.length + this.waiters.length;
+    return this.all.size - this.idle.length - this.parked.size + this.waiters.length;
   }
 
   /** Removes and returns the queued clients `pred` picks (a read endpoint moving them off a reader that stopped qualifying). */
@@ -217,6 +286,10 @@ export class Pool implements ServerOwner {
 
   onServerGone(server: ServerConnection, reason: DisconnectReason): void {
     this.all.delete(server);
+    if (server.parkedFor !== null) {
+      this.parked.delete(server.parkedFor as PoolClient);
+      server.parkedFor = null;
+    }
     const i = this.idle.indexOf(server);
     if (i >= 0) this.idle.splice(i, 1);
     this.log.debug({ server: server.id, reason }, 'server connection closed');
@@ -395,6 +468,11 @@ export class Pool implements ServerOwner {
         s.close(tooOld ? 'lifetime' : 'idle_timeout');
       }
     }
+    // Parked ones age likewise; closing loses nothing of their owner's that a reset would keep.
+    for (const s of this.parked.values()) {
+      const tooOld = now - s.createdAt > lifeLimit;
+      if (tooOld || (now - s.idleSince > idleLimit && this.all.size > this.settings.min_idle)) s.close(tooOld ? 'lifetime' : 'idle_timeout');
+    }
     if (this.pausedFlag) this.checkPaused();
     else if (!this.closed && this.switchHold === undefined) {
       // After a failed connect, wait 5 s before trying to refill min_idle again.
@@ -407,6 +485,7 @@ export class Pool implements ServerOwner {
   retireAll(): void {
     for (const s of this.all) s.retired = true;
     for (const s of this.idle.splice(0)) s.close('target_changed');
+    for (let s = this.takeParked(); s !== undefined; s = this.takeParked()) s.close('target_changed');
   }
 
   retarget(target: ServerTarget, settings: PoolSettings): void {
@@ -502,8 +581,8 @@ export class Pool implements ServerOwner {
       tenantId: this.tenantId,
       mode: this.settings.mode,
       size: this.settings.size,
-      serversActive: this.all.size - this.idle.length,
-      serversIdle: this.idle.length,
+      serversActive: this.all.size - this.idle.length - this.parked.size,
+      serversIdle: this.idle.length + this.parked.size,
       serversConnecting: this.connecting,
       clientsWaiting: this.waiters.length,
       // From the oldest waiter's enqueue time, not its deadline: a reload may change checkout_timeout.
@@ -534,6 +613,7 @@ export class Pool implements ServerOwner {
       this.closeForLease(this.idle.shift()!);
       excess--;
     }
+    for (let s = excess > 0 ? this.takeParked() : undefined; s !== undefined; s = --excess > 0 ? this.takeParked() : undefined) this.closeForLease(s);
     // The lease expires: busy connections above it close too (their clients get SERVER_LOST).
     if (force) {
       for (const server of [...this.all]) {
@@ -560,7 +640,7 @@ export class Pool implements ServerOwner {
 
   /** Closes the longest-idle connection (another tenant of the cluster needs the room); false if none is idle. */
   closeOneIdle(): boolean {
-    const server = this.idle.shift();
+    const server = this.idle.shift() ?? this.takeParked();
     if (server === undefined) return false;
     this.closeForLease(server);
     return true;
@@ -645,10 +725,10 @@ export class Pool implements ServerOwner {
     for (const w of ws) w();
   }
 
-  /** Every open server connection and whether it is idle in the pool. */
-  listServers(): { server: ServerConnection; idle: boolean }[] {
+  /** Every open server connection and whether it is idle in the pool (parked: idle, to be reset before another client uses it). */
+  listServers(): { server: ServerConnection; idle: boolean; parked: boolean }[] {
     const idle = new Set(this.idle);
-    return [...this.all].map((server) => ({ server, idle: idle.has(server) }));
+    return [...this.all].map((server) => ({ server, idle: idle.has(server) || server.parkedFor !== null, parked: server.parkedFor !== null }));
   }
 
   /** How long `client` has been queued for a server connection, ms; undefined if it is not queued. */

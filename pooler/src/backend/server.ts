@@ -63,6 +63,8 @@ export class ServerConnection implements ScanSink {
   /** Pooler-named prepared statements that exist on this connection (transaction mode). */
   readonly statements = new ServerStatements();
   closed = false;
+  /** Parked unreset for this client (pool.ts park): no one else gets it before its reset. */
+  parkedFor: object | null = null;
   /** Set when the target changed or RECONNECT was asked: close instead of reusing. */
   retired = false;
   private readonly owner: ServerOwner;

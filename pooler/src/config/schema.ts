@@ -66,6 +66,12 @@ export const poolSettingsSchema = z
     pin_advisory_locks: z.boolean().optional(),
     /** With max_pinned: SET ROLE / SET SESSION AUTHORIZATION pin instead of being wiped. */
     pin_role: z.boolean().optional(),
+    /**
+     * Transaction mode: a client's dirty server connection is parked for it, unreset, while no
+     * other client waits (backend/pool.ts park; docs/transaction-mode.md "The reset"). Default on;
+     * false: every transaction that ran anything is followed by the reset, as before.
+     */
+    lazy_reset: z.boolean().optional(),
   })
   .strict();
 

@@ -589,6 +589,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (this.pin !== null && !server.dirty && !server.settingsChanged) {
       // Pinned, and nothing ran: it keeps the connection as it is.
       server.link = null;
+    } else if (this.mayPark(server) && this.pool!.park(server, this)) {
+      // Lazy reset: nobody else wants it; it stays this client's, unreset, until someone does (pool.ts park).
     } else {
       const capture = server.settingsChanged;
       const probe = pinsOn(this.route!) ? pinProbeFor(this, () => this.releaseAnswered()) : undefined;
@@ -596,6 +598,24 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       resetServer(server, this.pool!, NOTHING_TO_UNDO, capture ? (r) => this.captured(r) : undefined, probe);
     }
     if (this.closeAfter !== null) this.fail(this.closeAfter.err, this.closeAfter.reason);
+  }
+
+  /**
+   * May its dirty connection wait for its next transaction unreset (backend/pool.ts park)? Not when
+   * the reset must read its settings (they would be lost with the connection), nor where a probe
+   * decides on pinning, nor for a read endpoint's client (its next transaction may go to another
+   * pool), nor with its own idle_session_timeout (the server would end the parked session).
+   */
+  private mayPark(server: ServerConnection): boolean {
+    return (
+      server.dirty &&
+      !server.settingsChanged &&
+      this.transactionMode &&
+      this.reads === null &&
+      this.closeAfter === null &&
+      !pinsOn(this.route!) &&
+      !this.session.has('idle_session_timeout')
+    );
   }
 
   onServerClosed(server: ServerConnection, reason: DisconnectReason): void {
@@ -681,6 +701,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   close(reason: DisconnectReason, streamClean = this.clientAtBoundary()): void {
     if (this.state === CLOSED) return;
     this.enter(CLOSED);
+    // Its parked connection is reset before anyone else may use it.
+    this.pool?.unpark(this);
     unpinOnClose(this, this.server);
     // Its statement names no longer hold their statements (nor the tenant's budget); its channels are given back.
     this.prepared?.statements.clear();
