@@ -1,0 +1,28 @@
+// Lazy reset (backend/pool.ts park): a client leaves while its server connection is parked unreset
+// for it. The connection is reset before anyone else may use it: the next client (pool size 1, so
+// the same backend) finds nothing of the first one's session.
+import { describe, expect, it } from 'vitest';
+import { endAll, ProtocolClient } from '../helpers/raw-protocol.ts';
+import { HAS_TEMP, parkWithTempTable } from '../helpers/lazy-reset.ts';
+import { firstValue } from '../helpers/session-leaks.ts';
+import { sessionRig } from '../helpers/session-rig.ts';
+
+const rig = sessionRig('lazy-leaves', { pool: { size: 1 } });
+
+describe('a client leaving with a parked connection', () => {
+  it('the next client gets it reset', async () => {
+    const a = await ProtocolClient.connect(rig.conn());
+    let b: ProtocolClient | undefined;
+    try {
+      const pid = await parkWithTempTable(a);
+      await firstValue(a, "SELECT set_config('work_mem', '7777kB', false)");
+      await a.end();
+      b = await ProtocolClient.connect(rig.conn());
+      expect(await firstValue(b, 'SELECT pg_backend_pid()::text'), 'the same backend (pool size 1)').toBe(pid);
+      expect(await firstValue(b, HAS_TEMP), 'B must not see A’s temporary table').toBe('false');
+      expect(await firstValue(b, 'SHOW work_mem'), 'nor its hidden setting').not.toBe('7777kB');
+    } finally {
+      await endAll([a, b]);
+    }
+  });
+});
