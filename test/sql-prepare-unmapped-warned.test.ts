@@ -1,6 +1,6 @@
 // A SQL PREPARE the pooler does not map in transaction mode — one that follows another statement
 // in the same Query — still runs on the server as before (its statement is the server
-// connection's, gone with the reset after the transaction), and the client is told so: its
+// connection's, gone with the reset when the connection next changes hands), and the client is told so: its
 // CommandComplete is followed by a WARNING. A PREPARE sent as a query of its own gets none.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPooler } from '../pooler/src/index.ts';
@@ -36,6 +36,11 @@ it('PREPARE after another statement in one Query: runs for the transaction, with
     expect(notices).toEqual([
       { severity: 'WARNING', code: '01000', message: 'this prepared statement lasts only until the end of the transaction in transaction pooling mode' },
     ]);
+    // Alone on its pool, the client keeps its connection unreset (lazy reset, backend/pool.ts
+    // park); another client's transaction takes it, reset: the statement is gone.
+    const other = await connectPg(poolerConn(pooler!, tenant));
+    await other.query('SELECT 1');
+    await endQuietly(other);
     expect(pgErrorInfo(await rejectionOf(c.query('EXECUTE w'))).code).toBe('26000');
     // Sent as a query of its own, it is the client's: no warning, and it lasts.
     await c.query('PREPARE kept AS SELECT 6 AS six');

@@ -1,7 +1,9 @@
 // Lazy reset (backend/pool.ts park): a client leaves while its server connection is parked unreset
-// for it. The connection is reset before anyone else may use it: the next client (pool size 1, so
-// the same backend) finds nothing of the first one's session.
+// for it. The connection is reset at once (SHOW SERVERS: idle again, not 'used') and the next client
+// (pool size 1, so the same backend) finds nothing of the first one's session.
 import { describe, expect, it } from 'vitest';
+import { adminRows } from '../helpers/admin.ts';
+import { until } from '../helpers/clients.ts';
 import { endAll, ProtocolClient } from '../helpers/raw-protocol.ts';
 import { HAS_TEMP, parkWithTempTable } from '../helpers/lazy-reset.ts';
 import { firstValue } from '../helpers/session-leaks.ts';
@@ -17,6 +19,8 @@ describe('a client leaving with a parked connection', () => {
       const pid = await parkWithTempTable(a);
       await firstValue(a, "SELECT set_config('work_mem', '7777kB', false)");
       await a.end();
+      // Reset as soon as it left, not when someone next asks: back in the pool as idle.
+      await until(async () => (await adminRows(rig.pooler, rig.admin, 'SHOW SERVERS')).every((r) => r.state === 'idle'), 20_000, 'the parked connection reset and idle');
       b = await ProtocolClient.connect(rig.conn());
       expect(await firstValue(b, 'SELECT pg_backend_pid()::text'), 'the same backend (pool size 1)').toBe(pid);
       expect(await firstValue(b, HAS_TEMP), 'B must not see A’s temporary table').toBe('false');
