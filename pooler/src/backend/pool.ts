@@ -264,6 +264,9 @@ export class Pool implements ServerOwner {
   release(server: ServerConnection): void {
     server.link = null;
     if (server.closed) return;
+    // Never a dirty one into the idle list (a parked connection handed back by a path that did not
+    // use it): it is reset first.
+    if (server.dirty) return resetServer(server, this, RECLAIM);
     if (this.closed || server.retired || this.holding || Date.now() - server.createdAt > this.settings.max_lifetime * 1000) {
       server.close(server.retired || this.closed || this.holding ? 'target_changed' : 'lifetime');
       return;
