@@ -614,7 +614,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       this.reads === null &&
       this.closeAfter === null &&
       !pinsOn(this.route!) &&
-      !this.session.has('idle_session_timeout')
+      !this.session.has('idle_session_timeout') &&
+      !this.sessionDefaults.has('idle_session_timeout')
     );
   }
 
