@@ -39,7 +39,7 @@ import type { NotifyStatement } from './notify-statement.ts';
 import type { ListenFailure, TenantListener } from '../backend/listener.ts';
 import { PreparedSession, namedParseTooLate, type PreparedSessionHost } from './prepared-session.ts';
 import { ReplyInspector, serverLostError, type InspectedClient } from './reply-inspector.ts';
-import { NO_SETTINGS, withDefaults, type CaptureResult } from './session-settings.ts';
+import { NO_SETTINGS, parkable, withDefaults, type CaptureResult } from './session-settings.ts';
 import { PORTAL_NONE } from './unnamed-portal.ts';
 
 // Module-local copies of the imported constants: V8 reads an imported binding through its module
@@ -604,7 +604,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
    * May its dirty connection wait for its next transaction unreset (backend/pool.ts park)? Not when
    * the reset must read its settings (they would be lost with the connection), nor where a probe
    * decides on pinning, nor for a read endpoint's client (its next transaction may go to another
-   * pool), nor with its own idle_session_timeout (the server would end the parked session).
+   * pool), nor with a setting kept off idle connections (session-settings.ts parkable: an
+   * idle_session_timeout, a deferrable default, a short timeout, under which the reset would run).
    */
   private mayPark(server: ServerConnection): boolean {
     return (
@@ -614,8 +615,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       this.reads === null &&
       this.closeAfter === null &&
       !pinsOn(this.route!) &&
-      !this.session.has('idle_session_timeout') &&
-      !this.sessionDefaults.has('idle_session_timeout')
+      parkable(this.session) &&
+      parkable(this.sessionDefaults)
     );
   }
 

@@ -57,6 +57,24 @@ const CHECKOUT_ONLY: ReadonlySet<string> = new Set(['idle_session_timeout', 'def
 const SHORT_TIMEOUTS: ReadonlySet<string> = new Set(['statement_timeout', 'lock_timeout', 'transaction_timeout']);
 const SHORT_TIMEOUT_MS = 1000;
 
+/**
+ * May a connection carrying `settings` wait unreset for its client (lazy reset, backend/pool.ts
+ * park)? Not with a setting kept off idle connections (checkoutOnly): the reset that another client's
+ * checkout then waits for would run under it (DISCARD ALL stalled by a deferrable snapshot, or
+ * cancelled by a short timeout). Cached per interned map.
+ */
+export function parkable(settings: ReadonlyMap<string, string>): boolean {
+  if (settings === NO_SETTINGS) return true;
+  let ok = parkableCache.get(settings);
+  if (ok === undefined) {
+    ok = true;
+    for (const [name, value] of settings) if (checkoutOnly(name, value)) ok = false;
+    parkableCache.set(settings, ok);
+  }
+  return ok;
+}
+const parkableCache = new WeakMap<ReadonlyMap<string, string>, boolean>();
+
 function checkoutOnly(name: string, value: string): boolean {
   if (CHECKOUT_ONLY.has(name)) return true;
   if (!SHORT_TIMEOUTS.has(name)) return false;
