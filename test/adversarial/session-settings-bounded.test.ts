@@ -11,10 +11,13 @@ const OWN_SESSION = "SELECT count(*) AS n FROM pg_settings WHERE source = 'sessi
 
 const rig = sessionRig('settings-bound', { pool: { size: 1 } });
 
-/** SETs of `n` user-settable settings to their current values (each becomes a session setting). */
+/**
+ * SETs of `n` user-settable settings to their current values (each becomes a session setting);
+ * temp_buffers is not among them: it is not carried between transactions (docs/transaction-mode.md).
+ */
 async function setMany(c: PgClient, n: number): Promise<string> {
   const r = await c.query<{ name: string; setting: string }>(
-    "SELECT name, setting FROM pg_settings WHERE context = 'user' AND vartype IN ('integer', 'real', 'bool', 'enum') AND name NOT LIKE 'transaction%' AND name NOT IN ('IntervalStyle', 'DateStyle', 'TimeZone', 'client_encoding', 'standard_conforming_strings') ORDER BY name",
+    "SELECT name, setting FROM pg_settings WHERE context = 'user' AND vartype IN ('integer', 'real', 'bool', 'enum') AND name NOT LIKE 'transaction%' AND name NOT IN ('IntervalStyle', 'DateStyle', 'TimeZone', 'client_encoding', 'standard_conforming_strings', 'temp_buffers') ORDER BY name",
   );
   expect(r.rows.length).toBeGreaterThan(n - 1);
   return r.rows
