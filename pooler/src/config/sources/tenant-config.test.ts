@@ -92,12 +92,13 @@ describe('tenantToConfig', () => {
     });
   });
 
-  it('carries the pinning settings set through the API (issue 14: max_pinned per tenant)', () => {
-    const t = tenant({ pool: { mode: 'transaction', size: 7, minIdle: 0, maxClients: 70, connectTimeout: 3, idleTimeout: 60, maxLifetime: 900, checkoutTimeout: 12, maxPinned: 4, pinAdvisoryLocks: true, pinRole: false } });
-    expect(tenantToConfig(t, conv).pool).toMatchObject({ max_pinned: 4, pin_advisory_locks: true, pin_role: false });
+  it('carries the pinning and lazy-reset settings set through the API (per tenant)', () => {
+    const t = tenant({ pool: { mode: 'transaction', size: 7, minIdle: 0, maxClients: 70, connectTimeout: 3, idleTimeout: 60, maxLifetime: 900, checkoutTimeout: 12, maxPinned: 4, pinAdvisoryLocks: true, pinRole: false, lazyReset: false } });
+    expect(tenantToConfig(t, conv).pool).toMatchObject({ max_pinned: 4, pin_advisory_locks: true, pin_role: false, lazy_reset: false });
     const off = tenantToConfig(tenant({}), conv).pool;
     expect(off).not.toHaveProperty('max_pinned');
     expect(off).not.toHaveProperty('pin_role');
+    expect(off).not.toHaveProperty('lazy_reset');
   });
 });
 

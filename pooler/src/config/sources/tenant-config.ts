@@ -114,6 +114,7 @@ export function tenantToConfig(t: Tenant, c: TenantConversion): TenantConfig {
       ...(p.maxPinned !== undefined ? { max_pinned: p.maxPinned } : {}),
       ...(p.pinAdvisoryLocks !== undefined ? { pin_advisory_locks: p.pinAdvisoryLocks } : {}),
       ...(p.pinRole !== undefined ? { pin_role: p.pinRole } : {}),
+      ...(p.lazyReset !== undefined ? { lazy_reset: p.lazyReset } : {}),
       ...(switchoverUntil !== undefined ? { switchover_until: new Date(switchoverUntil).toISOString() } : {}),
     },
     // The read endpoint: the cluster's readers (a fixed-host destination has none: every read
