@@ -115,7 +115,7 @@ describe.each(MODES)('%s mode', (mode) => {
     // In transaction mode a PREPARE after another statement in one Query is not mapped (it lasts
     // until the end of the transaction): the pooler says so with a WARNING after its CommandComplete
     // (docs/transaction-mode.md, "SQL PREPARE and EXECUTE"). Everything else is PostgreSQL's.
-    const warning = 'N:WARNING:01000:this prepared statement lasts only until the end of the transaction in transaction pooling mode';
+    const warning = 'N:WARNING:01000:this prepared statement is not kept beyond the transaction in transaction pooling mode';
     if (mode === 'transaction') expect(r.transcripts[0]).toContain(warning);
     expect(r.transcripts[0]!.filter((line) => line !== warning)).toEqual(r.expected[0]);
   });

@@ -34,7 +34,7 @@ it('PREPARE after another statement in one Query: runs for the transaction, with
     expect((await c.query('EXECUTE w')).rows).toEqual([{ five: 5 }]);
     await c.query('COMMIT');
     expect(notices).toEqual([
-      { severity: 'WARNING', code: '01000', message: 'this prepared statement lasts only until the end of the transaction in transaction pooling mode' },
+      { severity: 'WARNING', code: '01000', message: 'this prepared statement is not kept beyond the transaction in transaction pooling mode' },
     ]);
     // Alone on its pool, the client keeps its connection unreset (lazy reset, backend/pool.ts
     // park); another client's transaction takes it, reset: the statement is gone.

@@ -75,7 +75,7 @@ const PREPARE_NOT_KEPT = Buffer.concat([
   msg.noticeResponse({
     severity: 'WARNING',
     code: '01000',
-    message: 'this prepared statement lasts only until the end of the transaction in transaction pooling mode',
+    message: 'this prepared statement is not kept beyond the transaction in transaction pooling mode',
     detail: 'only a PREPARE sent by simple query as a query of its own is kept for the client across transactions',
     hint: 'send PREPARE as a query of its own',
   }),
