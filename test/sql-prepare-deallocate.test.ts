@@ -3,28 +3,12 @@
 // PostgreSQL would for its session: the name is gone (26000 on EXECUTE), can be prepared again
 // (no 42P05), DEALLOCATE ALL drops them all. A DEALLOCATE the pooler answers alone still gives the
 // server connection back: another client of a pool of one is served right after it.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { expect, it } from 'vitest';
 import { connectPg, endQuietly, pgErrorInfo, psql, rejectionOf, within, type PgClient } from './helpers/clients.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { destinationConn } from './helpers/tenants.ts';
+import { sessionRig } from './helpers/session-rig.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenant = await createTenant(pg, { id: 'sqlprep-dealloc', pool: { mode: 'transaction', size: 1, checkout_timeout: 20 } });
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const rig = sessionRig('sqlprep-dealloc', { pool: { size: 1, checkout_timeout: 20 } });
 
 const SCRIPT = `
 PREPARE d1 AS SELECT 1 AS one;
@@ -57,8 +41,8 @@ EXECUTE d1;
 `;
 
 it('psql: DEALLOCATE as on PostgreSQL', async () => {
-  const direct = await psql(destinationConn(tenant), SCRIPT, { stopOnError: false });
-  const through = await psql(poolerConn(pooler!, tenant), SCRIPT, { stopOnError: false });
+  const direct = await psql(destinationConn(rig.tenant), SCRIPT, { stopOnError: false });
+  const through = await psql(rig.conn(), SCRIPT, { stopOnError: false });
   expect(direct.stderr).toContain('prepared statement "d1" does not exist');
   expect(through.stderr).toBe(direct.stderr);
   expect(through.stdout).toBe(direct.stdout);
@@ -69,8 +53,8 @@ it.each([
   // The same held for protocol-level statements before (a named Parse, then SQL DEALLOCATE).
   ['a named Parse', (c: PgClient) => c.query({ name: 'gone', text: 'SELECT 1' })],
 ] as const)('a DEALLOCATE answered by the pooler gives the server connection back (%s)', async (_how, prepare) => {
-  const a = await connectPg(poolerConn(pooler!, tenant));
-  const b = await connectPg(poolerConn(pooler!, tenant));
+  const a = await connectPg(rig.conn());
+  const b = await connectPg(rig.conn());
   try {
     await prepare(a);
     await a.query('DEALLOCATE gone');

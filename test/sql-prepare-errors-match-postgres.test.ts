@@ -3,28 +3,12 @@
 // detail, and the error position (psql's "LINE 1:" caret) in the client's own text. The same psql
 // script runs against PostgreSQL directly and through the pooler (pool of one server connection,
 // shared with another client, reset between transactions); the outputs must be identical.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { expect, it } from 'vitest';
 import { connectPg, endQuietly, pgErrorInfo, psql } from './helpers/clients.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { destinationConn } from './helpers/tenants.ts';
+import { sessionRig } from './helpers/session-rig.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenant = await createTenant(pg, { id: 'sqlprep-errors', pool: { mode: 'transaction', size: 1 } });
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const rig = sessionRig('sqlprep-errors', { pool: { size: 1 } });
 
 const LONG = 'a'.repeat(30) + 'b'.repeat(30) + 'c'.repeat(10);
 
@@ -69,15 +53,15 @@ EXECUTE q(1);
 `;
 
 it('psql: every error and notice as PostgreSQL reports it', async () => {
-  const direct = await psql(destinationConn(tenant), SCRIPT, { stopOnError: false });
+  const direct = await psql(destinationConn(rig.tenant), SCRIPT, { stopOnError: false });
   // Another client takes the one server connection between the script's transactions.
-  const other = await connectPg(poolerConn(pooler!, tenant));
+  const other = await connectPg(rig.conn());
   let stop = false;
   const busy = (async () => {
     while (!stop) await other.query('SELECT 1');
   })();
   try {
-    const through = await psql(poolerConn(pooler!, tenant), SCRIPT, { stopOnError: false });
+    const through = await psql(rig.conn(), SCRIPT, { stopOnError: false });
     // The one difference: the pooler says the name's truncation NOTICE itself (the server never
     // sees the long name), without PostgreSQL's source location (LOCATION: file, line, routine).
     const expected = direct.stderr.replaceAll('LOCATION:  truncate_identifier, scansup.c:99\n', '');
@@ -118,5 +102,5 @@ it('node-postgres: the error fields of a failed EXECUTE and PREPARE are PostgreS
     }
     return out;
   };
-  expect(await fields(poolerConn(pooler!, tenant))).toEqual(await fields(destinationConn(tenant)));
+  expect(await fields(rig.conn())).toEqual(await fields(destinationConn(rig.tenant)));
 }, 60_000);

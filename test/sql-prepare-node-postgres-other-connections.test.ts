@@ -3,28 +3,11 @@
 // every EXECUTE is forced onto another server connection than the last one (of a pool of two):
 // other clients hold the connection the last EXECUTE ran on, inside a transaction, while it runs.
 // The statement reports its backend's pid: the test sees where it ran.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { expect, it } from 'vitest';
 import { connectPg, endQuietly, type PgClient } from './helpers/clients.ts';
-import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { sessionRig } from './helpers/session-rig.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenant = await createTenant(pg, { id: 'sqlprep-pg', pool: { mode: 'transaction', size: 2 } });
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const rig = sessionRig('sqlprep-pg', { pool: { size: 2 } });
 
 /**
  * Holds the server connection of backend `pid` in an open transaction: opens transactions on the
@@ -46,8 +29,8 @@ async function holdBackend(holders: PgClient[], pid: number): Promise<PgClient> 
 }
 
 it('node-postgres: PREPARE once, each EXECUTE on the other server connection, in and out of transaction blocks', async () => {
-  const subject = await connectPg(poolerConn(pooler!, tenant));
-  const holders = [await connectPg(poolerConn(pooler!, tenant)), await connectPg(poolerConn(pooler!, tenant))];
+  const subject = await connectPg(rig.conn());
+  const holders = [await connectPg(rig.conn()), await connectPg(rig.conn())];
   try {
     await subject.query('PREPARE twice(int) AS SELECT $1 * 2 AS v, pg_backend_pid() AS pid');
     let last = (await subject.query<{ v: number; pid: number }>('EXECUTE twice(0)')).rows[0]!.pid;

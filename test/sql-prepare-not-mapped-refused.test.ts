@@ -4,32 +4,15 @@
 // statement in a query with several statements, EXECUTE of a name prepared with the extended
 // protocol, Bind/Describe of a name prepared with SQL PREPARE. A Parse of a name the client
 // prepared with SQL PREPARE gets PostgreSQL's 42P05. The client's session goes on.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { expect, it } from 'vitest';
 import { connectPg, endQuietly, pgErrorInfo, rejectionOf } from './helpers/clients.ts';
 import { ProtocolClient, bind, describe as describeMsg, errorCodes, execute, parse, query, rows, sync } from './helpers/raw-protocol.ts';
-import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { sessionRig } from './helpers/session-rig.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenant = await createTenant(pg, { id: 'sqlprep-refused', pool: { mode: 'transaction', size: 1 } });
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const rig = sessionRig('sqlprep-refused', { pool: { size: 1 } });
 
 it('node-postgres: EXECUTE in a multi-statement query, and EXECUTE of a Parse name, are refused with 0A000', async () => {
-  const c = await connectPg(poolerConn(pooler!, tenant));
+  const c = await connectPg(rig.conn());
   try {
     await c.query('PREPARE q AS SELECT 1 AS one');
     const multi = pgErrorInfo(await rejectionOf(c.query('EXECUTE q; SELECT 2')));
@@ -53,7 +36,7 @@ it('node-postgres: EXECUTE in a multi-statement query, and EXECUTE of a Parse na
 }, 60_000);
 
 it('raw protocol: Bind and Describe of an SQL-prepared name are refused; a Parse of it gets 42P05', async () => {
-  const c = await ProtocolClient.connect(poolerConn(pooler!, tenant));
+  const c = await ProtocolClient.connect(rig.conn());
   try {
     await c.request(query('PREPARE s AS SELECT 5 AS five'));
     expect(errorCodes(await c.request(bind('', 's'), execute(), sync()))).toEqual(['0A000']);

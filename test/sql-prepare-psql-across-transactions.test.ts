@@ -3,28 +3,12 @@
 // server connection each transaction gets (the pool is smaller than its clients, and every server
 // connection is reset with DISCARD ALL between transactions, which drops the server's statement).
 // psql's output is the same, line for line, as against PostgreSQL directly.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { expect, it } from 'vitest';
 import { connectPg, endQuietly, psql, type PgClient } from './helpers/clients.ts';
-import { createTenant, destinationConn, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { destinationConn } from './helpers/tenants.ts';
+import { sessionRig } from './helpers/session-rig.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenant = await createTenant(pg, { id: 'sqlprep-psql', pool: { mode: 'transaction', size: 2 } });
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const rig = sessionRig('sqlprep-psql', { pool: { size: 2 } });
 
 const ROUNDS = 20;
 
@@ -48,7 +32,7 @@ async function busyWhile(until: Promise<unknown>): Promise<number> {
   let n = 0;
   void until.finally(() => (done = true));
   try {
-    for (let i = 0; i < 2; i++) others.push(await connectPg(poolerConn(pooler!, tenant)));
+    for (let i = 0; i < 2; i++) others.push(await connectPg(rig.conn()));
     await Promise.all(
       others.map(async (c) => {
         while (!done) {
@@ -64,9 +48,9 @@ async function busyWhile(until: Promise<unknown>): Promise<number> {
 }
 
 it('psql: PREPARE once, EXECUTE in later transactions on other server connections, output as on PostgreSQL', async () => {
-  const direct = await psql(destinationConn(tenant), script(), { stopOnError: false });
+  const direct = await psql(destinationConn(rig.tenant), script(), { stopOnError: false });
   expect(direct.stderr).toBe('');
-  const run = psql(poolerConn(pooler!, tenant), script(), { stopOnError: false });
+  const run = psql(rig.conn(), script(), { stopOnError: false });
   await busyWhile(run);
   const through = await run;
   expect(through.stderr).toBe('');

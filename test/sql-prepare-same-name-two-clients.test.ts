@@ -2,32 +2,15 @@
 // session: two clients preparing the same name with different statements, sharing one server
 // connection, each execute their own — and the same text prepared by two clients under different
 // names is one server-side statement (one entry in the server's pg_prepared_statements).
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { expect, it } from 'vitest';
 import { connectPg, endQuietly, psql } from './helpers/clients.ts';
-import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { sessionRig } from './helpers/session-rig.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenant = await createTenant(pg, { id: 'sqlprep-names', pool: { mode: 'transaction', size: 1 } });
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const rig = sessionRig('sqlprep-names', { pool: { size: 1 } });
 
 it('two clients, one name, different statements: each executes its own', async () => {
-  const a = await connectPg(poolerConn(pooler!, tenant));
-  const b = await connectPg(poolerConn(pooler!, tenant));
+  const a = await connectPg(rig.conn());
+  const b = await connectPg(rig.conn());
   try {
     await a.query("PREPARE mine AS SELECT 'from a' AS who");
     await b.query("PREPARE mine(int) AS SELECT 'from b' AS who, $1 AS n");
@@ -42,7 +25,7 @@ it('two clients, one name, different statements: each executes its own', async (
     await a.query('COMMIT');
     expect((await b.query('EXECUTE mine(9)')).rows).toEqual([{ who: 'from b', n: 9 }]);
     // psql, a third client, has no statement of that name.
-    const r = await psql(poolerConn(pooler!, tenant), 'EXECUTE mine;\n', { stopOnError: false });
+    const r = await psql(rig.conn(), 'EXECUTE mine;\n', { stopOnError: false });
     expect(r.stderr).toContain('ERROR:  prepared statement "mine" does not exist');
   } finally {
     await endQuietly(a);
@@ -51,8 +34,8 @@ it('two clients, one name, different statements: each executes its own', async (
 }, 60_000);
 
 it('the same text under two clients’ names is one server-side statement', async () => {
-  const a = await connectPg(poolerConn(pooler!, tenant));
-  const b = await connectPg(poolerConn(pooler!, tenant));
+  const a = await connectPg(rig.conn());
+  const b = await connectPg(rig.conn());
   try {
     await a.query('PREPARE first_name AS SELECT 42 AS answer');
     await b.query('PREPARE second_name AS SELECT 42 AS answer');

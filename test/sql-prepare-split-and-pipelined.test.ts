@@ -2,31 +2,14 @@
 // fast path cannot tell from the first bytes, and hands the client to the framed path), or
 // pipelined behind and before other queries in one write. Each statement answers as on
 // PostgreSQL, and the statement is the client's in later transactions.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { expect, it } from 'vitest';
 import { ProtocolClient, query, rows, summarizeAll } from './helpers/raw-protocol.ts';
-import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { sessionRig } from './helpers/session-rig.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenant = await createTenant(pg, { id: 'sqlprep-split', pool: { mode: 'transaction', size: 1 } });
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const rig = sessionRig('sqlprep-split', { pool: { size: 1 } });
 
 it.each([3, 9, 20])('a PREPARE split after %i bytes of its text, behind a SELECT in the same write', async (cut) => {
-  const c = await ProtocolClient.connect(poolerConn(pooler!, tenant));
+  const c = await ProtocolClient.connect(rig.conn());
   try {
     const prepare = query("  PREPARE sp AS SELECT 'split'::text AS s");
     const head = Buffer.concat([query('SELECT 1'), prepare.subarray(0, 5 + cut)]);
@@ -42,7 +25,7 @@ it.each([3, 9, 20])('a PREPARE split after %i bytes of its text, behind a SELECT
 }, 60_000);
 
 it('PREPARE and EXECUTE pipelined between other queries in one write', async () => {
-  const c = await ProtocolClient.connect(poolerConn(pooler!, tenant));
+  const c = await ProtocolClient.connect(rig.conn());
   try {
     await c.send(Buffer.concat([query('SELECT 2'), query('PREPARE pp(int) AS SELECT $1 + 100'), query('EXECUTE pp(1)'), query('SELECT 3'), query('EXECUTE pp(2)')]));
     const replies = await c.untilReady(5);

@@ -2,31 +2,14 @@
 // in the same Query — still runs on the server as before (its statement is the server
 // connection's, gone with the reset when the connection next changes hands), and the client is told so: its
 // CommandComplete is followed by a WARNING. A PREPARE sent as a query of its own gets none.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPooler } from '../pooler/src/index.ts';
-import { startPostgres, type PostgresServer } from '../shared/src/local/postgres-server.ts';
+import { expect, it } from 'vitest';
 import { connectPg, endQuietly, pgErrorInfo, rejectionOf } from './helpers/clients.ts';
-import { createTenant, poolerConfig, poolerConn, testLogger, type TestTenant } from './helpers/tenants.ts';
+import { sessionRig } from './helpers/session-rig.ts';
 
-type Pooler = Awaited<ReturnType<typeof startPooler>>;
-
-let pg: PostgresServer;
-let pooler: Pooler | undefined;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  tenant = await createTenant(pg, { id: 'sqlprep-unmapped', pool: { mode: 'transaction', size: 1 } });
-  pooler = await startPooler(poolerConfig([tenant.config]), { logger: testLogger() });
-});
-
-afterAll(async () => {
-  await pooler?.close();
-  await pg?.stop();
-});
+const rig = sessionRig('sqlprep-unmapped', { pool: { size: 1 } });
 
 it('PREPARE after another statement in one Query: runs for the transaction, with a WARNING', async () => {
-  const c = await connectPg(poolerConn(pooler!, tenant));
+  const c = await connectPg(rig.conn());
   const notices: { severity?: string; code?: string; message: string }[] = [];
   c.on('notice', (n) => notices.push({ severity: (n as { severity?: string }).severity, code: (n as { code?: string }).code, message: String(n.message) }));
   try {
@@ -38,7 +21,7 @@ it('PREPARE after another statement in one Query: runs for the transaction, with
     ]);
     // Alone on its pool, the client keeps its connection unreset (lazy reset, backend/pool.ts
     // park); another client's transaction takes it, reset: the statement is gone.
-    const other = await connectPg(poolerConn(pooler!, tenant));
+    const other = await connectPg(rig.conn());
     await other.query('SELECT 1');
     await endQuietly(other);
     expect(pgErrorInfo(await rejectionOf(c.query('EXECUTE w'))).code).toBe('26000');
