@@ -77,6 +77,17 @@ export class ClientListens implements ListenerSubscriber {
   private rolledBack = false;
   private queue: Buffer[] = [];
   private queueBytes = 0;
+  /**
+   * Notifications on a channel whose LISTEN ran in the open transaction, heard by the listening
+   * connection before the pooler read that transaction's ReadyForQuery 'I': the committing backend
+   * signals the listeners at commit, before its own ReadyForQuery (PostgreSQL, async.c
+   * AtCommit_Notify), and the two replies come on different connections in either order. Without
+   * this, the transaction's own NOTIFY (and any committed right after it) was dropped whenever the
+   * listening connection's copy won that race. Queued at commit for the channels then in effect,
+   * dropped otherwise; bounded like the queue.
+   */
+  private atCommit: Array<{ channel: string; message: Buffer }> = [];
+  private atCommitBytes = 0;
 
   /** Bytes queued for the client (tests, bounds). */
   get queuedBytes(): number {
@@ -225,6 +236,7 @@ export class ClientListens implements ListenerSubscriber {
       }
     } else this.doomed = false;
     this.rolledBack = false;
+    if (!this.busy) this.releaseAtCommit();
     if (changed) this.release();
   }
 
@@ -246,6 +258,15 @@ export class ClientListens implements ListenerSubscriber {
     this.stagedNet.clear();
   }
 
+  /** The transaction ended: what was held for it goes to the channels now in effect (nothing if it rolled back). */
+  private releaseAtCommit(): void {
+    if (this.atCommit.length === 0) return;
+    const held = this.atCommit;
+    this.atCommit = [];
+    this.atCommitBytes = 0;
+    for (const n of held) if (this.active.has(n.channel)) this.enqueue(n.message);
+  }
+
   private dropAwaited(): void {
     this.awaiting = [];
     this.head = 0;
@@ -254,6 +275,8 @@ export class ClientListens implements ListenerSubscriber {
 
   /** The server connection was lost, or the checkout failed: what was forwarded did not commit. */
   transactionLost(): void {
+    this.atCommit = [];
+    this.atCommitBytes = 0;
     if (!this.busy) return;
     this.dropAwaited();
     this.dropStaged();
@@ -290,12 +313,18 @@ export class ClientListens implements ListenerSubscriber {
     this.release();
     this.queue = [];
     this.queueBytes = 0;
+    this.atCommit = [];
+    this.atCommitBytes = 0;
   }
 
   // ---- delivery (ListenerSubscriber) --------------------------------------------------------
 
   notify(channel: string, message: Buffer): void {
-    if (!this.active.has(channel)) return;
+    if (!this.active.has(channel)) {
+      // Its LISTEN ran in the open transaction, whose commit the pooler has not read yet: held.
+      if (!this.doomed && this.pendingListen(channel)) this.holdForCommit(channel, message);
+      return;
+    }
     if (this.queue.length === 0 && this.writable()) {
       this.listener.delivered++;
       this.host.socket.write(message);
@@ -315,6 +344,16 @@ export class ClientListens implements ListenerSubscriber {
     });
     if (this.queue.length === 0 && this.writable()) this.host.socket.write(warning);
     else this.enqueue(warning, true);
+  }
+
+  private holdForCommit(channel: string, message: Buffer): void {
+    this.atCommit.push({ channel, message });
+    this.atCommitBytes += message.length;
+    while (this.atCommit.length > MAX_QUEUED_NOTIFICATIONS || this.atCommitBytes > MAX_QUEUED_NOTIFICATION_BYTES) {
+      this.atCommitBytes -= this.atCommit.shift()!.message.length;
+      this.droppedSinceTold++;
+      this.listener.dropped++;
+    }
   }
 
   private writable(): boolean {
