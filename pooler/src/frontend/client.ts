@@ -586,6 +586,9 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     // DISCARD ALL first when this client ran anything (backend/reset.ts); else straight back.
     // Its session settings are read in the same write when the transaction may have changed one;
     // where the tenant pins, the reset looks for state to keep first (pin.ts).
+    // Pinning turned off by a reload (pin.ts): the pin ends with this release, or its next
+    // transaction would go to this connection after the pool gave it to another client.
+    if (this.pin !== null && !pinsOn(this.route!)) pinLost(this);
     if (this.pin !== null && !server.dirty && !server.settingsChanged) {
       // Pinned, and nothing ran: it keeps the connection as it is.
       server.link = null;
