@@ -86,7 +86,7 @@ export const poolPatchSchema = z.strictObject({
   maxPinned: z.number().int().nonnegative().max(10000).nullable().optional(),
   pinAdvisoryLocks: z.boolean().nullable().optional(),
   pinRole: z.boolean().nullable().optional(),
-  /** null: back to the default (on). */
+  /** null: back to the default (off). */
   lazyReset: z.boolean().nullable().optional(),
 });
 export type PoolPatch = z.infer<typeof poolPatchSchema>;

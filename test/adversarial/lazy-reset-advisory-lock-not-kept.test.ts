@@ -12,11 +12,9 @@ import { sessionRig } from '../helpers/session-rig.ts';
 const rig = sessionRig('lazy-advlock', { pool: { size: 2 } });
 
 describe('a session advisory lock of a client whose connection is parked', () => {
-  // KNOWN DEFECT, NOT FIXED (adversarial review of lazy reset, h/rev-lazy): skipped so that main
-  // stays green; it fails with lazy_reset on (B gets 'false') and passes with lazy_reset: false.
-  // The fix is a design decision (the pooler cannot see an advisory lock taken in a SELECT without
-  // a pg_locks probe, i.e. the round trip lazy reset saves): see the review report.
-  it.skip('is released after its transaction, as without lazy reset', async () => {
+  // Found by review: with lazy_reset on, B gets 'false' (A's lock stays on its parked connection).
+  // Hence lazy reset is opt-in per tenant (docs/transaction-mode.md): by default the lock is gone.
+  it('is released after its transaction by default (lazy reset is opt-in)', async () => {
     const a = await ProtocolClient.connect(rig.conn());
     const b = await ProtocolClient.connect(rig.conn());
     try {

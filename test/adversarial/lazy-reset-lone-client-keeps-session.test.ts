@@ -10,7 +10,7 @@ import { HAS_TEMP, parkWithTempTable } from '../helpers/lazy-reset.ts';
 import { firstValue } from '../helpers/session-leaks.ts';
 import { sessionRig } from '../helpers/session-rig.ts';
 
-const rig = sessionRig('lazy-lone', { pool: { size: 1 } });
+const rig = sessionRig('lazy-lone', { pool: { size: 1, lazy_reset: true } });
 
 describe('a lone client', () => {
   it('keeps its session between its transactions; the next client gets a reset one', async () => {

@@ -9,7 +9,7 @@ import { HAS_TEMP, parkWithTempTable } from '../helpers/lazy-reset.ts';
 import { firstValue } from '../helpers/session-leaks.ts';
 import { sessionRig } from '../helpers/session-rig.ts';
 
-const rig = sessionRig('lazy-leaves', { pool: { size: 1 } });
+const rig = sessionRig('lazy-leaves', { pool: { size: 1, lazy_reset: true } });
 
 describe('a client leaving with a parked connection', () => {
   it('the next client gets it reset', async () => {

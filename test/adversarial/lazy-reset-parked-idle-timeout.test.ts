@@ -7,7 +7,7 @@ import { expectFreshBackend, parkWithTempTable, untilBackendGone } from '../help
 import { sessionRig } from '../helpers/session-rig.ts';
 import { superuserConn } from '../helpers/tenants.ts';
 
-const rig = sessionRig('lazy-idle', { pool: { size: 1, idle_timeout: 1 } });
+const rig = sessionRig('lazy-idle', { pool: { size: 1, idle_timeout: 1, lazy_reset: true } });
 
 describe('a parked connection past idle_timeout', () => {
   it('is closed', async () => {

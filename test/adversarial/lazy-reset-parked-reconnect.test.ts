@@ -7,7 +7,7 @@ import { expectFreshBackend, parkWithTempTable, untilBackendGone } from '../help
 import { sessionRig } from '../helpers/session-rig.ts';
 import { superuserConn } from '../helpers/tenants.ts';
 
-const rig = sessionRig('lazy-reconnect', { pool: { size: 1 } });
+const rig = sessionRig('lazy-reconnect', { pool: { size: 1, lazy_reset: true } });
 
 describe('RECONNECT with a parked connection', () => {
   it('closes it', async () => {

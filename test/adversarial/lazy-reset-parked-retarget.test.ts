@@ -7,7 +7,7 @@ import { expectFreshBackend, parkWithTempTable, untilBackendGone } from '../help
 import { sessionRig } from '../helpers/session-rig.ts';
 import { poolerConfig, superuserConn } from '../helpers/tenants.ts';
 
-const rig = sessionRig('lazy-retarget', { pool: { size: 1 } });
+const rig = sessionRig('lazy-retarget', { pool: { size: 1, lazy_reset: true } });
 
 describe('a retarget with a parked connection', () => {
   it('closes it; the owner goes to the new target', async () => {

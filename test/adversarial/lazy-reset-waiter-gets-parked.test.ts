@@ -7,7 +7,7 @@ import { HAS_TEMP, parkWithTempTable } from '../helpers/lazy-reset.ts';
 import { firstValue } from '../helpers/session-leaks.ts';
 import { sessionRig } from '../helpers/session-rig.ts';
 
-const rig = sessionRig('lazy-waiter', { pool: { size: 1, checkout_timeout: 3 } });
+const rig = sessionRig('lazy-waiter', { pool: { size: 1, checkout_timeout: 3, lazy_reset: true } });
 
 describe('a waiter while the only connection is parked', () => {
   it('gets it, reset', async () => {

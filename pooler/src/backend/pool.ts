@@ -203,7 +203,7 @@ export class Pool implements ServerOwner {
    */
   park(server: ServerConnection, client: PoolClient): boolean {
     if (this.waiters.length > 0 || this.closed || this.holding || server.retired || server.closed || server.cancelsInFlight > 0) return false;
-    if (this.settings.lazy_reset === false || this.parked.has(client)) return false;
+    if (this.settings.lazy_reset !== true || this.parked.has(client)) return false;
     if (Date.now() - server.createdAt > this.settings.max_lifetime * 1000) return false;
     // Where release() would close it for the share (the same test).
     if (this.all.size + this.connecting > this.leaseSize || this.gate?.shouldYield(this, false)) return false;

@@ -68,8 +68,8 @@ export const poolSettingsSchema = z
     pin_role: z.boolean().optional(),
     /**
      * Transaction mode: a client's dirty server connection is parked for it, unreset, while no
-     * other client waits (backend/pool.ts park; docs/transaction-mode.md "The reset"). Default on;
-     * false: every transaction that ran anything is followed by the reset, as before.
+     * other client waits (backend/pool.ts park; docs/transaction-mode.md "The reset"). Opt-in
+     * (default off): a parked session's advisory locks stay visible to the tenant's other clients.
      */
     lazy_reset: z.boolean().optional(),
   })

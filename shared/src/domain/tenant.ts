@@ -112,7 +112,7 @@ export const poolSettingsSchema = z
     pinAdvisoryLocks: z.boolean().optional(),
     /** With maxPinned: SET ROLE / SET SESSION AUTHORIZATION pin instead of being wiped. */
     pinRole: z.boolean().optional(),
-    /** Transaction mode: reset a connection only when it changes hands (absent = on; docs/transaction-mode.md "Lazy reset"). */
+    /** Transaction mode: reset a connection only when it changes hands (absent = off; docs/transaction-mode.md "Lazy reset"). */
     lazyReset: z.boolean().optional(),
   })
   .strict()
