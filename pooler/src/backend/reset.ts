@@ -13,11 +13,19 @@ import * as msg from '../net/messages.ts';
 import { parseErrorFields, parseParameterStatus } from '../net/parse.ts';
 import { endsAllStatements, endsServerStatements } from '../prepared/registry.ts';
 import type { DisconnectReason } from '../errors.ts';
-import type { Pool } from './pool.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
 import { settingsToApply } from '../frontend/session-params.ts';
 import { probeQuery, probeVerdict, RESET_PARTS, type PinProbe } from '../frontend/pin-probe.ts';
 import { CAPTURE_QUERY, capturedSettings, NO_SETTINGS, restoreAfterReset, type CaptureResult } from '../frontend/session-settings.ts';
+
+/**
+ * The pool as the reset sees it: where a clean connection goes back, and the key settings maps
+ * are interned under (session-settings.ts). Not backend/pool.ts's class: the pool calls the reset
+ * (a parked connection reclaimed), so importing it back would make the two files a cycle.
+ */
+export interface ResetPool {
+  release(server: ServerConnection): void;
+}
 
 const HIDDEN_TIMEOUT_MS = 5000;
 
@@ -154,7 +162,7 @@ function dataRowFields(body: Buffer): (string | null)[] {
  */
 export function resetServer(
   server: ServerConnection,
-  pool: Pool,
+  pool: ResetPool,
   what: { rollback: boolean; discardAll: boolean },
   capture?: (result: CaptureResult) => void,
   probe?: PinProbe,
