@@ -1,7 +1,8 @@
 // LISTEN/NOTIFY in transaction mode (backend/listener.ts): per tenant, the clients listening and the
 // channels the tenant's listening connection holds (gauges), and the notifications handed to
 // clients or dropped from a full client queue (counters). Read at scrape time; docs/metrics.md.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { tenantSeries } from './tenant-series.ts';
 
 export interface ListenStats {
   tenantId: string;
@@ -14,32 +15,9 @@ export interface ListenStats {
 }
 
 export function registerListenMetrics(registers: Registry[], read: () => ListenStats[]): void {
-  const gauge = (name: string, help: string, pick: (s: ListenStats) => number): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['tenant'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const s of read()) this.set({ tenant: s.tenantId }, pick(s));
-      },
-    });
-  };
-  const counter = (name: string, help: string, pick: (s: ListenStats) => number): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: ['tenant'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const s of read()) this.inc({ tenant: s.tenantId }, pick(s));
-      },
-    });
-  };
-  gauge('switchyard_listen_clients', 'Transaction-mode clients listening (a channel in effect or pending) per tenant', (s) => s.clients);
-  gauge('switchyard_listen_channels', 'Distinct channels the tenant’s listening connection holds', (s) => s.channels);
-  counter('switchyard_notifications_delivered_total', 'Notifications written to transaction-mode clients', (s) => s.delivered);
-  counter('switchyard_notifications_dropped_total', 'Notifications dropped from a full client queue (the client got a WARNING)', (s) => s.dropped);
+  const tenant = (s: ListenStats): string => s.tenantId;
+  tenantSeries('gauge', registers, 'switchyard_listen_clients', 'Transaction-mode clients listening (a channel in effect or pending) per tenant', read, tenant, (s) => s.clients);
+  tenantSeries('gauge', registers, 'switchyard_listen_channels', 'Distinct channels the tenant’s listening connection holds', read, tenant, (s) => s.channels);
+  tenantSeries('counter', registers, 'switchyard_notifications_delivered_total', 'Notifications written to transaction-mode clients', read, tenant, (s) => s.delivered);
+  tenantSeries('counter', registers, 'switchyard_notifications_dropped_total', 'Notifications dropped from a full client queue (the client got a WARNING)', read, tenant, (s) => s.dropped);
 }

@@ -13,6 +13,7 @@ import { LATENCY_BUCKETS, type LatencyHistogram, type TenantLatency } from './la
 import type { TenantTotals } from './totals.ts';
 import { registerReaderMetrics, type ReaderMetricsSource } from './reader-metrics.ts';
 import { registerListenMetrics, type ListenStats } from './listen-metrics.ts';
+import { tenantSeries } from './tenant-series.ts';
 
 /** What the metrics read from the pooler (implemented by Pooler). */
 export interface MetricsSource {
@@ -181,36 +182,16 @@ export function createMetrics(src: MetricsSource): PoolerMetrics {
   });
 
   /** A counter whose value per tenant is read from pool stats at scrape time. */
-  const poolCounter = (name: string, help: string, read: (s: PoolStats) => number): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: ['tenant'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const s of src.poolStats()) this.inc({ tenant: s.tenantId }, read(s));
-      },
-    });
-  };
+  const poolCounter = (name: string, help: string, read: (s: PoolStats) => number): void =>
+    tenantSeries('counter', registers, name, help, () => src.poolStats(), (s) => s.tenantId, read);
   poolCounter('switchyard_pool_checkouts_total', 'Server connections handed to clients (immediately or after queueing)', (s) => s.totalCheckouts);
   poolCounter('switchyard_pool_checkout_timeouts_total', 'Clients that gave up waiting for a server connection (checkout_timeout)', (s) => s.totalCheckoutTimeouts);
   poolCounter('switchyard_server_connects_total', 'Server connections opened (attempts)', (s) => s.totalServerConnects);
   poolCounter('switchyard_server_connect_errors_total', 'Server connection attempts that failed', (s) => s.totalServerConnectErrors);
 
   /** A counter whose value per tenant is read from the traffic totals at scrape time. */
-  const totalsCounter = (name: string, help: string, read: (t: TenantTotals) => number): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: ['tenant'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const [tenant, t] of src.tenantTotals()) this.inc({ tenant }, read(t));
-      },
-    });
-  };
+  const totalsCounter = (name: string, help: string, read: (t: TenantTotals) => number): void =>
+    tenantSeries('counter', registers, name, help, () => src.tenantTotals(), ([tenant]) => tenant, ([, t]) => read(t));
   totalsCounter('switchyard_transactions_total', 'Transactions completed through the pooler (ReadyForQuery idle, nothing outstanding)', (t) => t.transactions);
   totalsCounter('switchyard_queries_total', 'Queries completed through the pooler (a lower bound: see docs/metrics.md)', (t) => t.queries);
   totalsCounter('switchyard_client_received_bytes_total', 'Bytes received from clients', (t) => t.bytesIn);
