@@ -16,53 +16,52 @@ const rig = sessionRig('sp-follows', {
   prepare: (pg, t) => createMarkedSchemas(pg, t, SCHEMAS),
 });
 
+/**
+ * Every schema's client connects, SETs its search_path, and runs `rounds` (what it saw each time);
+ * each must have seen only its own schema.
+ */
+async function expectEachClientSeesItsSchema(rounds: (c: PgClient) => Promise<string[]>): Promise<void> {
+  const clients: PgClient[] = [];
+  try {
+    const seen = await Promise.all(
+      SCHEMAS.map(async (schema) => {
+        const c = await connectPg(rig.conn());
+        clients.push(c);
+        await c.query(`SET search_path TO "${schema}", public`);
+        return [schema, await rounds(c)] as const;
+      }),
+    );
+    for (const [schema, got] of seen) expect(got, schema).toEqual(Array(ROUNDS).fill(schema));
+  } finally {
+    await Promise.all(clients.map((c) => endQuietly(c)));
+  }
+}
+
 describe('SET search_path on connect follows the client across transactions', () => {
   it('node-postgres: six clients, two server connections, each sees its own schema every time', async () => {
-    const clients: PgClient[] = [];
-    try {
-      const seen = await Promise.all(
-        SCHEMAS.map(async (schema) => {
-          const c = await connectPg(rig.conn());
-          clients.push(c);
-          await c.query(`SET search_path TO "${schema}", public`);
-          const got: string[] = [];
-          for (let i = 0; i < ROUNDS; i++) {
-            if (i % 3 === 0) got.push((await c.query<{ v: string }>('SELECT v FROM marker')).rows[0]!.v);
-            else if (i % 3 === 1) got.push((await c.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s);
-            else {
-              // Extended protocol and a transaction block too.
-              await c.query('BEGIN');
-              got.push((await c.query<{ v: string }>({ text: 'SELECT v FROM marker WHERE $1::int = 1', values: [1] })).rows[0]!.v);
-              await c.query('COMMIT');
-            }
-          }
-          return [schema, got] as const;
-        }),
-      );
-      for (const [schema, got] of seen) expect(got, schema).toEqual(Array(ROUNDS).fill(schema));
-    } finally {
-      await Promise.all(clients.map((c) => endQuietly(c)));
-    }
+    await expectEachClientSeesItsSchema(async (c) => {
+      const got: string[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        if (i % 3 === 0) got.push((await c.query<{ v: string }>('SELECT v FROM marker')).rows[0]!.v);
+        else if (i % 3 === 1) got.push((await c.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s);
+        else {
+          // Extended protocol and a transaction block too.
+          await c.query('BEGIN');
+          got.push((await c.query<{ v: string }>({ text: 'SELECT v FROM marker WHERE $1::int = 1', values: [1] })).rows[0]!.v);
+          await c.query('COMMIT');
+        }
+      }
+      return got;
+    });
   });
 
   it('named prepared statements (as Prisma uses them) follow each client’s search_path', async () => {
-    const clients: PgClient[] = [];
-    try {
-      const seen = await Promise.all(
-        SCHEMAS.map(async (schema) => {
-          const c = await connectPg(rig.conn());
-          clients.push(c);
-          await c.query(`SET search_path TO "${schema}", public`);
-          const got: string[] = [];
-          // The same statement text for every client: the pooler shares it across the tenant.
-          for (let i = 0; i < ROUNDS; i++) got.push((await c.query<{ v: string }>({ name: 'marker_v', text: 'SELECT v FROM marker' })).rows[0]!.v);
-          return [schema, got] as const;
-        }),
-      );
-      for (const [schema, got] of seen) expect(got, schema).toEqual(Array(ROUNDS).fill(schema));
-    } finally {
-      await Promise.all(clients.map((c) => endQuietly(c)));
-    }
+    await expectEachClientSeesItsSchema(async (c) => {
+      const got: string[] = [];
+      // The same statement text for every client: the pooler shares it across the tenant.
+      for (let i = 0; i < ROUNDS; i++) got.push((await c.query<{ v: string }>({ name: 'marker_v', text: 'SELECT v FROM marker' })).rows[0]!.v);
+      return got;
+    });
   });
 
   it('a client that sets nothing keeps the tenant schema meanwhile', async () => {
