@@ -20,7 +20,7 @@ import { createLocalAdapters } from '../../shared/src/local/adapters.ts';
 import { freePort, startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
 import type { Adapters } from '../../shared/src/ports/adapters.ts';
 import { connectPg, endQuietly, until, type PgClient } from '../helpers/clients.ts';
-import { scrape, valueOf } from '../helpers/metrics.ts';
+import { httpGet, parseExposition, scrape, valueOf } from '../helpers/metrics.ts';
 import { createSwitchyardTable, describeWithMoto, useMoto } from '../helpers/moto.ts';
 import { sampleUserData, userDataPoolerYaml } from '../helpers/user-data.ts';
 import { spawnPooler, type PoolerChild } from '../helpers/pooler-process.ts';
@@ -63,6 +63,9 @@ function fleetBudgets(rig: SourceRig): void {
   let stopLoad = false;
   const loops: Promise<void>[] = [];
   let sampler: Promise<void> | undefined;
+  let rowWatcher: Promise<void> | undefined;
+  /** The longest time between two renewals of one lease, as seen in the row (reported). */
+  let longestRenewalGapMs = 0;
   let stopSampler = false;
   const samples: Array<{ at: number; perTenant: number[]; total: number }> = [];
   const maxSeen = { perTenant: [0, 0], total: 0 };
@@ -71,15 +74,21 @@ function fleetBudgets(rig: SourceRig): void {
     poolers[i] = await rig.spawn(i, ports[i]!, metricsPorts[i]!);
   }
 
-  /** One client's loop: short transactions through pooler `i`; reconnects (elsewhere if need be) when its pooler goes. */
+  /**
+   * One client's loop: short transactions through pooler `i`. When its pooler goes it reconnects
+   * elsewhere, and while away it comes back home as soon as its pooler is up again — as a load
+   * balancer spreads new connections over the live poolers (a rejoined pooler gets clients).
+   */
   async function clientLoop(login: Login, home: number): Promise<void> {
     let target = home;
     while (!stopLoad) {
       let c: PgClient | undefined;
       try {
-        if (poolers[target] === undefined) target = poolers.findIndex((p) => p !== undefined);
+        if (poolers[home] !== undefined) target = home;
+        else if (poolers[target] === undefined) target = poolers.findIndex((p) => p !== undefined);
         c = await connectPg({ host: '127.0.0.1', port: ports[target]!, database: login.database, user: login.user, password: login.password });
-        while (!stopLoad) await c.query('SELECT pg_sleep(0.02)');
+        const away = target !== home;
+        for (let n = 0; !stopLoad && !(away && n >= 10 && poolers[home] !== undefined); n++) await c.query('SELECT pg_sleep(0.02)');
       } catch {
         // Its pooler left or died (expected here); go on through another.
         target = (target + 1) % ports.length;
@@ -120,6 +129,17 @@ function fleetBudgets(rig: SourceRig): void {
       ports.push(await freePort());
       metricsPorts.push(await freePort());
     }
+    rowWatcher = (async () => {
+      const renewed = new Map<string, number>();
+      while (!stopSampler) {
+        for (const m of (await adapters.budgets.read())?.members ?? []) {
+          const before = renewed.get(m.holder);
+          if (before !== undefined && m.expiresAtMs !== before) longestRenewalGapMs = Math.max(longestRenewalGapMs, m.expiresAtMs - before);
+          renewed.set(m.holder, m.expiresAtMs);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     sampler = (async () => {
       while (!stopSampler) {
         const s = await sample();
@@ -136,6 +156,7 @@ function fleetBudgets(rig: SourceRig): void {
     stopSampler = true;
     await Promise.allSettled(loops);
     await sampler?.catch(() => undefined);
+    await rowWatcher?.catch(() => undefined);
     for (const p of poolers) await p?.stop();
     await endQuietly(admin);
     await adapters?.close();
@@ -146,8 +167,34 @@ function fleetBudgets(rig: SourceRig): void {
   /** Waits until the fleet holds the whole cluster budget (the load asks for far more). */
   async function saturated(what: string, ms = SETTLE_BOUND_MS): Promise<number> {
     const t0 = Date.now();
-    await until(() => samples.length > 0 && samples[samples.length - 1]!.total >= CLUSTER_BUDGET, ms, what);
+    try {
+      await until(() => samples.length > 0 && samples[samples.length - 1]!.total >= CLUSTER_BUDGET, ms, what);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await fleetPicture()}`);
+    }
     return Date.now() - t0;
+  }
+
+  /** The lease row has exactly these poolers, and every one acknowledged its generation. */
+  async function settledWith(ids: string[]): Promise<boolean> {
+    const r = await adapters.budgets.read();
+    return r !== undefined && r.members.map((m) => m.poolerId).sort().join() === ids.join() && r.members.every((m) => m.ack === r.generation);
+  }
+
+  /** What each pooler holds and serves, and the lease row: the message of a timed-out wait. */
+  async function fleetPicture(): Promise<string> {
+    const lines = [`last sample: ${JSON.stringify(samples[samples.length - 1])}`, `lease row: ${JSON.stringify(await adapters.budgets.read())}`];
+    for (const [i, p] of poolers.entries()) {
+      if (p === undefined) continue;
+      try {
+        const m = parseExposition((await httpGet(metricsPorts[i]!, '/metrics')).body);
+        const pick = (name: string) => m.samples.filter((x) => x.name === name).map((x) => `${Object.values(x.labels).join('/')}=${x.value}`).join(' ');
+        lines.push(`pooler ${i}: clients ${pick('switchyard_pool_clients')}; servers ${pick('switchyard_pool_servers')}; lease sizes ${pick('switchyard_pool_lease_size')}`);
+      } catch (e) {
+        lines.push(`pooler ${i}: metrics unavailable (${(e as Error).message})`);
+      }
+    }
+    return lines.join('\n');
   }
 
   /** Never above a tenant's size, never above the cluster's budget — over every sample so far. */
@@ -156,7 +203,7 @@ function fleetBudgets(rig: SourceRig): void {
     for (const n of maxSeen.perTenant) expect(n, `${phase}: server connections of one tenant`).toBeLessThanOrEqual(SIZE);
   }
 
-  it('keeps to the budgets while poolers join and die under load, and rebalances after a SIGKILL', async () => {
+  it('keeps to the budgets while poolers join, leave and rejoin, and die under load, and rebalances after a SIGKILL', async () => {
     // Two poolers first, under a load of 2 tenants × 4 clients × 3 homes — far above 8.
     await startPoolerAt(0);
     await startPoolerAt(1);
@@ -167,38 +214,45 @@ function fleetBudgets(rig: SourceRig): void {
     // A third joins: the others lower first, then it gets its shares.
     await startPoolerAt(2);
     for (const login of logins) for (let k = 0; k < CLIENTS_PER_TENANT_PER_POOLER; k++) loops.push(clientLoop(login, 2));
+    await until(async () => settledWith(['fleet-0', 'fleet-1', 'fleet-2']), SETTLE_BOUND_MS, 'the third pooler to be a member of a settled generation');
     await saturated('three poolers to use the whole budget');
     withinBudgets('a join');
 
-    // A pooler that leaves (SIGTERM) and rejoins under the same id is not exercised here: in one CI
-    // run of eight the fleet then stayed below its budget for over 60 s (a liveness defect of the
-    // rejoin, not an overshoot; issue 12 stays open for it). See the it.todo below.
+    // One leaves (SIGTERM: it gives its connections back, then its lease) and comes back.
+    await poolers[1]!.stop();
+    poolers[1] = undefined;
+    await until(async () => settledWith(['fleet-0', 'fleet-2']), SETTLE_BOUND_MS, 'the leaving pooler to be out of a settled generation');
+    await saturated('two poolers to use the whole budget after a leave');
+    await startPoolerAt(1);
+    // Back in the row, with every member on the new generation's shares: only then is the fleet of three tested.
+    await until(async () => settledWith(['fleet-0', 'fleet-1', 'fleet-2']), SETTLE_BOUND_MS, 'the rejoined pooler to be a member of a settled generation');
+    await saturated('three poolers again');
+    withinBudgets('a leave and a join');
 
     // One dies (SIGKILL): its share is reused only once its lease has expired.
     const victim = poolers[0]!;
+    // Its lease as last renewed before the kill (a renewal after this read only makes it later).
+    const victimExpiresAt = (await adapters.budgets.read())!.members.find((m) => m.poolerId === 'fleet-0')!.expiresAtMs;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await victim.exited;
     poolers[0] = undefined;
     // Rebalanced: the dead pooler's lease expired and was dropped, and both survivors have the new
     // generation's shares in effect; then the survivors use the whole budget again.
-    const survivorsSettled = async (): Promise<boolean> => {
-      const r = await adapters.budgets.read();
-      return r !== undefined && r.members.map((m) => m.poolerId).sort().join() === 'fleet-1,fleet-2' && r.members.every((m) => m.ack === r.generation);
-    };
-    await until(survivorsSettled, REBALANCE_BOUND_MS, 'the dead pooler’s lease to expire and the survivors to settle');
-    const settledMs = Date.now() - killedAt;
+    await until(() => settledWith(['fleet-1', 'fleet-2']), REBALANCE_BOUND_MS, 'the dead pooler’s lease to expire and the survivors to settle');
+    const settledAt = Date.now();
+    const settledMs = settledAt - killedAt;
     const sinceSettled = samples.length;
     await until(() => samples.slice(sinceSettled).some((s) => s.total >= CLUSTER_BUDGET), SETTLE_BOUND_MS, 'the survivors to use the whole budget');
     const fullMs = Date.now() - killedAt;
     console.log(
       `fleet budget: ${samples.length} samples of pg_stat_activity; max per tenant ${maxSeen.perTenant.join('/')} (size ${SIZE}), max total ${maxSeen.total} (cluster budget ${CLUSTER_BUDGET}); ` +
-        `after SIGKILL: survivors settled on the new shares after ${settledMs} ms, whole budget in use after ${fullMs} ms (lease ttl ${LEASE_TTL_S} s)`,
+        `after SIGKILL: survivors settled on the new shares after ${settledMs} ms, whole budget in use after ${fullMs} ms (lease ttl ${LEASE_TTL_S} s); longest time between two renewals of a lease ${longestRenewalGapMs} ms`,
     );
     // The point of it all: never above a tenant's size, never above the cluster's budget.
     withinBudgets('a SIGKILL');
-    // Its lease had to expire first: no sooner than the ttl minus the renewal interval.
-    expect(settledMs).toBeGreaterThanOrEqual(LEASE_TTL_S * 1000 * 0.8 - 1);
+    // Its lease had to expire first: the survivors settled without it no sooner than its expiry.
+    expect(settledAt).toBeGreaterThanOrEqual(victimExpiresAt);
     // Each survivor shows its share of each tenant's size: together the whole size.
     for (const login of logins) {
       const tenant = `tenant-${login.database.slice('app_'.length)}`;
@@ -207,12 +261,6 @@ function fleetBudgets(rig: SourceRig): void {
     }
     expect(maxSeen.total).toBeGreaterThanOrEqual(CLUSTER_BUDGET); // the load did reach the budget: the bound was tested
   }, 300_000);
-
-  // KNOWN DEFECT (issue 12, open): after a pooler leaves with SIGTERM and rejoins under the same
-  // pooler id, the fleet once failed to use its whole budget again within 60 s (local source,
-  // clean-clone CI at ae3aad1: "timed out waiting for: three poolers again"). Never above the
-  // budget; the stall is in budget-lease.ts's rejoin/acknowledgement. To be fixed with this case.
-  it.todo('a pooler that leaves (SIGTERM) and rejoins under the same id gets its share back within a few lease periods');
 }
 
 describe('fleet budgets: three poolers on the local source never exceed a tenant’s size or the cluster’s budget', () => {
