@@ -7,13 +7,13 @@ const dir = '/repo/bench/results';
 describe('parseOptions', () => {
   it('defaults to 3 rounds of 5 s for 1, 50 and 500 clients, every mode and target, pool 20, 1000 idle clients', () => {
     const o = parseOptions([], {}, dir);
-    expect(o).toMatchObject({ rounds: 3, durationSec: 5, clients: [1, 50, 500], jobs: 2, poolSize: 20, idleClients: 1000, logins: 1000, tlsClients: [50], quick: false, resultsDir: dir });
+    expect(o).toMatchObject({ rounds: 3, durationSec: 5, clients: [1, 50, 500], jobs: 2, poolSize: 20, idleClients: 1000, logins: 1000, tlsClients: [50], manyIdle: 100_000, workerScaling: 'auto', quick: false, resultsDir: dir });
     expect(o.modes).toEqual(['simple', 'extended', 'prepared']);
     expect(o.targets).toEqual(['direct', 'pgbouncer', 'switchyard']);
   });
 
   it('--quick shortens everything', () => {
-    expect(parseOptions(['--quick'], {}, dir)).toMatchObject({ quick: true, rounds: 1, durationSec: 2, clients: [1, 50], idleClients: 100, logins: 100 });
+    expect(parseOptions(['--quick'], {}, dir)).toMatchObject({ quick: true, rounds: 1, durationSec: 2, clients: [1, 50], idleClients: 100, logins: 100, manyIdle: 0, workerScaling: undefined });
   });
 
   it('a flag beats the environment, which beats --quick and the defaults', () => {
@@ -29,6 +29,12 @@ describe('parseOptions', () => {
     expect(o.modes).toEqual(['extended', 'simple']);
     expect(o.targets).toEqual(['pgbouncer', 'switchyard']);
     expect(o.idleClients).toBe(0);
+  });
+
+  it('the scale tests after the table: --many-idle 0 and --worker-scaling off skip them; a bad value is refused', () => {
+    expect(parseOptions(['--many-idle', '0', '--worker-scaling', 'off'], {}, dir)).toMatchObject({ manyIdle: 0, workerScaling: undefined });
+    expect(parseOptions(['--quick', '--worker-scaling', '2'], { BENCH_MANY_IDLE: '5000' }, dir)).toMatchObject({ manyIdle: 5000, workerScaling: '2' });
+    expect(() => parseOptions(['--worker-scaling', 'many'], {}, dir)).toThrow(BenchOptionError);
   });
 
   it('--tls-clients 0 runs no TLS rows', () => {

@@ -39,6 +39,10 @@ export interface BenchOptions {
   /** pgbench -i scale factor. */
   scale: number;
   resultsDir: string;
+  /** Idle clients for the scale test after the table (bench/idle-clients.ts); 0 skips it. */
+  manyIdle: number;
+  /** Worker scaling after the table (bench/workers.ts `--workers`), e.g. "auto"; undefined skips it. */
+  workerScaling: string | undefined;
   quick: boolean;
   help: boolean;
 }
@@ -63,7 +67,12 @@ Options (environment variable in brackets):
   --tls-clients LIST    client counts run with TLS toward the poolers, 0 = none [BENCH_TLS_CLIENTS] (default 50)
   --scale N             pgbench -i scale factor [BENCH_SCALE] (default 1)
   --results-dir DIR     where the JSON result goes [BENCH_RESULTS_DIR] (default bench/results)
-  --quick               smoke test: 1 round of 2 s, clients 1,50, 1 s warm-up, 100 idle clients, 100 logins
+  --many-idle N         after the table, N idle clients on one pooler process (npm run bench:idle-clients),
+                        0 = skip [BENCH_MANY_IDLE] (default 100000; the open-file limit may cap it)
+  --worker-scaling W    after the table, throughput per added core (npm run bench:workers -- --workers W),
+                        off = skip [BENCH_WORKER_SCALING] (default auto)
+  --quick               smoke test: 1 round of 2 s, clients 1,50, 1 s warm-up, 100 idle clients, 100 logins,
+                        no scale tests
   --help                this text
 `;
 
@@ -76,6 +85,8 @@ const defaults = {
   idleClients: 1000,
   logins: 1000,
   tlsClients: [50],
+  manyIdle: 100_000,
+  workerScaling: 'auto',
 } as const;
 
 const quickPreset = {
@@ -87,6 +98,8 @@ const quickPreset = {
   idleClients: 100,
   logins: 100,
   tlsClients: [50],
+  manyIdle: 0,
+  workerScaling: 'off',
 } as const;
 
 function positiveInt(name: string, raw: string, allowZero = false): number {
@@ -135,6 +148,8 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
         'tls-clients': { type: 'string' },
         scale: { type: 'string' },
         'results-dir': { type: 'string' },
+        'many-idle': { type: 'string' },
+        'worker-scaling': { type: 'string' },
         quick: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -158,6 +173,9 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
   const logins = pick(values.logins, 'BENCH_LOGINS');
   const tlsClients = pick(values['tls-clients'], 'BENCH_TLS_CLIENTS');
   const scale = pick(values.scale, 'BENCH_SCALE');
+  const manyIdle = pick(values['many-idle'], 'BENCH_MANY_IDLE');
+  const workerScaling = pick(values['worker-scaling'], 'BENCH_WORKER_SCALING') ?? base.workerScaling;
+  if (!/^(off|auto|[0-9]{1,2})$/.test(workerScaling)) throw new BenchOptionError(`--worker-scaling must be off, auto or a process count, got "${workerScaling}"`);
 
   return {
     rounds: rounds ? positiveInt('--rounds', rounds) : base.rounds,
@@ -173,6 +191,8 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     tlsClients: tlsClients ? (tlsClients.trim() === '0' ? [] : intList('--tls-clients', tlsClients)) : [...base.tlsClients],
     scale: scale ? positiveInt('--scale', scale) : 1,
     resultsDir: pick(values['results-dir'], 'BENCH_RESULTS_DIR') ?? cwdResultsDir,
+    manyIdle: manyIdle ? positiveInt('--many-idle', manyIdle, true) : base.manyIdle,
+    workerScaling: workerScaling === 'off' ? undefined : workerScaling,
     quick,
     help: values.help === true,
   };

@@ -2,6 +2,7 @@
 // Switchyard, interleaved round by round so that drift on this shared machine (other builds,
 // thermal, page cache) hits every target alike. Prints the tables on stdout, progress on stderr,
 // and writes everything to bench/results/<timestamp>.json. Method: bench/README.md.
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { prepareDatabase, type BenchDatabase } from './database.ts';
@@ -339,10 +340,32 @@ async function main(): Promise<number> {
     writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
     out.push('', `results: ${relative(process.cwd(), file) || file}`, '');
     process.stdout.write(out.join('\n'));
-    return 0;
   } finally {
     if (!interrupted) await b.stopAll();
   }
+  return runScaleTests(opts);
+}
+
+/**
+ * The scale tests, each its own program with its own PostgreSQL and poolers (started after this
+ * run's are stopped, so they measure an otherwise idle pooler): many idle clients on one process,
+ * then throughput per added core. Their tables go to stdout after the main one.
+ */
+async function runScaleTests(opts: BenchOptions): Promise<number> {
+  const runs: Array<[string, string[]]> = [];
+  if (opts.manyIdle > 0) runs.push(['idle-clients.ts', ['--clients', String(opts.manyIdle)]]);
+  if (opts.workerScaling !== undefined) runs.push(['workers.ts', ['--workers', opts.workerScaling]]);
+  let code = 0;
+  for (const [script, args] of runs) {
+    log(`scale test: node bench/${script} ${args.join(' ')}`);
+    const child = spawn(process.execPath, [join(repoRoot, 'bench', script), ...args], { stdio: 'inherit' });
+    const exit = await new Promise<number>((resolve) => child.on('close', (c, signal) => resolve(c ?? (signal === null ? 1 : 128))));
+    if (exit !== 0) {
+      log(`scale test ${script} failed (exit ${exit})`);
+      code = 1;
+    }
+  }
+  return code;
 }
 
 process.exitCode = await main();
