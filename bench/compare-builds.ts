@@ -9,7 +9,9 @@
 // Environment: AB_CLIENTS (1,50), AB_MODES (simple,prepared), AB_ROUNDS (5), AB_DURATION (5 s),
 // AB_POOL (20); AB_POOL_<NAME> (JSON) adds pool settings for the build named NAME, e.g. the same
 // build with and without a setting: `AB_POOL_PINS='{"max_pinned":10}' node bench/compare-builds.ts
-// off=. pins=.`; PGOPTIONS reaches pgbench (e.g. `-c search_path=public`: a client with a setting).
+// off=. pins=.`; AB_NODE_ARGS_<NAME> (space-separated) adds runtime flags for the build named NAME,
+// e.g. a V8 flag's cost: `AB_NODE_ARGS_SEMI1='--max-semi-space-size=1' node bench/compare-builds.ts
+// base=. semi1=.`; PGOPTIONS reaches pgbench (e.g. `-c search_path=public`: a client with a setting).
 // Each cell prints the median and the spread (min–max) of its rounds.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +58,7 @@ try {
     const p = await startPoolerProcess({
       name: b.name,
       command: b.runtime,
-      args: [join(b.root, 'bin', 'switchyard.js'), 'pooler', '--config', join(dir, 'switchyard.yaml')],
+      args: [...(process.env[`AB_NODE_ARGS_${b.name.toUpperCase()}`] ?? '').split(' ').filter(Boolean), join(b.root, 'bin', 'switchyard.js'), 'pooler', '--config', join(dir, 'switchyard.yaml')],
       cwd: b.root,
       outputFile: join(dir, 'output.log'),
       login: { host: '127.0.0.1', port, database: db.database, user: db.user, password: db.password },
