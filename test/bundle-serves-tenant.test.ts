@@ -93,7 +93,7 @@ beforeAll(async () => {
   configFile = join(dir, 'pooler.yaml');
   writeFileSync(configFile, toYaml({ ...base(), tenants: [tenant('acme', acme, 'acme-client-pw')] }));
   // Like the unit: the bundle's own directory, a minimal environment, no node_modules anywhere up the tree.
-  pooler = spawn(process.execPath, ['--enable-source-maps', join(bundle.outDir, BUNDLE_ENTRY), '--config', configFile], {
+  pooler = spawn(process.execPath, [join(bundle.outDir, BUNDLE_ENTRY), '--config', configFile], {
     cwd: bundle.outDir,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
