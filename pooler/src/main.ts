@@ -16,7 +16,6 @@ import type { PoolerConfig } from './config/schema.ts';
 import { loadBaseConfig } from './config/sources/base-config.ts';
 import { defaultPoolerId, SourceController } from './config/sources/controller.ts';
 import { FileSource } from './config/sources/file-source.ts';
-import { createLocalSource, writePidFile } from './config/sources/local-source.ts';
 import type { ConfigSource, SourceKind, SourceLoad } from './config/sources/types.ts';
 import type { SecretBox } from '../../shared/src/ports/secret-box.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -74,8 +73,11 @@ async function openSource(p: Plan, log: Logger, base: () => PoolerConfig, worker
   switch (p.kind) {
     case 'file':
       return new FileSource(p.file!, { log, watch: p.watch });
-    case 'local':
+    case 'local': {
+      // Loaded only when asked for, like the AWS source: its stores and topology bring pg (≈ 1.7 MB of heap).
+      const { createLocalSource } = await import('./config/sources/local-source.ts');
       return createLocalSource(p.stateDir!, { log, base });
+    }
     case 'aws': {
       // Loaded only when asked for: the AWS SDK costs tens of MB of memory in every process.
       const { createAwsSource } = await import('./config/sources/aws-source.ts');
@@ -170,7 +172,7 @@ export async function poolerCommand(argv: string[]): Promise<number> {
     ...(instanceId ? { instanceId } : {}),
   });
   controller.start();
-  const removePidFile = p.kind === 'local' ? writePidFile(p.stateDir!) : undefined;
+  const removePidFile = p.kind === 'local' ? (await import('./config/sources/local-source.ts')).writePidFile(p.stateDir!) : undefined;
   log.info({ source: p.kind, version: initial.version, tenants: initial.config.tenants.length }, 'configuration source ready');
   // Failures are logged by the controller; the running configuration stays.
   process.on('SIGHUP', () => void controller.reload('SIGHUP').catch(() => undefined));

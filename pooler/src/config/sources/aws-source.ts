@@ -4,14 +4,16 @@
 // back to the table. Environment: SWITCHYARD_TABLE, SWITCHYARD_KMS_KEY_ID, SWITCHYARD_STAGE (and
 // AWS_REGION / the usual credential chain; AWS_ENDPOINT_URL for an emulator) — see
 // shared/src/aws/env.ts. The pooler does not describe RDS itself: the control plane's failover
-// handler publishes new targets, and a doubting pool re-reads them from SSM.
+// handler publishes new targets, and a doubting pool re-reads them from SSM. So it loads the store
+// adapters only (shared/src/aws/store-adapters.ts): no RDS or Secrets Manager client, no pg.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { BOUNDED_REQUESTS, createAwsAdapters, documentClient, type AwsAdaptersOptions } from '../../../../shared/src/aws/adapters.ts';
+import { BOUNDED_REQUESTS, createAwsStoreAdapters, documentClient, type AwsStoreAdaptersOptions } from '../../../../shared/src/aws/store-adapters.ts';
 import { DynamoNodeLeaseStore } from '../../../../shared/src/aws/dynamo-node-leases.ts';
 import { readAwsEnv, type AwsEnv } from '../../../../shared/src/aws/env.ts';
 import { KmsSecretBox } from '../../../../shared/src/aws/kms-secret-box.ts';
 import type { SecretBox } from '../../../../shared/src/ports/secret-box.ts';
+import type { Topology } from '../../../../shared/src/ports/topology.ts';
 import type { NodeLeaseStore } from '../../../../shared/src/ports/store.ts';
 import type { Logger } from '../../log.ts';
 import type { PoolerConfig } from '../schema.ts';
@@ -21,7 +23,7 @@ export interface AwsSourceOptions {
   log: Logger;
   base: () => PoolerConfig;
   env?: NodeJS.ProcessEnv | AwsEnv;
-  adapters?: AwsAdaptersOptions;
+  adapters?: AwsStoreAdaptersOptions;
   /** Decrypts destination passwords instead of this process's own KMS client (a worker asks its supervisor). */
   secrets?: SecretBox;
   now?: () => Date;
@@ -30,8 +32,8 @@ export interface AwsSourceOptions {
 export function createAwsSource(opts: AwsSourceOptions): StoreSource {
   // Throws ConfigError naming a missing variable before any client is created.
   const env = isAwsEnv(opts.env) ? opts.env : readAwsEnv(opts.env ?? process.env);
-  const own = createAwsAdapters(env, opts.adapters);
-  const adapters = opts.secrets ? { ...own, secrets: opts.secrets } : own;
+  const own = createAwsStoreAdapters(env, opts.adapters);
+  const adapters = { ...own, ...(opts.secrets ? { secrets: opts.secrets } : {}), topology: NO_TOPOLOGY };
   return new StoreSource({
     kind: 'aws',
     adapters,
@@ -54,6 +56,11 @@ export function createAwsNodeLeaseStore(env: NodeJS.ProcessEnv = process.env): {
   const dynamodb = new DynamoDBClient(BOUNDED_REQUESTS);
   return { store: new DynamoNodeLeaseStore({ doc: documentClient(dynamodb), table: readAwsEnv(env).table }), close: () => dynamodb.destroy() };
 }
+
+/** useTopology is false for this source: StoreSource never asks (a call would be a bug, and says so). */
+const NO_TOPOLOGY: Topology = {
+  describe: () => Promise.reject(new Error('the AWS config source does not describe RDS: failover targets come from SSM')),
+};
 
 function isAwsEnv(e: NodeJS.ProcessEnv | AwsEnv | undefined): e is AwsEnv {
   return e !== undefined && typeof (e as AwsEnv).poolerTag === 'object';
