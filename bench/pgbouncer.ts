@@ -80,6 +80,8 @@ export interface PgbouncerSpec {
   port?: number;
   /** `so_reuseport = 1` (PgBouncer ≥ 1.12): several processes share one port, the kernel spreads connections. */
   soReuseport?: boolean;
+  /** pool_mode; default transaction. Session with poolSize ≥ clients is a 1:1 pass-through (bench/native). */
+  poolMode?: 'session' | 'transaction';
 }
 
 /** Values in pgbouncer.ini connection strings and auth_file are double/single quoted; ours are plain. */
@@ -109,7 +111,7 @@ export async function startPgbouncer(spec: PgbouncerSpec): Promise<PoolerProcess
     "unix_socket_dir = ''",
     'auth_type = scram-sha-256',
     `auth_file = ${authFile}`,
-    'pool_mode = transaction',
+    `pool_mode = ${spec.poolMode ?? 'transaction'}`,
     `default_pool_size = ${spec.poolSize}`,
     'min_pool_size = 0',
     'reserve_pool_size = 0',
