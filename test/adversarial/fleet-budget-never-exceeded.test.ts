@@ -7,7 +7,7 @@
 // tenant above its size nor the two together above the cluster budget — not even mid-rebalance.
 // After the SIGKILL the survivors take over the dead pooler's shares once its lease expires: the
 // time until the fleet uses the whole budget again is measured and bounded.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,8 +45,6 @@ interface Login {
 
 /** How one source's poolers run: its store, and a pooler process started as an instance would be. */
 interface SourceRig {
-  /** Worker processes per pooler (`--workers`; 1 = a single process): each leases its own shares. */
-  workers: number;
   /** The store (moto or a state directory), empty. */
   open(): Promise<Adapters>;
   spawn(i: number, port: number, metricsPort: number): Promise<PoolerChild>;
@@ -80,8 +78,7 @@ function fleetBudgets(rig: SourceRig): void {
    * One client's loop: short transactions through pooler `home`, on a connection it recycles every
    * 10–30 transactions (as client pools with a maximum connection lifetime do). A new connection
    * goes home when that pooler is up, else to another one — as a load balancer spreads new
-   * connections over the live poolers, so a rejoined pooler gets clients again; with `--workers`
-   * the kernel spreads each new connection over the pooler's workers.
+   * connections over the live poolers, so a rejoined pooler gets clients again.
    */
   async function clientLoop(login: Login, home: number): Promise<void> {
     let target = home;
@@ -182,13 +179,7 @@ function fleetBudgets(rig: SourceRig): void {
   /** The lease row has exactly these poolers, and every one acknowledged its generation. */
   async function settledWith(ids: string[]): Promise<boolean> {
     const r = await adapters.budgets.read();
-    const poolerOf = (id: string) => id.replace(/-w\d+$/, '');
-    return (
-      r !== undefined &&
-      r.members.length === ids.length * rig.workers &&
-      [...new Set(r.members.map((m) => poolerOf(m.poolerId)))].sort().join() === ids.join() &&
-      r.members.every((m) => m.ack === r.generation)
-    );
+    return r !== undefined && r.members.map((m) => m.poolerId).sort().join() === ids.join() && r.members.every((m) => m.ack === r.generation);
   }
 
   /** What each pooler holds and serves, and the lease row: the message of a timed-out wait. */
@@ -242,10 +233,9 @@ function fleetBudgets(rig: SourceRig): void {
     // One dies (SIGKILL): its share is reused only once its lease has expired.
     const victim = poolers[0]!;
     // Its lease as last renewed before the kill (a renewal after this read only makes it later).
-    const victimExpiresAt = Math.min(...(await adapters.budgets.read())!.members.filter((m) => m.poolerId.startsWith('fleet-0')).map((m) => m.expiresAtMs));
+    const victimExpiresAt = (await adapters.budgets.read())!.members.find((m) => m.poolerId === 'fleet-0')!.expiresAtMs;
     const killedAt = Date.now();
-    // With workers the whole machine dies at once (supervisor and workers), as an instance would.
-    killTree(victim.child.pid!);
+    victim.child.kill('SIGKILL');
     await victim.exited;
     poolers[0] = undefined;
     // Rebalanced: the dead pooler's lease expired and was dropped, and both survivors have the new
@@ -262,7 +252,7 @@ function fleetBudgets(rig: SourceRig): void {
     );
     // The point of it all: never above a tenant's size, never above the cluster's budget.
     withinBudgets('a SIGKILL');
-    // Its lease had to expire first: the survivors settled without it no sooner than its expiry (of each of its workers' leases).
+    // Its lease had to expire first: the survivors settled without it no sooner than its expiry.
     expect(settledAt).toBeGreaterThanOrEqual(victimExpiresAt);
     // Each survivor shows its share of each tenant's size: together the whole size.
     for (const login of logins) {
@@ -274,31 +264,9 @@ function fleetBudgets(rig: SourceRig): void {
   }, 300_000);
 }
 
-/** SIGKILL to a process and every descendant (a supervisor's workers), children first. */
-function killTree(pid: number): void {
-  const children = readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        // Field 4 of /proc/<pid>/stat is the parent pid (after the parenthesised command name).
-        return Number(readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-  for (const c of children) killTree(c);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-}
-
 describe('fleet budgets: three poolers on the local source never exceed a tenant’s size or the cluster’s budget', () => {
   let stateDir: string;
   fleetBudgets({
-    workers: 1,
     async open() {
       stateDir = mkdtempSync(join(tmpdir(), 'switchyard-fleet-budget-'));
       return createLocalAdapters(stateDir);
@@ -314,31 +282,11 @@ describe('fleet budgets: three poolers on the local source never exceed a tenant
   });
 });
 
-describe('fleet budgets: three poolers of two workers each (--workers 2) on the local source never exceed a tenant’s size or the cluster’s budget', () => {
-  let stateDir: string;
-  fleetBudgets({
-    workers: 2,
-    async open() {
-      stateDir = mkdtempSync(join(tmpdir(), 'switchyard-fleet-workers-'));
-      return createLocalAdapters(stateDir);
-    },
-    spawn(i, port, metricsPort) {
-      const file = join(stateDir, `pooler-${i}.yaml`);
-      writeFileSync(file, [`listen: { host: 127.0.0.1, port: ${port} }`, `metrics: { port: ${metricsPort} }`, 'log_level: warn', `fleet_budgets: { lease_ttl: ${LEASE_TTL_S} }`, ''].join('\n'));
-      return spawnPooler(['--source', 'local', '--state-dir', stateDir, '--config', file, '--workers', '2'], port, { keepOutput: 20_000, env: { ...process.env, SWITCHYARD_POOLER_ID: `fleet-${i}` } });
-    },
-    close() {
-      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    },
-  });
-});
-
 describeWithMoto('fleet budgets: three poolers on the AWS source (moto, the user data’s pooler.yaml) never exceed a tenant’s size or the cluster’s budget', () => {
   useMoto();
   const dirs: string[] = [];
   let env: Record<string, string>;
   fleetBudgets({
-    workers: 1,
     async open() {
       const dynamodb = new DynamoDBClient({});
       await createSwitchyardTable(dynamodb, 'switchyard-fleet');

@@ -10,6 +10,9 @@ import * as msg from '../net/messages.ts';
 import { ServerStatements } from '../prepared/registry.ts';
 import { NO_SETTINGS } from '../frontend/session-settings.ts';
 
+/** How long a closed connection waits for the server's own close after Terminate. */
+const TERMINATE_WAIT_MS = 5_000;
+
 export interface ServerLink {
   onServerData(chunk: Buffer): void;
   onServerClosed(server: ServerConnection, reason: DisconnectReason): void;
@@ -111,8 +114,20 @@ export class ServerConnection implements ScanSink {
     if (this.closed) return;
     this.closed = true;
     if (!this.socket.destroyed) {
-      if (reason !== 'server_lost' && this.socket.writable) this.socket.end(msg.terminate());
-      this.socket.destroySoon();
+      if (reason !== 'server_lost' && this.socket.writable) {
+        // Terminate, then wait for the server to close its end: by then its backend has left
+        // pg_stat_activity and freed its slot (proc_exit runs the shared-memory cleanup before the
+        // socket closes), and fleet budgets count a closing connection until 'close'
+        // (Pool.closeForLease, ClusterGate). Read on (client-flow.ts may have paused the socket
+        // for a slow client) or the server's close is never seen; bounded for a server that never
+        // closes.
+        const socket = this.socket;
+        socket.end(msg.terminate());
+        socket.resume();
+        const timer = setTimeout(() => socket.destroy(), TERMINATE_WAIT_MS);
+        timer.unref();
+        socket.once('close', () => clearTimeout(timer));
+      } else this.socket.destroySoon();
     }
     const link = this.link;
     this.link = null;

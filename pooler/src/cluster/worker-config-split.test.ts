@@ -46,12 +46,6 @@ describe('workerConfig', () => {
     expect(limits.every((l) => l.max_server_scram_iterations === 100_000)).toBe(true);
   });
 
-  it('leaves pool.size whole when the workers lease fleet budget shares (the lease splits it over every worker of the fleet)', () => {
-    const pools = [1, 2, 3].map((slot) => workerConfig(config(), plan(slot, 3), true).tenants[0]!.pool);
-    expect(pools.map((p) => p.size)).toEqual([10, 10, 10]);
-    expect(pools.map((p) => p.max_clients)).toEqual([34, 34, 33]);
-  });
-
   it('gives every worker at least one server connection and one client', () => {
     const pools = [1, 2, 3, 4].map((slot) => workerConfig(config({}, { size: 2, max_clients: 1 }), plan(slot, 4)).tenants[0]!.pool);
     expect(pools.map((p) => p.size)).toEqual([1, 1, 1, 1]);

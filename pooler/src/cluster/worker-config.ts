@@ -1,8 +1,7 @@
 // The configuration one worker of `--workers N` runs with, derived from the machine's
 // configuration on every load (start and each reload, cluster/worker-source.ts):
 //
-// - Pool limits are the machine's: each worker gets an even share of pool.size (unless the workers
-//   lease fleet budget shares, which split it over the fleet's workers: docs/fleet.md), pool.min_idle and
+// - Pool limits are the machine's: each worker gets an even share of pool.size, pool.min_idle and
 //   pool.max_clients (worker k of n gets floor(v/n), plus one for the first v mod n workers), so
 //   the database sees at most the configured number of server connections from this machine.
 //   Every worker gets at least 1 server connection and 1 client per tenant, or it could not serve
@@ -43,12 +42,7 @@ export function workerNodeIds(config: PoolerConfig, count: number, leased?: read
   return Array.from({ length: count }, (_, i) => base + i);
 }
 
-/**
- * `fleetLeased`: the workers lease fleet budget shares (docs/fleet.md), each as a pooler of its own:
- * the lease splits each tenant's fleet-wide pool.size over every worker of every machine, so the
- * size is left whole here (a second, static split would only lower the shares unevenly).
- */
-export function workerConfig(config: PoolerConfig, plan: Pick<WorkerPlan, 'slot' | 'count' | 'listenPort' | 'relayPort' | 'nodeIds'>, fleetLeased = false): PoolerConfig {
+export function workerConfig(config: PoolerConfig, plan: Pick<WorkerPlan, 'slot' | 'count' | 'listenPort' | 'relayPort' | 'nodeIds'>): PoolerConfig {
   const { slot, count } = plan;
   const ids = workerNodeIds(config, count, plan.nodeIds);
   const own = new Set(ids);
@@ -74,7 +68,7 @@ export function workerConfig(config: PoolerConfig, plan: Pick<WorkerPlan, 'slot'
       ...t,
       pool: {
         ...t.pool,
-        size: fleetLeased ? t.pool.size : Math.max(1, shareOf(t.pool.size, slot, count)),
+        size: Math.max(1, shareOf(t.pool.size, slot, count)),
         min_idle: shareOf(t.pool.min_idle, slot, count),
         max_clients: Math.max(1, shareOf(t.pool.max_clients, slot, count)),
       },

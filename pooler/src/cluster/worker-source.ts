@@ -2,7 +2,7 @@
 // this worker's configuration (worker-config.ts) — the initial load, SIGHUP/RELOAD, the version
 // poll and target refreshes alike, so a reload can never undo the split or the node id.
 import type { PoolerHeartbeatInput } from '../../../shared/src/domain/heartbeat.ts';
-import type { BudgetLeaseStore, NodeLeaseStore } from '../../../shared/src/ports/store.ts';
+import type { NodeLeaseStore } from '../../../shared/src/ports/store.ts';
 import type { ConfigSource, SourceKind, SourceLoad } from '../config/sources/types.ts';
 import { workerConfig } from './worker-config.ts';
 import type { WorkerPlan } from './worker-plan.ts';
@@ -17,9 +17,6 @@ export class WorkerSource implements ConfigSource {
   watch?: (changed: (reason: string) => void) => void;
   putHeartbeat?: (heartbeat: PoolerHeartbeatInput) => Promise<void>;
   readonly nodeLeases?: NodeLeaseStore;
-  /** Each worker leases its own fleet budget shares (budget-host.ts), as a pooler of its own. */
-  readonly budgetLeases?: BudgetLeaseStore;
-  budgetInputs?: () => { clusterOf: ReadonlyMap<string, string>; clusterBudgets: ReadonlyMap<string, number> };
 
   constructor(inner: ConfigSource, plan: WorkerPlan) {
     this.kind = inner.kind;
@@ -32,8 +29,6 @@ export class WorkerSource implements ConfigSource {
     if (inner.watch) this.watch = (changed) => inner.watch!(changed);
     if (inner.putHeartbeat) this.putHeartbeat = (hb) => inner.putHeartbeat!(hb);
     if (inner.nodeLeases) this.nodeLeases = inner.nodeLeases;
-    if (inner.budgetLeases) this.budgetLeases = inner.budgetLeases;
-    if (inner.budgetInputs) this.budgetInputs = () => inner.budgetInputs!();
   }
 
   async load(): Promise<SourceLoad> {
@@ -41,8 +36,7 @@ export class WorkerSource implements ConfigSource {
   }
 
   #map(load: SourceLoad): SourceLoad {
-    const leased = this.budgetLeases !== undefined && this.budgetInputs !== undefined && load.config.fleet_budgets.enabled;
-    return { ...load, config: workerConfig(load.config, this.#plan, leased) };
+    return { ...load, config: workerConfig(load.config, this.#plan) };
   }
 
   close(): Promise<void> {

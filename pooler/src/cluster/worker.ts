@@ -12,7 +12,6 @@ import { runLocalAdminCommand } from '../admin/dispatch.ts';
 import { reloadReply } from '../admin/reload.ts';
 import type { AdminReply } from '../admin/result.ts';
 import { defaultPoolerId, SourceController } from '../config/sources/controller.ts';
-import { startBudgetLease } from '../config/sources/budget-host.ts';
 import type { ConfigSource, SourceLoad } from '../config/sources/types.ts';
 import type { Logger } from '../log.ts';
 import { Pooler } from '../pooler.ts';
@@ -74,8 +73,6 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
     ...(ctx.instanceId !== undefined ? { instanceId: ctx.instanceId } : {}),
   });
   controller.start();
-  // Fleet budgets (docs/fleet.md): this worker leases its own shares, as one pooler of the fleet.
-  const budget = startBudgetLease(pooler, ctx.source, poolerId, log);
   const channel = new WorkerChannel(send);
   pooler.admin.adminGroup = new WorkerAdminGroup(pooler.admin, channel, plan);
 
@@ -86,15 +83,13 @@ export async function runWorker(ctx: WorkerContext): Promise<number> {
       stopping = true;
       log.info({ why }, 'worker draining');
       send({ t: 'draining' });
-      Promise.all([controller.stop(), pooler.close()])
-        .then(() => budget?.leave())
-        .then(
-          () => finish(0),
-          (err: unknown) => {
-            log.error({ err }, 'worker shutdown failed');
-            finish(1);
-          },
-        );
+      Promise.all([controller.stop(), pooler.close()]).then(
+        () => finish(0),
+        (err: unknown) => {
+          log.error({ err }, 'worker shutdown failed');
+          finish(1);
+        },
+      );
     };
     const finish = (code: number): void => {
       process.removeListener('message', onMessage);

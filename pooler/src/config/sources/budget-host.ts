@@ -1,8 +1,7 @@
 // Wires a BudgetLease (budget-lease.ts) to a running pooler and its local/AWS source: the tenants
 // served with their fleet-wide size and cluster, the clusters' budgets from the last load, and the
-// pools' limits and usage. Off for the file source and with `fleet_budgets.enabled: false`. With
-// `--workers` each worker runs one (pooler id `<id>-w<slot>`) and its sizes are left whole for it
-// (cluster/worker-config.ts).
+// pools' limits and usage. Off for the file source, for `--workers` (each worker's sizes are
+// already a split of the machine's: docs/workers.md) and with `fleet_budgets.enabled: false`.
 import type { BudgetTenant } from '../../../../shared/src/domain/budget.ts';
 import type { Logger } from '../../log.ts';
 import type { Pooler } from '../../pooler.ts';
