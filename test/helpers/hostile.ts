@@ -14,8 +14,9 @@ export const MiB = 1024 * 1024;
  * external): it stops reading a client past 1 MiB of unread replies or held input, or 16,384
  * outstanding tracked requests (net/backpressure.ts), so a few MiB. Measured with the backpressure:
  * +0.7 to +4 MiB across the adversarial floods; without it (client-flow.ts afterPooledInput
- * disabled, 30 s floods): tracked Parse/Close +32 MiB, tracked Closes behind an unread result +1.7
- * GiB, lost-transaction 25P02 +1.3 GiB, each growing for as long as the attack lasts.
+ * disabled, 30 s floods): tracked Parse/Close +32 to +163 MiB (as fast as the machine lets the
+ * pooler read), tracked Closes behind an unread result +1.7 to +3.2 GiB, lost-transaction 25P02
+ * +1.3 GiB, each growing for as long as the attack lasts.
  */
 export const RETAINED_BOUND_KB = 8 * 1024;
 
@@ -27,8 +28,8 @@ export const RETAINED_BOUND_KB = 8 * 1024;
  * peak. Measured on the tracked Parse/Close flood: +23 MiB when the flood starts with the young
  * generation grown, +117 to +166 MiB when it starts right after a full collection (+133 MiB in a
  * loaded CI run), while what the pooler retained grew by 1.5 MiB each time. Without the backpressure
- * floods whose replies pile up grow RSS by gigabytes; the Parse/Close flood's growth (+161 MiB in
- * 30 s) is caught by RETAINED_BOUND_KB and the stall, not by this.
+ * floods whose replies pile up grow RSS by gigabytes; the Parse/Close flood's (+161 to +326 MiB in
+ * 30 s, with the machine's speed) is caught by RETAINED_BOUND_KB and the stall, not always by this.
  */
 export const RSS_BOUND_KB = 256 * 1024;
 
