@@ -4,17 +4,16 @@
 // client that pipelines such messages and never reads must not grow the pooler without bound: the
 // pooler stops reading it once its unread replies pass a high-water mark (as PostgreSQL, whose
 // writes then block, stops reading its input), and other tenants are served meanwhile.
-// The pooler runs as a child process so its RSS (/proc/<pid>/status) is its own.
+// The pooler runs as a child process so its RSS (/proc/<pid>/status) is its own, with a probe that
+// tells what it retains after a full garbage collection (test/helpers/hostile.ts measureMemory).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../../shared/src/local/postgres-server.ts';
-import { describeAttack, floodWithoutReading, MiB, repeatTo, sampleRss, serveThroughout } from '../helpers/hostile.ts';
+import { describeAttack, expectBoundedMemory, floodWithoutReading, measureMemory, MiB, repeatTo, serveThroughout } from '../helpers/hostile.ts';
 import { bind, close, execute, parse, ProtocolClient, query, startPoolerProcess, summarizeAll, sync, type PoolerProcess } from '../helpers/raw-protocol.ts';
 import { createTenant, poolerConfig, poolerConn, type TestTenant } from '../helpers/tenants.ts';
-
-const RSS_BOUND_KB = 128 * 1024;
 
 let pg: PostgresServer;
 let pooler: PoolerProcess;
@@ -27,7 +26,7 @@ beforeAll(async () => {
   hostile = await createTenant(pg, { id: 'hostile-tracked', pool: { mode: 'transaction', size: 2 } });
   victim = await createTenant(pg, { id: 'victim-tracked', pool: { mode: 'transaction', size: 2 } });
   dir = mkdtempSync(join(tmpdir(), 'switchyard-adv-'));
-  pooler = await startPoolerProcess({ ...poolerConfig([hostile.config, victim.config]), log_level: 'warn' }, dir);
+  pooler = await startPoolerProcess({ ...poolerConfig([hostile.config, victim.config]), log_level: 'warn' }, dir, undefined, { memoryProbe: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -43,22 +42,23 @@ it('a client pipelining locally answered Parse/Close without reading is stopped 
     // The first named Parse makes the client tracked and prepares the statement on the tenant's
     // only server connection: from then on its Parse and Close are answered by the pooler.
     expect(summarizeAll(await attacker.request(parse('s1', 'SELECT 1'), sync()))).toEqual(['1', 'Z:I']);
-    const rss = sampleRss(pooler);
+    const rss = await measureMemory(pooler);
     const served = serveThroughout(async () => {
       expect(await other.simple('SELECT 1')).toEqual([['1']]);
     });
     const flood = await floodWithoutReading(attacker.socket, repeatTo(Buffer.concat([close('S', 's1'), parse('s1', 'SELECT 1')]), MiB), {
       maxBytes: 512 * MiB,
       stallMs: 3000,
-      deadlineMs: 15_000,
+      deadlineMs: 30_000,
+      served,
     });
-    const mem = rss.stop();
+    const mem = await rss.stop();
     const victimView = await served.stop();
     console.info(describeAttack('tracked Parse/Close flood', flood, mem, victimView));
     expect(victimView.error).toBeUndefined();
     expect(victimView.served).toBeGreaterThan(0);
     expect(victimView.maxMs, 'the other tenant waited too long for an answer').toBeLessThan(10_000);
-    expect(mem.maxKb - mem.baselineKb, `pooler RSS grew by ${(mem.maxKb - mem.baselineKb) >> 10} MiB`).toBeLessThan(RSS_BOUND_KB);
+    expectBoundedMemory(mem);
     expect(flood.stalled, 'the pooler kept reading a client that reads none of its replies').toBe(true);
     expect(pooler.child.exitCode).toBeNull();
     // Each reply written to the full socket must not add one more 'drain' listener (Node warns past ten).
@@ -68,14 +68,14 @@ it('a client pipelining locally answered Parse/Close without reading is stopped 
     attacker.destroy();
     await other.end();
   }
-}, 60_000);
+}, 90_000);
 
 it('locally answered messages queued behind a server reply the client does not read are bounded too', async () => {
   const attacker = await ProtocolClient.connect(poolerConn(pooler, hostile));
   const other = await ProtocolClient.connect(poolerConn(pooler, victim));
   try {
     expect(summarizeAll(await attacker.request(parse('s1', 'SELECT 1'), sync()))).toEqual(['1', 'Z:I']);
-    const rss = sampleRss(pooler);
+    const rss = await measureMemory(pooler);
     const served = serveThroughout(async () => {
       expect(await other.simple('SELECT 1')).toEqual([['1']]);
     });
@@ -85,14 +85,15 @@ it('locally answered messages queued behind a server reply the client does not r
     const flood = await floodWithoutReading(attacker.socket, Buffer.concat([big, repeatTo(close('S', 's1'), MiB - big.length)]), {
       maxBytes: 512 * MiB,
       stallMs: 3000,
-      deadlineMs: 15_000,
+      deadlineMs: 30_000,
+      served,
     });
-    const mem = rss.stop();
+    const mem = await rss.stop();
     const victimView = await served.stop();
     console.info(describeAttack('tracked Close flood behind an unread result', flood, mem, victimView));
     expect(victimView.error).toBeUndefined();
     expect(victimView.served).toBeGreaterThan(0);
-    expect(mem.maxKb - mem.baselineKb, `pooler RSS grew by ${(mem.maxKb - mem.baselineKb) >> 10} MiB`).toBeLessThan(RSS_BOUND_KB);
+    expectBoundedMemory(mem);
     expect(flood.stalled, 'the pooler kept reading a client that reads none of its replies').toBe(true);
     expect(pooler.child.exitCode).toBeNull();
     // Each reply written to the full socket must not add one more 'drain' listener (Node warns past ten).
@@ -101,7 +102,7 @@ it('locally answered messages queued behind a server reply the client does not r
     attacker.destroy();
     await other.end();
   }
-}, 60_000);
+}, 90_000);
 
 it('a long pipeline of locally answered messages behind replies the server holds until Sync completes (no deadlock)', async () => {
   const c = await ProtocolClient.connect(poolerConn(pooler, hostile));

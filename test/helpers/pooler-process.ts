@@ -32,9 +32,13 @@ export interface PoolerChild {
  * on) accepts connections. Rejects with the process's output if it exits first, or kills it and
  * rejects if it does not listen within 30 s.
  */
-export async function spawnPooler(args: string[], port: number, opts: { keepOutput?: number; env?: NodeJS.ProcessEnv } = {}): Promise<PoolerChild> {
+export async function spawnPooler(
+  args: string[],
+  port: number,
+  opts: { keepOutput?: number; env?: NodeJS.ProcessEnv; /** Options for Node itself, before the script. */ nodeArgs?: string[] } = {},
+): Promise<PoolerChild> {
   const keep = opts.keepOutput ?? Number.POSITIVE_INFINITY;
-  const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'pooler', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(ROOT, 'bin/switchyard.js'), 'pooler', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
   let out = '';
   const append = (d: Buffer): void => {
     out += d.toString();

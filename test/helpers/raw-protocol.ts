@@ -536,21 +536,29 @@ export async function occupyServer(
 export interface PoolerProcess extends PoolerChild {
   /** Resident set size in KiB (VmRSS from /proc/<pid>/status). */
   rssKb(): number;
+  /** Started with the memory probe (hostile.ts retainedKb): it answers SIGUSR2. */
+  readonly memoryProbe: boolean;
 }
+
+const MEMORY_PROBE = join(import.meta.dirname, 'pooler-memory-probe.ts');
 
 /**
  * Writes `config` (a pooler config object; listen.port is set to a free port) as YAML into `dir`
  * and starts the pooler with this process's Node (the pinned Node 22). Resolves once it accepts
- * connections; rejects with its output if it exits first.
+ * connections; rejects with its output if it exits first. `memoryProbe`: started with
+ * pooler-memory-probe.ts, for hostile.ts retainedKb (what it holds after a full collection).
  */
-export async function startPoolerProcess(config: Record<string, unknown>, dir: string, port?: number): Promise<PoolerProcess> {
+export async function startPoolerProcess(config: Record<string, unknown>, dir: string, port?: number, opts: { memoryProbe?: boolean } = {}): Promise<PoolerProcess> {
   const listenPort = port ?? (await freePort());
   const full = { ...config, listen: { host: '127.0.0.1', port: listenPort } };
   const file = join(dir, `pooler-${listenPort}.yaml`);
   writeFileSync(file, toYaml(full), { mode: 0o600 });
-  const p = await spawnPooler(['--config', file], listenPort, { keepOutput: 20_000 });
+  const memoryProbe = opts.memoryProbe === true;
+  const nodeArgs = memoryProbe ? ['--expose-gc', '--import', MEMORY_PROBE] : [];
+  const p = await spawnPooler(['--config', file], listenPort, { keepOutput: 20_000, nodeArgs });
   return {
     ...p,
+    memoryProbe,
     rssKb: () => {
       const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
       return m ? Number(m[1]) : NaN;
