@@ -289,6 +289,7 @@ async function main(): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     log('interrupted: stopping the poolers and PostgreSQL…');
+    scaleChild?.kill('SIGTERM');
     void b.stopAll().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
@@ -351,6 +352,9 @@ async function main(): Promise<number> {
  * run's are stopped, so they measure an otherwise idle pooler): many idle clients on one process,
  * then throughput per added core. Their tables go to stdout after the main one.
  */
+/** The scale test running now: an interrupted bench stops it too (it stops its own poolers and PostgreSQL). */
+let scaleChild: ReturnType<typeof spawn> | undefined;
+
 async function runScaleTests(opts: BenchOptions): Promise<number> {
   const runs: Array<[string, string[]]> = [];
   if (opts.manyIdle > 0) runs.push(['idle-clients.ts', ['--clients', String(opts.manyIdle)]]);
@@ -359,7 +363,9 @@ async function runScaleTests(opts: BenchOptions): Promise<number> {
   for (const [script, args] of runs) {
     log(`scale test: node bench/${script} ${args.join(' ')}`);
     const child = spawn(process.execPath, [join(repoRoot, 'bench', script), ...args], { stdio: 'inherit' });
+    scaleChild = child;
     const exit = await new Promise<number>((resolve) => child.on('close', (c, signal) => resolve(c ?? (signal === null ? 1 : 128))));
+    scaleChild = undefined;
     if (exit !== 0) {
       log(`scale test ${script} failed (exit ${exit})`);
       code = 1;
