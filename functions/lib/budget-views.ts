@@ -3,7 +3,7 @@
 // (GET /clusters/{id}). The shares are computed here exactly as the poolers compute them
 // (shared/src/domain/budget.ts), from the leases row.
 import { z } from 'zod';
-import { clusterBudgetOf, settled, shareOf, type BudgetLeases } from '../../shared/src/domain/budget.ts';
+import { clusterBudgetOf, demandKey, memberShareOf, settled, type BudgetLeases } from '../../shared/src/domain/budget.ts';
 import type { Cluster } from '../../shared/src/domain/cluster.ts';
 import { isoTimestampSchema, tenantIdSchema } from '../../shared/src/domain/common.ts';
 import type { Tenant } from '../../shared/src/domain/tenant.ts';
@@ -44,7 +44,7 @@ export const clusterLeasesViewSchema = z.object({
   asked: z.number().int().nonnegative(),
   /** Each tenant's fleet-wide size (pool.size). */
   tenants: z.array(z.object({ tenantId: tenantIdSchema, size: z.number().int().positive() })),
-  /** Each pooler's share of the budget (shared by the cluster's tenants on that pooler). */
+  /** Each pooler's share of the budget (shared by the cluster's tenants on that pooler), idle poolers' lent shares moved. */
   poolers: z.array(leaseViewSchema.extend({ share: z.number().int().nonnegative() })),
 });
 export type ClusterLeasesView = z.infer<typeof clusterLeasesViewSchema>;
@@ -52,12 +52,12 @@ export type ClusterLeasesView = z.infer<typeof clusterLeasesViewSchema>;
 export function clusterLeasesView(cluster: Cluster, tenants: readonly Tenant[], row: BudgetLeases | undefined, now: Date): ClusterLeasesView {
   const fleet = fleetLeasesView(row, now);
   const budget = clusterBudgetOf(cluster).budget;
-  const n = fleet.leases.length;
+  const members = row?.members ?? [];
   return {
     generation: fleet.generation,
     settled: fleet.settled,
     asked: tenants.reduce((a, t) => a + t.pool.size, 0),
     tenants: tenants.map((t) => ({ tenantId: t.tenantId, size: t.pool.size })),
-    poolers: fleet.leases.map((l, rank) => ({ ...l, share: shareOf(budget, cluster.clusterId, rank, n) })),
+    poolers: fleet.leases.map((l, rank) => ({ ...l, share: memberShareOf(budget, cluster.clusterId, demandKey('cluster', cluster.clusterId), members, rank) })),
   };
 }

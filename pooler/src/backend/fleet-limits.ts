@@ -29,9 +29,13 @@ export class FleetLimits {
   /** Called when a pool is created for a tenant the shares do not name yet (a tenant just added): lease now. */
   onUnknownTenant: (() => void) | undefined;
 
+  /** Called when a client queues because a share is used up (the lease may borrow: docs/fleet.md). */
+  onStarved: (() => void) | undefined;
+
   /** A new pool starts within the current shares (0 before the first lease, or for a tenant they do not name yet). */
   attach(pool: Pool): void {
     this.#pools.add(pool);
+    pool.onLeaseStarved = () => this.onStarved?.();
     this.#place(pool, false);
     if (!this.#shares.tenants.has(pool.tenantId)) this.onUnknownTenant?.();
   }
@@ -54,6 +58,23 @@ export class FleetLimits {
         pool.gate?.remove(pool);
         continue;
       }
+      tenants.set(pool.tenantId, (tenants.get(pool.tenantId) ?? 0) + n);
+      const c = pool.gate?.clusterId;
+      if (c !== undefined) clusters.set(c, (clusters.get(c) ?? 0) + n);
+    }
+    return { tenants, clusters };
+  }
+
+  /**
+   * What each share is asked for now: busy server connections, queued clients and logins (Pool.leaseDemand), per
+   * tenant and per cluster. More than a share: the lease asks to borrow; nothing for a while: it lends.
+   */
+  loads(): { tenants: Map<string, number>; clusters: Map<string, number> } {
+    const tenants = new Map<string, number>();
+    const clusters = new Map<string, number>();
+    for (const pool of this.#pools) {
+      if (pool.isClosed) continue;
+      const n = pool.leaseDemand;
       tenants.set(pool.tenantId, (tenants.get(pool.tenantId) ?? 0) + n);
       const c = pool.gate?.clusterId;
       if (c !== undefined) clusters.set(c, (clusters.get(c) ?? 0) + n);

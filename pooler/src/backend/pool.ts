@@ -138,6 +138,8 @@ export class Pool implements ServerOwner {
   holdObserver: ((holding: boolean) => void) | null = null;
   /** This pooler's lease share of the fleet budgets (cluster/budget-lease.ts); Infinity without them. */
   private leaseSize = Infinity;
+  /** Set by FleetLimits: a client queued while a fleet budget share was used up. */
+  onLeaseStarved: (() => void) | undefined;
   /** Connections closed for a lowered lease whose socket has not closed yet: still counted against it. */
   private closingForLease = 0;
   /** This pooler's share of the tenant's cluster budget, shared with the cluster's other pools (cluster-gate.ts). */
@@ -186,6 +188,9 @@ export class Pool implements ServerOwner {
       return;
     }
     this.waiters.push({ client, deadline: Date.now() + this.settings.checkout_timeout * 1000, since: performance.now() });
+    // Queued because this pooler's share of a fleet budget is used up: the budget lease may borrow
+    // idle poolers' shares (docs/fleet.md, "Idle shares are lent").
+    this.starvedCheck();
     // Paused or switching: the idle list is empty (pause() closed it, and every parked one) and
     // nothing opens; the client queues. Else a parked connection is reset for it (one round trip),
     // while the pool also grows if it may: whichever is ready first serves it.
@@ -236,6 +241,20 @@ export class Pool implements ServerOwner {
       return server;
     }
     return undefined;
+  }
+
+  /**
+   * Queued (for a connection, or a login for the server's parameters) while this pooler's share of a
+   * fleet budget is used up: the budget lease may borrow idle poolers' shares (docs/fleet.md,
+   * "Idle shares are lent").
+   */
+  private starvedCheck(): void {
+    if (this.onLeaseStarved !== undefined && (this.leaseUsage >= this.leaseSize || (this.gate !== undefined && this.gate.usage() >= this.gate.limit))) this.onLeaseStarved();
+  }
+
+  /** What this pool asks of its fleet budget shares: busy connections, queued clients and logins waiting for the server's parameters. */
+  get leaseDemand(): number {
+    return this.load + this.paramWaiters.length;
   }
 
   /** Busy server connections plus queued clients: what a read endpoint balances on (reader-router.ts). */
@@ -307,6 +326,7 @@ export class Pool implements ServerOwner {
     if (this.serverParams) return this.serverParams;
     await new Promise<void>((resolve, reject) => {
       this.paramWaiters.push({ done: (err) => (err ? reject(err) : resolve()), deadline: Date.now() + this.settings.checkout_timeout * 1000 });
+      this.starvedCheck();
       // A switchover hold opens nothing to the old writer: the login waits for the switch (endSwitchover).
       if (this.connectingNow === 0 && this.retryTimer === undefined && this.switchHold === undefined && this.mayOpen()) this.openServer();
     });

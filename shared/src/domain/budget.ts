@@ -4,12 +4,14 @@
 // pooler/src/backend/cluster-gate.ts).
 //
 // Who is live is one row in the store, the budget leases: a generation, and per pooler a lease
-// (expiry) and the generation whose shares it has IN EFFECT (`ack`). The split is a pure function
-// of the generation's members (shareOf below), so the poolers never write per-tenant figures:
+// (expiry), the generation whose shares it has IN EFFECT (`ack`), and the budgets it wants more of
+// or lends (`want`, `give`). The split is a pure function of the generation's members (memberShareOf
+// below: even shares, lenders' moved to the members that want them), so every pooler computes every
+// share alike:
 //
 // - Every pooler renews its lease with a conditional write on the row's version (DynamoDB
-//   conditional PutItem, or the file lock locally). A join, a leave, or the removal of a member
-//   whose lease expired starts a new generation.
+//   conditional PutItem, or the file lock locally). A join, a leave, the removal of a member
+//   whose lease expired, or a member's change of `want`/`give` starts a new generation.
 // - Seeing a new generation, a pooler LOWERS its limits to min(current, new share) at once,
 //   closes what is above, and acks the generation once its open connections fit the new shares.
 // - A pooler RAISES its limits to its shares only after a successful write of a row where every
@@ -20,6 +22,9 @@
 //   removed — its shares handed out — only once its lease has expired.
 import { z } from 'zod';
 import type { Cluster } from './cluster.ts';
+
+/** At most this many keys in a lease's `want` and in its `give` (the row stays one small item). */
+export const MAX_DEMAND_KEYS = 32;
 
 /** PostgreSQL's own default max_connections: the budget's basis when a cluster does not say. */
 export const DEFAULT_MAX_CONNECTIONS = 100;
@@ -38,6 +43,10 @@ export const budgetLeaseSchema = z
     expiresAtMs: z.number().int().nonnegative(),
     /** The last generation whose shares this holder has in effect (0: none yet). */
     ack: z.number().int().nonnegative(),
+    /** Demand keys (demandKey) this holder needs more of than its even share: it borrows what idle holders lend. */
+    want: z.array(z.string().max(300)).max(MAX_DEMAND_KEYS).optional(),
+    /** Demand keys another holder wants that this holder has no use for now: it lends its share of them. */
+    give: z.array(z.string().max(300)).max(MAX_DEMAND_KEYS).optional(),
   })
   .strict();
 export type BudgetLease = z.infer<typeof budgetLeaseSchema>;
@@ -111,6 +120,40 @@ export function offsetOf(key: string): number {
 export function shareOf(total: number, key: string, rank: number, n: number): number {
   if (rank < 0 || rank >= n) return 0;
   return splitEvenly(total, n, offsetOf(key) % n)[rank]!;
+}
+
+/** The key a tenant's size or a cluster's budget goes by in `want` and `give`. */
+export function demandKey(kind: 'tenant' | 'cluster', id: string): string {
+  return `${kind === 'tenant' ? 't' : 'c'}:${id}`;
+}
+
+/**
+ * Member `rank`'s share of `total` (a tenant's size, a cluster's budget; `id` its id, `key` its
+ * demandKey) in a generation with these members, lending included: each member's even share
+ * (shareOf), except that when some members lend the key (`give`) and others want it (`want`), the
+ * lenders' shares go to the wanting members, split evenly between them. A pure function of the
+ * row, so every pooler computes every share alike, and for every key the shares still add up to
+ * exactly `total`: lending moves connections between poolers, never adds any.
+ */
+export function memberShareOf(total: number, id: string, key: string, members: readonly Pick<BudgetLease, 'want' | 'give'>[], rank: number): number {
+  const n = members.length;
+  if (rank < 0 || rank >= n) return 0;
+  const shares = splitEvenly(total, n, offsetOf(id) % n);
+  const lenders: number[] = [];
+  const borrowers: number[] = [];
+  members.forEach((m, r) => {
+    if (m.give?.includes(key)) lenders.push(r);
+    else if (m.want?.includes(key)) borrowers.push(r);
+  });
+  if (lenders.length === 0 || borrowers.length === 0) return shares[rank]!;
+  let lent = 0;
+  for (const r of lenders) {
+    lent += shares[r]!;
+    shares[r] = 0;
+  }
+  const extra = splitEvenly(lent, borrowers.length, offsetOf(id) % borrowers.length);
+  borrowers.forEach((r, i) => (shares[r]! += extra[i]!));
+  return shares[rank]!;
 }
 
 /** Whether every member has the row's generation in effect (so each may use its full shares). */

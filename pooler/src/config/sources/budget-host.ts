@@ -30,10 +30,13 @@ export function startBudgetLease(pooler: Pooler, source: ConfigSource, poolerId:
       clusterBudgets: () => inputs().clusterBudgets,
       setLeaseSizes: (shares, force) => limits.apply(shares, force),
       leaseUsages: () => limits.usages(),
+      loads: () => limits.loads(),
     },
   });
   // A tenant added since the last tick gets its shares at the next one: run it now.
   limits.onUnknownTenant = () => void lease.tick().catch(() => undefined);
+  // A client queued on a used-up share: ask to borrow now rather than at the next renewal.
+  limits.onStarved = () => lease.soon();
   void lease.start();
   return lease;
 }

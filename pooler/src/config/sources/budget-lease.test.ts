@@ -4,7 +4,7 @@
 // allowed at once and give back lowered ones only when a random "transaction" ends. After every
 // step the connections the poolers may hold together — max(open, limit) each — never exceed the
 // tenant's size nor the cluster's budget.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BudgetLeases, BudgetTenant } from '../../../../shared/src/domain/budget.ts';
 import type { BudgetLeaseStore } from '../../../../shared/src/ports/store.ts';
 import type { Shares } from '../../backend/fleet-limits.ts';
@@ -33,6 +33,8 @@ class FakePooler {
   open = new Map<string, number>();
   lease!: BudgetLease;
   alive = true;
+  /** Connections its clients ask for per tenant (busy or queued): above a share it borrows, at 0 it lends. */
+  demand = new Map<string, number>();
   readonly tenants: BudgetTenant[];
   constructor(tenants: BudgetTenant[]) {
     this.tenants = tenants;
@@ -56,11 +58,11 @@ class FakePooler {
     }
     this.fill();
   }
-  /** Greedy clients take whatever both limits allow. */
+  /** Greedy clients take whatever both limits allow, up to what they ask for. */
   fill(): void {
     for (const t of this.tenants) {
       let open = this.open.get(t.tenantId) ?? 0;
-      while (open < (this.limits.tenants.get(t.tenantId) ?? 0) && (t.clusterId === undefined || this.clusterOpen(t.clusterId) < (this.limits.clusters.get(t.clusterId) ?? 0))) {
+      while (open < Math.min(this.limits.tenants.get(t.tenantId) ?? 0, this.asked(t)) && (t.clusterId === undefined || this.clusterOpen(t.clusterId) < (this.limits.clusters.get(t.clusterId) ?? 0))) {
         this.open.set(t.tenantId, ++open);
       }
     }
@@ -73,6 +75,14 @@ class FakePooler {
       if (open > 0 && (open > (this.limits.tenants.get(t.tenantId) ?? 0) || overCluster)) this.open.set(t.tenantId, open - 1);
     }
     this.fill();
+  }
+  asked(t: BudgetTenant): number {
+    return this.demand.get(t.tenantId) ?? t.size;
+  }
+  loads(): Shares {
+    const clusters = new Map<string, number>();
+    for (const t of this.tenants) if (t.clusterId) clusters.set(t.clusterId, (clusters.get(t.clusterId) ?? 0) + this.asked(t));
+    return { tenants: new Map(this.tenants.map((t) => [t.tenantId, this.asked(t)])), clusters };
   }
   usages(): Shares {
     const clusters = new Map<string, number>();
@@ -111,7 +121,7 @@ describe('budget lease: the poolers together never exceed a budget', () => {
     vi.useRealTimers();
   });
 
-  async function simulate(seed: number): Promise<{ maxSeen: Map<string, number>; settledOnce: boolean }> {
+  async function simulate(seed: number): Promise<{ maxSeen: Map<string, number>; settledOnce: boolean; lentOnce: boolean }> {
     // A small deterministic PRNG: a failure names the seed that reproduces it.
     let x = seed;
     const rnd = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -126,6 +136,7 @@ describe('budget lease: the poolers together never exceed a budget', () => {
     const poolers: FakePooler[] = [];
     const maxSeen = new Map<string, number>();
     let settledOnce = false;
+    let lentOnce = false;
     const add = (): FakePooler => {
       const p = new FakePooler(tenants);
       p.lease = new BudgetLease({
@@ -134,7 +145,7 @@ describe('budget lease: the poolers together never exceed a budget', () => {
         ttlMs: TTL,
         log: testLogger(),
         callTimeoutMs: 100_000,
-        host: { tenants: () => tenants, clusterBudgets: () => new Map([['c1', clusterBudget]]), setLeaseSizes: (s, f) => p.setLeaseSizes(s, f), leaseUsages: () => p.usages() },
+        host: { tenants: () => tenants, clusterBudgets: () => new Map([['c1', clusterBudget]]), setLeaseSizes: (s, f) => p.setLeaseSizes(s, f), leaseUsages: () => p.usages(), loads: () => p.loads() },
       });
       poolers.push(p);
       return p;
@@ -149,6 +160,8 @@ describe('budget lease: the poolers together never exceed a budget', () => {
       maxSeen.set('c1', Math.max(maxSeen.get('c1') ?? 0, cluster));
       expect(cluster, `seed ${seed}: cluster c1`).toBeLessThanOrEqual(clusterBudget);
       if (store.row && store.row.members.length > 0 && store.row.members.every((m) => m.ack === store.row!.generation)) settledOnce = true;
+      // A generation in which one pooler lends what another wants.
+      if (store.row?.members.some((m) => m.give?.some((k) => store.row!.members.some((o) => o !== m && o.want?.includes(k))))) lentOnce = true;
     };
     add();
     {
@@ -173,6 +186,12 @@ describe('budget lease: the poolers together never exceed a budget', () => {
           p.setLeaseSizes({ tenants: new Map(), clusters: new Map() }, true);
           await p.lease.leave();
           p.alive = false;
+        } else if (r < 0.22) {
+          // Its clients ask for another amount: none at all (it lends), a few, or everything (it borrows).
+          const p = live[Math.floor(rnd() * live.length)]!;
+          const t = tenants[Math.floor(rnd() * tenants.length)]!;
+          const u = rnd();
+          p.demand.set(t.tenantId, u < 0.4 ? 0 : u < 0.6 ? 1 + Math.floor(rnd() * t.size) : t.size);
         } else if (r < 0.4) {
           for (const p of live) if (rnd() < 0.5) p.release();
         } else if (r < 0.55 && live.length > 1) {
@@ -189,7 +208,7 @@ describe('budget lease: the poolers together never exceed a budget', () => {
         check();
       }
     }
-    return { maxSeen, settledOnce };
+    return { maxSeen, settledOnce, lentOnce };
   }
 
   it.each(Array.from({ length: 40 }, (_, i) => i + 1))('seed %i', async (seed) => {
@@ -197,5 +216,10 @@ describe('budget lease: the poolers together never exceed a budget', () => {
     // It did hand out connections (a protocol that never raises would pass the bound trivially).
     expect(sim.settledOnce).toBe(true);
     expect(sim.maxSeen.get('c1')).toBe(9);
+    lent += sim.lentOnce ? 1 : 0;
   });
+
+  // Lending was exercised (idle poolers' shares moved to poolers that wanted them) in most runs.
+  let lent = 0;
+  afterAll(() => expect(lent, 'seeds in which a pooler lent a share another wanted').toBeGreaterThanOrEqual(35));
 });

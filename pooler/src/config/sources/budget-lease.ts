@@ -7,12 +7,14 @@
 // connections fit, and renews its lease — one compare-and-set write. Only after a successful write
 // of a row in which every member acked does it RAISE its limits to its shares. A pooler that cannot
 // renew fences itself (limits 0) a margin before its lease could expire, so its share can be handed
-// out safely; a leaving pooler gives its connections back before it leaves the row.
+// out safely; a leaving pooler gives its connections back before it leaves the row. In the same
+// write it says which budgets it wants more of and which it lends (#demand): a change of either is
+// a new generation, as a join is, and the shares follow it (memberShareOf).
 //
 // Ticks come every lease_ttl / 5, and every FAST_TICK_MS while a rebalance is under way (so one
 // settles in a few hundred ms plus the time the longest transaction above a lowered share takes).
 import { randomBytes } from 'node:crypto';
-import { clusterBudgetOf, settled, shareOf, type BudgetLease as MemberLease, type BudgetLeases, type BudgetTenant } from '../../../../shared/src/domain/budget.ts';
+import { clusterBudgetOf, demandKey, MAX_DEMAND_KEYS, memberShareOf, settled, shareOf, type BudgetLease as MemberLease, type BudgetLeases, type BudgetTenant } from '../../../../shared/src/domain/budget.ts';
 import type { Shares } from '../../backend/fleet-limits.ts';
 import type { BudgetLeaseStore } from '../../../../shared/src/ports/store.ts';
 import { STORE_CALL_TIMEOUT_MS, withDeadline } from '../../cluster/store-deadline.ts';
@@ -24,6 +26,12 @@ export const FAST_TICK_MS = 250;
 const WRITE_ATTEMPTS = 8;
 /** A leaving pooler waits this long for its server connections to close before leaving the row. */
 const LEAVE_WAIT_MS = 10_000;
+/** A share asked for nothing (no busy connection, no queued client) this long may be lent to a pooler that wants it. */
+const LEND_AFTER_MS = 1_000;
+/** A pooler keeps asking to borrow this long after its load last exceeded its even share (no flapping). */
+const WANT_HOLD_MS = 5_000;
+/** At most one extra tick this often when a client queues on a used-up share. */
+const SOON_MS = 100;
 
 /** What the budget lease needs from the pooler and its source. */
 export interface LeaseHost {
@@ -35,6 +43,8 @@ export interface LeaseHost {
   setLeaseSizes(shares: Shares, force?: boolean): void;
   /** Server connections counted against each limit (open, opening, closing), per tenant and per cluster. */
   leaseUsages(): Shares;
+  /** What each share is asked for now (busy connections plus queued clients); absent: no lending. */
+  loads?(): Shares;
 }
 
 export interface BudgetLeaseOptions {
@@ -72,6 +82,11 @@ export class BudgetLease {
   #expiryTimer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #stopped = false;
+  #soon: NodeJS.Timeout | undefined;
+  /** Per demand key: asking to borrow until then. */
+  readonly #wantUntil = new Map<string, number>();
+  /** Per demand key: asked for nothing since then. */
+  readonly #idleSince = new Map<string, number>();
 
   constructor(o: BudgetLeaseOptions) {
     this.#o = o;
@@ -109,16 +124,69 @@ export class BudgetLease {
     return this.#ticking;
   }
 
-  /** Member `rank` of `n`'s shares: of every tenant's size, and of every cluster's budget. */
-  sharesFor(rank: number, n: number): Shares {
-    const tenants = this.#o.host.tenants();
+  /** A tick shortly (a client queued on a used-up share: borrowing should not wait for the next renewal). */
+  soon(): void {
+    if (this.#soon !== undefined || this.#stopped) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      void this.tick().catch(() => undefined);
+    }, SOON_MS);
+    this.#soon.unref();
+  }
+
+  /** Every cluster's budget, a cluster the source did not report (it always does) at its default, never none. */
+  #budgets(tenants: readonly BudgetTenant[]): Map<string, number> {
     const budgets = new Map(this.#o.host.clusterBudgets());
-    // A cluster the source did not report (it always does): its default budget, never none.
     for (const t of tenants) if (t.clusterId !== undefined && !budgets.has(t.clusterId)) budgets.set(t.clusterId, clusterBudgetOf({}).budget);
+    return budgets;
+  }
+
+  /** Member `rank`'s shares of every tenant's size and every cluster's budget in a generation with these members, lending included. */
+  sharesFor(members: readonly Pick<MemberLease, 'want' | 'give'>[], rank: number): Shares {
+    const tenants = this.#o.host.tenants();
     return {
-      tenants: new Map(tenants.map((t) => [t.tenantId, shareOf(t.size, t.tenantId, rank, n)])),
-      clusters: new Map([...budgets].map(([id, b]) => [id, shareOf(b, id, rank, n)])),
+      tenants: new Map(tenants.map((t) => [t.tenantId, memberShareOf(t.size, t.tenantId, demandKey('tenant', t.tenantId), members, rank)])),
+      clusters: new Map([...this.#budgets(tenants)].map(([id, b]) => [id, memberShareOf(b, id, demandKey('cluster', id), members, rank)])),
     };
+  }
+
+  /**
+   * What this pooler asks to borrow and offers to lend (docs/fleet.md, "Idle shares are lent"):
+   * it wants a key while its load is above its even share (and WANT_HOLD_MS after); it lends a key
+   * another member wants once it has asked nothing of it for LEND_AFTER_MS. At most
+   * MAX_DEMAND_KEYS each, the largest wants first.
+   */
+  #demand(members: readonly MemberLease[], rank: number, now: number): { want: string[]; give: string[] } {
+    const loads = this.#o.host.loads?.();
+    if (loads === undefined) return { want: [], give: [] };
+    const n = members.length;
+    const tenants = this.#o.host.tenants();
+    const seen = new Set<string>();
+    const wants: Array<[string, number]> = [];
+    const consider = (key: string, id: string, total: number, load: number): void => {
+      seen.add(key);
+      const even = shareOf(total, id, rank, n);
+      if (load > even) this.#wantUntil.set(key, now + WANT_HOLD_MS);
+      if (load > 0) this.#idleSince.delete(key);
+      else if (!this.#idleSince.has(key)) this.#idleSince.set(key, now);
+      if ((this.#wantUntil.get(key) ?? 0) > now) wants.push([key, load - even]);
+    };
+    for (const t of tenants) consider(demandKey('tenant', t.tenantId), t.tenantId, t.size, loads.tenants.get(t.tenantId) ?? 0);
+    for (const [id, budget] of this.#budgets(tenants)) consider(demandKey('cluster', id), id, budget, loads.clusters.get(id) ?? 0);
+    for (const key of this.#idleSince.keys()) if (!seen.has(key)) this.#idleSince.delete(key);
+    for (const [key, until] of this.#wantUntil) if (!seen.has(key) || until <= now) this.#wantUntil.delete(key);
+    const want = wants
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, MAX_DEMAND_KEYS)
+      .map(([key]) => key)
+      .sort();
+    const mine = new Set(want);
+    const othersWant = new Set(members.flatMap((m, r) => (r === rank ? [] : (m.want ?? []))));
+    const give = [...othersWant]
+      .filter((key) => !mine.has(key) && seen.has(key) && now - (this.#idleSince.get(key) ?? now) >= LEND_AFTER_MS)
+      .sort()
+      .slice(0, MAX_DEMAND_KEYS);
+    return { want, give };
   }
 
   async #tick(): Promise<void> {
@@ -138,7 +206,12 @@ export class BudgetLease {
         rank = members.length - 1;
         generation++;
       }
-      const shares = this.sharesFor(rank, members.length);
+      // What it asks to borrow and lends changes the shares: a new generation, as a join does.
+      const demand = this.#demand(members, rank, t0);
+      const before = members[rank]!;
+      if (!sameKeys(before.want, demand.want) || !sameKeys(before.give, demand.give)) generation++;
+      members[rank] = withDemand(before, demand);
+      const shares = this.sharesFor(members, rank);
       // Lowering is always safe: do it before anything else.
       this.#apply(lowest(shares, this.#limits));
       const mine = members[rank]!;
@@ -153,9 +226,9 @@ export class BudgetLease {
       const done = settled(next);
       // Every member keeps to its share of this generation: ours is ours to use.
       if (done) this.#apply(shares);
-      const before = this.#state;
+      const was = this.#state;
       this.#state = { generation, rank, members: members.length, settled: done, fenceAtMs: t0 + this.#o.ttlMs - this.#margin };
-      if (before?.generation !== generation || before.settled !== done) {
+      if (was?.generation !== generation || was.settled !== done) {
         this.#o.log.info({ generation, rank, members: members.length, settled: done }, done ? 'fleet budget shares in effect' : 'fleet budget rebalancing');
       }
       return;
@@ -213,6 +286,7 @@ export class BudgetLease {
   async leave(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#soon);
     await this.#ticking?.catch(() => undefined);
     this.#apply(NONE);
     const deadline = this.#now() + LEAVE_WAIT_MS;
@@ -245,6 +319,17 @@ export class BudgetLease {
 }
 
 const NONE: Shares = { tenants: new Map(), clusters: new Map() };
+
+/** Two key lists alike (absent = empty). */
+function sameKeys(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return (a?.length ?? 0) === b.length && b.every((k, i) => a![i] === k);
+}
+
+/** The member's lease with these lists (an empty list is left out of the row). */
+function withDemand(m: MemberLease, d: { want: string[]; give: string[] }): MemberLease {
+  const { want: _want, give: _give, ...rest } = m;
+  return { ...rest, ...(d.want.length > 0 ? { want: d.want } : {}), ...(d.give.length > 0 ? { give: d.give } : {}) };
+}
 
 /** Each limit at the lower of the two (absent = 0). */
 function lowest(a: Shares, b: Shares): Shares {
