@@ -5,6 +5,7 @@
 // pools it closes, whose connections still count until they are gone.
 import type { Pool } from './pool.ts';
 import { ClusterGate } from './cluster-gate.ts';
+import { demandKey } from '../../../shared/src/domain/budget.ts';
 
 export interface Shares {
   tenants: ReadonlyMap<string, number>;
@@ -29,13 +30,17 @@ export class FleetLimits {
   /** Called when a pool is created for a tenant the shares do not name yet (a tenant just added): lease now. */
   onUnknownTenant: (() => void) | undefined;
 
-  /** Called when a client queues because a share is used up (the lease may borrow: docs/fleet.md). */
-  onStarved: (() => void) | undefined;
+  /** Called when a client queues because a share is used up, with the shares' demand keys (the lease may borrow: docs/fleet.md). */
+  onStarved: ((keys: string[]) => void) | undefined;
 
   /** A new pool starts within the current shares (0 before the first lease, or for a tenant they do not name yet). */
   attach(pool: Pool): void {
     this.#pools.add(pool);
-    pool.onLeaseStarved = () => this.onStarved?.();
+    pool.onLeaseStarved = (tenant, cluster) => {
+      const keys = tenant ? [demandKey('tenant', pool.tenantId)] : [];
+      if (cluster && pool.gate !== undefined) keys.push(demandKey('cluster', pool.gate.clusterId));
+      this.onStarved?.(keys);
+    };
     this.#place(pool, false);
     if (!this.#shares.tenants.has(pool.tenantId)) this.onUnknownTenant?.();
   }

@@ -138,8 +138,8 @@ export class Pool implements ServerOwner {
   holdObserver: ((holding: boolean) => void) | null = null;
   /** This pooler's lease share of the fleet budgets (cluster/budget-lease.ts); Infinity without them. */
   private leaseSize = Infinity;
-  /** Set by FleetLimits: a client queued while a fleet budget share was used up. */
-  onLeaseStarved: (() => void) | undefined;
+  /** Set by FleetLimits: a client queued while a fleet budget share was used up (this tenant's, the cluster's). */
+  onLeaseStarved: ((tenant: boolean, cluster: boolean) => void) | undefined;
   /** Connections closed for a lowered lease whose socket has not closed yet: still counted against it. */
   private closingForLease = 0;
   /** This pooler's share of the tenant's cluster budget, shared with the cluster's other pools (cluster-gate.ts). */
@@ -249,7 +249,10 @@ export class Pool implements ServerOwner {
    * "Idle shares are lent").
    */
   private starvedCheck(): void {
-    if (this.onLeaseStarved !== undefined && (this.leaseUsage >= this.leaseSize || (this.gate !== undefined && this.gate.usage() >= this.gate.limit))) this.onLeaseStarved();
+    if (this.onLeaseStarved === undefined) return;
+    const tenant = this.leaseUsage >= this.leaseSize;
+    const cluster = this.gate !== undefined && this.gate.usage() >= this.gate.limit;
+    if (tenant || cluster) this.onLeaseStarved(tenant, cluster);
   }
 
   /** What this pool asks of its fleet budget shares: busy connections, queued clients and logins waiting for the server's parameters. */

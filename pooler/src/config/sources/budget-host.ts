@@ -36,7 +36,7 @@ export function startBudgetLease(pooler: Pooler, source: ConfigSource, poolerId:
   // A tenant added since the last tick gets its shares at the next one: run it now.
   limits.onUnknownTenant = () => void lease.tick().catch(() => undefined);
   // A client queued on a used-up share: ask to borrow now rather than at the next renewal.
-  limits.onStarved = () => lease.soon();
+  limits.onStarved = (keys) => lease.soon(keys);
   void lease.start();
   return lease;
 }

@@ -30,8 +30,10 @@ const LEAVE_WAIT_MS = 10_000;
 const LEND_AFTER_MS = 1_000;
 /** A pooler keeps asking to borrow this long after its load last exceeded its even share (no flapping). */
 const WANT_HOLD_MS = 5_000;
-/** At most one extra tick this often when a client queues on a used-up share. */
+/** The extra tick when a client queues on a used-up share comes this soon… */
 const SOON_MS = 100;
+/** …and at most this often. */
+const SOON_GAP_MS = 1_000;
 
 /** What the budget lease needs from the pooler and its source. */
 export interface LeaseHost {
@@ -83,6 +85,9 @@ export class BudgetLease {
   #ticking: Promise<void> | undefined;
   #stopped = false;
   #soon: NodeJS.Timeout | undefined;
+  #lastSoon = -Infinity;
+  /** This pooler's entry as last written (its want and give lists). */
+  #mine: MemberLease | undefined;
   /** Per demand key: asking to borrow until then. */
   readonly #wantUntil = new Map<string, number>();
   /** Per demand key: asked for nothing since then. */
@@ -124,9 +129,17 @@ export class BudgetLease {
     return this.#ticking;
   }
 
-  /** A tick shortly (a client queued on a used-up share: borrowing should not wait for the next renewal). */
-  soon(): void {
-    if (this.#soon !== undefined || this.#stopped) return;
+  /**
+   * A client queued on a used-up share of `keys` (demandKey): tick shortly if that could change
+   * what this pooler asks — a key it does not want yet, or one it lends — so borrowing (or taking a
+   * lent share back) does not wait for the next renewal. At most one such tick per SOON_GAP_MS: a
+   * pool that stays saturated does not turn into a stream of store writes.
+   */
+  soon(keys: readonly string[]): void {
+    if (this.#soon !== undefined || this.#stopped || this.#now() - this.#lastSoon < SOON_GAP_MS) return;
+    const mine = this.#state === undefined ? undefined : this.#mine;
+    if (mine !== undefined && keys.every((k) => mine.want?.includes(k) && !mine.give?.includes(k))) return;
+    this.#lastSoon = this.#now();
     this.#soon = setTimeout(() => {
       this.#soon = undefined;
       void this.tick().catch(() => undefined);
@@ -223,6 +236,7 @@ export class BudgetLease {
         continue;
       }
       this.#renewed(t0 + this.#o.ttlMs - this.#margin, t0 + this.#o.ttlMs);
+      this.#mine = members[rank];
       const done = settled(next);
       // Every member keeps to its share of this generation: ours is ours to use.
       if (done) this.#apply(shares);
