@@ -140,8 +140,8 @@ export class Pool implements ServerOwner {
   private leaseSize = Infinity;
   /** Set by FleetLimits: a client queued while a fleet budget share was used up (this tenant's, the cluster's). */
   onLeaseStarved: ((tenant: boolean, cluster: boolean) => void) | undefined;
-  /** Connections closed for a lowered lease whose socket has not closed yet: still counted against it. */
-  private closingForLease = 0;
+  /** Connections closed (for any reason) whose socket has not closed yet: still counted against the lease. */
+  private closing = 0;
   /** This pooler's share of the tenant's cluster budget, shared with the cluster's other pools (cluster-gate.ts). */
   gate: ClusterGate | undefined;
 
@@ -312,6 +312,17 @@ export class Pool implements ServerOwner {
 
   onServerGone(server: ServerConnection, reason: DisconnectReason): void {
     this.all.delete(server);
+    // Its backend holds a slot until the server closed its end (server.ts close): whatever closed
+    // it (lowered share, RECONNECT, lifetime, idle_timeout, a failed reset), it counts until then.
+    if (!server.socket.closed) {
+      this.closing++;
+      server.socket.once('close', () => {
+        this.closing--;
+        this.gate?.wake();
+        // Room under our own share again: whoever queued (or a share raised meanwhile) may open now.
+        this.kick();
+      });
+    }
     if (server.parkedFor !== null) {
       this.parked.delete(server.parkedFor as PoolClient);
       server.parkedFor = null;
@@ -693,22 +704,13 @@ export class Pool implements ServerOwner {
     return { detail: `all ${this.settings.size} server connections of the pool are busy`, hint: 'raise the pool size or shorten transactions' };
   }
 
-  /** Server connections counted against the lease: open, opening, and closing for a lowered lease. */
+  /** Server connections counted against the lease: open, opening, and closed but not yet gone (onServerGone). */
   get leaseUsage(): number {
-    return this.all.size + this.connecting + this.closingForLease;
+    return this.all.size + this.connecting + this.closing;
   }
 
-  /** Closes a connection above the lease; it counts against the lease until its socket has closed. */
+  /** Closes a connection above the lease; it counts against the lease until its socket has closed (onServerGone). */
   private closeForLease(server: ServerConnection): void {
-    if (!server.socket.closed) {
-      this.closingForLease++;
-      server.socket.once('close', () => {
-        this.closingForLease--;
-        this.gate?.wake();
-        // Room under our own share again: whoever queued (or a share raised meanwhile) may open now.
-        this.kick();
-      });
-    }
     server.close('lease_lowered');
   }
 
