@@ -25,6 +25,17 @@ import type { Cluster } from './cluster.ts';
 
 /** At most this many keys in a lease's `want` and in its `give` (the row stays one small item). */
 export const MAX_DEMAND_KEYS = 32;
+/**
+ * At most this many keys in all members' `want` and `give` together: the row is ONE DynamoDB item,
+ * refused above 400 KB (a key is up to 65 characters: 3000 of them ≈ 210 KB, next to ≈ 100 KB for
+ * 1000 members' other fields).
+ */
+export const MAX_ROW_DEMAND_KEYS = 3000;
+
+/** How many keys each of a member's lists may hold in a row of `members` members (MAX_DEMAND_KEYS, less in a large fleet). */
+export function demandKeyCap(members: number): number {
+  return Math.max(1, Math.min(MAX_DEMAND_KEYS, Math.floor(MAX_ROW_DEMAND_KEYS / (2 * Math.max(1, members)))));
+}
 
 /** PostgreSQL's own default max_connections: the budget's basis when a cluster does not say. */
 export const DEFAULT_MAX_CONNECTIONS = 100;

@@ -14,7 +14,7 @@
 // Ticks come every lease_ttl / 5, and every FAST_TICK_MS while a rebalance is under way (so one
 // settles in a few hundred ms plus the time the longest transaction above a lowered share takes).
 import { randomBytes } from 'node:crypto';
-import { clusterBudgetOf, demandKey, MAX_DEMAND_KEYS, memberShareOf, settled, shareOf, type BudgetLease as MemberLease, type BudgetLeases, type BudgetTenant } from '../../../../shared/src/domain/budget.ts';
+import { clusterBudgetOf, demandKey, demandKeyCap, memberShareOf, settled, shareOf, type BudgetLease as MemberLease, type BudgetLeases, type BudgetTenant } from '../../../../shared/src/domain/budget.ts';
 import type { Shares } from '../../backend/fleet-limits.ts';
 import type { BudgetLeaseStore } from '../../../../shared/src/ports/store.ts';
 import { STORE_CALL_TIMEOUT_MS, withDeadline } from '../../cluster/store-deadline.ts';
@@ -167,12 +167,14 @@ export class BudgetLease {
    * What this pooler asks to borrow and offers to lend (docs/fleet.md, "Idle shares are lent"):
    * it wants a key while its load is above its even share (and WANT_HOLD_MS after); it lends a key
    * another member wants once it has asked nothing of it for LEND_AFTER_MS. At most
-   * MAX_DEMAND_KEYS each, the largest wants first.
+   * demandKeyCap(members) each (MAX_DEMAND_KEYS in a small fleet), the largest wants first.
    */
   #demand(members: readonly MemberLease[], rank: number, now: number): { want: string[]; give: string[] } {
     const loads = this.#o.host.loads?.();
     if (loads === undefined) return { want: [], give: [] };
     const n = members.length;
+    // The row is one DynamoDB item (400 KB): in a large fleet each list holds fewer keys.
+    const cap = demandKeyCap(n);
     const tenants = this.#o.host.tenants();
     const seen = new Set<string>();
     const wants: Array<[string, number]> = [];
@@ -190,7 +192,7 @@ export class BudgetLease {
     for (const [key, until] of this.#wantUntil) if (!seen.has(key) || until <= now) this.#wantUntil.delete(key);
     const want = wants
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, MAX_DEMAND_KEYS)
+      .slice(0, cap)
       .map(([key]) => key)
       .sort();
     const mine = new Set(want);
@@ -198,7 +200,7 @@ export class BudgetLease {
     const give = [...othersWant]
       .filter((key) => !mine.has(key) && seen.has(key) && now - (this.#idleSince.get(key) ?? now) >= LEND_AFTER_MS)
       .sort()
-      .slice(0, MAX_DEMAND_KEYS);
+      .slice(0, cap);
     return { want, give };
   }
 
