@@ -13,6 +13,12 @@
 // e.g. a V8 flag's cost: `AB_NODE_ARGS_SEMI1='--max-semi-space-size=1' node bench/compare-builds.ts
 // base=. semi1=.`; PGOPTIONS reaches pgbench (e.g. `-c search_path=public`: a client with a setting).
 // Each cell prints the median and the spread (min–max) of its rounds.
+//
+// Logins instead of pgbench: AB_LOGINS=N (e.g. 5000) runs, per round and build, N SCRAM logins
+// (bare-socket clients, raw-client.ts: two HMACs per login on the client side, no PBKDF2), each
+// sending Terminate once logged in, AB_LOGIN_CONCURRENCY (16) at a time; it prints the pooler's CPU
+// per login (µs) and logins/s. AB_NODE_ARGS_<NAME>='--cpu-prof --cpu-prof-dir=/tmp/prof' gives a
+// profile of the login path.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +27,7 @@ import { startPoolerProcess, type PoolerProcess } from './pooler-process.ts';
 import { runPgbench } from './pgbench.ts';
 import { clockTicksPerSecond, treeCpuTicks } from './proc-stat.ts';
 import { median } from './summary.ts';
+import { rawLoginAndLeave } from './raw-client.ts';
 import { freePort } from '../shared/src/local/postgres-server.ts';
 import { toYaml } from '../shared/src/yaml.ts';
 import type { ProtocolMode } from './options.ts';
@@ -39,6 +46,8 @@ const modes = (process.env.AB_MODES ?? 'simple,prepared').split(',') as Protocol
 const rounds = Number(process.env.AB_ROUNDS ?? 5);
 const durationSec = Number(process.env.AB_DURATION ?? 5);
 const poolSize = Number(process.env.AB_POOL ?? 20);
+const logins = Number(process.env.AB_LOGINS ?? 0);
+const loginConcurrency = Number(process.env.AB_LOGIN_CONCURRENCY ?? 16);
 
 const db = await prepareDatabase({ maxConnections: 200, scale: 1 });
 const postmaster = Number(readFileSync(join(db.server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -68,6 +77,10 @@ try {
     poolers.push({ name: b.name, p, dir });
   }
   const hz = clockTicksPerSecond();
+  if (logins > 0) {
+    await compareLogins(poolers, hz);
+    process.exit(0);
+  }
   for (const { p } of poolers) for (const mode of modes) await runPgbench(p.login, { clients: 20, jobs: 2, durationSec: 2, mode });
   const cells = new Map<string, { tps: number[]; pooler: number[]; server: number[] }>();
   for (const c of clients) {
@@ -99,7 +112,45 @@ try {
     console.log(`${key.padEnd(30)} ${cell(v.tps, 0).padStart(24)}  ${cell(v.pooler, 1).padStart(22)}  ${cell(v.server, 1).padStart(22)}`);
   }
 } finally {
-  for (const { p, dir } of poolers) {
+  await stopAll();
+}
+
+async function compareLogins(list: typeof poolers, hz: number): Promise<void> {
+  const loginRound = async (p: PoolerProcess, n: number): Promise<{ us: number; perSec: number }> => {
+    let next = 0;
+    const t0 = performance.now();
+    const ticks0 = treeCpuTicks(p.pid);
+    const worker = async (): Promise<void> => {
+      while (next < n) {
+        next++;
+        await rawLoginAndLeave(p.login, 30_000);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(loginConcurrency, n) }, worker));
+    const ticks = treeCpuTicks(p.pid) - ticks0;
+    return { us: ((ticks / hz) * 1e6) / n, perSec: n / ((performance.now() - t0) / 1000) };
+  };
+  // Warm-up: the JIT, lazily loaded code, the first server connection.
+  for (const { p } of list) await loginRound(p, Math.min(logins, 2000));
+  const cells = new Map<string, { us: number[]; perSec: number[] }>();
+  for (let r = 0; r < rounds; r++) {
+    for (const { name, p } of list) {
+      const o = await loginRound(p, logins);
+      const cell = cells.get(name) ?? { us: [], perSec: [] };
+      cell.us.push(o.us);
+      cell.perSec.push(o.perSec);
+      cells.set(name, cell);
+      process.stderr.write(`${name} round ${r + 1}: ${o.us.toFixed(1)} µs/login, ${o.perSec.toFixed(0)} logins/s\n`);
+    }
+  }
+  const cell = (v: number[], digits: number): string => `${(median(v) ?? 0).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`;
+  console.log(`${'build'.padEnd(16)} ${'pooler CPU µs/login'.padStart(24)}  ${'logins/s'.padStart(22)}`);
+  for (const [name, v] of cells) console.log(`${name.padEnd(16)} ${cell(v.us, 1).padStart(24)}  ${cell(v.perSec, 0).padStart(22)}`);
+  await stopAll();
+}
+
+async function stopAll(): Promise<void> {
+  for (const { p, dir } of poolers.splice(0)) {
     await p.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }

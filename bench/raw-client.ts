@@ -112,3 +112,15 @@ export function rawLogin(login: RawLogin, localAddress: string, timeoutMs: numbe
     });
   });
 }
+
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
+
+/** Logs in, sends Terminate and resolves once the pooler has closed the connection (login benches). */
+export async function rawLoginAndLeave(login: RawLogin, timeoutMs: number, localAddress = '127.0.0.1'): Promise<void> {
+  const sock = await rawLogin(login, localAddress, timeoutMs);
+  await new Promise<void>((resolve) => {
+    sock.once('close', () => resolve());
+    sock.on('data', () => {});
+    sock.end(TERMINATE);
+  });
+}
