@@ -30,7 +30,7 @@ import { isAdminDatabase, type Credentials } from '../admin/users.ts';
 import type { ClientConnection } from './client.ts';
 import { sharedClientParams, startupValuesToCheck } from './session-params.ts';
 import { checkStartupValues, startupFatal } from './startup-check.ts';
-import { startupSettings } from './startup-options.ts';
+import { startupSettings, type StartupSettings } from './startup-options.ts';
 import { internSettings } from './session-settings.ts';
 
 function encodeParameters(params: ReadonlyMap<string, string>): Buffer {
@@ -230,7 +230,11 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
         }
         return;
       }
-      for (let m = framer.next(); m !== undefined && !done && !authenticated; m = framer.next()) onMessage!(m.type, m.body);
+      // Not `m = framer.next()` once done: a login that completed within onMessage handed the framer on.
+      for (let m = framer.next(); m !== undefined; m = framer.next()) {
+        onMessage!(m.type, m.body);
+        if (done || authenticated) break;
+      }
     } catch (err) {
       if (err instanceof PoolerError) return end(err);
       if (err instanceof ProtocolError) return end(new PoolerError('PROTOCOL_VIOLATION', err.message));
@@ -293,56 +297,74 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
         throw err;
       }
       authenticated = true;
-      socket.write(authOk);
       const admitted = client;
       const pool = host.poolFor(route, read);
       waitingOn = pool;
-      pool
-        .ensureServerParams()
-        .then(async (serverParams) => {
-          if (done) return;
-          // Start-up values PostgreSQL would have to apply: a server of the pool judges them.
-          // `options` and the other keys as PostgreSQL reads them (startup-options.ts).
-          const settings = startupSettings(params);
-          if ('error' in settings) return refuse(startupFatal(settings.error));
-          const check = startupValuesToCheck(serverParams, settings.keys, settings.session);
-          let checked: ReadonlyMap<string, string> | undefined;
-          if (check.sets.length > 0) {
-            const verdict = await checkStartupValues(pool, serverParams, check);
+      const failed = (err: Error): void => {
+        if (done) return admitted.log.error({ err }, 'unexpected error after login');
+        end(
+          err instanceof PoolerError ? err : new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }),
+          'connect_failed',
+        );
+      };
+      /** Ends the login once the pool's server parameters are known; `authOk` when not written yet. */
+      const complete = (serverParams: ReadonlyMap<string, string>, authOk: Buffer | undefined): void => {
+        if (done) return;
+        // Start-up values PostgreSQL would have to apply: a server of the pool judges them.
+        // `options` and the other keys as PostgreSQL reads them (startup-options.ts).
+        const settings = startupSettings(params);
+        if ('error' in settings) {
+          if (authOk !== undefined) socket.write(authOk);
+          return refuse(startupFatal(settings.error));
+        }
+        const check = startupValuesToCheck(serverParams, settings.keys, settings.session);
+        if (check.sets.length === 0) return ready(serverParams, settings, undefined, authOk);
+        if (authOk !== undefined) socket.write(authOk);
+        checkStartupValues(pool, serverParams, check)
+          .then((verdict) => {
             if (done) return;
             if ('error' in verdict) return refuse(startupFatal(verdict.error));
-            checked = verdict.values;
-          }
-          const out: Buffer[] = [];
-          const reported = sharedClientParams(serverParams, settings.keys, encodeParameters, checked);
-          if (settings.session.length > 0) admitted.session = admitted.sessionDefaults = internSettings(pool, settings.session);
-          admitted.params = reported.params;
-          admitted.defaults = reported.params;
-          out.push(reported.encoded);
-          out.push(msg.backendKeyData(admitted.processId, admitted.secretKey), READY_IDLE);
-          done = true;
-          clearTimeout(timer);
-          socket.removeListener('data', onData);
-          socket.write(Buffer.concat(out));
-          if (host.log.isLevelEnabled('info')) admitted.log.info({ tenant: route.id }, 'client logged in');
-          // The login state is done with: the client takes over the socket's error/close events,
-          // so nothing keeps this scope (framers, SCRAM state, timer) alive.
-          socket.removeListener('error', onGone);
-          socket.removeListener('close', onGone);
-          socket.removeListener('end', onGone);
-          // Before the client takes over: its own backpressure may pause the socket again.
-          if (paused) socket.resume();
-          admitted.enterReady(framer!.takeRest());
-          framer = undefined;
-          onMessage = undefined;
-        })
-        .catch((err: Error) => {
-          if (done) return admitted.log.error({ err }, 'unexpected error after login');
-          end(
-            err instanceof PoolerError ? err : new PoolerError('SERVER_LOST', `cannot connect to the database of tenant "${route.id}"`, { detail: err.message }),
-            'connect_failed',
-          );
-        });
+            ready(serverParams, settings, verdict.values, undefined);
+          })
+          .catch(failed);
+      };
+      const ready = (serverParams: ReadonlyMap<string, string>, settings: Exclude<StartupSettings, { error: unknown }>, checked: ReadonlyMap<string, string> | undefined, authOk: Buffer | undefined): void => {
+        const reported = sharedClientParams(serverParams, settings.keys, encodeParameters, checked);
+        if (settings.session.length > 0) admitted.session = admitted.sessionDefaults = internSettings(pool, settings.session);
+        admitted.params = reported.params;
+        admitted.defaults = reported.params;
+        const bkd = msg.backendKeyData(admitted.processId, admitted.secretKey);
+        done = true;
+        clearTimeout(timer);
+        socket.removeListener('data', onData);
+        socket.write(authOk === undefined ? Buffer.concat([reported.encoded, bkd, READY_IDLE]) : Buffer.concat([authOk, reported.encoded, bkd, READY_IDLE]));
+        if (host.log.isLevelEnabled('info')) admitted.log.info({ tenant: route.id }, 'client logged in');
+        // The login state is done with: the client takes over the socket's error/close events,
+        // so nothing keeps this scope (framers, SCRAM state, timer) alive.
+        socket.removeListener('error', onGone);
+        socket.removeListener('close', onGone);
+        socket.removeListener('end', onGone);
+        // Before the client takes over: its own backpressure may pause the socket again.
+        if (paused) socket.resume();
+        admitted.enterReady(framer!.takeRest());
+        framer = undefined;
+        onMessage = undefined;
+      };
+      // The pool knows its servers' parameters (every login after its first server connection):
+      // the login ends now, AuthenticationOk and the rest in one write, and no promise.
+      const known = pool.serverParams;
+      if (known !== undefined) {
+        try {
+          return complete(known, authOk);
+        } catch (err) {
+          return failed(err as Error);
+        }
+      }
+      socket.write(authOk);
+      pool
+        .ensureServerParams()
+        .then((serverParams) => complete(serverParams, undefined))
+        .catch(failed);
     };
 
     // SCRAM when the tenant has a SCRAM verifier (or is unknown: mock exchange), unless it asks for
