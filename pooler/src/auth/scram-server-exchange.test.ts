@@ -31,6 +31,19 @@ describe('ScramServerSession', () => {
     expect(s.clientFinal(Buffer.from(rfcClientFinal))).toEqual({ ok: true, serverFinal: rfcServerFinal, verifierIndex: 0 });
   });
 
+  it('draws a fresh 18-byte server nonce per exchange, also across the nonce batch refill', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const first = new ScramServerSession(pencil).clientFirst(Buffer.from(rfcClientFirst));
+      const nonce = first.slice(2 + clientNonce.length, first.indexOf(','));
+      // PostgreSQL's SCRAM_RAW_NONCE_LEN, base64: 24 characters, never all zero bytes.
+      expect(Buffer.from(nonce, 'base64')).toHaveLength(18);
+      expect(nonce).not.toBe(Buffer.alloc(18).toString('base64'));
+      seen.add(nonce);
+    }
+    expect(seen.size).toBe(1000);
+  });
+
   it('rejects a wrong password (a proof made for another verifier)', () => {
     const s = session(verifier('not pencil'));
     s.clientFirst(Buffer.from(rfcClientFirst));

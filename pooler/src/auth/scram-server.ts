@@ -19,7 +19,7 @@
 // so one exchange can only test verifiers that share salt and iterations. The constructor accepts
 // several such verifiers (create the new one with the old one's salt, or run one exchange per
 // verifier). Verifiers with a different salt than the first are refused at construction.
-import { createHmac, hash, randomBytes } from 'node:crypto';
+import { createHmac, hash, randomBytes, randomFillSync } from 'node:crypto';
 import { constantTimeEqual, decodeBase64Strict, hmac, SCRAM_KEY_LENGTH, xor } from '../../../shared/src/auth/scram-crypto.ts';
 import { DEFAULT_SALT_LENGTH, DEFAULT_SCRAM_ITERATIONS, type ScramVerifier } from '../../../shared/src/auth/verifier.ts';
 import { ProtocolError } from '../net/framer.ts';
@@ -28,6 +28,27 @@ export type { ScramVerifier } from '../../../shared/src/auth/verifier.ts';
 
 /** PostgreSQL's SCRAM_RAW_NONCE_LEN: 18 random bytes, base64 in the message. */
 const SERVER_NONCE_BYTES = 18;
+
+/**
+ * Server nonces are cut from CSPRNG bytes drawn NONCE_BATCH at a time: one randomFillSync per 256
+ * logins instead of a randomBytes call (and its Buffer) per login. Each slice is used once and
+ * zeroed once encoded, so a later read of the pool never sees an issued nonce.
+ */
+const NONCE_BATCH = 256;
+const noncePool = Buffer.alloc(SERVER_NONCE_BYTES * NONCE_BATCH);
+let nonceUsed = noncePool.length;
+
+function newServerNonce(): string {
+  if (nonceUsed === noncePool.length) {
+    randomFillSync(noncePool);
+    nonceUsed = 0;
+  }
+  const end = nonceUsed + SERVER_NONCE_BYTES;
+  const nonce = noncePool.toString('base64', nonceUsed, end);
+  noncePool.fill(0, nonceUsed, end);
+  nonceUsed = end;
+  return nonce;
+}
 
 /** H(str), SHA-256 (RFC 5802 §2.2) as a one-shot digest: no Hash object per login, unlike createHash. */
 function h(data: Buffer): Buffer {
@@ -89,7 +110,7 @@ export class ScramServerSession {
       this.iterations = DEFAULT_SCRAM_ITERATIONS;
       this.mock = true;
     }
-    this.serverNonce = opts.serverNonce ?? randomBytes(SERVER_NONCE_BYTES).toString('base64');
+    this.serverNonce = opts.serverNonce ?? newServerNonce();
     this.channelBinding = opts.channelBinding;
   }
 
