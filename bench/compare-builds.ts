@@ -144,8 +144,14 @@ async function compareLogins(list: typeof poolers, hz: number): Promise<void> {
     }
   }
   const cell = (v: number[], digits: number): string => `${(median(v) ?? 0).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`;
-  console.log(`${'build'.padEnd(16)} ${'pooler CPU µs/login'.padStart(24)}  ${'logins/s'.padStart(22)}`);
-  for (const [name, v] of cells) console.log(`${name.padEnd(16)} ${cell(v.us, 1).padStart(24)}  ${cell(v.perSec, 0).padStart(22)}`);
+  // Paired per round against the first build (rounds run back to back): the machine's load, which
+  // moves every build's figure between rounds, mostly cancels out of the ratio.
+  const first = cells.get(list[0]!.name)!.us;
+  console.log(`${'build'.padEnd(16)} ${'pooler CPU µs/login'.padStart(24)}  ${'logins/s'.padStart(22)}  ${`× ${list[0]!.name}, paired`.padStart(24)}`);
+  for (const [name, v] of cells) {
+    const ratios = v.us.map((us, r) => us / first[r]!);
+    console.log(`${name.padEnd(16)} ${cell(v.us, 1).padStart(24)}  ${cell(v.perSec, 0).padStart(22)}  ${cell(ratios, 2).padStart(24)}`);
+  }
   await stopAll();
 }
 
