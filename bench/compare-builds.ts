@@ -17,8 +17,9 @@
 // Logins instead of pgbench: AB_LOGINS=N (e.g. 5000) runs, per round and build, N SCRAM logins
 // (bare-socket clients, raw-client.ts: two HMACs per login on the client side, no PBKDF2), each
 // sending Terminate once logged in, AB_LOGIN_CONCURRENCY (16) at a time; it prints the pooler's CPU
-// per login (µs) and logins/s. AB_NODE_ARGS_<NAME>='--cpu-prof --cpu-prof-dir=/tmp/prof' gives a
-// profile of the login path.
+// per login (µs) and logins/s. A build named `name=@bare` is bench/bare-login-server.ts: the same
+// logins against a bare Node server (the runtime's floor). AB_NODE_ARGS_<NAME>='--cpu-prof
+// --cpu-prof-dir=/tmp/prof' gives a profile of the login path.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,7 +39,8 @@ const builds = process.argv.slice(2).map((arg) => {
   const [name, spec] = arg.split('=');
   const [root, runtime] = (spec ?? '').split(':');
   if (!name || !root) throw new Error(`expected name=directory[:runtime], got "${arg}"`);
-  return { name, root: resolve(root), runtime: runtime ? resolve(runtime) : process.execPath };
+  // `@bare`: bench/bare-login-server.ts, the runtime's floor for a SCRAM login (AB_LOGINS only).
+  return { name, root: root === '@bare' ? root : resolve(root), runtime: runtime ? resolve(runtime) : process.execPath };
 });
 if (builds.length === 0) throw new Error('usage: node bench/compare-builds.ts name=directory [name=directory ...]');
 const clients = (process.env.AB_CLIENTS ?? '1,50').split(',').map(Number);
@@ -67,8 +69,13 @@ try {
     const p = await startPoolerProcess({
       name: b.name,
       command: b.runtime,
-      args: [...(process.env[`AB_NODE_ARGS_${b.name.toUpperCase()}`] ?? '').split(' ').filter(Boolean), join(b.root, 'bin', 'switchyard.js'), 'pooler', '--config', join(dir, 'switchyard.yaml')],
-      cwd: b.root,
+      args: [
+        ...(process.env[`AB_NODE_ARGS_${b.name.toUpperCase()}`] ?? '').split(' ').filter(Boolean),
+        ...(b.root === '@bare' ? [join(import.meta.dirname, 'bare-login-server.ts')] : [join(b.root, 'bin', 'switchyard.js'), 'pooler']),
+        '--config',
+        join(dir, 'switchyard.yaml'),
+      ],
+      cwd: b.root === '@bare' ? import.meta.dirname : b.root,
       outputFile: join(dir, 'output.log'),
       login: { host: '127.0.0.1', port, database: db.database, user: db.user, password: db.password },
       readyTimeoutMs: 20_000,

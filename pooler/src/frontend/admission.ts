@@ -22,6 +22,8 @@ export interface Refusal {
 /** The address a connection counts against: IPv4 as is, IPv6 by its /64 prefix. */
 export function addressKey(address: string | undefined): string {
   if (address === undefined) return '?';
+  // IPv4 (no colon): as is, without isIPv6's parse (one per accepted connection).
+  if (!address.includes(':')) return address;
   if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
   if (!isIPv6(address)) return address;
   // Expand "::" to the missing groups, then keep the first four.
