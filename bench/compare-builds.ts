@@ -18,13 +18,15 @@
 // (bare-socket clients, raw-client.ts: two HMACs per login on the client side, no PBKDF2), each
 // sending Terminate once logged in, AB_LOGIN_CONCURRENCY (16) at a time; it prints the pooler's CPU
 // per login (µs) and logins/s. A build named `name=@bare` is bench/bare-login-server.ts: the same
-// logins against a bare Node server (the runtime's floor). AB_NODE_ARGS_<NAME>='--cpu-prof
-// --cpu-prof-dir=/tmp/prof' gives a profile of the login path.
+// logins against a bare Node server (the runtime's floor); `name=@pgbouncer` the system's PgBouncer
+// (run as root, the bench drops it to an unprivileged user as `npm run bench` does).
+// AB_NODE_ARGS_<NAME>='--cpu-prof --cpu-prof-dir=/tmp/prof' gives a profile of the login path.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prepareDatabase } from './database.ts';
 import { startPoolerProcess, type PoolerProcess } from './pooler-process.ts';
+import { startPgbouncer } from './pgbouncer.ts';
 import { runPgbench } from './pgbench.ts';
 import { clockTicksPerSecond, treeCpuTicks } from './proc-stat.ts';
 import { median } from './summary.ts';
@@ -40,7 +42,8 @@ const builds = process.argv.slice(2).map((arg) => {
   const [root, runtime] = (spec ?? '').split(':');
   if (!name || !root) throw new Error(`expected name=directory[:runtime], got "${arg}"`);
   // `@bare`: bench/bare-login-server.ts, the runtime's floor for a SCRAM login (AB_LOGINS only).
-  return { name, root: root === '@bare' ? root : resolve(root), runtime: runtime ? resolve(runtime) : process.execPath };
+  // `@pgbouncer`: the system's PgBouncer (transaction mode, the same verifier; bench/pgbouncer.ts).
+  return { name, root: root.startsWith('@') ? root : resolve(root), runtime: runtime ? resolve(runtime) : process.execPath };
 });
 if (builds.length === 0) throw new Error('usage: node bench/compare-builds.ts name=directory [name=directory ...]');
 const clients = (process.env.AB_CLIENTS ?? '1,50').split(',').map(Number);
@@ -56,6 +59,11 @@ const postmaster = Number(readFileSync(join(db.server.dataDir, 'postmaster.pid')
 const poolers: { name: string; p: PoolerProcess; dir: string }[] = [];
 try {
   for (const b of builds) {
+    if (b.root === '@pgbouncer') {
+      const p = await startPgbouncer({ binary: '/usr/sbin/pgbouncer', server: { host: db.server.host, port: db.server.port }, database: db.database, user: db.user, password: db.password, verifier: db.verifier, poolSize, maxClients: 2000 });
+      poolers.push({ name: b.name, p, dir: p.dir });
+      continue;
+    }
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-compare-'));
     const port = await freePort();
     const target = { host: db.server.host, port: db.server.port, database: db.database, user: db.user, password: db.password };
