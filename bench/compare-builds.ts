@@ -9,9 +9,10 @@
 // Environment: AB_CLIENTS (1,50), AB_MODES (simple,prepared), AB_ROUNDS (5), AB_DURATION (5 s),
 // AB_POOL (20); AB_POOL_<NAME> (JSON) adds pool settings for the build named NAME, e.g. the same
 // build with and without a setting: `AB_POOL_PINS='{"max_pinned":10}' node bench/compare-builds.ts
-// off=. pins=.`; AB_NODE_ARGS_<NAME> (space-separated) adds runtime flags for the build named NAME,
-// e.g. a V8 flag's cost: `AB_NODE_ARGS_SEMI1='--max-semi-space-size=1' node bench/compare-builds.ts
-// base=. semi1=.`; PGOPTIONS reaches pgbench (e.g. `-c search_path=public`: a client with a setting).
+// off=. pins=.`; AB_LOG_LEVEL_<NAME> likewise its log_level (default warn); AB_NODE_ARGS_<NAME>
+// (space-separated) adds runtime flags for the build named NAME, e.g. a V8 flag's cost:
+// `AB_NODE_ARGS_SEMI1='--max-semi-space-size=1' node bench/compare-builds.ts base=. semi1=.`;
+// PGOPTIONS reaches pgbench (e.g. `-c search_path=public`: a client with a setting).
 // Each cell prints the median and the spread (min–max) of its rounds.
 //
 // Logins instead of pgbench: AB_LOGINS=N (e.g. 5000) runs, per round and build, N SCRAM logins
@@ -69,7 +70,7 @@ try {
     const target = { host: db.server.host, port: db.server.port, database: db.database, user: db.user, password: db.password };
     const config = {
       listen: { host: '127.0.0.1', port },
-      log_level: 'warn',
+      log_level: process.env[`AB_LOG_LEVEL_${b.name.toUpperCase()}`] ?? 'warn',
       limits: { shutdown_timeout: 1 },
       tenants: [{ id: 'bench', database: db.database, user: db.user, verifiers: [db.verifier], target, pool: { mode: 'transaction', size: poolSize, max_clients: 2000, ...JSON.parse(process.env[`AB_POOL_${b.name.toUpperCase()}`] ?? '{}') } }],
     };

@@ -338,7 +338,9 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
         clearTimeout(timer);
         socket.removeListener('data', onData);
         socket.write(authOk === undefined ? Buffer.concat([reported.encoded, bkd, READY_IDLE]) : Buffer.concat([authOk, reported.encoded, bkd, READY_IDLE]));
-        if (host.log.isLevelEnabled('info')) admitted.log.info({ tenant: route.id }, 'client logged in');
+        // The host's logger with the client's fields, not admitted.log: that child logger (built on
+        // first use) would cost every login at the default level and stay with the idle client.
+        if (host.log.isLevelEnabled('info')) host.log.info({ client: admitted.id, tenant: route.id }, 'client logged in');
         // The login state is done with: the client takes over the socket's error/close events,
         // so nothing keeps this scope (framers, SCRAM state, timer) alive.
         socket.removeListener('error', onGone);
