@@ -141,6 +141,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   readonly flow: ClientFlow;
   /** Set by closeAtBoundary while a transaction is in progress: the close that is due at its end. */
   closeAfter: { readonly err: PoolerError; readonly reason: DisconnectReason } | null = null;
+  /** Terminate came while something it sent before was outstanding: it closes once that is answered (terminate). */
+  private terminating = false;
   /**
    * The ParameterStatus values this client was told (frontend/session-params.ts). Shared,
    * read-only, with its `defaults` (and other clients') until it changes one (session-params.ts withParam).
@@ -248,7 +250,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
 
   /** What the client's bytes mean in each state (PgBouncer's client_proto); called by onSocketData. */
   onClientData(chunk: Buffer): void {
-    if (this.state === CLOSED) return;
+    // After Terminate nothing the client sends is read (terminate).
+    if (this.state === CLOSED || this.terminating) return;
     this.bytesIn += chunk.length;
     this.lastActive = coarseNow;
     if (this.notifyHold !== null) return this.holdInput(chunk);
@@ -341,6 +344,25 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     }
   }
 
+  /**
+   * Terminate ('X'). PostgreSQL reads a session's messages in order, so what the client sent before
+   * Terminate runs and commits before the session ends — a Query and Terminate in one write, as
+   * libpq's PQsendQuery then PQfinish send them (protocol-flow.html, "Termination"). The client
+   * closes now when nothing it sent is outstanding; else once the last answer is in, without
+   * cancelling it (onServerData, answeredLocally). Nothing it sends after Terminate is read; an
+   * extended-protocol batch left without Sync is rolled back, as PostgreSQL does.
+   */
+  terminate(): void {
+    if (!this.workOutstanding()) return this.close('client_terminate', true);
+    this.terminating = true;
+    this.socket.pause();
+  }
+
+  /** Requests it sent that are not answered yet (ReadyForQuery to come), or input waiting for a server. */
+  private workOutstanding(): boolean {
+    return this.queued !== null || (this.prepared === null ? this.pending > 0 : this.prepared.outstanding > 0);
+  }
+
   /** Answers locally (ERROR or CommandComplete, then ReadyForQuery 'I'): the client is between transactions. */
   writeLocal(reply: Buffer): void {
     this.socket.write(reply);
@@ -362,7 +384,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   }
 
   intercepted(type: number): void {
-    if (type === FE_TERMINATE) return this.close('client_terminate', true);
+    if (type === FE_TERMINATE) return this.terminate();
     this.fail(new PoolerError('PROTOCOL_VIOLATION', `invalid frontend message type ${type}`), 'protocol_violation', true);
   }
 
@@ -396,6 +418,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   answeredLocally(): void {
     this.transactions++;
     if (this.transactionMode || this.closeAfter !== null) this.releaseServer();
+    if (this.terminating && !this.workOutstanding()) this.close('client_terminate', true);
   }
 
   // ---- pool callbacks (WAITING) -----------------------------------------------------------
@@ -552,6 +575,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (r === SERVER_BROKEN) return;
     if (this.pending === 0) this.busySince = 0;
     if (r === RELEASE_DUE) this.releaseServer();
+    if (this.terminating && !this.workOutstanding()) this.close('client_terminate', true);
   }
 
   /** Called about once a second by the pooler (client-timeouts.ts). */

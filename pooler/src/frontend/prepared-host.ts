@@ -50,6 +50,8 @@ export interface PreparedSessionHost {
   answeredLocally(): void;
   /** The client sent Terminate (after what preceded it was written). */
   close(reason: DisconnectReason, streamClean?: boolean): void;
+  /** Terminate: the client closes once what it sent before is answered (client.ts terminate). */
+  terminate(): void;
   /** A malformed message: `streamClean` when the server has been sent whole messages only. */
   fail(err: PoolerError, reason: DisconnectReason, streamClean?: boolean): void;
 }

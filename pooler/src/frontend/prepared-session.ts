@@ -199,7 +199,7 @@ export class PreparedSession implements SqlPrepareSession {
     for (let m = this.held ?? this.framer.next(); m !== undefined; m = this.framer.next()) {
       if (m.type === FE_TERMINATE) {
         if (out.length > 0) this.host.flow.toServer(out);
-        this.host.close('client_terminate', true);
+        this.host.terminate();
         return;
       }
       if (!this.handleClientMessage(m, server, out)) {
