@@ -353,14 +353,20 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
    * extended-protocol batch left without Sync is rolled back, as PostgreSQL does.
    */
   terminate(): void {
-    if (!this.workOutstanding()) return this.close('client_terminate', true);
     this.terminating = true;
     this.socket.pause();
+    this.closeIfTerminated();
   }
 
-  /** Requests it sent that are not answered yet (ReadyForQuery to come), or input waiting for a server. */
-  private workOutstanding(): boolean {
-    return this.queued !== null || (this.prepared === null ? this.pending > 0 : this.prepared.outstanding > 0);
+  /**
+   * After Terminate: closes the client once nothing it sent awaits a ReadyForQuery (nor a server).
+   * Called wherever that can happen: a server's answer, a local one, a link (an unsynced batch gets
+   * no answer: close() rolls it back), a failed checkout, a lost server connection. Requests
+   * without Sync (a prepared session's queued Parse/Bind/Execute) are not waited for: no answer
+   * comes to them before a Sync or Flush.
+   */
+  private closeIfTerminated(): void {
+    if (this.terminating && this.pending === 0 && this.queued === null) this.close('client_terminate', true);
   }
 
   /** Answers locally (ERROR or CommandComplete, then ReadyForQuery 'I'): the client is between transactions. */
@@ -418,7 +424,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   answeredLocally(): void {
     this.transactions++;
     if (this.transactionMode || this.closeAfter !== null) this.releaseServer();
-    if (this.terminating && !this.workOutstanding()) this.close('client_terminate', true);
+    this.closeIfTerminated();
   }
 
   // ---- pool callbacks (WAITING) -----------------------------------------------------------
@@ -497,6 +503,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       for (const c of q) this.forward(c);
     }
     if (this.prepared !== null) this.prepared.drain();
+    if (this.terminating) return this.closeIfTerminated();
     if (this.flow.throttled) this.flow.unthrottle();
   }
 
@@ -532,6 +539,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.socket.write(Buffer.concat(out));
     // Answered: a boundary, where a close that came due while it waited (closeAtBoundary) happens.
     if (this.closeAfter !== null) return this.fail(this.closeAfter.err, this.closeAfter.reason, true);
+    if (this.terminating) return this.closeIfTerminated();
     if (this.flow.throttled) this.flow.unthrottle();
   }
 
@@ -575,7 +583,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (r === SERVER_BROKEN) return;
     if (this.pending === 0) this.busySince = 0;
     if (r === RELEASE_DUE) this.releaseServer();
-    if (this.terminating && !this.workOutstanding()) this.close('client_terminate', true);
+    if (this.terminating) this.closeIfTerminated();
   }
 
   /** Called about once a second by the pooler (client-timeouts.ts). */
@@ -673,6 +681,8 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.enter(inTransaction ? LOST : IDLE);
     this.txStatus = inTransaction ? TX_FAILED : TX_IDLE;
     if (this.closeAfter !== null && this.lost === null) this.fail(this.closeAfter.err, this.closeAfter.reason, true);
+    // Its requests are answered (failed); a lost transaction's rollback is moot once it closes.
+    this.closeIfTerminated();
   }
 
   private onLostTransactionData(chunk: Buffer): void {
