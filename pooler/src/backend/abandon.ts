@@ -51,11 +51,16 @@ export interface Abandoned {
   atBoundary: boolean;
   /** Session mode: the session ends, DISCARD ALL as on any client exit. */
   session: boolean;
+  /**
+   * False: the client sent Terminate behind its requests, so they run to their end uncancelled,
+   * as PostgreSQL runs what precedes a Terminate (client.ts terminate); still ABANDON_WAIT_MS at most.
+   */
+  cancel?: boolean;
 }
 
 export function abandonServer(server: ServerConnection, pool: Pool, a: Abandoned): void {
-  let cancels = 1;
-  const delivered = cancelServerRequest(server);
+  let cancels = a.cancel === false ? MAX_CANCELS : 1;
+  const delivered = a.cancel === false ? Promise.resolve() : cancelServerRequest(server);
   // Every cancel sent, until delivered: one still travelling when the connection goes to the next
   // client would cancel that client's query instead (a CancelRequest has its own connection and
   // can arrive late).

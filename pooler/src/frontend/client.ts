@@ -761,7 +761,9 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
       } else {
         // Still running something for this client: cancel it, and keep the slot until the server
         // is idle again (or closed). A prepared session sends whole messages only.
-        abandonServer(server, this.pool!, { requests: this.pending, atBoundary: streamClean || this.prepared !== null, session: !this.transactionMode });
+        // After Terminate (the client's socket went before the answers came) what it sent still runs.
+        const cancel = !this.terminating || this.pending === 0;
+        abandonServer(server, this.pool!, { requests: this.pending, atBoundary: streamClean || this.prepared !== null, session: !this.transactionMode, cancel });
       }
     }
     const socket = this.socket;
