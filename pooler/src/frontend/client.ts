@@ -127,10 +127,20 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   unnamedPortal = PORTAL_NONE;
   /** Stand-in Parses sent whose refusal (42601) is still to be answered as 34000. */
   portalGone = 0;
-  readonly fast: FastPath;
+  /**
+   * The forwarding machinery (fast path, reply inspector, backpressure) is made at first use, not at
+   * login: an idle client holds none of it (≈ 400 B each, bench/README.md "Idle footprint").
+   */
+  #fast: FastPath | null = null;
+  get fast(): FastPath {
+    return (this.#fast ??= new FastPath(this, this.host.maxMessageSize));
+  }
   /** Set once the client uses named prepared statements in transaction mode. */
   prepared: PreparedSession | null = null;
-  readonly inspector: ReplyInspector;
+  #inspector: ReplyInspector | null = null;
+  get inspector(): ReplyInspector {
+    return (this.#inspector ??= new ReplyInspector(this));
+  }
   /** Set exactly while LOST. */
   private lost: LostTransaction | null = null;
   /** Chunks waiting for a server connection; null when none (never an empty array). */
@@ -138,7 +148,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   /** Bytes in `queued`. */
   queuedBytes = 0;
   /** Backpressure between the client's socket and its server's (client-flow.ts). */
-  readonly flow: ClientFlow;
+  #flow: ClientFlow | null = null;
+  get flow(): ClientFlow {
+    return (this.#flow ??= new ClientFlow(this));
+  }
   /** Set by closeAtBoundary while a transaction is in progress: the close that is due at its end. */
   closeAfter: { readonly err: PoolerError; readonly reason: DisconnectReason } | null = null;
   /** Terminate came while something it sent before was outstanding: it closes once that is answered (terminate). */
@@ -197,9 +210,6 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.route = route;
     this.pool = pool;
     this.transactionMode = route.pool.mode === 'transaction';
-    this.fast = new FastPath(this, host.maxMessageSize);
-    this.inspector = new ReplyInspector(this);
-    this.flow = new ClientFlow(this);
     this.latency = host.latencyFor(route.id);
   }
 
