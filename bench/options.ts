@@ -116,7 +116,8 @@ function intList(name: string, raw: string): number[] {
   return list;
 }
 
-function enumList<T extends string>(name: string, raw: string, allowed: readonly T[]): T[] {
+/** A comma-separated list of allowed names, duplicates dropped; an unknown or empty one is refused. */
+export function enumList<T extends string>(name: string, raw: string, allowed: readonly T[]): T[] {
   const out: T[] = [];
   for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     const found = allowed.find((a) => a === item);

@@ -2,6 +2,7 @@
 // `npm run bench:workers` (workers.ts). Pure parsing, unit-tested in scale-options.test.ts.
 import { parseArgs } from 'node:util';
 import { BenchOptionError } from './errors.ts';
+import { enumList } from './options.ts';
 
 /** Ephemeral ports one source address can use toward one destination (ip_local_port_range 32768–60999 ≈ 28,000), with headroom. */
 export const clientsPerSourceAddress = 25_000;
@@ -27,15 +28,7 @@ function int(name: string, raw: string | undefined, fallback: number, min = 1, m
 }
 
 function list<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T[]): T[] {
-  if (raw === undefined) return fallback;
-  const out: T[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const found = allowed.find((a) => a === item);
-    if (!found) throw new BenchOptionError(`${name}: unknown "${item}" (one of ${allowed.join(', ')})`);
-    if (!out.includes(found)) out.push(found);
-  }
-  if (out.length === 0) throw new BenchOptionError(`${name} is empty`);
-  return out;
+  return raw === undefined ? fallback : enumList(name, raw, allowed);
 }
 
 function parse(argv: readonly string[], options: Record<string, { type: 'string' }>): Record<string, string | undefined> {
