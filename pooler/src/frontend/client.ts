@@ -268,6 +268,11 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     // A query starts on the linked server connection (in transaction mode the first request of a
     // transaction is stamped by linkServer instead, after the checkout wait).
     if (this.queryStart === 0 && this.state === ACTIVE) this.startQuery(chunk);
+    this.dispatchInput(chunk);
+  }
+
+  /** The one switch that says what each state does with the client's bytes (PgBouncer's client_proto). */
+  private dispatchInput(chunk: Buffer): void {
     switch (this.state) {
       case IDLE:
       case WAITING:
@@ -342,16 +347,7 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     if (held === null || this.state === CLOSED) return;
     if (!this.flow.throttled) this.socket.resume();
     if (held.length === 0) return;
-    const chunk = held.length === 1 ? held[0]! : Buffer.concat(held);
-    switch (this.state) {
-      case IDLE:
-      case WAITING:
-      case ACTIVE:
-        if (this.prepared !== null) return this.onPreparedClientData(chunk);
-        return this.fast.onClientData(chunk);
-      case LOST:
-        return this.onLostTransactionData(chunk);
-    }
+    this.dispatchInput(held.length === 1 ? held[0]! : Buffer.concat(held));
   }
 
   /**
