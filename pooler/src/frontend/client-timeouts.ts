@@ -25,6 +25,8 @@ export interface TimedClient {
   /** When the oldest outstanding request started (0 = none). */
   busySince: number;
   readonly inspector: ReplyInspector;
+  /** Nothing is outstanding: the inspector forgets a query_timeout cancel, if it has one (without making an inspector for an idle client). */
+  repliesSettled(): void;
   readonly log: Logger;
   clientAtBoundary(): boolean;
   fail(err: PoolerError, reason: DisconnectReason, streamClean?: boolean): void;
@@ -46,7 +48,7 @@ export function checkTimeouts(c: TimedClient, now: number, cancelServerQuery: (s
     return;
   }
   c.busySince = 0;
-  c.inspector.requestsDone();
+  c.repliesSettled();
   const idleMs = now - c.lastActive;
   if (server !== null && c.txStatus !== TX_IDLE) {
     if (p.idle_in_transaction_timeout > 0 && idleMs > p.idle_in_transaction_timeout * 1000) {

@@ -141,6 +141,10 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
   get inspector(): ReplyInspector {
     return (this.#inspector ??= new ReplyInspector(this));
   }
+  /** client-timeouts.ts, once a second: an idle client has no inspector to tell. */
+  repliesSettled(): void {
+    this.#inspector?.requestsDone();
+  }
   /** Set exactly while LOST. */
   private lost: LostTransaction | null = null;
   /** Chunks waiting for a server connection; null when none (never an empty array). */
