@@ -289,7 +289,8 @@ export class ProtocolClient {
   }
 
   /** Opens a connection and logs in (SCRAM-SHA-256, md5 or cleartext) up to the first ReadyForQuery. */
-  static async connect(c: ConnSettings, startupParams: Record<string, string> = {}): Promise<ProtocolClient> {
+  /** `startupParams` a key set to undefined is left out of the start-up packet (application_name: no name at all). */
+  static async connect(c: ConnSettings, startupParams: Record<string, string | undefined> = {}): Promise<ProtocolClient> {
     const client = await ProtocolClient.open(c.host, c.port);
     try {
       await client.login(c, startupParams);
@@ -399,8 +400,9 @@ export class ProtocolClient {
     this.copySink = sink;
   }
 
-  async login(c: ConnSettings, startupParams: Record<string, string> = {}): Promise<void> {
-    await this.send(wire.startupMessage({ user: c.user, database: c.database, application_name: 'switchyard-raw', ...startupParams }));
+  async login(c: ConnSettings, startupParams: Record<string, string | undefined> = {}): Promise<void> {
+    const all: Record<string, string | undefined> = { user: c.user, database: c.database, application_name: 'switchyard-raw', ...startupParams };
+    await this.send(wire.startupMessage(Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined))));
     let scram: ScramClientSession | undefined;
     for (;;) {
       const m = await this.next();

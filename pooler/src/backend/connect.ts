@@ -14,6 +14,9 @@ import * as msg from '../net/messages.ts';
 import { parseAuthRequest, parseBackendKeyData, parseErrorFields, parseParameterStatus } from '../net/parse.ts';
 import { serverTlsOptions, type ServerTls } from './server-tls.ts';
 
+/** A server connection's application_name when no client's is known (pool warm-up, a login's parameter fetch). */
+export const DEFAULT_APPLICATION_NAME = 'switchyard';
+
 export interface ServerTarget {
   host: string;
   port: number;
@@ -22,7 +25,8 @@ export interface ServerTarget {
   password: string;
   /** Becomes the session's search_path (a startup parameter, so DISCARD ALL keeps it). */
   schema?: string | undefined;
-  applicationName?: string;
+  /** The start-up application_name (DEFAULT_APPLICATION_NAME when absent): what RESET and DISCARD ALL return the session to. */
+  applicationName?: string | undefined;
   /** TLS toward the server (libpq sslmode semantics); absent = disable. */
   tls?: ServerTls | undefined;
 }
@@ -100,7 +104,7 @@ export function connectServer(target: ServerTarget, timeoutMs: number): Promise<
       const startup: Record<string, string> = {
         user: target.user,
         database: target.database,
-        application_name: target.applicationName ?? 'switchyard',
+        application_name: target.applicationName ?? DEFAULT_APPLICATION_NAME,
       };
       if (target.schema) startup.search_path = searchPathValue(target.schema);
       socket.on('data', onData);

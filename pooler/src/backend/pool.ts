@@ -62,6 +62,8 @@ export interface PoolClient {
   attachServer(server: ServerConnection): void;
   /** Checkout failed (timeout, server unreachable): the client answers its pending requests. */
   checkoutFailed(err: PoolerError): void;
+  /** The ParameterStatus values the client was told: its application_name names the connections opened for it (openServer). */
+  readonly params?: ReadonlyMap<string, string>;
 }
 
 interface Waiter {
@@ -335,14 +337,17 @@ export class Pool implements ServerOwner {
     if (this.waiters.length > 0 && this.switchHold === undefined) this.grow();
   }
 
-  /** Resolves once this pool knows its servers' ParameterStatus values (opens a connection if needed). */
-  async ensureServerParams(): Promise<Map<string, string>> {
+  /**
+   * Resolves once this pool knows its servers' ParameterStatus values (opens a connection if needed,
+   * under `applicationName`: the logging-in client's, see openServer).
+   */
+  async ensureServerParams(applicationName?: string): Promise<Map<string, string>> {
     if (this.serverParams) return this.serverParams;
     await new Promise<void>((resolve, reject) => {
       this.paramWaiters.push({ done: (err) => (err ? reject(err) : resolve()), deadline: Date.now() + this.settings.checkout_timeout * 1000 });
       this.starvedCheck();
       // A switchover hold opens nothing to the old writer: the login waits for the switch (endSwitchover).
-      if (this.connectingNow === 0 && this.retryTimer === undefined && this.switchHold === undefined && this.mayOpen()) this.openServer();
+      if (this.connectingNow === 0 && this.retryTimer === undefined && this.switchHold === undefined && this.mayOpen()) this.openServer(applicationName);
     });
     return this.serverParams ?? new Map();
   }
@@ -356,11 +361,17 @@ export class Pool implements ServerOwner {
     }
   }
 
-  private openServer(): void {
+  private openServer(name = this.waiters[this.connectingNow]?.client.params?.get('application_name')): void {
+    // Opened under the application_name of the client it is for (by default the first waiter not
+    // yet covered by a connect), so that DISCARD ALL returns the session to that name: where a tenant's clients
+    // share one (most applications), the reset after each transaction is one statement, without a
+    // SET application_name after it (backend/reset.ts), and the checkout needs no SET either. Not a
+    // disclosure: any session sees every backend's application_name in pg_stat_activity.
     this.connecting++;
     this.connectingNow++;
     this.totalServerConnects++;
-    const target = this.target;
+    const target = name === undefined || name === this.target.applicationName ? this.target : { ...this.target, applicationName: name };
+    const current = this.target;
     const timeoutMs = this.settings.connect_timeout * 1000;
     const mustBeWriter = this.settings.check_writer === true;
     connectServer(target, timeoutMs)
@@ -371,23 +382,24 @@ export class Pool implements ServerOwner {
       .then(
         (hs) => {
           this.connecting--;
-          if (target === this.target) this.connectingNow--;
+          if (current === this.target) this.connectingNow--;
           const server = new ServerConnection(this, hs.socket, { ...hs, host: target.host, port: target.port });
           this.all.add(server);
           this.retryDelayMs = RETRY_MIN_MS;
-          if (target === this.target) {
-            // A copy: the connection's own map changes with every SET run on it.
+          if (current === this.target) {
+            // A copy: the connection's own map changes with every SET run on it. (Its
+            // application_name is no client's: one that names none has '', session-params.ts.)
             this.serverParams ??= new Map(hs.params);
             this.lastConnectError = undefined;
             this.flushParamWaiters();
           }
-          if (this.closed || target !== this.target) {
+          if (this.closed || current !== this.target) {
             server.retired = true;
           }
           this.log.debug({ server: server.id, host: target.host, port: target.port }, 'server connection opened');
           this.release(server);
         },
-        (err: ServerConnectError) => this.onConnectFailed(target, err),
+        (err: ServerConnectError) => this.onConnectFailed(current, err),
       );
   }
 

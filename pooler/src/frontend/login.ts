@@ -364,7 +364,7 @@ export function acceptClient(socket: Socket, host: LoginHost, encrypted = false)
       }
       socket.write(authOk);
       pool
-        .ensureServerParams()
+        .ensureServerParams(params.application_name)
         .then((serverParams) => complete(serverParams, undefined))
         .catch(failed);
     };
