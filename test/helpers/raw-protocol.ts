@@ -288,8 +288,10 @@ export class ProtocolClient {
     });
   }
 
-  /** Opens a connection and logs in (SCRAM-SHA-256, md5 or cleartext) up to the first ReadyForQuery. */
-  /** `startupParams` a key set to undefined is left out of the start-up packet (application_name: no name at all). */
+  /**
+   * Opens a connection and logs in (SCRAM-SHA-256, md5 or cleartext) up to the first ReadyForQuery.
+   * A key of `startupParams` set to undefined is left out of the start-up packet (application_name: no name at all).
+   */
   static async connect(c: ConnSettings, startupParams: Record<string, string | undefined> = {}): Promise<ProtocolClient> {
     const client = await ProtocolClient.open(c.host, c.port);
     try {

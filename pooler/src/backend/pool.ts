@@ -64,6 +64,8 @@ export interface PoolClient {
   checkoutFailed(err: PoolerError): void;
   /** The ParameterStatus values the client was told: its application_name names the connections opened for it (openServer). */
   readonly params?: ReadonlyMap<string, string>;
+  /** Its queued bytes may follow a reset that has not answered yet (backend/reset-ahead.ts). */
+  ridesReset?(): boolean;
 }
 
 interface Waiter {
@@ -310,6 +312,14 @@ export class Pool implements ServerOwner {
     }
     server.idleSince = Date.now();
     this.idle.push(server);
+    // A reset sent ahead for a client that then did not take it: its replies come now (reset-ahead.ts).
+    server.flushReset();
+  }
+
+  /** reset.ts: the next release goes to a waiting client whose queued bytes may ride behind a reset (reset-ahead.ts). */
+  handsToRider(): boolean {
+    const w = this.waiters[0];
+    return w !== undefined && w.client.ridesReset?.() === true;
   }
 
   onServerGone(server: ServerConnection, reason: DisconnectReason): void {

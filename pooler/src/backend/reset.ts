@@ -16,6 +16,7 @@ import type { DisconnectReason } from '../errors.ts';
 import type { ServerConnection, ServerLink } from './server.ts';
 import { settingsToApply } from '../frontend/session-params.ts';
 import { probeQuery, probeVerdict, RESET_PARTS, type PinProbe } from '../frontend/pin-probe.ts';
+import { DISCARD_AHEAD } from './reset-ahead.ts';
 import { CAPTURE_QUERY, capturedSettings, NO_SETTINGS, restoreAfterReset, type CaptureResult } from '../frontend/session-settings.ts';
 
 /**
@@ -25,6 +26,8 @@ import { CAPTURE_QUERY, capturedSettings, NO_SETTINGS, restoreAfterReset, type C
  */
 export interface ResetPool {
   release(server: ServerConnection): void;
+  /** The connection released next goes straight to a waiting client whose queued bytes may ride behind a reset (reset-ahead.ts). */
+  handsToRider?(): boolean;
 }
 
 const HIDDEN_TIMEOUT_MS = 5000;
@@ -208,6 +211,20 @@ export function resetServer(
   // only once the capture answers, and the next checkout applies them).
   const settings = capturing ? { sql: '', kept: NO_SETTINGS } : restoreAfterReset(pool, server.session);
   if (settings.sql !== '') restore = restore === null ? settings.sql : `${restore}; ${settings.sql}`;
+  // Someone waits: DISCARD ALL goes ahead of its request, in the same write (reset-ahead.ts) —
+  // when the reset is DISCARD ALL alone (nothing to roll back, read, probe or restore after it).
+  if (probe === undefined && !capturing && !what.rollback && !what.discardAll && restore === null && settings.sql === '' && server.resetsAhead && pool.handsToRider?.() === true) {
+    server.session = settings.kept;
+    // Its replies clear the pooler's statements on the connection only once they are in; the
+    // client that takes it must not count on any now.
+    server.statements.clear();
+    const socket = server.socket;
+    socket.cork();
+    server.sendResetAhead(DISCARD_AHEAD);
+    pool.release(server);
+    socket.uncork();
+    return;
+  }
   if (probe === undefined) {
     queries.push('DISCARD ALL');
     if (restore !== null) queries.push(restore);

@@ -9,6 +9,7 @@ import { Scanner, type ScanSink } from '../net/scanner.ts';
 import * as msg from '../net/messages.ts';
 import { ServerStatements } from '../prepared/registry.ts';
 import { NO_SETTINGS } from '../frontend/session-settings.ts';
+import { discardAheadSupported, FLUSH_AHEAD, ResetReplies } from './reset-ahead.ts';
 
 /** How long a closed connection waits for the server's own close after Terminate. */
 const TERMINATE_WAIT_MS = 5_000;
@@ -16,6 +17,8 @@ const TERMINATE_WAIT_MS = 5_000;
 export interface ServerLink {
   onServerData(chunk: Buffer): void;
   onServerClosed(server: ServerConnection, reason: DisconnectReason): void;
+  /** The reset sent ahead of this link's first bytes has answered (reset-ahead.ts): what was held may go. */
+  onResetAnswered?(): void;
 }
 
 export interface ServerOwner {
@@ -70,6 +73,16 @@ export class ServerConnection implements ScanSink {
   parkedFor: object | null = null;
   /** Set when the target changed or RECONNECT was asked: close instead of reusing. */
   retired = false;
+  /** The server commits DISCARD ALL at once after an Execute: the reset may go ahead of the next client's bytes (reset-ahead.ts). */
+  readonly resetsAhead: boolean;
+  /**
+   * A DISCARD ALL was sent ahead of whatever follows and has not answered: its replies are taken
+   * off the stream before anyone sees it, and a client's bytes beyond those that rode with it wait
+   * (client.ts forward). Null otherwise.
+   */
+  resetAhead: ResetReplies | null = null;
+  /** A Flush went after the reset sent ahead (flushReset). */
+  private resetFlushed = false;
   private readonly owner: ServerOwner;
 
   constructor(
@@ -86,13 +99,53 @@ export class ServerConnection implements ScanSink {
     this.host = init.host;
     this.port = init.port;
     this.scanner = new Scanner(0x7fffffff);
+    this.resetsAhead = discardAheadSupported(init.params.get('server_version'));
     socket.setKeepAlive(true, 60_000);
     socket.on('data', (chunk: Buffer) => {
+      if (this.resetAhead !== null) {
+        const rest = this.resetAheadReplies(chunk);
+        if (rest === null) return;
+        chunk = rest;
+      }
       if (this.link !== null) this.link.onServerData(chunk);
       else this.onIdleData(chunk);
     });
     socket.on('error', () => this.close('server_lost'));
     socket.on('close', () => this.close('server_lost'));
+  }
+
+  /** Sends DISCARD ALL ahead of the bytes written next (reset.ts); the caller has corked the socket. */
+  sendResetAhead(discard: Buffer): void {
+    this.resetAhead = new ResetReplies((name, value) => {
+      this.params.set(name, value);
+      this.paramsFor = null;
+    });
+    this.resetFlushed = false;
+    this.socket.write(discard);
+  }
+
+  /**
+   * Nothing that follows the reset sent ahead will make the server send its replies (a client's
+   * bytes are held, the connection went idle): a Flush does (protocol docs, "Extended Query").
+   */
+  flushReset(): void {
+    if (this.resetAhead === null || this.resetFlushed || this.closed) return;
+    this.resetFlushed = true;
+    this.socket.write(FLUSH_AHEAD);
+  }
+
+  /** The reset's replies taken off `chunk`: what follows them, or null (not all in yet, or it failed and the connection closed). */
+  private resetAheadReplies(chunk: Buffer): Buffer | null {
+    const rest = this.resetAhead!.consume(chunk);
+    if (rest === 'failed') {
+      this.resetAhead = null;
+      this.close('reset_failed');
+      return null;
+    }
+    if (rest === null) return null;
+    this.resetAhead = null;
+    this.link?.onResetAnswered?.();
+    return rest.length === 0 || this.closed ? null : rest;
   }
 
   /** Idle connections only see asynchronous messages or a FATAL error just before the server hangs up. */

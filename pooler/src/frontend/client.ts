@@ -20,6 +20,7 @@ import type { TenantRoute } from '../config/snapshot.ts';
 import { PoolerError, type DisconnectReason } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { INPUT_HIGH_WATER } from '../net/backpressure.ts';
+import { mayRide } from '../backend/reset-ahead.ts';
 import * as codes from '../net/codes.ts';
 import { ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
@@ -384,13 +385,20 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     this.socket.write(reply);
   }
 
-  /** Sends `chunk` to the server connection, or queues it until there is one. */
+  /**
+   * Sends `chunk` to the server connection, or queues it until there is one — or until the reset
+   * sent ahead of what rode with it has answered (backend/reset-ahead.ts: past a Sync, nothing may
+   * reach a session whose reset could still fail).
+   */
   forward(chunk: Buffer): void {
     if (chunk.length === 0) return;
     const server = this.server;
     if (server !== null) {
-      if (!server.socket.write(chunk)) this.flow.serverFull(server);
-      return;
+      if (server.resetAhead === null) {
+        if (!server.socket.write(chunk)) this.flow.serverFull(server);
+        return;
+      }
+      server.flushReset();
     }
     if (this.queued === null) this.queued = [chunk];
     else this.queued.push(chunk);
@@ -510,10 +518,27 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     const q = this.queued;
     if (q !== null) {
       this.dropQueued();
-      for (const c of q) this.forward(c);
+      // Behind a reset sent ahead (backend/reset-ahead.ts), in the same write, when they may.
+      if (server.resetAhead !== null && this.prepared === null && this.fast.atBoundary() && mayRide(q)) {
+        for (const c of q) if (!server.socket.write(c)) this.flow.serverFull(server);
+      } else for (const c of q) this.forward(c);
     }
     if (this.prepared !== null) this.prepared.drain();
     if (this.terminating) return this.closeIfTerminated();
+    if (this.flow.throttled) this.flow.unthrottle();
+  }
+
+  /** The pool's question before it sends a reset ahead of this waiting client's bytes (backend/reset-ahead.ts). */
+  ridesReset(): boolean {
+    return this.state === WAITING && this.refused === null && this.prepared === null && this.queued !== null && this.fast.atBoundary() && mayRide(this.queued);
+  }
+
+  /** The reset sent ahead has answered: what was held behind it goes now. */
+  onResetAnswered(): void {
+    const q = this.queued;
+    if (q === null || this.state !== ACTIVE) return;
+    this.dropQueued();
+    for (const c of q) this.forward(c);
     if (this.flow.throttled) this.flow.unthrottle();
   }
 
