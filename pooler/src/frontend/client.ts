@@ -535,10 +535,14 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
 
   /** The reset sent ahead has answered: what was held behind it goes now. */
   onResetAnswered(): void {
+    if (this.state !== ACTIVE) return;
     const q = this.queued;
-    if (q === null || this.state !== ACTIVE) return;
-    this.dropQueued();
-    for (const c of q) this.forward(c);
+    if (q !== null) {
+      this.dropQueued();
+      for (const c of q) this.forward(c);
+    }
+    // A prepared session's messages were held too (prepared-session.ts drainMessages).
+    if (this.prepared !== null) this.prepared.drain();
     if (this.flow.throttled) this.flow.unthrottle();
   }
 

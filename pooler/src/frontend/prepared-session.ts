@@ -193,6 +193,9 @@ export class PreparedSession implements SqlPrepareSession {
   private drainMessages(): void {
     const server = this.host.server;
     if (server === null) return;
+    // A reset sent ahead has not answered (backend/reset-ahead.ts): nothing may follow it until it
+    // has (a failed reset skips only to the next Sync); client.ts onResetAnswered drains again.
+    if (server.resetAhead !== null) return server.flushReset();
     // A LISTEN waiting for the tenant's listener: the client's messages wait behind it.
     if (this.held !== null && this.heldOutcome === undefined) return;
     const out: Buffer[] = [];
