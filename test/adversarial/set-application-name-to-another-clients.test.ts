@@ -1,0 +1,31 @@
+// The pool opens a server connection under the application_name of the client it is for
+// (backend/pool.ts openServer, a5c3855), so a connection's start-up name is now some client's
+// name, not the pooler's own. The reply inspector (frontend/reply-inspector.ts onParameterStatus)
+// reads a ParameterStatus equal to the connection's start-up value as "back to the default" and
+// tells the client its own default instead. A client that SETs its application_name to the name
+// another client of the tenant logged in with is therefore told its old name, keeps it, and has it
+// SET back on its next transaction: its own SET is lost. (Before a5c3855 only the value
+// 'switchyard' did this.)
+import { describe, expect, it } from 'vitest';
+import { endAll, ProtocolClient } from '../helpers/raw-protocol.ts';
+import { firstValue } from '../helpers/session-leaks.ts';
+import { sessionRig } from '../helpers/session-rig.ts';
+
+const rig = sessionRig('set-app-name-other', { pool: { size: 1 } });
+
+describe('SET application_name', () => {
+  it('to the name another client logged in with is kept', async () => {
+    // The pool's one connection opens under "orders-api".
+    const a = await ProtocolClient.connect(rig.conn(), { application_name: 'orders-api' });
+    let c: ProtocolClient | undefined;
+    try {
+      expect(await firstValue(a, "SELECT current_setting('application_name')")).toBe('orders-api');
+      c = await ProtocolClient.connect(rig.conn(), { application_name: 'billing-worker' });
+      expect(await firstValue(c, "SET application_name = 'orders-api'; SELECT current_setting('application_name')")).toBe('orders-api');
+      expect(c.params.get('application_name'), 'the ParameterStatus the client was told').toBe('orders-api');
+      expect(await firstValue(c, "SELECT current_setting('application_name')"), 'its next transaction').toBe('orders-api');
+    } finally {
+      await endAll([a, c]);
+    }
+  });
+});
