@@ -200,12 +200,19 @@ export function resetServer(
   const captureAt = queries.length;
   if (capturing) queries.push(CAPTURE_QUERY);
   const resetAt = queries.length;
+  // The SETs giving the connection its tracked parameters back, remembered per connection for the
+  // client parameter map it matched (shared and immutable, session-params.ts): connections differ
+  // in their defaults (the application_name each opened under, pool.ts openServer; a new target's).
   const matched = server.paramsFor;
-  let restore = matched === null ? undefined : restoreQueries.get(matched);
-  if (restore === undefined) {
+  let restore: string | null;
+  if (matched !== null && server.restoreFor === matched) restore = server.restoreSql;
+  else {
     const sets = settingsToApply(server.params, server.defaults);
     restore = sets.length === 0 ? null : sets.join('; ');
-    if (matched !== null) restoreQueries.set(matched, restore);
+    if (matched !== null) {
+      server.restoreFor = matched;
+      server.restoreSql = restore;
+    }
   }
   // The last client's session settings back too (not when they are being read: they are known
   // only once the capture answers, and the next checkout applies them).
@@ -276,8 +283,3 @@ export function resetServer(
 /** The second probe's reset: nothing to roll back; `discardAll` so that it runs although nothing is dirty any more. */
 const AGAIN = { rollback: false, discardAll: true } as const;
 
-/**
- * The SETs giving a connection its tracked parameters back, per client parameter map it matched
- * (shared and immutable, session-params.ts); null when none differ from the connection defaults.
- */
-const restoreQueries = new WeakMap<ReadonlyMap<string, string>, string | null>();

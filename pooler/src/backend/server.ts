@@ -55,6 +55,9 @@ export class ServerConnection implements ScanSink {
   afterCancels: (() => void) | null = null;
   /** A client parameter map this connection's tracked parameters are known to match (fast checkout). */
   paramsFor: ReadonlyMap<string, string> | null = null;
+  /** reset.ts: the client parameter map whose tracked values `restoreSql` gives back after DISCARD ALL (null: none). */
+  restoreFor: ReadonlyMap<string, string> | null = null;
+  restoreSql: string | null = null;
   /** The session settings (beyond the tracked parameters) the pooler gave it: a client's interned map (frontend/session-settings.ts). */
   session: ReadonlyMap<string, string> = NO_SETTINGS;
   /**
