@@ -35,6 +35,9 @@ export interface PoolHooks {
   suspectTarget(pool: Pool, reason: TargetSuspicion): void;
 }
 
+/** An application_name PostgreSQL stores unchanged: printable ASCII, at most NAMEDATALEN - 1 (63) bytes. */
+const KEPT_AS_IS = /^[\x20-\x7e]{0,63}$/;
+
 /** At most one target refresh request per pool in this many ms. */
 export const SUSPECT_INTERVAL_MS = 2000;
 const RETRY_MIN_MS = 100;
@@ -371,12 +374,16 @@ export class Pool implements ServerOwner {
     }
   }
 
-  private openServer(name = this.waiters[this.connectingNow]?.client.params?.get('application_name')): void {
+  private openServer(wanted = this.waiters[this.connectingNow]?.client.params?.get('application_name')): void {
     // Opened under the application_name of the client it is for (by default the first waiter not
     // yet covered by a connect), so that DISCARD ALL returns the session to that name: where a tenant's clients
     // share one (most applications), the reset after each transaction is one statement, without a
     // SET application_name after it (backend/reset.ts), and the checkout needs no SET either. Not a
     // disclosure: any session sees every backend's application_name in pg_stat_activity.
+    // Only a name PostgreSQL keeps as it is (printable ASCII, under NAMEDATALEN): another would
+    // differ from the client's anyway, and a long one could push the start-up packet past the
+    // server's limit (10,000 bytes), which it drops without an answer.
+    const name = wanted !== undefined && KEPT_AS_IS.test(wanted) ? wanted : undefined;
     this.connecting++;
     this.connectingNow++;
     this.totalServerConnects++;

@@ -14,7 +14,7 @@ function typed(type: string, body: Buffer = Buffer.alloc(0)): Buffer {
 const cstr = (s: string): Buffer => Buffer.from(`${s}\0`, 'utf8');
 const PARSE_COMPLETE = typed('1');
 const BIND_COMPLETE = typed('2');
-const DISCARDED = typed('C', cstr('DISCARD ALL'));
+const DISCARDED = Buffer.concat([typed('C', cstr('DISCARD ALL')), typed('3')]);
 const parameterStatus = (name: string, value: string): Buffer => typed('S', Buffer.concat([cstr(name), cstr(value)]));
 const NOTICE = typed('N', Buffer.concat([Buffer.from('SNOTICE\0'), Buffer.from('C00000\0'), Buffer.from('Mhello\0'), Buffer.from([0])]));
 const ERROR = typed('E', Buffer.concat([Buffer.from('SERROR\0'), Buffer.from('C57014\0'), Buffer.from('Mcanceling statement due to statement timeout\0'), Buffer.from([0])]));
@@ -37,12 +37,13 @@ function feed(stream: Buffer, at: number, seen: [string, string][] = []): Buffer
 }
 
 describe('the reset sent ahead', () => {
-  it('is Parse, Bind, Execute of DISCARD ALL with no Sync', () => {
+  it('is Parse, Bind, Execute of DISCARD ALL and Close of the unnamed statement, with no Sync', () => {
     const sql = 'DISCARD ALL';
     const expected = Buffer.concat([
       typed('P', Buffer.concat([cstr(''), cstr(sql), Buffer.from([0, 0])])),
       typed('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])),
       typed('E', Buffer.from([0, 0, 0, 0, 0])),
+      typed('C', Buffer.from('S\0')),
     ]);
     expect(DISCARD_AHEAD.equals(expected)).toBe(true);
     expect(DISCARD_AHEAD.includes(msg.sync())).toBe(false);
@@ -118,7 +119,8 @@ describe('ResetReplies', () => {
   it('answers nothing until DISCARD ALL has completed', () => {
     const r = new ResetReplies(() => {});
     expect(r.consume(Buffer.concat([PARSE_COMPLETE, BIND_COMPLETE]))).toBeNull();
-    const rest = r.consume(DISCARDED);
+    expect(r.consume(typed('C', cstr('DISCARD ALL'))), 'nor before the CloseComplete').toBeNull();
+    const rest = r.consume(typed('3'));
     expect(rest !== null && rest !== 'failed' && rest.length === 0).toBe(true);
   });
 
@@ -134,6 +136,8 @@ describe('ResetReplies', () => {
 
   it.each([
     ['another command tag', Buffer.concat([PARSE_COMPLETE, BIND_COMPLETE, typed('C', cstr('SELECT 1'))])],
+    ['a CloseComplete before DISCARD ALL', Buffer.concat([PARSE_COMPLETE, BIND_COMPLETE, typed('3')])],
+    ['DISCARD ALL twice', Buffer.concat([PARSE_COMPLETE, BIND_COMPLETE, typed('C', cstr('DISCARD ALL')), typed('C', cstr('DISCARD ALL'))])],
     ['a ReadyForQuery first', READY],
     ['rows', ROW],
     ['an impossible length', Buffer.from([0x31, 0, 0, 0, 1])],

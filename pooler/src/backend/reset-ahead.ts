@@ -19,14 +19,14 @@
 //   those releases it would share the next client's implicit transaction, and a rollback of that
 //   would undo part of the reset: older servers keep the reset's own round trip
 //   (discardAheadSupported).
-// The replies to the reset (ParseComplete, BindComplete, CommandComplete "DISCARD ALL", and any
-// ParameterStatus, notice or notification the server sends meanwhile) are taken off the stream by
+// The replies to the reset (ParseComplete, BindComplete, CommandComplete "DISCARD ALL",
+// CloseComplete, and any ParameterStatus, notice or notification the server sends meanwhile) are taken off the stream by
 // the server connection (ResetReplies, server.ts) before whoever is linked sees a byte.
-import { BE_BIND_COMPLETE, BE_COMMAND_COMPLETE, BE_NOTICE_RESPONSE, BE_NOTIFICATION_RESPONSE, BE_PARAMETER_STATUS, BE_PARSE_COMPLETE } from '../net/codes.ts';
+import { BE_BIND_COMPLETE, BE_CLOSE_COMPLETE, BE_COMMAND_COMPLETE, BE_NOTICE_RESPONSE, BE_NOTIFICATION_RESPONSE, BE_PARAMETER_STATUS, BE_PARSE_COMPLETE } from '../net/codes.ts';
 import { FE_FLUSH, FE_FUNCTION_CALL, FE_QUERY, FE_SYNC } from '../net/codes.ts';
 import { parseParameterStatus } from '../net/parse.ts';
 
-/** Parse, Bind and Execute of DISCARD ALL on the unnamed statement and portal; no Sync. */
+/** Parse, Bind and Execute of DISCARD ALL on the unnamed statement and portal, then Close of that statement; no Sync. */
 export const DISCARD_AHEAD = Buffer.from([
   // Parse: name "", query "DISCARD ALL", 0 parameter types
   ...[0x50, 0, 0, 0, 4 + 1 + 12 + 2, 0, ...Buffer.from('DISCARD ALL\0', 'latin1'), 0, 0],
@@ -34,6 +34,8 @@ export const DISCARD_AHEAD = Buffer.from([
   ...[0x42, 0, 0, 0, 4 + 1 + 1 + 2 + 2 + 2, 0, 0, 0, 0, 0, 0, 0, 0],
   // Execute: portal "", no row limit
   ...[0x45, 0, 0, 0, 4 + 1 + 4, 0, 0, 0, 0, 0],
+  // Close statement "": the next client finds no unnamed statement, as after a simple Query (26000)
+  ...[0x43, 0, 0, 0, 4 + 1 + 1, 0x53, 0],
 ]);
 
 /** Flush: makes the server send the reset's replies when nothing the client sent will (server.ts flushReset). */
@@ -81,6 +83,8 @@ const MAX_REPLY = 64 * 1024;
  */
 export class ResetReplies {
   private carry: Buffer | null = null;
+  /** CommandComplete "DISCARD ALL" is in; the CloseComplete that follows ends the replies. */
+  private discarded = false;
   private readonly onParameter: (name: string, value: string) => void;
 
   constructor(onParameter: (name: string, value: string) => void) {
@@ -110,7 +114,11 @@ export class ResetReplies {
           continue;
         }
         case BE_COMMAND_COMPLETE:
-          if (body.length !== 12 || body.toString('latin1', 0, 11) !== 'DISCARD ALL') return 'failed';
+          if (this.discarded || body.length !== 12 || body.toString('latin1', 0, 11) !== 'DISCARD ALL') return 'failed';
+          this.discarded = true;
+          continue;
+        case BE_CLOSE_COMPLETE:
+          if (!this.discarded) return 'failed';
           return at < bytes.length ? bytes.subarray(at) : EMPTY;
         default:
           // ErrorResponse (the reset failed), or anything else: not the reset's answer.
