@@ -24,6 +24,7 @@ import { mayRide } from '../backend/reset-ahead.ts';
 import * as codes from '../net/codes.ts';
 import { ProtocolError } from '../net/framer.ts';
 import * as msg from '../net/messages.ts';
+import { withParam } from './session-params.ts';
 import type { StatementRegistry } from '../prepared/registry.ts';
 import type { TenantLatency } from '../stats/latency.ts';
 import { leadingQueryText, type Shape } from '../stats/statement-shapes.ts';
@@ -501,6 +502,17 @@ export class ClientConnection implements PoolClient, ServerLink, PreparedSession
     }
     // A start-up setting absent from the session's own is back at its default: the client's start-up value.
     this.session = this.sessionDefaults === NO_SETTINGS ? result.settings : withDefaults(this.pool!, result.settings, this.sessionDefaults);
+    // Its application_name as the server holds it: its own SET (source 'session'), or, back at the
+    // connection's start-up value (RESET), its own start-up name. The value alone cannot tell the
+    // two apart where the connection opened under another client's name (backend/pool.ts
+    // openServer; reply-inspector.ts guesses "a RESET", and PostgreSQL reports no change when the
+    // value stays the same). It is told again, between its transactions (ParameterStatus may come
+    // at any time, protocol docs "Asynchronous Operations").
+    const name = result.applicationName ?? this.defaults.get('application_name');
+    if (name !== undefined && this.params.get('application_name') !== name) {
+      this.params = withParam(this.params, 'application_name', name);
+      if (this.socket.writable) this.socket.write(msg.parameterStatus('application_name', name));
+    }
     this.releaseAnswered();
   }
 

@@ -82,22 +82,31 @@ function checkoutOnly(name: string, value: string): boolean {
   return !(ms === 0 || ms >= SHORT_TIMEOUT_MS);
 }
 
-export type CaptureResult = { settings: ReadonlyMap<string, string> } | { tooMany: string } | null;
+/**
+ * `applicationName`: the session's own application_name (source 'session': a SET, the client's or
+ * the pooler's), or null when it is at the connection's start-up value (a RESET, or never set).
+ * Only the server can tell a SET to a value equal to that start-up value from a RESET
+ * (reply-inspector.ts onParameterStatus).
+ */
+export type CaptureResult = { settings: ReadonlyMap<string, string>; applicationName: string | null } | { tooMany: string } | null;
 
 /** Checks the captured rows against the bounds and interns them for `pool`. */
 export function capturedSettings(pool: object, rows: readonly (readonly (string | null)[])[]): CaptureResult {
   const entries: [string, string][] = [];
   let bytes = 0;
+  let applicationName: string | null = null;
   for (const r of rows) {
     const name = r[0];
     const value = r[1] ?? '';
+    if (name === 'application_name') applicationName = value;
     if (name == null || NOT_KEPT.has(name)) continue;
     bytes += name.length + value.length;
     entries.push([name, value]);
   }
   if (entries.length > MAX_SESSION_SETTINGS) return { tooMany: `more than ${MAX_SESSION_SETTINGS} session settings` };
   if (bytes > MAX_SESSION_SETTINGS_BYTES) return { tooMany: `session settings of more than ${MAX_SESSION_SETTINGS_BYTES} bytes` };
-  return { settings: internSettings(pool, entries) };
+  // Every row is in (the LIMIT leaves room for all that may be kept and all that is not).
+  return { settings: internSettings(pool, entries), applicationName };
 }
 
 /**
